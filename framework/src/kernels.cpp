@@ -1,0 +1,301 @@
+// oneDNN 2.6 kernels behind kernels.hpp: memory desc → op desc → primitive desc → primitive,
+// executed with named arguments; one engine and stream for the process; primitives cached.
+#include "kernels.hpp"
+
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kant/error.hpp"
+
+namespace kant::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+struct Runtime {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::unordered_map<std::string, dnnl::primitive> cache;
+};
+
+Runtime& rt() {
+  static Runtime r;
+  return r;
+}
+
+memory::dims dims_of(const Shape& s) {
+  if (s.empty()) return {1};
+  return memory::dims(s.begin(), s.end());
+}
+
+memory::desc plain_md(const Shape& s) {
+  memory::dims d = dims_of(s);
+  memory::dims strides(d.size());
+  int64_t stride = 1;
+  for (size_t i = d.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= d[i];
+  }
+  return memory::desc(d, dt::f32, strides);
+}
+
+memory mem(const memory::desc& md, const float* p) {
+  return memory(md, rt().engine, const_cast<float*>(p));
+}
+
+// Returns the cached primitive for `key`, building it with `make` on first use.
+template <typename Make>
+dnnl::primitive& cached(const std::string& key, Make&& make) {
+  auto& cache = rt().cache;
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make()).first;
+  return it->second;
+}
+
+void run(dnnl::primitive& p, std::unordered_map<int, memory> args) {
+  p.execute(rt().stream, args);
+  rt().stream.wait();
+}
+
+dnnl::algorithm eltwise_alg(Eltwise f) {
+  using a = dnnl::algorithm;
+  switch (f) {
+    case Eltwise::relu: return a::eltwise_relu;
+    case Eltwise::tanh: return a::eltwise_tanh;
+    case Eltwise::logistic: return a::eltwise_logistic;
+    case Eltwise::soft_relu: return a::eltwise_soft_relu;
+    case Eltwise::exp: return a::eltwise_exp;
+    case Eltwise::log: return a::eltwise_log;
+    case Eltwise::sqrt: return a::eltwise_sqrt;
+    case Eltwise::square: return a::eltwise_square;
+    case Eltwise::abs: return a::eltwise_abs;
+    case Eltwise::clip: return a::eltwise_clip;
+    case Eltwise::linear: return a::eltwise_linear;
+  }
+  throw TensorError("unknown eltwise kernel");
+}
+
+dnnl::algorithm eltwise_bwd_alg(EltwiseBackward f) {
+  using a = dnnl::algorithm;
+  switch (f) {
+    case EltwiseBackward::relu: return a::eltwise_relu;
+    case EltwiseBackward::tanh_use_dst: return a::eltwise_tanh_use_dst_for_bwd;
+    case EltwiseBackward::logistic_use_dst: return a::eltwise_logistic_use_dst_for_bwd;
+  }
+  throw TensorError("unknown eltwise backward kernel");
+}
+
+dnnl::algorithm binary_alg(Binary f) {
+  using a = dnnl::algorithm;
+  switch (f) {
+    case Binary::add: return a::binary_add;
+    case Binary::sub: return a::binary_sub;
+    case Binary::mul: return a::binary_mul;
+    case Binary::div: return a::binary_div;
+  }
+  throw TensorError("unknown binary kernel");
+}
+
+}  // namespace
+
+void matmul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t k,
+            int64_t n, bool transpose_a, bool transpose_b) {
+  memory::desc a_md({m, k}, dt::f32, transpose_a ? memory::dims{1, m} : memory::dims{k, 1});
+  memory::desc b_md({k, n}, dt::f32, transpose_b ? memory::dims{1, k} : memory::dims{n, 1});
+  memory::desc c_md({m, n}, dt::f32, tag::ab);
+  memory::desc bias_md({1, n}, dt::f32, tag::ab);
+  std::string key = fmt::format("matmul {} {} {} {:d}{:d}{:d}", m, k, n, transpose_a, transpose_b,
+                                bias != nullptr);
+  auto& prim = cached(key, [&] {
+    auto d = bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md)
+                  : dnnl::matmul::desc(a_md, b_md, c_md);
+    return dnnl::primitive(dnnl::matmul(dnnl::matmul::primitive_desc(d, rt().engine)));
+  });
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, mem(a_md, a)}, {DNNL_ARG_WEIGHTS, mem(b_md, b)}, {DNNL_ARG_DST, mem(c_md, c)}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, mem(bias_md, bias));
+  run(prim, std::move(args));
+}
+
+void eltwise(Eltwise f, float alpha, float beta, const float* x, float* y, int64_t n) {
+  if (n == 0) return;
+  memory::desc md({n}, dt::f32, tag::a);
+  std::string key = fmt::format("eltwise {} {} {} {}", static_cast<int>(f), alpha, beta, n);
+  auto& prim = cached(key, [&] {
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, eltwise_alg(f), md, alpha,
+                                  beta);
+    return dnnl::primitive(
+        dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, rt().engine)));
+  });
+  run(prim, {{DNNL_ARG_SRC, mem(md, x)}, {DNNL_ARG_DST, mem(md, y)}});
+}
+
+void eltwise_backward(EltwiseBackward f, float alpha, const float* diff_dst, const float* data,
+                      float* diff_src, int64_t n) {
+  if (n == 0) return;
+  memory::desc md({n}, dt::f32, tag::a);
+  std::string key = fmt::format("eltwise_bwd {} {} {}", static_cast<int>(f), alpha, n);
+  auto& prim = cached(key, [&] {
+    dnnl::algorithm alg = eltwise_bwd_alg(f);
+    dnnl::eltwise_forward::desc fd(dnnl::prop_kind::forward_training, alg, md, alpha, 0.0f);
+    dnnl::eltwise_forward::primitive_desc fpd(fd, rt().engine);
+    dnnl::eltwise_backward::desc bd(alg, md, md, alpha, 0.0f);
+    return dnnl::primitive(
+        dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(bd, rt().engine, fpd)));
+  });
+  int data_arg = f == EltwiseBackward::relu ? DNNL_ARG_SRC : DNNL_ARG_DST;
+  run(prim, {{DNNL_ARG_DIFF_DST, mem(md, diff_dst)},
+             {data_arg, mem(md, data)},
+             {DNNL_ARG_DIFF_SRC, mem(md, diff_src)}});
+}
+
+void binary(Binary f, const float* a, const float* b, float* c, const Shape& shape_c,
+            const Shape& shape_b) {
+  if (shape_numel(shape_c) == 0) return;
+  memory::desc c_md = plain_md(shape_c);
+  memory::desc b_md = plain_md(shape_b);
+  std::string key = fmt::format("binary {} {} {}", static_cast<int>(f), shape_str(shape_c),
+                                shape_str(shape_b));
+  auto& prim = cached(key, [&] {
+    dnnl::binary::desc d(binary_alg(f), c_md, b_md, c_md);
+    return dnnl::primitive(dnnl::binary(dnnl::binary::primitive_desc(d, rt().engine)));
+  });
+  run(prim, {{DNNL_ARG_SRC_0, mem(c_md, a)}, {DNNL_ARG_SRC_1, mem(b_md, b)},
+             {DNNL_ARG_DST, mem(c_md, c)}});
+}
+
+void reduce_sum(const float* x, const Shape& shape_x, float* y, const Shape& shape_y) {
+  if (shape_x == shape_y) {
+    std::memcpy(y, x, static_cast<size_t>(shape_numel(shape_x)) * sizeof(float));
+    return;
+  }
+  if (shape_numel(shape_x) == 0) {
+    std::memset(y, 0, static_cast<size_t>(shape_numel(shape_y)) * sizeof(float));
+    return;
+  }
+  memory::desc x_md = plain_md(shape_x);
+  memory::desc y_md = plain_md(shape_y);
+  std::string key = fmt::format("reduce_sum {} {}", shape_str(shape_x), shape_str(shape_y));
+  auto& prim = cached(key, [&] {
+    dnnl::reduction::desc d(dnnl::algorithm::reduction_sum, x_md, y_md, 0.0f, 0.0f);
+    return dnnl::primitive(dnnl::reduction(dnnl::reduction::primitive_desc(d, rt().engine)));
+  });
+  run(prim, {{DNNL_ARG_SRC, mem(x_md, x)}, {DNNL_ARG_DST, mem(y_md, y)}});
+}
+
+// Plain loop: oneDNN has no broadcast-copy primitive. The innermost axis is either copied
+// or splatted; outer axes walk with stride 0 where x has size 1.
+void broadcast(const float* x, const Shape& shape_x, float* y, const Shape& shape_y) {
+  const size_t rank = shape_y.size();
+  if (rank == 0 || shape_numel(shape_y) == 0) {
+    if (rank == 0) y[0] = x[0];
+    return;
+  }
+  std::vector<int64_t> xstride(rank);
+  int64_t s = 1;
+  for (size_t i = rank; i-- > 0;) {
+    xstride[i] = shape_x[i] == 1 ? 0 : s;
+    s *= shape_x[i];
+  }
+  const int64_t inner = shape_y[rank - 1];
+  const int64_t inner_stride = xstride[rank - 1];
+  const int64_t outer = shape_numel(shape_y) / inner;
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t o = 0; o < outer; ++o) {
+    int64_t xoff = 0;
+    for (size_t i = 0; i + 1 < rank; ++i) xoff += idx[i] * xstride[i];
+    float* yrow = y + o * inner;
+    const float* xrow = x + xoff;
+    if (inner_stride == 0) {
+      for (int64_t j = 0; j < inner; ++j) yrow[j] = xrow[0];
+    } else {
+      std::memcpy(yrow, xrow, static_cast<size_t>(inner) * sizeof(float));
+    }
+    for (size_t i = rank - 1; i-- > 0;) {
+      if (++idx[i] < shape_y[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+void concat(const std::vector<const float*>& srcs, const std::vector<Shape>& shapes, int64_t axis,
+            float* dst, const Shape& shape_dst) {
+  std::vector<memory::desc> mds;
+  std::string key = fmt::format("concat {}", axis);
+  for (const Shape& s : shapes) {
+    mds.push_back(plain_md(s));
+    key += shape_str(s);
+  }
+  memory::desc dst_md = plain_md(shape_dst);
+  auto& prim = cached(key, [&] {
+    return dnnl::primitive(
+        dnnl::concat(dnnl::concat::primitive_desc(dst_md, static_cast<int>(axis), mds, rt().engine)));
+  });
+  std::unordered_map<int, memory> args{{DNNL_ARG_DST, mem(dst_md, dst)}};
+  for (size_t i = 0; i < srcs.size(); ++i)
+    args.emplace(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), mem(mds[i], srcs[i]));
+  run(prim, std::move(args));
+}
+
+void copy_block(const float* src, float* dst, const Shape& big, const Shape& small, int64_t axis,
+                int64_t offset, bool big_to_small) {
+  if (shape_numel(small) == 0) return;
+  memory::desc big_md = plain_md(big);
+  memory::desc small_md = plain_md(small);
+  memory::dims offsets(dims_of(big).size(), 0);
+  offsets[static_cast<size_t>(axis)] = offset;
+  memory::desc block_md = big_md.submemory_desc(dims_of(small), offsets);
+  std::string key = fmt::format("copy_block {} {} {} {} {:d}", shape_str(big), shape_str(small),
+                                axis, offset, big_to_small);
+  auto& prim = cached(key, [&] {
+    return big_to_small ? dnnl::primitive(dnnl::reorder(dnnl::reorder::primitive_desc(
+                              rt().engine, block_md, rt().engine, small_md)))
+                        : dnnl::primitive(dnnl::reorder(dnnl::reorder::primitive_desc(
+                              rt().engine, small_md, rt().engine, block_md)));
+  });
+  memory big_mem = mem(big_md, big_to_small ? src : dst);
+  memory block(block_md, rt().engine, big_mem.get_data_handle());
+  memory small_mem = mem(small_md, big_to_small ? dst : src);
+  if (big_to_small)
+    run(prim, {{DNNL_ARG_FROM, block}, {DNNL_ARG_TO, small_mem}});
+  else
+    run(prim, {{DNNL_ARG_FROM, small_mem}, {DNNL_ARG_TO, block}});
+}
+
+void range_mask(const float* x, float* y, int64_t n, float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] >= lo && x[i] <= hi) ? 1.0f : 0.0f;
+}
+
+void sign(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>((x[i] > 0.0f) - (x[i] < 0.0f));
+}
+
+std::string cpu_isa() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::sse41: return "sse41";
+    case isa::avx: return "avx";
+    case isa::avx2: return "avx2";
+    case isa::avx512_mic: return "avx512_mic";
+    case isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case isa::avx512_core: return "avx512_core";
+    case isa::avx512_core_vnni: return "avx512_core_vnni";
+    case isa::avx512_core_bf16: return "avx512_core_bf16";
+    case isa::avx512_core_amx: return "avx512_core_amx";
+    case isa::avx2_vnni: return "avx2_vnni";
+    default: return "other";
+  }
+}
+
+std::string onednn_version() {
+  const dnnl_version_t* v = dnnl_version();
+  return fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
+}
+
+}  // namespace kant::kernels

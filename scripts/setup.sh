@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Idempotent set-up: installs the Debian packages Kantorovich needs, then configures and builds.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${KANT_BUILD_DIR:-$here/build}
+
+packages=(
+  build-essential cmake git pkg-config
+  libdnnl-dev libboost-dev libyaml-cpp-dev libhdf5-dev libfmt-dev catch2
+  python3 python3-h5py python3-numpy
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="${KANT_BUILD_TYPE:-Release}" ${KANT_CMAKE_ARGS:-} >&2
+cmake --build "$build_dir" -j "$(nproc)" >&2
