@@ -1,0 +1,115 @@
+// The interfaces of the six plugin kinds: architecture, dataset, objective, lipschitz,
+// optimizer, metric. A plugin implements one and registers a factory for it (plugin.hpp).
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kant/module.hpp"
+#include "kant/params.hpp"
+#include "kant/rng.hpp"
+#include "kant/tensor.hpp"
+
+namespace kant {
+
+// ---- architecture ----------------------------------------------------------------------
+enum class Role { generator, critic };
+
+/// What the framework asks of a network: its role and per-sample input/output shapes.
+struct NetworkSpec {
+  Role role;
+  Shape input_shape;   ///< per sample (noise shape for a generator, data shape for a critic)
+  Shape output_shape;  ///< per sample (data shape for a generator, {1} for a critic)
+  Rng* init_rng;       ///< for weight initialisation
+};
+using ArchitectureFactory =
+    std::function<std::unique_ptr<Network>(const Params&, const NetworkSpec&)>;
+
+// ---- dataset ---------------------------------------------------------------------------
+/// Known mixture structure of a data set: mode centres and the per-dimension std of each.
+struct Modes {
+  std::vector<std::vector<double>> centers;
+  double std = 0.0;
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  /// Shape of one sample (e.g. {2} for 2-D toys, {1, 28, 28} for images).
+  virtual Shape sample_shape() const = 0;
+  /// A batch [n, sample_shape…] drawn with `rng`.
+  virtual Tensor sample(int64_t n, Rng& rng) = 0;
+  /// Mode centres and spread, where the data set is a known mixture.
+  virtual std::optional<Modes> modes() const { return std::nullopt; }
+};
+/// `seed` fixes any finite sample the data set draws once at construction.
+using DatasetFactory = std::function<std::unique_ptr<Dataset>(const Params&, uint64_t seed)>;
+
+// ---- objective -------------------------------------------------------------------------
+/// A GAN objective: losses of critic and generator from critic outputs D(x) of shape [N, 1].
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  /// Loss the critic minimises (without any Lipschitz penalty).
+  virtual Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) = 0;
+  /// Loss the generator minimises.
+  virtual Tensor generator_loss(const Tensor& d_fake) = 0;
+  /// The divergence (or distance) estimate the current critic implies, for logging.
+  virtual double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) = 0;
+};
+using ObjectiveFactory = std::function<std::unique_ptr<Objective>(const Params&)>;
+
+// ---- lipschitz -------------------------------------------------------------------------
+/// The batch a critic step sees, for penalties that sample points around it.
+struct CriticBatch {
+  Network& critic;
+  const Tensor& real;
+  const Tensor& fake;
+  Rng& rng;
+};
+
+/// A way of keeping the critic Lipschitz. Each hook is optional.
+class LipschitzMethod {
+ public:
+  virtual ~LipschitzMethod() = default;
+  /// A term added to the critic loss (undefined Tensor: none).
+  virtual Tensor penalty(const CriticBatch&) { return {}; }
+  /// Called after each critic optimizer step (e.g. weight clipping).
+  virtual void after_critic_step(Network&) {}
+  /// An upper bound on the critic's Lipschitz constant, where the method guarantees one.
+  virtual std::optional<double> lipschitz_bound(const Network&) const { return std::nullopt; }
+};
+using LipschitzFactory = std::function<std::unique_ptr<LipschitzMethod>(const Params&)>;
+
+// ---- optimizer -------------------------------------------------------------------------
+/// Updates parameters in place from their gradients; keeps its own state per parameter.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) = 0;
+};
+using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)>;
+
+// ---- metric ----------------------------------------------------------------------------
+/// What a metric may look at: the data, the networks, and a way to draw generated samples.
+struct MetricContext {
+  Dataset& dataset;
+  Network& generator;
+  Network& critic;
+  std::function<Tensor(int64_t n)> generate;  ///< n generated samples, no graph
+  Rng& rng;
+};
+
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  /// Names of the values compute() returns, e.g. {"modes", "high_quality"}.
+  virtual std::vector<std::string> value_names() const = 0;
+  virtual std::map<std::string, double> compute(MetricContext& ctx) = 0;
+};
+using MetricFactory = std::function<std::unique_ptr<Metric>(const Params&)>;
+
+}  // namespace kant

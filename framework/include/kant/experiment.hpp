@@ -1,0 +1,75 @@
+// Experiments: a YAML file with name, base, grid, seeds, report, reference → validated cells,
+// each a fully resolved config with a content hash as its id.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kant/config.hpp"
+#include "kant/registry.hpp"
+
+namespace kant {
+
+/// A component chosen in a config, with its validated parameters.
+struct ComponentChoice {
+  const Component* component = nullptr;
+  Params params;
+};
+
+struct MetricChoice {
+  ComponentChoice choice;
+  int64_t every = 0;  ///< evaluate every `every` generator steps (0: at the end only)
+};
+
+/// Training loop settings (the `train` block).
+struct TrainSettings {
+  int64_t steps = 0;       ///< generator iterations
+  int64_t batch_size = 0;
+  int64_t n_critic = 0;    ///< critic steps per generator step
+  int64_t log_every = 0;   ///< progress line period in generator steps
+  int64_t samples = 0;     ///< generated samples stored at the end
+};
+
+/// One fully resolved, validated cell config. `canonical` holds every parameter (defaults
+/// filled in), in a fixed order: its YAML text is what the cell id hashes.
+struct CellConfig {
+  ComponentChoice dataset, generator, critic, objective, lipschitz, optimizer;
+  std::vector<MetricChoice> metrics;
+  int64_t noise_dim = 0;
+  std::string noise;
+  TrainSettings train;
+  uint64_t seed = 0;
+  ConfigNode canonical;
+
+  std::string yaml() const { return emit_yaml(canonical, true); }
+  /// 16 hex digits: FNV-1a 64 of yaml().
+  std::string id() const;
+};
+
+/// Validates a cell config tree against the framework's and the plugins' schemas.
+CellConfig resolve_cell(const ConfigNode& config, const Registry& registry);
+
+/// One point of the grid for one seed.
+struct Cell {
+  std::vector<std::pair<std::string, std::string>> labels;  ///< axis → value label
+  CellConfig config;
+  std::string id;
+  /// "method=WGAN-GP seed=0".
+  std::string label_str() const;
+};
+
+struct Experiment {
+  std::string name;
+  std::filesystem::path file;
+  std::vector<std::string> axes;  ///< grid axis names in file order, then "seed"
+  std::vector<Cell> cells;
+  ConfigNode report;     ///< the `report` block (null if absent)
+  ConfigNode reference;  ///< published numbers (null if absent)
+};
+
+/// Reads, expands and validates an experiment. `overrides` are "key=value" (from --set):
+/// "seeds=[0]" and "name=x" change the experiment, any other key every cell's config.
+Experiment load_experiment(const std::filesystem::path& file,
+                           const std::vector<std::string>& overrides, const Registry& registry);
+
+}  // namespace kant

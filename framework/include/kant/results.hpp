@@ -1,0 +1,50 @@
+// The results store: one HDF5 file per cell, written under a temporary name and renamed
+// when complete; reading cells back for reports. Layout: results/README.md.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kant/trainer.hpp"
+
+namespace kant {
+
+/// Identity and provenance of a cell, stored as attributes of the file's root group.
+struct CellInfo {
+  std::string experiment;
+  std::string cell_id;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::string config_yaml;
+  uint64_t seed = 0;
+  std::map<std::string, std::string> plugin_versions;  ///< "kind/name" → "version (file)"
+  int threads = 1;
+  std::string start_time, end_time;
+};
+
+/// The file of a cell: <dir>/cells/<cell_id>.h5.
+std::filesystem::path cell_path(const std::filesystem::path& experiment_dir, const std::string& id);
+
+/// Writes the cell to a temporary file beside `path`, then renames it to `path`, so `path`
+/// only ever holds a whole file.
+void write_cell_file(const std::filesystem::path& path, const CellInfo& info,
+                     const CellResult& result);
+
+/// What a report needs of a stored cell.
+struct CellSummary {
+  std::filesystem::path path;
+  std::string cell_id, experiment, status, detail, config_yaml;
+  int64_t diverged_step = -1;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::map<std::string, double> final_metrics;
+  std::map<std::string, std::string> attrs;  ///< every string attribute (provenance)
+};
+
+/// Reads a cell file; throws StorageError naming the file if it is missing, truncated or
+/// not a Kantorovich cell.
+CellSummary read_cell_summary(const std::filesystem::path& path);
+
+/// Current UTC time, ISO 8601.
+std::string utc_now();
+
+}  // namespace kant

@@ -1,0 +1,25 @@
+// Module: the ordered list of named parameters.
+#include "kant/module.hpp"
+
+namespace kant {
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  out.reserve(params_.size());
+  for (const auto& [name, t] : params_) out.push_back(t);
+  return out;
+}
+
+int64_t Module::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : params_) n += t.numel();
+  return n;
+}
+
+Tensor Module::register_parameter(std::string name, Tensor value) {
+  value.set_requires_grad(true);
+  params_.emplace_back(std::move(name), value);
+  return value;
+}
+
+}  // namespace kant

@@ -1,0 +1,85 @@
+// Metric `mode_coverage` for mixtures with known modes (VEEGAN, Srivastava et al. 2017;
+// PacGAN, Lin et al. 2018): draw n generated samples; a sample is high quality when it lies
+// within k standard deviations (Euclidean distance ≤ k·std) of its nearest mode; a mode is
+// covered when at least `min_samples` high-quality samples are nearest to it.
+//   modes        = number of covered modes
+//   high_quality = 100 · (#high-quality samples) / n
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "kant/error.hpp"
+#include "kant/plugin.hpp"
+
+namespace {
+using namespace kant;
+
+class ModeCoverage : public Metric {
+ public:
+  explicit ModeCoverage(const Params& p)
+      : samples_(p.integer("samples")), k_(p.real("threshold_std")),
+        min_samples_(p.integer("min_samples")) {}
+
+  std::vector<std::string> value_names() const override { return {"modes", "high_quality"}; }
+
+  std::map<std::string, double> compute(MetricContext& ctx) override {
+    std::optional<Modes> modes = ctx.dataset.modes();
+    if (!modes || modes->centers.empty())
+      throw Error("mode_coverage needs a dataset with known modes (e.g. eight_gaussians)");
+    Tensor x = ctx.generate(samples_);
+    const int64_t d = x.numel() / x.size(0);
+    if (static_cast<size_t>(d) != modes->centers[0].size())
+      throw Error(fmt::format("mode_coverage: samples have {} dimensions, modes {}", d,
+                              modes->centers[0].size()));
+    std::vector<int64_t> per_mode(modes->centers.size(), 0);
+    int64_t high_quality = 0;
+    const double radius = k_ * modes->std;
+    for (int64_t i = 0; i < samples_; ++i) {
+      const float* p = x.data() + i * d;
+      double best = std::numeric_limits<double>::infinity();
+      size_t best_k = 0;
+      for (size_t k = 0; k < modes->centers.size(); ++k) {
+        double s = 0;
+        for (int64_t j = 0; j < d; ++j) {
+          const double diff = p[j] - modes->centers[k][static_cast<size_t>(j)];
+          s += diff * diff;
+        }
+        if (s < best) {
+          best = s;
+          best_k = k;
+        }
+      }
+      if (std::sqrt(best) <= radius) {
+        ++high_quality;
+        ++per_mode[best_k];
+      }
+    }
+    double covered = 0;
+    for (int64_t c : per_mode) covered += c >= min_samples_;
+    return {{"modes", covered},
+            {"high_quality", 100.0 * static_cast<double>(high_quality) / static_cast<double>(samples_)}};
+  }
+
+ private:
+  int64_t samples_;
+  double k_;
+  int64_t min_samples_;
+};
+
+}  // namespace
+
+KANT_PLUGIN("mode_coverage", "1.0.0") {
+  registrar.add(
+      {"mode_coverage", "1.0.0",
+       "modes covered and % high-quality samples (within k std of the nearest mode) "
+       "(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)",
+       {param::integer("samples", 2500, "generated samples evaluated").at_least(1),
+        param::real("threshold_std", 3.0, "a sample within this many stds of a mode is "
+                                          "high quality")
+            .at_least(0, true),
+        param::integer("min_samples", 20, "high-quality samples a mode needs to count as "
+                                          "covered (PacGAN: 20 of 2500)")
+            .at_least(1)},
+       MetricFactory([](const Params& p) { return std::make_unique<ModeCoverage>(p); })});
+}

@@ -1,0 +1,29 @@
+// Objective `nonsaturating`: the GAN with the −log D generator loss (Goodfellow et al. 2014).
+//   critic    L_D = −E[log σ(D(x))] − E[log(1 − σ(D(G(z))))]
+//   generator L_G = −E[log σ(D(G(z)))] = E[softplus(−D(G(z)))]
+#include "gan_losses.hpp"
+#include "kant/plugin.hpp"
+
+namespace {
+using namespace kant;
+
+class NonSaturating : public Objective {
+ public:
+  Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
+    return gan::critic_loss(d_real, d_fake);
+  }
+  Tensor generator_loss(const Tensor& d_fake) override { return mean(softplus(neg(d_fake))); }
+  double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
+    return gan::jsd_estimate(d_real, d_fake);
+  }
+};
+
+}  // namespace
+
+KANT_PLUGIN("nonsaturating", "1.0.0") {
+  registrar.add({"nonsaturating", "1.0.0",
+                 "non-saturating GAN: L_D as minimax, L_G = −E[log σ(D(G(z)))] "
+                 "(Goodfellow et al. 2014); estimate: JSD",
+                 {},
+                 ObjectiveFactory([](const Params&) { return std::make_unique<NonSaturating>(); })});
+}

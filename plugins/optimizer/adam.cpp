@@ -1,0 +1,58 @@
+// Optimizer `adam` (Kingma & Ba 2015), with bias correction:
+//   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + eps)
+#include <cmath>
+
+#include "kant/plugin.hpp"
+#include "state.hpp"
+
+namespace {
+using namespace kant;
+
+class Adam : public Optimizer {
+ public:
+  explicit Adam(const Params& p)
+      : lr_(p.real("lr")), beta1_(p.real("beta1")), beta2_(p.real("beta2")), eps_(p.real("eps")),
+        decay_(static_cast<float>(p.real("weight_decay"))) {}
+
+  void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
+    optim::check_sizes(params, grads);
+    ++t_;
+    const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
+    const float c1 = static_cast<float>(1.0 - std::pow(beta1_, static_cast<double>(t_)));
+    const float c2 = static_cast<float>(1.0 - std::pow(beta2_, static_cast<double>(t_)));
+    const float step_size = static_cast<float>(lr_) / c1;
+    const float inv_sqrt_c2 = 1.0f / std::sqrt(c2);
+    const float eps = static_cast<float>(eps_);
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor p = params[i];
+      float* w = p.data();
+      const float* g = grads[i].data();
+      float* m = state_.buffer(params, i, 0);
+      float* v = state_.buffer(params, i, 1);
+      for (int64_t j = 0; j < p.numel(); ++j) {
+        const float gj = g[j] + decay_ * w[j];
+        m[j] = b1 * m[j] + (1.0f - b1) * gj;
+        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+        w[j] -= step_size * m[j] / (std::sqrt(v[j]) * inv_sqrt_c2 + eps);
+      }
+    }
+  }
+
+ private:
+  double lr_, beta1_, beta2_, eps_;
+  float decay_;
+  int64_t t_ = 0;
+  optim::State state_{2};
+};
+
+}  // namespace
+
+KANT_PLUGIN("adam", "1.0.0") {
+  registrar.add({"adam", "1.0.0", "Adam with bias correction (Kingma & Ba 2015)",
+                 {param::real("lr", 1e-3, "learning rate").at_least(0, true),
+                  param::real("beta1", 0.9, "decay of the first-moment average β₁").range(0, 0.999999),
+                  param::real("beta2", 0.999, "decay of the second-moment average β₂").range(0, 0.999999),
+                  param::real("eps", 1e-8, "added to √v̂ in the denominator").at_least(0, true),
+                  param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0)},
+                 OptimizerFactory([](const Params& p) { return std::make_unique<Adam>(p); })});
+}

@@ -1,0 +1,54 @@
+// Optimizer `rmsprop` (Tieleman & Hinton 2012), in PyTorch's convention:
+//   v ← αv + (1−α)g²;  θ ← θ − lr·g/(√v + eps)   (with momentum: b ← μb + g/(√v+eps); θ ← θ − lr·b)
+#include <cmath>
+
+#include "kant/plugin.hpp"
+#include "state.hpp"
+
+namespace {
+using namespace kant;
+
+class RmsProp : public Optimizer {
+ public:
+  explicit RmsProp(const Params& p)
+      : lr_(static_cast<float>(p.real("lr"))),
+        alpha_(static_cast<float>(p.real("alpha"))),
+        eps_(static_cast<float>(p.real("eps"))),
+        momentum_(static_cast<float>(p.real("momentum"))) {}
+
+  void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
+    optim::check_sizes(params, grads);
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor p = params[i];
+      float* w = p.data();
+      const float* g = grads[i].data();
+      float* v = state_.buffer(params, i, 0);
+      float* b = state_.buffer(params, i, 1);
+      for (int64_t j = 0; j < p.numel(); ++j) {
+        v[j] = alpha_ * v[j] + (1.0f - alpha_) * g[j] * g[j];
+        const float d = g[j] / (std::sqrt(v[j]) + eps_);
+        if (momentum_ != 0.0f) {
+          b[j] = momentum_ * b[j] + d;
+          w[j] -= lr_ * b[j];
+        } else {
+          w[j] -= lr_ * d;
+        }
+      }
+    }
+  }
+
+ private:
+  float lr_, alpha_, eps_, momentum_;
+  optim::State state_{2};
+};
+
+}  // namespace
+
+KANT_PLUGIN("rmsprop", "1.0.0") {
+  registrar.add({"rmsprop", "1.0.0", "RMSProp (Tieleman & Hinton 2012; PyTorch convention)",
+                 {param::real("lr", 1e-2, "learning rate").at_least(0, true),
+                  param::real("alpha", 0.99, "decay of the squared-gradient average").range(0, 1),
+                  param::real("eps", 1e-8, "added to √v in the denominator").at_least(0, true),
+                  param::real("momentum", 0.0, "momentum μ").range(0, 1)},
+                 OptimizerFactory([](const Params& p) { return std::make_unique<RmsProp>(p); })});
+}

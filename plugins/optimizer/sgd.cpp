@@ -1,0 +1,52 @@
+// Optimizer `sgd`: stochastic gradient descent with optional momentum and weight decay,
+// in PyTorch's convention: g ← g + wd·θ;  b ← μ·b + g;  θ ← θ − lr·(nesterov ? g + μ·b : b).
+#include "kant/plugin.hpp"
+#include "state.hpp"
+
+namespace {
+using namespace kant;
+
+class Sgd : public Optimizer {
+ public:
+  explicit Sgd(const Params& p)
+      : lr_(static_cast<float>(p.real("lr"))),
+        momentum_(static_cast<float>(p.real("momentum"))),
+        decay_(static_cast<float>(p.real("weight_decay"))),
+        nesterov_(p.boolean("nesterov")) {}
+
+  void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
+    optim::check_sizes(params, grads);
+    for (size_t i = 0; i < params.size(); ++i) {
+      Tensor p = params[i];
+      float* w = p.data();
+      const float* g = grads[i].data();
+      float* b = momentum_ != 0.0f ? state_.buffer(params, i, 0) : nullptr;
+      for (int64_t j = 0; j < p.numel(); ++j) {
+        float d = g[j] + decay_ * w[j];
+        if (b) {
+          b[j] = (first_ ? 0.0f : momentum_ * b[j]) + d;
+          d = nesterov_ ? d + momentum_ * b[j] : b[j];
+        }
+        w[j] -= lr_ * d;
+      }
+    }
+    first_ = false;
+  }
+
+ private:
+  float lr_, momentum_, decay_;
+  bool nesterov_;
+  bool first_ = true;
+  optim::State state_{1};
+};
+
+}  // namespace
+
+KANT_PLUGIN("sgd", "1.0.0") {
+  registrar.add({"sgd", "1.0.0", "stochastic gradient descent with momentum (PyTorch convention)",
+                 {param::real("lr", 0.01, "learning rate").at_least(0, true),
+                  param::real("momentum", 0.0, "momentum μ").range(0, 1),
+                  param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0),
+                  param::boolean("nesterov", false, "Nesterov momentum")},
+                 OptimizerFactory([](const Params& p) { return std::make_unique<Sgd>(p); })});
+}

@@ -1,0 +1,44 @@
+// Shared by the optimizer plugins: per-parameter state buffers, allocated on the first step
+// and checked against the parameter list on every later one.
+#pragma once
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "kant/error.hpp"
+#include "kant/tensor.hpp"
+
+namespace kant::optim {
+
+/// `slots` zero-initialised buffers per parameter.
+class State {
+ public:
+  explicit State(int slots) : slots_(slots) {}
+
+  /// Buffer `slot` of parameter `i`; allocates all buffers on the first call.
+  float* buffer(const std::vector<Tensor>& params, size_t i, int slot) {
+    if (buffers_.empty()) {
+      for (const Tensor& p : params)
+        for (int s = 0; s < slots_; ++s) buffers_.push_back(Tensor::zeros(p.shape()));
+      shapes_.clear();
+      for (const Tensor& p : params) shapes_.push_back(p.shape());
+    }
+    if (params.size() != shapes_.size() || params[i].shape() != shapes_[i])
+      throw Error(fmt::format("optimizer: parameter {} changed shape or count since the first "
+                              "step", i));
+    return buffers_[i * static_cast<size_t>(slots_) + static_cast<size_t>(slot)].data();
+  }
+
+ private:
+  int slots_;
+  std::vector<Tensor> buffers_;
+  std::vector<Shape> shapes_;
+};
+
+inline void check_sizes(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
+  if (params.size() != grads.size())
+    throw Error(fmt::format("optimizer: {} parameters but {} gradients", params.size(),
+                            grads.size()));
+}
+
+}  // namespace kant::optim
