@@ -203,6 +203,22 @@ std::string flow_text(const ConfigNode& node) {
 }
 
 void merge_into(ConfigNode& base, const ConfigNode& overlay) {
+  // A block that switches to another plugin starts afresh: parameters of the old plugin
+  // would not fit the new one.
+  auto plugin_of = [](const ConfigNode& n) -> const ConfigNode* {
+    return n.is_map() ? n.find("plugin") : n.is_scalar() ? &n : nullptr;
+  };
+  const ConfigNode* base_plugin = plugin_of(base);
+  const ConfigNode* new_plugin = overlay.is_map() ? overlay.find("plugin") : nullptr;
+  if (base_plugin && new_plugin && base_plugin->scalar != new_plugin->scalar) {
+    base = overlay;
+    return;
+  }
+  if (base.is_scalar() && overlay.is_map() && !new_plugin) {  // shorthand + parameters
+    ConfigNode shorthand = base;
+    base = ConfigNode::make_map(shorthand.mark);
+    base.set("plugin", shorthand, shorthand.mark);
+  }
   if (base.is_map() && overlay.is_map()) {
     for (const ConfigEntry& e : overlay.entries) {
       if (ConfigNode* existing = base.find(e.key)) {

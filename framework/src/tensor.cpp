@@ -3,6 +3,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,12 +17,45 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 
+// Caching allocator: freed buffers wait in a free list per exact size and are handed out
+// again, so a training step whose shapes repeat allocates nothing from the system after the
+// first step (large buffers would otherwise be mmap'ed and page-faulted on every use).
+class BufferPool {
+ public:
+  float* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(bytes);
+      if (it != free_.end() && !it->second.empty()) {
+        float* p = it->second.back();
+        it->second.pop_back();
+        return p;
+      }
+    }
+    auto* p = static_cast<float*>(std::aligned_alloc(kAlignment, bytes));
+    if (p == nullptr) throw TensorError(fmt::format("out of memory allocating {} bytes", bytes));
+    return p;
+  }
+  void give(float* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[bytes].push_back(p);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<float*>> free_;
+};
+
+BufferPool& pool() {
+  static BufferPool* p = new BufferPool;  // never destroyed: tensors may outlive statics
+  return *p;
+}
+
 std::shared_ptr<float> allocate(int64_t numel) {
   size_t bytes = static_cast<size_t>(numel > 0 ? numel : 1) * sizeof(float);
   bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  auto* p = static_cast<float*>(std::aligned_alloc(kAlignment, bytes));
-  if (p == nullptr) throw TensorError(fmt::format("out of memory allocating {} bytes", bytes));
-  return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
+  float* p = pool().take(bytes);
+  return std::shared_ptr<float>(p, [bytes](float* q) { pool().give(q, bytes); });
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+// Test helpers: built-in plugins through the real registry, small networks, running `kant`.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "kant/error.hpp"
+#include "kant/ops.hpp"
+#include "kant/registry.hpp"
+
+namespace kant::testing {
+
+/// The registry with every built-in plugin (loaded once per test process).
+const Registry& builtin_registry();
+
+/// Creates a component of `kind` by name with its schema defaults overridden by `values`.
+template <typename T, typename F, typename... Args>
+std::shared_ptr<T> make_component(Kind kind, const std::string& name,
+                                  std::map<std::string, Value> values, Args&&... args) {
+  const Component* c = builtin_registry().find(kind, name);
+  if (!c) throw Error("test: no component " + name);
+  for (const ParamSpec& s : c->schema())
+    if (!values.count(s.name)) values.emplace(s.name, *s.default_value);
+  return builtin_registry().create<T, F>(*c, Params(values), std::forward<Args>(args)...);
+}
+
+/// D(x) = x·wᵀ: a linear critic without bias (w has shape [1, d]).
+class LinearCritic : public Network {
+ public:
+  explicit LinearCritic(Tensor w) { w_ = register_parameter("w", w); }
+  Tensor forward(const Tensor& x) override { return linear(x, w_, Tensor()); }
+
+ private:
+  Tensor w_;
+};
+
+/// D(x) = (x·wᵀ)²: its input gradient 2(x·w)w differs from sample to sample.
+class QuadraticCritic : public Network {
+ public:
+  explicit QuadraticCritic(Tensor w) { w_ = register_parameter("w", w); }
+  Tensor forward(const Tensor& x) override { return square(linear(x, w_, Tensor())); }
+
+ private:
+  Tensor w_;
+};
+
+/// Output and exit code of a shell command (stderr merged into stdout).
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+CommandResult run_command(const std::string& command);
+
+/// Path of the built `kant` executable.
+std::string kant_exe();
+/// A fresh empty temporary directory.
+std::filesystem::path temp_dir(const std::string& prefix);
+
+}  // namespace kant::testing

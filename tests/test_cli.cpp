@@ -1,0 +1,196 @@
+// `kant` end to end: bad input (one message, exit 2, nothing written), a tiny grid run and
+// rerun, divergence, crash isolation, zip axes, plugins listing, h5py readability.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "support.hpp"
+
+namespace fs = std::filesystem;
+using namespace kant::testing;
+
+namespace {
+
+const std::string kData = std::string(KANT_TEST_SOURCE_DIR) + "/tests/data/";
+
+struct Scratch {
+  fs::path dir = temp_dir("kant-cli");
+  ~Scratch() { fs::remove_all(dir); }
+  fs::path results() const { return dir / "results"; }
+  std::string write(const std::string& name, const std::string& text) const {
+    fs::path p = dir / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+const char* kValidBase = R"(name: bad
+base:
+  dataset:   {plugin: eight_gaussians}
+  generator: {plugin: mlp, hidden: [8]}
+  critic:    {plugin: mlp, hidden: [8]}
+  objective: wasserstein
+  optimizer: {plugin: adam}
+)";
+
+// Runs `kant run` on `text` and checks: exit code 2, the message, and no results folder.
+void expect_bad_input(const std::string& text, const std::vector<std::string>& needles,
+                      const std::string& extra_args = "") {
+  Scratch s;
+  std::string file = s.write("exp.yaml", text);
+  CommandResult r = run_command(kant_exe() + " run " + file + " --results " + s.results().string() + " " + extra_args);
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  for (const std::string& n : needles) CHECK_THAT(r.output, Catch::Contains(n));
+  CHECK_FALSE(fs::exists(s.results()));
+  // one message: a single line
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+}
+
+}  // namespace
+
+TEST_CASE("malformed YAML points at the line and column", "[cli][errors]") {
+  expect_bad_input("name: bad\nbase: {dataset: [1, 2\n", {"exp.yaml:", "error:"});
+  expect_bad_input("name: bad\nname: again\n", {"exp.yaml:2:1: error: duplicate key 'name'"});
+}
+
+TEST_CASE("unknown plugin, key and parameter come with a hint", "[cli][errors]") {
+  std::string text = kValidBase;
+  expect_bad_input(std::string(text).replace(text.find("wasserstein"), 11, "wasserstien"),
+                   {"exp.yaml:6:14: error: unknown objective plugin 'wasserstien' (did you mean 'wasserstein'?)"});
+  expect_bad_input(text + "  lipschitz: {plugin: gradient_penalty, lamda: 1}\n",
+                   {"exp.yaml:8:41: error: unknown parameter 'lamda' for lipschitz 'gradient_penalty' (did you mean 'lambda'?)"});
+  expect_bad_input(text + "  critc: {plugin: mlp}\n", {"exp.yaml:8:3", "unknown config key 'critc' (did you mean 'critic'?)"});
+  expect_bad_input(text + "seed: [0]\n", {"exp.yaml:8:1", "unknown experiment key 'seed' (did you mean 'seeds'?)"});
+  expect_bad_input(text, {"--set train.stepz=3", "unknown parameter 'stepz' for 'train' (did you mean 'steps'?)"},
+                   "--set train.stepz=3");
+}
+
+TEST_CASE("wrong types and values out of range", "[cli][errors]") {
+  std::string text = kValidBase;
+  expect_bad_input(text + "  train: {steps: many}\n", {"exp.yaml:8:18", "'steps' of 'train' must be an int, got 'many'"});
+  expect_bad_input(text + "  lipschitz: {plugin: gradient_penalty, lambda: -1}\n",
+                   {"exp.yaml:8:49", "parameter 'lambda' of lipschitz 'gradient_penalty' must be ≥ 0, got -1"});
+  expect_bad_input(text + "  train: {n_critic: 0}\n", {"must be ≥ 1, got 0"});
+  expect_bad_input(std::string(text).replace(text.find("hidden: [8]}\n  obj"), 12, "activation: relux}"),
+                   {"exp.yaml:5:40", "must be one of", "(did you mean 'relu'?)"});
+  expect_bad_input(text + "  lipschitz: {plugin: gradient_penalty, lambda: 1}\ngrid:\n  lipschitz.lambda: 3\n",
+                   {"exp.yaml:10:3", "grid axis 'lipschitz.lambda' must be a list"});
+  expect_bad_input(std::string(text).replace(0, 9, "name: ../x"), {"exp.yaml:1:7", "must use only letters"});
+}
+
+TEST_CASE("a missing file and bad command lines", "[cli][errors]") {
+  CommandResult r = run_command(kant_exe() + " run /nonexistent/exp.yaml");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("/nonexistent/exp.yaml: error: no such file"));
+  r = run_command(kant_exe() + " runn x.yaml");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("did you mean 'run'?"));
+  r = run_command(kant_exe() + " run " + kData + "tiny.yaml --jobz 2");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("unknown option --jobz (did you mean 'jobs'?)"));
+}
+
+TEST_CASE("a broken plugin on the plugin path stops everything with its file name", "[cli][errors]") {
+  Scratch s;
+  std::string bad_dir = std::string(KANT_TEST_BAD_PLUGIN_DIR) + "/no_entry";
+  CommandResult r = run_command("KANT_PLUGIN_PATH=" + bad_dir + " " + kant_exe() + " run " + kData +
+                                "tiny.yaml --results " + s.results().string());
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains(bad_dir + "/kant_test_no_entry.so: not a Kantorovich plugin"));
+  CHECK_FALSE(fs::exists(s.results()));
+}
+
+TEST_CASE("validate lists the cells of named-variant, dotted and zip axes", "[cli]") {
+  CommandResult r = run_command(kant_exe() + " validate " + kData + "zip.yaml");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("zipped: 6 cells, all valid"));
+  CHECK_THAT(r.output, Catch::Contains("critic.hidden=[8, 8] optimizer.lr=0.01 train.batch_size=32 seed=3"));
+  r = run_command(kant_exe() + " validate " + kData + "tiny.yaml");
+  CHECK_THAT(r.output, Catch::Contains("tiny: 4 cells, all valid"));
+  CHECK_THAT(r.output, Catch::Contains("method=clip seed=1"));
+}
+
+TEST_CASE("a tiny grid runs end to end, and a rerun skips every cell", "[cli][e2e]") {
+  Scratch s;
+  const std::string cmd = kant_exe() + " run " + kData + "tiny.yaml --jobs 2 --results " + s.results().string();
+  CommandResult r = run_command(cmd);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("4 complete, 0 diverged, 0 failed"));
+  CHECK_THAT(r.output, Catch::Contains("| GP "));
+  CHECK_THAT(r.output, Catch::Contains("| clip "));
+  CHECK_THAT(r.output, Catch::Contains("step 20/20"));
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(s.results() / "tiny" / "cells")) files += e.path().extension() == ".h5";
+  CHECK(files == 4);
+
+  CommandResult again = run_command(cmd);
+  INFO(again.output);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.output, Catch::Contains("4 done already, 0 to run"));
+  CHECK_THAT(again.output, Catch::Contains("0 complete, 0 diverged, 0 failed, 4 skipped"));
+
+  // a changed config is a new cell
+  CommandResult changed = run_command(cmd + " --set train.steps=21");
+  CHECK_THAT(changed.output, Catch::Contains("0 done already, 4 to run"));
+
+  // the files stand without our code
+  CommandResult py = run_command("/usr/bin/python3 " + std::string(KANT_TEST_SOURCE_DIR) +
+                                 "/tests/read_cells.py " + (s.results() / "tiny").string());
+  INFO(py.output);
+  CHECK(py.exit_code == 0);
+  CHECK(std::count(py.output.begin(), py.output.end(), '\n') == 8);
+  CHECK_THAT(py.output, Catch::Contains("\"status\": \"complete\""));
+  CHECK_THAT(py.output, Catch::Contains("\"mode_coverage.modes\""));
+  CHECK_THAT(py.output, Catch::Contains("\"samples\": [100, 2]"));
+
+  // kant report and kant show read the same folder
+  CommandResult rep = run_command(kant_exe() + " report " + (s.results() / "tiny").string());
+  CHECK(rep.exit_code == 0);
+  CHECK_THAT(rep.output, Catch::Contains("| GP "));
+}
+
+TEST_CASE("NaN in training marks the cell diverged and the grid goes on", "[cli][e2e]") {
+  Scratch s;
+  CommandResult r = run_command(kant_exe() + " run " + kData + "diverging.yaml --results " + s.results().string());
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("1 complete, 1 diverged, 0 failed"));
+  CHECK_THAT(r.output, Catch::Contains("diverged: the"));
+  CHECK_THAT(r.output, Catch::Contains("at generator step"));
+}
+
+TEST_CASE("a crashing cell is stored as failed and the others complete", "[cli][e2e]") {
+  Scratch s;
+  std::string file = s.write("crash.yaml", std::string(kValidBase) +
+                                               "  train: {steps: 3, batch_size: 8, samples: 0}\n"
+                                               "grid:\n  metrics: [[{plugin: crash}], [{plugin: crash, crash: false}]]\n");
+  CommandResult r = run_command("KANT_PLUGIN_PATH=" + std::string(KANT_TEST_CRASH_PLUGIN_DIR) + " " + kant_exe() +
+                                " run " + file + " --results " + s.results().string());
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("1 complete, 0 diverged, 1 failed"));
+  CHECK_THAT(r.output, Catch::Contains("killed by signal 6"));
+  // the failed cell is run again next time, the complete one is not
+  r = run_command("KANT_PLUGIN_PATH=" + std::string(KANT_TEST_CRASH_PLUGIN_DIR) + " " + kant_exe() + " run " + file +
+                  " --results " + s.results().string());
+  CHECK_THAT(r.output, Catch::Contains("1 done already, 1 to run"));
+}
+
+TEST_CASE("kant plugins prints every component with its parameters", "[cli]") {
+  CommandResult r = run_command(kant_exe() + " plugins");
+  CHECK(r.exit_code == 0);
+  for (const char* name : {"mlp", "eight_gaussians", "twenty_five_gaussians", "swiss_roll", "wasserstein",
+                           "nonsaturating", "minimax", "none", "gradient_penalty", "weight_clipping", "sgd",
+                           "adam", "rmsprop", "mode_coverage", "lambda", "beta2", "threshold_std"})
+    CHECK_THAT(r.output, Catch::Contains(name));
+  r = run_command(kant_exe() + " plugins lipschitz gradient_penalty");
+  CHECK_THAT(r.output, Catch::Contains("Gulrajani"));
+  CHECK_THAT(r.output, Catch::Contains("kant_lipschitz_gradient_penalty.so"));
+  r = run_command(kant_exe() + " plugins objectiv");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("did you mean 'objective'?"));
+}
