@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "kant/h5.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -151,6 +152,22 @@ TEST_CASE("a tiny grid runs end to end, and a rerun skips every cell", "[cli][e2
   CommandResult rep = run_command(kant_exe() + " report " + (s.results() / "tiny").string());
   CHECK(rep.exit_code == 0);
   CHECK_THAT(rep.output, Catch::Contains("| GP "));
+}
+
+TEST_CASE("the same config and seed give bit-identical results", "[cli][e2e]") {
+  Scratch a, b;
+  for (const Scratch* s : {&a, &b}) {
+    CommandResult r = run_command(kant_exe() + " run " + kData + "tiny.yaml --jobs 1 --threads 1 --results " +
+                                  s->results().string());
+    REQUIRE(r.exit_code == 0);
+  }
+  for (const auto& e : fs::directory_iterator(a.results() / "tiny" / "cells")) {
+    fs::path other = b.results() / "tiny" / "cells" / e.path().filename();
+    kant::h5::File fa = kant::h5::File::open(e.path()), fb = kant::h5::File::open(other);
+    for (const char* name : {"loss_critic", "loss_generator", "penalty"})
+      CHECK(fa.root().open_group("series").read(name) == fb.root().open_group("series").read(name));
+    CHECK(fa.root().open_group("samples").read("generated") == fb.root().open_group("samples").read("generated"));
+  }
 }
 
 TEST_CASE("NaN in training marks the cell diverged and the grid goes on", "[cli][e2e]") {

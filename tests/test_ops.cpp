@@ -72,6 +72,17 @@ TEST_CASE("piecewise ops away from their kinks", "[ops]") {
     }
 }
 
+TEST_CASE("gradient helper ops are differentiable themselves", "[ops]") {
+  Tensor g = random_tensor({3, 4}, -1, 1, 51);
+  Tensor x = random_away_from_zero({3, 4}, 0.05f, 1.5f, 52);
+  Tensor y = random_tensor({3, 4}, -0.9f, 0.9f, 53);
+  Tensor s = random_tensor({3, 4}, 0.1f, 0.9f, 54);
+  check_both([&](auto& v) { return square(relu_backward(v[0], x)); }, {g});
+  check_both([&](auto& v) { return square(leaky_relu_backward(v[0], x, 0.2f)); }, {g});
+  check_both([](auto& v) { return tanh_backward(v[0], v[1]); }, {g, y});
+  check_both([](auto& v) { return sigmoid_backward(v[0], v[1]); }, {g, s});
+}
+
 TEST_CASE("relu's second derivative is exactly zero", "[ops]") {
   Tensor x = random_away_from_zero({4, 3}, 0.1f, 1.0f, 9).set_requires_grad();
   Tensor g = grad({sum(relu(x))}, {x}, {}, true)[0];
