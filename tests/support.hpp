@@ -28,20 +28,20 @@ std::shared_ptr<T> make_component(Kind kind, const std::string& name,
 class LinearCritic : public Network {
  public:
   explicit LinearCritic(Tensor w) { w_ = register_parameter("w", w); }
-  Tensor forward(const Tensor& x) override { return linear(x, w_, Tensor()); }
+  Tensor forward(const Tensor& x) override { return linear(x, use(w_), Tensor()); }
 
  private:
-  Tensor w_;
+  size_t w_;
 };
 
 /// D(x) = (x·wᵀ)²: its input gradient 2(x·w)w differs from sample to sample.
 class QuadraticCritic : public Network {
  public:
   explicit QuadraticCritic(Tensor w) { w_ = register_parameter("w", w); }
-  Tensor forward(const Tensor& x) override { return square(linear(x, w_, Tensor())); }
+  Tensor forward(const Tensor& x) override { return square(linear(x, use(w_), Tensor())); }
 
  private:
-  Tensor w_;
+  size_t w_;
 };
 
 /// Output and exit code of a shell command (stderr merged into stdout).

@@ -133,8 +133,8 @@ TEST_CASE("gradient penalty works on image-shaped batches (norm over C, H, W)", 
   class FlatLinear : public Network {
    public:
     explicit FlatLinear(Tensor w) { w_ = register_parameter("w", w); }
-    Tensor forward(const Tensor& x) override { return linear(reshape(x, {x.size(0), -1}), w_, Tensor()); }
-    Tensor w_;
+    Tensor forward(const Tensor& x) override { return linear(reshape(x, {x.size(0), -1}), use(w_), Tensor()); }
+    size_t w_;
   };
   Tensor w = random_tensor({1, 18}, -0.5, 0.5, 41);
   double norm = 0;

@@ -218,6 +218,19 @@ const Schema& train_schema() {
       param::integer("steps", 1000, "generator iterations").at_least(1),
       param::integer("batch_size", 256, "samples per batch, for real and generated data").at_least(1),
       param::integer("n_critic", 1, "critic steps per generator step").at_least(1),
+      param::choice("updates", "alternating", {"alternating", "simultaneous"},
+                    "alternating: n_critic critic steps, then a generator step on the updated "
+                    "critic; simultaneous: both gradients at the same point, applied together"),
+      param::boolean("wgan_critic_schedule", false,
+                     "WGAN's schedule: 100 critic steps for the first 25 generator steps and "
+                     "every 500th (Arjovsky et al. 2017, reference code)"),
+      param::real("ema", 0.0, "decay β of an exponential moving average of the generator's "
+                              "weights used for metrics and samples (0: none)")
+          .range(0, 0.999999),
+      param::integer("unrolled_steps", 0, "critic SGD steps the generator loss is "
+                                          "differentiated through (Metz et al. 2017; 0: none)")
+          .at_least(0),
+      param::real("unrolled_lr", 1e-4, "step size of the unrolled critic steps").at_least(0),
       param::integer("log_every", 0, "progress line every k generator steps (0: 10 lines a run)")
           .at_least(0),
       param::integer("samples", 2500, "generated samples stored with the results").at_least(0),
@@ -242,9 +255,9 @@ const Schema& metric_reserved() {
   return s;
 }
 
-const std::vector<std::string> kCellKeys{"dataset",   "generator", "critic",  "objective",
-                                         "lipschitz", "optimizer", "train",   "metrics",
-                                         "seed"};
+const std::vector<std::string> kCellKeys{
+    "dataset",   "generator", "critic",           "objective",       "lipschitz",
+    "optimizer", "train",     "generator_optimizer", "critic_optimizer", "metrics", "seed"};
 const std::vector<std::string> kExperimentKeys{"name",  "description", "base",     "grid",
                                                "seeds", "report",      "reference"};
 
@@ -300,7 +313,17 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   } else {
     cell.lipschitz = section("lipschitz", Kind::lipschitz);
   }
-  cell.optimizer = section("optimizer", Kind::optimizer);
+  // one optimizer block for both networks, or one per network (which wins over the shared one)
+  const bool shared = config.find("optimizer") != nullptr;
+  auto optimizer_for = [&](const char* key) {
+    if (config.find(key) || !shared) return section(key, Kind::optimizer);
+    ComponentChoice c = section("optimizer", Kind::optimizer);
+    canon.set(key, *canon.find("optimizer"));
+    canon.erase("optimizer");
+    return c;
+  };
+  cell.generator_optimizer = optimizer_for("generator_optimizer");
+  cell.critic_optimizer = optimizer_for("critic_optimizer");
 
   ConfigNode train_canon = ConfigNode::make_map();
   const ConfigNode* train = config.find("train");
@@ -309,8 +332,21 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     throw ConfigError(train->mark, "'train' must be a map");
   Params t = validate_params(train && train->is_map() ? *train : empty, train_schema(), {},
                              "'train'", train_canon);
-  cell.train = {t.integer("steps"), t.integer("batch_size"), t.integer("n_critic"),
-                t.integer("log_every"), t.integer("samples")};
+  cell.train.steps = t.integer("steps");
+  cell.train.batch_size = t.integer("batch_size");
+  cell.train.n_critic = t.integer("n_critic");
+  cell.train.simultaneous = t.string("updates") == "simultaneous";
+  cell.train.wgan_critic_schedule = t.boolean("wgan_critic_schedule");
+  cell.train.ema = t.real("ema");
+  cell.train.unrolled_steps = t.integer("unrolled_steps");
+  cell.train.unrolled_lr = t.real("unrolled_lr");
+  cell.train.log_every = t.integer("log_every");
+  cell.train.samples = t.integer("samples");
+  if (cell.train.simultaneous && (cell.train.n_critic != 1 || cell.train.wgan_critic_schedule ||
+                                  cell.train.unrolled_steps > 0))
+    throw ConfigError(train ? train->mark : config.mark,
+                      "simultaneous updates take one critic and one generator step at a time: "
+                      "n_critic must be 1, without wgan_critic_schedule or unrolled_steps");
   canon.set("train", train_canon);
 
   ConfigNode metrics_canon = ConfigNode::make_sequence();

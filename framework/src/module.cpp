@@ -16,10 +16,15 @@ int64_t Module::parameter_count() const {
   return n;
 }
 
-Tensor Module::register_parameter(std::string name, Tensor value) {
+size_t Module::register_parameter(std::string name, Tensor value) {
   value.set_requires_grad(true);
   params_.emplace_back(std::move(name), value);
-  return value;
+  return params_.size() - 1;
+}
+
+Tensor Module::use(size_t index) const {
+  const auto& [name, value] = params_.at(index);
+  return transform_ ? transform_(name, value) : value;
 }
 
 }  // namespace kant

@@ -68,7 +68,7 @@ std::map<std::string, std::string> plugin_versions(const CellConfig& c) {
         fmt::format("{} ({})", comp.registration.version, fs::path(comp.library_path).filename().string());
   };
   for (const ComponentChoice* ch : {&c.dataset, &c.generator, &c.critic, &c.objective, &c.lipschitz,
-                                    &c.optimizer})
+                                    &c.generator_optimizer, &c.critic_optimizer})
     add(*ch);
   for (const MetricChoice& m : c.metrics) add(m.choice);
   return v;

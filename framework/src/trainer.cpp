@@ -1,4 +1,6 @@
-// The GAN training loop for one cell (see trainer.hpp).
+// The GAN training loop for one cell (see trainer.hpp): alternating or simultaneous updates,
+// n_critic and WGAN's critic schedule, Lipschitz hooks, unrolled critic steps, a generator
+// weight average, metrics every k steps, divergence detection.
 #include "kant/trainer.hpp"
 
 #include <chrono>
@@ -20,15 +22,38 @@ void Series::add(int64_t s, const std::map<std::string, double>& row) {
 namespace {
 
 // Independent random streams of one cell, derived from its seed.
-enum Stream : uint64_t { kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5 };
-
-struct Networks {
-  std::shared_ptr<Network> generator, critic;
-};
+enum Stream : uint64_t { kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6 };
 
 template <typename T, typename F, typename... Args>
 std::shared_ptr<T> make(const Registry& r, const ComponentChoice& c, Args&&... args) {
   return r.create<T, F>(*c.component, c.params, std::forward<Args>(args)...);
+}
+
+// Critic steps before generator step `step` (1-based).
+int64_t critic_steps(const TrainSettings& t, int64_t step) {
+  if (t.wgan_critic_schedule && (step <= 25 || step % 500 == 0)) return 100;
+  return t.n_critic;
+}
+
+// ema ← β·ema + (1 − β)·p for every parameter.
+void update_average(Network& average, const Network& net, float beta) {
+  const auto& a = average.named_parameters();
+  const auto& p = net.named_parameters();
+  for (size_t i = 0; i < a.size(); ++i) {
+    Tensor t = a[i].second;
+    float* d = t.data();
+    const float* s = p[i].second.data();
+    for (int64_t j = 0; j < t.numel(); ++j) d[j] = beta * d[j] + (1.0f - beta) * s[j];
+  }
+}
+
+void copy_parameters(Network& to, const Network& from) {
+  const auto& a = to.named_parameters();
+  const auto& p = from.named_parameters();
+  for (size_t i = 0; i < a.size(); ++i) {
+    Tensor t = a[i].second;
+    std::copy(p[i].second.data(), p[i].second.data() + t.numel(), t.data());
+  }
 }
 
 }  // namespace
@@ -37,8 +62,9 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   const uint64_t seed = cfg.seed;
+  const TrainSettings& train = cfg.train;
   Rng init_rng(seed, kInit), data_rng(seed, kData), noise_rng(seed, kNoise),
-      penalty_rng(seed, kPenalty), metric_rng(seed, kMetric);
+      penalty_rng(seed, kPenalty), metric_rng(seed, kMetric), ema_rng(seed, kEmaInit);
 
   auto dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, seed);
   const Shape data_shape = dataset->sample_shape();
@@ -48,31 +74,41 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   auto critic = make<Network, ArchitectureFactory>(registry, cfg.critic, critic_spec);
   auto objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
   auto lipschitz = make<LipschitzMethod, LipschitzFactory>(registry, cfg.lipschitz);
-  auto opt_g = make<Optimizer, OptimizerFactory>(registry, cfg.optimizer);
-  auto opt_c = make<Optimizer, OptimizerFactory>(registry, cfg.optimizer);
+  auto opt_g = make<Optimizer, OptimizerFactory>(registry, cfg.generator_optimizer);
+  auto opt_c = make<Optimizer, OptimizerFactory>(registry, cfg.critic_optimizer);
   std::vector<std::shared_ptr<Metric>> metrics;
   for (const MetricChoice& m : cfg.metrics)
     metrics.push_back(make<Metric, MetricFactory>(registry, m.choice));
+  std::shared_ptr<Network> average;  // EMA of the generator's weights
+  if (train.ema > 0) {
+    NetworkSpec spec = gen_spec;
+    spec.init_rng = &ema_rng;
+    average = make<Network, ArchitectureFactory>(registry, cfg.generator, spec);
+    copy_parameters(*average, *generator);
+  }
+  Module::ParameterTransform lipschitz_transform;
+  if (lipschitz->transforms_weights()) {
+    lipschitz_transform = [&](const std::string& name, const Tensor& w) {
+      return lipschitz->transform_weight(name, w);
+    };
+    critic->set_parameter_transform(lipschitz_transform);
+  }
 
-  const int64_t batch = cfg.train.batch_size;
+  const int64_t batch = train.batch_size;
   auto noise = [&](int64_t n) {
     return cfg.noise == "uniform" ? noise_rng.uniform_tensor({n, cfg.noise_dim}, -1.0f, 1.0f)
                                   : noise_rng.normal_tensor({n, cfg.noise_dim});
   };
+  Network& sampler = average ? *average : *generator;
   auto generate = [&](int64_t n) {
     NoGradGuard no_grad;
-    return generator->forward(noise(n));
+    return sampler.forward(noise(n));
   };
   const std::vector<Tensor> g_params = generator->parameters();
   const std::vector<Tensor> c_params = critic->parameters();
 
   CellResult result;
-  auto diverged = [&](int64_t step, const char* what, double value) {
-    result.status = "diverged";
-    result.diverged_step = step;
-    result.detail = fmt::format("{} became {} at generator step {}", what, value, step);
-  };
-  MetricContext metric_ctx{*dataset, *generator, *critic, generate, metric_rng};
+  MetricContext metric_ctx{*dataset, sampler, *critic, generate, metric_rng};
   auto evaluate_metrics = [&](int64_t step, bool final_values) {
     for (size_t i = 0; i < metrics.size(); ++i) {
       const MetricChoice& m = cfg.metrics[i];
@@ -87,59 +123,114 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
     }
   };
 
-  const int64_t steps = cfg.train.steps;
-  const int64_t log_every =
-      cfg.train.log_every > 0 ? cfg.train.log_every : std::max<int64_t>(1, steps / 10);
+  // The generator loss; with unrolling, against the critic after k differentiable SGD steps
+  // on the same fake batch (so the loss sees how the critic would react).
+  auto generator_loss = [&](const Tensor& fake, const Tensor& real) {
+    if (train.unrolled_steps > 0) {
+      std::vector<Tensor> theta = c_params;
+      auto substitute = [&](const std::string& name, const Tensor& w) {
+        for (size_t i = 0; i < c_params.size(); ++i)
+          if (c_params[i].impl() == w.impl())
+            return lipschitz_transform ? lipschitz_transform(name, theta[i]) : theta[i];
+        return w;
+      };
+      critic->set_parameter_transform(substitute);
+      for (int64_t k = 0; k < train.unrolled_steps; ++k) {
+        Tensor loss = objective->critic_loss(critic->forward(dataset->sample(batch, data_rng)),
+                                             critic->forward(fake));
+        std::vector<Tensor> g = grad({loss}, theta, {}, /*create_graph=*/true);
+        for (size_t i = 0; i < theta.size(); ++i)
+          theta[i] = sub(theta[i], g[i] * static_cast<float>(train.unrolled_lr));
+      }
+    }
+    Tensor d_real = objective->generator_needs_real() ? critic->forward(real) : Tensor();
+    Tensor loss = objective->generator_loss(d_real, critic->forward(fake));
+    critic->set_parameter_transform(lipschitz_transform);
+    return loss;
+  };
+
+  const int64_t steps = train.steps;
+  const int64_t log_every = train.log_every > 0 ? train.log_every : std::max<int64_t>(1, steps / 10);
+  evaluate_metrics(0, false);
   int64_t step = 0;
+  double loss_c = 0, pen = 0, estimate = 0, loss_g = 0;
+  auto finite_or_diverge = [&](double value, const char* what) {
+    if (std::isfinite(value)) return true;
+    result.status = "diverged";
+    result.diverged_step = step;
+    result.detail = fmt::format("{} became {} at generator step {}", what, value, step);
+    return false;
+  };
+  // One critic update from (real, fake); returns false on divergence.
+  auto critic_update = [&](const Tensor& real, const Tensor& fake_detached, const Tensor& d_real,
+                           const Tensor& d_fake, std::vector<Tensor>* grads_out) {
+    Tensor loss = objective->critic_loss(d_real, d_fake);
+    Tensor penalty = lipschitz->penalty(CriticBatch{*critic, real, fake_detached, penalty_rng});
+    std::vector<Tensor> grads = grad({penalty.defined() ? add(loss, penalty) : loss}, c_params);
+    loss_c = loss.item();
+    pen = penalty.defined() ? penalty.item() : 0.0;
+    estimate = objective->divergence_estimate(d_real, d_fake);
+    if (!finite_or_diverge(loss_c, "the critic loss") || !finite_or_diverge(pen, "the Lipschitz penalty"))
+      return false;
+    *grads_out = std::move(grads);
+    return true;
+  };
+
   for (step = 1; step <= steps; ++step) {
-    double loss_c = 0, pen = 0, estimate = 0;
-    for (int64_t k = 0; k < cfg.train.n_critic; ++k) {
+    bool ok = true;
+    if (train.simultaneous) {
+      // both gradients at the same (θ, ψ), then both updates
+      lipschitz->before_critic_step(*critic);
       Tensor real = dataset->sample(batch, data_rng);
-      Tensor fake = generate(batch);
+      Tensor fake = generator->forward(noise(batch));
       Tensor d_real = critic->forward(real);
       Tensor d_fake = critic->forward(fake);
-      Tensor loss = objective->critic_loss(d_real, d_fake);
-      Tensor penalty = lipschitz->penalty(CriticBatch{*critic, real, fake, penalty_rng});
-      Tensor total = penalty.defined() ? add(loss, penalty) : loss;
-      std::vector<Tensor> grads = grad({total}, c_params);
-      loss_c = loss.item();
-      pen = penalty.defined() ? penalty.item() : 0.0;
-      estimate = objective->divergence_estimate(d_real, d_fake);
-      if (!std::isfinite(loss_c) || !std::isfinite(pen)) break;
-      opt_c->step(c_params, grads);
+      std::vector<Tensor> grads_c;
+      // d_fake serves both losses: the critic's gradient stops at the critic's parameters
+      ok = critic_update(real, fake.detach(), d_real, d_fake, &grads_c);
+      if (!ok) break;
+      Tensor lg = objective->generator_loss(objective->generator_needs_real() ? d_real : Tensor(), d_fake);
+      std::vector<Tensor> grads_g = grad({lg}, g_params);
+      loss_g = lg.item();
+      if (!finite_or_diverge(loss_g, "the generator loss")) break;
+      opt_c->step(c_params, grads_c);
       lipschitz->after_critic_step(*critic);
+      opt_g->step(g_params, grads_g);
+    } else {
+      const int64_t n_critic = critic_steps(train, step);
+      for (int64_t k = 0; k < n_critic && ok; ++k) {
+        lipschitz->before_critic_step(*critic);
+        Tensor real = dataset->sample(batch, data_rng);
+        Tensor fake = generate(batch);
+        std::vector<Tensor> grads_c;
+        ok = critic_update(real, fake, critic->forward(real), critic->forward(fake), &grads_c);
+        if (!ok) break;
+        opt_c->step(c_params, grads_c);
+        lipschitz->after_critic_step(*critic);
+      }
+      if (!ok) break;
+      Tensor fake = generator->forward(noise(batch));
+      Tensor real = objective->generator_needs_real() ? dataset->sample(batch, data_rng) : Tensor();
+      Tensor lg = generator_loss(fake, real);
+      std::vector<Tensor> grads_g = grad({lg}, g_params);
+      loss_g = lg.item();
+      if (!finite_or_diverge(loss_g, "the generator loss")) break;
+      opt_g->step(g_params, grads_g);
     }
-    if (!std::isfinite(loss_c)) {
-      diverged(step, "the critic loss", loss_c);
-      break;
-    }
-    if (!std::isfinite(pen)) {
-      diverged(step, "the Lipschitz penalty", pen);
-      break;
-    }
-    Tensor fake = generator->forward(noise(batch));
-    Tensor loss_g = objective->generator_loss(critic->forward(fake));
-    std::vector<Tensor> grads = grad({loss_g}, g_params);
-    const double lg = loss_g.item();
-    if (!std::isfinite(lg)) {
-      diverged(step, "the generator loss", lg);
-      break;
-    }
-    opt_g->step(g_params, grads);
+    if (average) update_average(*average, *generator, static_cast<float>(train.ema));
     result.losses.add(step, {{"loss_critic", loss_c},
                              {"penalty", pen},
                              {"divergence_estimate", estimate},
-                             {"loss_generator", lg}});
+                             {"loss_generator", loss_g}});
     if (step < steps) evaluate_metrics(step, false);
     if (progress && (step % log_every == 0 || step == steps))
-      progress(step, steps, loss_c, lg,
-               std::chrono::duration<double>(clock::now() - t0).count());
+      progress(step, steps, loss_c, loss_g, std::chrono::duration<double>(clock::now() - t0).count());
   }
   const int64_t last = std::min(step, steps);
   evaluate_metrics(last, true);
-  if (cfg.train.samples > 0) {
-    result.generated = generate(cfg.train.samples);
-    result.real = dataset->sample(cfg.train.samples, metric_rng);
+  if (train.samples > 0) {
+    result.generated = generate(train.samples);
+    result.real = dataset->sample(train.samples, metric_rng);
   }
   result.wall_time_s = std::chrono::duration<double>(clock::now() - t0).count();
   return result;

@@ -48,7 +48,7 @@ class Mlp : public Network {
     const int64_t n = x.size(0);
     Tensor h = reshape(x, {n, -1});
     for (size_t i = 0; i < layers_.size(); ++i) {
-      h = linear(h, layers_[i].weight, layers_[i].bias);
+      h = linear(h, use(layers_[i].weight), use(layers_[i].bias));
       h = activate(h, i + 1 < layers_.size() ? activation_ : output_activation_);
     }
     Shape out{n};
@@ -58,7 +58,7 @@ class Mlp : public Network {
 
  private:
   struct Layer {
-    Tensor weight, bias;
+    size_t weight, bias;  // parameter indices, read through use()
   };
 
   Tensor activate(const Tensor& h, const std::string& f) const {

@@ -12,7 +12,7 @@ class NonSaturating : public Objective {
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return gan::critic_loss(d_real, d_fake);
   }
-  Tensor generator_loss(const Tensor& d_fake) override { return mean(softplus(neg(d_fake))); }
+  Tensor generator_loss(const Tensor&, const Tensor& d_fake) override { return mean(softplus(neg(d_fake))); }
   double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
     return gan::jsd_estimate(d_real, d_fake);
   }

@@ -13,7 +13,7 @@ class Wasserstein : public Objective {
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return sub(mean(d_fake), mean(d_real));
   }
-  Tensor generator_loss(const Tensor& d_fake) override { return neg(mean(d_fake)); }
+  Tensor generator_loss(const Tensor&, const Tensor& d_fake) override { return neg(mean(d_fake)); }
   double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
     return mean(d_real).item() - mean(d_fake).item();
   }

@@ -55,8 +55,10 @@ class Objective {
   virtual ~Objective() = default;
   /// Loss the critic minimises (without any Lipschitz penalty).
   virtual Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) = 0;
-  /// Loss the generator minimises.
-  virtual Tensor generator_loss(const Tensor& d_fake) = 0;
+  /// Loss the generator minimises. d_real is defined only when generator_needs_real().
+  virtual Tensor generator_loss(const Tensor& d_real, const Tensor& d_fake) = 0;
+  /// Whether generator_loss reads D(x) on real data (relativistic objectives).
+  virtual bool generator_needs_real() const { return false; }
   /// The divergence (or distance) estimate the current critic implies, for logging.
   virtual double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) = 0;
 };
@@ -71,16 +73,25 @@ struct CriticBatch {
   Rng& rng;
 };
 
-/// A way of keeping the critic Lipschitz. Each hook is optional.
+/// A way of keeping the critic Lipschitz. Each hook is optional; a method may combine them.
 class LipschitzMethod {
  public:
   virtual ~LipschitzMethod() = default;
+  /// Whether transform_weight is used (then the critic reads its weights through it).
+  virtual bool transforms_weights() const { return false; }
+  /// The weight the critic's forward pass uses instead of `value` (e.g. W/σ(W)).
+  virtual Tensor transform_weight(const std::string& /*name*/, const Tensor& value) {
+    return value;
+  }
   /// A term added to the critic loss (undefined Tensor: none).
   virtual Tensor penalty(const CriticBatch&) { return {}; }
-  /// Called after each critic optimizer step (e.g. weight clipping).
+  /// Called before each critic step computes its loss (e.g. clipping as the WGAN code does).
+  virtual void before_critic_step(Network&) {}
+  /// Called after each critic optimizer step (e.g. clipping as the WGAN paper does).
   virtual void after_critic_step(Network&) {}
-  /// An upper bound on the critic's Lipschitz constant, where the method guarantees one.
-  virtual std::optional<double> lipschitz_bound(const Network&) const { return std::nullopt; }
+  /// An upper bound on the critic's Lipschitz constant, where the method guarantees one
+  /// (assuming 1-Lipschitz activations).
+  virtual std::optional<double> lipschitz_bound(const Network&) { return std::nullopt; }
 };
 using LipschitzFactory = std::function<std::unique_ptr<LipschitzMethod>(const Params&)>;
 

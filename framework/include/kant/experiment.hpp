@@ -26,6 +26,11 @@ struct TrainSettings {
   int64_t steps = 0;       ///< generator iterations
   int64_t batch_size = 0;
   int64_t n_critic = 0;    ///< critic steps per generator step
+  bool simultaneous = false;  ///< one joint step from the same point instead of alternating
+  bool wgan_critic_schedule = false;  ///< 100 critic steps for the first 25 and every 500th
+  double ema = 0;          ///< decay of the generator's weight average (0: none)
+  int64_t unrolled_steps = 0;  ///< critic steps the generator differentiates through
+  double unrolled_lr = 0;  ///< SGD step size of the unrolled critic steps
   int64_t log_every = 0;   ///< progress line period in generator steps
   int64_t samples = 0;     ///< generated samples stored at the end
 };
@@ -33,7 +38,8 @@ struct TrainSettings {
 /// One fully resolved, validated cell config. `canonical` holds every parameter (defaults
 /// filled in), in a fixed order: its YAML text is what the cell id hashes.
 struct CellConfig {
-  ComponentChoice dataset, generator, critic, objective, lipschitz, optimizer;
+  ComponentChoice dataset, generator, critic, objective, lipschitz;
+  ComponentChoice generator_optimizer, critic_optimizer;
   std::vector<MetricChoice> metrics;
   int64_t noise_dim = 0;
   std::string noise;

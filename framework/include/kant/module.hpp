@@ -1,6 +1,7 @@
 // Modules: named parameters (e.g. "layers.2.weight") and the Network interface of generators
 // and critics.
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,12 +21,21 @@ class Module {
   std::vector<Tensor> parameters() const;
   int64_t parameter_count() const;
 
+  /// Maps a parameter to the tensor the forward pass uses: spectral normalisation returns
+  /// W/σ(W), an unrolled critic returns updated weights. Null: parameters as they are.
+  using ParameterTransform = std::function<Tensor(const std::string& name, const Tensor& value)>;
+  void set_parameter_transform(ParameterTransform t) { transform_ = std::move(t); }
+
  protected:
-  /// Adds a parameter (marked requires_grad) and returns it.
-  Tensor register_parameter(std::string name, Tensor value);
+  /// Adds a parameter (marked requires_grad) and returns its index for use().
+  size_t register_parameter(std::string name, Tensor value);
+  /// Parameter `index` as the forward pass must see it (after the transform, if any).
+  /// Architectures read their weights only through this.
+  Tensor use(size_t index) const;
 
  private:
   std::vector<NamedTensor> params_;
+  ParameterTransform transform_;
 };
 
 /// A generator or critic: a differentiable map from a batch [N, …] to a batch [N, …].
