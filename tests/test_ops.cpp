@@ -1,5 +1,6 @@
 // Every op: finite-difference gradient check and second-order check, over several shapes.
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
@@ -44,6 +45,7 @@ TEST_CASE("unary ops: first and second derivatives", "[ops]") {
       {"square", [](auto& x) { return square(x[0]); }, -2, 2},
       {"affine", [](auto& x) { return square(affine(x[0], -1.5f, 0.25f)); }, -2, 2},
       {"neg", [](auto& x) { return square(neg(x[0])); }, -2, 2},
+      {"lambert_w", [](auto& x) { return lambert_w(x[0]); }, -0.3, 5},
   };
   for (const Case& c : cases)
     for (const Shape& s : kShapes) {
@@ -81,6 +83,14 @@ TEST_CASE("gradient helper ops are differentiable themselves", "[ops]") {
   check_both([&](auto& v) { return square(leaky_relu_backward(v[0], x, 0.2f)); }, {g});
   check_both([](auto& v) { return tanh_backward(v[0], v[1]); }, {g, y});
   check_both([](auto& v) { return sigmoid_backward(v[0], v[1]); }, {g, s});
+}
+
+TEST_CASE("lambert_w solves w·exp(w) = x", "[ops]") {
+  Tensor x = Tensor::from({6}, {-0.367f, -0.2f, 0.0f, 1.0f, 10.0f, 1e6f});
+  Tensor w = lambert_w(x);
+  for (int i = 0; i < 6; ++i)
+    CHECK(double(w.data()[i]) * std::exp(double(w.data()[i])) == Approx(x.data()[i]).epsilon(1e-5).margin(1e-6));
+  CHECK(w.data()[3] == Approx(0.5671432904));  // the omega constant
 }
 
 TEST_CASE("relu's second derivative is exactly zero", "[ops]") {

@@ -2,7 +2,9 @@
 // executed with named arguments; one engine and stream for the process; primitives cached.
 #include "kernels.hpp"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -304,6 +306,26 @@ void copy_block(const float* src, float* dst, const Shape& big, const Shape& sma
 
 void range_mask(const float* x, float* y, int64_t n, float lo, float hi) {
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] >= lo && x[i] <= hi) ? 1.0f : 0.0f;
+}
+
+void lambert_w(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    if (!(v >= -1.0 / M_E)) {
+      y[i] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    // start: log1p for small and moderate x, log x − log log x for large x
+    double w = v < 3.0 ? std::log1p(v) : std::log(v) - std::log(std::log(v));
+    if (v < -0.3) w = -1.0 + std::sqrt(2.0 * (1.0 + M_E * v));  // branch point series
+    for (int k = 0; k < 50; ++k) {
+      const double e = std::exp(w), f = w * e - v;
+      const double step = f / (e * (w + 1) - (w + 2) * f / (2 * w + 2));
+      w -= step;
+      if (std::abs(step) <= 1e-15 * (1 + std::abs(w))) break;
+    }
+    y[i] = static_cast<float>(w);
+  }
 }
 
 void sign(const float* x, float* y, int64_t n) {

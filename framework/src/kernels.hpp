@@ -44,6 +44,8 @@ void copy_block(const float* src, float* dst, const Shape& big, const Shape& sma
 
 /// y = 1 where lo ≤ x ≤ hi, else 0 (plain loop: a mask is one compare).
 void range_mask(const float* x, float* y, int64_t n, float lo, float hi);
+/// y = W₀(x), the principal branch of Lambert W, by Halley's iteration (plain loop).
+void lambert_w(const float* x, float* y, int64_t n);
 /// y = sign(x) ∈ {−1, 0, 1} (plain loop).
 void sign(const float* x, float* y, int64_t n);
 

@@ -238,6 +238,15 @@ Tensor affine(const Tensor& x, float a, float b) {
 
 Tensor neg(const Tensor& x) { return affine(x, -1.0f, 0.0f); }
 
+Tensor lambert_w(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape());
+  kernels::lambert_w(x.data(), y.data(), x.numel());
+  return record(y, "lambert_w", {x},
+                [](const Tensor& g, const Tensor& w, const Grads&, const Needs&) {
+                  return Grads{g / mul(exp(w), w + 1.0f)};  // W'(x) = 1/(eʷ(1 + w))
+                });
+}
+
 Tensor clamp(const Tensor& x, float lo, float hi) {
   if (!(lo <= hi)) throw TensorError(fmt::format("clamp: lo {} > hi {}", lo, hi));
   return record(unary(x, kernels::Eltwise::clip, lo, hi), "clamp", {x},

@@ -1,6 +1,9 @@
-// Lipschitz method `weight_clipping` (WGAN, Arjovsky et al. 2017, Algorithm 1):
-// after each critic step every critic parameter is clamped to [−c, c].
+// Lipschitz method `weight_clipping` (WGAN, Arjovsky et al. 2017): every critic parameter is
+// clamped to [−c, c]. The paper's Algorithm 1 clips after each critic update; the reference
+// code clamps at the start of each critic iteration, before the loss — `when` picks one.
+// Bound (1-Lipschitz activations): Π_layers ‖W‖₂ ≤ Π_layers ‖W‖_F ≤ Π_layers c·√(m·n).
 #include <algorithm>
+#include <cmath>
 
 #include "kant/plugin.hpp"
 
@@ -9,28 +12,43 @@ using namespace kant;
 
 class WeightClipping : public LipschitzMethod {
  public:
-  explicit WeightClipping(double c) : c_(static_cast<float>(c)) {}
+  WeightClipping(double c, bool before) : c_(static_cast<float>(c)), before_(before) {}
+  void before_critic_step(Network& critic) override {
+    if (before_) clip(critic);
+  }
   void after_critic_step(Network& critic) override {
+    if (!before_) clip(critic);
+  }
+  std::optional<double> lipschitz_bound(const Network& critic) override {
+    double bound = 1;
+    for (const auto& [name, t] : critic.named_parameters())
+      if (t.dim() >= 2) bound *= c_ * std::sqrt(static_cast<double>(t.numel()));
+    return bound;
+  }
+
+ private:
+  void clip(Network& critic) const {
     for (const auto& [name, t] : critic.named_parameters()) {
       Tensor p = t;
       float* d = p.data();
       for (int64_t i = 0; i < p.numel(); ++i) d[i] = std::clamp(d[i], -c_, c_);
     }
   }
-
- private:
   float c_;
+  bool before_;
 };
 
 }  // namespace
 
-KANT_PLUGIN("weight_clipping", "1.0.0") {
+KANT_PLUGIN("weight_clipping", "1.1.0") {
   using namespace kant;
-  registrar.add({"weight_clipping", "1.0.0",
-                 "WGAN: clamp every critic weight to [−c, c] after each critic step "
-                 "(Arjovsky et al. 2017)",
-                 {param::real("c", 0.01, "clipping bound c").at_least(0, true)},
+  registrar.add({"weight_clipping", "1.1.0",
+                 "WGAN: clamp every critic weight to [−c, c] (Arjovsky et al. 2017)",
+                 {param::real("c", 0.01, "clipping bound c").at_least(0, true),
+                  param::choice("when", "after", {"after", "before"},
+                                "after each critic update (paper, Algorithm 1) or before each "
+                                "critic step's loss (reference code)")},
                  LipschitzFactory([](const Params& p) {
-                   return std::make_unique<WeightClipping>(p.real("c"));
+                   return std::make_unique<WeightClipping>(p.real("c"), p.string("when") == "before");
                  })});
 }

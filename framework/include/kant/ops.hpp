@@ -34,6 +34,8 @@ Tensor neg(const Tensor& x);
 Tensor clamp(const Tensor& x, float lo, float hi);
 /// a·x + b with scalars a, b.
 Tensor affine(const Tensor& x, float a, float b);
+/// Lambert W, principal branch (w·eʷ = x, x ≥ −1/e); W'(x) = 1/(eʷ(1 + w)).
+Tensor lambert_w(const Tensor& x);
 
 // Gradient helpers: ops of their own so that backward rules stay one kernel each; each has
 // its own differentiable rule.

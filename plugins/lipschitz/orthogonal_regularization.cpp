@@ -1,0 +1,44 @@
+// Lipschitz method `orthogonal_regularization` (Brock et al. 2017, "Neural photo editing with
+// introspective adversarial networks"): a loss term pulling each critic weight matrix towards
+// orthonormal rows (or columns, whichever are fewer):
+//   P = β · Σ_W ‖W Wᵀ − I‖_F²
+#include "kant/ops.hpp"
+#include "kant/plugin.hpp"
+
+namespace {
+using namespace kant;
+
+class OrthogonalRegularization : public LipschitzMethod {
+ public:
+  explicit OrthogonalRegularization(double beta) : beta_(static_cast<float>(beta)) {}
+
+  Tensor penalty(const CriticBatch& b) override {
+    Tensor total;
+    for (const auto& [name, w] : b.critic.named_parameters()) {
+      if (w.dim() < 2) continue;
+      Tensor m = reshape(w, {w.size(0), -1});
+      const bool wide = m.size(0) <= m.size(1);
+      Tensor gram = wide ? matmul(m, m, false, true) : matmul(m, m, true, false);
+      const int64_t n = gram.size(0);
+      Tensor eye = Tensor::zeros({n, n});
+      for (int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = 1.0f;
+      Tensor term = sum(square(sub(gram, eye)));
+      total = total.defined() ? add(total, term) : term;
+    }
+    return total.defined() ? total * beta_ : total;
+  }
+
+ private:
+  float beta_;
+};
+
+}  // namespace
+
+KANT_PLUGIN("orthogonal_regularization", "1.0.0") {
+  registrar.add({"orthogonal_regularization", "1.0.0",
+                 "β·Σ‖WWᵀ − I‖²_F over critic weight matrices (Brock et al. 2017)",
+                 {param::real("beta", 1e-4, "regularisation weight β").at_least(0)},
+                 LipschitzFactory([](const Params& p) {
+                   return std::make_unique<OrthogonalRegularization>(p.real("beta"));
+                 })});
+}
