@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "kant/h5.hpp"
+#include "kant/results.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -168,6 +169,22 @@ TEST_CASE("the same config and seed give bit-identical results", "[cli][e2e]") {
       CHECK(fa.root().open_group("series").read(name) == fb.root().open_group("series").read(name));
     CHECK(fa.root().open_group("samples").read("generated") == fb.root().open_group("samples").read("generated"));
   }
+}
+
+TEST_CASE("evaluating metrics more often does not change training", "[cli][e2e]") {
+  Scratch a, b;
+  const std::string base = kant_exe() + " run " + kData + "tiny.yaml --jobs 1 --threads 1 --set seeds=[0] ";
+  REQUIRE(run_command(base + "--results " + a.results().string()).exit_code == 0);
+  REQUIRE(run_command(base + "--set 'metrics=[{plugin: mode_coverage, every: 1}]' --results " + b.results().string())
+              .exit_code == 0);
+  auto losses = [](const Scratch& s) {
+    std::vector<std::vector<double>> out;
+    for (const auto& e : fs::directory_iterator(s.results() / "tiny" / "cells"))
+      out.push_back(kant::read_cell_dataset(e.path(), "series/loss_critic"));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  CHECK(losses(a) == losses(b));
 }
 
 TEST_CASE("NaN in training marks the cell diverged and the grid goes on", "[cli][e2e]") {

@@ -104,12 +104,17 @@ void require_file(const std::string& path) {
     throw InputError(fmt::format("{}: error: no such file", path));
 }
 
-void print_table(const fs::path& dir, TableFormat format) {
+// Prints the table; writes the plots into <dir>/report/ when asked.
+void print_table(const fs::path& dir, TableFormat format, bool plots) {
   std::vector<std::string> problems;
   std::vector<CellSummary> cells = load_cells(dir, problems);
   Manifest m = read_manifest(dir);
+  ReportSpec spec = parse_report_spec(m.report);
+  std::cout << render_table(cells, spec, m.axes, format);
+  if (plots)
+    for (const fs::path& f : write_plots(cells, spec, dir / "report", problems))
+      fmt::print(stderr, "kant report: wrote {}\n", f.string());
   for (const std::string& p : problems) fmt::print(stderr, "kant report: skipped {}\n", p);
-  std::cout << render_table(cells, parse_report_spec(m.report), m.axes, format);
 }
 
 int cmd_validate(int argc, char** argv) {
@@ -149,7 +154,7 @@ int cmd_run(int argc, char** argv) {
   RunSummary s = run_experiment(ex, registry, opt);
   fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done)\n",
              s.complete, s.diverged, s.failed, s.skipped);
-  print_table(experiment_dir(ex, opt), TableFormat::markdown);
+  print_table(experiment_dir(ex, opt), TableFormat::markdown, true);
   return s.failed > 0 ? 1 : 0;
 }
 
@@ -171,7 +176,7 @@ int cmd_report(int argc, char** argv) {
   } else if (!fs::is_directory(target)) {
     throw InputError(fmt::format("{}: no such results folder or experiment file", target.string()));
   }
-  print_table(dir, f == "csv" ? TableFormat::csv : TableFormat::markdown);
+  print_table(dir, f == "csv" ? TableFormat::csv : TableFormat::markdown, true);
   return 0;
 }
 

@@ -11,27 +11,83 @@
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "kant/svg_plot.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
 
+namespace {
+
+std::vector<std::string> names_of(const ConfigNode& n, const char* key) {
+  if (n.is_scalar()) return {n.scalar};
+  if (n.is_sequence()) {
+    std::vector<std::string> out;
+    for (const ConfigNode& i : n.items) {
+      if (!i.is_scalar()) throw ConfigError(i.mark, fmt::format("report '{}' must list names", key));
+      out.push_back(i.scalar);
+    }
+    return out;
+  }
+  throw ConfigError(n.mark, fmt::format("report '{}' must be a name or a list of names", key));
+}
+
+std::string scalar_of(const ConfigNode& n, const char* key) {
+  if (!n.is_scalar()) throw ConfigError(n.mark, fmt::format("report '{}' must be a name", key));
+  return n.scalar;
+}
+
+PlotSpec parse_plot(const ConfigNode& n, size_t index) {
+  if (!n.is_map()) throw ConfigError(n.mark, "a plot must be a map {y: dataset, lines: axis, ...}");
+  PlotSpec p;
+  p.name = fmt::format("plot{}", index + 1);
+  const std::vector<std::string> keys{"name", "x", "y", "panels", "lines", "log_y", "equal_aspect", "title"};
+  for (const ConfigEntry& e : n.entries) {
+    if (e.key == "log_y" || e.key == "equal_aspect") {
+      bool v = e.value.is_scalar() && e.value.scalar == "true";
+      if (!e.value.is_scalar() || (!v && e.value.scalar != "false"))
+        throw ConfigError(e.value.mark, fmt::format("plot '{}' must be true or false", e.key));
+      (e.key == "log_y" ? p.log_y : p.equal_aspect) = v;
+    } else if (std::find(keys.begin(), keys.end(), e.key) != keys.end()) {
+      std::string v = scalar_of(e.value, e.key.c_str());
+      if (e.key == "name") p.name = v;
+      else if (e.key == "x") p.x = v;
+      else if (e.key == "y") p.y = v;
+      else if (e.key == "panels") p.panels = v;
+      else if (e.key == "lines") p.lines = v;
+      else p.title = v;
+    } else {
+      throw ConfigError(e.key_mark, fmt::format("unknown plot key '{}'{}; expected one of: {}", e.key,
+                                                did_you_mean(e.key, keys), fmt::join(keys, ", ")));
+    }
+  }
+  if (p.y.empty()) throw ConfigError(n.mark, "a plot needs 'y': a dataset path such as series/loss_critic");
+  if (p.name.find_first_of("/\\ ") != std::string::npos)
+    throw ConfigError(n.mark, fmt::format("plot name '{}' must be a plain file name", p.name));
+  return p;
+}
+
+}  // namespace
+
 ReportSpec parse_report_spec(const ConfigNode& report) {
   ReportSpec spec;
   if (report.type == ConfigNode::Type::null) return spec;
-  if (!report.is_map()) throw ConfigError(report.mark, "'report' must be a map (rows, columns, values)");
+  if (!report.is_map()) throw ConfigError(report.mark, "'report' must be a map (rows, columns, values, plots)");
+  const std::vector<std::string> keys{"rows", "columns", "values", "plots", "format", "tolerance"};
   for (const ConfigEntry& e : report.entries) {
-    if (e.key == "rows" && e.value.is_scalar()) {
-      spec.rows = e.value.scalar;
-    } else if (e.key == "columns" && e.value.is_scalar()) {
-      spec.columns = e.value.scalar;
-    } else if (e.key == "values" && e.value.is_sequence()) {
-      for (const ConfigNode& v : e.value.items) spec.values.push_back(v.scalar);
+    if (e.key == "rows") {
+      spec.rows = names_of(e.value, "rows");
+    } else if (e.key == "columns") {
+      spec.columns = scalar_of(e.value, "columns");
+    } else if (e.key == "values") {
+      spec.values = names_of(e.value, "values");
+    } else if (e.key == "plots") {
+      if (!e.value.is_sequence()) throw ConfigError(e.value.mark, "report 'plots' must be a list");
+      for (size_t i = 0; i < e.value.items.size(); ++i) spec.plots.push_back(parse_plot(e.value.items[i], i));
     } else if (e.key == "format" || e.key == "tolerance") {
       continue;  // read by later report stages
     } else {
-      throw ConfigError(e.key_mark, fmt::format("report key '{}' is unknown or malformed{}; "
-                                                "expected rows: axis, columns: axis, values: [metric.value, ...]",
-                                                e.key, did_you_mean(e.key, {"rows", "columns", "values"})));
+      throw ConfigError(e.key_mark, fmt::format("unknown report key '{}'{}; expected one of: {}", e.key,
+                                                did_you_mean(e.key, keys), fmt::join(keys, ", ")));
     }
   }
   return spec;
@@ -111,6 +167,12 @@ std::string label_of(const CellSummary& c, const std::string& axis) {
   return "";
 }
 
+std::string row_label(const CellSummary& c, const std::vector<std::string>& axes) {
+  std::vector<std::string> parts;
+  for (const std::string& a : axes) parts.push_back(label_of(c, a));
+  return fmt::format("{}", fmt::join(parts, " / "));
+}
+
 std::string number(double x) {
   if (!std::isfinite(x)) return fmt::format("{}", x);
   double a = std::abs(x);
@@ -142,7 +204,7 @@ Stats stats(const std::vector<double>& v) {
 std::string render_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_in,
                          const std::vector<std::string>& axes, TableFormat format) {
   ReportSpec spec = spec_in;
-  if (spec.rows.empty()) spec.rows = axes.empty() ? "seed" : axes.front();
+  if (spec.rows.empty()) spec.rows = {axes.empty() ? "seed" : axes.front()};
   if (spec.values.empty()) {
     std::set<std::string> names;
     for (const CellSummary& c : cells)
@@ -154,10 +216,10 @@ std::string render_table(const std::vector<CellSummary>& cells, const ReportSpec
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
   };
   for (const CellSummary& c : cells) {
-    add_unique(row_labels, label_of(c, spec.rows));
+    add_unique(row_labels, row_label(c, spec.rows));
     add_unique(col_labels, spec.columns.empty() ? "" : label_of(c, spec.columns));
   }
-  std::vector<std::string> header{spec.rows};
+  std::vector<std::string> header{fmt::format("{}", fmt::join(spec.rows, " / "))};
   for (const std::string& col : col_labels)
     for (const std::string& v : spec.values)
       header.push_back(col.empty() ? v : fmt::format("{}={} {}", spec.columns, col, v));
@@ -170,7 +232,7 @@ std::string render_table(const std::vector<CellSummary>& cells, const ReportSpec
     for (const std::string& col : col_labels) {
       std::vector<const CellSummary*> group;
       for (const CellSummary& c : cells)
-        if (label_of(c, spec.rows) == r && (spec.columns.empty() || label_of(c, spec.columns) == col))
+        if (row_label(c, spec.rows) == r && (spec.columns.empty() || label_of(c, spec.columns) == col))
           group.push_back(&c);
       for (const std::string& v : spec.values) {
         std::vector<double> xs;
@@ -230,6 +292,55 @@ std::string render_table(const std::vector<CellSummary>& cells, const ReportSpec
   out += sep + "\n";
   for (const auto& row : rows) out += line(row);
   return out;
+}
+
+std::vector<fs::path> write_plots(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                                  const fs::path& out_dir, std::vector<std::string>& problems) {
+  std::vector<fs::path> files;
+  for (const PlotSpec& p : spec.plots) {
+    std::vector<std::string> panels;
+    for (const CellSummary& c : cells) {
+      std::string v = p.panels.empty() ? "" : label_of(c, p.panels);
+      if (std::find(panels.begin(), panels.end(), v) == panels.end()) panels.push_back(v);
+    }
+    for (const std::string& panel : panels) {
+      std::vector<svg::Series> series;
+      for (const CellSummary& c : cells) {
+        if (!p.panels.empty() && label_of(c, p.panels) != panel) continue;
+        if (c.status == "failed") continue;
+        svg::Series s;
+        s.label = p.lines.empty() ? c.cell_id : label_of(c, p.lines);
+        const std::string seed = label_of(c, "seed");
+        if (!seed.empty() && p.lines != "seed") s.label += " (seed " + seed + ")";
+        const std::string x_path = !p.x.empty() ? p.x : p.y.substr(0, p.y.rfind('/') + 1) + "step";
+        try {
+          s.y = read_cell_dataset(c.path, p.y);
+          s.x = read_cell_dataset(c.path, x_path);
+        } catch (const Error& e) {
+          problems.push_back(fmt::format("plot {}: {}", p.name, e.what()));
+          continue;
+        }
+        series.push_back(std::move(s));
+      }
+      svg::PlotOptions o;
+      o.title = p.title.empty() ? p.y : p.title;
+      if (!panel.empty()) o.title += fmt::format(" — {} = {}", p.panels, panel);
+      o.x_label = p.x.empty() ? "step" : p.x;
+      o.y_label = p.y;
+      o.log_y = p.log_y;
+      o.equal_aspect = p.equal_aspect;
+      fs::create_directories(out_dir);
+      std::string stem = p.name;
+      if (!panel.empty()) {
+        stem += "_";
+        for (char ch : panel) stem += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_';
+      }
+      const fs::path file = out_dir / (stem + ".svg");
+      std::ofstream(file) << svg::plot(series, o);
+      files.push_back(file);
+    }
+  }
+  return files;
 }
 
 }  // namespace kant

@@ -104,6 +104,19 @@ void write_cell_file(const fs::path& path, const CellInfo& info, const CellResul
   }
 }
 
+std::vector<double> read_cell_dataset(const fs::path& file, const std::string& path) {
+  h5::File f = h5::File::open(file);
+  h5::Group g = f.root();
+  size_t start = 0;
+  while (true) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) break;
+    g = g.open_group(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return g.read(path.substr(start));
+}
+
 CellSummary read_cell_summary(const fs::path& path) {
   CellSummary s;
   s.path = path;

@@ -22,7 +22,9 @@ void Series::add(int64_t s, const std::map<std::string, double>& row) {
 namespace {
 
 // Independent random streams of one cell, derived from its seed.
-enum Stream : uint64_t { kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6 };
+enum Stream : uint64_t {
+  kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7
+};
 
 template <typename T, typename F, typename... Args>
 std::shared_ptr<T> make(const Registry& r, const ComponentChoice& c, Args&&... args) {
@@ -64,7 +66,8 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   const uint64_t seed = cfg.seed;
   const TrainSettings& train = cfg.train;
   Rng init_rng(seed, kInit), data_rng(seed, kData), noise_rng(seed, kNoise),
-      penalty_rng(seed, kPenalty), metric_rng(seed, kMetric), ema_rng(seed, kEmaInit);
+      penalty_rng(seed, kPenalty), metric_rng(seed, kMetric), ema_rng(seed, kEmaInit),
+      metric_noise_rng(seed, kMetricNoise);
 
   auto dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, seed);
   const Shape data_shape = dataset->sample_shape();
@@ -95,14 +98,22 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   }
 
   const int64_t batch = train.batch_size;
-  auto noise = [&](int64_t n) {
-    return cfg.noise == "uniform" ? noise_rng.uniform_tensor({n, cfg.noise_dim}, -1.0f, 1.0f)
-                                  : noise_rng.normal_tensor({n, cfg.noise_dim});
+  auto noise_from = [&](Rng& rng, int64_t n) {
+    return cfg.noise == "uniform" ? rng.uniform_tensor({n, cfg.noise_dim}, -1.0f, 1.0f)
+                                  : rng.normal_tensor({n, cfg.noise_dim});
   };
+  auto noise = [&](int64_t n) { return noise_from(noise_rng, n); };
+  // Training samples come from the live generator and the training noise stream; metrics and
+  // stored samples from the weight average (when there is one) and a stream of their own, so
+  // that evaluating a metric never changes the training run.
   Network& sampler = average ? *average : *generator;
+  auto generate_for_training = [&](int64_t n) {
+    NoGradGuard no_grad;
+    return generator->forward(noise(n));
+  };
   auto generate = [&](int64_t n) {
     NoGradGuard no_grad;
-    return sampler.forward(noise(n));
+    return sampler.forward(noise_from(metric_noise_rng, n));
   };
   const std::vector<Tensor> g_params = generator->parameters();
   const std::vector<Tensor> c_params = critic->parameters();
@@ -126,8 +137,8 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   // The generator loss; with unrolling, against the critic after k differentiable SGD steps
   // on the same fake batch (so the loss sees how the critic would react).
   auto generator_loss = [&](const Tensor& fake, const Tensor& real) {
+    std::vector<Tensor> theta = c_params;  // the unrolled critic's weights: alive until the loss
     if (train.unrolled_steps > 0) {
-      std::vector<Tensor> theta = c_params;
       auto substitute = [&](const std::string& name, const Tensor& w) {
         for (size_t i = 0; i < c_params.size(); ++i)
           if (c_params[i].impl() == w.impl())
@@ -201,7 +212,7 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
       for (int64_t k = 0; k < n_critic && ok; ++k) {
         lipschitz->before_critic_step(*critic);
         Tensor real = dataset->sample(batch, data_rng);
-        Tensor fake = generate(batch);
+        Tensor fake = generate_for_training(batch);
         std::vector<Tensor> grads_c;
         ok = critic_update(real, fake, critic->forward(real), critic->forward(fake), &grads_c);
         if (!ok) break;

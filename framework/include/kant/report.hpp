@@ -9,10 +9,22 @@
 
 namespace kant {
 
+/// A figure of the report: one line per cell group, y (and x) read from each cell's file.
+struct PlotSpec {
+  std::string name;    ///< file name stem
+  std::string x, y;    ///< dataset paths in a cell file; x "" : the `step` beside y
+  std::string panels;  ///< grid axis: one figure per value ("" : one figure)
+  std::string lines;   ///< grid axis: one line per value (cells of a group: their seed-0 … lines)
+  bool log_y = false;
+  bool equal_aspect = false;
+  std::string title;
+};
+
 struct ReportSpec {
-  std::string rows;                  ///< grid axis for rows ("" : first axis)
+  std::vector<std::string> rows;     ///< grid axes for rows (empty: the first axis)
   std::string columns;               ///< optional grid axis for column groups
   std::vector<std::string> values;   ///< "metric.value" names (empty: all found)
+  std::vector<PlotSpec> plots;
 };
 
 /// Reads the `report` block of an experiment (null node: defaults).
@@ -22,6 +34,12 @@ ReportSpec parse_report_spec(const ConfigNode& report);
 /// in `problems` with their reason and left out.
 std::vector<CellSummary> load_cells(const std::filesystem::path& experiment_dir,
                                     std::vector<std::string>& problems);
+
+/// Writes the report's plots as SVG files into `out_dir`; returns their paths. Cells that
+/// lack a plotted dataset are listed in `problems`.
+std::vector<std::filesystem::path> write_plots(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                                               const std::filesystem::path& out_dir,
+                                               std::vector<std::string>& problems);
 
 enum class TableFormat { markdown, csv };
 /// The table: one row per value of spec.rows (× spec.columns), each value mean ± std over

@@ -44,6 +44,9 @@ struct CellSummary {
 /// not a Kantorovich cell.
 CellSummary read_cell_summary(const std::filesystem::path& path);
 
+/// A dataset of a cell file by its path ("metrics/parameter_trace/critic.psi") as doubles.
+std::vector<double> read_cell_dataset(const std::filesystem::path& file, const std::string& path);
+
 /// Current UTC time, ISO 8601.
 std::string utc_now();
 

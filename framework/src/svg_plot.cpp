@@ -1,0 +1,146 @@
+// SVG line and scatter plots (see svg_plot.hpp).
+#include "kant/svg_plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace kant::svg {
+namespace {
+
+// Tableau 10, the matplotlib default cycle.
+const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi] with about `target` of them.
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  double span = hi - lo;
+  double raw = span / std::max(1, target);
+  double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  return ticks;
+}
+
+}  // namespace
+
+std::string tick_label(double v) {
+  if (v == 0) return "0";
+  double a = std::abs(v);
+  if (a >= 1e5 || a < 1e-3) return fmt::format("{:.0e}", v);
+  std::string s = fmt::format("{:.4g}", v);
+  return s;
+}
+
+std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
+  // legend in a right margin sized to the longest label
+  size_t longest = 0;
+  for (const Series& s : series) longest = std::max(longest, s.label.size());
+  const double legend = series.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
+  const double left = 64, right = 16 + legend, top = 32, bottom = 48;
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  auto ty = [&](double y) { return o.log_y ? std::log10(y) : y; };
+  for (const Series& s : series)
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0)) continue;
+      x0 = std::min(x0, s.x[i]);
+      x1 = std::max(x1, s.x[i]);
+      y0 = std::min(y0, ty(s.y[i]));
+      y1 = std::max(y1, ty(s.y[i]));
+    }
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+  if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
+  const double pad_x = (x1 - x0) * 0.04, pad_y = (y1 - y0) * 0.04;
+  x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
+  double pw = o.width - left - right, ph = o.height - top - bottom;
+  if (o.equal_aspect) {  // widen the narrower range so one unit is as long on both axes
+    double sx = (x1 - x0) / pw, sy = (y1 - y0) / ph;
+    if (sx > sy) {
+      double c = (y0 + y1) / 2, h = sx * ph / 2;
+      y0 = c - h, y1 = c + h;
+    } else {
+      double c = (x0 + x1) / 2, h = sy * pw / 2;
+      x0 = c - h, x1 = c + h;
+    }
+  }
+  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
+  auto py = [&](double y) { return top + (1 - (ty(y) - y0) / (y1 - y0)) * ph; };
+
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      o.width, o.height, o.width, o.height);
+  out += fmt::format("<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+                     o.width / 2, escape(o.title));
+  // grid and ticks
+  for (double t : nice_ticks(x0, x1, 6)) {
+    double x = px(t);
+    out += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#eee\"/>\n", x, top, x, top + ph);
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x, top + ph + 14, tick_label(t));
+  }
+  for (double t : nice_ticks(y0, y1, 6)) {
+    double y = top + (1 - (t - y0) / (y1 - y0)) * ph;
+    out += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#eee\"/>\n", left, y, left + pw, y);
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, y + 4,
+                       tick_label(o.log_y ? std::pow(10.0, t) : t));
+  }
+  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, pw, ph);
+  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2, o.height - 8,
+                     escape(o.x_label));
+  out += fmt::format("<text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                     top + ph / 2, escape(o.y_label));
+  // data, clipped to the plot area
+  out += fmt::format("<clipPath id=\"area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
+                     left, top, pw, ph);
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    const char* color = kColors[k % 10];
+    std::string pts;
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0)) continue;
+      if (s.markers)
+        out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.6\" fill=\"{}\" fill-opacity=\"0.6\"/>\n",
+                           px(s.x[i]), py(s.y[i]), color);
+      else
+        pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
+    }
+    if (!s.markers && !pts.empty())
+      out += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color, pts);
+  }
+  out += "</g>\n";
+  // legend
+  for (size_t k = 0; k < series.size(); ++k) {
+    double y = top + 12 + 14 * static_cast<double>(k);
+    double x = left + pw + 12;
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, kColors[k % 10]);
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", x + 14, y, escape(series[k].label));
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+}  // namespace kant::svg

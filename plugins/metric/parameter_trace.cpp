@@ -1,0 +1,56 @@
+// Metric `parameter_trace`: the values of every generator and critic parameter (for small
+// models such as the Dirac-GAN, whose trajectories (θ, ψ) are the experiment), named
+// generator.<name> / critic.<name> (with [i] for elements of larger tensors), and their
+// joint Euclidean norm `norm`.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "kant/error.hpp"
+#include "kant/plugin.hpp"
+
+namespace {
+using namespace kant;
+
+class ParameterTrace : public Metric {
+ public:
+  explicit ParameterTrace(int64_t max_values) : max_values_(max_values) {}
+  std::vector<std::string> value_names() const override { return {"norm"}; }
+
+  std::map<std::string, double> compute(MetricContext& ctx) override {
+    std::map<std::string, double> out;
+    double ss = 0;
+    int64_t count = 0;
+    for (auto [role, net] : {std::pair<const char*, Network*>{"generator", &ctx.generator}, {"critic", &ctx.critic}}) {
+      for (const auto& [name, t] : net->named_parameters()) {
+        count += t.numel();
+        if (count > max_values_)
+          throw Error(fmt::format("parameter_trace: the networks have more than {} parameters "
+                                  "(max_values); it is meant for tiny models",
+                                  max_values_));
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          const double v = t.data()[i];
+          out[t.numel() == 1 ? fmt::format("{}.{}", role, name) : fmt::format("{}.{}[{}]", role, name, i)] = v;
+          ss += v * v;
+        }
+      }
+    }
+    out["norm"] = std::sqrt(ss);
+    return out;
+  }
+
+ private:
+  int64_t max_values_;
+};
+
+}  // namespace
+
+KANT_PLUGIN("parameter_trace", "1.0.0") {
+  registrar.add({"parameter_trace", "1.0.0",
+                 "every generator and critic parameter and their joint norm (for tiny models, "
+                 "e.g. the Dirac-GAN's (θ, ψ))",
+                 {param::integer("max_values", 64, "refuse networks with more parameters").at_least(1)},
+                 MetricFactory([](const Params& p) {
+                   return std::make_unique<ParameterTrace>(p.integer("max_values"));
+                 })});
+}
