@@ -7,7 +7,8 @@ build_dir=${KANT_BUILD_DIR:-$here/build}
 packages=(
   build-essential cmake git pkg-config
   libdnnl-dev libboost-dev libyaml-cpp-dev libhdf5-dev libfmt-dev catch2
-  python3 python3-h5py python3-numpy
+  python3 python3-h5py python3-numpy python3-yaml
+  chromium chromium-driver
 )
 missing=()
 for p in "${packages[@]}"; do

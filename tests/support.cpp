@@ -19,7 +19,8 @@ const Registry& builtin_registry() {
 }
 
 CommandResult run_command(const std::string& command) {
-  std::string full = command + " 2>&1";
+  // merge stderr unless the command redirects it itself
+  std::string full = command.find("2>") == std::string::npos ? command + " 2>&1" : command;
   FILE* pipe = popen(full.c_str(), "r");
   if (!pipe) return {-1, "popen failed"};
   std::string out;

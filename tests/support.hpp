@@ -44,7 +44,8 @@ class QuadraticCritic : public Network {
   size_t w_;
 };
 
-/// Output and exit code of a shell command (stderr merged into stdout).
+/// Output and exit code of a shell command (stderr merged into stdout unless the command
+/// redirects it).
 struct CommandResult {
   int exit_code;
   std::string output;

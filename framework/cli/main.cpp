@@ -1,5 +1,6 @@
 // The `kant` command: run, validate, report, show, plugins (and the internal _cell).
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -29,8 +30,9 @@ usage:
       train every cell of the experiment's grid that is not complete yet, then print its table
   kant validate FILE.yaml [--set KEY=VALUE]...
       expand and validate the grid, list the cells; runs nothing, writes nothing
-  kant report (RESULTS_DIR | FILE.yaml) [--format markdown|csv] [--results DIR]
-      the comparison table of stored cells (mean ± std over seeds, failures counted)
+  kant report (RESULTS_DIR | FILE.yaml) [--format markdown|csv|latex|html] [--results DIR]
+      the comparison table of stored cells (mean ± std over seeds, failures counted, the
+      paper's numbers beside ours); writes figures and RESULTS_DIR/report/index.html
   kant show CELL.h5
       one cell: status, provenance, config and final metrics
   kant plugins [KIND [NAME]]
@@ -104,17 +106,24 @@ void require_file(const std::string& path) {
     throw InputError(fmt::format("{}: error: no such file", path));
 }
 
-// Prints the table; writes the plots into <dir>/report/ when asked.
-void print_table(const fs::path& dir, TableFormat format, bool plots) {
+// Prints the table (and the reference summary) to stdout; writes the figures and the HTML
+// page into <dir>/report/. Unreadable cell files are named on stderr and left out.
+void report(const fs::path& dir, TableFormat format) {
   std::vector<std::string> problems;
   std::vector<CellSummary> cells = load_cells(dir, problems);
   Manifest m = read_manifest(dir);
-  ReportSpec spec = parse_report_spec(m.report);
-  std::cout << render_table(cells, spec, m.axes, format);
-  if (plots)
-    for (const fs::path& f : write_plots(cells, spec, dir / "report", problems))
-      fmt::print(stderr, "kant report: wrote {}\n", f.string());
+  ReportSpec spec = parse_report_spec(m.report, m.reference);
+  Table table = build_table(cells, spec, m.axes);
+  std::cout << render_table(table, format);
+  // machine-readable formats keep stdout to the table alone
+  if (std::string s = reference_summary(table); !s.empty()) {
+    if (format == TableFormat::markdown) std::cout << "\n" << s << "\n";
+    else fmt::print(stderr, "kant report: {}\n", s);
+  }
+  std::vector<Figure> figures = write_figures(cells, spec, m.axes, dir / "report", problems);
+  fs::path page = write_html_report(dir, m, cells, table, figures, problems);
   for (const std::string& p : problems) fmt::print(stderr, "kant report: skipped {}\n", p);
+  fmt::print(stderr, "kant report: {} figures and the page {}\n", figures.size(), page.string());
 }
 
 int cmd_validate(int argc, char** argv) {
@@ -123,7 +132,7 @@ int cmd_validate(int argc, char** argv) {
   require_file(a.positional[0]);
   Registry registry = Registry::load_default();
   Experiment ex = load_experiment(a.positional[0], a.sets, registry);
-  parse_report_spec(ex.report);
+  parse_report_spec(ex.report, ex.reference);
   for (size_t i = 0; i < ex.cells.size(); ++i)
     fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());
   fmt::print("{}: {} cells, all valid\n", ex.name, ex.cells.size());
@@ -150,21 +159,25 @@ int cmd_run(int argc, char** argv) {
   }
   Registry registry = Registry::load_default();
   Experiment ex = load_experiment(a.positional[0], a.sets, registry);
-  parse_report_spec(ex.report);  // a malformed report block is bad input: fail before running
+  parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
   RunSummary s = run_experiment(ex, registry, opt);
   fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done)\n",
              s.complete, s.diverged, s.failed, s.skipped);
-  print_table(experiment_dir(ex, opt), TableFormat::markdown, true);
+  report(experiment_dir(ex, opt), TableFormat::markdown);
   return s.failed > 0 ? 1 : 0;
 }
 
 int cmd_report(int argc, char** argv) {
   Args a = parse_args(argc, argv, 2, {"format", "results", "set"}, {});
-  if (a.positional.size() != 1) throw InputError("usage: kant report RESULTS_DIR|FILE.yaml [--format markdown|csv]");
-  std::string f = option(a, "format", "markdown");
-  if (f != "markdown" && f != "csv")
-    throw InputError(fmt::format("--format must be markdown or csv, got '{}'{}", f,
-                                 did_you_mean(f, {"markdown", "csv"})));
+  if (a.positional.size() != 1) throw InputError("usage: kant report RESULTS_DIR|FILE.yaml [--format markdown|csv|latex|html]");
+  const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
+                                                   {"csv", TableFormat::csv},
+                                                   {"latex", TableFormat::latex},
+                                                   {"html", TableFormat::html}};
+  const std::string f = option(a, "format", "markdown");
+  if (!formats.count(f))
+    throw InputError(fmt::format("--format must be markdown, csv, latex or html, got '{}'{}", f,
+                                 did_you_mean(f, {"markdown", "csv", "latex", "html"})));
   fs::path target = a.positional[0];
   fs::path dir = target;
   if (fs::is_regular_file(target)) {
@@ -176,7 +189,7 @@ int cmd_report(int argc, char** argv) {
   } else if (!fs::is_directory(target)) {
     throw InputError(fmt::format("{}: no such results folder or experiment file", target.string()));
   }
-  print_table(dir, f == "csv" ? TableFormat::csv : TableFormat::markdown, true);
+  report(dir, formats.at(f));
   return 0;
 }
 
@@ -194,6 +207,18 @@ int cmd_show(int argc, char** argv) {
     if (s.attrs.count(k)) fmt::print("  {}: {}\n", k, s.attrs.at(k));
   fmt::print("final metrics:\n");
   for (const auto& [k, v] : s.final_metrics) fmt::print("  {}: {}\n", k, v);
+  for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"}) {
+    std::vector<double> y;
+    try {
+      y = read_cell_dataset(a.positional[0], std::string("series/") + series);
+    } catch (const Error&) {
+      continue;
+    }
+    if (y.empty()) continue;
+    auto [lo, hi] = std::minmax_element(y.begin(), y.end());
+    fmt::print("series {}: {} steps, first {:.6g}, last {:.6g}, min {:.6g}, max {:.6g}\n", series, y.size(),
+               y.front(), y.back(), *lo, *hi);
+  }
   fmt::print("config:\n{}", s.config_yaml);
   return 0;
 }

@@ -104,7 +104,7 @@ void write_cell_file(const fs::path& path, const CellInfo& info, const CellResul
   }
 }
 
-std::vector<double> read_cell_dataset(const fs::path& file, const std::string& path) {
+std::vector<double> read_cell_dataset(const fs::path& file, const std::string& path, Shape* shape) {
   h5::File f = h5::File::open(file);
   h5::Group g = f.root();
   size_t start = 0;
@@ -114,7 +114,7 @@ std::vector<double> read_cell_dataset(const fs::path& file, const std::string& p
     g = g.open_group(path.substr(start, slash - start));
     start = slash + 1;
   }
-  return g.read(path.substr(start));
+  return g.read(path.substr(start), shape);
 }
 
 CellSummary read_cell_summary(const fs::path& path) {

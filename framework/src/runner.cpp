@@ -113,7 +113,7 @@ RunSummary run_experiment(const Experiment& ex, const Registry& registry, const 
   remove_stale_temporaries(cells_dir);
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> manifest;
   for (const Cell& c : ex.cells) manifest.emplace_back(c.id, c.labels);
-  write_manifest(dir, ex.name, ex.axes, ex.report, manifest);
+  write_manifest(dir, ex.name, ex.axes, ex.report, ex.reference, manifest);
 
   RunSummary summary;
   std::vector<size_t> pending;

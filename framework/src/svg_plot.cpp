@@ -63,13 +63,20 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   const double left = 64, right = 16 + legend, top = 32, bottom = 48;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   auto ty = [&](double y) { return o.log_y ? std::log10(y) : y; };
+  auto include = [&](double x, double y) {
+    if (!std::isfinite(x) || !std::isfinite(y) || (o.log_y && y <= 0)) return;
+    x0 = std::min(x0, x);
+    x1 = std::max(x1, x);
+    y0 = std::min(y0, ty(y));
+    y1 = std::max(y1, ty(y));
+  };
   for (const Series& s : series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0)) continue;
-      x0 = std::min(x0, s.x[i]);
-      x1 = std::max(x1, s.x[i]);
-      y0 = std::min(y0, ty(s.y[i]));
-      y1 = std::max(y1, ty(s.y[i]));
+      include(s.x[i], s.y[i]);
+      if (s.lo.size() == s.x.size() && s.hi.size() == s.x.size()) {
+        include(s.x[i], s.lo[i]);
+        include(s.x[i], s.hi[i]);
+      }
     }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
@@ -116,9 +123,21 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   // data, clipped to the plot area
   out += fmt::format("<clipPath id=\"area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
                      left, top, pw, ph);
+  auto color_of = [&](size_t k) { return series[k].color.empty() ? std::string(kColors[k % 10]) : series[k].color; };
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
-    const char* color = kColors[k % 10];
+    if (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()) continue;
+    std::string poly;
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (std::isfinite(s.hi[i]) && (!o.log_y || s.hi[i] > 0)) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.hi[i]));
+    for (size_t i = s.x.size(); i-- > 0;)
+      if (std::isfinite(s.lo[i]) && (!o.log_y || s.lo[i] > 0)) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.lo[i]));
+    if (!poly.empty())
+      out += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>\n", color_of(k), poly);
+  }
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    const std::string color = color_of(k);
     std::string pts;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0)) continue;
@@ -136,11 +155,40 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   for (size_t k = 0; k < series.size(); ++k) {
     double y = top + 12 + 14 * static_cast<double>(k);
     double x = left + pw + 12;
-    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, kColors[k % 10]);
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, color_of(k));
     out += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", x + 14, y, escape(series[k].label));
   }
   out += "</svg>\n";
   return out;
+}
+
+std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
+                       size_t w, size_t columns, const std::string& title) {
+  const size_t scale = std::max<size_t>(1, 48 / std::max<size_t>(h, 1)), gap = 2;
+  const size_t cell = w * scale + gap, rows = (count + columns - 1) / columns;
+  const size_t width = columns * cell + gap, height = rows * (h * scale + gap) + gap + 24;
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" shape-rendering=\"crispEdges\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n",
+      width, height, width / 2, escape(title));
+  auto level = [](double v) { return static_cast<int>(std::lround(std::clamp((v + 1) / 2, 0.0, 1.0) * 255)); };
+  for (size_t k = 0; k < count; ++k) {
+    const size_t x0 = gap + (k % columns) * cell, y0 = 24 + gap + (k / columns) * (h * scale + gap);
+    const double* img = data.data() + k * channels * h * w;
+    for (size_t i = 0; i < h; ++i)
+      for (size_t j = 0; j < w; ++j) {
+        int r = level(img[i * w + j]), g = r, b = r;
+        if (channels == 3) {
+          g = level(img[h * w + i * w + j]);
+          b = level(img[2 * h * w + i * w + j]);
+        }
+        out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#{:02x}{:02x}{:02x}\"/>", x0 + j * scale,
+                           y0 + i * scale, scale, scale, r, g, b);
+      }
+    out += "\n";
+  }
+  return out + "</svg>\n";
 }
 
 }  // namespace kant::svg

@@ -1,7 +1,9 @@
-// Comparison tables from stored cells: aggregate over seeds (mean ± std, n, failures) into
-// the rows, columns and values an experiment's `report` block asks for.
+// Reports from stored cells: the comparison table (mean ± std over seeds, n, failures; with
+// the paper's numbers and the difference where the experiment gives them), in Markdown, CSV,
+// LaTeX or HTML; SVG figures; and an HTML page per experiment.
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,10 +16,19 @@ struct PlotSpec {
   std::string name;    ///< file name stem
   std::string x, y;    ///< dataset paths in a cell file; x "" : the `step` beside y
   std::string panels;  ///< grid axis: one figure per value ("" : one figure)
-  std::string lines;   ///< grid axis: one line per value (cells of a group: their seed-0 … lines)
+  std::string lines;   ///< grid axis: one line per value (seeds get a line each)
   bool log_y = false;
   bool equal_aspect = false;
   std::string title;
+};
+
+/// Published numbers for the table: `reference: {source, tolerance, values}` in the YAML.
+/// values: row label → {value name → number}, or row → column label → {value → number}.
+struct ReferenceSpec {
+  std::string source;
+  double tolerance = 0;                        ///< |ours − paper| ≤ tolerance counts as agreeing
+  std::map<std::string, double> tolerances;    ///< per value name, overriding `tolerance`
+  std::map<std::string, double> values;        ///< key: row \x1f column \x1f value
 };
 
 struct ReportSpec {
@@ -25,41 +36,84 @@ struct ReportSpec {
   std::string columns;               ///< optional grid axis for column groups
   std::vector<std::string> values;   ///< "metric.value" names (empty: all found)
   std::vector<PlotSpec> plots;
+  ReferenceSpec reference;
 };
 
-/// Reads the `report` block of an experiment (null node: defaults).
-ReportSpec parse_report_spec(const ConfigNode& report);
+/// Reads an experiment's `report` and `reference` blocks (null nodes: defaults).
+ReportSpec parse_report_spec(const ConfigNode& report, const ConfigNode& reference = {});
 
-/// Cells of an experiment folder, per its manifest (cells.yaml); unreadable files are listed
-/// in `problems` with their reason and left out.
-std::vector<CellSummary> load_cells(const std::filesystem::path& experiment_dir,
-                                    std::vector<std::string>& problems);
-
-/// Writes the report's plots as SVG files into `out_dir`; returns their paths. Cells that
-/// lack a plotted dataset are listed in `problems`.
-std::vector<std::filesystem::path> write_plots(const std::vector<CellSummary>& cells, const ReportSpec& spec,
-                                               const std::filesystem::path& out_dir,
-                                               std::vector<std::string>& problems);
-
-enum class TableFormat { markdown, csv };
-/// The table: one row per value of spec.rows (× spec.columns), each value mean ± std over
-/// the complete cells, then n and the number of diverged / failed cells.
-std::string render_table(const std::vector<CellSummary>& cells, const ReportSpec& spec,
-                         const std::vector<std::string>& axes, TableFormat format);
-
-/// Writes the manifest of the current expansion (experiment name, axes, report block,
-/// cell ids and labels) to <dir>/cells.yaml, atomically.
-void write_manifest(const std::filesystem::path& dir, const std::string& name,
-                    const std::vector<std::string>& axes, const ConfigNode& report,
-                    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& cells);
-
-/// Reads back a manifest: axes and report block.
+/// What `kant run` records beside the cells: the latest expansion of the experiment.
 struct Manifest {
   std::string name;
   std::vector<std::string> axes;
-  ConfigNode report;
+  ConfigNode report, reference;
   std::vector<std::string> cell_ids;
 };
+/// Writes <dir>/cells.yaml atomically.
+void write_manifest(const std::filesystem::path& dir, const std::string& name,
+                    const std::vector<std::string>& axes, const ConfigNode& report,
+                    const ConfigNode& reference,
+                    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& cells);
 Manifest read_manifest(const std::filesystem::path& dir);
+
+/// Cells of an experiment folder, per its manifest; missing, truncated or foreign files are
+/// listed in `problems` (with their names and reasons) and left out.
+std::vector<CellSummary> load_cells(const std::filesystem::path& experiment_dir,
+                                    std::vector<std::string>& problems);
+
+/// The cell's label on a grid axis ("" if it has none).
+std::string cell_label(const CellSummary& cell, const std::string& axis);
+/// The cell's labels on several axes, joined by " / ".
+std::string cell_row_label(const CellSummary& cell, const std::vector<std::string>& axes);
+
+/// Mean and sample standard deviation of n values.
+struct Stat {
+  double mean = 0, std = 0;
+  size_t n = 0;
+};
+
+/// The aggregated table, before formatting.
+struct Table {
+  std::string row_header, column_axis;
+  std::vector<std::string> rows, columns, values;
+  std::vector<Stat> stats;                        ///< [row][column][value], complete cells only
+  std::vector<std::optional<double>> reference;   ///< same indexing
+  std::vector<size_t> complete, diverged, failed; ///< per row
+  ReferenceSpec ref;
+
+  size_t index(size_t r, size_t c, size_t v) const { return (r * columns.size() + c) * values.size() + v; }
+  double tolerance(const std::string& value) const;
+  bool has_reference() const;
+};
+
+Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                  const std::vector<std::string>& axes);
+
+enum class TableFormat { markdown, csv, latex, html };
+std::string render_table(const Table& table, TableFormat format);
+/// "k of n published numbers within tolerance (…)", or "" without a reference.
+std::string reference_summary(const Table& table);
+
+/// A figure written as SVG.
+struct Figure {
+  std::string section;  ///< "samples", "training curves", "metrics", "plots"
+  std::string title;
+  std::filesystem::path file;
+};
+
+/// Writes the experiment's figures into `out_dir`: the `plots` of the report block, plus
+/// training curves and metric curves (mean ± std band over seeds per row group) and
+/// generated samples over the data for 2-D data sets. Problems go to `problems`.
+std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                                  const std::vector<std::string>& axes,
+                                  const std::filesystem::path& out_dir,
+                                  std::vector<std::string>& problems);
+
+/// Writes <dir>/report/index.html: table, figures, each cell's config and provenance, and the
+/// failures with their reasons. Returns its path.
+std::filesystem::path write_html_report(const std::filesystem::path& dir, const Manifest& manifest,
+                                        const std::vector<CellSummary>& cells, const Table& table,
+                                        const std::vector<Figure>& figures,
+                                        const std::vector<std::string>& problems);
 
 }  // namespace kant

@@ -45,7 +45,8 @@ struct CellSummary {
 CellSummary read_cell_summary(const std::filesystem::path& path);
 
 /// A dataset of a cell file by its path ("metrics/parameter_trace/critic.psi") as doubles.
-std::vector<double> read_cell_dataset(const std::filesystem::path& file, const std::string& path);
+std::vector<double> read_cell_dataset(const std::filesystem::path& file, const std::string& path,
+                                      Shape* shape = nullptr);
 
 /// Current UTC time, ISO 8601.
 std::string utc_now();

@@ -9,7 +9,9 @@ namespace kant::svg {
 struct Series {
   std::string label;
   std::vector<double> x, y;
-  bool markers = false;  ///< draw points instead of a line
+  std::vector<double> lo, hi;  ///< optional band (e.g. mean ± std), drawn shaded under the line
+  bool markers = false;        ///< draw points instead of a line
+  std::string color;           ///< "" : the next colour of the cycle
 };
 
 struct PlotOptions {
@@ -21,6 +23,11 @@ struct PlotOptions {
 
 /// A complete SVG document.
 std::string plot(const std::vector<Series>& series, const PlotOptions& options);
+
+/// A grid of images (values in [−1, 1], grey or RGB), `count` images of [channels, h, w]
+/// each, row-major in `data`, as one SVG document with `columns` images per row.
+std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
+                       size_t w, size_t columns, const std::string& title);
 
 /// "1e-05", "0.25", "1500": tick labels.
 std::string tick_label(double v);
