@@ -143,3 +143,31 @@ TEST_CASE("mode coverage on constructed samples", "[metric]") {
   CHECK(v["modes"] == 2.0);
   CHECK(v["high_quality"] == Approx(74.0));
 }
+
+TEST_CASE("gradient norms and critic surface of a linear critic", "[metric]") {
+  auto ds = make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
+  LinearCritic critic(Tensor::from({1, 2}, {0.6f, -0.8f}));  // ‖w‖ = 1
+  Rng rng(2);
+  Rng gen_rng(5);
+  MetricContext ctx{*ds, critic, critic, [&](int64_t n) { return gen_rng.normal_tensor({n, 2}); }, rng};
+  auto norms = make_component<Metric, MetricFactory>(Kind::metric, "gradient_norms", {{"samples", int64_t{64}}});
+  for (const auto& [name, value] : norms->compute(ctx)) {
+    INFO(name);
+    if (name.find("std") != std::string::npos) CHECK(value == Approx(0.0).margin(1e-5));
+    else CHECK(value == Approx(1.0).epsilon(1e-5));
+  }
+  auto surface = make_component<Metric, MetricFactory>(
+      Kind::metric, "critic_surface", {{"resolution", int64_t{5}}, {"range", std::vector<double>{-1, 1, -2, 2}}});
+  auto arrays = surface->final_arrays(ctx);
+  const Tensor& x = arrays.at("x");
+  const Tensor& y = arrays.at("y");
+  const Tensor& v = arrays.at("values");
+  REQUIRE(v.shape() == Shape{5, 5});
+  CHECK(x.data()[0] == -1.0f);
+  CHECK(y.data()[4] == 2.0f);
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 5; ++j) CHECK(v.data()[i * 5 + j] == Approx(0.6 * x.data()[j] - 0.8 * y.data()[i]).margin(1e-6));
+  auto values = surface->compute(ctx);
+  CHECK(values.at("max") == Approx(0.6 + 1.6));
+  CHECK(values.at("min") == Approx(-0.6 - 1.6));
+}

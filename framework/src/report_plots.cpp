@@ -78,7 +78,7 @@ svg::Series band(const std::string& label, const std::vector<std::vector<double>
 // One figure of a dataset's mean ± std per group; nullopt when no cell has it.
 std::optional<Figure> curve_figure(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
                                    const std::string& y_path, const std::string& title, const std::string& section,
-                                   const fs::path& out_dir, std::vector<std::string>& problems) {
+                                   const fs::path& out_dir, std::vector<std::string>& problems, bool log_y = false) {
   const std::string x_path = y_path.substr(0, y_path.rfind('/') + 1) + "step";
   std::vector<svg::Series> lines;
   bool any_nonzero = false;
@@ -100,6 +100,7 @@ std::optional<Figure> curve_figure(const std::vector<std::pair<std::string, std:
   o.title = title;
   o.x_label = "generator step";
   o.y_label = y_path.substr(y_path.rfind('/') + 1);
+  o.log_y = log_y;
   Figure f{section, title, out_dir / (file_stem(y_path) + ".svg")};
   try {
     save(f.file, svg::plot(lines, o));
@@ -161,6 +162,40 @@ void sample_figures(const std::vector<std::pair<std::string, std::vector<const C
   }
 }
 
+// The critic's value surface with contours and the data on top, per group (lowest seed).
+void surface_figures(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
+                     const fs::path& out_dir, std::vector<Figure>& figures, std::vector<std::string>& problems) {
+  for (const auto& [label, members] : groups) {
+    const CellSummary* c = members.front();
+    std::vector<double> x, y, v, real;
+    Shape real_shape;
+    try {
+      v = read_cell_dataset(c->path, "arrays/critic_surface/values");
+      x = read_cell_dataset(c->path, "arrays/critic_surface/x");
+      y = read_cell_dataset(c->path, "arrays/critic_surface/y");
+    } catch (const Error&) {
+      continue;  // the cell has no critic_surface metric
+    }
+    try {
+      real = read_cell_dataset(c->path, "samples/real", &real_shape);
+    } catch (const Error&) {
+    }
+    svg::Series points;
+    for (size_t i = 0; i + 1 < real.size() && i / 2 < kMaxScatterPoints / 2; i += 2) {
+      points.x.push_back(real[i]);
+      points.y.push_back(real[i + 1]);
+    }
+    const std::string title = fmt::format("critic value surface — {} (seed {})", label, cell_label(*c, "seed"));
+    const fs::path file = out_dir / fmt::format("surface_{}.svg", file_stem(label));
+    try {
+      save(file, svg::contour(x, y, v, 10, points, title));
+      figures.push_back({"critic value surfaces", title, file});
+    } catch (const Error& e) {
+      problems.push_back(e.what());
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec_in,
@@ -171,14 +206,22 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
   std::vector<Figure> figures;
   const auto groups = groups_of(cells, spec.rows);
   sample_figures(groups, out_dir, figures, problems);
+  surface_figures(groups, out_dir, figures, problems);
   for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"})
     if (auto f = curve_figure(groups, std::string("series/") + series, series, "training curves", out_dir, problems))
       figures.push_back(*f);
-  for (const std::string& value : spec.values) {
+  // the report's values, and the gradient norms (on a log axis) whenever a cell has them
+  std::vector<std::string> curves = spec.values;
+  for (const char* where : {"real", "fake", "interpolates"})
+    curves.push_back(std::string("gradient_norms.") + where + "_mean");
+  std::set<std::string> done;
+  for (const std::string& value : curves) {
     const size_t dot = value.find('.');
-    if (dot == std::string::npos) continue;
+    if (dot == std::string::npos || !done.insert(value).second) continue;
     const std::string path = "metrics/" + value.substr(0, dot) + "/" + value.substr(dot + 1);
-    if (auto f = curve_figure(groups, path, value, "metrics", out_dir, problems)) figures.push_back(*f);
+    const bool log_y = value.rfind("gradient_norms.", 0) == 0;
+    if (auto f = curve_figure(groups, path, value, log_y ? "gradient norms" : "metrics", out_dir, problems, log_y))
+      figures.push_back(*f);
   }
 
   for (const PlotSpec& p : spec.plots) {

@@ -91,6 +91,11 @@ void write_cell_file(const fs::path& path, const CellInfo& info, const CellResul
       for (const auto& [name, s] : r.metrics) write_series(metrics.create_group(name), s);
       h5::Group final_group = root.create_group("final");
       for (const auto& [name, v] : r.final_metrics) final_group.set_attr(name, v);
+      h5::Group arrays = root.create_group("arrays");
+      for (const auto& [metric, named] : r.arrays) {
+        h5::Group g = arrays.create_group(metric);
+        for (const auto& [name, t] : named) write_samples(g, name, t);
+      }
       h5::Group samples = root.create_group("samples");
       write_samples(samples, "generated", r.generated);
       write_samples(samples, "real", r.real);

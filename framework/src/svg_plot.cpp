@@ -191,4 +191,79 @@ std::string image_grid(const std::vector<double>& data, size_t count, size_t cha
   return out + "</svg>\n";
 }
 
+namespace {
+
+// Viridis, sampled at 6 points and interpolated linearly.
+std::string colormap(double t) {
+  static const double stops[6][3] = {{68, 1, 84},    {65, 68, 135},  {42, 120, 142},
+                                     {34, 168, 132}, {122, 209, 81}, {253, 231, 37}};
+  t = std::clamp(t, 0.0, 1.0) * 5;
+  const int k = std::min(4, static_cast<int>(t));
+  const double f = t - k;
+  int rgb[3];
+  for (int c = 0; c < 3; ++c) rgb[c] = static_cast<int>(std::lround(stops[k][c] * (1 - f) + stops[k + 1][c] * f));
+  return fmt::format("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
+}
+
+}  // namespace
+
+std::string contour(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& v,
+                    int levels, const Series& points, const std::string& title) {
+  const size_t nx = x.size(), ny = y.size();
+  const double left = 50, top = 30, size = 420, bar = 70;
+  const double width = left + size + bar + 20, height = top + size + 40;
+  auto [lo_it, hi_it] = std::minmax_element(v.begin(), v.end());
+  const double lo = *lo_it, hi = *hi_it > *lo_it ? *hi_it : *lo_it + 1;
+  auto px = [&](double xv) { return left + (xv - x.front()) / (x.back() - x.front()) * size; };
+  auto py = [&](double yv) { return top + (1 - (yv - y.front()) / (y.back() - y.front())) * size; };
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+      width, height, left + size / 2, escape(title));
+  // colour cells centred on the grid points
+  const double cw = size / static_cast<double>(nx - 1), ch = size / static_cast<double>(ny - 1);
+  out += "<g shape-rendering=\"crispEdges\">\n";
+  for (size_t i = 0; i < ny; ++i)
+    for (size_t j = 0; j < nx; ++j)
+      out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", px(x[j]) - cw / 2,
+                         py(y[i]) - ch / 2, cw + 0.5, ch + 0.5, colormap((v[i * nx + j] - lo) / (hi - lo)));
+  out += "\n</g>\n";
+  // marching squares: each level crosses a cell's edges where the corner values straddle it
+  std::string path;
+  for (int l = 1; l <= levels; ++l) {
+    const double level = lo + (hi - lo) * l / (levels + 1);
+    for (size_t i = 0; i + 1 < ny; ++i)
+      for (size_t j = 0; j + 1 < nx; ++j) {
+        const double c[4] = {v[i * nx + j], v[i * nx + j + 1], v[(i + 1) * nx + j + 1], v[(i + 1) * nx + j]};
+        const double cx[4] = {x[j], x[j + 1], x[j + 1], x[j]}, cy[4] = {y[i], y[i], y[i + 1], y[i + 1]};
+        std::vector<std::pair<double, double>> hits;
+        for (int e = 0; e < 4; ++e) {
+          const double a = c[e], b = c[(e + 1) % 4];
+          if ((a < level) == (b < level)) continue;
+          const double t = (level - a) / (b - a);
+          hits.emplace_back(cx[e] + t * (cx[(e + 1) % 4] - cx[e]), cy[e] + t * (cy[(e + 1) % 4] - cy[e]));
+        }
+        for (size_t h = 0; h + 1 < hits.size(); h += 2)
+          path += fmt::format("M{:.1f} {:.1f}L{:.1f} {:.1f}", px(hits[h].first), py(hits[h].second),
+                              px(hits[h + 1].first), py(hits[h + 1].second));
+      }
+  }
+  out += fmt::format("<path d=\"{}\" stroke=\"white\" stroke-width=\"0.8\" fill=\"none\" stroke-opacity=\"0.8\"/>\n", path);
+  for (size_t i = 0; i < points.x.size() && i < points.y.size(); ++i)
+    out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.3\" fill=\"#ff5252\"/>", px(points.x[i]), py(points.y[i]));
+  out += fmt::format("\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, size, size);
+  for (double t : nice_ticks(x.front(), x.back(), 5))
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(t), top + size + 14, tick_label(t));
+  for (double t : nice_ticks(y.front(), y.back(), 5))
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, py(t) + 4, tick_label(t));
+  // colour bar
+  for (int k = 0; k < 50; ++k)
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" fill=\"{}\"/>", left + size + 16,
+                       top + size * (49 - k) / 50.0, size / 50.0 + 0.5, colormap(k / 49.0));
+  out += fmt::format("\n<text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{}</text>\n", left + size + 34, top + 8,
+                     tick_label(hi), left + size + 34, top + size, tick_label(lo));
+  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">D(x)</text>\n</svg>\n", left + size + 23, top - 6);
+  return out;
+}
+
 }  // namespace kant::svg

@@ -239,6 +239,10 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   }
   const int64_t last = std::min(step, steps);
   evaluate_metrics(last, true);
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    auto arrays = metrics[i]->final_arrays(metric_ctx);
+    if (!arrays.empty()) result.arrays[cfg.metrics[i].choice.component->name()] = std::move(arrays);
+  }
   if (train.samples > 0) {
     result.generated = generate(train.samples);
     result.real = dataset->sample(train.samples, metric_rng);

@@ -120,6 +120,9 @@ class Metric {
   /// Names of the values compute() returns, e.g. {"modes", "high_quality"}.
   virtual std::vector<std::string> value_names() const = 0;
   virtual std::map<std::string, double> compute(MetricContext& ctx) = 0;
+  /// Arrays computed once at the end and stored as arrays/<metric>/<name> (e.g. a grid of
+  /// critic values). None by default.
+  virtual std::map<std::string, Tensor> final_arrays(MetricContext&) { return {}; }
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const Params&)>;
 

@@ -29,6 +29,12 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& options);
 std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
                        size_t w, size_t columns, const std::string& title);
 
+/// A scalar field values[i][j] at (x[j], y[i]) as a colour map with `levels` contour lines
+/// (marching squares), and optional points (e.g. data samples) on top.
+std::string contour(const std::vector<double>& x, const std::vector<double>& y,
+                    const std::vector<double>& values, int levels, const Series& points,
+                    const std::string& title);
+
 /// "1e-05", "0.25", "1500": tick labels.
 std::string tick_label(double v);
 

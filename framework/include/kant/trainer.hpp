@@ -25,6 +25,7 @@ struct CellResult {
   Series losses;  ///< loss_critic, penalty, divergence_estimate, loss_generator per step
   std::map<std::string, Series> metrics;          ///< per metric: its values over steps
   std::map<std::string, double> final_metrics;    ///< "metric.value" at the end
+  std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
   Tensor generated;                               ///< generated samples at the end
   Tensor real;                                    ///< as many data samples, for plots
   double wall_time_s = 0;
