@@ -99,3 +99,17 @@ TEST_CASE("Dirac-GAN: R1 converges to (0, 0), unregularised GAN and WGAN do not"
   }
   CHECK(fs::exists(run.dir / "dirac_gan" / "report" / "phase_plane_simultaneous.svg"));
 }
+
+TEST_CASE("a list of Lipschitz methods combines their hooks", "[schedules][lipschitz]") {
+  // WGAN with clipping (c = 0.5) and R1 together on the Dirac-GAN: both hooks act
+  const std::string file = kSource + "/tests/data/dirac_alternating.yaml";
+  Run a, b;
+  auto both = a(file, "--set objective=wasserstein --set train.steps=30 "
+                      "--set 'lipschitz=[{plugin: weight_clipping, c: 0.5}, {plugin: r1, gamma: 1.0}]'");
+  auto clip_only = b(file, "--set objective=wasserstein --set train.steps=30 --set 'lipschitz={plugin: weight_clipping, c: 0.5}'");
+  const std::string key = "seed=0 ";
+  const double psi = both.at(key).final_metrics.at("parameter_trace.critic.psi");
+  CHECK(std::abs(psi) <= 0.5);  // clipped
+  CHECK(psi != clip_only.at(key).final_metrics.at("parameter_trace.critic.psi"));  // and penalised
+  CHECK_THAT(both.at(key).config_yaml, Catch::Contains("plugin: r1") && Catch::Contains("plugin: weight_clipping"));
+}

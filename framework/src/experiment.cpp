@@ -304,14 +304,23 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   cell.noise = gen_reserved.string("noise");
   cell.critic = section("critic", Kind::architecture);
   cell.objective = section("objective", Kind::objective);
-  if (!config.find("lipschitz")) {
-    ConfigNode none = ConfigNode::make_scalar("none", config.mark);
-    ConfigNode c;
-    cell.lipschitz = resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz, registry,
-                                       {}, c);
-    canon.set("lipschitz", c);
+  // one Lipschitz method, or a list of methods whose hooks combine
+  const ConfigNode* lip = config.find("lipschitz");
+  const ConfigNode none = ConfigNode::make_scalar("none", config.mark);
+  if (lip && lip->is_sequence()) {
+    if (lip->items.empty()) throw ConfigError(lip->mark, "'lipschitz' lists no method");
+    ConfigNode list = ConfigNode::make_sequence();
+    for (const ConfigNode& item : lip->items) {
+      ConfigNode c;
+      cell.lipschitz.push_back(resolve_component(&item, item.mark, "lipschitz[]", Kind::lipschitz, registry, {}, c));
+      list.items.push_back(c);
+    }
+    canon.set("lipschitz", list);
   } else {
-    cell.lipschitz = section("lipschitz", Kind::lipschitz);
+    ConfigNode c;
+    cell.lipschitz.push_back(resolve_component(lip ? lip : &none, config.mark, "lipschitz", Kind::lipschitz,
+                                               registry, {}, c));
+    canon.set("lipschitz", c);
   }
   // one optimizer block for both networks, or one per network (which wins over the shared one)
   const bool shared = config.find("optimizer") != nullptr;

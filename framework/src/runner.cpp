@@ -67,9 +67,10 @@ std::map<std::string, std::string> plugin_versions(const CellConfig& c) {
     v[fmt::format("{}/{}", kind_name(comp.kind()), comp.name())] =
         fmt::format("{} ({})", comp.registration.version, fs::path(comp.library_path).filename().string());
   };
-  for (const ComponentChoice* ch : {&c.dataset, &c.generator, &c.critic, &c.objective, &c.lipschitz,
+  for (const ComponentChoice* ch : {&c.dataset, &c.generator, &c.critic, &c.objective,
                                     &c.generator_optimizer, &c.critic_optimizer})
     add(*ch);
+  for (const ComponentChoice& l : c.lipschitz) add(l);
   for (const MetricChoice& m : c.metrics) add(m.choice);
   return v;
 }

@@ -31,6 +31,45 @@ std::shared_ptr<T> make(const Registry& r, const ComponentChoice& c, Args&&... a
   return r.create<T, F>(*c.component, c.params, std::forward<Args>(args)...);
 }
 
+// Several Lipschitz methods as one: weight transforms compose in list order, penalties add,
+// step hooks run in order, and the tightest bound wins.
+class CombinedLipschitz : public LipschitzMethod {
+ public:
+  explicit CombinedLipschitz(std::vector<std::shared_ptr<LipschitzMethod>> methods) : methods_(std::move(methods)) {}
+  bool transforms_weights() const override {
+    return std::any_of(methods_.begin(), methods_.end(), [](const auto& m) { return m->transforms_weights(); });
+  }
+  Tensor transform_weight(const std::string& name, const Tensor& value) override {
+    Tensor w = value;
+    for (const auto& m : methods_)
+      if (m->transforms_weights()) w = m->transform_weight(name, w);
+    return w;
+  }
+  Tensor penalty(const CriticBatch& b) override {
+    Tensor total;
+    for (const auto& m : methods_) {
+      Tensor p = m->penalty(b);
+      if (p.defined()) total = total.defined() ? add(total, p) : p;
+    }
+    return total;
+  }
+  void before_critic_step(Network& critic) override {
+    for (const auto& m : methods_) m->before_critic_step(critic);
+  }
+  void after_critic_step(Network& critic) override {
+    for (const auto& m : methods_) m->after_critic_step(critic);
+  }
+  std::optional<double> lipschitz_bound(const Network& critic) override {
+    std::optional<double> best;
+    for (const auto& m : methods_)
+      if (auto b = m->lipschitz_bound(critic)) best = best ? std::min(*best, *b) : *b;
+    return best;
+  }
+
+ private:
+  std::vector<std::shared_ptr<LipschitzMethod>> methods_;
+};
+
 // Critic steps before generator step `step` (1-based).
 int64_t critic_steps(const TrainSettings& t, int64_t step) {
   if (t.wgan_critic_schedule && (step <= 25 || step % 500 == 0)) return 100;
@@ -45,7 +84,7 @@ void update_average(Network& average, const Network& net, float beta) {
     Tensor t = a[i].second;
     float* d = t.data();
     const float* s = p[i].second.data();
-    for (int64_t j = 0; j < t.numel(); ++j) d[j] = beta * d[j] + (1.0f - beta) * s[j];
+    for (int64_t j = 0, n = t.numel(); j < n; ++j) d[j] = beta * d[j] + (1.0f - beta) * s[j];
   }
 }
 
@@ -76,7 +115,10 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   auto generator = make<Network, ArchitectureFactory>(registry, cfg.generator, gen_spec);
   auto critic = make<Network, ArchitectureFactory>(registry, cfg.critic, critic_spec);
   auto objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
-  auto lipschitz = make<LipschitzMethod, LipschitzFactory>(registry, cfg.lipschitz);
+  std::vector<std::shared_ptr<LipschitzMethod>> methods;
+  for (const ComponentChoice& c : cfg.lipschitz) methods.push_back(make<LipschitzMethod, LipschitzFactory>(registry, c));
+  std::shared_ptr<LipschitzMethod> lipschitz =
+      methods.size() == 1 ? methods.front() : std::make_shared<CombinedLipschitz>(methods);
   auto opt_g = make<Optimizer, OptimizerFactory>(registry, cfg.generator_optimizer);
   auto opt_c = make<Optimizer, OptimizerFactory>(registry, cfg.critic_optimizer);
   std::vector<std::shared_ptr<Metric>> metrics;
@@ -172,6 +214,15 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
     result.detail = fmt::format("{} became {} at generator step {}", what, value, step);
     return false;
   };
+  // D(real) and D(fake); one forward pass over both (one GEMM per layer, forward and
+  // backward) when the critic treats rows independently.
+  auto critic_on = [&](const Tensor& real, const Tensor& fake) -> std::pair<Tensor, Tensor> {
+    if (!critic->batch_independent() || real.shape() != fake.shape())
+      return {critic->forward(real), critic->forward(fake)};
+    const int64_t n = real.size(0);
+    Tensor d = critic->forward(concat({real, fake}, 0));
+    return {slice(d, 0, 0, n), slice(d, 0, n, 2 * n)};
+  };
   // One critic update from (real, fake); returns false on divergence.
   auto critic_update = [&](const Tensor& real, const Tensor& fake_detached, const Tensor& d_real,
                            const Tensor& d_fake, std::vector<Tensor>* grads_out) {
@@ -213,8 +264,9 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
         lipschitz->before_critic_step(*critic);
         Tensor real = dataset->sample(batch, data_rng);
         Tensor fake = generate_for_training(batch);
+        auto [d_real, d_fake] = critic_on(real, fake);
         std::vector<Tensor> grads_c;
-        ok = critic_update(real, fake, critic->forward(real), critic->forward(fake), &grads_c);
+        ok = critic_update(real, fake, d_real, d_fake, &grads_c);
         if (!ok) break;
         opt_c->step(c_params, grads_c);
         lipschitz->after_critic_step(*critic);

@@ -44,6 +44,8 @@ class Mlp : public Network {
     }
   }
 
+  bool batch_independent() const override { return true; }
+
   Tensor forward(const Tensor& x) override {
     const int64_t n = x.size(0);
     Tensor h = reshape(x, {n, -1});

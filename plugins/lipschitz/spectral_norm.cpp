@@ -18,92 +18,76 @@ bool is_weight(const std::string& name, const Tensor& w) {
   return w.dim() >= 2 && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
 }
 
-void normalize(std::vector<double>& x, double eps) {
-  double n = 0;
-  for (double v : x) n += v * v;
-  n = std::sqrt(n) + eps;
-  for (double& v : x) v /= n;
+// x / (‖x‖ + eps), no graph.
+Tensor normalized(const Tensor& x, float eps) {
+  return div(x, kant::sqrt(sum(square(x))) + eps);
 }
 
 class SpectralNorm : public LipschitzMethod {
  public:
   explicit SpectralNorm(const Params& p)
-      : iterations_(p.integer("n_power_iterations")), eps_(p.real("eps")), rng_(p.integer("seed")) {}
+      : iterations_(p.integer("n_power_iterations")), eps_(static_cast<float>(p.real("eps"))),
+        rng_(static_cast<uint64_t>(p.integer("seed"))) {}
 
   bool transforms_weights() const override { return true; }
 
   Tensor transform_weight(const std::string& name, const Tensor& w) override {
     if (!is_weight(name, w)) return w;
     const int64_t rows = w.size(0), cols = w.numel() / rows;
-    std::vector<double>& u = state(name, rows);
-    std::vector<double> v(static_cast<size_t>(cols));
-    power_iteration(w.data(), rows, cols, u, v, iterations_);
-    Tensor u_t = Tensor::empty({1, rows}), v_t = Tensor::empty({1, cols});
-    for (int64_t i = 0; i < rows; ++i) u_t.data()[i] = static_cast<float>(u[i]);
-    for (int64_t j = 0; j < cols; ++j) v_t.data()[j] = static_cast<float>(v[j]);
-    Tensor sigma = sum(mul(matmul(u_t, reshape(w, {rows, cols})), v_t));  // uᵀ W v
+    Tensor w2 = reshape(w, {rows, cols});
+    Tensor& u = state(name, rows);
+    Tensor v;
+    {
+      NoGradGuard no_grad;  // u and v are constants of the forward pass
+      Tensor wd = w2.detach();
+      v = power_iteration(wd, u, iterations_);
+    }
+    Tensor sigma = sum(mul(matmul(u, w2), v));  // uᵀ W v, differentiable in W
     return div(w, sigma);
   }
 
   std::optional<double> lipschitz_bound(const Network& critic) override {
+    NoGradGuard no_grad;
     double bound = 1;
     for (const auto& [name, w] : critic.named_parameters()) {
       if (!is_weight(name, w)) continue;
-      const int64_t rows = w.size(0), cols = w.numel() / rows;
-      std::vector<double> u = state(name, rows), v(static_cast<size_t>(cols));
+      const int64_t rows = w.size(0);
+      Tensor w2 = reshape(w.detach(), {rows, w.numel() / rows});
+      Tensor u = state(name, rows).clone();
       // the current estimate, and a converged one from the same start
-      double sigma_hat = power_iteration(w.data(), rows, cols, u, v, 0);
-      double sigma = power_iteration(w.data(), rows, cols, u, v, 100);
-      bound *= sigma / sigma_hat;
+      const double sigma_hat = sum(mul(matmul(u, w2), power_iteration(w2, u, 0))).item();
+      Tensor v = power_iteration(w2, u, 100);
+      bound *= sum(mul(matmul(u, w2), v)).item() / sigma_hat;
     }
     return bound;
   }
 
  private:
-  std::vector<double>& state(const std::string& name, int64_t rows) {
+  Tensor& state(const std::string& name, int64_t rows) {
     auto it = u_.find(name);
-    if (it == u_.end() || static_cast<int64_t>(it->second.size()) != rows) {
-      std::vector<double> u(static_cast<size_t>(rows));
-      for (double& x : u) x = rng_.normal();
-      normalize(u, eps_);
-      it = u_.insert_or_assign(name, std::move(u)).first;
+    if (it == u_.end() || it->second.size(1) != rows) {
+      NoGradGuard no_grad;
+      it = u_.insert_or_assign(name, normalized(rng_.normal_tensor({1, rows}), eps_)).first;
     }
     return it->second;
   }
 
-  // n steps of v ← Wᵀu/‖·‖, u ← Wv/‖·‖ on W [rows, cols] (as torch.nn.utils.spectral_norm);
-  // returns uᵀWv. With n = 0, v is computed from u once.
-  double power_iteration(const float* w, int64_t rows, int64_t cols, std::vector<double>& u,
-                         std::vector<double>& v, int64_t n) const {
-    auto wt_u = [&] {
-      std::fill(v.begin(), v.end(), 0.0);
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j) v[j] += w[i * cols + j] * u[i];
-      normalize(v, eps_);
-    };
+  // n steps of v ← Wᵀu/‖·‖, u ← Wv/‖·‖ on W [rows, cols] (as torch.nn.utils.spectral_norm),
+  // updating u [1, rows] in place; returns v [1, cols]. With n = 0, v is computed from u once.
+  Tensor power_iteration(const Tensor& w, Tensor& u, int64_t n) const {
+    Tensor v;
     for (int64_t k = 0; k < n; ++k) {
-      wt_u();
-      for (int64_t i = 0; i < rows; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < cols; ++j) s += w[i * cols + j] * v[j];
-        u[i] = s;
-      }
-      normalize(u, eps_);
+      v = normalized(matmul(u, w), eps_);               // (Wᵀu)ᵀ = uᵀW
+      u = normalized(matmul(v, w, false, true), eps_);  // (Wv)ᵀ = vᵀWᵀ
     }
-    if (n == 0) wt_u();
-    double sigma = 0;
-    for (int64_t i = 0; i < rows; ++i) {
-      double s = 0;
-      for (int64_t j = 0; j < cols; ++j) s += w[i * cols + j] * v[j];
-      sigma += u[i] * s;
-    }
-    return sigma;
+    if (n == 0) v = normalized(matmul(u, w), eps_);
+    return v;
   }
 
   int64_t iterations_;
-  double eps_;
+  float eps_;
   Rng rng_;
-  std::map<std::string, std::vector<double>> u_;
+  std::map<std::string, Tensor> u_;
 };
 
 }  // namespace

@@ -31,7 +31,7 @@ class WeightClipping : public LipschitzMethod {
     for (const auto& [name, t] : critic.named_parameters()) {
       Tensor p = t;
       float* d = p.data();
-      for (int64_t i = 0; i < p.numel(); ++i) d[i] = std::clamp(d[i], -c_, c_);
+      for (int64_t i = 0, n = p.numel(); i < n; ++i) d[i] = std::clamp(d[i], -c_, c_);
     }
   }
   float c_;

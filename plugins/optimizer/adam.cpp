@@ -29,7 +29,7 @@ class Adam : public Optimizer {
       const float* g = grads[i].data();
       float* m = state_.buffer(params, i, 0);
       float* v = state_.buffer(params, i, 1);
-      for (int64_t j = 0; j < p.numel(); ++j) {
+      for (int64_t j = 0, n = p.numel(); j < n; ++j) {
         const float gj = g[j] + decay_ * w[j];
         m[j] = b1 * m[j] + (1.0f - b1) * gj;
         v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;

@@ -24,7 +24,7 @@ class RmsProp : public Optimizer {
       const float* g = grads[i].data();
       float* v = state_.buffer(params, i, 0);
       float* b = state_.buffer(params, i, 1);
-      for (int64_t j = 0; j < p.numel(); ++j) {
+      for (int64_t j = 0, n = p.numel(); j < n; ++j) {
         v[j] = alpha_ * v[j] + (1.0f - alpha_) * g[j] * g[j];
         const float d = g[j] / (std::sqrt(v[j]) + eps_);
         if (momentum_ != 0.0f) {

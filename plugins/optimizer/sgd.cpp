@@ -21,7 +21,7 @@ class Sgd : public Optimizer {
       float* w = p.data();
       const float* g = grads[i].data();
       float* b = momentum_ != 0.0f ? state_.buffer(params, i, 0) : nullptr;
-      for (int64_t j = 0; j < p.numel(); ++j) {
+      for (int64_t j = 0, n = p.numel(); j < n; ++j) {
         float d = g[j] + decay_ * w[j];
         if (b) {
           b[j] = (first_ ? 0.0f : momentum_ * b[j]) + d;

@@ -38,7 +38,8 @@ struct TrainSettings {
 /// One fully resolved, validated cell config. `canonical` holds every parameter (defaults
 /// filled in), in a fixed order: its YAML text is what the cell id hashes.
 struct CellConfig {
-  ComponentChoice dataset, generator, critic, objective, lipschitz;
+  ComponentChoice dataset, generator, critic, objective;
+  std::vector<ComponentChoice> lipschitz;  ///< one or more methods, combined
   ComponentChoice generator_optimizer, critic_optimizer;
   std::vector<MetricChoice> metrics;
   int64_t noise_dim = 0;

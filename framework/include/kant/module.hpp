@@ -42,6 +42,9 @@ class Module {
 class Network : public Module {
  public:
   virtual Tensor forward(const Tensor& x) = 0;
+  /// True when each output row depends only on its own input row (no batch statistics), so
+  /// that several batches may go through one forward pass (one GEMM per layer).
+  virtual bool batch_independent() const { return false; }
   Tensor operator()(const Tensor& x) { return forward(x); }
 };
 

@@ -1,0 +1,192 @@
+// kant_bench: the peer benchmark's workloads (shared/bench/torch_reference.py) through our
+// training loop — same shapes, batch sizes, n_critic and optimizers — timed per generator
+// iteration; prints JSON: ms per iteration, GFLOP/s by the peer's analytic FLOP count, and %
+// of the sgemm peak measured here (oneDNN matmul 2048³).
+//
+//   kant_bench [--threads N] [--workloads a,b,c,e,e_gp] [--warmup 5] [--iters 30]
+//
+// Workload d (DCGAN) needs convolutions, which the core does not have yet; it is reported as
+// unavailable.
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "kant/autodiff.hpp"
+#include "kant/experiment.hpp"
+#include "kant/ops.hpp"
+#include "kant/trainer.hpp"
+
+using namespace kant;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// CPU seconds of the whole machine and of this process, for the other processes' load.
+struct LoadMeter {
+  double t0, busy0, self0;
+  static double busy() {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    double v[8] = {0};
+    f >> cpu;
+    for (double& x : v) f >> x;
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  static double self() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+  static double now() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
+  LoadMeter() : t0(now()), busy0(busy()), self0(self()) {}
+  double foreign_cores() const {
+    const double wall = now() - t0;
+    return std::max(0.0, ((busy() - busy0) - (self() - self0)) / wall);
+  }
+};
+
+// The peer's analytic FLOPs per generator iteration (torch_reference.py, analytic_flops).
+double analytic_gflop(const std::string& name) {
+  const double w = 512, b = 256;
+  const double d[4] = {2 * w, w * w, w * w, w}, g[4] = {2 * w, w * w, w * w, 2 * w};
+  const double pd = d[0] + d[1] + d[2] + d[3], pg = g[0] + g[1] + g[2] + g[3];
+  double gen = 3 * pg - g[0] + 2 * pd, critic = 0, n = 5;
+  if (name == "a" || name == "e_gp") critic = pg + 3 * pd + pd + 2 * (2 * pd - d[0]) + (2 * pd - d[3]);
+  if (name == "b" || name == "e") critic = pg + 2 * pd + 2 * (2 * pd - d[0]);
+  if (name == "c") {
+    critic = pg + 2 * pd + 2 * (2 * pd - d[0]);
+    gen = 2 * pd + 2 * pg - g[0];
+    n = 1;
+  }
+  double extra = 0;
+  if (name == "e" || name == "e_gp") {
+    const double per_fwd = 2 * (2 * w + w * w + w * w + w);
+    extra = (n * (name == "e_gp" ? 3 : 2) + 1) * per_fwd;
+  }
+  return 2 * (b * (n * critic + gen) + extra) / 1e9;
+}
+
+std::string workload_yaml(const std::string& name, int64_t steps) {
+  const std::string nets = R"(
+dataset: {plugin: eight_gaussians, radius: 2.0, std: 0.02, normalize: 1.0}
+generator: {plugin: mlp, hidden: [512, 512, 512], noise_dim: 2}
+critic: {plugin: mlp, hidden: [512, 512, 512]}
+)";
+  std::string method;
+  if (name == "a")
+    method = "objective: wasserstein\nlipschitz: {plugin: gradient_penalty, lambda: 10}\n"
+             "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
+  else if (name == "b")
+    method = "objective: wasserstein\nlipschitz: {plugin: weight_clipping, c: 0.01}\n"
+             "optimizer: {plugin: rmsprop, lr: 5.0e-5}\ntrain: {n_critic: 5}\n";
+  else if (name == "c")
+    method = "objective: nonsaturating\noptimizer: {plugin: adam, lr: 2.0e-4, beta1: 0.5, beta2: 0.999}\n"
+             "train: {n_critic: 1}\n";
+  else if (name == "e")
+    method = "objective: wasserstein\nlipschitz: {plugin: spectral_norm, n_power_iterations: 1}\n"
+             "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
+  else if (name == "e_gp")
+    // spectral norm and the gradient penalty together: a list of Lipschitz methods
+    method = "objective: wasserstein\nlipschitz: [{plugin: spectral_norm}, {plugin: gradient_penalty, lambda: 10}]\n"
+             "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
+  return nets + method + fmt::format("seed: 0\n") +
+         fmt::format("train: {{steps: {}, batch_size: 256, samples: 0, log_every: 1}}\n", steps);
+}
+
+ConfigNode merged(const std::string& yaml) {
+  // later "train:" lines extend earlier ones: parse the two documents and merge them
+  size_t split = yaml.rfind("train: {steps");
+  ConfigNode a = parse_yaml(yaml.substr(0, split), "workload");
+  merge_into(a, parse_yaml(yaml.substr(split), "workload"));
+  return a;
+}
+
+struct Timing {
+  std::vector<double> ms;
+  double foreign = 0;
+};
+
+Timing time_workload(const std::string& name, const Registry& registry, int warmup, int iters) {
+  CellConfig cfg = resolve_cell(merged(workload_yaml(name, warmup + iters)), registry);
+  std::vector<double> stamps;
+  std::unique_ptr<LoadMeter> meter;
+  auto t0 = clock_type::now();
+  Timing t;
+  train_cell(cfg, registry, [&](int64_t step, int64_t, double, double, double) {
+    auto now = clock_type::now();
+    if (step == warmup) meter = std::make_unique<LoadMeter>();
+    if (step > warmup) t.ms.push_back(std::chrono::duration<double, std::milli>(now - t0).count());
+    t0 = now;
+  });
+  t.foreign = meter ? meter->foreign_cores() : 0;
+  return t;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// sgemm 2048³ through oneDNN (our matmul op), the "% of peak" reference.
+double sgemm_gflops() {
+  const int64_t n = 2048;
+  Rng rng(1);
+  Tensor a = rng.uniform_tensor({n, n}), b = rng.uniform_tensor({n, n});
+  NoGradGuard no_grad;
+  for (int i = 0; i < 2; ++i) matmul(a, b);
+  std::vector<double> ts;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = clock_type::now();
+    matmul(a, b);
+    ts.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
+  }
+  return 2.0 * n * n * n / 1e9 / median(ts);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, warmup = 5, iters = 30;
+  std::string workloads = "a,b,c,e,e_gp";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--threads") threads = std::stoi(v);
+    else if (k == "--workloads") workloads = v;
+    else if (k == "--warmup") warmup = std::stoi(v);
+    else if (k == "--iters") iters = std::stoi(v);
+    else {
+      std::cerr << "usage: kant_bench [--threads N] [--workloads a,b,c,e,e_gp] [--warmup W] [--iters I]\n";
+      return 2;
+    }
+  }
+  omp_set_num_threads(threads);
+  Registry registry = Registry::load_default();
+  const double peak = sgemm_gflops();
+  std::vector<std::string> out;
+  std::stringstream list(workloads);
+  for (std::string w; std::getline(list, w, ',');) {
+    if (w == "d") {
+      out.push_back(R"({"workload": "d", "available": false, "reason": "convolutions are not implemented yet"})");
+      continue;
+    }
+    std::cerr << fmt::format("[threads={}] {} ...\n", threads, w);
+    Timing t = time_workload(w, registry, warmup, iters);
+    const double med = median(t.ms), gflop = analytic_gflop(w);
+    std::vector<std::string> samples;
+    for (double x : t.ms) samples.push_back(fmt::format("{:.3f}", x));
+    out.push_back(fmt::format(
+        R"({{"workload": "{}", "available": true, "iters": {}, "median_ms": {:.3f}, "min_ms": {:.3f}, "gflop_per_iter": {:.4f}, "gflops_at_median": {:.2f}, "pct_sgemm_peak": {:.1f}, "foreign_cores": {:.3f}, "samples_ms": [{}]}})",
+        w, t.ms.size(), med, *std::min_element(t.ms.begin(), t.ms.end()), gflop, gflop / (med / 1e3),
+        100 * gflop / (med / 1e3) / peak, t.foreign, fmt::join(samples, ", ")));
+    std::cerr << fmt::format("   median {:.2f} ms, {:.1f} GFLOP/s, foreign load {:.2f}\n", med, gflop / (med / 1e3), t.foreign);
+  }
+  fmt::print("{{\"threads\": {}, \"sgemm_gflops\": {:.1f}, \"results\": [\n  {}\n]}}\n", threads, peak,
+             fmt::join(out, ",\n  "));
+  return 0;
+}
