@@ -5,65 +5,17 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
-#include <oneapi/dnnl/dnnl.hpp>
+#include "dnnl_runtime.hpp"
 
 #include "kant/error.hpp"
 
 namespace kant::kernels {
 namespace {
 
-using dnnl::memory;
-using tag = memory::format_tag;
-using dt = memory::data_type;
-
-struct Runtime {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-  std::unordered_map<std::string, dnnl::primitive> cache;
-};
-
-Runtime& rt() {
-  static Runtime r;
-  return r;
-}
-
-memory::dims dims_of(const Shape& s) {
-  if (s.empty()) return {1};
-  return memory::dims(s.begin(), s.end());
-}
-
-memory::desc plain_md(const Shape& s) {
-  memory::dims d = dims_of(s);
-  memory::dims strides(d.size());
-  int64_t stride = 1;
-  for (size_t i = d.size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= d[i];
-  }
-  return memory::desc(d, dt::f32, strides);
-}
-
-memory mem(const memory::desc& md, const float* p) {
-  return memory(md, rt().engine, const_cast<float*>(p));
-}
-
-// Returns the cached primitive for `key`, building it with `make` on first use.
-template <typename Make>
-dnnl::primitive& cached(const std::string& key, Make&& make) {
-  auto& cache = rt().cache;
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, make()).first;
-  return it->second;
-}
-
-void run(dnnl::primitive& p, std::unordered_map<int, memory> args) {
-  p.execute(rt().stream, args);
-  rt().stream.wait();
-}
+using namespace dnnl_rt;
 
 dnnl::algorithm eltwise_alg(Eltwise f) {
   using a = dnnl::algorithm;
@@ -79,6 +31,9 @@ dnnl::algorithm eltwise_alg(Eltwise f) {
     case Eltwise::abs: return a::eltwise_abs;
     case Eltwise::clip: return a::eltwise_clip;
     case Eltwise::linear: return a::eltwise_linear;
+    case Eltwise::elu: return a::eltwise_elu;
+    case Eltwise::gelu_erf: return a::eltwise_gelu_erf;
+    case Eltwise::pow: return a::eltwise_pow;
   }
   throw TensorError("unknown eltwise kernel");
 }
@@ -100,6 +55,8 @@ dnnl::algorithm binary_alg(Binary f) {
     case Binary::sub: return a::binary_sub;
     case Binary::mul: return a::binary_mul;
     case Binary::div: return a::binary_div;
+    case Binary::max: return a::binary_max;
+    case Binary::min: return a::binary_min;
   }
   throw TensorError("unknown binary kernel");
 }
@@ -279,16 +236,15 @@ void concat(const std::vector<const float*>& srcs, const std::vector<Shape>& sha
   run(prim, std::move(args));
 }
 
-void copy_block(const float* src, float* dst, const Shape& big, const Shape& small, int64_t axis,
-                int64_t offset, bool big_to_small) {
+void copy_window(const float* src, float* dst, const Shape& big, const Shape& small,
+                 const std::vector<int64_t>& offsets, bool big_to_small) {
   if (shape_numel(small) == 0) return;
   memory::desc big_md = plain_md(big);
   memory::desc small_md = plain_md(small);
-  memory::dims offsets(dims_of(big).size(), 0);
-  offsets[static_cast<size_t>(axis)] = offset;
-  memory::desc block_md = big_md.submemory_desc(dims_of(small), offsets);
-  std::string key = fmt::format("copy_block {} {} {} {} {:d}", shape_str(big), shape_str(small),
-                                axis, offset, big_to_small);
+  memory::dims offs = offsets.empty() ? memory::dims{0} : memory::dims(offsets.begin(), offsets.end());
+  memory::desc block_md = big_md.submemory_desc(dims_of(small), offs);
+  std::string key = fmt::format("copy_window {} {} {} {:d}", shape_str(big), shape_str(small),
+                                shape_str(offsets), big_to_small);
   auto& prim = cached(key, [&] {
     return big_to_small ? dnnl::primitive(dnnl::reorder(dnnl::reorder::primitive_desc(
                               rt().engine, block_md, rt().engine, small_md)))
@@ -302,6 +258,37 @@ void copy_block(const float* src, float* dst, const Shape& big, const Shape& sma
     run(prim, {{DNNL_ARG_FROM, block}, {DNNL_ARG_TO, small_mem}});
   else
     run(prim, {{DNNL_ARG_FROM, small_mem}, {DNNL_ARG_TO, block}});
+}
+
+void copy_block(const float* src, float* dst, const Shape& big, const Shape& small, int64_t axis,
+                int64_t offset, bool big_to_small) {
+  std::vector<int64_t> offsets(big.size(), 0);
+  offsets[static_cast<size_t>(axis)] = offset;
+  copy_window(src, dst, big, small, offsets, big_to_small);
+}
+
+void permute(const float* x, const Shape& shape_x, const std::vector<int64_t>& perm, float* y) {
+  if (shape_numel(shape_x) == 0) return;
+  const size_t rank = shape_x.size();
+  memory::dims x_strides(rank), out_dims(rank), src_strides(rank);
+  int64_t stride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    x_strides[i] = stride;
+    stride *= shape_x[i];
+  }
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    out[i] = shape_x[static_cast<size_t>(perm[i])];
+    src_strides[i] = x_strides[static_cast<size_t>(perm[i])];
+  }
+  // x read through permuted strides is y's logical layout; the reorder makes it dense
+  memory::desc src_md(dims_of(out), dt::f32, src_strides);
+  memory::desc dst_md = plain_md(out);
+  auto& prim = cached(fmt::format("permute {} {}", shape_str(shape_x), shape_str(perm)), [&] {
+    return dnnl::primitive(
+        dnnl::reorder(dnnl::reorder::primitive_desc(rt().engine, src_md, rt().engine, dst_md)));
+  });
+  run(prim, {{DNNL_ARG_FROM, mem(src_md, x)}, {DNNL_ARG_TO, mem(dst_md, y)}});
 }
 
 void range_mask(const float* x, float* y, int64_t n, float lo, float hi) {

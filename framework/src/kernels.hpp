@@ -14,7 +14,9 @@ namespace kant::kernels {
 void matmul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t k,
             int64_t n, bool transpose_a, bool transpose_b);
 
-enum class Eltwise { relu, tanh, logistic, soft_relu, exp, log, sqrt, square, abs, clip, linear };
+enum class Eltwise {
+  relu, tanh, logistic, soft_relu, exp, log, sqrt, square, abs, clip, linear, elu, gelu_erf, pow
+};
 /// y = f(x) element-wise with oneDNN's alpha/beta convention.
 void eltwise(Eltwise f, float alpha, float beta, const float* x, float* y, int64_t n);
 
@@ -23,7 +25,7 @@ enum class EltwiseBackward { relu, tanh_use_dst, logistic_use_dst };
 void eltwise_backward(EltwiseBackward f, float alpha, const float* diff_dst, const float* data,
                       float* diff_src, int64_t n);
 
-enum class Binary { add, sub, mul, div };
+enum class Binary { add, sub, mul, div, max, min };
 /// c = a ∘ b where a and c have shape `shape_c` and b has the same rank, each axis equal or 1.
 void binary(Binary f, const float* a, const float* b, float* c, const Shape& shape_c,
             const Shape& shape_b);
@@ -41,6 +43,34 @@ void concat(const std::vector<const float*>& srcs, const std::vector<Shape>& sha
 /// Copies the block of `big` at `offset` along `axis` (size `small` there) to/from `small`.
 void copy_block(const float* src, float* dst, const Shape& big, const Shape& small, int64_t axis,
                 int64_t offset, bool big_to_small);
+
+/// Copies the window of `big` at `offsets` (size `small`) to/from `small` (any rank).
+void copy_window(const float* src, float* dst, const Shape& big, const Shape& small,
+                 const std::vector<int64_t>& offsets, bool big_to_small);
+/// y = x with axes permuted: y.shape[i] = x.shape[perm[i]] (a oneDNN reorder).
+void permute(const float* x, const Shape& shape_x, const std::vector<int64_t>& perm, float* y);
+
+// ---- index kernels (plain loops: oneDNN has no gather, scatter or sort) ----
+/// y[i] = x[index[i]].
+void gather(const float* x, const int64_t* index, float* y, int64_t n);
+/// y[0..m) = 0, then y[index[i]] += g[i] for i < n.
+void scatter_add(const float* g, const int64_t* index, int64_t n, float* y, int64_t m);
+/// Flat index into x [n, c, h, w] of the maximum of each pooling window (padding excluded).
+void max_pool2d_argmax(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                       int64_t kh, int64_t kw, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                       int64_t pad_w, const float* x, int64_t* index);
+/// x viewed [outer, channels · pieces, inner] with consecutive pieces per channel: flat index
+/// of the maximum over the pieces, for each (outer, channel, inner).
+void maxout_argmax(int64_t outer, int64_t channels, int64_t pieces, int64_t inner,
+                   const float* x, int64_t* index);
+/// x viewed [outer, channels, inner], channels in consecutive groups: the flat index of the
+/// element that lands at each position when every group is sorted ascending.
+void group_sort_index(int64_t outer, int64_t channels, int64_t group, int64_t inner,
+                      const float* x, int64_t* index);
+/// y = 1 where x > 0, ½ where x = 0, 0 where x < 0 (Heaviside with the symmetric value).
+void step(const float* x, float* y, int64_t n);
+/// y = erf(x).
+void erf(const float* x, float* y, int64_t n);
 
 /// y = 1 where lo ≤ x ≤ hi, else 0 (plain loop: a mask is one compare).
 void range_mask(const float* x, float* y, int64_t n, float lo, float hi);

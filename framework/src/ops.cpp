@@ -275,7 +275,8 @@ Tensor binary_forward(kernels::Binary f, const Tensor& a, const Tensor& b) {
   Shape out = broadcast_shapes(a.shape(), b.shape());
   Shape pa = padded(a.shape(), out.size()), pb = padded(b.shape(), out.size());
   Tensor c = Tensor::empty(out);
-  const bool commutative = f == kernels::Binary::add || f == kernels::Binary::mul;
+  const bool commutative = f == kernels::Binary::add || f == kernels::Binary::mul ||
+                           f == kernels::Binary::max || f == kernels::Binary::min;
   if (pa == out) {
     kernels::binary(f, a.data(), b.data(), c.data(), out, pb);
   } else if (pb == out && commutative) {
@@ -329,6 +330,28 @@ Tensor div(const Tensor& a, const Tensor& b) {
                   return r;
                 });
 }
+
+namespace {
+
+// max (is_max) or min of a and b; the gradient goes where the chosen operand is, split ½/½
+// at ties (the mask is a constant).
+Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
+  Tensor c = binary_forward(is_max ? kernels::Binary::max : kernels::Binary::min, a, b);
+  return record(c, is_max ? "maximum" : "minimum", {a, b},
+                [is_max](const Tensor& g, const Tensor&, const Grads& in, const Needs& needs) {
+                  Tensor a_wins = step(is_max ? in[0].detach() - in[1].detach()
+                                              : in[1].detach() - in[0].detach());
+                  Grads r(2);
+                  if (needs[0]) r[0] = sum_to(g * a_wins, in[0].shape());
+                  if (needs[1]) r[1] = sum_to(g * (1.0f - a_wins), in[1].shape());
+                  return r;
+                });
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false); }
 
 // ---- reductions and shape -------------------------------------------------------------
 
