@@ -8,7 +8,7 @@ Records how busy the machine was (other processes' cores during each timing, and
 average) and prints, per workload and thread count: ms per generator iteration, the ratio
 peer/ours (> 1: we are faster), our GFLOP/s and % of the sgemm peak. JSON goes to --out.
 
-usage: side_by_side.py [--rounds 3] [--threads 1,2] [--workloads a,b,c,e,e_gp]
+usage: side_by_side.py [--rounds 3] [--threads 1,2] [--workloads a,b,c,d,e,e_gp]
                        [--kant build/kant_bench] [--peer ../shared/bench/torch_reference.py]
                        [--out results/bench/side_by_side.json]
 """
@@ -25,7 +25,7 @@ root = os.path.dirname(here)
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--threads", default="1,2")
-ap.add_argument("--workloads", default="a,b,c,e,e_gp")
+ap.add_argument("--workloads", default="a,b,c,d,e,e_gp")
 ap.add_argument("--kant", default=os.path.join(root, "build", "kant_bench"))
 ap.add_argument("--peer", default=os.path.join(os.path.dirname(root), "shared", "bench", "torch_reference.py"))
 ap.add_argument("--out", default=os.path.join(root, "results", "bench", "side_by_side.json"))

@@ -6,8 +6,8 @@ build_dir=${KANT_BUILD_DIR:-$here/build}
 
 packages=(
   build-essential cmake git pkg-config
-  libdnnl-dev libboost-dev libyaml-cpp-dev libhdf5-dev libfmt-dev catch2
-  python3 python3-h5py python3-numpy python3-yaml
+  libdnnl-dev libboost-dev libyaml-cpp-dev libhdf5-dev libfmt-dev catch2 zlib1g-dev
+  python3 python3-h5py python3-numpy python3-yaml python3-sklearn
   chromium chromium-driver
 )
 missing=()

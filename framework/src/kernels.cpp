@@ -172,6 +172,14 @@ void reduce_sum(const float* x, const Shape& shape_x, float* y, const Shape& sha
     matmul(x, ones(runs[1].second), nullptr, y, runs[0].second, runs[1].second, 1, false, false);
     return;
   }
+  if (runs.size() == 3 && runs[0].first) {  // [R, K, R']: x·ones over R', then ones·(·) over R
+    const int64_t r = runs[0].second, k = runs[1].second, r2 = runs[2].second;
+    static std::vector<float> partial;  // kernels run one at a time
+    partial.resize(static_cast<size_t>(r * k));
+    matmul(x, ones(r2), nullptr, partial.data(), r * k, r2, 1, false, false);
+    matmul(ones(r), partial.data(), nullptr, y, 1, r, k, false, false);
+    return;
+  }
   memory::desc x_md = plain_md(shape_x);
   memory::desc y_md = plain_md(shape_y);
   std::string key = fmt::format("reduce_sum {} {}", shape_str(shape_x), shape_str(shape_y));

@@ -279,7 +279,8 @@ lnf::primitive_desc ln_pd(const memory::desc& md, float eps) {
 
 void batch_norm_forward(int64_t n, int64_t c, int64_t s, float eps, const float* x, float* y,
                         float* mean, float* var) {
-  const memory::desc md = plain_md({n, c, s}), stat = plain_md({c});
+  // 4-D [n, c, s, 1]: oneDNN 2.6 runs its JIT kernel on 4-D nchw, the reference one on 3-D
+  const memory::desc md = plain_md({n, c, s, 1}), stat = plain_md({c});
   auto& prim = cached(fmt::format("bn_fwd {} {} {} {}", n, c, s, eps),
                       [&] { return dnnl::primitive(bnf(bn_pd(md, eps))); });
   run(prim, {{DNNL_ARG_SRC, mem(md, x)},
@@ -290,7 +291,7 @@ void batch_norm_forward(int64_t n, int64_t c, int64_t s, float eps, const float*
 
 void batch_norm_backward(int64_t n, int64_t c, int64_t s, float eps, const float* x,
                          const float* mean, const float* var, const float* dy, float* dx) {
-  const memory::desc md = plain_md({n, c, s}), stat = plain_md({c});
+  const memory::desc md = plain_md({n, c, s, 1}), stat = plain_md({c});
   auto& prim = cached(fmt::format("bn_bwd {} {} {} {}", n, c, s, eps), [&] {
     using bnb = dnnl::batch_normalization_backward;
     bnb::desc desc(dnnl::prop_kind::backward_data, md, md, eps, dnnl::normalization_flags::none);

@@ -22,6 +22,11 @@ size_t Module::register_parameter(std::string name, Tensor value) {
   return params_.size() - 1;
 }
 
+Tensor Module::register_buffer(std::string name, Tensor value) {
+  buffers_.emplace_back(std::move(name), std::move(value));
+  return buffers_.back().second;
+}
+
 Tensor Module::use(size_t index) const {
   const auto& [name, value] = params_.at(index);
   return transform_ ? transform_(name, value) : value;

@@ -26,16 +26,27 @@ class Module {
   using ParameterTransform = std::function<Tensor(const std::string& name, const Tensor& value)>;
   void set_parameter_transform(ParameterTransform t) { transform_ = std::move(t); }
 
- protected:
-  /// Adds a parameter (marked requires_grad) and returns its index for use().
+ /// Adds a parameter (marked requires_grad) and returns its index for use(). Layers
+  /// (layers.hpp) call this on the network that owns them.
   size_t register_parameter(std::string name, Tensor value);
   /// Parameter `index` as the forward pass must see it (after the transform, if any).
   /// Architectures read their weights only through this.
   Tensor use(size_t index) const;
 
+  /// Non-trainable state that belongs to the model (batch norm's running statistics):
+  /// saved in checkpoints, updated in place by the forward pass in training mode.
+  Tensor register_buffer(std::string name, Tensor value);  // returns a handle sharing storage
+  const std::vector<NamedTensor>& named_buffers() const { return buffers_; }
+
+  /// Training mode (the default) or evaluation mode (e.g. batch norm's running statistics).
+  bool training() const { return training_; }
+  void set_training(bool on) { training_ = on; }
+
  private:
   std::vector<NamedTensor> params_;
+  std::vector<NamedTensor> buffers_;
   ParameterTransform transform_;
+  bool training_ = true;
 };
 
 /// A generator or critic: a differentiable map from a batch [N, …] to a batch [N, …].

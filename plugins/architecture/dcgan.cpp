@@ -1,0 +1,163 @@
+// Architecture `dcgan` (Radford et al. 2016) for 1- or 3-channel images of 28, 32 or 64 px,
+// with the WGAN-GP paper's variants (Gulrajani et al. 2017, Appendix / Figure 2): no
+// normalisation, constant filter counts, tanh everywhere. (Its "MLP generator" variant is the
+// `mlp` architecture with hidden [512, 512, 512, 512].)
+//
+// Generator: z → Linear → [C₀, 4, 4] → norm → act → (ConvT 4×4 stride 2 pad 1 → norm → act)…
+//            → ConvT 4×4 stride 2 pad 1 to the image channels → tanh. For 28 px the 8×8 map is
+//            cropped to 7×7 (as the WGAN-GP MNIST code).
+// Critic:    x → Conv 4×4 stride 2 pad 1 → act → (Conv 4×4 stride 2 pad 1 → norm → act)…
+//            → flatten → Linear → 1. No normalisation by default: a gradient penalty is per
+//            sample, which batch norm breaks (WGAN-GP §4); layer norm is the paper's substitute.
+#include <fmt/format.h>
+
+#include "kant/error.hpp"
+#include "kant/layers.hpp"
+#include "kant/plugin.hpp"
+
+namespace {
+using namespace kant;
+
+// Normalisation of one block, by kind.
+class Norm {
+ public:
+  Norm() = default;
+  Norm(Module& owner, const std::string& kind, const std::string& name, const Shape& per_sample,
+       Rng& rng, bool dcgan_init)
+      : kind_(kind) {
+    if (kind == "batch") batch_ = BatchNorm(owner, name, per_sample[0], rng, dcgan_init);
+    if (kind == "layer") layer_ = LayerNorm(owner, name, per_sample);
+  }
+  Tensor operator()(const Tensor& x) {
+    if (kind_ == "batch") return batch_(x);
+    if (kind_ == "layer") return layer_(x);
+    return x;
+  }
+
+ private:
+  std::string kind_ = "none";
+  BatchNorm batch_;
+  LayerNorm layer_;
+};
+
+class Dcgan : public Network {
+ public:
+  Dcgan(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
+    const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
+    if (image.size() != 3 || (image[0] != 1 && image[0] != 3) || image[1] != image[2] ||
+        (image[1] != 28 && image[1] != 32 && image[1] != 64))
+      throw Error(fmt::format("dcgan: images must be [1 or 3, S, S] with S in 28, 32, 64; the "
+                              "data set gives {}",
+                              shape_str(image)));
+    channels_ = image[0];
+    size_ = image[1];
+    norm_ = p.string("normalization");
+    if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
+    activation_ = p.string("activation");
+    if (activation_ == "default") activation_ = generator_ ? "relu" : "leaky_relu";
+    slope_ = static_cast<float>(p.real("negative_slope"));
+    const std::string init_kind = p.string("init");
+    const bool dcgan_init = init_kind == "dcgan";
+    Init init = dcgan_init ? Init{"normal", 1.0f, 0.02f} : Init{init_kind, init_gain(activation_, slope_), 0.02f};
+    if (init_kind == "pytorch") init.gain = 1.0f;
+    const int64_t width = p.integer("width");
+    const bool constant = p.boolean("constant_width");
+    const int64_t stages = size_ == 64 ? 4 : 3;  // stride-2 stages between 4×4 and the image
+    Rng& rng = *spec.init_rng;
+    // channel count at stage i (0 = image side): width·2^i, or width throughout
+    auto ch = [&](int64_t i) { return constant ? width : width << i; };
+    const bool conv_bias = norm_ == "none";
+    const Conv2dOptions down = Conv2dOptions::square(2, 1);
+    if (generator_) {
+      const int64_t c0 = ch(stages - 1);
+      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape), c0 * 16, true, init, rng);
+      first_norm_ = Norm(*this, norm_, "fc_norm", {c0, 4, 4}, rng, dcgan_init);
+      int64_t side = 4;
+      for (int64_t i = stages - 1; i >= 1; --i) {
+        side = side * 2 == 8 && size_ == 28 ? 7 : side * 2;
+        const std::string name = fmt::format("up{}", stages - i);
+        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i), ch(i - 1), 4, down, conv_bias, init, rng));
+        up_norm_.push_back(Norm(*this, norm_, name + ".norm", {ch(i - 1), side, side}, rng, dcgan_init));
+      }
+      out_t_ = ConvTranspose2d(*this, "out", ch(0), channels_, 4, down, true, init, rng);
+    } else {
+      int64_t side = size_;
+      for (int64_t i = 0; i < stages; ++i) {
+        side = (side + 2 - 4) / 2 + 1;
+        const std::string name = fmt::format("down{}", i + 1);
+        down_.push_back(Conv2d(*this, name + ".conv", i == 0 ? channels_ : ch(i - 1), ch(i), 4, down,
+                               i == 0 || conv_bias, init, rng));
+        // DCGAN: no normalisation on the critic's first layer
+        down_norm_.push_back(Norm(*this, i == 0 ? "none" : norm_, name + ".norm", {ch(i), side, side}, rng,
+                                  dcgan_init));
+      }
+      fc_ = Linear(*this, "fc", ch(stages - 1) * side * side, 1, true, init, rng);
+    }
+  }
+
+  bool batch_independent() const override { return norm_ != "batch"; }
+
+  Tensor forward(const Tensor& x) override {
+    const int64_t n = x.size(0);
+    if (generator_) {
+      Tensor h = fc_(reshape(x, {n, -1}));
+      h = act(first_norm_(reshape(h, {n, -1, 4, 4})));
+      for (size_t i = 0; i < up_.size(); ++i) {
+        h = up_[i](h);
+        if (size_ == 28 && i == 0) h = crop(h, {0, 0, 0, 0}, {n, h.size(1), 7, 7});
+        h = act(up_norm_[i](h));
+      }
+      return kant::tanh(out_t_(h));
+    }
+    Tensor h = x;
+    for (size_t i = 0; i < down_.size(); ++i) h = act(down_norm_[i](down_[i](h)));
+    return fc_(flatten(h));
+  }
+
+ private:
+  Tensor act(const Tensor& h) const {
+    if (activation_ == "relu") return relu(h);
+    if (activation_ == "leaky_relu") return leaky_relu(h, slope_);
+    if (activation_ == "elu") return elu(h);
+    return kant::tanh(h);
+  }
+
+  bool generator_;
+  int64_t channels_ = 1, size_ = 32;
+  std::string norm_, activation_;
+  float slope_ = 0.2f;
+  Linear fc_;
+  Norm first_norm_;
+  std::vector<ConvTranspose2d> up_;
+  std::vector<Norm> up_norm_;
+  ConvTranspose2d out_t_;
+  std::vector<Conv2d> down_;
+  std::vector<Norm> down_norm_;
+};
+
+}  // namespace
+
+KANT_PLUGIN("dcgan", "1.0.0") {
+  std::vector<std::string> inits = init_kinds();
+  inits.push_back("dcgan");
+  registrar.add(
+      {"dcgan", "1.0.0",
+       "DCGAN generator/critic for 1- or 3-channel 28/32/64 px images (Radford et al. 2016), "
+       "with the WGAN-GP paper's variants (Gulrajani et al. 2017)",
+       {param::integer("width", 64, "channels of the image-side stage; doubled per stage").at_least(1),
+        param::boolean("constant_width", false,
+                       "same channel count at every stage (WGAN-GP's 'constant number of filters')"),
+        param::choice("normalization", "default", {"default", "batch", "layer", "none"},
+                      "per-block normalisation; default: batch for the generator, none for the "
+                      "critic (WGAN-GP: no batch norm with a gradient penalty)"),
+        param::choice("activation", "default", {"default", "relu", "leaky_relu", "elu", "tanh"},
+                      "hidden activation; default: ReLU for the generator, leaky ReLU for the "
+                      "critic; tanh everywhere is a WGAN-GP variant"),
+        param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0),
+        param::choice("init", "pytorch", inits,
+                      "weight initialiser (layers.hpp); dcgan: N(0, 0.02²) weights and batch-norm "
+                      "γ ~ N(1, 0.02²), as Radford et al.")},
+       ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
+         return std::make_unique<Dcgan>(p, spec);
+       })});
+}
