@@ -43,6 +43,19 @@ class Adam : public Optimizer {
   float decay_;
   int64_t t_ = 0;
   optim::State state_{2};
+
+ public:
+  std::vector<Module::NamedTensor> state() const override {
+    auto s = state_.named();
+    s.emplace_back("t", Tensor::full({1}, static_cast<float>(t_)));  // exact below 2²⁴ steps
+    return s;
+  }
+  void load_state(const std::vector<Module::NamedTensor>& s) override {
+    state_.load(s);
+    t_ = 0;
+    for (const auto& [name, value] : s)
+      if (name == "t") t_ = static_cast<int64_t>(value.item());
+  }
 };
 
 }  // namespace

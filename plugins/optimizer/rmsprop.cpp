@@ -40,6 +40,10 @@ class RmsProp : public Optimizer {
  private:
   float lr_, alpha_, eps_, momentum_;
   optim::State state_{2};
+
+ public:
+  std::vector<Module::NamedTensor> state() const override { return state_.named(); }
+  void load_state(const std::vector<Module::NamedTensor>& s) override { state_.load(s); }
 };
 
 }  // namespace

@@ -38,6 +38,10 @@ class Sgd : public Optimizer {
   bool nesterov_;
   bool first_ = true;
   optim::State state_{1};
+
+ public:
+  std::vector<Module::NamedTensor> state() const override { return state_.named(); }
+  void load_state(const std::vector<Module::NamedTensor>& s) override { state_.load(s); }
 };
 
 }  // namespace

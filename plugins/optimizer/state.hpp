@@ -3,6 +3,9 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kant/error.hpp"
@@ -27,6 +30,33 @@ class State {
       throw Error(fmt::format("optimizer: parameter {} changed shape or count since the first "
                               "step", i));
     return buffers_[i * static_cast<size_t>(slots_) + static_cast<size_t>(slot)].data();
+  }
+
+  /// Buffers as named tensors "slot<s>.<i>" (empty before the first step).
+  std::vector<std::pair<std::string, Tensor>> named() const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    for (size_t k = 0; k < buffers_.size(); ++k)
+      out.emplace_back(fmt::format("slot{}.{}", k % static_cast<size_t>(slots_),
+                                   k / static_cast<size_t>(slots_)),
+                       buffers_[k]);
+    return out;
+  }
+  /// Restores buffers saved by named() (the shapes come with them).
+  void load(const std::vector<std::pair<std::string, Tensor>>& state) {
+    std::vector<Tensor> buffers;
+    std::vector<Shape> shapes;
+    for (size_t k = 0;; ++k) {
+      const std::string name = fmt::format("slot{}.{}", k % static_cast<size_t>(slots_),
+                                           k / static_cast<size_t>(slots_));
+      auto it = std::find_if(state.begin(), state.end(), [&](const auto& e) { return e.first == name; });
+      if (it == state.end()) break;
+      buffers.push_back(it->second.clone());
+      if (k % static_cast<size_t>(slots_) == 0) shapes.push_back(it->second.shape());
+    }
+    if (buffers.size() % static_cast<size_t>(slots_) != 0)
+      throw Error("optimizer state: incomplete moment buffers");
+    buffers_ = std::move(buffers);
+    shapes_ = std::move(shapes);
   }
 
  private:

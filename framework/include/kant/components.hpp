@@ -101,6 +101,10 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) = 0;
+  /// Everything step() remembers (moment buffers, step count), as named tensors for
+  /// checkpoints; load_state restores it exactly. Stateless optimizers keep the defaults.
+  virtual std::vector<Module::NamedTensor> state() const { return {}; }
+  virtual void load_state(const std::vector<Module::NamedTensor>& /*state*/) {}
 };
 using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)>;
 
