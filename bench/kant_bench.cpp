@@ -4,6 +4,7 @@
 // of the sgemm peak measured here (oneDNN matmul 2048³).
 //
 //   kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp] [--warmup 5] [--iters 30]
+//   kant_bench --workloads conv   (conv2d forward/backward timings on workload d's layers)
 //
 // Workload d (DCGAN) needs convolutions, which the core does not have yet; it is reported as
 // unavailable.
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <sstream>
@@ -166,6 +168,42 @@ double sgemm_gflops() {
   return 2.0 * n * n * n / 1e9 / median(ts);
 }
 
+// Our conv2d op and its two adjoints (layouts chosen by oneDNN, reorders included) on the
+// critic layers of workload d, batch 64: one JSON line per layer and direction. Running with
+// ONEDNN_VERBOSE=1 shows the primitives' own times (without our reorders) for comparison.
+void time_convs(std::vector<std::string>& out) {
+  struct Layer {
+    Shape x, w;
+  };
+  const std::vector<Layer> layers{{{64, 1, 32, 32}, {64, 1, 4, 4}},
+                                  {{64, 64, 16, 16}, {128, 64, 4, 4}},
+                                  {{64, 128, 8, 8}, {256, 128, 4, 4}}};
+  const Conv2dOptions o = Conv2dOptions::square(2, 1);
+  NoGradGuard no_grad;
+  Rng rng(2);
+  for (const Layer& l : layers) {
+    Tensor x = rng.uniform_tensor(l.x), w = rng.uniform_tensor(l.w);
+    Tensor y = conv2d(x, w, Tensor(), o);
+    Tensor g = rng.uniform_tensor(y.shape());
+    const double gflop = 2.0 * double(y.numel()) * double(l.w[1] * l.w[2] * l.w[3]) / 1e9;
+    const std::vector<std::pair<const char*, std::function<void()>>> dirs{
+        {"forward", [&] { conv2d(x, w, Tensor(), o); }},
+        {"backward_data", [&] { conv2d_backward_data(g, w, l.x, o); }},
+        {"backward_weights", [&] { conv2d_backward_weights(x, g, l.w, o); }}};
+    for (const auto& [dir, f] : dirs) {
+      for (int i = 0; i < 3; ++i) f();
+      std::vector<double> ts;
+      for (int i = 0; i < 15; ++i) {
+        auto t0 = clock_type::now();
+        f();
+        ts.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
+      }
+      out.push_back(fmt::format(R"({{"conv": "{}x{}", "direction": "{}", "median_ms": {:.3f}, "gflops": {:.1f}}})",
+                                shape_str(l.x), shape_str(l.w), dir, 1e3 * median(ts), gflop / median(ts)));
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,6 +226,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> out;
   std::stringstream list(workloads);
   for (std::string w; std::getline(list, w, ',');) {
+    if (w == "conv") {
+      time_convs(out);
+      continue;
+    }
     std::cerr << fmt::format("[threads={}] {} ...\n", threads, w);
     // the DCGAN workload runs fewer iterations, as the peer does (2 warm-up, 8 timed)
     const bool conv = w == "d";
