@@ -1,6 +1,7 @@
 // Finite-difference gradient and second-order checks (see gradcheck.hpp).
 #include "gradcheck.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -107,6 +108,13 @@ std::string check_gradgrad(const Function& f, std::vector<Tensor> inputs, Tolera
   }
   auto scalar = [&](const std::vector<Tensor>& in) { return double(build(in, false).item()); };
   return compare(scalar, analytic, xs, tol);
+}
+
+void check_both(const Function& f, const std::vector<Tensor>& inputs, Tolerance tol) {
+  INFO("first order");
+  CHECK(check_grad(f, inputs, tol) == "");
+  INFO("second order");
+  CHECK(check_gradgrad(f, inputs, tol) == "");
 }
 
 }  // namespace kant::testing

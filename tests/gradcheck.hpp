@@ -25,6 +25,9 @@ std::string check_grad(const Function& f, std::vector<Tensor> inputs, Tolerance 
 /// create_graph) with central differences of the same quantity.
 std::string check_gradgrad(const Function& f, std::vector<Tensor> inputs, Tolerance tol = {});
 
+/// Catch2 CHECKs that check_grad and check_gradgrad both pass.
+void check_both(const Function& f, const std::vector<Tensor>& inputs, Tolerance tol = {});
+
 /// Tensor of `shape` with entries uniform in [lo, hi), from a fixed seed.
 Tensor random_tensor(const Shape& shape, float lo, float hi, uint64_t seed);
 /// Like random_tensor but every |entry| ≥ margin (away from kinks at 0).

@@ -11,20 +11,13 @@
 #include "kant/rng.hpp"
 
 using namespace kant;
+using kant::testing::check_both;
 using kant::testing::check_grad;
 using kant::testing::check_gradgrad;
 using kant::testing::Function;
 using kant::testing::random_tensor;
 
 namespace {
-
-void check_both(const Function& f, const std::vector<Tensor>& inputs,
-                kant::testing::Tolerance tol = {}) {
-  INFO("first order");
-  CHECK(check_grad(f, inputs, tol) == "");
-  INFO("second order");
-  CHECK(check_gradgrad(f, inputs, tol) == "");
-}
 
 // Entries that are a shuffled ladder with step `gap`: no ties and no near-ties, so that
 // max-type ops keep their choice under finite-difference steps.

@@ -7,6 +7,7 @@
 #include "kant/ops.hpp"
 
 using namespace kant;
+using kant::testing::check_both;
 using kant::testing::check_grad;
 using kant::testing::check_gradgrad;
 using kant::testing::Function;
@@ -14,14 +15,6 @@ using kant::testing::random_away_from_zero;
 using kant::testing::random_tensor;
 
 namespace {
-
-void check_both(const Function& f, const std::vector<Tensor>& inputs,
-                kant::testing::Tolerance tol = {}) {
-  INFO("first order");
-  CHECK(check_grad(f, inputs, tol) == "");
-  INFO("second order");
-  CHECK(check_gradgrad(f, inputs, tol) == "");
-}
 
 const std::vector<Shape> kShapes{{1}, {5}, {3, 4}, {2, 3, 5}};
 

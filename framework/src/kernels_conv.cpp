@@ -180,15 +180,21 @@ std::string PoolGeometry::key() const {
 
 namespace {
 
+// Right/bottom padding that makes the output size exact.
+memory::dims pool_pad_r(const PoolGeometry& g) {
+  return {(g.oh - 1) * g.stride_h + g.kh - g.h - g.pad_h, (g.ow - 1) * g.stride_w + g.kw - g.w - g.pad_w};
+}
+
+dnnl::algorithm avg_pool_alg(const PoolGeometry& g) {
+  return g.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
+                             : dnnl::algorithm::pooling_avg_exclude_padding;
+}
+
 dnnl::pooling_forward::primitive_desc pool_forward_pd(const PoolGeometry& g) {
-  const memory::dims pad_r{(g.oh - 1) * g.stride_h + g.kh - g.h - g.pad_h,
-                           (g.ow - 1) * g.stride_w + g.kw - g.w - g.pad_w};
-  dnnl::pooling_forward::desc desc(
-      dnnl::prop_kind::forward_training,
-      g.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
-                          : dnnl::algorithm::pooling_avg_exclude_padding,
-      plain_md({g.n, g.c, g.h, g.w}), plain_md({g.n, g.c, g.oh, g.ow}), {g.stride_h, g.stride_w},
-      {g.kh, g.kw}, {g.pad_h, g.pad_w}, pad_r);
+  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, avg_pool_alg(g),
+                                   plain_md({g.n, g.c, g.h, g.w}), plain_md({g.n, g.c, g.oh, g.ow}),
+                                   {g.stride_h, g.stride_w}, {g.kh, g.kw}, {g.pad_h, g.pad_w},
+                                   pool_pad_r(g));
   return dnnl::pooling_forward::primitive_desc(desc, rt().engine);
 }
 
@@ -203,16 +209,11 @@ void avg_pool2d_forward(const PoolGeometry& g, const float* x, float* y) {
 
 void avg_pool2d_backward(const PoolGeometry& g, const float* dy, float* dx) {
   auto& prim = cached("avg_pool_bwd " + g.key(), [&] {
-    auto fwd = pool_forward_pd(g);
-    const memory::dims pad_r{(g.oh - 1) * g.stride_h + g.kh - g.h - g.pad_h,
-                             (g.ow - 1) * g.stride_w + g.kw - g.w - g.pad_w};
-    dnnl::pooling_backward::desc desc(
-        g.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
-                            : dnnl::algorithm::pooling_avg_exclude_padding,
-        plain_md({g.n, g.c, g.h, g.w}), plain_md({g.n, g.c, g.oh, g.ow}), {g.stride_h, g.stride_w},
-        {g.kh, g.kw}, {g.pad_h, g.pad_w}, pad_r);
-    return dnnl::primitive(
-        dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(desc, rt().engine, fwd)));
+    dnnl::pooling_backward::desc desc(avg_pool_alg(g), plain_md({g.n, g.c, g.h, g.w}),
+                                      plain_md({g.n, g.c, g.oh, g.ow}), {g.stride_h, g.stride_w},
+                                      {g.kh, g.kw}, {g.pad_h, g.pad_w}, pool_pad_r(g));
+    return dnnl::primitive(dnnl::pooling_backward(
+        dnnl::pooling_backward::primitive_desc(desc, rt().engine, pool_forward_pd(g))));
   });
   run(prim, {{DNNL_ARG_DIFF_DST, mem(plain_md({g.n, g.c, g.oh, g.ow}), dy)},
              {DNNL_ARG_DIFF_SRC, mem(plain_md({g.n, g.c, g.h, g.w}), dx)}});

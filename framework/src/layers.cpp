@@ -2,6 +2,7 @@
 #include "kant/layers.hpp"
 
 #include <cmath>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -97,11 +98,23 @@ Tensor bias_init(int64_t out, double fan_in, const Init& init, Rng& rng) {
 
 }  // namespace
 
+namespace {
+
+// Registers <name>.weight of `shape` and, if asked, <name>.bias of `out` entries; returns
+// their indices (the bias index is unused without a bias).
+std::pair<size_t, size_t> add_weight_and_bias(Module& owner, const std::string& name, const Shape& shape,
+                                              int64_t out, bool bias, const Init& init, Rng& rng) {
+  const size_t w = owner.register_parameter(name + ".weight", initialise(shape, init, rng));
+  if (!bias) return {w, 0};
+  return {w, owner.register_parameter(name + ".bias", bias_init(out, fans(shape).first, init, rng))};
+}
+
+}  // namespace
+
 Linear::Linear(Module& owner, const std::string& name, int64_t in, int64_t out, bool bias,
                const Init& init, Rng& rng)
     : owner_(&owner), has_bias_(bias) {
-  weight_ = owner.register_parameter(name + ".weight", initialise({out, in}, init, rng));
-  if (bias) bias_ = owner.register_parameter(name + ".bias", bias_init(out, double(in), init, rng));
+  std::tie(weight_, bias_) = add_weight_and_bias(owner, name, {out, in}, out, bias, init, rng);
 }
 
 Tensor Linear::operator()(const Tensor& x) const {
@@ -111,11 +124,8 @@ Tensor Linear::operator()(const Tensor& x) const {
 Conv2d::Conv2d(Module& owner, const std::string& name, int64_t in, int64_t out, int64_t kernel,
                const Conv2dOptions& options, bool bias, const Init& init, Rng& rng)
     : owner_(&owner), has_bias_(bias), options_(options) {
-  const Shape w{out, in / options.groups, kernel, kernel};
-  weight_ = owner.register_parameter(name + ".weight", initialise(w, init, rng));
-  if (bias)
-    bias_ = owner.register_parameter(name + ".bias",
-                                     bias_init(out, double(w[1] * kernel * kernel), init, rng));
+  std::tie(weight_, bias_) = add_weight_and_bias(
+      owner, name, {out, in / options.groups, kernel, kernel}, out, bias, init, rng);
 }
 
 Tensor Conv2d::operator()(const Tensor& x) const {
@@ -126,11 +136,8 @@ ConvTranspose2d::ConvTranspose2d(Module& owner, const std::string& name, int64_t
                                  int64_t kernel, const Conv2dOptions& options, bool bias,
                                  const Init& init, Rng& rng, int64_t output_padding)
     : owner_(&owner), has_bias_(bias), options_(options), output_padding_(output_padding) {
-  const Shape w{in, out / options.groups, kernel, kernel};
-  weight_ = owner.register_parameter(name + ".weight", initialise(w, init, rng));
-  if (bias)
-    bias_ = owner.register_parameter(name + ".bias",
-                                     bias_init(out, double(w[1] * kernel * kernel), init, rng));
+  std::tie(weight_, bias_) = add_weight_and_bias(
+      owner, name, {in, out / options.groups, kernel, kernel}, out, bias, init, rng);
 }
 
 Tensor ConvTranspose2d::operator()(const Tensor& x) const {

@@ -38,7 +38,7 @@ Standardized standardize(const Tensor& x, bool per_channel, float eps) {
   std::vector<int64_t> axes;
   for (int64_t a = per_channel ? 0 : 1; a < x.dim(); ++a)
     if (!per_channel || a != 1) axes.push_back(a);
-  Tensor mean = r.mean, var = r.var;
+  Tensor batch_mean = r.mean, batch_var = r.var;  // kept for the fused backward
   r.y = record(
       r.y, per_channel ? "batch_standardize" : "layer_standardize", {x},
       [=](const Tensor& g, const Tensor& out, const Grads& in, const Needs&) {
@@ -49,10 +49,10 @@ Standardized standardize(const Tensor& x, bool per_channel, float eps) {
         }
         Tensor dx = Tensor::empty(in[0].shape());
         if (per_channel)
-          kernels::batch_norm_backward(n, c, s, eps, in[0].data(), mean.data(), var.data(),
+          kernels::batch_norm_backward(n, c, s, eps, in[0].data(), batch_mean.data(), batch_var.data(),
                                        g.data(), dx.data());
         else
-          kernels::layer_norm_backward(n, s, eps, in[0].data(), mean.data(), var.data(), g.data(),
+          kernels::layer_norm_backward(n, s, eps, in[0].data(), batch_mean.data(), batch_var.data(), g.data(),
                                        dx.data());
         return Grads{dx};
       });

@@ -8,10 +8,11 @@
 namespace {
 using namespace kant;
 
-class Adam : public Optimizer {
+class Adam : public optim::BufferedOptimizer {
  public:
   explicit Adam(const Params& p)
-      : lr_(p.real("lr")), beta1_(p.real("beta1")), beta2_(p.real("beta2")), eps_(p.real("eps")),
+      : BufferedOptimizer(2),
+        lr_(p.real("lr")), beta1_(p.real("beta1")), beta2_(p.real("beta2")), eps_(p.real("eps")),
         decay_(static_cast<float>(p.real("weight_decay"))) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
@@ -42,16 +43,15 @@ class Adam : public Optimizer {
   double lr_, beta1_, beta2_, eps_;
   float decay_;
   int64_t t_ = 0;
-  optim::State state_{2};
 
  public:
   std::vector<Module::NamedTensor> state() const override {
-    auto s = state_.named();
+    auto s = BufferedOptimizer::state();
     s.emplace_back("t", Tensor::full({1}, static_cast<float>(t_)));  // exact below 2²⁴ steps
     return s;
   }
   void load_state(const std::vector<Module::NamedTensor>& s) override {
-    state_.load(s);
+    BufferedOptimizer::load_state(s);
     t_ = 0;
     for (const auto& [name, value] : s)
       if (name == "t") t_ = static_cast<int64_t>(value.item());

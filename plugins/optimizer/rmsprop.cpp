@@ -8,10 +8,11 @@
 namespace {
 using namespace kant;
 
-class RmsProp : public Optimizer {
+class RmsProp : public optim::BufferedOptimizer {
  public:
   explicit RmsProp(const Params& p)
-      : lr_(static_cast<float>(p.real("lr"))),
+      : BufferedOptimizer(2),
+        lr_(static_cast<float>(p.real("lr"))),
         alpha_(static_cast<float>(p.real("alpha"))),
         eps_(static_cast<float>(p.real("eps"))),
         momentum_(static_cast<float>(p.real("momentum"))) {}
@@ -39,11 +40,6 @@ class RmsProp : public Optimizer {
 
  private:
   float lr_, alpha_, eps_, momentum_;
-  optim::State state_{2};
-
- public:
-  std::vector<Module::NamedTensor> state() const override { return state_.named(); }
-  void load_state(const std::vector<Module::NamedTensor>& s) override { state_.load(s); }
 };
 
 }  // namespace

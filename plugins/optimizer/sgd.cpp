@@ -6,10 +6,11 @@
 namespace {
 using namespace kant;
 
-class Sgd : public Optimizer {
+class Sgd : public optim::BufferedOptimizer {
  public:
   explicit Sgd(const Params& p)
-      : lr_(static_cast<float>(p.real("lr"))),
+      : BufferedOptimizer(1),
+        lr_(static_cast<float>(p.real("lr"))),
         momentum_(static_cast<float>(p.real("momentum"))),
         decay_(static_cast<float>(p.real("weight_decay"))),
         nesterov_(p.boolean("nesterov")) {}
@@ -24,24 +25,17 @@ class Sgd : public Optimizer {
       for (int64_t j = 0, n = p.numel(); j < n; ++j) {
         float d = g[j] + decay_ * w[j];
         if (b) {
-          b[j] = (first_ ? 0.0f : momentum_ * b[j]) + d;
+          b[j] = momentum_ * b[j] + d;  // b starts at 0: the first step gives b = g
           d = nesterov_ ? d + momentum_ * b[j] : b[j];
         }
         w[j] -= lr_ * d;
       }
     }
-    first_ = false;
   }
 
  private:
   float lr_, momentum_, decay_;
   bool nesterov_;
-  bool first_ = true;
-  optim::State state_{1};
-
- public:
-  std::vector<Module::NamedTensor> state() const override { return state_.named(); }
-  void load_state(const std::vector<Module::NamedTensor>& s) override { state_.load(s); }
 };
 
 }  // namespace

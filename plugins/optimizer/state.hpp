@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "kant/components.hpp"
 #include "kant/error.hpp"
 #include "kant/tensor.hpp"
 
@@ -63,6 +64,17 @@ class State {
   int slots_;
   std::vector<Tensor> buffers_;
   std::vector<Shape> shapes_;
+};
+
+/// An optimizer whose state is its moment buffers: checkpoints save and restore them.
+class BufferedOptimizer : public Optimizer {
+ public:
+  explicit BufferedOptimizer(int slots) : state_(slots) {}
+  std::vector<Module::NamedTensor> state() const override { return state_.named(); }
+  void load_state(const std::vector<Module::NamedTensor>& s) override { state_.load(s); }
+
+ protected:
+  State state_;
 };
 
 inline void check_sizes(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
