@@ -20,7 +20,7 @@ std::shared_ptr<T> make_component(Kind kind, const std::string& name,
   const Component* c = builtin_registry().find(kind, name);
   if (!c) throw Error("test: no component " + name);
   for (const ParamSpec& s : c->schema())
-    if (!values.count(s.name)) values.emplace(s.name, *s.default_value);
+    if (!values.count(s.name) && s.default_value) values.emplace(s.name, *s.default_value);
   return builtin_registry().create<T, F>(*c, Params(values), std::forward<Args>(args)...);
 }
 

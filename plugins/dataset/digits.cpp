@@ -2,16 +2,14 @@
 // scikit-learn ships as sklearn/datasets/data/digits.csv.gz — rows of 64 pixel values in
 // 0…16 and the label. Pixels are scaled to [−1, 1] and optionally resized (bilinear) to 28,
 // 32 or 64 px so that image architectures apply; batches are drawn uniformly with replacement.
-#include <cstdio>
+// The labels are kept for classifier_scores.
 #include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
-#include <zlib.h>
 
-#include "kant/autodiff.hpp"
+#include "image_set.hpp"
 #include "kant/error.hpp"
-#include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -37,69 +35,40 @@ fs::path find_digits_csv() {
       kRelative));
 }
 
-std::string read_gzip(const fs::path& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw Error(fmt::format("digits: cannot open {}", path.string()));
-  std::string text;
-  char buf[1 << 16];
-  int got;
-  while ((got = gzread(f, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(got));
-  const bool failed = got < 0;
-  gzclose(f);
-  if (failed) throw Error(fmt::format("digits: {} is not a valid gzip file", path.string()));
-  return text;
-}
-
-class Digits : public Dataset {
- public:
-  Digits(const std::string& path_param, int64_t size) {
-    if (size != 8 && size != 28 && size != 32 && size != 64)
-      throw Error(fmt::format("digits: size {} is not one of 8, 28, 32, 64", size));
-    const fs::path path = path_param.empty() ? find_digits_csv() : fs::path(path_param);
-    if (!fs::exists(path)) throw Error(fmt::format("digits: no file {}", path.string()));
-    std::istringstream in(read_gzip(path));
-    std::vector<float> pixels;
-    std::string line;
-    int64_t rows = 0, line_no = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (line.empty()) continue;
-      std::istringstream fields(line);
-      std::string field;
-      int64_t count = 0;
-      while (std::getline(fields, field, ',')) {
-        if (count++ == 64) continue;  // the label
-        try {
+std::unique_ptr<Dataset> load_digits(const std::string& path_param, int64_t size) {
+  if (size != 8 && size != 28 && size != 32 && size != 64)
+    throw Error(fmt::format("digits: size {} is not one of 8, 28, 32, 64", size));
+  const fs::path path = path_param.empty() ? find_digits_csv() : fs::path(path_param);
+  std::istringstream in(images::read_maybe_gzip(path, "digits"));
+  std::vector<float> pixels;
+  std::vector<int64_t> labels;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    std::string field;
+    int64_t count = 0;
+    while (std::getline(fields, field, ',')) {
+      try {
+        if (count++ == 64)
+          labels.push_back(std::stoll(field));
+        else
           pixels.push_back(std::stof(field) / 8.0f - 1.0f);  // 0…16 → −1…1
-        } catch (const std::exception&) {
-          throw Error(fmt::format("digits: {}:{}: '{}' is not a number", path.string(), line_no, field));
-        }
+      } catch (const std::exception&) {
+        throw Error(fmt::format("digits: {}:{}: '{}' is not a number", path.string(), line_no, field));
       }
-      if (count != 65)
-        throw Error(fmt::format("digits: {}:{}: {} fields, expected 65", path.string(), line_no, count));
-      ++rows;
     }
-    if (rows == 0) throw Error(fmt::format("digits: {} holds no images", path.string()));
-    NoGradGuard no_grad;
-    images_ = Tensor::from({rows, 1, 8, 8}, pixels);
-    if (size != 8) images_ = clamp(resize(images_, size, size, Resize::bilinear), -1.0f, 1.0f);
+    if (count != 65)
+      throw Error(fmt::format("digits: {}:{}: {} fields, expected 65", path.string(), line_no, count));
+    if (labels.back() < 0 || labels.back() > 9)
+      throw Error(fmt::format("digits: {}:{}: label {} is not a digit", path.string(), line_no, labels.back()));
   }
-
-  Shape sample_shape() const override { return {1, images_.size(2), images_.size(3)}; }
-
-  Tensor sample(int64_t n, Rng& rng) override {
-    const int64_t per = images_.numel() / images_.size(0);
-    Tensor out = Tensor::empty({n, 1, images_.size(2), images_.size(3)});
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(images_.size(0))));
-      std::copy_n(images_.data() + k * per, per, out.data() + i * per);
-    }
-    return out;
-  }
-
- private:
-  Tensor images_;
-};
+  const auto rows = static_cast<int64_t>(labels.size());
+  if (rows == 0) throw Error(fmt::format("digits: {} holds no images", path.string()));
+  return std::make_unique<images::ImageSet>(Tensor::from({rows, 1, 8, 8}, pixels), labels, size);
+}
 
 }  // namespace
 
@@ -111,6 +80,6 @@ KANT_PLUGIN("digits", "1.0.0") {
                       .range(8, 64),
                   param::string("path", "", "digits.csv.gz to read; empty: find scikit-learn's")},
                  DatasetFactory([](const Params& p, uint64_t) {
-                   return std::make_unique<Digits>(p.string("path"), p.integer("size"));
+                   return load_digits(p.string("path"), p.integer("size"));
                  })});
 }

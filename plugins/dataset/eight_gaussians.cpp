@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kant/plugin.hpp"
-#include "mixture2d.hpp"
+#include "toy.hpp"
 
 KANT_PLUGIN("eight_gaussians", "1.0.0") {
   using namespace kant;
@@ -15,9 +15,7 @@ KANT_PLUGIN("eight_gaussians", "1.0.0") {
         param::real("std", 0.02, "standard deviation of each Gaussian, before normalisation")
             .at_least(0),
         param::real("normalize", 1.414, "every point is divided by this").at_least(0, true),
-        param::integer("fixed_size", 0, "draw a fixed sample of this size once (0: fresh "
-                                        "samples every batch)")
-            .at_least(0)},
+        toys::fixed_size_param(0)},
        DatasetFactory([](const Params& p, uint64_t seed) {
          std::vector<std::vector<double>> centers;
          const double r = p.real("radius"), s = 1.0 / std::sqrt(2.0);
@@ -25,7 +23,7 @@ KANT_PLUGIN("eight_gaussians", "1.0.0") {
          for (auto [x, y] : {std::pair{1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}, {s, s},
                              {s, -s}, {-s, s}, {-s, -s}})
            centers.push_back({r * x, r * y});
-         return std::make_unique<toys::Mixture2d>(centers, p.real("std"), p.real("normalize"),
+         return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), p.real("normalize"),
                                                   p.integer("fixed_size"), seed);
        })});
 }

@@ -4,15 +4,19 @@
 #include <cmath>
 
 #include "kant/plugin.hpp"
+#include "toy.hpp"
 
 namespace {
 using namespace kant;
 
-class SwissRoll : public Dataset {
+class SwissRoll : public toys::Toy {
  public:
-  SwissRoll(double noise, double divisor) : noise_(noise), divisor_(divisor) {}
+  SwissRoll(double noise, double divisor, int64_t fixed_size, uint64_t seed)
+      : Toy(fixed_size, seed), noise_(noise), divisor_(divisor) {}
   Shape sample_shape() const override { return {2}; }
-  Tensor sample(int64_t n, Rng& rng) override {
+
+ protected:
+  Tensor draw(int64_t n, Rng& rng) const override {
     Tensor out = Tensor::empty({n, 2});
     float* p = out.data();
     for (int64_t i = 0; i < n; ++i) {
@@ -34,8 +38,10 @@ KANT_PLUGIN("swiss_roll", "1.0.0") {
                  "2-D swiss roll: sklearn make_swiss_roll on (x, z), ÷7.5 (WGAN-GP toy)",
                  {param::real("noise", 0.25, "std of the Gaussian noise added to each coordinate")
                       .at_least(0),
-                  param::real("normalize", 7.5, "every point is divided by this").at_least(0, true)},
-                 DatasetFactory([](const Params& p, uint64_t) {
-                   return std::make_unique<SwissRoll>(p.real("noise"), p.real("normalize"));
+                  param::real("normalize", 7.5, "every point is divided by this").at_least(0, true),
+                  toys::fixed_size_param(0)},
+                 DatasetFactory([](const Params& p, uint64_t seed) {
+                   return std::make_unique<SwissRoll>(p.real("noise"), p.real("normalize"),
+                                                      p.integer("fixed_size"), seed);
                  })});
 }

@@ -2,7 +2,7 @@
 // (Gulrajani et al. 2017, gan_toy.py: centres (2i, 2j) for i, j ∈ {−2..2}, std 0.05,
 // a fixed shuffled sample of 100,000 points, every point divided by 2.828).
 #include "kant/plugin.hpp"
-#include "mixture2d.hpp"
+#include "toy.hpp"
 
 KANT_PLUGIN("twenty_five_gaussians", "1.0.0") {
   using namespace kant;
@@ -14,16 +14,13 @@ KANT_PLUGIN("twenty_five_gaussians", "1.0.0") {
         param::real("std", 0.05, "standard deviation of each Gaussian, before normalisation")
             .at_least(0),
         param::real("normalize", 2.828, "every point is divided by this").at_least(0, true),
-        param::integer("fixed_size", 100000,
-                       "size of the fixed sample served in consecutive batches (0: fresh "
-                       "samples every batch)")
-            .at_least(0)},
+        toys::fixed_size_param(100000)},
        DatasetFactory([](const Params& p, uint64_t seed) {
          std::vector<std::vector<double>> centers;
          const double d = p.real("spacing");
          for (int i = -2; i <= 2; ++i)
            for (int j = -2; j <= 2; ++j) centers.push_back({d * i, d * j});
-         return std::make_unique<toys::Mixture2d>(centers, p.real("std"), p.real("normalize"),
+         return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), p.real("normalize"),
                                                   p.integer("fixed_size"), seed);
        })});
 }

@@ -35,6 +35,13 @@ struct Modes {
   double std = 0.0;
 };
 
+/// A finite labelled data set (all of it), for metrics that train a classifier on it.
+struct LabelledSet {
+  Tensor data;                  ///< [n, sample_shape…]
+  std::vector<int64_t> labels;  ///< n class indices in [0, classes)
+  int64_t classes = 0;
+};
+
 class Dataset {
  public:
   virtual ~Dataset() = default;
@@ -44,6 +51,11 @@ class Dataset {
   virtual Tensor sample(int64_t n, Rng& rng) = 0;
   /// Mode centres and spread, where the data set is a known mixture.
   virtual std::optional<Modes> modes() const { return std::nullopt; }
+  /// Probability density at one point x (sample_shape's numel values), where the data set
+  /// defines one in closed form.
+  virtual std::optional<double> density(const double* /*x*/) const { return std::nullopt; }
+  /// Every sample with its class label, for labelled finite data sets (digits, idx).
+  virtual std::optional<LabelledSet> labelled() const { return std::nullopt; }
 };
 /// `seed` fixes any finite sample the data set draws once at construction.
 using DatasetFactory = std::function<std::unique_ptr<Dataset>(const Params&, uint64_t seed)>;

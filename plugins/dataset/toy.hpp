@@ -1,0 +1,106 @@
+// Shared by the toy data sets: fresh samples every batch, or a fixed finite sample drawn once
+// (seeded) and served in consecutive batches, cycling — as the WGAN-GP toy code (25 Gaussians,
+// 100k points) and PacGAN's experiments do; and equal-weight isotropic Gaussian mixtures.
+#pragma once
+#include <cmath>
+#include <vector>
+
+#include "kant/components.hpp"
+#include "kant/params.hpp"
+
+namespace kant::toys {
+
+/// Schema entry every toy offers.
+inline ParamSpec fixed_size_param(int64_t def) {
+  return param::integer("fixed_size", def,
+                        "draw a fixed sample of this size once and serve it in consecutive "
+                        "batches, cycling (0: fresh samples every batch)")
+      .at_least(0);
+}
+
+/// A toy defined by a sampler draw(n, rng). With fixed_size > 0 the first batch request
+/// draws the fixed sample with a generator seeded by the data seed.
+class Toy : public Dataset {
+ public:
+  Toy(int64_t fixed_size, uint64_t seed) : fixed_size_(fixed_size), seed_(seed) {}
+
+  Tensor sample(int64_t n, Rng& rng) override {
+    if (fixed_size_ == 0 || n > fixed_size_) return draw(n, rng);
+    if (!fixed_.defined()) {
+      Rng fixed_rng(seed_, 101);
+      fixed_ = draw(fixed_size_, fixed_rng);
+    }
+    const int64_t per = fixed_.numel() / fixed_size_;
+    if (cursor_ + n > fixed_size_) cursor_ = 0;
+    Shape shape = fixed_.shape();
+    shape[0] = n;
+    Tensor out = Tensor::from(shape, std::vector<float>(fixed_.data() + per * cursor_,
+                                                        fixed_.data() + per * (cursor_ + n)));
+    cursor_ += n;
+    return out;
+  }
+
+ protected:
+  virtual Tensor draw(int64_t n, Rng& rng) const = 0;
+
+ private:
+  int64_t fixed_size_;
+  uint64_t seed_;
+  Tensor fixed_;
+  int64_t cursor_ = 0;
+};
+
+/// Equal-weight mixture of isotropic Gaussians N(c_k, std² I), every point divided by
+/// `divisor` (the WGAN-GP toys' normalisation).
+class GaussianMixture : public Toy {
+ public:
+  GaussianMixture(std::vector<std::vector<double>> centers, double std, double divisor,
+                  int64_t fixed_size, uint64_t seed)
+      : Toy(fixed_size, seed), centers_(std::move(centers)), std_(std), divisor_(divisor) {}
+
+  Shape sample_shape() const override { return {static_cast<int64_t>(centers_[0].size())}; }
+
+  std::optional<Modes> modes() const override {
+    Modes m;
+    for (const auto& c : centers_) {
+      m.centers.push_back(c);
+      for (double& v : m.centers.back()) v /= divisor_;
+    }
+    m.std = std_ / divisor_;
+    return m;
+  }
+
+  /// p(x) = (1/K) Σ_k N(x; c_k/divisor, (std/divisor)² I).
+  std::optional<double> density(const double* x) const override {
+    if (std_ == 0) return std::nullopt;
+    const double s = std_ / divisor_;
+    const size_t d = centers_[0].size();
+    double p = 0;
+    for (const auto& c : centers_) {
+      double r2 = 0;
+      for (size_t j = 0; j < d; ++j) r2 += (x[j] - c[j] / divisor_) * (x[j] - c[j] / divisor_);
+      p += std::exp(-0.5 * r2 / (s * s));
+    }
+    return p / static_cast<double>(centers_.size()) /
+           std::pow(2 * M_PI * s * s, 0.5 * static_cast<double>(d));
+  }
+
+ protected:
+  Tensor draw(int64_t n, Rng& rng) const override {
+    const int64_t d = static_cast<int64_t>(centers_[0].size());
+    Tensor t = Tensor::empty({n, d});
+    float* p = t.data();
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& c = centers_[rng.below(centers_.size())];
+      for (int64_t j = 0; j < d; ++j)
+        p[d * i + j] = static_cast<float>((c[static_cast<size_t>(j)] + std_ * rng.normal()) / divisor_);
+    }
+    return t;
+  }
+
+ private:
+  std::vector<std::vector<double>> centers_;
+  double std_, divisor_;
+};
+
+}  // namespace kant::toys

@@ -1,0 +1,186 @@
+// Dataset plugins checked from their definitions: mode positions and spreads measured from
+// samples, densities that integrate to 1, fixed finite samples, IDX files written here.
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "kant/components.hpp"
+#include "support.hpp"
+
+using namespace kant;
+using namespace kant::testing;
+
+namespace {
+std::shared_ptr<Dataset> dataset(const std::string& name, std::map<std::string, Value> values = {}) {
+  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values), uint64_t{7});
+}
+
+// Root-mean-square distance of samples to their nearest mode, per dimension.
+double spread_to_nearest_mode(const Tensor& x, const Modes& m) {
+  const int64_t d = x.size(1);
+  double ss = 0;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    double best = 1e300;
+    for (const auto& c : m.centers) {
+      double s = 0;
+      for (int64_t j = 0; j < d; ++j) s += std::pow(x.data()[i * d + j] - c[static_cast<size_t>(j)], 2);
+      best = std::min(best, s);
+    }
+    ss += best;
+  }
+  return std::sqrt(ss / static_cast<double>(d * x.size(0)));
+}
+
+void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// An IDX header: 0, 0, type 0x08, d, then d big-endian sizes.
+std::vector<unsigned char> idx_header(std::vector<uint32_t> dims) {
+  std::vector<unsigned char> h{0, 0, 0x08, static_cast<unsigned char>(dims.size())};
+  for (uint32_t s : dims)
+    for (int shift : {24, 16, 8, 0}) h.push_back(static_cast<unsigned char>(s >> shift));
+  return h;
+}
+}  // namespace
+
+TEST_CASE("ring: the VEEGAN/PacGAN ring of 8 at radius 1 with std 0.01", "[dataset]") {
+  auto ring = dataset("ring");
+  auto m = ring->modes();
+  REQUIRE(m);
+  REQUIRE(m->centers.size() == 8);
+  for (size_t k = 0; k < 8; ++k) {
+    CHECK(std::hypot(m->centers[k][0], m->centers[k][1]) == Approx(1.0));
+    CHECK(std::atan2(m->centers[k][1], m->centers[k][0]) ==
+          Approx(std::remainder(2 * M_PI * static_cast<double>(k) / 8, 2 * M_PI)).margin(1e-12));
+  }
+  CHECK(m->std == 0.01);
+  Rng rng(1);
+  CHECK(spread_to_nearest_mode(ring->sample(20000, rng), *m) == Approx(0.01).epsilon(0.03));
+  auto wide = dataset("ring", {{"modes", int64_t{5}}, {"radius", 3.0}, {"std", 0.1}});
+  REQUIRE(wide->modes()->centers.size() == 5);
+  CHECK(wide->modes()->centers[1][0] == Approx(3 * std::cos(2 * M_PI / 5)));
+  CHECK(spread_to_nearest_mode(wide->sample(20000, rng), *wide->modes()) == Approx(0.1).epsilon(0.03));
+}
+
+TEST_CASE("grid: 25 Gaussians spaced 2 apart with std 0.05", "[dataset]") {
+  auto grid = dataset("grid");
+  auto m = grid->modes();
+  REQUIRE(m->centers.size() == 25);
+  std::set<std::pair<double, double>> centres;
+  for (const auto& c : m->centers) centres.insert({c[0], c[1]});
+  for (int i = -2; i <= 2; ++i)
+    for (int j = -2; j <= 2; ++j) CHECK(centres.count({2.0 * i, 2.0 * j}) == 1);
+  Rng rng(2);
+  CHECK(spread_to_nearest_mode(grid->sample(20000, rng), *m) == Approx(0.05).epsilon(0.03));
+}
+
+TEST_CASE("Gaussian mixture densities integrate to 1 and match the samples", "[dataset]") {
+  auto mix = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1, 3}},
+                                             {"means", std::vector<double>{-2, 1}},
+                                             {"stds", std::vector<double>{0.5, 1.0}}});
+  // ∫p = 1 and E[x] = 0.25·(−2) + 0.75·1 = 0.25, Var = Σw(σ² + μ²) − E² = 0.25·4.25 + 0.75·2 − 0.0625
+  double mass = 0, mean = 0, h = 1e-3;
+  for (double x = -12; x < 12; x += h) {
+    const double p = *mix->density(&x);
+    mass += p * h;
+    mean += x * p * h;
+  }
+  CHECK(mass == Approx(1.0).epsilon(1e-6));
+  CHECK(mean == Approx(0.25).epsilon(1e-6));
+  Rng rng(3);
+  Tensor x = mix->sample(200000, rng);
+  double s = 0, s2 = 0;
+  for (float v : x.to_vector()) {
+    s += v;
+    s2 += double(v) * v;
+  }
+  const double n = 200000, m = s / n;
+  CHECK(m == Approx(0.25).margin(0.01));
+  CHECK(s2 / n - m * m == Approx(0.25 * 4.25 + 0.75 * 2 - 0.0625).epsilon(0.01));
+  // the 2-D mixtures know their density too: one mode of the ring, far from the others
+  auto ring = dataset("ring", {{"std", 0.1}});
+  const double at_mode[2] = {1.0, 0.0};
+  CHECK(*ring->density(at_mode) == Approx(1.0 / 8 / (2 * M_PI * 0.01)).epsilon(1e-6));
+  CHECK_FALSE(dataset("spirals")->density(at_mode));
+}
+
+TEST_CASE("spirals lie on their arms; fixed samples cycle for every toy", "[dataset]") {
+  auto sp = dataset("spirals", {{"noise", 0.0}, {"arms", int64_t{3}}});
+  Rng rng(4);
+  Tensor x = sp->sample(3000, rng);
+  for (int64_t i = 0; i < 3000; ++i) {
+    // a point at radius r = u lies at angle 2π(1.5u + k/3) for some arm k
+    const double px = x.data()[2 * i], py = x.data()[2 * i + 1], r = std::hypot(px, py);
+    REQUIRE(r <= 1.0 + 1e-6);
+    if (r < 1e-3) continue;
+    double best = 1e9;
+    for (int k = 0; k < 3; ++k) {
+      const double a = 2 * M_PI * (1.5 * r + k / 3.0);
+      best = std::min(best, std::hypot(px - r * std::cos(a), py - r * std::sin(a)));
+    }
+    REQUIRE(best < 1e-4);
+  }
+  for (const char* name : {"ring", "grid", "spirals", "swiss_roll", "gaussian_mixture_1d"}) {
+    auto fixed = dataset(name, {{"fixed_size", int64_t{1000}}});
+    auto a = fixed->sample(400, rng), b = fixed->sample(400, rng), c = fixed->sample(400, rng),
+         d = fixed->sample(400, rng);
+    CHECK(a.to_vector() != b.to_vector());
+    CHECK(c.to_vector() == a.to_vector());  // 400 + 400 + 400 > 1000: back to the start
+    CHECK(d.to_vector() == b.to_vector());
+    // the same seed gives the same fixed sample
+    auto again = dataset(name, {{"fixed_size", int64_t{1000}}});
+    CHECK(again->sample(400, rng).to_vector() == a.to_vector());
+  }
+}
+
+TEST_CASE("idx: MNIST-format files, plain or gzip, with labels", "[dataset]") {
+  auto dir = temp_dir("kant_idx");
+  // three 2×2 images with pixels 0, 51, …, 255 and labels 4, 0, 9
+  std::vector<unsigned char> images = idx_header({3, 2, 2});
+  for (int i = 0; i < 12; ++i) images.push_back(static_cast<unsigned char>((i * 255) / 11));
+  std::vector<unsigned char> labels = idx_header({3});
+  for (unsigned char l : {4, 0, 9}) labels.push_back(l);
+  write_bytes(dir / "images", images);
+  write_bytes(dir / "labels", labels);
+  REQUIRE(run_command("gzip -k " + (dir / "images").string()).exit_code == 0);
+  for (const char* file : {"images", "images.gz"}) {
+    auto ds = dataset("idx", {{"images", (dir / file).string()}, {"labels", (dir / "labels").string()}});
+    REQUIRE(ds->sample_shape() == Shape{1, 2, 2});
+    auto all = ds->labelled();
+    REQUIRE(all);
+    CHECK(all->labels == std::vector<int64_t>{4, 0, 9});
+    CHECK(all->classes == 10);
+    CHECK(all->data.data()[0] == -1.0f);
+    CHECK(all->data.data()[11] == 1.0f);
+    CHECK(all->data.data()[5] == Approx((5 * 255 / 11) / 127.5 - 1));
+  }
+  auto resized = dataset("idx", {{"images", (dir / "images").string()}, {"size", int64_t{4}}, {"limit", int64_t{2}}});
+  CHECK(resized->sample_shape() == Shape{1, 4, 4});
+  CHECK_FALSE(resized->labelled());
+
+  // broken files are named with what is wrong
+  std::vector<unsigned char> truncated(images.begin(), images.end() - 1);
+  write_bytes(dir / "short", truncated);
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "short").string()}}),
+                    Catch::Contains("announces 12 elements but the file holds 11"));
+  write_bytes(dir / "text", {'h', 'e', 'l', 'l', 'o'});
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "text").string()}}), Catch::Contains("not an IDX file"));
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "missing").string()}}), Catch::Contains("no file"));
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "images").string()}, {"labels", (dir / "images").string()}}),
+                    Catch::Contains("one label per image"));
+}
+
+TEST_CASE("digits keep their labels", "[dataset]") {
+  auto digits = dataset("digits");
+  auto all = digits->labelled();
+  REQUIRE(all);
+  CHECK(all->data.size(0) == 1797);
+  CHECK(all->classes == 10);
+  std::vector<int> counts(10);
+  for (int64_t l : all->labels) ++counts[static_cast<size_t>(l)];
+  for (int c : counts) CHECK(c >= 170);  // 174–183 of each digit
+}
