@@ -142,6 +142,10 @@ TEST_CASE("mode coverage on constructed samples", "[metric]") {
   auto v = metric->compute(ctx);
   CHECK(v["modes"] == 2.0);
   CHECK(v["high_quality"] == Approx(74.0));
+  // PacGAN's reverse KL of the high-quality histogram (30, 25, 19, 0…) to uniform over 8
+  double kl = 0;
+  for (double c : {30.0, 25.0, 19.0}) kl += c / 74 * std::log(8 * c / 74);
+  CHECK(v["reverse_kl"] == Approx(kl));
 }
 
 TEST_CASE("gradient norms and critic surface of a linear critic", "[metric]") {

@@ -42,13 +42,14 @@ class GaussianMixture1d : public toys::Toy {
     return m;
   }
 
-  std::optional<double> density(const double* x) const override {
-    double p = 0;
+  /// log Σ_k w_k N(x; μ_k, σ_k²)
+  std::optional<double> log_density(const double* x) const override {
+    std::vector<double> terms;
     for (size_t k = 0; k < means_.size(); ++k) {
       const double z = (x[0] - means_[k]) / stds_[k];
-      p += weights_[k] * std::exp(-0.5 * z * z) / (stds_[k] * std::sqrt(2 * M_PI));
+      terms.push_back(std::log(weights_[k]) - 0.5 * z * z - std::log(stds_[k] * std::sqrt(2 * M_PI)));
     }
-    return p;
+    return toys::log_sum_exp(terms);
   }
 
  protected:

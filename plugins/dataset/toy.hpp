@@ -2,13 +2,25 @@
 // (seeded) and served in consecutive batches, cycling — as the WGAN-GP toy code (25 Gaussians,
 // 100k points) and PacGAN's experiments do; and equal-weight isotropic Gaussian mixtures.
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "kant/components.hpp"
 #include "kant/params.hpp"
 
 namespace kant::toys {
+
+/// log Σ exp(t_k), without overflow or underflow.
+inline double log_sum_exp(const std::vector<double>& t) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (double v : t) top = std::max(top, v);
+  if (!std::isfinite(top)) return top;
+  double s = 0;
+  for (double v : t) s += std::exp(v - top);
+  return top + std::log(s);
+}
 
 /// Schema entry every toy offers.
 inline ParamSpec fixed_size_param(int64_t def) {
@@ -70,19 +82,19 @@ class GaussianMixture : public Toy {
     return m;
   }
 
-  /// p(x) = (1/K) Σ_k N(x; c_k/divisor, (std/divisor)² I).
-  std::optional<double> density(const double* x) const override {
+  /// log p(x), p(x) = (1/K) Σ_k N(x; c_k/divisor, (std/divisor)² I).
+  std::optional<double> log_density(const double* x) const override {
     if (std_ == 0) return std::nullopt;
     const double s = std_ / divisor_;
     const size_t d = centers_[0].size();
-    double p = 0;
+    std::vector<double> terms;
     for (const auto& c : centers_) {
       double r2 = 0;
       for (size_t j = 0; j < d; ++j) r2 += (x[j] - c[j] / divisor_) * (x[j] - c[j] / divisor_);
-      p += std::exp(-0.5 * r2 / (s * s));
+      terms.push_back(-0.5 * r2 / (s * s));
     }
-    return p / static_cast<double>(centers_.size()) /
-           std::pow(2 * M_PI * s * s, 0.5 * static_cast<double>(d));
+    return log_sum_exp(terms) - std::log(static_cast<double>(centers_.size())) -
+           0.5 * static_cast<double>(d) * std::log(2 * M_PI * s * s);
   }
 
  protected:

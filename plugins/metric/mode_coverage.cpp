@@ -4,6 +4,9 @@
 // covered when at least `min_samples` high-quality samples are nearest to it.
 //   modes        = number of covered modes
 //   high_quality = 100 · (#high-quality samples) / n
+//   reverse_kl   = KL(p̂ ‖ uniform) = Σ_k p̂_k log(K p̂_k), p̂ the histogram of high-quality
+//                  samples over the K modes (PacGAN's measure; 0 when all modes are equally
+//                  hit, log K when one mode takes everything; NaN without high-quality samples)
 #include <cmath>
 #include <limits>
 
@@ -21,7 +24,7 @@ class ModeCoverage : public Metric {
       : samples_(p.integer("samples")), k_(p.real("threshold_std")),
         min_samples_(p.integer("min_samples")) {}
 
-  std::vector<std::string> value_names() const override { return {"modes", "high_quality"}; }
+  std::vector<std::string> value_names() const override { return {"modes", "high_quality", "reverse_kl"}; }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     std::optional<Modes> modes = ctx.dataset.modes();
@@ -56,8 +59,15 @@ class ModeCoverage : public Metric {
       }
     }
     double covered = 0;
-    for (int64_t c : per_mode) covered += c >= min_samples_;
+    double reverse_kl = high_quality > 0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+    const double modes_count = static_cast<double>(per_mode.size());
+    for (int64_t c : per_mode) {
+      covered += c >= min_samples_;
+      const double p = static_cast<double>(c) / static_cast<double>(high_quality);
+      if (c > 0) reverse_kl += p * std::log(modes_count * p);
+    }
     return {{"modes", covered},
+            {"reverse_kl", reverse_kl},
             {"high_quality", 100.0 * static_cast<double>(high_quality) / static_cast<double>(samples_)}};
   }
 
@@ -72,7 +82,8 @@ class ModeCoverage : public Metric {
 KANT_PLUGIN("mode_coverage", "1.0.0") {
   registrar.add(
       {"mode_coverage", "1.0.0",
-       "modes covered and % high-quality samples (within k std of the nearest mode) "
+       "modes covered, % high-quality samples (within k std of the nearest mode), and the "
+       "reverse KL of their mode histogram to uniform "
        "(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)",
        {param::integer("samples", 2500, "generated samples evaluated").at_least(1),
         param::real("threshold_std", 3.0, "a sample within this many stds of a mode is "

@@ -51,9 +51,9 @@ class Dataset {
   virtual Tensor sample(int64_t n, Rng& rng) = 0;
   /// Mode centres and spread, where the data set is a known mixture.
   virtual std::optional<Modes> modes() const { return std::nullopt; }
-  /// Probability density at one point x (sample_shape's numel values), where the data set
-  /// defines one in closed form.
-  virtual std::optional<double> density(const double* /*x*/) const { return std::nullopt; }
+  /// Log probability density at one point x (sample_shape's numel values), where the data
+  /// set defines one in closed form. Logarithmic so that far tails stay finite.
+  virtual std::optional<double> log_density(const double* /*x*/) const { return std::nullopt; }
   /// Every sample with its class label, for labelled finite data sets (digits, idx).
   virtual std::optional<LabelledSet> labelled() const { return std::nullopt; }
 };
@@ -128,6 +128,10 @@ struct MetricContext {
   Network& critic;
   std::function<Tensor(int64_t n)> generate;  ///< n generated samples, no graph
   Rng& rng;
+  /// n inputs z for the generator, drawn as in training (for metrics that differentiate
+  /// through the generator or need its noise distribution).
+  std::function<Tensor(int64_t n)> noise = {};
+  std::string noise_kind = "normal";  ///< the distribution noise() draws: normal or uniform
 };
 
 class Metric {
