@@ -113,12 +113,16 @@ std::pair<size_t, size_t> add_weight_and_bias(Module& owner, const std::string& 
 
 Linear::Linear(Module& owner, const std::string& name, int64_t in, int64_t out, bool bias,
                const Init& init, Rng& rng)
-    : owner_(&owner), has_bias_(bias) {
+    : owner_(&owner), has_bias_(bias), in_(in) {
   std::tie(weight_, bias_) = add_weight_and_bias(owner, name, {out, in}, out, bias, init, rng);
 }
 
 Tensor Linear::operator()(const Tensor& x) const {
   return linear(x, owner_->use(weight_), has_bias_ ? owner_->use(bias_) : Tensor());
+}
+
+LinearOperator Linear::as_operator(const std::string& name) const {
+  return {name, {in_}, [owner = owner_, w = weight_](const Tensor& x) { return linear(x, owner->use(w), Tensor()); }};
 }
 
 Conv2d::Conv2d(Module& owner, const std::string& name, int64_t in, int64_t out, int64_t kernel,
@@ -130,6 +134,12 @@ Conv2d::Conv2d(Module& owner, const std::string& name, int64_t in, int64_t out, 
 
 Tensor Conv2d::operator()(const Tensor& x) const {
   return conv2d(x, owner_->use(weight_), has_bias_ ? owner_->use(bias_) : Tensor(), options_);
+}
+
+LinearOperator Conv2d::as_operator(const std::string& name, const Shape& input_shape) const {
+  return {name, input_shape, [owner = owner_, w = weight_, o = options_](const Tensor& x) {
+            return conv2d(x, owner->use(w), Tensor(), o);
+          }};
 }
 
 ConvTranspose2d::ConvTranspose2d(Module& owner, const std::string& name, int64_t in, int64_t out,

@@ -14,31 +14,12 @@
 #include "kant/error.hpp"
 #include "kant/layers.hpp"
 #include "kant/plugin.hpp"
+#include "blocks.hpp"
 
 namespace {
 using namespace kant;
 
-// Normalisation of one block, by kind.
-class Norm {
- public:
-  Norm() = default;
-  Norm(Module& owner, const std::string& kind, const std::string& name, const Shape& per_sample,
-       Rng& rng, bool dcgan_init)
-      : kind_(kind) {
-    if (kind == "batch") batch_ = BatchNorm(owner, name, per_sample[0], rng, dcgan_init);
-    if (kind == "layer") layer_ = LayerNorm(owner, name, per_sample);
-  }
-  Tensor operator()(const Tensor& x) {
-    if (kind_ == "batch") return batch_(x);
-    if (kind_ == "layer") return layer_(x);
-    return x;
-  }
-
- private:
-  std::string kind_ = "none";
-  BatchNorm batch_;
-  LayerNorm layer_;
-};
+using blocks::Norm;
 
 class Dcgan : public Network {
  public:
@@ -53,12 +34,13 @@ class Dcgan : public Network {
     size_ = image[1];
     norm_ = p.string("normalization");
     if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
-    activation_ = p.string("activation");
-    if (activation_ == "default") activation_ = generator_ ? "relu" : "leaky_relu";
+    std::string activation = p.string("activation");
+    if (activation == "default") activation = generator_ ? "relu" : "leaky_relu";
     slope_ = static_cast<float>(p.real("negative_slope"));
+    act_ = blocks::Activation(activation, slope_);
     const std::string init_kind = p.string("init");
     const bool dcgan_init = init_kind == "dcgan";
-    Init init = dcgan_init ? Init{"normal", 1.0f, 0.02f} : Init{init_kind, init_gain(activation_, slope_), 0.02f};
+    Init init = dcgan_init ? Init{"normal", 1.0f, 0.02f} : Init{init_kind, init_gain(activation, slope_), 0.02f};
     if (init_kind == "pytorch") init.gain = 1.0f;
     const int64_t width = p.integer("width");
     const bool constant = p.boolean("constant_width");
@@ -83,6 +65,7 @@ class Dcgan : public Network {
     } else {
       int64_t side = size_;
       for (int64_t i = 0; i < stages; ++i) {
+        down_inputs_.push_back({i == 0 ? channels_ : ch(i - 1), side, side});
         side = (side + 2 - 4) / 2 + 1;
         const std::string name = fmt::format("down{}", i + 1);
         down_.push_back(Conv2d(*this, name + ".conv", i == 0 ? channels_ : ch(i - 1), ch(i), 4, down,
@@ -95,36 +78,39 @@ class Dcgan : public Network {
     }
   }
 
+  /// Critic without normalisation: ∏ ‖conv_i‖ · ‖fc‖ · Lip(act)^stages.
+  std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
+    if (generator_ || norm_ != "none") return std::nullopt;
+    double bound = norm(fc_.as_operator("fc"));
+    for (size_t i = 0; i < down_.size(); ++i)
+      bound *= act_.lipschitz() * norm(down_[i].as_operator(fmt::format("down{}.conv", i + 1), down_inputs_[i]));
+    return bound;
+  }
+
   bool batch_independent() const override { return norm_ != "batch"; }
 
   Tensor forward(const Tensor& x) override {
     const int64_t n = x.size(0);
     if (generator_) {
       Tensor h = fc_(reshape(x, {n, -1}));
-      h = act(first_norm_(reshape(h, {n, -1, 4, 4})));
+      h = act_(first_norm_(reshape(h, {n, -1, 4, 4})));
       for (size_t i = 0; i < up_.size(); ++i) {
         h = up_[i](h);
         if (size_ == 28 && i == 0) h = crop(h, {0, 0, 0, 0}, {n, h.size(1), 7, 7});
-        h = act(up_norm_[i](h));
+        h = act_(up_norm_[i](h));
       }
       return kant::tanh(out_t_(h));
     }
     Tensor h = x;
-    for (size_t i = 0; i < down_.size(); ++i) h = act(down_norm_[i](down_[i](h)));
+    for (size_t i = 0; i < down_.size(); ++i) h = act_(down_norm_[i](down_[i](h)));
     return fc_(flatten(h));
   }
 
  private:
-  Tensor act(const Tensor& h) const {
-    if (activation_ == "relu") return relu(h);
-    if (activation_ == "leaky_relu") return leaky_relu(h, slope_);
-    if (activation_ == "elu") return elu(h);
-    return kant::tanh(h);
-  }
-
   bool generator_;
   int64_t channels_ = 1, size_ = 32;
-  std::string norm_, activation_;
+  std::string norm_;
+  blocks::Activation act_;
   float slope_ = 0.2f;
   Linear fc_;
   Norm first_norm_;
@@ -132,6 +118,7 @@ class Dcgan : public Network {
   std::vector<Norm> up_norm_;
   ConvTranspose2d out_t_;
   std::vector<Conv2d> down_;
+  std::vector<Shape> down_inputs_;  // per-sample input shape of each down_ conv
   std::vector<Norm> down_norm_;
 };
 

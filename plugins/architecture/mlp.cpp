@@ -1,13 +1,17 @@
-// Architecture `mlp`: fully connected network (flattened input → hidden widths → output).
+// Architecture `mlp`: fully connected network (flattened input → hidden layers → output).
 //
-// Layer i computes h_{i+1} = act(h_i W_iᵀ + b_i); the last layer uses the output activation.
-// Parameters are named layers.<i>.weight [out, in] and layers.<i>.bias [out].
+// Hidden layer i computes h_{i+1} = act(norm(h_i W_iᵀ + b_i)); the last layer uses the output
+// activation and no normalisation. With maxout (Goodfellow et al. 2013) a hidden layer has
+// width·k units and keeps the max of each run of k — PacGAN's critic is 3 × 200 units × 5
+// pieces (Lin et al. 2018). group_sort sorts consecutive groups of units (Anil et al. 2019).
+// Parameters are named layers.<i>.weight [out, in] and layers.<i>.bias [out]; normalisation
+// layers.<i>.norm.*.
 #include <cmath>
 
 #include <fmt/format.h>
 
+#include "blocks.hpp"
 #include "kant/error.hpp"
-#include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -16,16 +20,25 @@ using namespace kant;
 class Mlp : public Network {
  public:
   Mlp(const Params& p, const NetworkSpec& spec)
-      : activation_(p.string("activation")),
-        output_activation_(p.string("output_activation")),
-        slope_(static_cast<float>(p.real("negative_slope"))),
+      : activation_(p.string("activation"), static_cast<float>(p.real("negative_slope")), p.integer("group_size")),
+        output_activation_(p.string("output_activation"), static_cast<float>(p.real("negative_slope"))),
+        pieces_(p.integer("maxout_pieces")), norm_(p.string("normalization")),
         output_shape_(spec.output_shape) {
     std::vector<int64_t> widths{shape_numel(spec.input_shape)};
-    for (int64_t h : p.integers("hidden")) widths.push_back(h);
+    if (p.integer("depth") > 0)
+      widths.insert(widths.end(), static_cast<size_t>(p.integer("depth")), p.integer("width"));
+    else
+      for (int64_t h : p.integers("hidden")) widths.push_back(h);
     widths.push_back(shape_numel(spec.output_shape));
+    if (activation_.name() == "group_sort")
+      for (size_t i = 1; i + 1 < widths.size(); ++i)
+        if (widths[i] % p.integer("group_size") != 0)
+          throw Error(fmt::format("mlp: hidden width {} is not a multiple of group_size {}", widths[i],
+                                  p.integer("group_size")));
     const std::string& init = p.string("init");
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
-      const int64_t in = widths[i], out = widths[i + 1];
+      const bool hidden = i + 2 < widths.size();
+      const int64_t in = widths[i], out = hidden ? widths[i + 1] * pieces_ : widths[i + 1];
       Tensor w, b;
       if (init == "uniform_fan_in") {  // PyTorch's nn.Linear default: U(±1/√fan_in)
         const float bound = 1.0f / std::sqrt(static_cast<float>(in));
@@ -40,57 +53,83 @@ class Mlp : public Network {
         b = Tensor::zeros({out});
       }
       layers_.push_back({register_parameter(fmt::format("layers.{}.weight", i), w),
-                         register_parameter(fmt::format("layers.{}.bias", i), b)});
+                         register_parameter(fmt::format("layers.{}.bias", i), b), in});
+      if (hidden)
+        norms_.emplace_back(*this, norm_, fmt::format("layers.{}.norm", i), Shape{out}, *spec.init_rng);
     }
   }
 
-  bool batch_independent() const override { return true; }
+  bool batch_independent() const override { return norm_ != "batch"; }
 
   Tensor forward(const Tensor& x) override {
     const int64_t n = x.size(0);
     Tensor h = reshape(x, {n, -1});
     for (size_t i = 0; i < layers_.size(); ++i) {
       h = linear(h, use(layers_[i].weight), use(layers_[i].bias));
-      h = activate(h, i + 1 < layers_.size() ? activation_ : output_activation_);
+      if (i + 1 == layers_.size()) {
+        h = output_activation_(h);
+        break;
+      }
+      h = norms_[i](h);
+      if (pieces_ > 1) h = maxout(h, pieces_);
+      h = activation_(h);
     }
     Shape out{n};
     out.insert(out.end(), output_shape_.begin(), output_shape_.end());
     return reshape(h, out);
   }
 
+  /// ∏_i ‖W_i‖₂ · Lip(act)^hidden · Lip(output act); maxout is 1-Lipschitz in ‖·‖₂ (each
+  /// output moves by at most the largest move among its pieces).
+  std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
+    if (norm_ != "none") return std::nullopt;
+    double bound = output_activation_.lipschitz();
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const size_t w = layers_[i].weight;
+      bound *= norm({fmt::format("layers.{}.weight", i), {layers_[i].in},
+                     [this, w](const Tensor& v) { return linear(v, use(w), Tensor()); }});
+      if (i + 1 < layers_.size()) bound *= activation_.lipschitz();
+    }
+    return bound;
+  }
+
  private:
   struct Layer {
     size_t weight, bias;  // parameter indices, read through use()
+    int64_t in;
   };
 
-  Tensor activate(const Tensor& h, const std::string& f) const {
-    if (f == "relu") return relu(h);
-    if (f == "leaky_relu") return leaky_relu(h, slope_);
-    if (f == "tanh") return kant::tanh(h);
-    if (f == "sigmoid") return sigmoid(h);
-    if (f == "softplus") return softplus(h);
-    return h;  // "none"
-  }
-
-  std::string activation_, output_activation_;
-  float slope_;
+  blocks::Activation activation_, output_activation_;
+  int64_t pieces_;
+  std::string norm_;
   Shape output_shape_;
   std::vector<Layer> layers_;
+  std::vector<blocks::Norm> norms_;
 };
 
 }  // namespace
 
-KANT_PLUGIN("mlp", "1.0.0") {
-  registrar.add({"mlp", "1.0.0",
+KANT_PLUGIN("mlp", "1.1.0") {
+  using kant::blocks::Activation;
+  registrar.add({"mlp", "1.1.0",
                  "fully connected network: flattened input → hidden layers → output",
-                 {param::integers("hidden", {512, 512, 512}, "widths of the hidden layers")
+                 {param::integers("hidden", {512, 512, 512}, "widths of the hidden layers (may be "
+                                                             "empty: an affine map)")
                       .at_least(1),
-                  param::choice("activation", "relu",
-                                {"relu", "leaky_relu", "tanh", "sigmoid", "softplus"},
+                  param::integer("depth", 0, "number of hidden layers of `width` units; overrides "
+                                             "`hidden` when > 0")
+                      .at_least(0),
+                  param::integer("width", 512, "hidden width when `depth` > 0").at_least(1),
+                  param::choice("activation", "relu", Activation::names(),
                                 "activation after each hidden layer"),
                   param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0),
-                  param::choice("output_activation", "none",
-                                {"none", "tanh", "sigmoid", "relu", "leaky_relu", "softplus"},
+                  param::integer("group_size", 2, "group size of group_sort (2: MaxMin)").at_least(1),
+                  param::integer("maxout_pieces", 1, "maxout pieces per hidden unit (1: no maxout; "
+                                                     "PacGAN's critic: 5)")
+                      .at_least(1),
+                  param::choice("normalization", "none", {"none", "batch", "layer"},
+                                "normalisation after each hidden linear layer"),
+                  param::choice("output_activation", "none", Activation::names(),
                                 "activation of the output layer"),
                   param::choice("init", "uniform_fan_in",
                                 {"uniform_fan_in", "he_normal", "xavier_uniform"},

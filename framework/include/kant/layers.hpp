@@ -39,11 +39,14 @@ class Linear {
   Linear(Module& owner, const std::string& name, int64_t in, int64_t out, bool bias,
          const Init& init, Rng& rng);
   Tensor operator()(const Tensor& x) const;
+  /// x ↦ x Wᵀ on inputs [N, in]: the layer's linear operator for Lipschitz bounds.
+  LinearOperator as_operator(const std::string& name) const;
 
  private:
   const Module* owner_ = nullptr;
   size_t weight_ = 0, bias_ = 0;
   bool has_bias_ = false;
+  int64_t in_ = 0;
 };
 
 /// conv2d with weight [out, in/groups, k, k] and optional bias [out].
@@ -53,6 +56,8 @@ class Conv2d {
   Conv2d(Module& owner, const std::string& name, int64_t in, int64_t out, int64_t kernel,
          const Conv2dOptions& options, bool bias, const Init& init, Rng& rng);
   Tensor operator()(const Tensor& x) const;
+  /// x ↦ conv2d(x, W) on inputs [N, in, h, w]: the layer's linear operator.
+  LinearOperator as_operator(const std::string& name, const Shape& input_shape) const;
 
  private:
   const Module* owner_ = nullptr;

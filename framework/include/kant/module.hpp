@@ -2,6 +2,7 @@
 // and critics.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,16 @@ class Module {
   bool training_ = true;
 };
 
+/// One linear operator of a network — a layer's weight without its bias — for layer-wise
+/// Lipschitz bounds: `apply` maps a batch [N, input_shape…] of the layer's inputs.
+struct LinearOperator {
+  std::string name;
+  Shape input_shape;
+  std::function<Tensor(const Tensor&)> apply;
+};
+/// The spectral norm ‖A‖₂ of an operator, as a caller computes it (e.g. by power iteration).
+using OperatorNorm = std::function<double(const LinearOperator&)>;
+
 /// A generator or critic: a differentiable map from a batch [N, …] to a batch [N, …].
 class Network : public Module {
  public:
@@ -56,6 +67,11 @@ class Network : public Module {
   /// True when each output row depends only on its own input row (no batch statistics), so
   /// that several batches may go through one forward pass (one GEMM per layer).
   virtual bool batch_independent() const { return false; }
+  /// An upper bound on forward()'s Lipschitz constant per sample in ‖·‖₂, composed from the
+  /// operator norms of its layers: the product along a chain times the activations'
+  /// constants, 1 + L(branch) for a residual block. None when the architecture has no such
+  /// bound (batch or layer normalisation).
+  virtual std::optional<double> lipschitz_upper_bound(const OperatorNorm&) { return std::nullopt; }
   Tensor operator()(const Tensor& x) { return forward(x); }
 };
 

@@ -1,0 +1,178 @@
+// Architecture `resnet`: small residual generator and critic in the style of the WGAN-GP and
+// SNGAN CIFAR-10 networks (Gulrajani et al. 2017, Appendix F; Miyato et al. 2018, Table 4),
+// for [C, S, S] images.
+//
+// Generator: z → Linear → [W, S/2^d, S/2^d] → d up-blocks → norm → ReLU → conv3×3 → tanh.
+//   up-block:   norm → ReLU → nearest ×2 → conv3×3 → norm → ReLU → conv3×3, plus the
+//               shortcut nearest ×2 → conv1×1.
+// Critic: d blocks, the first `downsample` of them halving the resolution (2×2 average pool),
+//   then ReLU → sum over the spatial axes → Linear → 1.
+//   block 1:    conv3×3 → ReLU → conv3×3 (→ pool), shortcut conv1×1 (→ pool)
+//   block i>1:  ReLU → conv3×3 → norm → ReLU → conv3×3 (→ pool), shortcut as block 1, or the
+//               identity when the block neither pools nor changes channels
+//   (a 1×1 convolution and average pooling commute, so the shortcut's order is immaterial)
+#include <fmt/format.h>
+
+#include "blocks.hpp"
+#include "kant/error.hpp"
+#include "kant/plugin.hpp"
+
+namespace {
+using namespace kant;
+
+Tensor up2(const Tensor& x) { return resize(x, 2 * x.size(2), 2 * x.size(3), Resize::nearest); }
+Tensor pool2(const Tensor& x) { return avg_pool2d(x, Pool2dOptions::square(2, 2)); }
+
+struct UpBlock {
+  blocks::Norm norm1, norm2;
+  Conv2d conv1, conv2, shortcut;
+};
+
+struct DownBlock {
+  Conv2d conv1, conv2, shortcut;
+  bool first = false, pool = false, has_shortcut = false;  // first: no ReLU before conv1
+  Shape input;  // per sample
+};
+
+class ResNet : public Network {
+ public:
+  ResNet(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
+    const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
+    if (image.size() != 3 || image[1] != image[2])
+      throw Error(fmt::format("resnet: images must be [C, S, S]; the data set gives {}", shape_str(image)));
+    const int64_t c = image[0], size = image[1], width = p.integer("width"), depth = p.integer("depth");
+    width_ = width;
+    norm_ = p.string("normalization");
+    if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
+    Rng& rng = *spec.init_rng;
+    const Init init{p.string("init"), 1.0f, 0.02f};
+    const Conv2dOptions same = Conv2dOptions::square(1, 1), point{};
+    if (generator_) {
+      if (size % (int64_t{1} << depth) != 0 || (size >> depth) < 2)
+        throw Error(fmt::format("resnet: a generator of depth {} doubles {} times, which cannot "
+                                "reach {} px from a start of at least 2 px", depth, depth, size));
+      start_ = size >> depth;
+      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape), width * start_ * start_, true, init, rng);
+      int64_t side = start_;
+      for (int64_t i = 0; i < depth; ++i) {
+        const std::string name = fmt::format("up{}", i + 1);
+        UpBlock b;
+        b.norm1 = blocks::Norm(*this, norm_, name + ".norm1", {width, side, side}, rng);
+        side *= 2;
+        b.conv1 = Conv2d(*this, name + ".conv1", width, width, 3, same, true, init, rng);
+        b.norm2 = blocks::Norm(*this, norm_, name + ".norm2", {width, side, side}, rng);
+        b.conv2 = Conv2d(*this, name + ".conv2", width, width, 3, same, true, init, rng);
+        b.shortcut = Conv2d(*this, name + ".shortcut", width, width, 1, point, true, init, rng);
+        up_.push_back(std::move(b));
+      }
+      out_norm_ = blocks::Norm(*this, norm_, "out.norm", {width, size, size}, rng);
+      out_ = Conv2d(*this, "out.conv", width, c, 3, same, true, init, rng);
+    } else {
+      int64_t channels = c, side = size;
+      const int64_t pools = p.integer("downsample");
+      if (pools > depth || (size >> pools) < 1 || size % (int64_t{1} << pools) != 0)
+        throw Error(fmt::format("resnet: cannot halve {} px {} times in {} blocks", size, pools, depth));
+      for (int64_t i = 0; i < depth; ++i) {
+        const std::string name = fmt::format("down{}", i + 1);
+        DownBlock b;
+        b.first = i == 0;
+        b.pool = i < pools;
+        b.input = {channels, side, side};
+        b.has_shortcut = b.pool || channels != width;
+        b.conv1 = Conv2d(*this, name + ".conv1", channels, width, 3, same, true, init, rng);
+        b.conv2 = Conv2d(*this, name + ".conv2", width, width, 3, same, true, init, rng);
+        if (b.has_shortcut) b.shortcut = Conv2d(*this, name + ".shortcut", channels, width, 1, point, true, init, rng);
+        down_norms_.emplace_back(*this, norm_, name + ".norm", Shape{width, side, side}, rng);
+        down_.push_back(std::move(b));
+        channels = width;
+        if (i < pools) side /= 2;
+      }
+      fc_ = Linear(*this, "fc", width, 1, true, init, rng);
+    }
+  }
+
+  bool batch_independent() const override { return norm_ != "batch"; }
+
+  Tensor forward(const Tensor& x) override {
+    const int64_t n = x.size(0);
+    if (generator_) {
+      Tensor h = reshape(fc_(reshape(x, {n, -1})), {n, -1, start_, start_});
+      for (UpBlock& b : up_) {
+        Tensor branch = b.conv1(up2(relu(b.norm1(h))));
+        branch = b.conv2(relu(b.norm2(branch)));
+        h = add(b.shortcut(up2(h)), branch);
+      }
+      return kant::tanh(out_(relu(out_norm_(h))));
+    }
+    Tensor h = x;
+    for (size_t i = 0; i < down_.size(); ++i) {
+      const DownBlock& b = down_[i];
+      Tensor branch = b.conv1(b.first ? h : relu(h));
+      branch = b.conv2(relu(down_norms_[i](branch)));
+      if (b.pool) branch = pool2(branch);
+      Tensor skip = h;
+      if (b.has_shortcut) skip = b.pool ? pool2(b.shortcut(h)) : b.shortcut(h);
+      h = add(skip, branch);
+    }
+    return fc_(sum(relu(h), {2, 3}));
+  }
+
+  /// Critic without normalisation: L ≤ ∏_blocks (‖shortcut‖ + ‖conv1‖·‖pool∘conv2‖) · ‖fc∘Σ‖,
+  /// with ReLU 1-Lipschitz, the shortcut's pooling folded into its operator (an identity
+  /// shortcut has norm 1), and the spatial sum folded into the last linear map.
+  std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
+    if (generator_ || norm_ != "none") return std::nullopt;
+    double bound = 1;
+    int64_t side = 0;
+    for (size_t i = 0; i < down_.size(); ++i) {
+      const DownBlock& b = down_[i];
+      const std::string name = fmt::format("down{}", i + 1);
+      side = b.input[1];
+      const LinearOperator c2 = b.conv2.as_operator(name + ".conv2", {width_, side, side});
+      const bool pool = b.pool;
+      double skip = 1;
+      if (b.has_shortcut) {
+        const LinearOperator s = b.shortcut.as_operator(name + ".shortcut", b.input);
+        skip = norm({s.name, b.input, [s, pool](const Tensor& v) { return pool ? pool2(s.apply(v)) : s.apply(v); }});
+      }
+      bound *= skip + norm(b.conv1.as_operator(name + ".conv1", b.input)) *
+                          norm({c2.name, c2.input_shape, [c2, pool](const Tensor& v) {
+                                  return pool ? pool2(c2.apply(v)) : c2.apply(v);
+                                }});
+      if (pool) side /= 2;
+    }
+    const LinearOperator fc = fc_.as_operator("fc");
+    return bound * norm({"fc", {width_, side, side}, [fc](const Tensor& v) { return fc.apply(sum(v, {2, 3})); }});
+  }
+
+ private:
+  bool generator_;
+  std::string norm_;
+  int64_t width_ = 0;
+  int64_t start_ = 4;
+  Linear fc_;
+  std::vector<UpBlock> up_;
+  blocks::Norm out_norm_;
+  Conv2d out_;
+  std::vector<DownBlock> down_;
+  std::vector<blocks::Norm> down_norms_;
+};
+
+}  // namespace
+
+KANT_PLUGIN("resnet", "1.0.0") {
+  registrar.add(
+      {"resnet", "1.0.0",
+       "residual generator/critic for [C, S, S] images (WGAN-GP / SNGAN CIFAR style)",
+       {param::integer("width", 128, "channels of every block").at_least(1),
+        param::integer("depth", 3, "residual blocks (generator: each doubles the resolution)").range(1, 6),
+        param::integer("downsample", 2, "critic: how many of the first blocks halve the "
+                                        "resolution (2×2 average pooling)")
+            .at_least(0),
+        param::choice("normalization", "default", {"default", "batch", "layer", "none"},
+                      "per-block normalisation; default: batch for the generator, none for the critic"),
+        param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)")},
+       ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
+         return std::make_unique<ResNet>(p, spec);
+       })});
+}
