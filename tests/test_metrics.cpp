@@ -1,11 +1,14 @@
 // Metric plugins on inputs whose answer is known: shifted samples for W1, identical samples
 // for MMD, two Gaussians for the f-divergences.
+#include <algorithm>
 #include <cmath>
 
 #include <catch2/catch.hpp>
 
 #include "kant/autodiff.hpp"
 #include "kant/components.hpp"
+#include "kant/distances.hpp"
+#include "kant/layers.hpp"
 #include "support.hpp"
 
 using namespace kant;
@@ -119,4 +122,94 @@ TEST_CASE("f_divergence_1d refuses a generator that is not Gaussian", "[metric]"
   MetricContext ctx{*data, *mlp, *mlp, [&](int64_t n) { return mlp->forward(noise.normal_tensor({n, 1})); },
                     rng, [&](int64_t n) { return noise.normal_tensor({n, 1}); }};
   CHECK_THROWS_WITH(metric("f_divergence_1d")->compute(ctx), Catch::Contains("affine generator"));
+}
+
+namespace {
+// Dense matrix of a linear map on `in` inputs, and its largest singular value √λ_max(AᵀA).
+double dense_spectral_norm(const std::function<Tensor(const Tensor&)>& apply, const Shape& input_shape) {
+  const int64_t in = shape_numel(input_shape);
+  Shape batch{in};
+  batch.insert(batch.end(), input_shape.begin(), input_shape.end());
+  Tensor basis = Tensor::zeros(batch);
+  for (int64_t i = 0; i < in; ++i) basis.data()[i * in + i] = 1;
+  NoGradGuard no_grad;
+  Tensor columns = apply(basis);  // row i = A e_i
+  const int64_t out = columns.numel() / in;
+  std::vector<double> ata(static_cast<size_t>(in * in));
+  for (int64_t i = 0; i < in; ++i)
+    for (int64_t j = 0; j < in; ++j)
+      for (int64_t k = 0; k < out; ++k)
+        ata[static_cast<size_t>(i * in + j)] += double(columns.data()[i * out + k]) * columns.data()[j * out + k];
+  std::vector<double> values, vectors;
+  symmetric_eigen(ata, in, values, vectors);
+  return std::sqrt(*std::max_element(values.begin(), values.end()));
+}
+
+// A critic that is one convolution: its bound is the convolution's operator norm.
+class ConvCritic : public Network {
+ public:
+  explicit ConvCritic(Rng& rng) : conv_(*this, "conv", 2, 3, 3, Conv2dOptions::square(2, 1), false, Init{}, rng) {}
+  Tensor forward(const Tensor& x) override { return sum(conv_(x), {1, 2, 3}, true); }
+  std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
+    return norm(conv_.as_operator("conv", {2, 5, 5}));
+  }
+  Conv2d conv_;
+};
+}  // namespace
+
+TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition", "[metric]") {
+  auto data = dataset("ring");
+  Rng rng(21);
+  NetworkSpec spec{Role::critic, {2}, {1}, &rng};
+  auto mlp = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
+                                                          {{"hidden", std::vector<int64_t>{16, 8}}}, spec);
+  MetricContext ctx{*data, *mlp, *mlp, [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  auto v = metric("lipschitz_bounds")->compute(ctx);
+  double product = 1;
+  for (const auto& [name, w] : mlp->named_parameters())
+    if (w.dim() == 2) product *= dense_spectral_norm([&w](const Tensor& x) { return linear(x, w, Tensor()); }, {w.size(1)});
+  CHECK(v.at("upper") == Approx(product).epsilon(1e-4));
+  CHECK(v.at("lower") <= v.at("lower_ascent"));
+  CHECK(v.at("lower_ascent") <= v.at("upper"));
+  CHECK(v.at("lower") > 0);
+
+  ConvCritic conv(rng);
+  Tensor w = conv.named_parameters()[0].second;
+  const double exact = dense_spectral_norm(
+      [&](const Tensor& x) { return conv2d(x, w, Tensor(), Conv2dOptions::square(2, 1)); }, {2, 5, 5});
+  // the conv layer reports itself as the operator on its 2×5×5 input (stride 2, padding 1)
+  const OperatorNorm dense = [](const LinearOperator& op) { return dense_spectral_norm(op.apply, op.input_shape); };
+  CHECK(*conv.lipschitz_upper_bound(dense) == Approx(exact));
+  // and the metric's power iteration finds the same norm on it
+  struct Noise : Dataset {
+    Shape sample_shape() const override { return {2, 5, 5}; }
+    Tensor sample(int64_t n, Rng& r) override { return r.normal_tensor({n, 2, 5, 5}); }
+  } noise;
+  MetricContext conv_ctx{noise, conv, conv, [&](int64_t n) { return rng.normal_tensor({n, 2, 5, 5}); }, rng};
+  CHECK(metric("lipschitz_bounds")->compute(conv_ctx).at("upper") == Approx(exact).epsilon(1e-4));
+  // batch-normalised critics have no layer-wise bound
+  auto bn = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
+                                                         {{"normalization", std::string("batch")}}, spec);
+  MetricContext bn_ctx{*data, *bn, *bn, [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  CHECK(std::isnan(metric("lipschitz_bounds", {{"ascent_steps", int64_t{2}}})->compute(bn_ctx).at("upper")));
+}
+
+TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]") {
+  // G(z) = b (one parameter), v(x) = a·x: ∂/∂b E[−softplus(ab)] = −a σ(ab) and
+  // ∂/∂b E[softplus(−ab)] = −a σ(−ab)
+  class Constant : public Network {
+   public:
+    Constant() { b_ = register_parameter("b", Tensor::from({1}, {0.8f})); }
+    Tensor forward(const Tensor& z) override { return linear(z, Tensor::zeros({1, z.size(1)}), use(b_)); }
+    size_t b_;
+  } generator;
+  LinearCritic critic(Tensor::from({1, 1}, {2.5f}));
+  auto data = gaussian_1d(0, 1);
+  Rng rng(3);
+  MetricContext ctx{*data, generator, critic, [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
+                    rng, [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
+  auto v = metric("generator_gradient")->compute(ctx);
+  auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  CHECK(v.at("minimax") == Approx(2.5 * sigmoid(2.5 * 0.8)).epsilon(1e-5));
+  CHECK(v.at("nonsaturating") == Approx(2.5 * sigmoid(-2.5 * 0.8)).epsilon(1e-5));
 }

@@ -247,6 +247,15 @@ const Schema& generator_reserved() {
   return s;
 }
 
+const Schema& critic_reserved() {
+  static const Schema s{
+      param::integer("pack", 1, "samples the critic judges together (PacGAN, Lin et al. 2018; "
+                                "1: no packing); batch_size must be a multiple")
+          .at_least(1),
+  };
+  return s;
+}
+
 const Schema& metric_reserved() {
   static const Schema s{
       param::integer("every", 0, "evaluate every k generator steps (0: only at the end)")
@@ -302,7 +311,9 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   cell.generator = section("generator", Kind::architecture, generator_reserved(), &gen_reserved);
   cell.noise_dim = gen_reserved.integer("noise_dim");
   cell.noise = gen_reserved.string("noise");
-  cell.critic = section("critic", Kind::architecture);
+  Params critic_params;
+  cell.critic = section("critic", Kind::architecture, critic_reserved(), &critic_params);
+  cell.pack = critic_params.integer("pack");
   cell.objective = section("objective", Kind::objective);
   // one Lipschitz method, or a list of methods whose hooks combine
   const ConfigNode* lip = config.find("lipschitz");
@@ -356,6 +367,12 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     throw ConfigError(train ? train->mark : config.mark,
                       "simultaneous updates take one critic and one generator step at a time: "
                       "n_critic must be 1, without wgan_critic_schedule or unrolled_steps");
+  if (cell.train.batch_size % cell.pack != 0) {
+    const ConfigNode* critic = config.find("critic");
+    throw ConfigError(critic ? critic->mark : config.mark,
+                      fmt::format("critic.pack = {} must divide train.batch_size = {}", cell.pack,
+                                  cell.train.batch_size));
+  }
   canon.set("train", train_canon);
 
   ConfigNode metrics_canon = ConfigNode::make_sequence();

@@ -11,6 +11,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
+#include "kant/packing.hpp"
 
 namespace kant {
 
@@ -111,9 +112,10 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
   auto dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, seed);
   const Shape data_shape = dataset->sample_shape();
   NetworkSpec gen_spec{Role::generator, {cfg.noise_dim}, data_shape, &init_rng};
-  NetworkSpec critic_spec{Role::critic, data_shape, {1}, &init_rng};
+  NetworkSpec critic_spec{Role::critic, packed_shape(data_shape, cfg.pack), {1}, &init_rng};
   auto generator = make<Network, ArchitectureFactory>(registry, cfg.generator, gen_spec);
-  auto critic = make<Network, ArchitectureFactory>(registry, cfg.critic, critic_spec);
+  std::shared_ptr<Network> critic = make<Network, ArchitectureFactory>(registry, cfg.critic, critic_spec);
+  if (cfg.pack > 1) critic = std::make_shared<PackedCritic>(std::move(critic), cfg.pack);
   auto objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
   std::vector<std::shared_ptr<LipschitzMethod>> methods;
   for (const ComponentChoice& c : cfg.lipschitz) methods.push_back(make<LipschitzMethod, LipschitzFactory>(registry, c));

@@ -25,10 +25,9 @@ class Dcgan : public Network {
  public:
   Dcgan(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
-    if (image.size() != 3 || (image[0] != 1 && image[0] != 3) || image[1] != image[2] ||
-        (image[1] != 28 && image[1] != 32 && image[1] != 64))
-      throw Error(fmt::format("dcgan: images must be [1 or 3, S, S] with S in 28, 32, 64; the "
-                              "data set gives {}",
+    if (image.size() != 3 || image[1] != image[2] || (image[1] != 28 && image[1] != 32 && image[1] != 64))
+      throw Error(fmt::format("dcgan: images must be [C, S, S] with S in 28, 32, 64; the data set "
+                              "gives {}",
                               shape_str(image)));
     channels_ = image[0];
     size_ = image[1];

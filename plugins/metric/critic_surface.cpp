@@ -40,13 +40,15 @@ class CriticSurface : public Metric {
       throw Error(fmt::format("critic_surface needs 2-D data, the dataset's samples have shape {}",
                               shape_str(ctx.dataset.sample_shape())));
     if (!axis_x_.defined()) set_axes(ctx);
-    const int64_t g = resolution_;
-    Tensor points = Tensor::empty({g * g, 2});
+    const int64_t g = resolution_, m = ctx.critic.pack();
+    // a packed critic sees each grid point m times over: D(x, …, x)
+    Tensor points = Tensor::empty({g * g * m, 2});
     for (int64_t i = 0; i < g; ++i)
-      for (int64_t j = 0; j < g; ++j) {
-        points.data()[2 * (i * g + j)] = axis_x_.data()[j];
-        points.data()[2 * (i * g + j) + 1] = axis_y_.data()[i];
-      }
+      for (int64_t j = 0; j < g; ++j)
+        for (int64_t k = 0; k < m; ++k) {
+          points.data()[2 * ((i * g + j) * m + k)] = axis_x_.data()[j];
+          points.data()[2 * ((i * g + j) * m + k) + 1] = axis_y_.data()[i];
+        }
     NoGradGuard no_grad;
     Tensor d = ctx.critic.forward(points);
     return Tensor::from({g, g}, d.to_vector());

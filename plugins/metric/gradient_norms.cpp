@@ -3,6 +3,7 @@
 // interpolates x̂ = εx + (1−ε)x̃ with ε ~ U[0, 1) per sample (where WGAN-GP penalises it).
 //   {real, fake, interpolates}_{mean, std, max}
 // A 1-Lipschitz critic has all of them ≤ 1; gradients vanishing or exploding show here first.
+// With a packed critic each sample's norm is that of its share of the pack's gradient.
 #include <cmath>
 
 #include "kant/autodiff.hpp"
@@ -23,10 +24,12 @@ class GradientNorms : public Metric {
   }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
-    Tensor real = ctx.dataset.sample(samples_, ctx.rng);
-    Tensor fake = ctx.generate(samples_);
+    const int64_t m = ctx.critic.pack();
+    const int64_t samples = (samples_ + m - 1) / m * m;  // whole packs
+    Tensor real = ctx.dataset.sample(samples, ctx.rng);
+    Tensor fake = ctx.generate(samples);
     Shape eps_shape(real.shape().size(), 1);
-    eps_shape[0] = samples_;
+    eps_shape[0] = samples;
     Tensor eps = ctx.rng.uniform_tensor(eps_shape);
     Tensor mixed;
     {
@@ -37,9 +40,9 @@ class GradientNorms : public Metric {
     for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
       Tensor v = x.detach().set_requires_grad();
       Tensor g = grad({sum(ctx.critic.forward(v))}, {v})[0];
-      const int64_t per = g.numel() / samples_;
+      const int64_t per = g.numel() / samples;
       double sum = 0, sum_sq = 0, max = 0;
-      for (int64_t i = 0; i < samples_; ++i) {
+      for (int64_t i = 0; i < samples; ++i) {
         double s = 0;
         for (int64_t j = 0; j < per; ++j) s += double(g.data()[i * per + j]) * g.data()[i * per + j];
         const double n = std::sqrt(s);
@@ -47,9 +50,9 @@ class GradientNorms : public Metric {
         sum_sq += n * n;
         max = std::max(max, n);
       }
-      const double mean = sum / static_cast<double>(samples_);
+      const double mean = sum / static_cast<double>(samples);
       out[std::string(where) + "_mean"] = mean;
-      out[std::string(where) + "_std"] = std::sqrt(std::max(0.0, sum_sq / static_cast<double>(samples_) - mean * mean));
+      out[std::string(where) + "_std"] = std::sqrt(std::max(0.0, sum_sq / static_cast<double>(samples) - mean * mean));
       out[std::string(where) + "_max"] = max;
     }
     return out;

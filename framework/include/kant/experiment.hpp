@@ -44,6 +44,7 @@ struct CellConfig {
   std::vector<MetricChoice> metrics;
   int64_t noise_dim = 0;
   std::string noise;
+  int64_t pack = 1;  ///< samples per critic input (PacGAN)
   TrainSettings train;
   uint64_t seed = 0;
   ConfigNode canonical;

@@ -25,7 +25,7 @@ class Module {
   /// Maps a parameter to the tensor the forward pass uses: spectral normalisation returns
   /// W/σ(W), an unrolled critic returns updated weights. Null: parameters as they are.
   using ParameterTransform = std::function<Tensor(const std::string& name, const Tensor& value)>;
-  void set_parameter_transform(ParameterTransform t) { transform_ = std::move(t); }
+  virtual void set_parameter_transform(ParameterTransform t) { transform_ = std::move(t); }
 
  /// Adds a parameter (marked requires_grad) and returns its index for use(). Layers
   /// (layers.hpp) call this on the network that owns them.
@@ -41,7 +41,7 @@ class Module {
 
   /// Training mode (the default) or evaluation mode (e.g. batch norm's running statistics).
   bool training() const { return training_; }
-  void set_training(bool on) { training_ = on; }
+  virtual void set_training(bool on) { training_ = on; }
 
  private:
   std::vector<NamedTensor> params_;
@@ -72,6 +72,8 @@ class Network : public Module {
   /// constants, 1 + L(branch) for a residual block. None when the architecture has no such
   /// bound (batch or layer normalisation).
   virtual std::optional<double> lipschitz_upper_bound(const OperatorNorm&) { return std::nullopt; }
+  /// Samples a critic judges together (PacGAN packing); batches must be multiples of it.
+  virtual int64_t pack() const { return 1; }
   Tensor operator()(const Tensor& x) { return forward(x); }
 };
 
