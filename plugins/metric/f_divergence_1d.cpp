@@ -1,7 +1,7 @@
 // Metric `f_divergence_1d`: f-divergences D_f(P‖Q) = ∫ q f(p/q) dx between a 1-D data set P
 // with a closed-form density and the Gaussian Q = N(μ, σ²) an affine generator G(z) = μ + w·z,
 // z ~ N(0, I), produces (μ = G(0), σ = ‖w‖ = ‖∇_z G‖) — the f-GAN experiment (Nowozin et al.
-// 2016, §4, Table 4). Two kinds of values:
+// 2016, §4). Two kinds of values:
 //   exact_<d>        by composite Simpson quadrature over μ_k ± 12σ_k of every component, in
 //                    log space (r = log p − log q) so far tails stay finite:
 //                      kl ∫p r · reverse_kl ∫−q r · jeffrey ∫(p − q) r · pearson ∫(p − q)²/q ·
@@ -10,7 +10,7 @@
 //                      ≤ log 4) · js = JSD = ½KL(P‖M) + ½KL(Q‖M), M = (P + Q)/2 (≤ log 2) ·
 //                      gan = 2·JSD − log 4 (the original GAN's)
 //   variational_<d>  sup_T E_P[g_f(V)] − E_Q[f*(g_f(V))] over a fresh critic V trained for
-//                    `critic_steps` Adam steps against the frozen generator (f-GAN's Table 4:
+//                    `critic_steps` Adam steps against the frozen generator (as the f-GAN paper:
 //                    a model trained with divergence A, evaluated with divergence B); a lower
 //                    bound on exact_<d> up to sampling noise.
 //   mu, sigma        the generator's Gaussian.
@@ -216,7 +216,7 @@ KANT_PLUGIN("f_divergence_1d", "1.0.0") {
   registrar.add(
       {"f_divergence_1d", "1.0.0",
        "exact f-divergences between a 1-D density and a Gaussian generator (quadrature), and "
-       "variational estimates from a freshly trained critic (f-GAN, Table 4)",
+       "variational estimates from a freshly trained critic (as the f-GAN paper)",
        {param::integer("quadrature_points", 20001, "Simpson quadrature points").at_least(3),
         param::string("variational", "", "comma-separated f-GAN divergences to estimate with a "
                                          "retrained critic, e.g. \"kl, pearson\" (empty: none)"),
