@@ -125,7 +125,8 @@ TEST_CASE("packing: a packed critic is the inner critic on concatenated samples"
 
 TEST_CASE("the zoo: every architecture and data set, packed 1–4, validates and runs", "[architecture][e2e]") {
   auto dir = temp_dir("kant_zoo");
-  const std::string cd = fmt::format("cd {} && ", KANT_TEST_SOURCE_DIR);
+  // classifiers trained by classifier_scores are cached in the test's directory, not in $HOME
+  const std::string cd = fmt::format("cd {} && KANT_CACHE_DIR={}/cache ", KANT_TEST_SOURCE_DIR, dir.string());
   CommandResult v = run_command(cd + kant_exe() + " validate experiments/zoo.yaml");
   INFO(v.output);
   REQUIRE(v.exit_code == 0);

@@ -213,3 +213,37 @@ TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]")
   CHECK(v.at("minimax") == Approx(2.5 * sigmoid(2.5 * 0.8)).epsilon(1e-5));
   CHECK(v.at("nonsaturating") == Approx(2.5 * sigmoid(-2.5 * 0.8)).epsilon(1e-5));
 }
+
+TEST_CASE("classifier scores on digits: real data score well, a collapsed generator badly", "[metric]") {
+  auto digits = dataset("digits");
+  auto cache = temp_dir("kant_classifier_cache");
+  std::map<std::string, Value> settings{{"cache_dir", cache.string()}, {"samples", int64_t{500}}};
+  Rng rng(31), data_rng(32);
+  LinearCritic unused(Tensor::zeros({1, 64}));
+  // "generator" 1: the data themselves; 2: one image repeated
+  MetricContext real_ctx{*digits, unused, unused, [&](int64_t n) { return digits->sample(n, data_rng); }, rng};
+  Tensor one = digits->sample(1, data_rng);
+  MetricContext collapsed_ctx{*digits, unused, unused,
+                              [&](int64_t n) { return broadcast_to(one, {n, 1, 8, 8}); }, rng};
+  auto first = metric("classifier_scores", settings);
+  auto real = first->compute(real_ctx);
+  CHECK(real.at("accuracy") > 0.9);
+  CHECK(real.at("classes") == 10);
+  auto collapsed = first->compute(collapsed_ctx);
+  CHECK(collapsed.at("classes") == 1);
+  CHECK(collapsed.at("fid") > 20 * real.at("fid"));
+  CHECK(collapsed.at("accuracy") == real.at("accuracy"));
+  // trained once: a second instance loads the cached classifier and scores identically
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cache)) files += e.path().extension() == ".h5";
+  CHECK(files == 1);
+  const auto stamp = std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path());
+  Rng rng2(31), data_rng2(32);
+  MetricContext again{*digits, unused, unused, [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
+  auto second = metric("classifier_scores", settings)->compute(again);
+  CHECK(second.at("accuracy") == real.at("accuracy"));
+  CHECK(std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path()) == stamp);
+  Context unlabelled(gaussian_1d(0, 1), 0, 1);
+  CHECK_THROWS_WITH(metric("classifier_scores", settings)->compute(unlabelled.ctx),
+                    Catch::Contains("needs a labelled data set"));
+}

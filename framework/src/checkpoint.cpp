@@ -1,6 +1,8 @@
 // Checkpoints in HDF5 (see checkpoint.hpp).
 #include "kant/checkpoint.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
@@ -43,7 +45,7 @@ void assign(const std::vector<Module::NamedTensor>& into, const std::vector<std:
 
 void save_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts) {
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  tmp += fmt::format(".tmp.{}", ::getpid());  // processes writing the same file never share a temporary
   {
     h5::File f = h5::File::create(tmp);
     h5::Group root = f.root();

@@ -20,9 +20,9 @@
 #include <fmt/format.h>
 
 #include "../objective/f_divergences.hpp"
+#include "fit.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
-#include "kant/layers.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -58,25 +58,6 @@ const std::vector<std::pair<std::string, double (*)(double, double)>>& integrand
   };
   return table;
 }
-
-// The variational critic: 1 → width → width → 1, ReLU.
-class SmallCritic : public Network {
- public:
-  SmallCritic(int64_t width, Rng& rng) {
-    const Init init;
-    for (int64_t i = 0; i < 3; ++i)
-      layers_.emplace_back(*this, fmt::format("layers.{}", i), i == 0 ? 1 : width, i == 2 ? 1 : width,
-                           true, init, rng);
-  }
-  Tensor forward(const Tensor& x) override {
-    Tensor h = x;
-    for (size_t i = 0; i < layers_.size(); ++i) h = i + 1 < layers_.size() ? relu(layers_[i](h)) : layers_[i](h);
-    return h;
-  }
-
- private:
-  std::vector<Linear> layers_;
-};
 
 class FDivergence1d : public Metric {
  public:
@@ -175,32 +156,16 @@ class FDivergence1d : public Metric {
   }
 
   // Trains a fresh critic V to maximise E_P[g_f(V)] − E_Q[f*(g_f(V))], then evaluates it on
-  // `samples` fresh points of each side. Adam (β = 0.9, 0.999) inline: the metric owns its
-  // little optimisation rather than depending on an optimizer plugin.
+  // `samples` fresh points of each side. The critic is 1 → width → width → 1 with ReLU.
   double variational(MetricContext& ctx, const fgan::Divergence& d) {
-    SmallCritic critic(critic_width_, ctx.rng);
-    std::vector<Tensor> params = critic.parameters();
-    std::vector<std::vector<float>> m(params.size()), v(params.size());
-    for (size_t k = 0; k < params.size(); ++k) m[k] = v[k] = std::vector<float>(static_cast<size_t>(params[k].numel()), 0.0f);
+    fit::Mlp critic(1, {critic_width_, critic_width_}, 1, ctx.rng);
+    const std::vector<Tensor> params = critic.parameters();
+    fit::Adam adam(params, static_cast<float>(lr_));
     auto objective = [&](int64_t n) {
       Tensor real = ctx.dataset.sample(n, ctx.rng), fake = ctx.generate(n);
       return sub(mean(d.activation_t(critic.forward(real))), mean(d.conjugate_of_activation(critic.forward(fake))));
     };
-    for (int64_t step = 1; step <= critic_steps_; ++step) {
-      const std::vector<Tensor> g = grad({neg(objective(256))}, params);
-      const float c1 = 1.0f - std::pow(0.9f, static_cast<float>(step)), c2 = 1.0f - std::pow(0.999f, static_cast<float>(step));
-      for (size_t k = 0; k < params.size(); ++k) {
-        float* w = params[k].data();
-        for (int64_t j = 0; j < params[k].numel(); ++j) {
-          const float gj = g[k].data()[j];
-          float& mj = m[k][static_cast<size_t>(j)];
-          float& vj = v[k][static_cast<size_t>(j)];
-          mj = 0.9f * mj + 0.1f * gj;
-          vj = 0.999f * vj + 0.001f * gj * gj;
-          w[j] -= static_cast<float>(lr_) * (mj / c1) / (std::sqrt(vj / c2) + 1e-8f);
-        }
-      }
-    }
+    for (int64_t step = 0; step < critic_steps_; ++step) adam.step(grad({neg(objective(256))}, params));
     NoGradGuard no_grad;
     return objective(samples_).data()[0];
   }
