@@ -247,3 +247,33 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
   CHECK_THROWS_WITH(metric("classifier_scores", settings)->compute(unlabelled.ctx),
                     Catch::Contains("needs a labelled data set"));
 }
+
+TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms", "[metric]") {
+  auto data = dataset("ring");
+  Rng rng(41);
+  NetworkSpec spec{Role::critic, {2}, {1}, &rng};
+  auto critic = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
+                                                             {{"hidden", std::vector<int64_t>{8, 6}}}, spec);
+  MetricContext ctx{*data, *critic, *critic, [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  const int64_t n = 64;
+  auto v = metric("gradient_norms", {{"samples", n}})->compute(ctx);
+  // L = mean D(fake) − mean D(real) with D = h₂ wᵀ + b: every row of ∂L/∂h₂ is ±w/N, so over
+  // both batches ‖∂L/∂h₂‖ = ‖w‖·√(2N)/N
+  const Tensor& w = critic->named_parameters()[4].second;
+  double w2 = 0;
+  for (float x : w.to_vector()) w2 += double(x) * x;
+  CHECK(v.at("activation_grad_hidden2") == Approx(std::sqrt(w2 * 2 * n) / n).epsilon(1e-5));
+  CHECK(v.count("activation_grad_hidden1") == 1);
+  auto arrays = metric("gradient_norms", {{"bins", int64_t{10}}})->final_arrays(ctx);
+  REQUIRE(arrays.count("weight_histogram.layers.1.weight") == 1);
+  const Tensor& counts = arrays.at("weight_histogram.layers.1.weight");
+  const Tensor& edges = arrays.at("weight_edges.layers.1.weight");
+  CHECK(counts.numel() == 10);
+  double total = 0;
+  for (float c : counts.to_vector()) total += c;
+  CHECK(total == 6 * 8);
+  const auto weights = critic->named_parameters()[2].second.to_vector();
+  CHECK(edges.data()[0] == *std::min_element(weights.begin(), weights.end()));
+  CHECK(edges.data()[10] == Approx(*std::max_element(weights.begin(), weights.end())));
+  CHECK(arrays.count("weight_histogram.layers.1.bias") == 0);
+}

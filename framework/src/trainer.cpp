@@ -164,7 +164,8 @@ CellResult train_cell(const CellConfig& cfg, const Registry& registry, const Pro
 
   CellResult result;
   MetricContext metric_ctx{*dataset, sampler, *critic, generate, metric_rng,
-                           [&](int64_t n) { return noise_from(metric_noise_rng, n); }, cfg.noise};
+                           [&](int64_t n) { return noise_from(metric_noise_rng, n); }, cfg.noise,
+                           objective.get()};
   auto evaluate_metrics = [&](int64_t step, bool final_values) {
     for (size_t i = 0; i < metrics.size(); ++i) {
       const MetricChoice& m = cfg.metrics[i];

@@ -101,7 +101,8 @@ class Dcgan : public Network {
       return kant::tanh(out_t_(h));
     }
     Tensor h = x;
-    for (size_t i = 0; i < down_.size(); ++i) h = act_(down_norm_[i](down_[i](h)));
+    for (size_t i = 0; i < down_.size(); ++i)
+      h = record(fmt::format("down{}", i + 1), act_(down_norm_[i](down_[i](h))));
     return fc_(flatten(h));
   }
 

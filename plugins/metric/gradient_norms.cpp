@@ -3,7 +3,14 @@
 // interpolates x̂ = εx + (1−ε)x̃ with ε ~ U[0, 1) per sample (where WGAN-GP penalises it).
 //   {real, fake, interpolates}_{mean, std, max}
 // A 1-Lipschitz critic has all of them ≤ 1; gradients vanishing or exploding show here first.
+//   activation_grad_<layer>  ‖∂L_D/∂h_layer‖ over a real and a generated batch, h_layer the
+//                            hidden blocks the architecture records, L_D the cell's critic
+//                            loss without penalty — the WGAN-GP paper's Figure 1b (vanishing or
+//                            exploding through deep clipped critics)
+// At the end, a histogram of every critic weight matrix (arrays weight_histogram.<name> with
+// weight_edges.<name>; WGAN-GP Figure 1c: clipping piles weights up at ±c).
 // With a packed critic each sample's norm is that of its share of the pack's gradient.
+#include <algorithm>
 #include <cmath>
 
 #include "kant/autodiff.hpp"
@@ -15,7 +22,8 @@ using namespace kant;
 
 class GradientNorms : public Metric {
  public:
-  explicit GradientNorms(int64_t samples) : samples_(samples) {}
+  GradientNorms(int64_t samples, int64_t bins) : samples_(samples), bins_(bins) {}
+  // plus activation_grad_<layer> for each block the critic records
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names;
     for (const char* where : {"real", "fake", "interpolates"})
@@ -36,7 +44,7 @@ class GradientNorms : public Metric {
       NoGradGuard no_grad;
       mixed = add(mul(eps, real), mul(1.0f - eps, fake));
     }
-    std::map<std::string, double> out;
+    std::map<std::string, double> out = activation_gradients(ctx, real, fake);
     for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
       Tensor v = x.detach().set_requires_grad();
       Tensor g = grad({sum(ctx.critic.forward(v))}, {v})[0];
@@ -58,15 +66,59 @@ class GradientNorms : public Metric {
     return out;
   }
 
+  std::map<std::string, Tensor> final_arrays(MetricContext& ctx) override {
+    std::map<std::string, Tensor> out;
+    for (const auto& [name, w] : ctx.critic.named_parameters()) {
+      if (w.dim() < 2) continue;
+      const auto [lo, hi] = std::minmax_element(w.data(), w.data() + w.numel());
+      const double width = (*hi > *lo ? *hi - *lo : 1.0) / static_cast<double>(bins_);
+      Tensor counts = Tensor::zeros({bins_}), edges = Tensor::empty({bins_ + 1});
+      for (int64_t b = 0; b <= bins_; ++b) edges.data()[b] = static_cast<float>(*lo + width * static_cast<double>(b));
+      for (int64_t i = 0; i < w.numel(); ++i) {
+        const auto b = static_cast<int64_t>((w.data()[i] - *lo) / width);
+        counts.data()[std::min(b, bins_ - 1)] += 1;
+      }
+      out["weight_histogram." + name] = counts;
+      out["weight_edges." + name] = edges;
+    }
+    return out;
+  }
+
  private:
-  int64_t samples_;
+  // ‖∂L_D/∂h‖ for every recorded hidden block h, over both passes.
+  static std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
+                                                            const Tensor& fake) {
+    ctx.critic.set_recording(true);
+    Tensor d_real = ctx.critic.forward(real), d_fake = ctx.critic.forward(fake);
+    std::vector<Module::NamedTensor> hidden = ctx.critic.recorded();
+    ctx.critic.set_recording(false);
+    std::map<std::string, double> out;
+    if (hidden.empty()) return out;
+    Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake) : sub(mean(d_fake), mean(d_real));
+    std::vector<Tensor> activations;
+    for (const auto& [name, h] : hidden) activations.push_back(h);
+    const std::vector<Tensor> grads = grad({loss}, activations);
+    for (size_t k = 0; k < hidden.size(); ++k) {
+      double s = 0;
+      for (int64_t i = 0; i < grads[k].numel(); ++i) s += double(grads[k].data()[i]) * grads[k].data()[i];
+      out["activation_grad_" + hidden[k].first] += s;
+    }
+    for (auto& [name, v] : out) v = std::sqrt(v);
+    return out;
+  }
+
+  int64_t samples_, bins_;
 };
 
 }  // namespace
 
 KANT_PLUGIN("gradient_norms", "1.0.0") {
   registrar.add({"gradient_norms", "1.0.0",
-                 "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples",
-                 {param::integer("samples", 512, "samples of each kind").at_least(1)},
-                 MetricFactory([](const Params& p) { return std::make_unique<GradientNorms>(p.integer("samples")); })});
+                 "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; per-layer "
+                 "critic-loss gradient norms; weight histograms",
+                 {param::integer("samples", 512, "samples of each kind").at_least(1),
+                  param::integer("bins", 50, "bins of the final weight histograms").at_least(1)},
+                 MetricFactory([](const Params& p) {
+                   return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"));
+                 })});
 }

@@ -132,6 +132,7 @@ struct MetricContext {
   /// through the generator or need its noise distribution).
   std::function<Tensor(int64_t n)> noise = {};
   std::string noise_kind = "normal";  ///< the distribution noise() draws: normal or uniform
+  Objective* objective = nullptr;     ///< the cell's objective (critic loss for per-layer statistics)
 };
 
 class Metric {

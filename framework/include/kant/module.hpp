@@ -74,7 +74,27 @@ class Network : public Module {
   virtual std::optional<double> lipschitz_upper_bound(const OperatorNorm&) { return std::nullopt; }
   /// Samples a critic judges together (PacGAN packing); batches must be multiples of it.
   virtual int64_t pack() const { return 1; }
+
+  /// While recording is on, forward() keeps each hidden block's output under a name (the
+  /// architectures call record()), for per-layer gradient statistics. Turning it on or off
+  /// drops what was recorded.
+  virtual void set_recording(bool on) {
+    recording_ = on;
+    recorded_.clear();
+  }
+  virtual std::vector<NamedTensor> recorded() const { return recorded_; }
+
   Tensor operator()(const Tensor& x) { return forward(x); }
+
+ protected:
+  Tensor record(const std::string& name, const Tensor& h) {
+    if (recording_) recorded_.emplace_back(name, h);
+    return h;
+  }
+
+ private:
+  bool recording_ = false;
+  std::vector<NamedTensor> recorded_;
 };
 
 }  // namespace kant

@@ -23,6 +23,8 @@ class PackedCritic : public Network {
   int64_t pack() const override { return m_; }
   void set_parameter_transform(ParameterTransform t) override;
   void set_training(bool on) override;
+  void set_recording(bool on) override { inner_->set_recording(on); }
+  std::vector<NamedTensor> recorded() const override { return inner_->recorded(); }
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override;
 
  private:
