@@ -66,6 +66,10 @@ TEST_CASE("unknown plugin, key and parameter come with a hint", "[cli][errors]")
   expect_bad_input(text + "seed: [0]\n", {"exp.yaml:8:1", "unknown experiment key 'seed' (did you mean 'seeds'?)"});
   expect_bad_input(text, {"--set train.stepz=3", "unknown parameter 'stepz' for 'train' (did you mean 'steps'?)"},
                    "--set train.stepz=3");
+  // a report value no cell computes is caught before anything runs
+  expect_bad_input(text + "  metrics: [{plugin: mode_coverage}]\nreport: {values: [mode_coverage.mode]}\n",
+                   {"exp.yaml:9:19: error: report value 'mode_coverage.mode' is not computed by any cell "
+                    "(did you mean 'mode_coverage.modes'?)"});
 }
 
 TEST_CASE("wrong types and values out of range", "[cli][errors]") {

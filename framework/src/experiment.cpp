@@ -1,11 +1,14 @@
 // Cell resolution (schema validation with file:line:column errors) and grid expansion.
 #include "kant/experiment.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
 
 #include <fmt/format.h>
+
+#include "kant/components.hpp"
 
 namespace kant {
 namespace {
@@ -525,6 +528,39 @@ std::vector<uint64_t> parse_seeds(const ConfigNode* seeds) {
 
 }  // namespace
 
+namespace {
+
+// Every `report.values` entry must name a value of a metric the cells compute
+// ("<metric>.<value>"); a value name "prefix<…>" in a metric's value_names stands for any
+// name with that prefix (per-layer values).
+void check_report_values(const Experiment& ex, const Registry& registry) {
+  const ConfigNode* values = ex.report.is_map() ? ex.report.find("values") : nullptr;
+  if (!values || !values->is_sequence()) return;
+  std::vector<std::string> known;
+  std::set<std::string> seen;
+  for (const Cell& cell : ex.cells)
+    for (const MetricChoice& m : cell.config.metrics) {
+      const std::string& metric = m.choice.component->name();
+      if (!seen.insert(metric).second) continue;
+      auto instance = registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params);
+      for (const std::string& v : instance->value_names()) known.push_back(metric + "." + v);
+    }
+  for (const ConfigNode& item : values->items) {
+    if (!item.is_scalar()) continue;  // parse_report_spec reports the type
+    const std::string& name = item.scalar;
+    const bool found = std::any_of(known.begin(), known.end(), [&](const std::string& k) {
+      const size_t open = k.find('<');
+      return open == std::string::npos ? k == name : name.compare(0, open, k, 0, open) == 0;
+    });
+    if (!found)
+      throw ConfigError(item.mark, fmt::format("report value '{}' is not computed by any cell{}; the "
+                                               "metrics give: {}",
+                                               name, did_you_mean(name, known), fmt::join(known, ", ")));
+  }
+}
+
+}  // namespace
+
 Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::string>& override_args, const Registry& registry) {
   ConfigNode root = load_yaml_file(file);
@@ -613,6 +649,7 @@ Experiment load_experiment(const std::filesystem::path& file,
     }
     if (a == 0) break;
   }
+  check_report_values(ex, registry);
   return ex;
 }
 

@@ -23,9 +23,8 @@ using namespace kant;
 class GradientNorms : public Metric {
  public:
   GradientNorms(int64_t samples, int64_t bins) : samples_(samples), bins_(bins) {}
-  // plus activation_grad_<layer> for each block the critic records
   std::vector<std::string> value_names() const override {
-    std::vector<std::string> names;
+    std::vector<std::string> names{"activation_grad_<layer>"};  // each block the critic records
     for (const char* where : {"real", "fake", "interpolates"})
       for (const char* stat : {"mean", "std", "max"}) names.push_back(std::string(where) + "_" + stat);
     return names;

@@ -15,7 +15,9 @@ using namespace kant;
 class ParameterTrace : public Metric {
  public:
   explicit ParameterTrace(int64_t max_values) : max_values_(max_values) {}
-  std::vector<std::string> value_names() const override { return {"norm"}; }
+  std::vector<std::string> value_names() const override {
+    return {"norm", "generator.<parameter>", "critic.<parameter>"};  // each scalar (or [i]) entry
+  }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     std::map<std::string, double> out;
