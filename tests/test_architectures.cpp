@@ -74,21 +74,11 @@ TEST_CASE("resnet: generator and critic shapes for 28, 32 and 64 px", "[architec
                     Catch::Contains("cannot reach 28 px"));
   // the layer-wise bound holds: no gradient norm exceeds it
   auto d = network("resnet", Role::critic, {1, 8, 8}, {1}, {{"width", int64_t{4}}, {"depth", int64_t{2}}}, rng);
-  const OperatorNorm power = [&](const LinearOperator& op) {
-    Shape s{1};
-    s.insert(s.end(), op.input_shape.begin(), op.input_shape.end());
-    Tensor v = rng.normal_tensor(s);
-    double sigma = 0;
-    for (int k = 0; k < 200; ++k) {
-      Tensor u = v.detach().set_requires_grad();
-      Tensor au = op.apply(u);
-      double nu = std::sqrt(sum(square(u)).data()[0]);
-      sigma = std::sqrt(sum(square(au)).data()[0]) / nu;
-      v = grad({sum(square(au))}, {u})[0] * static_cast<float>(1.0 / nu);
-    }
-    return sigma;
-  };
-  const double bound = *d->lipschitz_upper_bound(power);
+  // the bound as the lipschitz_bounds metric computes it (power iteration per operator)
+  auto digits = make_component<Dataset, DatasetFactory>(Kind::dataset, "digits", {}, uint64_t{0});
+  MetricContext ctx{*digits, *d, *d, [&](int64_t n) { return rng.normal_tensor({n, 1, 8, 8}); }, rng};
+  auto bounds = make_component<Metric, MetricFactory>(Kind::metric, "lipschitz_bounds", {{"ascent_steps", int64_t{0}}});
+  const double bound = bounds->compute(ctx).at("upper");
   Tensor x = rng.normal_tensor({64, 1, 8, 8}).set_requires_grad();
   Tensor g = grad({sum(d->forward(x))}, {x})[0];
   for (int64_t i = 0; i < 64; ++i) {

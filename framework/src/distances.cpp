@@ -1,4 +1,4 @@
-// Exact W1 by network simplex, 1-D and sliced Wasserstein, unbiased MMD, Fréchet distance.
+// Norms; exact W1 by network simplex, 1-D and sliced Wasserstein, unbiased MMD, Fréchet distance.
 #include "kant/distances.hpp"
 
 #include <algorithm>
@@ -27,6 +27,23 @@ void require_points(const Tensor& a, const Tensor& b, const char* who) {
 }
 
 }  // namespace
+
+double squared_norm(const Tensor& t) {
+  double s = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) s += double(t.data()[i]) * t.data()[i];
+  return s;
+}
+
+std::vector<double> row_norms(const Tensor& t, int64_t rows) {
+  const int64_t per = t.numel() / rows;
+  std::vector<double> out(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < per; ++j) s += double(t.data()[i * per + j]) * t.data()[i * per + j];
+    out[static_cast<size_t>(i)] = std::sqrt(s);
+  }
+  return out;
+}
 
 double wasserstein1_exact(const Tensor& a, const Tensor& b) {
   require_points(a, b, "wasserstein1_exact");

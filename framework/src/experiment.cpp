@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "kant/components.hpp"
+#include "kant/hash.hpp"
 
 namespace kant {
 namespace {
@@ -273,18 +274,12 @@ const std::vector<std::string> kCellKeys{
 const std::vector<std::string> kExperimentKeys{"name",  "description", "base",     "grid",
                                                "seeds", "report",      "reference"};
 
-uint64_t fnv1a64(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 }  // namespace
 
-std::string CellConfig::id() const { return fmt::format("{:016x}", fnv1a64(yaml())); }
+std::string CellConfig::id() const {
+  const std::string text = yaml();
+  return fmt::format("{:016x}", fnv1a64(text.data(), text.size()));
+}
 
 std::string Cell::label_str() const {
   std::vector<std::string> parts;

@@ -30,10 +30,8 @@ Tensor PackedCritic::forward(const Tensor& x) {
   return inner_->forward(reshape(x, shape));
 }
 
-void PackedCritic::set_parameter_transform(ParameterTransform t) {
-  inner_->set_parameter_transform(t);
-  Network::set_parameter_transform(std::move(t));
-}
+// The inner network reads the weights; the wrapper never calls use().
+void PackedCritic::set_parameter_transform(ParameterTransform t) { inner_->set_parameter_transform(std::move(t)); }
 
 void PackedCritic::set_training(bool on) {
   inner_->set_training(on);

@@ -102,7 +102,7 @@ class Dcgan : public Network {
     }
     Tensor h = x;
     for (size_t i = 0; i < down_.size(); ++i)
-      h = record(fmt::format("down{}", i + 1), act_(down_norm_[i](down_[i](h))));
+      h = record_block("down", i + 1, act_(down_norm_[i](down_[i](h))));
     return fc_(flatten(h));
   }
 

@@ -72,7 +72,7 @@ class Mlp : public Network {
       }
       h = norms_[i](h);
       if (pieces_ > 1) h = maxout(h, pieces_);
-      h = record(fmt::format("hidden{}", i + 1), activation_(h));
+      h = record_block("hidden", i + 1, activation_(h));
     }
     Shape out{n};
     out.insert(out.end(), output_shape_.begin(), output_shape_.end());

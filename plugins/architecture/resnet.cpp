@@ -112,7 +112,7 @@ class ResNet : public Network {
       if (b.pool) branch = pool2(branch);
       Tensor skip = h;
       if (b.has_shortcut) skip = b.pool ? pool2(b.shortcut(h)) : b.shortcut(h);
-      h = record(fmt::format("down{}", i + 1), add(skip, branch));
+      h = record_block("down", i + 1, add(skip, branch));
     }
     return fc_(sum(relu(h), {2, 3}));
   }

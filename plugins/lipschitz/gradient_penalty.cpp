@@ -31,8 +31,7 @@ class GradientPenalty : public LipschitzMethod {
                                     shape_str(shape), shape_str(b.fake.shape())));
     Tensor points;
     if (sample_ == "interpolate") {
-      Tensor eps = b.rng.uniform_tensor(penalties::per_sample_shape(shape));
-      points = add(mul(eps, b.real), mul(1.0f - eps, b.fake));
+      points = penalties::random_interpolates(b.real, b.fake, b.rng);
     } else {
       points = sample_ == "real" ? b.real : b.fake;
     }

@@ -16,18 +16,12 @@
 #include "kant/checkpoint.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/hash.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
 using namespace kant;
 namespace fs = std::filesystem;
-
-// FNV-1a 64 over raw bytes, chained.
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
 
 fs::path default_cache_dir() {
   if (const char* d = std::getenv("KANT_CACHE_DIR"); d && *d) return d;
@@ -113,11 +107,11 @@ class ClassifierScores : public Metric {
       throw Error("classifier_scores needs a labelled data set (digits, or idx with `labels:`)");
     classes_ = set->classes;
     const int64_t n = set->data.size(0), in = set->data.numel() / n;
-    uint64_t h = fnv1a(set->data.data(), static_cast<size_t>(set->data.numel()) * sizeof(float));
-    h = fnv1a(set->labels.data(), set->labels.size() * sizeof(int64_t), h);
-    h = fnv1a(set->data.shape().data(), set->data.shape().size() * sizeof(int64_t), h);
-    h = fnv1a(hidden_.data(), hidden_.size() * sizeof(int64_t), h);
-    h = fnv1a(&epochs_, sizeof epochs_, h);
+    uint64_t h = fnv1a64(set->data.data(), static_cast<size_t>(set->data.numel()) * sizeof(float));
+    h = fnv1a64(set->labels.data(), set->labels.size() * sizeof(int64_t), h);
+    h = fnv1a64(set->data.shape().data(), set->data.shape().size() * sizeof(int64_t), h);
+    h = fnv1a64(hidden_.data(), hidden_.size() * sizeof(int64_t), h);
+    h = fnv1a64(&epochs_, sizeof epochs_, h);
     const fs::path dir = cache_dir_.empty() ? default_cache_dir() : fs::path(cache_dir_);
     const fs::path cache_file = dir / fmt::format("classifier-v1-{:016x}.h5", h);
     Rng rng(h, 7);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "kant/autodiff.hpp"
+#include "kant/distances.hpp"
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
@@ -31,8 +32,7 @@ class GeneratorGradient : public Metric {
  private:
   static double norm(const std::vector<Tensor>& grads) {
     double s = 0;
-    for (const Tensor& g : grads)
-      for (int64_t i = 0; i < g.numel(); ++i) s += double(g.data()[i]) * g.data()[i];
+    for (const Tensor& g : grads) s += squared_norm(g);
     return std::sqrt(s);
   }
   int64_t samples_;

@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../lipschitz/input_gradient.hpp"
 #include "kant/autodiff.hpp"
+#include "kant/distances.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
@@ -35,24 +37,16 @@ class GradientNorms : public Metric {
     const int64_t samples = (samples_ + m - 1) / m * m;  // whole packs
     Tensor real = ctx.dataset.sample(samples, ctx.rng);
     Tensor fake = ctx.generate(samples);
-    Shape eps_shape(real.shape().size(), 1);
-    eps_shape[0] = samples;
-    Tensor eps = ctx.rng.uniform_tensor(eps_shape);
     Tensor mixed;
     {
       NoGradGuard no_grad;
-      mixed = add(mul(eps, real), mul(1.0f - eps, fake));
+      mixed = penalties::random_interpolates(real, fake, ctx.rng);
     }
     std::map<std::string, double> out = activation_gradients(ctx, real, fake);
     for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
-      Tensor v = x.detach().set_requires_grad();
-      Tensor g = grad({sum(ctx.critic.forward(v))}, {v})[0];
-      const int64_t per = g.numel() / samples;
+      const std::vector<double> norms = row_norms(penalties::input_gradient(ctx.critic, x), samples);
       double sum = 0, sum_sq = 0, max = 0;
-      for (int64_t i = 0; i < samples; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < per; ++j) s += double(g.data()[i * per + j]) * g.data()[i * per + j];
-        const double n = std::sqrt(s);
+      for (double n : norms) {
         sum += n;
         sum_sq += n * n;
         max = std::max(max, n);
@@ -97,11 +91,7 @@ class GradientNorms : public Metric {
     std::vector<Tensor> activations;
     for (const auto& [name, h] : hidden) activations.push_back(h);
     const std::vector<Tensor> grads = grad({loss}, activations);
-    for (size_t k = 0; k < hidden.size(); ++k) {
-      double s = 0;
-      for (int64_t i = 0; i < grads[k].numel(); ++i) s += double(grads[k].data()[i]) * grads[k].data()[i];
-      out["activation_grad_" + hidden[k].first] += s;
-    }
+    for (size_t k = 0; k < hidden.size(); ++k) out["activation_grad_" + hidden[k].first] += squared_norm(grads[k]);
     for (auto& [name, v] : out) v = std::sqrt(v);
     return out;
   }

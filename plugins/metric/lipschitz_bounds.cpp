@@ -9,21 +9,20 @@
 //                norm is a lower bound on L.
 //   lower_ascent the same after `ascent_steps` of normalised gradient ascent on ‖∇ₓD(x)‖²
 //                from those points (second-order autodiff).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "../lipschitz/input_gradient.hpp"
 #include "kant/autodiff.hpp"
+#include "kant/distances.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
 using namespace kant;
 
-double l2(const Tensor& t) {
-  double s = 0;
-  for (int64_t i = 0; i < t.numel(); ++i) s += double(t.data()[i]) * t.data()[i];
-  return std::sqrt(s);
-}
+double l2(const Tensor& t) { return std::sqrt(squared_norm(t)); }
 
 class LipschitzBounds : public Metric {
  public:
@@ -53,13 +52,10 @@ class LipschitzBounds : public Metric {
     const int64_t m = ctx.critic.pack();
     const int64_t n = (samples_ + m - 1) / m * m;
     Tensor real = ctx.dataset.sample(n, rng), fake = ctx.generate(n);
-    Shape eps_shape(real.shape().size(), 1);
-    eps_shape[0] = n;
-    Tensor eps = rng.uniform_tensor(eps_shape);
     Tensor x;
     {
       NoGradGuard no_grad;
-      x = concat({real, fake, add(mul(eps, real), mul(1.0f - eps, fake))}, 0);
+      x = concat({real, fake, penalties::random_interpolates(real, fake, rng)}, 0);
     }
     const double lower = max_gradient_norm(ctx.critic, x);
     for (int64_t step = 0; step < ascent_steps_; ++step) {
@@ -79,16 +75,8 @@ class LipschitzBounds : public Metric {
  private:
   // max over samples of the per-sample ‖∇ₓD‖ (per pack for a packed critic)
   static double max_gradient_norm(Network& critic, const Tensor& x) {
-    Tensor v = x.detach().set_requires_grad();
-    Tensor g = grad({sum(critic.forward(v))}, {v})[0];
-    const int64_t rows = x.size(0) / critic.pack(), per = g.numel() / rows;
-    double best = 0;
-    for (int64_t i = 0; i < rows; ++i) {
-      double s = 0;
-      for (int64_t j = 0; j < per; ++j) s += double(g.data()[i * per + j]) * g.data()[i * per + j];
-      best = std::max(best, std::sqrt(s));
-    }
-    return best;
+    const std::vector<double> norms = row_norms(penalties::input_gradient(critic, x), x.size(0) / critic.pack());
+    return *std::max_element(norms.begin(), norms.end());
   }
 
   int64_t samples_, iterations_, ascent_steps_;

@@ -8,6 +8,11 @@
 
 namespace kant {
 
+/// Σ x² over every element of t (in double).
+double squared_norm(const Tensor& t);
+/// ‖row i‖₂ of t viewed as [rows, numel/rows] (per-sample gradient norms).
+std::vector<double> row_norms(const Tensor& t, int64_t rows);
+
 /// W1 between the empirical distributions of a [n, d] and b [m, d] under the Euclidean
 /// cost, by exact optimal transport (LEMON's network simplex on the complete bipartite
 /// graph; supplies m per point of a and demands n per point of b, so any n, m work).

@@ -76,7 +76,7 @@ class Network : public Module {
   virtual int64_t pack() const { return 1; }
 
   /// While recording is on, forward() keeps each hidden block's output under a name (the
-  /// architectures call record()), for per-layer gradient statistics. Turning it on or off
+  /// architectures call record_block()), for per-layer gradient statistics. Turning it on or off
   /// drops what was recorded.
   virtual void set_recording(bool on) {
     recording_ = on;
@@ -87,8 +87,13 @@ class Network : public Module {
   Tensor operator()(const Tensor& x) { return forward(x); }
 
  protected:
-  Tensor record(const std::string& name, const Tensor& h) {
-    if (recording_) recorded_.emplace_back(name, h);
+  /// Returns h; while recording, keeps it as "<prefix><index>" (named only then, so the
+  /// forward pass pays nothing otherwise).
+  Tensor record_block(const char* prefix, size_t index, const Tensor& h) {
+    if (!recording_) return h;
+    std::string name = prefix;
+    name += std::to_string(index);
+    recorded_.emplace_back(std::move(name), h);
     return h;
   }
 
