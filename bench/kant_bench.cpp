@@ -6,8 +6,7 @@
 //   kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp] [--warmup 5] [--iters 30]
 //   kant_bench --workloads conv   (conv2d forward/backward timings on workload d's layers)
 //
-// Workload d (DCGAN) needs convolutions, which the core does not have yet; it is reported as
-// unavailable.
+// Workload d is the peer's DCGAN (WGAN-GP, 1×32×32) through the dcgan architecture plugin.
 #include <omp.h>
 #include <unistd.h>
 
@@ -24,9 +23,9 @@
 #include <fmt/format.h>
 
 #include "kant/autodiff.hpp"
-#include "kant/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "kant/ops.hpp"
-#include "kant/trainer.hpp"
+#include "experiment/trainer.hpp"
 
 using namespace kant;
 using clock_type = std::chrono::steady_clock;

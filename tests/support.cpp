@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 namespace kant::testing {
 
@@ -33,9 +34,27 @@ CommandResult run_command(const std::string& command) {
 
 std::string kant_exe() { return KANT_TEST_EXE; }
 
+namespace {
+
+// Every folder temp_dir() made, removed when the test process exits (passed or failed).
+struct TempDirs {
+  std::vector<std::filesystem::path> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs t;
+  return t;
+}
+
+}  // namespace
+
 std::filesystem::path temp_dir(const std::string& prefix) {
   std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  temp_dirs().dirs.emplace_back(tmpl);
   return tmpl;
 }
 

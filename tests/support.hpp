@@ -6,7 +6,7 @@
 
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
-#include "kant/registry.hpp"
+#include "plugin/registry.hpp"
 
 namespace kant::testing {
 
@@ -54,7 +54,7 @@ CommandResult run_command(const std::string& command);
 
 /// Path of the built `kant` executable.
 std::string kant_exe();
-/// A fresh empty temporary directory.
+/// A fresh empty temporary directory, removed with its contents when the test process exits.
 std::filesystem::path temp_dir(const std::string& prefix);
 
 }  // namespace kant::testing

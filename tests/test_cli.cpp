@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "kant/h5.hpp"
-#include "kant/results.hpp"
+#include "store/h5.hpp"
+#include "store/cell_file.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -157,6 +157,12 @@ TEST_CASE("a tiny grid runs end to end, and a rerun skips every cell", "[cli][e2
   CommandResult rep = run_command(kant_exe() + " report " + (s.results() / "tiny").string());
   CHECK(rep.exit_code == 0);
   CHECK_THAT(rep.output, Catch::Contains("| GP "));
+  // every cell records the backend it ran on
+  const fs::path one = fs::directory_iterator(s.results() / "tiny" / "cells")->path();
+  CommandResult show = run_command(kant_exe() + " show " + one.string());
+  CHECK(show.exit_code == 0);
+  CHECK_THAT(show.output, Catch::Matches("(.|\\n)*onednn_isa: [a-z0-9_]+\\n(.|\\n)*"));
+  CHECK_THAT(show.output, Catch::Contains("onednn_version: 2."));
 }
 
 TEST_CASE("the same config and seed give bit-identical results", "[cli][e2e]") {

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "../plugins/objective/f_divergences.hpp"
+#include "kant/f_divergences.hpp"
 #include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
 #include "support.hpp"

@@ -10,7 +10,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/checkpoint.hpp"
 #include "kant/error.hpp"
-#include "kant/h5.hpp"
+#include "store/h5.hpp"
 #include "kant/layers.hpp"
 #include "support.hpp"
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "kant/report.hpp"
+#include "report/report.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 //   P = λ · mean_i (‖∇D(x̂_i)‖₂ − K)²
 #include <cmath>
 
-#include "input_gradient.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/plugin.hpp"
 
 namespace {

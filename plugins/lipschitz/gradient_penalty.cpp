@@ -8,7 +8,7 @@
 // derivative exists at zero gradient.
 #include <fmt/format.h>
 
-#include "input_gradient.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/error.hpp"
 #include "kant/plugin.hpp"
 

@@ -2,7 +2,7 @@
 // for GANs do actually converge?"): zero-centred gradient penalties
 //   R1 = (γ/2) · E_x[‖∇D(x)‖²]   on real data
 //   R2 = (γ/2) · E_x̃[‖∇D(x̃)‖²]  on generated data
-#include "input_gradient.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/plugin.hpp"
 
 namespace {

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "fit.hpp"
+#include "kant/fit.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/checkpoint.hpp"
 #include "kant/distances.hpp"

@@ -19,8 +19,8 @@
 
 #include <fmt/format.h>
 
-#include "../objective/f_divergences.hpp"
-#include "fit.hpp"
+#include "kant/f_divergences.hpp"
+#include "kant/fit.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"

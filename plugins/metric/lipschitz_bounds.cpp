@@ -13,7 +13,7 @@
 #include <cmath>
 #include <limits>
 
-#include "../lipschitz/input_gradient.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/ops.hpp"

@@ -7,7 +7,7 @@
 // The divergences and their conjugates are in f_divergences.hpp.
 #include <fmt/format.h>
 
-#include "f_divergences.hpp"
+#include "kant/f_divergences.hpp"
 #include "kant/plugin.hpp"
 
 namespace {

@@ -1,0 +1,28 @@
+// The commands of `kant`: each adds its CLI11 subcommand (options, help) and returns what
+// runs it, so main.cpp only parses and dispatches.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace kant::cli {
+
+/// A subcommand and its action (run after a successful parse; returns the exit code).
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_run(CLI::App& kant);       // kant run
+Command add_validate(CLI::App& kant);  // kant validate
+Command add_cell(CLI::App& kant);      // kant _cell (internal: one cell in a child process)
+Command add_report(CLI::App& kant);    // kant report
+Command add_show(CLI::App& kant);      // kant show
+Command add_plugins(CLI::App& kant);   // kant plugins
+
+/// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
+void require_file(const std::string& path);
+
+}  // namespace kant::cli

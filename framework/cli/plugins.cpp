@@ -1,0 +1,72 @@
+// kant plugins [KIND [NAME]]: the loaded components with their parameters, formulas and papers.
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "kant/error.hpp"
+#include "plugin/registry.hpp"
+
+namespace kant::cli {
+namespace {
+
+void print_param(const ParamSpec& p) {
+  std::string def =
+      p.default_value ? fmt::format("default {}", value_str(*p.default_value)) : "required";
+  std::string c = p.constraint_str();
+  fmt::print("      {:<18} {:<14} {}{}\n", p.name, param_type_name(p.type), def,
+             c.empty() ? "" : fmt::format(", {}", c));
+  fmt::print("      {:<18} {}\n", "", p.doc);
+}
+
+}  // namespace
+
+Command add_plugins(CLI::App& kant) {
+  struct Args {
+    std::string kind, name;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* app = kant.add_subcommand(
+      "plugins", "loaded plugins with their parameters (KIND: architecture, dataset, objective, "
+                 "lipschitz, optimizer, metric)");
+  app->group("Commands");
+  app->allow_extras();
+  app->add_option("KIND", a->kind, "only this kind");
+  app->add_option("NAME", a->name, "only this component, with its library");
+  return {app, [a] {
+            Registry registry = Registry::load_default();
+            const Kind* kind = nullptr;
+            if (!a->kind.empty()) {
+              std::vector<std::string> names;
+              for (const Kind& k : kAllKinds) {
+                names.push_back(kind_name(k));
+                if (a->kind == kind_name(k)) kind = &k;
+              }
+              if (!kind)
+                throw InputError(fmt::format("unknown plugin kind '{}'{}; kinds: {}", a->kind,
+                                             did_you_mean(a->kind, names), fmt::join(names, ", ")));
+            }
+            std::vector<const Component*> list = registry.list(kind);
+            if (!a->name.empty()) {
+              const Component* c = registry.find(*kind, a->name);
+              if (!c)
+                throw InputError(fmt::format("no {} plugin '{}'{}", a->kind, a->name,
+                                             did_you_mean(a->name, registry.names(*kind))));
+              list = {c};
+            }
+            const Kind* current = nullptr;
+            for (const Component* c : list) {
+              if (!current || *current != c->kind()) {
+                fmt::print("{}:\n", kind_name(c->kind()));
+                current = &kAllKinds[static_cast<int>(c->kind())];
+              }
+              fmt::print("  {} {}  — {}\n", c->name(), c->registration.version, c->registration.summary);
+              if (!a->name.empty()) fmt::print("    library: {}\n", c->library_path);
+              for (const ParamSpec& p : c->schema()) print_param(p);
+            }
+            return 0;
+          }};
+}
+
+}  // namespace kant::cli

@@ -1,0 +1,114 @@
+// kant report and kant show: tables, figures and one cell, from the cell files.
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/report_output.hpp"
+#include "experiment/experiment.hpp"
+#include "experiment/runner.hpp"
+#include "kant/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace kant::cli {
+
+void print_report(const fs::path& dir, TableFormat format) {
+  std::vector<std::string> problems;
+  std::vector<CellSummary> cells = load_cells(dir, problems);
+  Manifest m = read_manifest(dir);
+  ReportSpec spec = parse_report_spec(m.report, m.reference);
+  Table table = build_table(cells, spec, m.axes);
+  std::cout << render_table(table, format);
+  // machine-readable formats keep stdout to the table alone
+  if (std::string s = reference_summary(table); !s.empty()) {
+    if (format == TableFormat::markdown) std::cout << "\n" << s << "\n";
+    else fmt::print(stderr, "kant report: {}\n", s);
+  }
+  std::vector<Figure> figures = write_figures(cells, spec, m.axes, dir / "report", problems);
+  fs::path page = write_html_report(dir, m, cells, table, figures, problems);
+  for (const std::string& p : problems) fmt::print(stderr, "kant report: skipped {}\n", p);
+  fmt::print(stderr, "kant report: {} figures and the page {}\n", figures.size(), page.string());
+}
+
+Command add_report(CLI::App& kant) {
+  struct Args {
+    std::string target, format = "markdown", results = "results";
+    std::vector<std::string> sets;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* app = kant.add_subcommand(
+      "report",
+      "the comparison table of stored cells (mean ± std over seeds, failures counted, the "
+      "paper's numbers beside ours); writes figures and RESULTS_DIR/report/index.html");
+  app->group("Commands");
+  app->allow_extras();
+  app->add_option("RESULTS_DIR|FILE.yaml", a->target, "a results folder, or the experiment")->required();
+  app->add_option("--format", a->format, "markdown (default), csv, latex or html")->type_name("F");
+  app->add_option("--results", a->results, "results root for FILE.yaml (default: results)")->type_name("DIR");
+  app->add_option("--set", a->sets, "overrides, as for kant run, for FILE.yaml")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  return {app, [a] {
+            const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
+                                                             {"csv", TableFormat::csv},
+                                                             {"latex", TableFormat::latex},
+                                                             {"html", TableFormat::html}};
+            if (!formats.count(a->format))
+              throw InputError(fmt::format("--format must be markdown, csv, latex or html, got '{}'{}",
+                                           a->format,
+                                           did_you_mean(a->format, {"markdown", "csv", "latex", "html"})));
+            fs::path dir = a->target;
+            if (fs::is_regular_file(dir)) {
+              Registry registry = Registry::load_default();
+              Experiment ex = load_experiment(a->target, a->sets, registry);
+              RunOptions opt;
+              opt.results_root = a->results;
+              dir = experiment_dir(ex, opt);
+            } else if (!fs::is_directory(dir)) {
+              throw InputError(fmt::format("{}: no such results folder or experiment file", a->target));
+            }
+            print_report(dir, formats.at(a->format));
+            return 0;
+          }};
+}
+
+Command add_show(CLI::App& kant) {
+  auto file = std::make_shared<std::string>();
+  CLI::App* app = kant.add_subcommand("show", "one cell: status, provenance, config and final metrics");
+  app->group("Commands");
+  app->allow_extras();
+  app->add_option("CELL.h5", *file, "a cell file")->required();
+  return {app, [file] {
+            require_file(*file);
+            CellSummary s = read_cell_summary(*file);
+            fmt::print("cell {} of {}\n", s.cell_id, s.experiment);
+            for (const auto& [k, v] : s.labels) fmt::print("  {} = {}\n", k, v);
+            fmt::print("status: {}{}\n", s.status, s.detail.empty() ? "" : fmt::format(" — {}", s.detail));
+            fmt::print("provenance:\n");
+            for (const char* k : {"framework_version", "git_commit", "onednn_version", "onednn_isa",
+                                  "hostname", "start_time", "end_time"})
+              if (s.attrs.count(k)) fmt::print("  {}: {}\n", k, s.attrs.at(k));
+            fmt::print("final metrics:\n");
+            for (const auto& [k, v] : s.final_metrics) fmt::print("  {}: {}\n", k, v);
+            for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"}) {
+              std::vector<double> y;
+              try {
+                y = read_cell_dataset(*file, std::string("series/") + series);
+              } catch (const Error&) {
+                continue;
+              }
+              if (y.empty()) continue;
+              auto [lo, hi] = std::minmax_element(y.begin(), y.end());
+              fmt::print("series {}: {} steps, first {:.6g}, last {:.6g}, min {:.6g}, max {:.6g}\n", series,
+                         y.size(), y.front(), y.back(), *lo, *hi);
+            }
+            fmt::print("config:\n{}", s.config_yaml);
+            return 0;
+          }};
+}
+
+}  // namespace kant::cli

@@ -1,0 +1,130 @@
+// kant run, kant validate and the internal kant _cell: expanding an experiment's grid and
+// training its pending cells.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "cli/report_output.hpp"
+#include "experiment/experiment.hpp"
+#include "experiment/runner.hpp"
+#include "kant/error.hpp"
+#include "report/report.hpp"
+
+namespace fs = std::filesystem;
+
+namespace kant::cli {
+namespace {
+
+// "--jobs must be a positive integer, got 'x'" (the option is read as text so that the
+// message is ours).
+int positive_int(const std::string& option, const std::string& text) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(text, &used);
+    if (used == text.size() && v >= 1) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError(fmt::format("--{} must be a positive integer, got '{}'", option, text));
+}
+
+struct RunArgs {
+  std::string file, jobs, threads, results = "results", shard;
+  std::vector<std::string> sets;
+  bool quiet = false;
+};
+
+void add_set_option(CLI::App& app, std::vector<std::string>& sets) {
+  app.add_option("--set", sets,
+                 "override a config key in every cell (train.steps=100), or the experiment's "
+                 "seeds=[0] or name=x; repeatable")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+}
+
+}  // namespace
+
+void require_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("{}: error: no such file", path));
+}
+
+Command add_run(CLI::App& kant) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* app = kant.add_subcommand(
+      "run", "train every cell of the experiment's grid that is not complete yet, then print its table");
+  app->group("Commands");
+  app->allow_extras();
+  app->add_option("FILE.yaml", a->file, "the experiment")->required();
+  app->add_option("--jobs", a->jobs, "cells in parallel (default: min(cells, cores))")->type_name("N");
+  app->add_option("--threads", a->threads, "threads per cell (default: cores / jobs)")->type_name("T");
+  add_set_option(*app, a->sets);
+  app->add_option("--results", a->results, "results root folder (default: results)")->type_name("DIR");
+  app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")->type_name("I/N");
+  app->add_flag("--quiet", a->quiet, "no summary line before the run");
+  return {app, [a] {
+            require_file(a->file);
+            RunOptions opt;
+            opt.jobs = a->jobs.empty() ? 0 : positive_int("jobs", a->jobs);
+            opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);
+            opt.results_root = a->results;
+            opt.quiet = a->quiet;
+            if (!a->shard.empty()) {
+              int i = -1, n = 0;
+              char extra;
+              if (std::sscanf(a->shard.c_str(), "%d/%d%c", &i, &n, &extra) != 2 || n < 1 || i < 0 || i >= n)
+                throw InputError(fmt::format("--shard must be I/N with 0 ≤ I < N, got '{}'", a->shard));
+              opt.shard_index = i;
+              opt.shard_count = n;
+            }
+            Registry registry = Registry::load_default();
+            Experiment ex = load_experiment(a->file, a->sets, registry);
+            parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
+            RunSummary s = run_experiment(ex, registry, opt);
+            fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done)\n",
+                       s.complete, s.diverged, s.failed, s.skipped);
+            print_report(experiment_dir(ex, opt), TableFormat::markdown);
+            return s.failed > 0 ? 1 : 0;
+          }};
+}
+
+Command add_validate(CLI::App& kant) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* app = kant.add_subcommand(
+      "validate", "expand and validate the grid, list the cells; runs nothing, writes nothing");
+  app->group("Commands");
+  app->allow_extras();
+  app->add_option("FILE.yaml", a->file, "the experiment")->required();
+  add_set_option(*app, a->sets);
+  return {app, [a] {
+            require_file(a->file);
+            Registry registry = Registry::load_default();
+            Experiment ex = load_experiment(a->file, a->sets, registry);
+            parse_report_spec(ex.report, ex.reference);
+            for (size_t i = 0; i < ex.cells.size(); ++i)
+              fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());
+            fmt::print("{}: {} cells, all valid\n", ex.name, ex.cells.size());
+            return 0;
+          }};
+}
+
+Command add_cell(CLI::App& kant) {
+  struct Args {
+    std::string spec, out, threads = "1", tag = "[cell]";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* app = kant.add_subcommand("_cell", "train one cell (started by kant run)");
+  app->group("");  // internal: not listed
+  app->allow_extras();
+  app->add_option("SPEC", a->spec, "the cell's spec file")->required();
+  app->add_option("OUT", a->out, "the cell file to write")->required();
+  app->add_option("--threads", a->threads, "threads")->type_name("T");
+  app->add_option("--tag", a->tag, "progress line prefix");
+  return {app, [a] {
+            Registry registry = Registry::load_default();
+            return run_cell_process(a->spec, a->out, positive_int("threads", a->threads), a->tag, registry);
+          }};
+}
+
+}  // namespace kant::cli

@@ -1,0 +1,244 @@
+// Cell configs: each block resolved against its plugin's schema (and the framework's keys:
+// train, noise, packing, metric periods), in a fixed canonical order whose text the cell id
+// hashes. Errors point at the YAML with file:line:column and a did-you-mean.
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "experiment/experiment.hpp"
+#include "experiment/validate.hpp"
+#include "kant/components.hpp"
+#include "kant/hash.hpp"
+
+namespace kant {
+namespace {
+
+// A component block: "name" (shorthand) or {plugin: name, param: value, ...}.
+ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mark,
+                                  const std::string& section, Kind kind, const Registry& registry,
+                                  const Schema& reserved, ConfigNode& canonical,
+                                  Params* reserved_out = nullptr) {
+  if (!node || node->type == ConfigNode::Type::null)
+    throw ConfigError(parent_mark, fmt::format("the config needs a '{}' block ({} plugin)",
+                                               section, kind_name(kind)));
+  ConfigNode block = *node;
+  if (block.is_scalar()) {
+    ConfigNode shorthand = block;
+    block = ConfigNode::make_map(shorthand.mark);
+    block.set("plugin", shorthand, shorthand.mark);
+  }
+  if (!block.is_map())
+    throw ConfigError(block.mark, fmt::format("'{}' must be a plugin name or a map with 'plugin'",
+                                              section));
+  const ConfigNode* plugin = block.find("plugin");
+  if (!plugin)
+    throw ConfigError(block.mark, fmt::format("'{}' needs a 'plugin' key naming a {} plugin",
+                                              section, kind_name(kind)));
+  if (!plugin->is_scalar())
+    throw ConfigError(plugin->mark, fmt::format("'{}.plugin' must be a name", section));
+  const Component* c = registry.find(kind, plugin->scalar);
+  if (!c) {
+    std::vector<std::string> names = registry.names(kind);
+    throw ConfigError(plugin->mark,
+                      fmt::format("unknown {} plugin '{}'{}; available: {}", kind_name(kind),
+                                  plugin->scalar, did_you_mean(plugin->scalar, names),
+                                  names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+  }
+  canonical = ConfigNode::make_map();
+  canonical.set("plugin", ConfigNode::make_scalar(c->name()));
+  std::set<std::string> skip{"plugin"};
+  for (const ParamSpec& r : reserved) skip.insert(r.name);
+  const std::string what = fmt::format("{} '{}'", kind_name(kind), c->name());
+  if (reserved_out) {
+    std::set<std::string> plugin_keys{"plugin"};
+    for (const ParamSpec& s : c->schema()) plugin_keys.insert(s.name);
+    ConfigNode reserved_canonical = ConfigNode::make_map();
+    *reserved_out = validate_params(block, reserved, plugin_keys, "'" + section + "'",
+                                    reserved_canonical);
+    for (ConfigEntry& e : reserved_canonical.entries) canonical.set(e.key, e.value);
+  }
+  ComponentChoice choice;
+  choice.component = c;
+  choice.params = validate_params(block, c->schema(), skip, what, canonical);
+  return choice;
+}
+
+const Schema& train_schema() {
+  static const Schema s{
+      param::integer("steps", 1000, "generator iterations").at_least(1),
+      param::integer("batch_size", 256, "samples per batch, for real and generated data").at_least(1),
+      param::integer("n_critic", 1, "critic steps per generator step").at_least(1),
+      param::choice("updates", "alternating", {"alternating", "simultaneous"},
+                    "alternating: n_critic critic steps, then a generator step on the updated "
+                    "critic; simultaneous: both gradients at the same point, applied together"),
+      param::boolean("wgan_critic_schedule", false,
+                     "WGAN's schedule: 100 critic steps for the first 25 generator steps and "
+                     "every 500th (Arjovsky et al. 2017, reference code)"),
+      param::real("ema", 0.0, "decay β of an exponential moving average of the generator's "
+                              "weights used for metrics and samples (0: none)")
+          .range(0, 0.999999),
+      param::integer("unrolled_steps", 0, "critic SGD steps the generator loss is "
+                                          "differentiated through (Metz et al. 2017; 0: none)")
+          .at_least(0),
+      param::real("unrolled_lr", 1e-4, "step size of the unrolled critic steps").at_least(0),
+      param::integer("log_every", 0, "progress line every k generator steps (0: 10 lines a run)")
+          .at_least(0),
+      param::integer("samples", 2500, "generated samples stored with the results").at_least(0),
+  };
+  return s;
+}
+
+const Schema& generator_reserved() {
+  static const Schema s{
+      param::integer("noise_dim", 2, "dimension of the generator's input noise z").at_least(1),
+      param::choice("noise", "normal", {"normal", "uniform"},
+                    "distribution of z: N(0, I) or U[-1, 1]^d"),
+  };
+  return s;
+}
+
+const Schema& critic_reserved() {
+  static const Schema s{
+      param::integer("pack", 1, "samples the critic judges together (PacGAN, Lin et al. 2018; "
+                                "1: no packing); batch_size must be a multiple")
+          .at_least(1),
+  };
+  return s;
+}
+
+const Schema& metric_reserved() {
+  static const Schema s{
+      param::integer("every", 0, "evaluate every k generator steps (0: only at the end)")
+          .at_least(0),
+  };
+  return s;
+}
+
+const std::vector<std::string> kCellKeys{
+    "dataset",   "generator", "critic",           "objective",       "lipschitz",
+    "optimizer", "train",     "generator_optimizer", "critic_optimizer", "metrics", "seed"};
+
+}  // namespace
+
+std::string CellConfig::id() const {
+  const std::string text = yaml();
+  return fmt::format("{:016x}", fnv1a64(text.data(), text.size()));
+}
+
+CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
+  if (!config.is_map()) throw ConfigError(config.mark, "a cell config must be a map");
+  for (const ConfigEntry& e : config.entries)
+    if (std::find(kCellKeys.begin(), kCellKeys.end(), e.key) == kCellKeys.end())
+      throw ConfigError(e.key_mark, fmt::format("unknown config key '{}'{}; expected one of: {}",
+                                                e.key, did_you_mean(e.key, kCellKeys),
+                                                fmt::join(kCellKeys, ", ")));
+  CellConfig cell;
+  ConfigNode& canon = cell.canonical = ConfigNode::make_map();
+  auto section = [&](const char* key, Kind kind, const Schema& reserved = {},
+                     Params* reserved_out = nullptr) {
+    ConfigNode c;
+    ComponentChoice choice = resolve_component(config.find(key), config.mark, key, kind, registry,
+                                               reserved, c, reserved_out);
+    canon.set(key, c);
+    return choice;
+  };
+  cell.dataset = section("dataset", Kind::dataset);
+  Params gen_reserved;
+  cell.generator = section("generator", Kind::architecture, generator_reserved(), &gen_reserved);
+  cell.noise_dim = gen_reserved.integer("noise_dim");
+  cell.noise = gen_reserved.string("noise");
+  Params critic_params;
+  cell.critic = section("critic", Kind::architecture, critic_reserved(), &critic_params);
+  cell.pack = critic_params.integer("pack");
+  cell.objective = section("objective", Kind::objective);
+  // one Lipschitz method, or a list of methods whose hooks combine
+  const ConfigNode* lip = config.find("lipschitz");
+  const ConfigNode none = ConfigNode::make_scalar("none", config.mark);
+  if (lip && lip->is_sequence()) {
+    if (lip->items.empty()) throw ConfigError(lip->mark, "'lipschitz' lists no method");
+    ConfigNode list = ConfigNode::make_sequence();
+    for (const ConfigNode& item : lip->items) {
+      ConfigNode c;
+      cell.lipschitz.push_back(resolve_component(&item, item.mark, "lipschitz[]", Kind::lipschitz, registry, {}, c));
+      list.items.push_back(c);
+    }
+    canon.set("lipschitz", list);
+  } else {
+    ConfigNode c;
+    cell.lipschitz.push_back(resolve_component(lip ? lip : &none, config.mark, "lipschitz", Kind::lipschitz,
+                                               registry, {}, c));
+    canon.set("lipschitz", c);
+  }
+  // one optimizer block for both networks, or one per network (which wins over the shared one)
+  const bool shared = config.find("optimizer") != nullptr;
+  auto optimizer_for = [&](const char* key) {
+    if (config.find(key) || !shared) return section(key, Kind::optimizer);
+    ComponentChoice c = section("optimizer", Kind::optimizer);
+    canon.set(key, *canon.find("optimizer"));
+    canon.erase("optimizer");
+    return c;
+  };
+  cell.generator_optimizer = optimizer_for("generator_optimizer");
+  cell.critic_optimizer = optimizer_for("critic_optimizer");
+
+  ConfigNode train_canon = ConfigNode::make_map();
+  const ConfigNode* train = config.find("train");
+  ConfigNode empty = ConfigNode::make_map(config.mark);
+  if (train && !train->is_map() && train->type != ConfigNode::Type::null)
+    throw ConfigError(train->mark, "'train' must be a map");
+  Params t = validate_params(train && train->is_map() ? *train : empty, train_schema(), {},
+                             "'train'", train_canon);
+  cell.train.steps = t.integer("steps");
+  cell.train.batch_size = t.integer("batch_size");
+  cell.train.n_critic = t.integer("n_critic");
+  cell.train.simultaneous = t.string("updates") == "simultaneous";
+  cell.train.wgan_critic_schedule = t.boolean("wgan_critic_schedule");
+  cell.train.ema = t.real("ema");
+  cell.train.unrolled_steps = t.integer("unrolled_steps");
+  cell.train.unrolled_lr = t.real("unrolled_lr");
+  cell.train.log_every = t.integer("log_every");
+  cell.train.samples = t.integer("samples");
+  if (cell.train.simultaneous && (cell.train.n_critic != 1 || cell.train.wgan_critic_schedule ||
+                                  cell.train.unrolled_steps > 0))
+    throw ConfigError(train ? train->mark : config.mark,
+                      "simultaneous updates take one critic and one generator step at a time: "
+                      "n_critic must be 1, without wgan_critic_schedule or unrolled_steps");
+  if (cell.train.batch_size % cell.pack != 0) {
+    const ConfigNode* critic = config.find("critic");
+    throw ConfigError(critic ? critic->mark : config.mark,
+                      fmt::format("critic.pack = {} must divide train.batch_size = {}", cell.pack,
+                                  cell.train.batch_size));
+  }
+  canon.set("train", train_canon);
+
+  ConfigNode metrics_canon = ConfigNode::make_sequence();
+  if (const ConfigNode* metrics = config.find("metrics")) {
+    if (!metrics->is_sequence() && metrics->type != ConfigNode::Type::null)
+      throw ConfigError(metrics->mark, "'metrics' must be a list of {plugin: name, ...}");
+    std::set<std::string> seen;
+    for (const ConfigNode& m : metrics->items) {
+      ConfigNode c;
+      Params reserved;
+      MetricChoice mc;
+      mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry,
+                                    metric_reserved(), c, &reserved);
+      mc.every = reserved.integer("every");
+      if (!seen.insert(mc.choice.component->name()).second)
+        throw ConfigError(m.mark, fmt::format("metric '{}' is listed twice",
+                                              mc.choice.component->name()));
+      cell.metrics.push_back(std::move(mc));
+      metrics_canon.items.push_back(c);
+    }
+  }
+  canon.set("metrics", metrics_canon);
+
+  if (const ConfigNode* seed = config.find("seed")) {
+    ParamSpec spec = param::integer("seed", 0, "random seed").at_least(0);
+    cell.seed = static_cast<uint64_t>(std::get<int64_t>(convert_value(spec, *seed, "'seed'")));
+  }
+  canon.set("seed", ConfigNode::make_scalar(std::to_string(cell.seed)));
+  return cell;
+}
+
+}  // namespace kant

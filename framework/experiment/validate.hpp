@@ -1,0 +1,23 @@
+// Config values against parameter schemas: a YAML value converted to a parameter's type and
+// checked against its range or choices, a component block's entries validated (unknown keys
+// with did-you-mean, defaults filled in), and the canonical text of every value.
+#pragma once
+#include <set>
+#include <string>
+
+#include "config/config.hpp"
+#include "kant/params.hpp"
+
+namespace kant {
+
+/// `node` as a value of `spec`'s type, within its range; `what` names it in errors.
+Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::string& what);
+
+/// Validates the entries of `block` (a map) against `schema`, skipping keys in `skip`, and
+/// fills `canonical` with every schema entry (defaults included). `component` names the
+/// block in errors ("lipschitz 'gradient_penalty'").
+Params validate_params(const ConfigNode& block, const Schema& schema,
+                       const std::set<std::string>& skip, const std::string& component,
+                       ConfigNode& canonical);
+
+}  // namespace kant

@@ -1,0 +1,118 @@
+// The HTML report page of an experiment: table, figures, failures, and each cell's config and
+// provenance, in one file beside its SVG figures. A small script records on <body> how many
+// images and tables rendered (data-images-ok="k/n"), which the browser test reads.
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "kant/error.hpp"
+#include "report/report.hpp"
+
+namespace kant {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+constexpr const char* kStyle = R"(body{font-family:sans-serif;margin:2em auto;max-width:1200px;color:#222}
+table.results{border-collapse:collapse;margin:1em 0}table.results td,table.results th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}
+table.results th:first-child,table.results tbody th{text-align:left}thead th{border-bottom:2px solid #333!important}
+td.miss{color:#b71c1c}.figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{border:1px solid #eee;max-width:100%}
+figcaption{font-size:12px;color:#555}details{margin:4px 0}pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}
+table.kv td{padding:1px 8px;font-size:12px;vertical-align:top}.status-failed{color:#b71c1c}.status-diverged{color:#e65100}
+.problems{color:#b71c1c}.scroll{overflow-x:auto})";
+
+constexpr const char* kScript = R"(<script>
+window.addEventListener('load', function () {
+  var imgs = Array.from(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-images-ok', ok + '/' + imgs.length);
+  document.body.setAttribute('data-tables', document.querySelectorAll('table.results tbody tr').length);
+});
+</script>)";
+
+}  // namespace
+
+fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const std::vector<CellSummary>& cells,
+                           const Table& table, const std::vector<Figure>& figures,
+                           const std::vector<std::string>& problems) {
+  const fs::path out_dir = dir / "report";
+  fs::create_directories(out_dir);
+  size_t complete = 0, diverged = 0, failed = 0;
+  for (const CellSummary& c : cells) {
+    complete += c.status == "complete";
+    diverged += c.status == "diverged";
+    failed += c.status == "failed";
+  }
+  std::string h = fmt::format("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} — Kantorovich report</title>\n<style>{}</style></head>\n<body>\n",
+                              esc(manifest.name), kStyle);
+  h += fmt::format("<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over the "
+                   "complete cells of a row (n); diverged and failed cells are counted, never dropped.</p>\n",
+                   esc(manifest.name), cells.size(), complete, diverged, failed);
+  if (!problems.empty()) {
+    h += "<div class=\"problems\"><p>Files left out:</p><ul>\n";
+    for (const std::string& p : problems) h += fmt::format("<li>{}</li>\n", esc(p));
+    h += "</ul></div>\n";
+  }
+  h += "<h2>Table</h2>\n<div class=\"scroll\">\n" + render_table(table, TableFormat::html) + "</div>\n";
+  if (std::string s = reference_summary(table); !s.empty()) h += fmt::format("<p><b>{}</b>. ✗ marks a difference beyond the tolerance.</p>\n", esc(s));
+
+  std::vector<std::string> sections;
+  for (const Figure& f : figures)
+    if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) sections.push_back(f.section);
+  for (const std::string& section : sections) {
+    h += fmt::format("<h2>{}</h2>\n<div class=\"figs\">\n", esc(section));
+    for (const Figure& f : figures)
+      if (f.section == section)
+        h += fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+                         esc(f.file.filename().string()), esc(f.title), esc(f.title));
+    h += "</div>\n";
+  }
+
+  std::vector<const CellSummary*> bad;
+  for (const CellSummary& c : cells)
+    if (c.status != "complete") bad.push_back(&c);
+  if (!bad.empty()) {
+    h += "<h2>Failures and divergences</h2>\n<ul>\n";
+    for (const CellSummary* c : bad) {
+      std::vector<std::string> labels;
+      for (const auto& [k, v] : c->labels) labels.push_back(k + "=" + v);
+      h += fmt::format("<li class=\"status-{}\"><b>{}</b> ({}): {} — {}</li>\n", esc(c->status),
+                       esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(c->status), esc(c->detail));
+    }
+    h += "</ul>\n";
+  }
+
+  h += "<h2>Cells</h2>\n";
+  for (const CellSummary& c : cells) {
+    std::vector<std::string> labels;
+    for (const auto& [k, v] : c.labels) labels.push_back(k + "=" + v);
+    h += fmt::format("<details><summary>{} — <span class=\"status-{}\">{}</span> <code>{}</code></summary>\n<table class=\"kv\">\n",
+                     esc(fmt::format("{}", fmt::join(labels, " "))), esc(c.status), esc(c.status), esc(c.cell_id));
+    for (const auto& [k, v] : c.attrs)
+      if (k != "config" && k != "labels") h += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", esc(k), esc(v));
+    for (const auto& [k, v] : c.final_metrics) h += fmt::format("<tr><td>final {}</td><td>{}</td></tr>\n", esc(k), v);
+    h += fmt::format("</table>\n<pre>{}</pre>\n</details>\n", esc(c.config_yaml));
+  }
+  h += kScript;
+  h += "\n</body></html>\n";
+  const fs::path file = out_dir / "index.html";
+  std::ofstream out(file);
+  out << h;
+  if (!out) throw Error(fmt::format("cannot write {}", file.string()));
+  return file;
+}
+
+}  // namespace kant

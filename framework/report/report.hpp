@@ -1,0 +1,102 @@
+// Reports from stored cells: the comparison table (mean ± std over seeds, n, failures; with
+// the paper's numbers and the difference where the experiment gives them), in Markdown, CSV,
+// LaTeX or HTML; SVG figures; and an HTML page per experiment.
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "store/cell_file.hpp"
+#include "store/manifest.hpp"
+
+namespace kant {
+
+/// A figure of the report: one line per cell group, y (and x) read from each cell's file.
+struct PlotSpec {
+  std::string name;    ///< file name stem
+  std::string x, y;    ///< dataset paths in a cell file; x "" : the `step` beside y
+  std::string panels;  ///< grid axis: one figure per value ("" : one figure)
+  std::string lines;   ///< grid axis: one line per value (seeds get a line each)
+  bool log_y = false;
+  bool equal_aspect = false;
+  std::string title;
+};
+
+/// Published numbers for the table: `reference: {source, tolerance, values}` in the YAML.
+/// values: row label → {value name → number}, or row → column label → {value → number}.
+struct ReferenceSpec {
+  std::string source;
+  double tolerance = 0;                        ///< |ours − paper| ≤ tolerance counts as agreeing
+  std::map<std::string, double> tolerances;    ///< per value name, overriding `tolerance`
+  std::map<std::string, double> values;        ///< key: row \x1f column \x1f value
+};
+
+struct ReportSpec {
+  std::vector<std::string> rows;     ///< grid axes for rows (empty: the first axis)
+  std::string columns;               ///< optional grid axis for column groups
+  std::vector<std::string> values;   ///< "metric.value" names (empty: all found)
+  std::vector<PlotSpec> plots;
+  ReferenceSpec reference;
+};
+
+/// Reads an experiment's `report` and `reference` blocks (null nodes: defaults).
+ReportSpec parse_report_spec(const ConfigNode& report, const ConfigNode& reference = {});
+
+/// The cell's label on a grid axis ("" if it has none).
+std::string cell_label(const CellSummary& cell, const std::string& axis);
+/// The cell's labels on several axes, joined by " / ".
+std::string cell_row_label(const CellSummary& cell, const std::vector<std::string>& axes);
+
+/// Mean and sample standard deviation of n values.
+struct Stat {
+  double mean = 0, std = 0;
+  size_t n = 0;
+};
+
+/// The aggregated table, before formatting.
+struct Table {
+  std::string row_header, column_axis;
+  std::vector<std::string> rows, columns, values;
+  std::vector<Stat> stats;                        ///< [row][column][value], complete cells only
+  std::vector<std::optional<double>> reference;   ///< same indexing
+  std::vector<size_t> complete, diverged, failed; ///< per row
+  ReferenceSpec ref;
+
+  size_t index(size_t r, size_t c, size_t v) const { return (r * columns.size() + c) * values.size() + v; }
+  double tolerance(const std::string& value) const;
+  bool has_reference() const;
+};
+
+Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                  const std::vector<std::string>& axes);
+
+enum class TableFormat { markdown, csv, latex, html };
+std::string render_table(const Table& table, TableFormat format);
+/// "k of n published numbers within tolerance (…)", or "" without a reference.
+std::string reference_summary(const Table& table);
+
+/// A figure written as SVG.
+struct Figure {
+  std::string section;  ///< "samples", "training curves", "metrics", "plots"
+  std::string title;
+  std::filesystem::path file;
+};
+
+/// Writes the experiment's figures into `out_dir`: the `plots` of the report block, plus
+/// training curves and metric curves (mean ± std band over seeds per row group) and
+/// generated samples over the data for 2-D data sets. Problems go to `problems`.
+std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                                  const std::vector<std::string>& axes,
+                                  const std::filesystem::path& out_dir,
+                                  std::vector<std::string>& problems);
+
+/// Writes <dir>/report/index.html: table, figures, each cell's config and provenance, and the
+/// failures with their reasons. Returns its path.
+std::filesystem::path write_html_report(const std::filesystem::path& dir, const Manifest& manifest,
+                                        const std::vector<CellSummary>& cells, const Table& table,
+                                        const std::vector<Figure>& figures,
+                                        const std::vector<std::string>& problems);
+
+}  // namespace kant

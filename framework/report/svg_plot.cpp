@@ -1,0 +1,269 @@
+// SVG line and scatter plots (see svg_plot.hpp).
+#include "report/svg_plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace kant::svg {
+namespace {
+
+// Tableau 10, the matplotlib default cycle.
+const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi] with about `target` of them.
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  double span = hi - lo;
+  double raw = span / std::max(1, target);
+  double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  return ticks;
+}
+
+}  // namespace
+
+std::string tick_label(double v) {
+  if (v == 0) return "0";
+  double a = std::abs(v);
+  if (a >= 1e5 || a < 1e-3) return fmt::format("{:.0e}", v);
+  std::string s = fmt::format("{:.4g}", v);
+  return s;
+}
+
+std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
+  // legend in a right margin sized to the longest label
+  size_t longest = 0;
+  for (const Series& s : series) longest = std::max(longest, s.label.size());
+  const double legend = series.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
+  const double left = 64, right = 16 + legend, top = 32, bottom = 48;
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  auto ty = [&](double y) { return o.log_y ? std::log10(y) : y; };
+  auto include = [&](double x, double y) {
+    if (!std::isfinite(x) || !std::isfinite(y) || (o.log_y && y <= 0)) return;
+    x0 = std::min(x0, x);
+    x1 = std::max(x1, x);
+    y0 = std::min(y0, ty(y));
+    y1 = std::max(y1, ty(y));
+  };
+  for (const Series& s : series)
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      include(s.x[i], s.y[i]);
+      if (s.lo.size() == s.x.size() && s.hi.size() == s.x.size()) {
+        include(s.x[i], s.lo[i]);
+        include(s.x[i], s.hi[i]);
+      }
+    }
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+  if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
+  const double pad_x = (x1 - x0) * 0.04, pad_y = (y1 - y0) * 0.04;
+  x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
+  double pw = o.width - left - right, ph = o.height - top - bottom;
+  if (o.equal_aspect) {  // widen the narrower range so one unit is as long on both axes
+    double sx = (x1 - x0) / pw, sy = (y1 - y0) / ph;
+    if (sx > sy) {
+      double c = (y0 + y1) / 2, h = sx * ph / 2;
+      y0 = c - h, y1 = c + h;
+    } else {
+      double c = (x0 + x1) / 2, h = sy * pw / 2;
+      x0 = c - h, x1 = c + h;
+    }
+  }
+  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
+  auto py = [&](double y) { return top + (1 - (ty(y) - y0) / (y1 - y0)) * ph; };
+
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      o.width, o.height, o.width, o.height);
+  out += fmt::format("<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+                     o.width / 2, escape(o.title));
+  // grid and ticks
+  for (double t : nice_ticks(x0, x1, 6)) {
+    double x = px(t);
+    out += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#eee\"/>\n", x, top, x, top + ph);
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x, top + ph + 14, tick_label(t));
+  }
+  for (double t : nice_ticks(y0, y1, 6)) {
+    double y = top + (1 - (t - y0) / (y1 - y0)) * ph;
+    out += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#eee\"/>\n", left, y, left + pw, y);
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, y + 4,
+                       tick_label(o.log_y ? std::pow(10.0, t) : t));
+  }
+  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, pw, ph);
+  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2, o.height - 8,
+                     escape(o.x_label));
+  out += fmt::format("<text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                     top + ph / 2, escape(o.y_label));
+  // data, clipped to the plot area
+  out += fmt::format("<clipPath id=\"area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
+                     left, top, pw, ph);
+  auto color_of = [&](size_t k) { return series[k].color.empty() ? std::string(kColors[k % 10]) : series[k].color; };
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    if (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()) continue;
+    std::string poly;
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (std::isfinite(s.hi[i]) && (!o.log_y || s.hi[i] > 0)) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.hi[i]));
+    for (size_t i = s.x.size(); i-- > 0;)
+      if (std::isfinite(s.lo[i]) && (!o.log_y || s.lo[i] > 0)) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.lo[i]));
+    if (!poly.empty())
+      out += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>\n", color_of(k), poly);
+  }
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    const std::string color = color_of(k);
+    std::string pts;
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0)) continue;
+      if (s.markers)
+        out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.6\" fill=\"{}\" fill-opacity=\"0.6\"/>\n",
+                           px(s.x[i]), py(s.y[i]), color);
+      else
+        pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
+    }
+    if (!s.markers && !pts.empty())
+      out += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color, pts);
+  }
+  out += "</g>\n";
+  // legend
+  for (size_t k = 0; k < series.size(); ++k) {
+    double y = top + 12 + 14 * static_cast<double>(k);
+    double x = left + pw + 12;
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, color_of(k));
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", x + 14, y, escape(series[k].label));
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
+                       size_t w, size_t columns, const std::string& title) {
+  const size_t scale = std::max<size_t>(1, 48 / std::max<size_t>(h, 1)), gap = 2;
+  const size_t cell = w * scale + gap, rows = (count + columns - 1) / columns;
+  const size_t width = columns * cell + gap, height = rows * (h * scale + gap) + gap + 24;
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" shape-rendering=\"crispEdges\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n",
+      width, height, width / 2, escape(title));
+  auto level = [](double v) { return static_cast<int>(std::lround(std::clamp((v + 1) / 2, 0.0, 1.0) * 255)); };
+  for (size_t k = 0; k < count; ++k) {
+    const size_t x0 = gap + (k % columns) * cell, y0 = 24 + gap + (k / columns) * (h * scale + gap);
+    const double* img = data.data() + k * channels * h * w;
+    for (size_t i = 0; i < h; ++i)
+      for (size_t j = 0; j < w; ++j) {
+        int r = level(img[i * w + j]), g = r, b = r;
+        if (channels == 3) {
+          g = level(img[h * w + i * w + j]);
+          b = level(img[2 * h * w + i * w + j]);
+        }
+        out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#{:02x}{:02x}{:02x}\"/>", x0 + j * scale,
+                           y0 + i * scale, scale, scale, r, g, b);
+      }
+    out += "\n";
+  }
+  return out + "</svg>\n";
+}
+
+namespace {
+
+// Viridis, sampled at 6 points and interpolated linearly.
+std::string colormap(double t) {
+  static const double stops[6][3] = {{68, 1, 84},    {65, 68, 135},  {42, 120, 142},
+                                     {34, 168, 132}, {122, 209, 81}, {253, 231, 37}};
+  t = std::clamp(t, 0.0, 1.0) * 5;
+  const int k = std::min(4, static_cast<int>(t));
+  const double f = t - k;
+  int rgb[3];
+  for (int c = 0; c < 3; ++c) rgb[c] = static_cast<int>(std::lround(stops[k][c] * (1 - f) + stops[k + 1][c] * f));
+  return fmt::format("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
+}
+
+}  // namespace
+
+std::string contour(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& v,
+                    int levels, const Series& points, const std::string& title) {
+  const size_t nx = x.size(), ny = y.size();
+  const double left = 50, top = 30, size = 420, bar = 70;
+  const double width = left + size + bar + 20, height = top + size + 40;
+  auto [lo_it, hi_it] = std::minmax_element(v.begin(), v.end());
+  const double lo = *lo_it, hi = *hi_it > *lo_it ? *hi_it : *lo_it + 1;
+  auto px = [&](double xv) { return left + (xv - x.front()) / (x.back() - x.front()) * size; };
+  auto py = [&](double yv) { return top + (1 - (yv - y.front()) / (y.back() - y.front())) * size; };
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+      width, height, left + size / 2, escape(title));
+  // colour cells centred on the grid points
+  const double cw = size / static_cast<double>(nx - 1), ch = size / static_cast<double>(ny - 1);
+  out += "<g shape-rendering=\"crispEdges\">\n";
+  for (size_t i = 0; i < ny; ++i)
+    for (size_t j = 0; j < nx; ++j)
+      out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", px(x[j]) - cw / 2,
+                         py(y[i]) - ch / 2, cw + 0.5, ch + 0.5, colormap((v[i * nx + j] - lo) / (hi - lo)));
+  out += "\n</g>\n";
+  // marching squares: each level crosses a cell's edges where the corner values straddle it
+  std::string path;
+  for (int l = 1; l <= levels; ++l) {
+    const double level = lo + (hi - lo) * l / (levels + 1);
+    for (size_t i = 0; i + 1 < ny; ++i)
+      for (size_t j = 0; j + 1 < nx; ++j) {
+        const double c[4] = {v[i * nx + j], v[i * nx + j + 1], v[(i + 1) * nx + j + 1], v[(i + 1) * nx + j]};
+        const double cx[4] = {x[j], x[j + 1], x[j + 1], x[j]}, cy[4] = {y[i], y[i], y[i + 1], y[i + 1]};
+        std::vector<std::pair<double, double>> hits;
+        for (int e = 0; e < 4; ++e) {
+          const double a = c[e], b = c[(e + 1) % 4];
+          if ((a < level) == (b < level)) continue;
+          const double t = (level - a) / (b - a);
+          hits.emplace_back(cx[e] + t * (cx[(e + 1) % 4] - cx[e]), cy[e] + t * (cy[(e + 1) % 4] - cy[e]));
+        }
+        for (size_t h = 0; h + 1 < hits.size(); h += 2)
+          path += fmt::format("M{:.1f} {:.1f}L{:.1f} {:.1f}", px(hits[h].first), py(hits[h].second),
+                              px(hits[h + 1].first), py(hits[h + 1].second));
+      }
+  }
+  out += fmt::format("<path d=\"{}\" stroke=\"white\" stroke-width=\"0.8\" fill=\"none\" stroke-opacity=\"0.8\"/>\n", path);
+  for (size_t i = 0; i < points.x.size() && i < points.y.size(); ++i)
+    out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.3\" fill=\"#ff5252\"/>", px(points.x[i]), py(points.y[i]));
+  out += fmt::format("\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, size, size);
+  for (double t : nice_ticks(x.front(), x.back(), 5))
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(t), top + size + 14, tick_label(t));
+  for (double t : nice_ticks(y.front(), y.back(), 5))
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, py(t) + 4, tick_label(t));
+  // colour bar
+  for (int k = 0; k < 50; ++k)
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" fill=\"{}\"/>", left + size + 16,
+                       top + size * (49 - k) / 50.0, size / 50.0 + 0.5, colormap(k / 49.0));
+  out += fmt::format("\n<text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{}</text>\n", left + size + 34, top + 8,
+                     tick_label(hi), left + size + 34, top + size, tick_label(lo));
+  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">D(x)</text>\n</svg>\n", left + size + 23, top - 6);
+  return out;
+}
+
+}  // namespace kant::svg

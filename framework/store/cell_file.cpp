@@ -1,0 +1,167 @@
+// Cell files: atomic write (temporary name + rename) and reading back for reports.
+#include "store/cell_file.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "config/config.hpp"
+#include "kant/error.hpp"
+#include "kant/version.hpp"
+#include "store/h5.hpp"
+
+namespace kant {
+namespace fs = std::filesystem;
+
+void Series::add(int64_t s, const std::map<std::string, double>& row) {
+  step.push_back(s);
+  for (const auto& [name, v] : row) values[name].push_back(v);
+}
+
+namespace {
+constexpr const char* kFormat = "kantorovich-cell";
+constexpr int64_t kFormatVersion = 1;
+
+std::string labels_yaml(const std::vector<std::pair<std::string, std::string>>& labels) {
+  ConfigNode m = ConfigNode::make_map();
+  for (const auto& [k, v] : labels) {
+    ConfigNode s = ConfigNode::make_scalar(v);
+    s.quoted = true;
+    m.set(k, s);
+  }
+  return emit_yaml(m, false);
+}
+
+void write_series(h5::Group g, const Series& s) {
+  const Shape shape{static_cast<int64_t>(s.step.size())};
+  g.write("step", s.step, shape);
+  for (const auto& [name, v] : s.values) g.write(name, v, shape);
+}
+
+void write_samples(h5::Group& g, const std::string& name, const Tensor& t) {
+  if (t.defined()) g.write(name, t.data(), t.shape());
+}
+}  // namespace
+
+fs::path cell_path(const fs::path& experiment_dir, const std::string& id) {
+  return experiment_dir / "cells" / (id + ".h5");
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_cell_file(const fs::path& path, const CellInfo& info, const CellResult& r) {
+  fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
+  try {
+    {
+      h5::File file = h5::File::create(tmp);
+      h5::Group root = file.root();
+      root.set_attr("format", std::string(kFormat));
+      root.set_attr("format_version", kFormatVersion);
+      root.set_attr("experiment", info.experiment);
+      root.set_attr("cell_id", info.cell_id);
+      root.set_attr("labels", labels_yaml(info.labels));
+      root.set_attr("config", info.config_yaml);
+      root.set_attr("seed", static_cast<int64_t>(info.seed));
+      root.set_attr("status", r.status);
+      root.set_attr("status_detail", r.detail);
+      root.set_attr("diverged_step", r.diverged_step);
+      root.set_attr("framework_version", std::string(framework_version()));
+      root.set_attr("git_commit", std::string(git_commit()));
+      ConfigNode plugins = ConfigNode::make_map();
+      for (const auto& [k, v] : info.plugin_versions) plugins.set(k, ConfigNode::make_scalar(v));
+      root.set_attr("plugins", emit_yaml(plugins, true));
+      root.set_attr("onednn_version", info.backend_version);
+      root.set_attr("onednn_isa", info.backend_isa);
+      root.set_attr("threads", static_cast<int64_t>(info.threads));
+      root.set_attr("start_time", info.start_time);
+      root.set_attr("end_time", info.end_time);
+      root.set_attr("wall_time_s", r.wall_time_s);
+      char host[256] = {0};
+      gethostname(host, sizeof host - 1);
+      root.set_attr("hostname", std::string(host));
+
+      write_series(root.create_group("series"), r.losses);
+      h5::Group metrics = root.create_group("metrics");
+      for (const auto& [name, s] : r.metrics) write_series(metrics.create_group(name), s);
+      h5::Group final_group = root.create_group("final");
+      for (const auto& [name, v] : r.final_metrics) final_group.set_attr(name, v);
+      h5::Group arrays = root.create_group("arrays");
+      for (const auto& [metric, named] : r.arrays) {
+        h5::Group g = arrays.create_group(metric);
+        for (const auto& [name, t] : named) write_samples(g, name, t);
+      }
+      h5::Group samples = root.create_group("samples");
+      write_samples(samples, "generated", r.generated);
+      write_samples(samples, "real", r.real);
+      file.flush();
+    }
+    fs::rename(tmp, path);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+std::vector<double> read_cell_dataset(const fs::path& file, const std::string& path, Shape* shape) {
+  h5::File f = h5::File::open(file);
+  h5::Group g = f.root();
+  size_t start = 0;
+  while (true) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) break;
+    g = g.open_group(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return g.read(path.substr(start), shape);
+}
+
+CellSummary read_cell_summary(const fs::path& path) {
+  CellSummary s;
+  s.path = path;
+  try {
+    h5::File file = h5::File::open(path);
+    h5::Group root = file.root();
+    if (!root.has_attr("format") || root.attr_string("format") != kFormat)
+      throw StorageError(fmt::format("{}: not a Kantorovich cell file (no format attribute '{}')",
+                                     path.string(), kFormat));
+    for (const std::string& a : root.attr_names()) {
+      try {
+        s.attrs[a] = root.attr_string(a);
+      } catch (const StorageError&) {
+        // numeric attribute: read below where needed
+      }
+    }
+    s.cell_id = root.attr_string("cell_id");
+    s.experiment = root.attr_string("experiment");
+    s.status = root.attr_string("status");
+    s.detail = root.attr_string("status_detail");
+    s.config_yaml = root.attr_string("config");
+    s.diverged_step = root.attr_int("diverged_step");
+    ConfigNode labels = parse_yaml(root.attr_string("labels"), path.string());
+    for (const ConfigEntry& e : labels.entries) s.labels.emplace_back(e.key, e.value.scalar);
+    h5::Group final_group = root.open_group("final");
+    for (const std::string& name : final_group.attr_names())
+      s.final_metrics[name] = final_group.attr_double(name);
+  } catch (const StorageError& e) {
+    std::string what = e.what();
+    if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;
+    throw StorageError(what);
+  } catch (const ConfigError& e) {
+    throw StorageError(fmt::format("{}: unreadable labels: {}", path.string(), e.what()));
+  }
+  return s;
+}
+
+}  // namespace kant

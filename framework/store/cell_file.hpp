@@ -1,0 +1,76 @@
+// Cell files: one HDF5 file per cell (what a cell stores, written under a temporary name and
+// renamed when complete) and reading them back for reports. Layout: results/README.md.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kant/tensor.hpp"
+
+namespace kant {
+
+/// A time series: steps and one column of values per name.
+struct Series {
+  std::vector<int64_t> step;
+  std::map<std::string, std::vector<double>> values;
+  void add(int64_t s, const std::map<std::string, double>& row);
+};
+
+/// The outcome of one cell: what its file stores besides identity and provenance.
+struct CellResult {
+  std::string status = "complete";  ///< complete | diverged | failed
+  std::string detail;               ///< why it diverged or failed
+  int64_t diverged_step = -1;
+  Series losses;  ///< loss_critic, penalty, divergence_estimate, loss_generator per step
+  std::map<std::string, Series> metrics;          ///< per metric: its values over steps
+  std::map<std::string, double> final_metrics;    ///< "metric.value" at the end
+  std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
+  Tensor generated;                               ///< generated samples at the end
+  Tensor real;                                    ///< as many data samples, for plots
+  double wall_time_s = 0;
+};
+
+/// Identity and provenance of a cell, stored as attributes of the file's root group.
+struct CellInfo {
+  std::string experiment;
+  std::string cell_id;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::string config_yaml;
+  uint64_t seed = 0;
+  std::map<std::string, std::string> plugin_versions;  ///< "kind/name" → "version (file)"
+  int threads = 1;
+  std::string start_time, end_time;
+  std::string backend_version, backend_isa;  ///< oneDNN's version and the ISA it dispatches to
+};
+
+/// The file of a cell: <dir>/cells/<cell_id>.h5.
+std::filesystem::path cell_path(const std::filesystem::path& experiment_dir, const std::string& id);
+
+/// Writes the cell to a temporary file beside `path`, then renames it to `path`, so `path`
+/// only ever holds a whole file.
+void write_cell_file(const std::filesystem::path& path, const CellInfo& info,
+                     const CellResult& result);
+
+/// What a report needs of a stored cell.
+struct CellSummary {
+  std::filesystem::path path;
+  std::string cell_id, experiment, status, detail, config_yaml;
+  int64_t diverged_step = -1;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::map<std::string, double> final_metrics;
+  std::map<std::string, std::string> attrs;  ///< every string attribute (provenance)
+};
+
+/// Reads a cell file; throws StorageError naming the file if it is missing, truncated or
+/// not a Kantorovich cell.
+CellSummary read_cell_summary(const std::filesystem::path& path);
+
+/// A dataset of a cell file by its path ("metrics/parameter_trace/critic.psi") as doubles.
+std::vector<double> read_cell_dataset(const std::filesystem::path& file, const std::string& path,
+                                      Shape* shape = nullptr);
+
+/// Current UTC time, ISO 8601.
+std::string utc_now();
+
+}  // namespace kant
