@@ -136,12 +136,14 @@ Timing time_workload(const std::string& name, const Registry& registry, int warm
   std::unique_ptr<LoadMeter> meter;
   auto t0 = clock_type::now();
   Timing t;
-  train_cell(cfg, registry, [&](int64_t step, int64_t, double, double, double) {
+  TrainOptions options;
+  options.progress = [&](int64_t step, int64_t, double, double, double) {
     auto now = clock_type::now();
     if (step == warmup) meter = std::make_unique<LoadMeter>();
     if (step > warmup) t.ms.push_back(std::chrono::duration<double, std::milli>(now - t0).count());
     t0 = now;
-  });
+  };
+  train_cell(cfg, registry, options);
   t.foreign = meter ? meter->foreign_cores() : 0;
   return t;
 }

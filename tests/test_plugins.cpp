@@ -40,8 +40,9 @@ TEST_CASE("a library without the entry symbol", "[plugins]") {
 TEST_CASE("ABI version and compiler mismatches", "[plugins]") {
   Registry r;
   const std::string f = test_plugin("wrong_abi");
-  CHECK_THROWS_WITH(r.load_library(f), Catch::Contains(f) && Catch::Contains("ABI 999") &&
-                                           Catch::Contains("this kant has ABI 1"));
+  CHECK_THROWS_WITH(r.load_library(f), Catch::Contains(f) &&
+                                           Catch::Contains("ABI " + std::to_string(kAbiVersion + 998)) &&
+                                           Catch::Contains("this kant has ABI " + std::to_string(kAbiVersion)));
   const std::string g = test_plugin("wrong_tag");
   CHECK_THROWS_WITH(r.load_library(g), Catch::Contains(g) && Catch::Contains("clang-3.0"));
   CHECK(r.components().empty());

@@ -34,7 +34,7 @@ CellInfo sample_info() {
   info.cell_id = "0123456789abcdef";
   info.labels = {{"method", "WGAN-GP"}, {"seed", "0"}};
   info.config_yaml = "seed: 0\n";
-  info.plugin_versions = {{"objective/wasserstein", "1.0.0 (x.so)"}};
+  info.plugins = {{"objective/wasserstein", "1.0.0", "/x/kant_objective_wasserstein.so", std::string(64, '0')}};
   info.backend_version = "2.6.3";
   info.backend_isa = "avx2";
   return info;
@@ -109,7 +109,7 @@ TEST_CASE("truncated, foreign and missing files are errors naming the file", "[s
   // foreign: a valid HDF5 file that is not a cell
   fs::path foreign = dir / "foreign.h5";
   { h5::File::create(foreign).root().set_attr("hello", 1.0); }
-  CHECK_THROWS_WITH(read_cell_summary(foreign), Catch::Contains(foreign.string()) && Catch::Contains("not a Kantorovich cell"));
+  CHECK_THROWS_WITH(read_cell_summary(foreign), Catch::Contains(foreign.string()) && Catch::Contains("not a sealed Kantorovich file"));
   // not HDF5 at all, and missing
   fs::path text = dir / "text.h5";
   std::ofstream(text) << "hello";

@@ -21,6 +21,7 @@ Command add_cell(CLI::App& kant);      // kant _cell (internal: one cell in a ch
 Command add_report(CLI::App& kant);    // kant report
 Command add_show(CLI::App& kant);      // kant show
 Command add_plugins(CLI::App& kant);   // kant plugins
+Command add_verify(CLI::App& kant);    // kant verify
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);

@@ -10,6 +10,7 @@
 #include "cli/report_output.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/runner.hpp"
+#include "config/config.hpp"
 #include "kant/error.hpp"
 
 namespace fs = std::filesystem;
@@ -92,6 +93,18 @@ Command add_show(CLI::App& kant) {
             for (const char* k : {"framework_version", "git_commit", "onednn_version", "onednn_isa",
                                   "hostname", "start_time", "end_time"})
               if (s.attrs.count(k)) fmt::print("  {}: {}\n", k, s.attrs.at(k));
+            if (s.resumes > 0) fmt::print("  resumed: {} time{}\n", s.resumes, s.resumes == 1 ? "" : "s");
+            if (s.attrs.count("plugins")) {
+              fmt::print("plugins:\n");
+              const ConfigNode plugins = parse_yaml(s.attrs.at("plugins"), *file);
+              for (const ConfigEntry& e : plugins.entries) {
+                const ConfigNode* v = e.value.find("version");
+                const ConfigNode* l = e.value.find("library");
+                const ConfigNode* h = e.value.find("sha256");
+                fmt::print("  {} {}  {}  sha256 {}\n", e.key, v ? v->scalar : "?", l ? l->scalar : "?",
+                           h ? h->scalar : "?");
+              }
+            }
             fmt::print("final metrics:\n");
             for (const auto& [k, v] : s.final_metrics) fmt::print("  {}: {}\n", k, v);
             for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"}) {

@@ -1,6 +1,7 @@
 // kant run, kant validate and the internal kant _cell: expanding an experiment's grid and
 // training its pending cells.
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
 #include "experiment/experiment.hpp"
+#include "experiment/cell_process.hpp"
 #include "experiment/runner.hpp"
 #include "kant/error.hpp"
 #include "report/report.hpp"
@@ -30,7 +32,7 @@ int positive_int(const std::string& option, const std::string& text) {
 }
 
 struct RunArgs {
-  std::string file, jobs, threads, results = "results", shard;
+  std::string file, jobs, threads, results = "results", shard, claim_timeout;
   std::vector<std::string> sets;
   bool quiet = false;
 };
@@ -62,6 +64,10 @@ Command add_run(CLI::App& kant) {
   add_set_option(*app, a->sets);
   app->add_option("--results", a->results, "results root folder (default: results)")->type_name("DIR");
   app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")->type_name("I/N");
+  app->add_option("--claim-timeout", a->claim_timeout,
+                  "seconds after which a cell claimed by a run on another host whose heartbeat "
+                  "stopped is taken over (default 120)")
+      ->type_name("S");
   app->add_flag("--quiet", a->quiet, "no summary line before the run");
   return {app, [a] {
             require_file(a->file);
@@ -70,6 +76,8 @@ Command add_run(CLI::App& kant) {
             opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);
             opt.results_root = a->results;
             opt.quiet = a->quiet;
+            if (!a->claim_timeout.empty())
+              opt.claim_timeout = std::chrono::seconds(positive_int("claim-timeout", a->claim_timeout));
             if (!a->shard.empty()) {
               int i = -1, n = 0;
               char extra;
@@ -82,10 +90,16 @@ Command add_run(CLI::App& kant) {
             Experiment ex = load_experiment(a->file, a->sets, registry);
             parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
             RunSummary s = run_experiment(ex, registry, opt);
-            fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done)\n",
-                       s.complete, s.diverged, s.failed, s.skipped);
+            fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
+                       s.complete, s.diverged, s.failed, s.skipped,
+                       s.elsewhere ? fmt::format(", {} trained by another run", s.elsewhere) : "",
+                       s.interrupted ? fmt::format(", {} stopped by a signal", s.interrupted) : "");
+            if (s.signal) {  // nothing more: the cells that ran are stored, the others are not
+              fmt::print(stderr, "kant: stopped by {}; run again to continue\n", strsignal(s.signal));
+              return 128 + s.signal;
+            }
             print_report(experiment_dir(ex, opt), TableFormat::markdown);
-            return s.failed > 0 ? 1 : 0;
+            return s.failed > 0 || s.interrupted > 0 ? 1 : 0;
           }};
 }
 
@@ -111,19 +125,21 @@ Command add_validate(CLI::App& kant) {
 
 Command add_cell(CLI::App& kant) {
   struct Args {
-    std::string spec, out, threads = "1", tag = "[cell]";
+    std::string spec, out, threads = "1", tag = "[cell]", parent = "0";
   };
   auto a = std::make_shared<Args>();
   CLI::App* app = kant.add_subcommand("_cell", "train one cell (started by kant run)");
   app->group("");  // internal: not listed
   app->allow_extras();
-  app->add_option("SPEC", a->spec, "the cell's spec file")->required();
+  app->add_option("SPEC", a->spec, "the cell's spec file (-: standard input)")->required();
   app->add_option("OUT", a->out, "the cell file to write")->required();
   app->add_option("--threads", a->threads, "threads")->type_name("T");
   app->add_option("--tag", a->tag, "progress line prefix");
+  app->add_option("--parent", a->parent, "the runner's pid: stop when it dies")->type_name("PID");
   return {app, [a] {
             Registry registry = Registry::load_default();
-            return run_cell_process(a->spec, a->out, positive_int("threads", a->threads), a->tag, registry);
+            return run_cell_process(a->spec, a->out, positive_int("threads", a->threads), a->tag,
+                                    std::stol(a->parent), registry);
           }};
 }
 

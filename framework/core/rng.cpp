@@ -2,6 +2,9 @@
 #include "kant/rng.hpp"
 
 #include <cmath>
+#include <cstring>
+
+#include "kant/error.hpp"
 
 namespace kant {
 namespace {
@@ -68,6 +71,20 @@ Tensor Rng::normal_tensor(const Shape& shape, float mean, float std) {
   float* p = t.data();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = mean + std * normal();
   return t;
+}
+
+std::vector<uint64_t> Rng::state() const {
+  uint32_t spare_bits;
+  std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
+  return {s_[0], s_[1], s_[2], s_[3], (uint64_t{has_spare_} << 32) | spare_bits};
+}
+
+void Rng::set_state(const std::vector<uint64_t>& words) {
+  if (words.size() != 5) throw Error("Rng::set_state: a random stream's state is 5 words");
+  for (int i = 0; i < 4; ++i) s_[i] = words[static_cast<size_t>(i)];
+  has_spare_ = (words[4] >> 32) != 0;
+  const auto spare_bits = static_cast<uint32_t>(words[4]);
+  std::memcpy(&spare_, &spare_bits, sizeof spare_);
 }
 
 }  // namespace kant

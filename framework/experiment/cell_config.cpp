@@ -85,6 +85,10 @@ const Schema& train_schema() {
       param::integer("log_every", 0, "progress line every k generator steps (0: 10 lines a run)")
           .at_least(0),
       param::integer("samples", 2500, "generated samples stored with the results").at_least(0),
+      param::integer("checkpoint_every", 0, "write a resume checkpoint every k generator steps; a "
+                                            "cell killed and run again continues from it bit for "
+                                            "bit (0: none). Not part of the cell's identity")
+          .at_least(0),
   };
   return s;
 }
@@ -115,6 +119,10 @@ const Schema& metric_reserved() {
   return s;
 }
 
+// train keys that cannot change a result: left out of the cell id, and of the stored config
+// when at their default (so that older cells keep their ids and configs)
+const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every"};
+
 const std::vector<std::string> kCellKeys{
     "dataset",   "generator", "critic",           "objective",       "lipschitz",
     "optimizer", "train",     "generator_optimizer", "critic_optimizer", "metrics", "seed"};
@@ -122,7 +130,10 @@ const std::vector<std::string> kCellKeys{
 }  // namespace
 
 std::string CellConfig::id() const {
-  const std::string text = yaml();
+  ConfigNode identity = canonical;
+  if (ConfigNode* train = identity.find("train"))
+    for (const std::string& k : kNeutralTrainKeys) train->erase(k);
+  const std::string text = emit_yaml(identity, true);
   return fmt::format("{:016x}", fnv1a64(text.data(), text.size()));
 }
 
@@ -199,6 +210,8 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   cell.train.unrolled_lr = t.real("unrolled_lr");
   cell.train.log_every = t.integer("log_every");
   cell.train.samples = t.integer("samples");
+  cell.train.checkpoint_every = t.integer("checkpoint_every");
+  if (cell.train.checkpoint_every == 0) train_canon.erase("checkpoint_every");
   if (cell.train.simultaneous && (cell.train.n_critic != 1 || cell.train.wgan_critic_schedule ||
                                   cell.train.unrolled_steps > 0))
     throw ConfigError(train ? train->mark : config.mark,

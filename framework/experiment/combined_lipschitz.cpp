@@ -43,4 +43,27 @@ std::optional<double> CombinedLipschitz::lipschitz_bound(const Network& critic) 
   return best;
 }
 
+ComponentState CombinedLipschitz::state() const {
+  ComponentState all;
+  for (size_t i = 0; i < methods_.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    ComponentState s = methods_[i]->state();
+    for (auto& [k, t] : s.tensors) all.tensors[prefix + k] = t;
+    for (auto& [k, w] : s.words) all.words[prefix + k] = w;
+  }
+  return all;
+}
+
+void CombinedLipschitz::load_state(const ComponentState& all) {
+  for (size_t i = 0; i < methods_.size(); ++i) {
+    const std::string prefix = std::to_string(i) + ".";
+    ComponentState s;
+    for (const auto& [k, t] : all.tensors)
+      if (k.rfind(prefix, 0) == 0) s.tensors[k.substr(prefix.size())] = t;
+    for (const auto& [k, w] : all.words)
+      if (k.rfind(prefix, 0) == 0) s.words[k.substr(prefix.size())] = w;
+    methods_[i]->load_state(s);
+  }
+}
+
 }  // namespace kant

@@ -18,6 +18,9 @@ class CombinedLipschitz : public LipschitzMethod {
   void before_critic_step(Network& critic) override;
   void after_critic_step(Network& critic) override;
   std::optional<double> lipschitz_bound(const Network& critic) override;
+  /// Each method's state under "<index>." prefixed names.
+  ComponentState state() const override;
+  void load_state(const ComponentState& state) override;
 
  private:
   std::vector<std::shared_ptr<LipschitzMethod>> methods_;

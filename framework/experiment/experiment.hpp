@@ -33,6 +33,7 @@ struct TrainSettings {
   double unrolled_lr = 0;  ///< SGD step size of the unrolled critic steps
   int64_t log_every = 0;   ///< progress line period in generator steps
   int64_t samples = 0;     ///< generated samples stored at the end
+  int64_t checkpoint_every = 0;  ///< resume checkpoint period in generator steps (0: none)
 };
 
 /// One fully resolved, validated cell config. `canonical` holds every parameter (defaults
@@ -50,7 +51,8 @@ struct CellConfig {
   ConfigNode canonical;
 
   std::string yaml() const { return emit_yaml(canonical, true); }
-  /// 16 hex digits: FNV-1a 64 of yaml().
+  /// 16 hex digits: FNV-1a 64 of the canonical YAML without the keys that cannot change a
+  /// result (train.checkpoint_every), so that setting them keeps a cell the same cell.
   std::string id() const;
 };
 

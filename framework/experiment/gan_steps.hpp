@@ -26,6 +26,8 @@ class GanSteps {
   /// diverged() then says which and its value.
   bool step(int64_t step);
   const StepLosses& losses() const { return losses_; }
+  /// The latest losses of a resumed run (they carry over into the next step's record).
+  void restore(const StepLosses& losses) { losses_ = losses; }
   const std::string& diverged() const { return diverged_; }
 
  private:

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "experiment/gan_steps.hpp"
+#include "experiment/resume.hpp"
 #include "experiment/session.hpp"
 #include "kant/autodiff.hpp"
 
@@ -19,10 +20,10 @@ namespace {
 
 class Trainer {
  public:
-  Trainer(const CellConfig& config, const Registry& registry, const ProgressFn& progress)
+  Trainer(const CellConfig& config, const Registry& registry, const TrainOptions& options)
       : session_(config, registry),
         steps_(session_),
-        progress_(progress),
+        options_(options),
         metric_ctx_(metric_context()) {}
 
   CellResult run();
@@ -38,22 +39,31 @@ class Trainer {
   void evaluate_metrics(int64_t step, bool final_values);
   /// After a completed iteration: the weight average, the losses, metrics, progress.
   void record_step(int64_t step);
+  /// Continues from the checkpoint when there is one for this config; returns the last step
+  /// it completed (0: start afresh, with the step-0 metrics).
+  int64_t resume();
+  void write_checkpoint(int64_t step);
+  double elapsed() const;
   /// Final metrics at the last step trained, metrics' arrays, stored samples.
   void finish(int64_t last_step);
 
   const clock::time_point start_ = clock::now();  // set-up included
   Session session_;
   GanSteps steps_;
-  const ProgressFn& progress_;
+  const TrainOptions& options_;
   MetricContext metric_ctx_;
   CellResult result_;
+  double elapsed_before_ = 0;          // training time of earlier runs of a resumed cell
+  std::string start_time_ = utc_now();  // when the cell first started
 };
 
 CellResult Trainer::run() {
   const int64_t steps = session_.train.steps;
-  evaluate_metrics(0, false);
-  int64_t step = 1;
+  const int64_t every = session_.train.checkpoint_every;
+  int64_t step = resume() + 1;
   for (; step <= steps; ++step) {
+    if (options_.interrupted && options_.interrupted())
+      throw TrainingInterrupted(fmt::format("interrupted at generator step {}", step));
     if (!steps_.step(step)) {
       result_.status = "diverged";
       result_.diverged_step = step;
@@ -61,9 +71,42 @@ CellResult Trainer::run() {
       break;
     }
     record_step(step);
+    if (every > 0 && step % every == 0 && step < steps && !options_.checkpoint.empty()) write_checkpoint(step);
   }
   finish(std::min(step, steps));
   return std::move(result_);
+}
+
+int64_t Trainer::resume() {
+  std::error_code ec;
+  if (options_.checkpoint.empty() || !std::filesystem::exists(options_.checkpoint, ec)) {
+    evaluate_metrics(0, false);
+    return 0;
+  }
+  TrainingProgress p = load_training_checkpoint(options_.checkpoint, session_);
+  steps_.restore(p.losses);
+  result_.losses = std::move(p.loss_series);
+  result_.metrics = std::move(p.metric_series);
+  result_.resumes = p.resumes + 1;
+  start_time_ = p.start_time;
+  elapsed_before_ = p.elapsed_s;
+  return p.step;
+}
+
+void Trainer::write_checkpoint(int64_t step) {
+  TrainingProgress p;
+  p.step = step;
+  p.resumes = result_.resumes;
+  p.elapsed_s = elapsed();
+  p.start_time = start_time_;
+  p.losses = steps_.losses();
+  p.loss_series = result_.losses;
+  p.metric_series = result_.metrics;
+  save_training_checkpoint(options_.checkpoint, session_, p);
+}
+
+double Trainer::elapsed() const {
+  return elapsed_before_ + std::chrono::duration<double>(clock::now() - start_).count();
 }
 
 Tensor Trainer::generate(int64_t n) {
@@ -108,9 +151,8 @@ void Trainer::record_step(int64_t step) {
   if (step < steps) evaluate_metrics(step, false);
   const int64_t log_every =
       session_.train.log_every > 0 ? session_.train.log_every : std::max<int64_t>(1, steps / 10);
-  if (progress_ && (step % log_every == 0 || step == steps))
-    progress_(step, steps, l.critic, l.generator,
-              std::chrono::duration<double>(clock::now() - start_).count());
+  if (options_.progress && (step % log_every == 0 || step == steps))
+    options_.progress(step, steps, l.critic, l.generator, elapsed());
 }
 
 void Trainer::finish(int64_t last_step) {
@@ -124,13 +166,14 @@ void Trainer::finish(int64_t last_step) {
     result_.generated = generate(session_.train.samples);
     result_.real = session_.dataset->sample(session_.train.samples, session_.metric_rng);
   }
-  result_.wall_time_s = std::chrono::duration<double>(clock::now() - start_).count();
+  result_.wall_time_s = elapsed();
+  result_.first_start_time = start_time_;
 }
 
 }  // namespace
 
-CellResult train_cell(const CellConfig& config, const Registry& registry, const ProgressFn& progress) {
-  return Trainer(config, registry, progress).run();
+CellResult train_cell(const CellConfig& config, const Registry& registry, const TrainOptions& options) {
+  return Trainer(config, registry, options).run();
 }
 
 }  // namespace kant

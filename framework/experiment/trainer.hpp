@@ -1,9 +1,11 @@
 // Training one cell: the framework's loop (set up, steps, metrics, finish) around the GAN's
 // critic and generator steps; returns everything the cell file stores.
 #pragma once
+#include <filesystem>
 #include <functional>
 
 #include "experiment/experiment.hpp"
+#include "kant/error.hpp"
 #include "store/cell_file.hpp"
 
 namespace kant {
@@ -12,8 +14,24 @@ namespace kant {
 using ProgressFn = std::function<void(int64_t step, int64_t steps, double loss_critic,
                                       double loss_generator, double elapsed_s)>;
 
+/// What a caller asks of training besides the config.
+struct TrainOptions {
+  ProgressFn progress;
+  /// Asked before every generator step; true stops training with TrainingInterrupted.
+  std::function<bool()> interrupted;
+  /// Resume checkpoint: continued from when it holds this config, written every
+  /// train.checkpoint_every steps, removed by the caller once the cell file is written.
+  std::filesystem::path checkpoint;
+};
+
+/// Training stopped by a signal; nothing of the cell is stored (its checkpoint stays).
+class TrainingInterrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Trains the cell. NaN/Inf in a loss ends training with status "diverged"; an exception
 /// propagates (the caller stores it as "failed").
-CellResult train_cell(const CellConfig& config, const Registry& registry, const ProgressFn& progress);
+CellResult train_cell(const CellConfig& config, const Registry& registry, const TrainOptions& options);
 
 }  // namespace kant

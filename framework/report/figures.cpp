@@ -2,7 +2,6 @@
 // metric curves as mean ± std bands over seeds, and generated samples over the data.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 #include "kant/error.hpp"
 #include "report/report.hpp"
 #include "report/svg_plot.hpp"
+#include "store/atomic_file.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -27,9 +27,7 @@ std::string file_stem(const std::string& s) {
 
 void save(const fs::path& file, const std::string& svg) {
   fs::create_directories(file.parent_path());
-  std::ofstream out(file);
-  out << svg;
-  if (!out) throw Error(fmt::format("cannot write {}", file.string()));
+  write_file_atomically(file, svg);
 }
 
 // Cells grouped by row label, in table order; failed cells have nothing to plot.

@@ -2,12 +2,12 @@
 // provenance, in one file beside its SVG figures. A small script records on <body> how many
 // images and tables rendered (data-images-ok="k/n"), which the browser test reads.
 #include <algorithm>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "report/report.hpp"
+#include "store/atomic_file.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -109,9 +109,7 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   h += kScript;
   h += "\n</body></html>\n";
   const fs::path file = out_dir / "index.html";
-  std::ofstream out(file);
-  out << h;
-  if (!out) throw Error(fmt::format("cannot write {}", file.string()));
+  write_file_atomically(file, h);
   return file;
 }
 

@@ -1,7 +1,5 @@
-// Cell files: atomic write (temporary name + rename) and reading back for reports.
+// Cell files: sealed and written atomically; read back only when they prove themselves whole.
 #include "store/cell_file.hpp"
-
-#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -11,7 +9,11 @@
 #include "config/config.hpp"
 #include "kant/error.hpp"
 #include "kant/version.hpp"
+#include "core/sha256.hpp"
+#include "store/checkpoint_io.hpp"
 #include "store/h5.hpp"
+#include "store/host.hpp"
+#include "store/sealed.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -23,7 +25,8 @@ void Series::add(int64_t s, const std::map<std::string, double>& row) {
 
 namespace {
 constexpr const char* kFormat = "kantorovich-cell";
-constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kFormatVersion = 2;  // 2: sealed (see store/sealed.hpp)
+constexpr const char* kSealKind = "cell";
 
 std::string labels_yaml(const std::vector<std::pair<std::string, std::string>>& labels) {
   ConfigNode m = ConfigNode::make_map();
@@ -35,15 +38,81 @@ std::string labels_yaml(const std::vector<std::pair<std::string, std::string>>& 
   return emit_yaml(m, false);
 }
 
-void write_series(h5::Group g, const Series& s) {
-  const Shape shape{static_cast<int64_t>(s.step.size())};
-  g.write("step", s.step, shape);
-  for (const auto& [name, v] : s.values) g.write(name, v, shape);
+std::string plugins_yaml(const std::vector<PluginUse>& plugins) {
+  ConfigNode m = ConfigNode::make_map();
+  for (const PluginUse& p : plugins) {
+    ConfigNode entry = ConfigNode::make_map();
+    for (const auto& [k, v] : {std::pair<const char*, const std::string&>{"version", p.version},
+                               {"library", p.library}, {"sha256", p.sha256}}) {
+      ConfigNode s = ConfigNode::make_scalar(v);
+      s.quoted = true;
+      entry.set(k, s);
+    }
+    m.set(p.name, entry);
+  }
+  return emit_yaml(m, true);
 }
 
 void write_samples(h5::Group& g, const std::string& name, const Tensor& t) {
   if (t.defined()) g.write(name, t.data(), t.shape());
 }
+
+void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
+  root.set_attr("format", std::string(kFormat));
+  root.set_attr("format_version", kFormatVersion);
+  root.set_attr("experiment", info.experiment);
+  root.set_attr("cell_id", info.cell_id);
+  root.set_attr("labels", labels_yaml(info.labels));
+  root.set_attr("config", info.config_yaml);
+  root.set_attr("seed", static_cast<int64_t>(info.seed));
+  root.set_attr("status", r.status);
+  root.set_attr("status_detail", r.detail);
+  root.set_attr("diverged_step", r.diverged_step);
+  root.set_attr("framework_version", std::string(framework_version()));
+  root.set_attr("git_commit", std::string(git_commit()));
+  root.set_attr("plugins", plugins_yaml(info.plugins));
+  root.set_attr("onednn_version", info.backend_version);
+  root.set_attr("onednn_isa", info.backend_isa);
+  root.set_attr("threads", static_cast<int64_t>(info.threads));
+  root.set_attr("start_time", info.start_time);
+  root.set_attr("end_time", info.end_time);
+  root.set_attr("wall_time_s", r.wall_time_s);
+  root.set_attr("resumes", info.resumes);
+  root.set_attr("hostname", host::name());
+
+  write_series(root.create_group("series"), r.losses);
+  h5::Group metrics = root.create_group("metrics");
+  for (const auto& [name, s] : r.metrics) write_series(metrics.create_group(name), s);
+  h5::Group final_group = root.create_group("final");
+  for (const auto& [name, v] : r.final_metrics) final_group.set_attr(name, v);
+  h5::Group arrays = root.create_group("arrays");
+  for (const auto& [metric, named] : r.arrays) {
+    h5::Group g = arrays.create_group(metric);
+    for (const auto& [name, t] : named) write_samples(g, name, t);
+  }
+  h5::Group samples = root.create_group("samples");
+  write_samples(samples, "generated", r.generated);
+  write_samples(samples, "real", r.real);
+}
+
+// A cell file checked against its seal, its name and its config; throws StorageError naming
+// the file and what does not check.
+h5::File open_cell(const fs::path& path) {
+  Seal seal;
+  h5::File file = open_sealed(path, kSealKind, &seal);
+  h5::Group root = file.root();
+  if (!root.has_attr("format") || root.attr_string("format") != kFormat)
+    throw StorageError(fmt::format("{}: not a Kantorovich cell file (no format attribute '{}')",
+                                   path.string(), kFormat));
+  const std::string id = root.attr_string("cell_id");
+  if (seal.fields["cell_id"] != id || path.stem().string() != id)
+    throw StorageError(fmt::format("{}: holds cell {} (sealed as {}), not the cell its name says",
+                                   path.string(), id, seal.fields["cell_id"]));
+  if (sha256_hex(root.attr_string("config")) != seal.fields["config_sha256"])
+    throw StorageError(fmt::format("{}: its config does not match the hash it was sealed with", path.string()));
+  return file;
+}
+
 }  // namespace
 
 fs::path cell_path(const fs::path& experiment_dir, const std::string& id) {
@@ -61,61 +130,12 @@ std::string utc_now() {
 
 void write_cell_file(const fs::path& path, const CellInfo& info, const CellResult& r) {
   fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
-  try {
-    {
-      h5::File file = h5::File::create(tmp);
-      h5::Group root = file.root();
-      root.set_attr("format", std::string(kFormat));
-      root.set_attr("format_version", kFormatVersion);
-      root.set_attr("experiment", info.experiment);
-      root.set_attr("cell_id", info.cell_id);
-      root.set_attr("labels", labels_yaml(info.labels));
-      root.set_attr("config", info.config_yaml);
-      root.set_attr("seed", static_cast<int64_t>(info.seed));
-      root.set_attr("status", r.status);
-      root.set_attr("status_detail", r.detail);
-      root.set_attr("diverged_step", r.diverged_step);
-      root.set_attr("framework_version", std::string(framework_version()));
-      root.set_attr("git_commit", std::string(git_commit()));
-      ConfigNode plugins = ConfigNode::make_map();
-      for (const auto& [k, v] : info.plugin_versions) plugins.set(k, ConfigNode::make_scalar(v));
-      root.set_attr("plugins", emit_yaml(plugins, true));
-      root.set_attr("onednn_version", info.backend_version);
-      root.set_attr("onednn_isa", info.backend_isa);
-      root.set_attr("threads", static_cast<int64_t>(info.threads));
-      root.set_attr("start_time", info.start_time);
-      root.set_attr("end_time", info.end_time);
-      root.set_attr("wall_time_s", r.wall_time_s);
-      char host[256] = {0};
-      gethostname(host, sizeof host - 1);
-      root.set_attr("hostname", std::string(host));
-
-      write_series(root.create_group("series"), r.losses);
-      h5::Group metrics = root.create_group("metrics");
-      for (const auto& [name, s] : r.metrics) write_series(metrics.create_group(name), s);
-      h5::Group final_group = root.create_group("final");
-      for (const auto& [name, v] : r.final_metrics) final_group.set_attr(name, v);
-      h5::Group arrays = root.create_group("arrays");
-      for (const auto& [metric, named] : r.arrays) {
-        h5::Group g = arrays.create_group(metric);
-        for (const auto& [name, t] : named) write_samples(g, name, t);
-      }
-      h5::Group samples = root.create_group("samples");
-      write_samples(samples, "generated", r.generated);
-      write_samples(samples, "real", r.real);
-      file.flush();
-    }
-    fs::rename(tmp, path);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
-  }
+  write_sealed(path, kSealKind, {{"cell_id", info.cell_id}, {"config_sha256", sha256_hex(info.config_yaml)}},
+               [&](h5::Group& root) { write_cell(root, info, r); });
 }
 
 std::vector<double> read_cell_dataset(const fs::path& file, const std::string& path, Shape* shape) {
-  h5::File f = h5::File::open(file);
+  h5::File f = open_cell(file);
   h5::Group g = f.root();
   size_t start = 0;
   while (true) {
@@ -131,11 +151,8 @@ CellSummary read_cell_summary(const fs::path& path) {
   CellSummary s;
   s.path = path;
   try {
-    h5::File file = h5::File::open(path);
+    h5::File file = open_cell(path);
     h5::Group root = file.root();
-    if (!root.has_attr("format") || root.attr_string("format") != kFormat)
-      throw StorageError(fmt::format("{}: not a Kantorovich cell file (no format attribute '{}')",
-                                     path.string(), kFormat));
     for (const std::string& a : root.attr_names()) {
       try {
         s.attrs[a] = root.attr_string(a);
@@ -149,6 +166,7 @@ CellSummary read_cell_summary(const fs::path& path) {
     s.detail = root.attr_string("status_detail");
     s.config_yaml = root.attr_string("config");
     s.diverged_step = root.attr_int("diverged_step");
+    s.resumes = root.attr_int("resumes");
     ConfigNode labels = parse_yaml(root.attr_string("labels"), path.string());
     for (const ConfigEntry& e : labels.entries) s.labels.emplace_back(e.key, e.value.scalar);
     h5::Group final_group = root.open_group("final");

@@ -28,7 +28,17 @@ struct CellResult {
   std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
   Tensor generated;                               ///< generated samples at the end
   Tensor real;                                    ///< as many data samples, for plots
-  double wall_time_s = 0;
+  double wall_time_s = 0;                         ///< over every resume
+  int64_t resumes = 0;                            ///< times training continued from a checkpoint
+  std::string first_start_time;                   ///< when training of the cell first began
+};
+
+/// A plugin component a cell used, as its provenance records it.
+struct PluginUse {
+  std::string name;     ///< "kind/name", e.g. "objective/wasserstein"
+  std::string version;  ///< the component's version
+  std::string library;  ///< path of the plugin library it came from
+  std::string sha256;   ///< of that library file
 };
 
 /// Identity and provenance of a cell, stored as attributes of the file's root group.
@@ -38,17 +48,19 @@ struct CellInfo {
   std::vector<std::pair<std::string, std::string>> labels;
   std::string config_yaml;
   uint64_t seed = 0;
-  std::map<std::string, std::string> plugin_versions;  ///< "kind/name" → "version (file)"
+  std::vector<PluginUse> plugins;
   int threads = 1;
   std::string start_time, end_time;
   std::string backend_version, backend_isa;  ///< oneDNN's version and the ISA it dispatches to
+  int64_t resumes = 0;  ///< times training continued from a checkpoint
 };
 
 /// The file of a cell: <dir>/cells/<cell_id>.h5.
 std::filesystem::path cell_path(const std::filesystem::path& experiment_dir, const std::string& id);
 
-/// Writes the cell to a temporary file beside `path`, then renames it to `path`, so `path`
-/// only ever holds a whole file.
+/// Writes the cell to a temporary file beside `path`, seals it (store/sealed.hpp), then
+/// renames it to `path`, so `path` only ever holds a whole file; throws StorageError naming the
+/// file on any failure (a full disk), leaving what was at `path` before.
 void write_cell_file(const std::filesystem::path& path, const CellInfo& info,
                      const CellResult& result);
 
@@ -57,13 +69,15 @@ struct CellSummary {
   std::filesystem::path path;
   std::string cell_id, experiment, status, detail, config_yaml;
   int64_t diverged_step = -1;
+  int64_t resumes = 0;
   std::vector<std::pair<std::string, std::string>> labels;
   std::map<std::string, double> final_metrics;
   std::map<std::string, std::string> attrs;  ///< every string attribute (provenance)
 };
 
-/// Reads a cell file; throws StorageError naming the file if it is missing, truncated or
-/// not a Kantorovich cell.
+/// Reads a cell file after checking it whole: its seal's checksum, the cell id it stores
+/// against its name and its seal, its config against the hash it was sealed with. Throws
+/// StorageError naming the file and what does not check (missing, damaged, foreign).
 CellSummary read_cell_summary(const std::filesystem::path& path);
 
 /// A dataset of a cell file by its path ("metrics/parameter_trace/critic.psi") as doubles.

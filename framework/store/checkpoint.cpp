@@ -1,17 +1,18 @@
-// Checkpoints in HDF5 (see checkpoint.hpp).
+// Checkpoints in sealed HDF5 files (see kant/checkpoint.hpp) and the pieces they are made of
+// (store/checkpoint_io.hpp).
 #include "kant/checkpoint.hpp"
-
-#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
-#include "store/h5.hpp"
+#include "store/checkpoint_io.hpp"
+#include "store/sealed.hpp"
 
 namespace kant {
 namespace {
 
 constexpr const char* kFormat = "kantorovich-checkpoint";
+constexpr const char* kSealKind = "checkpoint";
 
 void write_all(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
   for (const auto& [name, t] : tensors) g.write(name, t.data(), t.shape());
@@ -41,57 +42,95 @@ void assign(const std::vector<Module::NamedTensor>& into, const std::vector<std:
   }
 }
 
+std::vector<Module::NamedTensor> read_tensors(const h5::Group& g) {
+  std::vector<Module::NamedTensor> out;
+  for (const std::string& entry : g.children()) {
+    Shape shape;
+    std::vector<double> v = g.read(entry, &shape);
+    out.emplace_back(entry, Tensor::from(shape, std::vector<float>(v.begin(), v.end())));
+  }
+  return out;
+}
+
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts) {
-  std::filesystem::path tmp = path;
-  tmp += fmt::format(".tmp.{}", ::getpid());  // processes writing the same file never share a temporary
-  {
-    h5::File f = h5::File::create(tmp);
-    h5::Group root = f.root();
-    root.set_attr("format", std::string(kFormat));
-    root.set_attr("version", int64_t{1});
-    for (const auto& [name, m] : parts.modules) {
-      h5::Group g = root.create_group(name);
-      write_all(g.create_group("parameters"), m->named_parameters());
-      write_all(g.create_group("buffers"), m->named_buffers());
-    }
-    for (const auto& [name, o] : parts.optimizers) write_all(root.create_group(name), o->state());
-    f.flush();
+void write_parts(h5::Group& root, const CheckpointParts& parts) {
+  for (const auto& [name, m] : parts.modules) {
+    h5::Group g = root.create_group(name);
+    write_all(g.create_group("parameters"), m->named_parameters());
+    write_all(g.create_group("buffers"), m->named_buffers());
   }
-  std::filesystem::rename(tmp, path);
+  for (const auto& [name, o] : parts.optimizers) write_all(root.create_group(name), o->state());
+}
+
+std::function<void()> stage_parts(const h5::Group& root, const CheckpointParts& parts, const std::string& file) {
+  using Staged = std::pair<const std::vector<Module::NamedTensor>*, std::vector<std::vector<double>>>;
+  auto staged = std::make_shared<std::vector<Staged>>();
+  for (const auto& [name, m] : parts.modules) {
+    if (!root.exists(name)) throw StorageError(fmt::format("{}: checkpoint has no module {}", file, name));
+    h5::Group g = root.open_group(name);
+    staged->emplace_back(&m->named_parameters(), read_all(g.open_group("parameters"), m->named_parameters(), file));
+    staged->emplace_back(&m->named_buffers(), read_all(g.open_group("buffers"), m->named_buffers(), file));
+  }
+  auto optimizer_states = std::make_shared<std::vector<std::vector<Module::NamedTensor>>>();
+  for (const auto& [name, o] : parts.optimizers) {
+    if (!root.exists(name)) throw StorageError(fmt::format("{}: checkpoint has no optimizer {}", file, name));
+    optimizer_states->push_back(read_tensors(root.open_group(name)));
+  }
+  return [staged, optimizer_states, optimizers = parts.optimizers] {
+    for (const auto& [into, values] : *staged) assign(*into, values);
+    for (size_t i = 0; i < optimizers.size(); ++i) optimizers[i].second->load_state((*optimizer_states)[i]);
+  };
+}
+
+void write_state(h5::Group g, const ComponentState& state) {
+  h5::Group tensors = g.create_group("tensors");
+  for (const auto& [name, t] : state.tensors) tensors.write(name, t.data(), t.shape());
+  h5::Group words = g.create_group("words");
+  for (const auto& [name, w] : state.words)
+    words.write(name, std::vector<int64_t>(w.begin(), w.end()), {static_cast<int64_t>(w.size())});
+}
+
+ComponentState read_state(const h5::Group& g) {
+  ComponentState s;
+  for (auto& [name, t] : read_tensors(g.open_group("tensors"))) s.tensors[name] = t;
+  h5::Group words = g.open_group("words");
+  for (const std::string& name : words.children()) {
+    std::vector<int64_t> w = words.read_int64(name);
+    s.words[name] = std::vector<uint64_t>(w.begin(), w.end());
+  }
+  return s;
+}
+
+void write_series(h5::Group g, const Series& s) {
+  const Shape shape{static_cast<int64_t>(s.step.size())};
+  g.write("step", s.step, shape);
+  for (const auto& [name, v] : s.values) g.write(name, v, shape);
+}
+
+Series read_series(const h5::Group& g) {
+  Series s;
+  s.step = g.read_int64("step");
+  for (const std::string& name : g.children())
+    if (name != "step") s.values[name] = g.read(name);
+  return s;
+}
+
+void save_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts) {
+  write_sealed(path, kSealKind, {}, [&](h5::Group& root) {
+    root.set_attr("format", std::string(kFormat));
+    root.set_attr("version", int64_t{2});
+    write_parts(root, parts);
+  });
 }
 
 void load_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts) {
   const std::string file = path.string();
-  h5::File f = h5::File::open(path);
+  h5::File f = open_sealed(path, kSealKind);
   h5::Group root = f.root();
   if (!root.has_attr("format") || root.attr_string("format") != kFormat)
     throw StorageError(fmt::format("{}: not a Kantorovich checkpoint", file));
-  // check and read everything, then assign: a mismatch leaves the models untouched
-  std::vector<std::pair<const std::vector<Module::NamedTensor>*, std::vector<std::vector<double>>>> staged;
-  for (const auto& [name, m] : parts.modules) {
-    if (!root.exists(name)) throw StorageError(fmt::format("{}: checkpoint has no module {}", file, name));
-    h5::Group g = root.open_group(name);
-    staged.emplace_back(&m->named_parameters(), read_all(g.open_group("parameters"), m->named_parameters(), file));
-    staged.emplace_back(&m->named_buffers(), read_all(g.open_group("buffers"), m->named_buffers(), file));
-  }
-  std::vector<std::vector<Module::NamedTensor>> optimizer_states;
-  for (const auto& [name, o] : parts.optimizers) {
-    if (!root.exists(name)) throw StorageError(fmt::format("{}: checkpoint has no optimizer {}", file, name));
-    h5::Group g = root.open_group(name);
-    std::vector<Module::NamedTensor> state;
-    for (const std::string& entry : g.children()) {
-      Shape shape;
-      std::vector<double> v = g.read(entry, &shape);
-      std::vector<float> fv(v.begin(), v.end());
-      state.emplace_back(entry, Tensor::from(shape, fv));
-    }
-    optimizer_states.push_back(std::move(state));
-  }
-  for (const auto& [into, values] : staged) assign(*into, values);
-  for (size_t i = 0; i < parts.optimizers.size(); ++i)
-    parts.optimizers[i].second->load_state(optimizer_states[i]);
+  stage_parts(root, parts, file)();
 }
 
 }  // namespace kant

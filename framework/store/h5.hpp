@@ -23,6 +23,8 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   ~Handle();
   hid id() const { return id_; }
+  /// Closes now and returns the close function's status (negative: it failed).
+  int close();
 
  private:
   hid id_ = -1;
@@ -55,6 +57,8 @@ class Group {
   void write(const std::string& name, const float* data, const Shape& shape);
   /// Reads any numeric dataset as doubles; fills `shape` if given.
   std::vector<double> read(const std::string& name, Shape* shape = nullptr) const;
+  /// Reads an integer dataset exactly (all 64 bits).
+  std::vector<int64_t> read_int64(const std::string& name) const;
 
   hid id() const { return h_.id(); }
   const std::string& path() const { return path_; }
@@ -64,17 +68,27 @@ class Group {
   std::string path_;
 };
 
-/// An HDF5 file; errors are kant::StorageError naming the file.
+/// An HDF5 file; errors are kant::StorageError naming the file and HDF5's own reason.
 class File {
  public:
-  /// Creates (truncating) a file.
-  static File create(const std::filesystem::path& path);
+  /// Creates a new file, failing if anything (a file, a symlink) is already at `path`; the
+  /// first `userblock` bytes (0 or a power of two ≥ 512) are left to the caller (a seal).
+  static File create(const std::filesystem::path& path, uint64_t userblock = 0);
+  /// Creates a file in memory only (HDF5's core driver, no backing store): HDF5 never writes
+  /// to disk, so no disk error can leave the library in a bad state; image() gives the bytes
+  /// for the caller to write. `name` only names it in messages (and must be unique while open).
+  static File create_in_memory(const std::string& name, uint64_t userblock = 0);
   /// Opens a file read-only.
   static File open(const std::filesystem::path& path);
   Group root() const;
   const std::filesystem::path& path() const { return path_; }
   /// Flushes everything to disk.
   void flush();
+  /// The whole file as bytes (user block included), after flushing it.
+  std::string image();
+  /// Flushes and closes the file (every group and dataset of it must be closed already);
+  /// throws StorageError when that fails (e.g. a full disk). The destructor closes quietly.
+  void close();
 
  private:
   File(Handle h, std::filesystem::path p) : h_(std::move(h)), path_(std::move(p)) {}

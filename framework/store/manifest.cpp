@@ -1,13 +1,10 @@
 // The results folder's manifest (cells.yaml, written atomically) and the cells it lists.
 #include "store/manifest.hpp"
 
-#include <unistd.h>
-
-#include <fstream>
-
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "store/atomic_file.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -35,14 +32,8 @@ void write_manifest(const fs::path& dir, const std::string& name, const std::vec
   }
   m.set("cells", list);
   fs::create_directories(dir);
-  const fs::path tmp = dir / fmt::format(".cells.yaml.tmp.{}", ::getpid());
-  {
-    std::ofstream out(tmp);
-    out << "# Cells of the latest expansion of this experiment (written by kant run).\n"
-        << emit_yaml(m, false);
-    if (!out) throw Error(fmt::format("cannot write {}", tmp.string()));
-  }
-  fs::rename(tmp, dir / "cells.yaml");
+  write_file_atomically(dir / "cells.yaml", "# Cells of the latest expansion of this experiment (written by kant run).\n" +
+                                                emit_yaml(m, false));
 }
 
 Manifest read_manifest(const fs::path& dir) {

@@ -52,6 +52,17 @@ class Toy : public Dataset {
     return out;
   }
 
+  // the position in the fixed sample (which is redrawn from the seed)
+  ComponentState state() const override {
+    ComponentState s;
+    if (fixed_size_ > 0) s.words["cursor"] = {static_cast<uint64_t>(cursor_)};
+    return s;
+  }
+  void load_state(const ComponentState& s) override {
+    if (auto it = s.words.find("cursor"); it != s.words.end() && !it->second.empty())
+      cursor_ = static_cast<int64_t>(it->second[0]);
+  }
+
  protected:
   virtual Tensor draw(int64_t n, Rng& rng) const = 0;
 

@@ -62,6 +62,20 @@ class SpectralNorm : public LipschitzMethod {
     return bound;
   }
 
+  // the power iteration's vectors u and the stream that starts new ones
+  ComponentState state() const override {
+    ComponentState s;
+    for (const auto& [name, u] : u_) s.tensors["u." + name] = u.clone();
+    s.words["rng"] = rng_.state();
+    return s;
+  }
+  void load_state(const ComponentState& s) override {
+    u_.clear();
+    for (const auto& [key, u] : s.tensors)
+      if (key.rfind("u.", 0) == 0) u_.insert_or_assign(key.substr(2), u.clone());
+    if (auto it = s.words.find("rng"); it != s.words.end()) rng_.set_state(it->second);
+  }
+
  private:
   Tensor& state(const std::string& name, int64_t rows) {
     auto it = u_.find(name);

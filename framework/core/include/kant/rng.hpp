@@ -2,6 +2,7 @@
 // Same seed, same sequence, on every platform (no std:: distributions, which vary by library).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "kant/tensor.hpp"
 
@@ -26,6 +27,11 @@ class Rng {
   Tensor uniform_tensor(const Shape& shape, float lo = 0.0f, float hi = 1.0f);
   /// Tensor of i.i.d. N(mean, std²).
   Tensor normal_tensor(const Shape& shape, float mean = 0.0f, float std = 1.0f);
+
+  /// The stream's exact position (5 words: the generator state and the cached normal), for
+  /// checkpoints; set_state continues the stream exactly where state() was taken.
+  std::vector<uint64_t> state() const;
+  void set_state(const std::vector<uint64_t>& words);
 
  private:
   uint64_t s_[4];

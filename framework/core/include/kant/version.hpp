@@ -4,7 +4,7 @@
 namespace kant {
 
 /// Bumped whenever a change to the public headers breaks binary compatibility of plugins.
-constexpr unsigned kAbiVersion = 1;
+constexpr unsigned kAbiVersion = 2;  // 2: component state for checkpoints
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

@@ -15,6 +15,15 @@
 
 namespace kant {
 
+/// What a component remembers between training steps (a power iteration's vectors, a data
+/// set's position in its fixed sample), for checkpoints that resume training bit for bit:
+/// named tensors and named 64-bit words (random streams, counters), restored exactly.
+struct ComponentState {
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::vector<uint64_t>> words;
+  bool empty() const { return tensors.empty() && words.empty(); }
+};
+
 // ---- architecture ----------------------------------------------------------------------
 enum class Role { generator, critic };
 
@@ -56,6 +65,9 @@ class Dataset {
   virtual std::optional<double> log_density(const double* /*x*/) const { return std::nullopt; }
   /// Every sample with its class label, for labelled finite data sets (digits, idx).
   virtual std::optional<LabelledSet> labelled() const { return std::nullopt; }
+  /// What sample() remembers between calls (none for fresh draws), for checkpoints.
+  virtual ComponentState state() const { return {}; }
+  virtual void load_state(const ComponentState& /*state*/) {}
 };
 /// `seed` fixes any finite sample the data set draws once at construction.
 using DatasetFactory = std::function<std::unique_ptr<Dataset>(const Params&, uint64_t seed)>;
@@ -104,6 +116,9 @@ class LipschitzMethod {
   /// An upper bound on the critic's Lipschitz constant, where the method guarantees one
   /// (assuming 1-Lipschitz activations).
   virtual std::optional<double> lipschitz_bound(const Network&) { return std::nullopt; }
+  /// What the method remembers between steps (e.g. spectral norm's vectors), for checkpoints.
+  virtual ComponentState state() const { return {}; }
+  virtual void load_state(const ComponentState& /*state*/) {}
 };
 using LipschitzFactory = std::function<std::unique_ptr<LipschitzMethod>(const Params&)>;
 

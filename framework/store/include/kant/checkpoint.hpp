@@ -1,8 +1,9 @@
 // Checkpoints: networks' parameters and buffers and optimizers' state, saved to and loaded
-// from one HDF5 file (written under a temporary name, renamed when complete).
+// from one sealed HDF5 file (written under a temporary name, checksummed, renamed when
+// complete; a damaged file is refused before HDF5 reads it).
 //
 // Layout: /<module>/parameters/<name>, /<module>/buffers/<name>, /<optimizer>/<name>; the
-// root carries format = "kantorovich-checkpoint" and version = 1. Values are stored exactly
+// root carries format = "kantorovich-checkpoint" and version = 2. Values are stored exactly
 // (fp32 → float64 → fp32 round-trips bit for bit).
 #pragma once
 #include <filesystem>

@@ -1,0 +1,153 @@
+// `kant _cell`: one cell in its own process (see cell_process.hpp).
+#include "experiment/cell_process.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <iterator>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "autodiff/backend.hpp"
+#include "core/sha256.hpp"
+#include "experiment/resume.hpp"
+#include "experiment/trainer.hpp"
+#include "kant/error.hpp"
+
+namespace kant {
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile sig_atomic_t g_stop_signal = 0;
+
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// Stop at the next step on SIGINT, SIGTERM or SIGHUP, and on the parent's death.
+void watch_signals(long parent) {
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  if (parent > 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) g_stop_signal = SIGTERM;  // it died before we could ask
+  }
+}
+
+ConfigNode read_spec(const std::string& spec_path) {
+  if (spec_path != "-") return load_yaml_file(spec_path);
+  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  return parse_yaml(text, "<cell spec>");
+}
+
+void remove_checkpoint(const fs::path& checkpoint) {
+  std::error_code ec;
+  fs::remove(checkpoint, ec);
+}
+
+}  // namespace
+
+std::string cell_spec_yaml(const Experiment& ex, const Cell& cell) {
+  ConfigNode spec = ConfigNode::make_map();
+  spec.set("experiment", ConfigNode::make_scalar(ex.name));
+  spec.set("cell_id", ConfigNode::make_scalar(cell.id));
+  ConfigNode labels = ConfigNode::make_map();
+  for (const auto& [k, v] : cell.labels) {
+    ConfigNode s = ConfigNode::make_scalar(v);
+    s.quoted = true;
+    labels.set(k, s);
+  }
+  spec.set("labels", labels);
+  spec.set("config", cell.config.canonical);
+  return emit_yaml(spec, false);
+}
+
+std::vector<PluginUse> plugin_uses(const CellConfig& c) {
+  static std::map<std::string, std::string> digests;  // per library file, computed once
+  std::vector<PluginUse> uses;
+  auto add = [&](const ComponentChoice& ch) {
+    const Component& comp = *ch.component;
+    const std::string name = fmt::format("{}/{}", kind_name(comp.kind()), comp.name());
+    for (const PluginUse& u : uses)
+      if (u.name == name) return;
+    auto it = digests.find(comp.library_path);
+    if (it == digests.end()) it = digests.emplace(comp.library_path, sha256_file(comp.library_path)).first;
+    uses.push_back({name, comp.registration.version, comp.library_path, it->second});
+  };
+  for (const ComponentChoice* ch : {&c.dataset, &c.generator, &c.critic, &c.objective,
+                                    &c.generator_optimizer, &c.critic_optimizer})
+    add(*ch);
+  for (const ComponentChoice& l : c.lipschitz) add(l);
+  for (const MetricChoice& m : c.metrics) add(m.choice);
+  return uses;
+}
+
+int run_cell_process(const std::string& spec_path, const fs::path& out_path, int threads,
+                     const std::string& tag, long parent, const Registry& registry) {
+  watch_signals(parent);
+  backend::set_threads(threads);
+  ConfigNode spec = read_spec(spec_path);
+  CellInfo info;
+  info.experiment = spec.find("experiment")->scalar;
+  info.cell_id = spec.find("cell_id")->scalar;
+  for (const ConfigEntry& e : spec.find("labels")->entries) info.labels.emplace_back(e.key, e.value.scalar);
+  info.threads = threads;
+  info.start_time = utc_now();
+  info.backend_version = backend::version();
+  info.backend_isa = backend::isa();
+  const fs::path checkpoint = checkpoint_path(out_path);
+  CellResult result;
+  try {
+    CellConfig config = resolve_cell(*spec.find("config"), registry);
+    if (config.id() != info.cell_id)
+      throw Error(fmt::format("cell spec id {} does not match its config ({})", info.cell_id, config.id()));
+    info.config_yaml = config.yaml();
+    info.seed = config.seed;
+    info.plugins = plugin_uses(config);
+    TrainOptions options;
+    options.progress = [&](int64_t step, int64_t steps, double lc, double lg, double elapsed) {
+      double eta = elapsed / static_cast<double>(step) * static_cast<double>(steps - step);
+      fmt::print(stderr, "{} step {}/{}  loss_critic {:.4g}  loss_generator {:.4g}  {:.0f}s, ETA {:.0f}s\n",
+                 tag, step, steps, lc, lg, elapsed, eta);
+    };
+    options.interrupted = [] { return g_stop_signal != 0; };
+    options.checkpoint = checkpoint;
+    try {
+      result = train_cell(config, registry, options);
+    } catch (const CheckpointUnusable& e) {  // keep it aside, start afresh
+      std::error_code ec;
+      const fs::path aside = checkpoint.string() + ".damaged";
+      fs::rename(checkpoint, aside, ec);
+      fmt::print(stderr, "{} cannot resume: {}; kept as {}, training from step 0\n", tag, e.what(), aside.string());
+      result = train_cell(config, registry, options);
+    }
+    if (result.resumes > 0) fmt::print(stderr, "{} resumed ({} time{})\n", tag, result.resumes, result.resumes == 1 ? "" : "s");
+  } catch (const TrainingInterrupted& e) {
+    fmt::print(stderr, "{} stopped ({}); its checkpoint, if any, is kept\n", tag, e.what());
+    return 128 + static_cast<int>(g_stop_signal);
+  } catch (const std::exception& e) {
+    result = CellResult{};
+    result.status = "failed";
+    result.detail = e.what();
+  }
+  info.end_time = utc_now();
+  info.resumes = result.resumes;
+  if (!result.first_start_time.empty()) info.start_time = result.first_start_time;
+  if (info.config_yaml.empty()) info.config_yaml = emit_yaml(*spec.find("config"), true);
+  write_cell_file(out_path, info, result);  // a StorageError here (a full disk): exit 1, said by main
+  if (result.status != "failed") remove_checkpoint(checkpoint);
+  if (result.status == "failed") {
+    fmt::print(stderr, "{} failed: {}\n", tag, result.detail);
+    return 1;
+  }
+  if (result.status == "diverged") fmt::print(stderr, "{} diverged: {}\n", tag, result.detail);
+  else fmt::print(stderr, "{} complete in {:.1f}s\n", tag, result.wall_time_s);
+  return 0;
+}
+
+}  // namespace kant

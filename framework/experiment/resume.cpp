@@ -1,0 +1,118 @@
+// Resume checkpoints of a training cell (see resume.hpp).
+#include "experiment/resume.hpp"
+
+#include <fmt/format.h>
+
+#include "core/sha256.hpp"
+#include "kant/error.hpp"
+#include "store/checkpoint_io.hpp"
+#include "store/sealed.hpp"
+
+namespace kant {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSealKind = "training-checkpoint";
+
+// The session's random streams by name, in a fixed order.
+std::vector<std::pair<std::string, Rng*>> streams(Session& s) {
+  return {{"init", &s.init_rng},         {"data", &s.data_rng},     {"noise", &s.noise_rng},
+          {"penalty", &s.penalty_rng},   {"metric", &s.metric_rng}, {"ema_init", &s.ema_rng},
+          {"metric_noise", &s.metric_noise_rng}};
+}
+
+CheckpointParts parts_of(const Session& s) {
+  CheckpointParts p;
+  p.modules = {{"generator", s.generator.get()}, {"critic", s.critic.get()}};
+  if (s.average) p.modules.emplace_back("average", s.average.get());
+  p.optimizers = {{"generator_optimizer", s.generator_optimizer.get()},
+                  {"critic_optimizer", s.critic_optimizer.get()}};
+  return p;
+}
+
+TrainingProgress load_checked(const fs::path& file, Session& session) {
+  Seal seal;
+  h5::File f = open_sealed(file, kSealKind, &seal);
+  h5::Group root = f.root();
+  if (root.attr_string("config") != session.config.yaml() ||
+      seal.fields["config_sha256"] != sha256_hex(session.config.yaml()))
+    throw CheckpointUnusable(fmt::format("{}: a checkpoint of another config", file.string()));
+  // read and check everything before changing the session
+  auto assign_networks = stage_parts(root.open_group("networks"), parts_of(session), file.string());
+  h5::Group states = root.open_group("states");
+  ComponentState dataset = read_state(states.open_group("dataset"));
+  ComponentState lipschitz = read_state(states.open_group("lipschitz"));
+  h5::Group rngs = root.open_group("streams");
+  std::vector<std::vector<uint64_t>> words;
+  for (auto& [name, rng] : streams(session)) {
+    std::vector<int64_t> w = rngs.read_int64(name);
+    words.emplace_back(w.begin(), w.end());
+  }
+  TrainingProgress p;
+  p.step = root.attr_int("step");
+  p.resumes = root.attr_int("resumes");
+  p.elapsed_s = root.attr_double("elapsed_s");
+  p.start_time = root.attr_string("start_time");
+  p.losses = {root.attr_double("loss_critic"), root.attr_double("penalty"),
+              root.attr_double("divergence_estimate"), root.attr_double("loss_generator")};
+  p.loss_series = read_series(root.open_group("series"));
+  h5::Group metrics = root.open_group("metrics");
+  for (const std::string& name : metrics.children()) p.metric_series[name] = read_series(metrics.open_group(name));
+
+  assign_networks();
+  session.dataset->load_state(dataset);
+  session.lipschitz->load_state(lipschitz);
+  size_t i = 0;
+  for (auto& [name, rng] : streams(session)) rng->set_state(words[i++]);
+  return p;
+}
+
+
+}  // namespace
+
+fs::path checkpoint_path(const fs::path& cell_file) {
+  fs::path p = cell_file;
+  return p.replace_extension(".ckpt");
+}
+
+void save_training_checkpoint(const fs::path& file, const Session& session, const TrainingProgress& p) {
+  const std::string config = session.config.yaml();
+  write_sealed(file, kSealKind, {{"config_sha256", sha256_hex(config)}}, [&](h5::Group& root) {
+    root.set_attr("format", std::string("kantorovich-training-checkpoint"));
+    root.set_attr("config", config);
+    root.set_attr("step", p.step);
+    root.set_attr("resumes", p.resumes);
+    root.set_attr("elapsed_s", p.elapsed_s);
+    root.set_attr("start_time", p.start_time);
+    root.set_attr("loss_critic", p.losses.critic);
+    root.set_attr("penalty", p.losses.penalty);
+    root.set_attr("divergence_estimate", p.losses.divergence_estimate);
+    root.set_attr("loss_generator", p.losses.generator);
+    h5::Group nets = root.create_group("networks");
+    write_parts(nets, parts_of(session));
+    h5::Group states = root.create_group("states");
+    write_state(states.create_group("dataset"), session.dataset->state());
+    write_state(states.create_group("lipschitz"), session.lipschitz->state());
+    h5::Group rngs = root.create_group("streams");
+    for (auto& [name, rng] : streams(const_cast<Session&>(session))) {
+      std::vector<uint64_t> w = rng->state();
+      rngs.write(name, std::vector<int64_t>(w.begin(), w.end()), {static_cast<int64_t>(w.size())});
+    }
+    write_series(root.create_group("series"), p.loss_series);
+    h5::Group metrics = root.create_group("metrics");
+    for (const auto& [name, s] : p.metric_series) write_series(metrics.create_group(name), s);
+  });
+}
+
+TrainingProgress load_training_checkpoint(const fs::path& file, Session& session) {
+  try {
+    return load_checked(file, session);
+  } catch (const CheckpointUnusable&) {
+    throw;
+  } catch (const StorageError& e) {
+    throw CheckpointUnusable(e.what());
+  }
+}
+
+}  // namespace kant

@@ -1,0 +1,29 @@
+// The pieces of checkpoint files in HDF5 groups: networks (parameters and buffers),
+// optimizers' state, components' state (random streams, counters) and series. Shared by the
+// public checkpoint files (kant/checkpoint.hpp) and the trainer's resume checkpoints.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "kant/checkpoint.hpp"
+#include "store/cell_file.hpp"
+#include "store/h5.hpp"
+
+namespace kant {
+
+/// /<module>/parameters/<name>, /<module>/buffers/<name>, /<optimizer>/<name> under `root`.
+void write_parts(h5::Group& root, const CheckpointParts& parts);
+/// Reads and checks every part (names, shapes) and returns the function that assigns them, so
+/// that the caller can check everything else first: nothing is ever half-loaded.
+std::function<void()> stage_parts(const h5::Group& root, const CheckpointParts& parts,
+                                  const std::string& file);
+
+/// tensors/<name> (float32) and words/<name> (int64 bit patterns).
+void write_state(h5::Group g, const ComponentState& state);
+ComponentState read_state(const h5::Group& g);
+
+/// step [T] int64 and one float64 column per name.
+void write_series(h5::Group g, const Series& series);
+Series read_series(const h5::Group& g);
+
+}  // namespace kant
