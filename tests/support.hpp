@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
@@ -51,6 +52,18 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_command(const std::string& command);
+
+/// Starts `/bin/sh -c command` in the background in a process group of its own (its pid is
+/// the group's id), stdout and stderr to `log`.
+int spawn_command(const std::string& command, const std::filesystem::path& log);
+/// Waits for a spawned command: its exit code, or 128 + the signal that killed it.
+int wait_command(int pid);
+/// Pids of live processes whose command line contains `needle` (from /proc).
+std::vector<int> processes_matching(const std::string& needle);
+/// Files below `dir` whose name contains `needle`.
+std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir, const std::string& needle);
+/// The contents of a file ("" if it cannot be read).
+std::string read_text(const std::filesystem::path& file);
 
 /// Path of the built `kant` executable.
 std::string kant_exe();

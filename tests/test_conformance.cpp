@@ -263,7 +263,7 @@ TEST_CASE("spectral norm: gradient flows through σ(W), not through u and v", "[
                    Tolerance{1e-3f, 2e-3f, 3e-2f}) == "");
 }
 
-TEST_CASE("Björck orthonormalisation gives orthonormal rows; orthogonal regularisation",
+TEST_CASE("Björck orthonormalisation gives orthonormal rows, orthogonal regularisation",
           "[conformance][lipschitz]") {
   auto bj = lipschitz("bjorck", {{"iterations", int64_t{30}}});
   for (Shape shape : {Shape{3, 5}, Shape{5, 3}}) {

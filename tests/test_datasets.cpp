@@ -108,7 +108,7 @@ TEST_CASE("Gaussian mixture densities integrate to 1 and match the samples", "[d
   CHECK_FALSE(dataset("spirals")->log_density(at_mode));
 }
 
-TEST_CASE("spirals lie on their arms; fixed samples cycle for every toy", "[dataset]") {
+TEST_CASE("spirals lie on their arms, fixed samples cycle for every toy", "[dataset]") {
   auto sp = dataset("spirals", {{"noise", 0.0}, {"arms", int64_t{3}}});
   Rng rng(4);
   Tensor x = sp->sample(3000, rng);

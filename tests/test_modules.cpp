@@ -95,7 +95,7 @@ TEST_CASE("initialisers have their stated distributions", "[modules]") {
   CHECK_THROWS_WITH(initialise({2, 2}, Init{"bogus"}, rng), Catch::Contains("unknown initialiser"));
 }
 
-TEST_CASE("layers register named parameters and buffers; batch norm follows the mode", "[modules]") {
+TEST_CASE("layers register named parameters and buffers, batch norm follows the mode", "[modules]") {
   SmallConvNet net(3);
   std::vector<std::string> names;
   for (const auto& [name, t] : net.named_parameters()) names.push_back(name);

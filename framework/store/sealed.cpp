@@ -73,7 +73,10 @@ Seal read_seal(const fs::path& file) {
     throw StorageError(fmt::format("{}: not a sealed Kantorovich file (foreign, or written by a kant "
                                    "before 0.2, whose files carry no checksum)",
                                    file.string()));
-  std::istringstream lines(block.substr(0, block.find('\0')));
+  const size_t end = block.find('\0');
+  if (end == std::string::npos || block.find_first_not_of('\0', end) != std::string::npos)
+    throw StorageError(fmt::format("{}: damaged seal", file.string()));
+  std::istringstream lines(block.substr(0, end));
   std::string line;
   std::getline(lines, line);  // the magic
   Seal s;
