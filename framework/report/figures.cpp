@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
@@ -46,7 +47,8 @@ std::vector<std::pair<std::string, std::vector<const CellSummary*>>> groups_of(
   return groups;
 }
 
-// Mean ± std over the cells of a group, step by step (shorter, diverged runs drop out).
+// Mean ± std over the cells of a group, step by step (shorter, diverged runs drop out). A
+// non-finite value is left out of its step's mean and drawn as a mark at that step.
 svg::Series band(const std::string& label, const std::vector<std::vector<double>>& xs,
                  const std::vector<std::vector<double>>& ys) {
   svg::Series s;
@@ -56,11 +58,16 @@ svg::Series band(const std::string& label, const std::vector<std::vector<double>
   const size_t stride = std::max<size_t>(1, longest / kMaxCurvePoints);
   for (size_t i = 0; i < longest; i += stride) {
     std::vector<double> v;
-    double x = 0;
+    double x = std::numeric_limits<double>::quiet_NaN();
     for (size_t k = 0; k < ys.size(); ++k)
       if (i < ys[k].size() && i < xs[k].size()) {
-        v.push_back(ys[k][i]);
         x = xs[k][i];
+        if (std::isfinite(ys[k][i])) {
+          v.push_back(ys[k][i]);
+        } else {
+          s.dropped_x.push_back(x);
+          s.dropped_y.push_back(ys[k][i]);
+        }
       }
     if (v.empty()) continue;
     double m = 0, ss = 0;
