@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "kant/hash.hpp"
 #include "report/report.hpp"
 #include "report/svg_plot.hpp"
 
@@ -20,9 +21,13 @@ namespace {
 constexpr size_t kMaxCurvePoints = 600;  // per line: enough for the eye, small files
 constexpr size_t kMaxScatterPoints = 1000;
 
+// A file name stem from a label: unsafe characters become '_'; a long label is cut and keeps a
+// hash of the whole, so that names stay unique and well inside the 255-byte limit.
 std::string file_stem(const std::string& s) {
+  constexpr size_t kLongest = 100;
   std::string out;
   for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  if (out.size() > kLongest) out = fmt::format("{}-{:016x}", out.substr(0, kLongest), fnv1a64(s.data(), s.size()));
   return out;
 }
 
