@@ -3,7 +3,8 @@
 cells.yaml), following results/README.md, and compares it with kant's CSV output.
 
 usage: report_check.py RESULTS_DIR KANT_CSV_FILE ROW_AXIS VALUE [VALUE ...]
-Prints the rows it computed; exits 1 on any difference.
+Mean and std are over the finite values of a row's complete cells; the "finite" column says
+how many of them were finite ("k/n"). Prints the rows it computed; exits 1 on any difference.
 """
 import csv
 import math
@@ -25,26 +26,37 @@ for cell in manifest["cells"]:
         final = dict(f["final"].attrs)
     rows.setdefault(str(labels[row_axis]), []).append([float(final[v]) for v in values])
 
-ours = {}
+ours, finite = {}, {}
 for row, samples in rows.items():
-    out = []
+    out, counts = [], []
     for j in range(len(values)):
-        xs = [s[j] for s in samples]
+        xs = [s[j] for s in samples if math.isfinite(s[j])]
+        counts.append(f"{len(xs)}/{len(samples)}")
+        if not xs:
+            out += [math.nan, math.nan]
+            continue
         mean = sum(xs) / len(xs)
         std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
         out += [mean, std]
-    ours[row] = out
-    print(row, out)
+    ours[row], finite[row] = out, counts
+    print(row, out, counts)
 
-theirs = {}
+theirs, theirs_finite = {}, {}
 with open(kant_csv) as f:
     reader = csv.DictReader(f)
     for r in reader:
-        theirs[r[reader.fieldnames[0]]] = [float(r[f"{v} {k}"]) for v in values for k in ("mean", "std")]
+        row = r[reader.fieldnames[0]]
+        theirs[row] = [float(r[f"{v} {k}"] or "nan") for v in values for k in ("mean", "std")]
+        theirs_finite[row] = [r[f"{v} finite"] for v in values]
 
 bad = False
 for row in ours:
+    if finite[row] != theirs_finite.get(row):
+        print(f"row {row}: h5py finite {finite[row]} vs kant {theirs_finite.get(row)}")
+        bad = True
     for a, b in zip(ours[row], theirs[row]):
+        if math.isnan(a) and math.isnan(b):
+            continue
         if not math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12):
             print(f"row {row}: h5py {a} vs kant {b}")
             bad = True

@@ -1,6 +1,7 @@
 // The `kant` command: parses the command line with CLI11 and dispatches to a command.
 // Exit codes: 0 success, 1 a cell or command failed, 2 bad input (one message, nothing written).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -18,8 +19,10 @@ namespace {
 
 constexpr const char* kFooter = R"(
 Plugins are loaded from the build tree's plugins/ folder and from $KANT_PLUGIN_PATH (folders
-separated by ':'). Exit codes: 0 success, 1 a cell or command failed, 2 bad input.
-`kant COMMAND --help` describes each command.)";
+separated by ':'). A plugin file or its folder owned by another user (root is fine) or
+writable by group or others is refused, unless --trust-plugin-path or
+KANT_TRUST_PLUGIN_PATH=1 is given. Exit codes: 0 success, 1 a cell or command failed, 2 bad
+input. `kant COMMAND --help` describes each command.)";
 
 std::vector<std::string> names_of(const std::vector<cli::Command>& commands) {
   std::vector<std::string> names;
@@ -29,16 +32,20 @@ std::vector<std::string> names_of(const std::vector<cli::Command>& commands) {
 }
 
 // What CLI11 left over: an unknown option (with a did-you-mean among the command's options)
-// or a stray argument.
-void reject_extras(const CLI::App& app) {
-  const std::vector<std::string> extras = app.remaining();
+// or a stray argument. Unknown options of a command fall through to `kant` itself (so that
+// global flags may follow the command): its leftovers count too.
+void reject_extras(const CLI::App& app, const CLI::App& kant) {
+  std::vector<std::string> extras = app.remaining();
+  for (const std::string& e : kant.remaining())
+    if (e != app.get_name()) extras.push_back(e);
   if (extras.empty()) return;
   const std::string& first = extras.front();
   if (first.rfind("--", 0) == 0) {
     const std::string name = first.substr(2, first.find('=') - 2);
     std::vector<std::string> known;
-    for (const CLI::Option* o : app.get_options())
-      for (const std::string& l : o->get_lnames()) known.push_back(l);
+    for (const CLI::App* a : {&app, &kant})
+      for (const CLI::Option* o : a->get_options())
+        for (const std::string& l : o->get_lnames()) known.push_back(l);
     throw InputError(fmt::format("unknown option --{}{}", name, did_you_mean(name, known)));
   }
   throw InputError(fmt::format("unexpected argument '{}' for kant {}; see kant {} --help", first,
@@ -64,6 +71,11 @@ int main(int argc, char** argv) {
                                                 framework_version(), git_commit(), kAbiVersion));
   app.require_subcommand(0, 1);
   app.allow_extras();
+  bool trust_plugin_path = false;
+  app.add_flag("--trust-plugin-path", trust_plugin_path,
+               "load plugins even from files or folders that other users own or can write "
+               "(same as KANT_TRUST_PLUGIN_PATH=1; the cells' processes inherit it)");
+  app.fallthrough();  // the flag may also follow the command
   std::vector<cli::Command> commands{cli::add_run(app),  cli::add_validate(app),
                                      cli::add_report(app), cli::add_show(app),
                                      cli::add_plugins(app), cli::add_verify(app),
@@ -90,6 +102,8 @@ int main(int argc, char** argv) {
         if (c.app->parsed()) command = c.app;
       throw InputError(describe(e, command));
     }
+    // through the environment, so that the registry of every process (kant _cell too) sees it
+    if (trust_plugin_path) ::setenv("KANT_TRUST_PLUGIN_PATH", "1", 1);
     for (const cli::Command& c : commands)
       if (c.app->parsed()) chosen = &c;
     if (!chosen) {
@@ -97,7 +111,7 @@ int main(int argc, char** argv) {
       throw InputError(fmt::format("unknown command '{}'{}; see kant --help", word,
                                    did_you_mean(word, names_of(commands))));
     }
-    reject_extras(*chosen->app);
+    reject_extras(*chosen->app, app);
     return chosen->run();
   } catch (const CLI::Error& e) {  // --help, --version
     return app.exit(e);

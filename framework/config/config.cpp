@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
+
+#include "config/limits.hpp"
 
 namespace kant {
 
@@ -90,37 +94,67 @@ Mark mark_of(const YAML::Mark& m, const std::shared_ptr<const std::string>& sour
   return mark;
 }
 
-ConfigNode convert(const YAML::Node& y, const std::shared_ptr<const std::string>& source) {
-  ConfigNode n;
-  n.mark = mark_of(y.Mark(), source);
-  switch (y.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      n.type = ConfigNode::Type::null;
-      break;
-    case YAML::NodeType::Scalar:
-      n.type = ConfigNode::Type::scalar;
-      n.scalar = y.Scalar();
-      n.quoted = y.Tag() == "!";
-      break;
-    case YAML::NodeType::Sequence:
-      n.type = ConfigNode::Type::sequence;
-      for (const YAML::Node& item : y) n.items.push_back(convert(item, source));
-      break;
-    case YAML::NodeType::Map:
-      n.type = ConfigNode::Type::map;
-      for (const auto& kv : y) {
-        Mark key_mark = mark_of(kv.first.Mark(), source);
-        if (!kv.first.IsScalar()) throw ConfigError(key_mark, "map keys must be plain names");
-        std::string key = kv.first.Scalar();
-        if (n.find(key))
-          throw ConfigError(key_mark, fmt::format("duplicate key '{}'", key));
-        n.entries.push_back({key, key_mark, convert(kv.second, source)});
+// yaml-cpp shares an anchored node among its aliases; converting expands each use into a
+// tree of its own, so the conversion counts nodes as it goes and stops an alias bomb (a few
+// hundred bytes that expand to billions of nodes) at the limit, long before memory runs out.
+class Converter {
+ public:
+  explicit Converter(std::shared_ptr<const std::string> source)
+      : source_(std::move(source)),
+        max_nodes_(limits::yaml_nodes.value()),
+        max_depth_(limits::yaml_depth.value()),
+        max_string_(limits::string_bytes.value()) {}
+
+  ConfigNode convert(const YAML::Node& y, uint64_t depth) {
+    ConfigNode n;
+    n.mark = mark_of(y.Mark(), source_);
+    if (++nodes_ > max_nodes_) throw ConfigError(n.mark, limits::yaml_nodes.exceeded(""));
+    switch (y.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        n.type = ConfigNode::Type::null;
+        break;
+      case YAML::NodeType::Scalar:
+        n.type = ConfigNode::Type::scalar;
+        check_string(y.Scalar(), n.mark);
+        n.scalar = y.Scalar();
+        n.quoted = y.Tag() == "!";
+        break;
+      case YAML::NodeType::Sequence:
+        n.type = ConfigNode::Type::sequence;
+        check_depth(depth, n.mark);
+        for (const YAML::Node& item : y) n.items.push_back(convert(item, depth + 1));
+        break;
+      case YAML::NodeType::Map: {
+        n.type = ConfigNode::Type::map;
+        check_depth(depth, n.mark);
+        std::unordered_set<std::string> keys;  // ConfigNode::find is linear: large maps need this
+        for (const auto& kv : y) {
+          Mark key_mark = mark_of(kv.first.Mark(), source_);
+          if (!kv.first.IsScalar()) throw ConfigError(key_mark, "map keys must be plain names");
+          check_string(kv.first.Scalar(), key_mark);
+          std::string key = kv.first.Scalar();
+          if (!keys.insert(key).second) throw ConfigError(key_mark, fmt::format("duplicate key '{}'", key));
+          n.entries.push_back({key, key_mark, convert(kv.second, depth + 1)});
+        }
+        break;
       }
-      break;
+    }
+    return n;
   }
-  return n;
-}
+
+ private:
+  void check_depth(uint64_t depth, const Mark& mark) const {
+    if (depth >= max_depth_) throw ConfigError(mark, limits::yaml_depth.exceeded(""));
+  }
+  void check_string(const std::string& s, const Mark& mark) const {
+    if (s.size() > max_string_) throw ConfigError(mark, limits::string_bytes.exceeded(std::to_string(s.size())));
+  }
+
+  std::shared_ptr<const std::string> source_;
+  uint64_t max_nodes_, max_depth_, max_string_;
+  uint64_t nodes_ = 0;
+};
 
 void emit(YAML::Emitter& out, const ConfigNode& n, bool sort_keys) {
   switch (n.type) {
@@ -173,19 +207,27 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 ConfigNode parse_yaml(const std::string& text, const std::string& source_name) {
   auto source = std::make_shared<const std::string>(source_name);
+  if (text.size() > limits::yaml_bytes.value())
+    throw ConfigError(Mark{source, 0, 0}, limits::yaml_bytes.exceeded(std::to_string(text.size())));
   try {
-    return convert(YAML::Load(text), source);
+    return Converter(source).convert(YAML::Load(text), 0);
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp's own guard, beyond ours
+    throw ConfigError(mark_of(e.mark, source), limits::yaml_depth.exceeded(""));
   } catch (const YAML::Exception& e) {
     throw ConfigError(mark_of(e.mark, source), e.msg);
   }
 }
 
 ConfigNode load_yaml_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: error: cannot open the file", file.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_yaml(ss.str(), file.string());
+  // read at most one byte more than the limit: parse_yaml names the limit
+  const uint64_t cap = limits::yaml_bytes.value();
+  std::string text;
+  char buf[1 << 16];
+  while (text.size() <= cap && in.read(buf, sizeof buf).gcount() > 0) text.append(buf, static_cast<size_t>(in.gcount()));
+  if (in.bad()) throw InputError(fmt::format("{}: error: cannot read the file", file.string()));
+  return parse_yaml(text, file.string());
 }
 
 std::string emit_yaml(const ConfigNode& node, bool sort_keys) {
@@ -220,10 +262,15 @@ void merge_into(ConfigNode& base, const ConfigNode& overlay) {
     base.set("plugin", shorthand, shorthand.mark);
   }
   if (base.is_map() && overlay.is_map()) {
+    // key → position in base (a linear search per key would be quadratic in large maps)
+    std::unordered_map<std::string, size_t> index;
+    for (size_t i = 0; i < base.entries.size(); ++i) index.emplace(base.entries[i].key, i);
     for (const ConfigEntry& e : overlay.entries) {
-      if (ConfigNode* existing = base.find(e.key)) {
-        merge_into(*existing, e.value);
+      auto it = index.find(e.key);
+      if (it != index.end()) {
+        merge_into(base.entries[it->second].value, e.value);
       } else {
+        index.emplace(e.key, base.entries.size());
         base.entries.push_back(e);
       }
     }
@@ -234,6 +281,10 @@ void merge_into(ConfigNode& base, const ConfigNode& overlay) {
 
 void set_path(ConfigNode& root, const std::string& dotted, const ConfigNode& value,
               const Mark& mark) {
+  const uint64_t parts = 1 + static_cast<uint64_t>(std::count(dotted.begin(), dotted.end(), '.'));
+  if (parts > limits::yaml_depth.value())
+    throw ConfigError(mark, fmt::format("key '{}…' is {} levels deep: {}", dotted.substr(0, 40), parts,
+                                        limits::yaml_depth.exceeded(std::to_string(parts))));
   ConfigNode* node = &root;
   size_t start = 0;
   while (true) {
@@ -260,6 +311,8 @@ void set_path(ConfigNode& root, const std::string& dotted, const ConfigNode& val
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  constexpr size_t kLongest = 256;  // no hint for longer words: the edit distance is quadratic
+  if (word.size() > kLongest) return "";
   std::string best;
   size_t best_d = std::string::npos;
   for (const std::string& c : candidates) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "config/limits.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/validate.hpp"
 #include "kant/components.hpp"
@@ -120,6 +121,8 @@ std::vector<uint64_t> parse_seeds(const ConfigNode* seeds) {
   ParamSpec spec = param::integer("seed", 0, "").at_least(0);
   std::vector<uint64_t> out;
   if (seeds->is_sequence()) {
+    if (seeds->items.size() > limits::seeds.value())
+      throw ConfigError(seeds->mark, limits::seeds.exceeded(std::to_string(seeds->items.size())));
     for (const ConfigNode& s : seeds->items)
       out.push_back(static_cast<uint64_t>(std::get<int64_t>(convert_value(spec, s, "a seed"))));
   } else {
@@ -160,6 +163,59 @@ void check_report_values(const Experiment& ex, const Registry& registry) {
   }
 }
 
+// The name is a folder of the results root: plain ASCII letters, digits, '_', '-', '.', not
+// starting with '.', and short enough for the file system once the store's suffixes are added.
+void check_name(const std::string& name, const Mark& mark) {
+  const size_t bad = name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+  if (name.size() > kMaxExperimentNameBytes)
+    throw ConfigError(mark, fmt::format("name is {} bytes long, at most {} are allowed (it names the results folder: "
+                                        "{} bytes per file name, less {} for the suffixes the store adds)",
+                                        name.size(), kMaxExperimentNameBytes, kFileNameBytes, kNameSuffixBytes));
+  if (name.empty() || bad != std::string::npos || name[0] == '.')
+    throw ConfigError(mark, fmt::format("name '{}' must use only letters, digits, '_', '-' and '.', and not start "
+                                        "with '.' (it names the results folder)",
+                                        name.empty() || bad == std::string::npos ? name : name.substr(0, bad) + "…"));
+}
+
+// Nodes of a config tree (keys included).
+uint64_t count_nodes(const ConfigNode& n) {
+  uint64_t total = 1;
+  for (const ConfigNode& i : n.items) total += count_nodes(i);
+  for (const ConfigEntry& e : n.entries) total += 1 + count_nodes(e.value);
+  return total;
+}
+
+// Before anything is expanded: the number of cells (axis sizes × seeds, without overflow),
+// and an upper bound on the config nodes all cells together hold.
+void check_grid_size(const std::vector<AxisPoints>& axes, size_t seeds, uint64_t base_nodes,
+                     uint64_t override_nodes, const Mark& mark) {
+  const uint64_t max_cells = limits::cells.value();
+  // the product saturates at 2^64: past that it is only ever "more than"
+  constexpr unsigned __int128 kSaturated = static_cast<unsigned __int128>(1) << 64;
+  unsigned __int128 cells = seeds;
+  uint64_t per_cell = base_nodes + override_nodes;
+  std::vector<std::string> sizes;
+  for (const AxisPoints& a : axes) {
+    sizes.push_back(std::to_string(a.size()));
+    cells = std::min(kSaturated, cells * a.size());
+    uint64_t largest = 0;
+    for (const auto& point : a) {
+      uint64_t n = 0;
+      for (const Setting& setting : point) n += count_nodes(setting.value);
+      largest = std::max(largest, n);
+    }
+    per_cell += largest;
+  }
+  sizes.push_back(std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds"));
+  if (cells > max_cells) {
+    const std::string total = cells == kSaturated ? "more than 2^64" : std::to_string(static_cast<uint64_t>(cells));
+    throw ConfigError(mark, limits::cells.exceeded(fmt::format("{} = {}", fmt::join(sizes, " × "), total)));
+  }
+  const uint64_t n_cells = static_cast<uint64_t>(cells), max_nodes = limits::grid_nodes.value();
+  if (n_cells > 0 && per_cell > max_nodes / n_cells)
+    throw ConfigError(mark, limits::grid_nodes.exceeded(fmt::format("{} cells × up to {} nodes each", n_cells, per_cell)));
+}
+
 }  // namespace
 
 std::string Cell::label_str() const {
@@ -192,8 +248,7 @@ Experiment load_experiment(const std::filesystem::path& file,
   const ConfigNode* name = root.find("name");
   if (!name) throw ConfigError(root.mark, "the experiment needs a 'name'");
   ex.name = scalar_or_throw(*name, "name");
-  if (ex.name.empty() || ex.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != std::string::npos || ex.name[0] == '.')
-    throw ConfigError(name->mark, fmt::format("name '{}' must use only letters, digits, '_', '-' and '.' (it names the results folder)", ex.name));
+  check_name(ex.name, name->mark);
   const ConfigNode* base = root.find("base");
   ConfigNode base_config = base ? *base : ConfigNode::make_map(root.mark);
   if (!base_config.is_map()) throw ConfigError(base_config.mark, "'base' must be a map");
@@ -221,6 +276,12 @@ Experiment load_experiment(const std::filesystem::path& file,
   }
   std::vector<uint64_t> seeds = parse_seeds(root.find("seeds"));
   ex.axes.push_back("seed");
+  uint64_t override_nodes = 0;
+  for (const Override& o : cell_overrides) override_nodes += count_nodes(o.value);
+  Mark grid_mark = root.mark;  // the `grid:` key, where the sizes multiply
+  for (const ConfigEntry& e : root.entries)
+    if (e.key == "grid") grid_mark = e.key_mark;
+  check_grid_size(axes, seeds.size(), count_nodes(base_config), override_nodes, grid_mark);
 
   // cartesian product, first axis slowest, seeds fastest
   std::vector<size_t> index(axes.size(), 0);

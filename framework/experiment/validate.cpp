@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -17,24 +18,58 @@ std::string describe(const std::string& component, const std::string& param) {
                            : fmt::format("parameter '{}' of {}", param, component);
 }
 
-bool parse_int(const std::string& s, int64_t& out) {
+// An integer exactly as 64 bits: decimal digits (with an optional sign) through from_chars,
+// never through a double; float notation ("1e5", "3.0") only for integral values a double
+// holds exactly (|x| ≤ 2^53). Out of range is an error, never a wrapped value.
+enum class IntParse { ok, not_integer, out_of_range };
+
+IntParse parse_int(const std::string& text, int64_t& out) {
+  std::string_view s = text;
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (!s.empty() && (s[0] == '+' || (s[0] == '-' && text[0] == '+'))) return IntParse::not_integer;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec == std::errc() && p == s.data() + s.size()) return true;
-  double d;  // 1e5 is a fine way to write 100000
-  auto [q, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (ec2 == std::errc() && q == s.data() + s.size() && std::isfinite(d) && d == std::floor(d) &&
-      std::abs(d) < 9.0e15) {
-    out = static_cast<int64_t>(d);
-    return true;
+  if (p == s.data() + s.size() && !s.empty()) {
+    if (ec == std::errc()) return IntParse::ok;
+    if (ec == std::errc::result_out_of_range) return IntParse::out_of_range;
   }
-  return false;
+  constexpr double kExact = 9007199254740992.0;  // 2^53: every integer up to it is a double
+  double d;
+  auto [q, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (q != s.data() + s.size() || s.empty()) return IntParse::not_integer;
+  const bool underflow = s.find("e-") != std::string_view::npos || s.find("E-") != std::string_view::npos;
+  if (ec2 == std::errc::result_out_of_range) return underflow ? IntParse::not_integer : IntParse::out_of_range;
+  if (ec2 != std::errc() || !std::isfinite(d) || d != std::floor(d)) return IntParse::not_integer;
+  if (std::abs(d) > kExact) return IntParse::out_of_range;
+  out = static_cast<int64_t>(d);
+  return IntParse::ok;
 }
 
-bool parse_real(const std::string& s, double& out) {
-  std::string t = s;
-  if (!t.empty() && t[0] == '+') t.erase(0, 1);
+// i < bound, i > bound exactly (a double bound may be beyond int64's range).
+bool int_below(int64_t i, double bound) {
+  constexpr double k2to63 = 9223372036854775808.0;
+  if (bound >= k2to63) return true;
+  if (bound < -k2to63) return false;
+  const double c = std::ceil(bound);  // i < bound ⇔ i < ceil(bound) for integers
+  return i < static_cast<int64_t>(c);
+}
+bool int_above(int64_t i, double bound) {
+  constexpr double k2to63 = 9223372036854775808.0;
+  if (bound >= k2to63) return false;
+  if (bound < -k2to63) return true;
+  return i > static_cast<int64_t>(std::floor(bound));
+}
+
+// A finite double; "1e400" is out of range (from_chars does not round it to Inf).
+enum class RealParse { ok, not_real, out_of_range };
+
+RealParse parse_real(const std::string& s, double& out) {
+  std::string_view t = s;
+  if (!t.empty() && t[0] == '+') t.remove_prefix(1);
+  if (t.empty() || t[0] == '+' || (t[0] == '-' && s[0] == '+')) return RealParse::not_real;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-  return ec == std::errc() && p == t.data() + t.size() && std::isfinite(out);
+  if (p != t.data() + t.size()) return RealParse::not_real;
+  if (ec == std::errc::result_out_of_range) return RealParse::out_of_range;
+  return ec == std::errc() && std::isfinite(out) ? RealParse::ok : RealParse::not_real;
 }
 
 void check_range(const ParamSpec& spec, double v, const ConfigNode& node, const std::string& what) {
@@ -45,19 +80,41 @@ void check_range(const ParamSpec& spec, double v, const ConfigNode& node, const 
                                              node.scalar));
 }
 
-double scalar_number(const ParamSpec& spec, const ConfigNode& node, const std::string& what,
-                     bool integer) {
+void require_number_scalar(const ConfigNode& node, const std::string& what, bool integer) {
   if (!node.is_scalar() || node.quoted)
     throw ConfigError(node.mark, fmt::format("{} must be {}, got {}", what,
                                              integer ? "an int" : "a float", flow_text(node)));
-  double v;
-  if (integer) {
-    int64_t i;
-    if (!parse_int(node.scalar, i))
+}
+
+int64_t scalar_integer(const ParamSpec& spec, const ConfigNode& node, const std::string& what) {
+  require_number_scalar(node, what, true);
+  int64_t i = 0;
+  switch (parse_int(node.scalar, i)) {
+    case IntParse::ok: break;
+    case IntParse::out_of_range:
+      throw ConfigError(node.mark, fmt::format("{} must be an int in [-9223372036854775808, 9223372036854775807] "
+                                               "(64 bits; float notation only up to 2^53), got '{}'",
+                                               what, node.scalar));
+    case IntParse::not_integer:
       throw ConfigError(node.mark, fmt::format("{} must be an int, got '{}'", what, node.scalar));
-    v = static_cast<double>(i);
-  } else if (!parse_real(node.scalar, v)) {
-    throw ConfigError(node.mark, fmt::format("{} must be a float, got '{}'", what, node.scalar));
+  }
+  const bool low = spec.min && (spec.min_exclusive ? !int_above(i, *spec.min) : int_below(i, *spec.min));
+  const bool high = spec.max && int_above(i, *spec.max);
+  if (low || high)
+    throw ConfigError(node.mark, fmt::format("{} must be {}, got {}", what, spec.constraint_str(), node.scalar));
+  return i;
+}
+
+double scalar_real(const ParamSpec& spec, const ConfigNode& node, const std::string& what) {
+  require_number_scalar(node, what, false);
+  double v;
+  switch (parse_real(node.scalar, v)) {
+    case RealParse::ok: break;
+    case RealParse::out_of_range:
+      throw ConfigError(node.mark, fmt::format("{} must be a float a double can hold (|x| ≤ 1.8e308, and 0 or "
+                                               "|x| ≥ 4.9e-324), got '{}'", what, node.scalar));
+    case RealParse::not_real:
+      throw ConfigError(node.mark, fmt::format("{} must be a float, got '{}'", what, node.scalar));
   }
   check_range(spec, v, node, what);
   return v;
@@ -76,9 +133,9 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
                                                flow_text(node)));
     }
     case ParamType::integer:
-      return static_cast<int64_t>(scalar_number(spec, node, what, true));
+      return scalar_integer(spec, node, what);
     case ParamType::real:
-      return scalar_number(spec, node, what, false);
+      return scalar_real(spec, node, what);
     case ParamType::string: {
       if (!node.is_scalar())
         throw ConfigError(node.mark, fmt::format("{} must be a string, got {}", what,
@@ -99,9 +156,8 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
       std::vector<int64_t> is;
       std::vector<double> ds;
       for (const ConfigNode& item : node.items) {
-        double v = scalar_number(spec, item, what + " (element)", ints);
-        if (ints) is.push_back(static_cast<int64_t>(v));
-        else ds.push_back(v);
+        if (ints) is.push_back(scalar_integer(spec, item, what + " (element)"));
+        else ds.push_back(scalar_real(spec, item, what + " (element)"));
       }
       if (ints) return is;
       return ds;

@@ -1,15 +1,22 @@
-// Plugin host: loads shared libraries with Boost.DLL, checks the ABI, collects registrations.
+// Plugin host: checks plugin files (trust rules, ELF note) before loading them with Boost.DLL,
+// checks the ABI again through the entry symbol, collects registrations.
 #include "plugin/registry.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "plugin/plugin_file.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -94,25 +101,49 @@ void Registry::load_directory(const fs::path& dir) {
 
 void Registry::load_library(const fs::path& file) {
   const std::string path = file.string();
+  // Before any of its code runs: the file is opened once, checked against the trust rules and
+  // for its ELF note; only then does the dynamic loader see it (and run its constructors).
+  std::error_code canon_ec;
+  const fs::path real = fs::canonical(file, canon_ec);
+  if (canon_ec) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, canon_ec.message()));
+  const int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, std::strerror(errno)));
+  PluginNoteFields note;
+  try {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      throw PluginError(fmt::format("plugin {}: cannot be loaded: not a regular file", path));
+    if (!trust_path_) check_plugin_trust(fd, real);
+    note = read_plugin_note(fd, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (note.abi_version != kAbiVersion)
+    throw PluginError(fmt::format(
+        "plugin {}: built for Kantorovich ABI {}, this kant has ABI {}; rebuild the plugin "
+        "against the installed headers; not loaded",
+        path, note.abi_version, kAbiVersion));
+  if (note.abi_tag != KANT_ABI_TAG)
+    throw PluginError(fmt::format(
+        "plugin {}: built with '{}', this kant with '{}'; rebuild it with the same compiler; not loaded",
+        path, note.abi_tag, KANT_ABI_TAG));
+
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
-  lib->load(file, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
-  if (ec) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, loader_reason(file)));
+  lib->load(real, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
+  if (ec) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, loader_reason(real)));
   if (!lib->has(kPluginEntrySymbol))
     throw PluginError(fmt::format(
         "plugin {}: not a Kantorovich plugin (no entry symbol '{}'; define it with KANT_PLUGIN)",
         path, kPluginEntrySymbol));
   const PluginInfo* info = lib->get<const PluginInfo*()>(kPluginEntrySymbol)();
   if (info == nullptr) throw PluginError(fmt::format("plugin {}: entry symbol returned null", path));
-  if (info->abi_version != kAbiVersion)
-    throw PluginError(fmt::format(
-        "plugin {}: built for Kantorovich ABI {}, this kant has ABI {}; rebuild the plugin "
-        "against the installed headers",
-        path, info->abi_version, kAbiVersion));
-  if (std::string(info->abi_tag) != KANT_ABI_TAG)
-    throw PluginError(fmt::format(
-        "plugin {}: built with '{}', this kant with '{}'; rebuild it with the same compiler",
-        path, info->abi_tag, KANT_ABI_TAG));
+  if (info->abi_version != note.abi_version || info->abi_tag == nullptr || note.abi_tag != info->abi_tag)
+    throw PluginError(fmt::format("plugin {}: its entry symbol declares ABI {}, its ELF note ABI {}: a "
+                                  "hand-made or damaged plugin",
+                                  path, info->abi_version, note.abi_version));
 
   Registrar registrar;
   try {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kant/plugin.hpp"
+#include "plugin/plugin_file.hpp"
 
 namespace kant {
 
@@ -31,8 +32,15 @@ class Registry {
 
   /// Loads every lib*.so / *.so directly in `dir`. A missing directory is skipped.
   void load_directory(const std::filesystem::path& dir);
-  /// Loads one plugin library; throws PluginError naming the file on any problem.
+  /// Loads one plugin library; throws PluginError naming the file on any problem. Before the
+  /// dynamic loader sees the file: unless the path is trusted, the file and its folder must
+  /// be owned by the user or root and writable by nobody else; and the file must carry the
+  /// Kantorovich ELF note of this ABI (read from the file, so a foreign library's code never
+  /// runs).
   void load_library(const std::filesystem::path& file);
+  /// Skips the ownership and permission checks (`kant --trust-plugin-path`); the default is
+  /// $KANT_TRUST_PLUGIN_PATH == "1". The ELF note is checked either way.
+  void trust_plugin_path(bool trust) { trust_path_ = trust; }
 
   /// The component, or nullptr.
   const Component* find(Kind kind, const std::string& name) const;
@@ -50,6 +58,7 @@ class Registry {
 
  private:
   std::vector<std::unique_ptr<Component>> components_;
+  bool trust_path_ = trust_plugin_path_from_env();
   [[noreturn]] static void rethrow_factory_error(const Component& c);
 };
 

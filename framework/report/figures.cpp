@@ -2,11 +2,13 @@
 // metric curves as mean ± std bands over seeds, and generated samples over the data.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "kant/hash.hpp"
 #include "report/report.hpp"
 #include "report/svg_plot.hpp"
 #include "store/atomic_file.hpp"
@@ -19,9 +21,13 @@ namespace {
 constexpr size_t kMaxCurvePoints = 600;  // per line: enough for the eye, small files
 constexpr size_t kMaxScatterPoints = 1000;
 
+// A file name stem from a label: unsafe characters become '_'; a long label is cut and keeps a
+// hash of the whole, so that names stay unique and well inside the 255-byte limit.
 std::string file_stem(const std::string& s) {
+  constexpr size_t kLongest = 100;
   std::string out;
   for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  if (out.size() > kLongest) out = fmt::format("{}-{:016x}", out.substr(0, kLongest), fnv1a64(s.data(), s.size()));
   return out;
 }
 
@@ -44,7 +50,8 @@ std::vector<std::pair<std::string, std::vector<const CellSummary*>>> groups_of(
   return groups;
 }
 
-// Mean ± std over the cells of a group, step by step (shorter, diverged runs drop out).
+// Mean ± std over the cells of a group, step by step (shorter, diverged runs drop out). A
+// non-finite value is left out of its step's mean and drawn as a mark at that step.
 svg::Series band(const std::string& label, const std::vector<std::vector<double>>& xs,
                  const std::vector<std::vector<double>>& ys) {
   svg::Series s;
@@ -54,11 +61,16 @@ svg::Series band(const std::string& label, const std::vector<std::vector<double>
   const size_t stride = std::max<size_t>(1, longest / kMaxCurvePoints);
   for (size_t i = 0; i < longest; i += stride) {
     std::vector<double> v;
-    double x = 0;
+    double x = std::numeric_limits<double>::quiet_NaN();
     for (size_t k = 0; k < ys.size(); ++k)
       if (i < ys[k].size() && i < xs[k].size()) {
-        v.push_back(ys[k][i]);
         x = xs[k][i];
+        if (std::isfinite(ys[k][i])) {
+          v.push_back(ys[k][i]);
+        } else {
+          s.dropped_x.push_back(x);
+          s.dropped_y.push_back(ys[k][i]);
+        }
       }
     if (v.empty()) continue;
     double m = 0, ss = 0;

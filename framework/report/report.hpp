@@ -49,11 +49,19 @@ std::string cell_label(const CellSummary& cell, const std::string& axis);
 /// The cell's labels on several axes, joined by " / ".
 std::string cell_row_label(const CellSummary& cell, const std::vector<std::string>& axes);
 
-/// Mean and sample standard deviation of n values.
+/// Mean and sample standard deviation over the finite ones of n values (NaN and ±Inf seeds
+/// are dropped and counted): `finite` of `n` went into mean and std.
 struct Stat {
   double mean = 0, std = 0;
-  size_t n = 0;
+  size_t n = 0;       ///< values present (one per complete cell that computes it)
+  size_t finite = 0;  ///< of which finite: mean and std are over these
+  size_t nan = 0, pos_inf = 0, neg_inf = 0;  ///< the dropped ones, by kind
+  /// "k/n" when seeds were dropped, "" when all n are finite.
+  std::string dropped_str() const;
 };
+
+/// Mean ± std over the finite values of `values`, with the non-finite ones counted.
+Stat finite_stats(const std::vector<double>& values);
 
 /// The aggregated table, before formatting.
 struct Table {

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "kant/error.hpp"
+
 namespace kant::svg {
 namespace {
 
@@ -55,22 +57,83 @@ std::string tick_label(double v) {
   return s;
 }
 
+namespace {
+
+// Non-finite values: a grey × for NaN, a grey triangle at the edge for ±Inf.
+constexpr const char* kNonFiniteColor = "#757575";
+constexpr double kEdgeInset = 5;  // px between a non-finite mark and the plot's edge
+
+enum class NonFinite { nan, pos_inf, neg_inf };
+
+NonFinite kind_of(double v) { return std::isnan(v) ? NonFinite::nan : v > 0 ? NonFinite::pos_inf : NonFinite::neg_inf; }
+
+std::string nonfinite_mark(NonFinite kind, double x, double y) {
+  if (kind == NonFinite::nan)
+    return fmt::format("<path d=\"M{0:.1f} {1:.1f}l6 6M{0:.1f} {2:.1f}l6 -6\" stroke=\"{3}\" stroke-width=\"1.3\"/>\n",
+                       x - 3, y - 3, y + 3, kNonFiniteColor);
+  const double d = kind == NonFinite::pos_inf ? -4 : 4;  // the tip points off the plot
+  return fmt::format("<path d=\"M{:.1f} {:.1f}l-4 {:.1f}h8z\" fill=\"{}\"/>\n", x, y + d, -2 * d, kNonFiniteColor);
+}
+
+// Hatch patterns for non-finite cells of colour maps and images, drawn on `base`.
+std::string hatch_defs() {
+  std::string out = "<defs>";
+  for (auto [id, base] : {std::pair{"nan", "#ffffff"}, std::pair{"posinf", "#fde725"}, std::pair{"neginf", "#440154"}})
+    out += fmt::format(
+        "<pattern id=\"hatch-{}\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\" "
+        "patternTransform=\"rotate(45)\"><rect width=\"4\" height=\"4\" fill=\"{}\"/>"
+        "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"4\" stroke=\"{}\" stroke-width=\"1.6\"/></pattern>",
+        id, base, kNonFiniteColor);
+  return out + "</defs>\n";
+}
+
+const char* hatch_of(NonFinite kind) {
+  return kind == NonFinite::nan ? "url(#hatch-nan)" : kind == NonFinite::pos_inf ? "url(#hatch-posinf)" : "url(#hatch-neginf)";
+}
+
+const char* kind_label(NonFinite kind) { return kind == NonFinite::nan ? "NaN" : kind == NonFinite::pos_inf ? "+Inf" : "−Inf"; }
+
+}  // namespace
+
 std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
+  // points with a non-finite coordinate, by kind (drawn as marks and counted in the legend)
+  size_t counts[3] = {0, 0, 0};
+  auto count = [&](double x, double y) {
+    const double bad = !std::isfinite(y) ? y : x;
+    ++counts[static_cast<int>(kind_of(bad))];
+  };
+  for (const Series& s : series) {
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) count(s.x[i], s.y[i]);
+    for (size_t i = 0; i < s.dropped_x.size() && i < s.dropped_y.size(); ++i) count(s.dropped_x[i], s.dropped_y[i]);
+  }
+  std::vector<std::string> labels;
+  for (const Series& s : series) labels.push_back(s.label);
+  std::vector<NonFinite> legend_marks;
+  for (NonFinite k : {NonFinite::nan, NonFinite::pos_inf, NonFinite::neg_inf})
+    if (counts[static_cast<int>(k)]) {
+      legend_marks.push_back(k);
+      labels.push_back(fmt::format("{} ({})", kind_label(k), counts[static_cast<int>(k)]));
+    }
   // legend in a right margin sized to the longest label
   size_t longest = 0;
-  for (const Series& s : series) longest = std::max(longest, s.label.size());
-  const double legend = series.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
+  for (const std::string& l : labels) longest = std::max(longest, l.size());
+  const double legend = labels.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
   const double left = 64, right = 16 + legend, top = 32, bottom = 48;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   auto ty = [&](double y) { return o.log_y ? std::log10(y) : y; };
-  auto include = [&](double x, double y) {
-    if (!std::isfinite(x) || !std::isfinite(y) || (o.log_y && y <= 0)) return;
+  auto include_x = [&](double x) {
+    if (!std::isfinite(x)) return;
     x0 = std::min(x0, x);
     x1 = std::max(x1, x);
+  };
+  auto include = [&](double x, double y) {
+    if (!std::isfinite(x) || !std::isfinite(y) || (o.log_y && y <= 0)) return;
+    include_x(x);
     y0 = std::min(y0, ty(y));
     y1 = std::max(y1, ty(y));
   };
-  for (const Series& s : series)
+  for (const Series& s : series) {
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       include(s.x[i], s.y[i]);
       if (s.lo.size() == s.x.size() && s.hi.size() == s.x.size()) {
@@ -78,7 +141,10 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
         include(s.x[i], s.hi[i]);
       }
     }
-  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    for (double x : s.dropped_x) include_x(x);  // the marks stay inside the x range
+  }
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1;
+  if (!std::isfinite(y0)) y0 = 0, y1 = 1;
   if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
   if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
   const double pad_x = (x1 - x0) * 0.04, pad_y = (y1 - y0) * 0.04;
@@ -96,6 +162,13 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   }
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * pw; };
   auto py = [&](double y) { return top + (1 - (ty(y) - y0) / (y1 - y0)) * ph; };
+  // where a non-finite coordinate is drawn: +Inf at the far edge, −Inf and NaN at the near one
+  auto mark_x = [&](double x) {
+    return std::isfinite(x) ? px(x) : x > 0 ? left + pw - kEdgeInset : left + kEdgeInset;
+  };
+  auto mark_y = [&](double y) {
+    return std::isfinite(y) && (!o.log_y || y > 0) ? py(y) : y > 0 ? top + kEdgeInset : top + ph - kEdgeInset;
+  };
 
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
@@ -124,39 +197,59 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   out += fmt::format("<clipPath id=\"area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
                      left, top, pw, ph);
   auto color_of = [&](size_t k) { return series[k].color.empty() ? std::string(kColors[k % 10]) : series[k].color; };
+  auto drawable = [&](double y) { return std::isfinite(y) && (!o.log_y || y > 0); };
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
     if (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()) continue;
     std::string poly;
     for (size_t i = 0; i < s.x.size(); ++i)
-      if (std::isfinite(s.hi[i]) && (!o.log_y || s.hi[i] > 0)) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.hi[i]));
+      if (std::isfinite(s.x[i]) && drawable(s.hi[i])) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.hi[i]));
     for (size_t i = s.x.size(); i-- > 0;)
-      if (std::isfinite(s.lo[i]) && (!o.log_y || s.lo[i] > 0)) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.lo[i]));
+      if (std::isfinite(s.x[i]) && drawable(s.lo[i])) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.lo[i]));
     if (!poly.empty())
       out += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>\n", color_of(k), poly);
   }
+  std::string marks;
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
     const std::string color = color_of(k);
     std::string pts;
+    auto flush = [&] {  // a line is broken where a point is non-finite
+      if (!s.markers && !pts.empty())
+        out += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color, pts);
+      pts.clear();
+    };
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i]) || (o.log_y && s.y[i] <= 0)) continue;
+      const double x = s.x[i], y = s.y[i];
+      if (!std::isfinite(x) || !std::isfinite(y)) {
+        flush();
+        marks += nonfinite_mark(kind_of(std::isfinite(y) ? x : y), mark_x(x), mark_y(y));
+        continue;
+      }
+      if (o.log_y && y <= 0) continue;
       if (s.markers)
         out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.6\" fill=\"{}\" fill-opacity=\"0.6\"/>\n",
-                           px(s.x[i]), py(s.y[i]), color);
+                           px(x), py(y), color);
       else
-        pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
+        pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
     }
-    if (!s.markers && !pts.empty())
-      out += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color, pts);
+    flush();
+    for (size_t i = 0; i < s.dropped_x.size() && i < s.dropped_y.size(); ++i) {
+      const double x = s.dropped_x[i], y = s.dropped_y[i];
+      marks += nonfinite_mark(kind_of(std::isfinite(y) ? x : y), mark_x(x), mark_y(y));
+    }
   }
+  out += marks;
   out += "</g>\n";
-  // legend
-  for (size_t k = 0; k < series.size(); ++k) {
+  // legend: the series, then one entry per kind of non-finite mark drawn
+  for (size_t k = 0; k < labels.size(); ++k) {
     double y = top + 12 + 14 * static_cast<double>(k);
     double x = left + pw + 12;
-    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, color_of(k));
-    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", x + 14, y, escape(series[k].label));
+    if (k < series.size())
+      out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, color_of(k));
+    else
+      out += nonfinite_mark(legend_marks[k - series.size()], x + 5, y - 4);
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", x + 14, y, escape(labels[k]));
   }
   out += "</svg>\n";
   return out;
@@ -164,20 +257,37 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
 
 std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
                        size_t w, size_t columns, const std::string& title) {
+  if (channels == 0 || h == 0 || w == 0 || columns == 0 || data.size() / (channels * h * w) < count)
+    throw Error(fmt::format("image grid: {} values cannot hold {} images of {}×{}×{}", data.size(), count, channels, h, w));
   const size_t scale = std::max<size_t>(1, 48 / std::max<size_t>(h, 1)), gap = 2;
   const size_t cell = w * scale + gap, rows = (count + columns - 1) / columns;
-  const size_t width = columns * cell + gap, height = rows * (h * scale + gap) + gap + 24;
+  size_t bad = 0;
+  for (size_t i = 0; i < count * channels * h * w; ++i) bad += !std::isfinite(data[i]);
+  const size_t head = bad ? 40 : 24;
+  const size_t width = std::max<size_t>(columns * cell + gap, bad ? 240 : 0), height = rows * (h * scale + gap) + gap + head;
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" shape-rendering=\"crispEdges\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n",
       width, height, width / 2, escape(title));
+  if (bad) {
+    out += hatch_defs();
+    out += fmt::format("<rect x=\"4\" y=\"24\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"18\" y=\"33\" font-size=\"11\">"
+                       "NaN or ±Inf pixels ({})</text>\n", hatch_of(NonFinite::nan), bad);
+  }
   auto level = [](double v) { return static_cast<int>(std::lround(std::clamp((v + 1) / 2, 0.0, 1.0) * 255)); };
   for (size_t k = 0; k < count; ++k) {
-    const size_t x0 = gap + (k % columns) * cell, y0 = 24 + gap + (k / columns) * (h * scale + gap);
+    const size_t x0 = gap + (k % columns) * cell, y0 = head + gap + (k / columns) * (h * scale + gap);
     const double* img = data.data() + k * channels * h * w;
     for (size_t i = 0; i < h; ++i)
       for (size_t j = 0; j < w; ++j) {
+        bool finite = true;
+        for (size_t c = 0; c < channels && c < 3; ++c) finite = finite && std::isfinite(img[c * h * w + i * w + j]);
+        if (!finite) {
+          out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>", x0 + j * scale,
+                             y0 + i * scale, scale, scale, hatch_of(NonFinite::nan));
+          continue;
+        }
         int r = level(img[i * w + j]), g = r, b = r;
         if (channels == 3) {
           g = level(img[h * w + i * w + j]);
@@ -193,10 +303,11 @@ std::string image_grid(const std::vector<double>& data, size_t count, size_t cha
 
 namespace {
 
-// Viridis, sampled at 6 points and interpolated linearly.
+// Viridis, sampled at 6 points and interpolated linearly; t must be finite.
 std::string colormap(double t) {
   static const double stops[6][3] = {{68, 1, 84},    {65, 68, 135},  {42, 120, 142},
                                      {34, 168, 132}, {122, 209, 81}, {253, 231, 37}};
+  if (!std::isfinite(t)) throw Error("colour map: a non-finite value cannot choose a colour");
   t = std::clamp(t, 0.0, 1.0) * 5;
   const int k = std::min(4, static_cast<int>(t));
   const double f = t - k;
@@ -205,36 +316,65 @@ std::string colormap(double t) {
   return fmt::format("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
 }
 
+// A grid axis must have two or more finite, strictly increasing coordinates.
+void check_axis(const std::vector<double>& a, const char* name) {
+  bool ok = a.size() >= 2;
+  for (size_t i = 0; ok && i < a.size(); ++i) ok = std::isfinite(a[i]) && (i == 0 || a[i] > a[i - 1]);
+  if (!ok) throw Error(fmt::format("contour: the {} axis must have 2 or more finite, increasing points", name));
+}
+
 }  // namespace
 
 std::string contour(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& v,
                     int levels, const Series& points, const std::string& title) {
+  check_axis(x, "x");
+  check_axis(y, "y");
   const size_t nx = x.size(), ny = y.size();
+  if (v.size() != nx * ny)
+    throw Error(fmt::format("contour: {} values for a {}×{} grid", v.size(), ny, nx));
   const double left = 50, top = 30, size = 420, bar = 70;
-  const double width = left + size + bar + 20, height = top + size + 40;
-  auto [lo_it, hi_it] = std::minmax_element(v.begin(), v.end());
-  const double lo = *lo_it, hi = *hi_it > *lo_it ? *hi_it : *lo_it + 1;
+  // the colour scale spans the finite values; non-finite cells are hatched and counted
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  size_t counts[3] = {0, 0, 0};
+  for (double val : v) {
+    if (std::isfinite(val)) {
+      lo = std::min(lo, val);
+      hi = std::max(hi, val);
+    } else {
+      ++counts[static_cast<int>(kind_of(val))];
+    }
+  }
+  if (!std::isfinite(lo)) lo = 0, hi = 1;
+  if (!(hi > lo)) hi = lo + 1;
+  const bool any_bad = counts[0] + counts[1] + counts[2] > 0;
+  const double width = left + size + bar + 20, height = top + size + 40 + (any_bad ? 36 : 0);
   auto px = [&](double xv) { return left + (xv - x.front()) / (x.back() - x.front()) * size; };
   auto py = [&](double yv) { return top + (1 - (yv - y.front()) / (y.back() - y.front())) * size; };
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
       width, height, left + size / 2, escape(title));
+  if (any_bad) out += hatch_defs();
   // colour cells centred on the grid points
   const double cw = size / static_cast<double>(nx - 1), ch = size / static_cast<double>(ny - 1);
   out += "<g shape-rendering=\"crispEdges\">\n";
   for (size_t i = 0; i < ny; ++i)
-    for (size_t j = 0; j < nx; ++j)
+    for (size_t j = 0; j < nx; ++j) {
+      const double val = v[i * nx + j];
+      const std::string fill = std::isfinite(val) ? colormap((val - lo) / (hi - lo)) : hatch_of(kind_of(val));
       out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", px(x[j]) - cw / 2,
-                         py(y[i]) - ch / 2, cw + 0.5, ch + 0.5, colormap((v[i * nx + j] - lo) / (hi - lo)));
+                         py(y[i]) - ch / 2, cw + 0.5, ch + 0.5, fill);
+    }
   out += "\n</g>\n";
-  // marching squares: each level crosses a cell's edges where the corner values straddle it
+  // marching squares: each level crosses a cell's edges where the corner values straddle it;
+  // a cell with a non-finite corner has no contour
   std::string path;
   for (int l = 1; l <= levels; ++l) {
     const double level = lo + (hi - lo) * l / (levels + 1);
     for (size_t i = 0; i + 1 < ny; ++i)
       for (size_t j = 0; j + 1 < nx; ++j) {
         const double c[4] = {v[i * nx + j], v[i * nx + j + 1], v[(i + 1) * nx + j + 1], v[(i + 1) * nx + j]};
+        if (!std::all_of(c, c + 4, [](double a) { return std::isfinite(a); })) continue;
         const double cx[4] = {x[j], x[j + 1], x[j + 1], x[j]}, cy[4] = {y[i], y[i], y[i + 1], y[i + 1]};
         std::vector<std::pair<double, double>> hits;
         for (int e = 0; e < 4; ++e) {
@@ -250,18 +390,28 @@ std::string contour(const std::vector<double>& x, const std::vector<double>& y, 
   }
   out += fmt::format("<path d=\"{}\" stroke=\"white\" stroke-width=\"0.8\" fill=\"none\" stroke-opacity=\"0.8\"/>\n", path);
   for (size_t i = 0; i < points.x.size() && i < points.y.size(); ++i)
-    out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.3\" fill=\"#ff5252\"/>", px(points.x[i]), py(points.y[i]));
+    if (std::isfinite(points.x[i]) && std::isfinite(points.y[i]))
+      out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.3\" fill=\"#ff5252\"/>", px(points.x[i]), py(points.y[i]));
   out += fmt::format("\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, size, size);
   for (double t : nice_ticks(x.front(), x.back(), 5))
     out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(t), top + size + 14, tick_label(t));
   for (double t : nice_ticks(y.front(), y.back(), 5))
     out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, py(t) + 4, tick_label(t));
-  // colour bar
+  // colour bar, and the hatches of non-finite cells below it
   for (int k = 0; k < 50; ++k)
     out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" fill=\"{}\"/>", left + size + 16,
                        top + size * (49 - k) / 50.0, size / 50.0 + 0.5, colormap(k / 49.0));
   out += fmt::format("\n<text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{}</text>\n", left + size + 34, top + 8,
                      tick_label(hi), left + size + 34, top + size, tick_label(lo));
+  double legend_y = top + size + 8;
+  for (NonFinite k : {NonFinite::nan, NonFinite::pos_inf, NonFinite::neg_inf}) {
+    const size_t n = counts[static_cast<int>(k)];
+    if (!n) continue;
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.5\"/>"
+                       "<text x=\"{}\" y=\"{:.1f}\" font-size=\"10\">{} ({})</text>\n",
+                       left + size + 4, legend_y, hatch_of(k), left + size + 17, legend_y + 9, kind_label(k), n);
+    legend_y += 12;
+  }
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">D(x)</text>\n</svg>\n", left + size + 23, top - 6);
   return out;
 }

@@ -1,5 +1,7 @@
 // Small SVG plots written by our own code (no plotting dependency): line plots with nice
 // ticks, optional log y-axis and equal aspect (for phase planes), a legend; scatter plots.
+// NaN and ±Inf are never used as coordinates or colour indices: they are drawn as grey marks
+// (× for NaN, ▲/▼ for ±Inf at the plot's edge) or hatched cells, with a legend entry.
 #pragma once
 #include <string>
 #include <vector>
@@ -10,6 +12,9 @@ struct Series {
   std::string label;
   std::vector<double> x, y;
   std::vector<double> lo, hi;  ///< optional band (e.g. mean ± std), drawn shaded under the line
+  /// points left out of the line (e.g. a seed's NaN dropped from a band's mean): drawn as
+  /// non-finite marks at x, with y's kind (NaN, +Inf, −Inf) choosing the mark
+  std::vector<double> dropped_x, dropped_y;
   bool markers = false;        ///< draw points instead of a line
   std::string color;           ///< "" : the next colour of the cycle
 };
@@ -25,12 +30,16 @@ struct PlotOptions {
 std::string plot(const std::vector<Series>& series, const PlotOptions& options);
 
 /// A grid of images (values in [−1, 1], grey or RGB), `count` images of [channels, h, w]
-/// each, row-major in `data`, as one SVG document with `columns` images per row.
+/// each, row-major in `data`, as one SVG document with `columns` images per row. Non-finite
+/// pixels are hatched and counted under the title. Throws Error if `data` is too short.
 std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
                        size_t w, size_t columns, const std::string& title);
 
 /// A scalar field values[i][j] at (x[j], y[i]) as a colour map with `levels` contour lines
-/// (marching squares), and optional points (e.g. data samples) on top.
+/// (marching squares), and optional points (e.g. data samples) on top. The colour scale spans
+/// the finite values; NaN and ±Inf cells are hatched (legend beside the colour bar) and no
+/// contour crosses them. Throws Error if the grid is malformed (fewer than 2 points per axis,
+/// non-finite or unordered axes, values.size() ≠ x.size() · y.size()).
 std::string contour(const std::vector<double>& x, const std::vector<double>& y,
                     const std::vector<double>& values, int levels, const Series& points,
                     const std::string& title);

@@ -119,24 +119,25 @@ ReferenceSpec parse_reference(const ConfigNode& reference) {
   return ref;
 }
 
-Stat stats_of(const std::vector<double>& v) {
-  Stat s;
-  s.n = v.size();
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  double ss = 0;
-  for (double x : v) ss += (x - s.mean) * (x - s.mean);
-  s.std = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
-  return s;
-}
-
 std::string number(double x) {
   if (!std::isfinite(x)) return fmt::format("{}", x);
   double a = std::abs(x);
   if (a != 0 && (a >= 1e5 || a < 1e-3)) return fmt::format("{:.3e}", x);
   if (a >= 100) return fmt::format("{:.1f}", x);
   return fmt::format("{:.3f}", x);
+}
+
+// "m ± s", "m ± s (k/n)" when seeds were dropped as non-finite, "nan (0/n)" (or "+inf",
+// "−inf", "non-finite" for a mix) when none is finite, "—" when no cell has the value.
+std::string mean_text(const Stat& s) {
+  if (s.n == 0) return "—";
+  if (s.finite == 0) {
+    const char* kind = s.nan == s.n ? "nan" : s.pos_inf == s.n ? "+inf" : s.neg_inf == s.n ? "−inf" : "non-finite";
+    return fmt::format("{} (0/{})", kind, s.n);
+  }
+  std::string text = fmt::format("{} ± {}", number(s.mean), number(s.std));
+  if (s.finite < s.n) text += fmt::format(" ({}/{})", s.finite, s.n);
+  return text;
 }
 
 std::string latex_escape(const std::string& s) {
@@ -170,6 +171,30 @@ size_t display_width(const std::string& s) {
 }
 
 }  // namespace
+
+Stat finite_stats(const std::vector<double>& values) {
+  Stat s;
+  s.n = values.size();
+  std::vector<double> v;
+  for (double x : values) {
+    if (std::isfinite(x)) v.push_back(x);
+    else if (std::isnan(x)) ++s.nan;
+    else if (x > 0) ++s.pos_inf;
+    else ++s.neg_inf;
+  }
+  s.finite = v.size();
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.std = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
+  return s;
+}
+
+std::string Stat::dropped_str() const {
+  return finite == n ? "" : fmt::format("{}/{}", finite, n);
+}
 
 std::string cell_label(const CellSummary& c, const std::string& axis) {
   for (const auto& [k, v] : c.labels)
@@ -262,7 +287,7 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
           auto it = cell->final_metrics.find(t.values[v]);
           if (it != cell->final_metrics.end()) xs.push_back(it->second);
         }
-        t.stats[t.index(r, c, v)] = stats_of(xs);
+        t.stats[t.index(r, c, v)] = finite_stats(xs);
         auto ref = t.ref.values.find(t.rows[r] + kSep + t.columns[c] + kSep + t.values[v]);
         if (ref != t.ref.values.end()) t.reference[t.index(r, c, v)] = ref->second;
       }
@@ -279,7 +304,7 @@ std::string reference_summary(const Table& t) {
         const Stat& s = t.stats[t.index(r, c, v)];
         if (!ref) continue;
         ++total;
-        within += s.n > 0 && std::abs(s.mean - *ref) <= t.tolerance(t.values[v]);
+        within += s.finite > 0 && std::abs(s.mean - *ref) <= t.tolerance(t.values[v]);
       }
   if (total == 0) return "";
   std::string tol = t.ref.tolerances.empty() ? fmt::format("tolerance {}", t.ref.tolerance)
@@ -311,11 +336,14 @@ std::string render_table(const Table& t, TableFormat format) {
     const Stat& s = t.stats[t.index(r, col.c, col.v)];
     const auto& ref = t.reference[t.index(r, col.c, col.v)];
     if (col.kind == 0) {
-      if (csv) return s.n ? std::vector<std::string>{fmt::format("{}", s.mean), fmt::format("{}", s.std)} : std::vector<std::string>{"", ""};
-      return {s.n ? fmt::format("{} ± {}", number(s.mean), number(s.std)) : "—"};
+      if (csv) {
+        if (!s.finite) return {"", "", s.n ? fmt::format("0/{}", s.n) : ""};
+        return {fmt::format("{}", s.mean), fmt::format("{}", s.std), fmt::format("{}/{}", s.finite, s.n)};
+      }
+      return {mean_text(s)};
     }
     if (col.kind == 1) return {ref ? (csv ? fmt::format("{}", *ref) : number(*ref)) : (csv ? "" : "—")};
-    if (!ref || !s.n) return {csv ? "" : "—"};
+    if (!ref || !s.finite) return {csv ? "" : "—"};
     const double d = s.mean - *ref;
     if (csv) return {fmt::format("{}", d)};
     const bool ok = std::abs(d) <= t.tolerance(t.values[col.v]);
@@ -342,6 +370,7 @@ std::string render_table(const Table& t, TableFormat format) {
         if (col.kind == 0) {
           h.push_back(col.header + " mean");
           h.push_back(col.header + " std");
+          h.push_back(col.header + " finite");
         } else {
           h.push_back(col.header);
         }
@@ -376,6 +405,8 @@ std::string render_table(const Table& t, TableFormat format) {
           if (cross != std::string::npos) e.replace(cross, std::string("✗").size(), "$\\times$");
           size_t dash = e.find("—");
           if (dash != std::string::npos) e.replace(dash, std::string("—").size(), "---");
+          size_t minus = e.find("−");
+          if (minus != std::string::npos) e.replace(minus, std::string("−").size(), "$-$");
           cells.push_back(e);
         }
         out += fmt::format("{} \\\\\n", fmt::join(cells, " & "));

@@ -1,5 +1,7 @@
-// Test plugin: right ABI version, built (it claims) by another compiler.
+// Test plugin: right ABI version, built (its note claims) by another compiler.
 #include "kant/plugin.hpp"
+
+KANT_PLUGIN_NOTE(::kant::kAbiVersion, "clang-3.0 cxx11abi-0")
 
 static void nothing(kant::Registrar&) {}
 extern "C" __attribute__((visibility("default"))) const kant::PluginInfo* kant_plugin_entry() {

@@ -4,7 +4,9 @@
 namespace kant {
 
 /// Bumped whenever a change to the public headers breaks binary compatibility of plugins.
-constexpr unsigned kAbiVersion = 2;  // 2: component state for checkpoints
+/// 2: component state for checkpoints; plugins carry an ELF note read before loading;
+/// f-divergences have double-precision stable compositions (kant/f_divergences.hpp).
+constexpr unsigned kAbiVersion = 2;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

@@ -1,10 +1,13 @@
 // Writing a plugin: register components (kind, name, version, summary, schema, factory)
-// inside KANT_PLUGIN(...) { ... } in one .cpp built as a shared library.
+// inside KANT_PLUGIN(...) { ... } in one .cpp built as a shared library. The macro also puts
+// an ELF note (magic, ABI version, ABI tag) in the library's .note.kantorovich section, which
+// the host reads from the file before loading it: a file without the note never runs.
 //
 //   KANT_PLUGIN("my_objectives", "1.0.0") {
 //     registrar.add({"hinge", "1.0.0", "hinge loss (Lim & Ye 2017)", {}, ObjectiveFactory(...)});
 //   }
 #pragma once
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -61,10 +64,46 @@ struct PluginInfo {
 /// Name of the entry symbol every plugin library exports.
 inline constexpr const char* kPluginEntrySymbol = "kant_plugin_entry";
 
+/// The ELF section that holds a plugin's note, and the note's fields. The section is a
+/// standard ELF note (namesz, descsz, type, name padded to 4 bytes, descriptor), so
+/// `readelf -n plugin.so` shows it; the descriptor is the magic, the ABI version and the ABI
+/// tag, NUL-terminated. Its layout is fixed for every ABI, so any host can read any plugin's.
+inline constexpr const char* kPluginNoteSection = ".note.kantorovich";
+inline constexpr char kPluginNoteName[12] = "Kantorovich";
+inline constexpr uint32_t kPluginNoteType = 1;
+inline constexpr uint32_t kPluginNoteMagic = 0x544e414b;  ///< "KANT" in little-endian bytes
+inline constexpr uint32_t kAbiTagBytes = 128;             ///< room for KANT_ABI_TAG
+
+/// What KANT_PLUGIN places in the note section.
+struct PluginNote {
+  uint32_t namesz;  ///< sizeof kPluginNoteName
+  uint32_t descsz;  ///< sizeof magic + abi_version + abi_tag
+  uint32_t type;    ///< kPluginNoteType
+  char name[sizeof kPluginNoteName];
+  uint32_t magic;
+  uint32_t abi_version;
+  char abi_tag[kAbiTagBytes];
+};
+static_assert(sizeof(PluginNote) == 12 + sizeof kPluginNoteName + 8 + kAbiTagBytes, "no padding in the note");
+
 }  // namespace kant
 
-/// Defines a plugin library's entry symbol; the braces that follow fill `registrar`.
+/// The note alone, with a given ABI version and tag (KANT_PLUGIN uses the host's; tests plant
+/// others).
+#define KANT_PLUGIN_NOTE(ABI_VERSION, ABI_TAG)                                                 \
+  static_assert(sizeof(ABI_TAG) <= ::kant::kAbiTagBytes, "ABI tag too long for the note");    \
+  [[gnu::section(".note.kantorovich"), gnu::used, gnu::aligned(4)]] static const               \
+  ::kant::PluginNote kant_plugin_note{sizeof ::kant::kPluginNoteName,                         \
+                                      8 + ::kant::kAbiTagBytes,                               \
+                                      ::kant::kPluginNoteType,                                \
+                                      "Kantorovich",                                          \
+                                      ::kant::kPluginNoteMagic,                               \
+                                      ABI_VERSION,                                            \
+                                      ABI_TAG};
+
+/// Defines a plugin library's note and entry symbol; the braces that follow fill `registrar`.
 #define KANT_PLUGIN(NAME, VERSION)                                                          \
+  KANT_PLUGIN_NOTE(::kant::kAbiVersion, KANT_ABI_TAG)                                       \
   static void kant_register_components(::kant::Registrar& registrar);                       \
   extern "C" __attribute__((visibility("default"))) const ::kant::PluginInfo*               \
   kant_plugin_entry() {                                                                     \
