@@ -137,7 +137,7 @@ Timing time_workload(const std::string& name, const Registry& registry, int warm
   auto t0 = clock_type::now();
   Timing t;
   TrainOptions options;
-  options.progress = [&](int64_t step, int64_t, double, double, double) {
+  options.progress = [&](int64_t step, int64_t, const std::vector<std::pair<std::string, double>>&, double) {
     auto now = clock_type::now();
     if (step == warmup) meter = std::make_unique<LoadMeter>();
     if (step > warmup) t.ms.push_back(std::chrono::duration<double, std::milli>(now - t0).count());

@@ -76,7 +76,7 @@ TEST_CASE("resnet: generator and critic shapes for 28, 32 and 64 px", "[architec
   auto d = network("resnet", Role::critic, {1, 8, 8}, {1}, {{"width", int64_t{4}}, {"depth", int64_t{2}}}, rng);
   // the bound as the lipschitz_bounds metric computes it (power iteration per operator)
   auto digits = make_component<Dataset, DatasetFactory>(Kind::dataset, "digits", {}, uint64_t{0});
-  MetricContext ctx{*digits, *d, *d, [&](int64_t n) { return rng.normal_tensor({n, 1, 8, 8}); }, rng};
+  MetricContext ctx{*digits, *d, d.get(), [&](int64_t n) { return rng.normal_tensor({n, 1, 8, 8}); }, rng};
   auto bounds = make_component<Metric, MetricFactory>(Kind::metric, "lipschitz_bounds", {{"ascent_steps", int64_t{0}}});
   const double bound = bounds->compute(ctx).at("upper");
   Tensor x = rng.normal_tensor({64, 1, 8, 8}).set_requires_grad();

@@ -138,7 +138,7 @@ TEST_CASE("mode coverage on constructed samples", "[metric]") {
     x.data()[2 * i] = m >= 0 ? static_cast<float>(modes.centers[m][0] + 2.5 * modes.std * (i % 2 ? 1 : -1) / std::sqrt(2.0)) : 5.0f;
     x.data()[2 * i + 1] = m >= 0 ? static_cast<float>(modes.centers[m][1] + 2.5 * modes.std / std::sqrt(2.0)) : 5.0f;
   }
-  MetricContext ctx{*ds, *net, *net, [&](int64_t) { return x; }, rng};
+  MetricContext ctx{*ds, *net, net.get(), [&](int64_t) { return x; }, rng};
   auto v = metric->compute(ctx);
   CHECK(v["modes"] == 2.0);
   CHECK(v["high_quality"] == Approx(74.0));
@@ -153,7 +153,7 @@ TEST_CASE("gradient norms and critic surface of a linear critic", "[metric]") {
   LinearCritic critic(Tensor::from({1, 2}, {0.6f, -0.8f}));  // ‖w‖ = 1
   Rng rng(2);
   Rng gen_rng(5);
-  MetricContext ctx{*ds, critic, critic, [&](int64_t n) { return gen_rng.normal_tensor({n, 2}); }, rng};
+  MetricContext ctx{*ds, critic, &critic, [&](int64_t n) { return gen_rng.normal_tensor({n, 2}); }, rng};
   auto norms = make_component<Metric, MetricFactory>(Kind::metric, "gradient_norms", {{"samples", int64_t{64}}});
   for (const auto& [name, value] : norms->compute(ctx)) {
     INFO(name);

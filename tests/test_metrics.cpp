@@ -40,7 +40,7 @@ struct Context {
   std::shared_ptr<Dataset> data;
   AffineGenerator generator;
   Rng rng{9}, noise_rng{10};
-  MetricContext ctx{*data, generator, generator,
+  MetricContext ctx{*data, generator, &generator,
                     [this](int64_t n) {
                       NoGradGuard no_grad;
                       return generator.forward(noise_rng.normal_tensor({n, 1}));
@@ -119,7 +119,7 @@ TEST_CASE("f_divergence_1d refuses a generator that is not Gaussian", "[metric]"
   auto mlp = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
                                                           {{"hidden", std::vector<int64_t>{8}}}, spec);
   Rng noise(2);
-  MetricContext ctx{*data, *mlp, *mlp, [&](int64_t n) { return mlp->forward(noise.normal_tensor({n, 1})); },
+  MetricContext ctx{*data, *mlp, mlp.get(), [&](int64_t n) { return mlp->forward(noise.normal_tensor({n, 1})); },
                     rng, [&](int64_t n) { return noise.normal_tensor({n, 1}); }};
   CHECK_THROWS_WITH(metric("f_divergence_1d")->compute(ctx), Catch::Contains("affine generator"));
 }
@@ -163,7 +163,7 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
   auto mlp = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
                                                           {{"hidden", std::vector<int64_t>{16, 8}}}, spec);
-  MetricContext ctx{*data, *mlp, *mlp, [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  MetricContext ctx{*data, *mlp, mlp.get(), [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
   auto v = metric("lipschitz_bounds")->compute(ctx);
   double product = 1;
   for (const auto& [name, w] : mlp->named_parameters())
@@ -185,12 +185,12 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
     Shape sample_shape() const override { return {2, 5, 5}; }
     Tensor sample(int64_t n, Rng& r) override { return r.normal_tensor({n, 2, 5, 5}); }
   } noise;
-  MetricContext conv_ctx{noise, conv, conv, [&](int64_t n) { return rng.normal_tensor({n, 2, 5, 5}); }, rng};
+  MetricContext conv_ctx{noise, conv, &conv, [&](int64_t n) { return rng.normal_tensor({n, 2, 5, 5}); }, rng};
   CHECK(metric("lipschitz_bounds")->compute(conv_ctx).at("upper") == Approx(exact).epsilon(1e-4));
   // batch-normalised critics have no layer-wise bound
   auto bn = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
                                                          {{"normalization", std::string("batch")}}, spec);
-  MetricContext bn_ctx{*data, *bn, *bn, [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  MetricContext bn_ctx{*data, *bn, bn.get(), [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
   CHECK(std::isnan(metric("lipschitz_bounds", {{"ascent_steps", int64_t{2}}})->compute(bn_ctx).at("upper")));
 }
 
@@ -206,7 +206,7 @@ TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]")
   LinearCritic critic(Tensor::from({1, 1}, {2.5f}));
   auto data = gaussian_1d(0, 1);
   Rng rng(3);
-  MetricContext ctx{*data, generator, critic, [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
+  MetricContext ctx{*data, generator, &critic, [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
                     rng, [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
   auto v = metric("generator_gradient")->compute(ctx);
   auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
@@ -221,9 +221,9 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
   Rng rng(31), data_rng(32);
   LinearCritic unused(Tensor::zeros({1, 64}));
   // "generator" 1: the data themselves; 2: one image repeated
-  MetricContext real_ctx{*digits, unused, unused, [&](int64_t n) { return digits->sample(n, data_rng); }, rng};
+  MetricContext real_ctx{*digits, unused, &unused, [&](int64_t n) { return digits->sample(n, data_rng); }, rng};
   Tensor one = digits->sample(1, data_rng);
-  MetricContext collapsed_ctx{*digits, unused, unused,
+  MetricContext collapsed_ctx{*digits, unused, &unused,
                               [&](int64_t n) { return broadcast_to(one, {n, 1, 8, 8}); }, rng};
   auto first = metric("classifier_scores", settings);
   auto real = first->compute(real_ctx);
@@ -239,7 +239,7 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
   CHECK(files == 1);
   const auto stamp = std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path());
   Rng rng2(31), data_rng2(32);
-  MetricContext again{*digits, unused, unused, [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
+  MetricContext again{*digits, unused, &unused, [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
   auto second = metric("classifier_scores", settings)->compute(again);
   CHECK(second.at("accuracy") == real.at("accuracy"));
   CHECK(std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path()) == stamp);
@@ -254,7 +254,7 @@ TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
   auto critic = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
                                                              {{"hidden", std::vector<int64_t>{8, 6}}}, spec);
-  MetricContext ctx{*data, *critic, *critic, [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  MetricContext ctx{*data, *critic, critic.get(), [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
   const int64_t n = 64;
   auto v = metric("gradient_norms", {{"samples", n}})->compute(ctx);
   // L = mean D(fake) − mean D(real) with D = h₂ wᵀ + b: every row of ∂L/∂h₂ is ±w/N, so over

@@ -115,6 +115,8 @@ const Schema& metric_reserved() {
   static const Schema s{
       param::integer("every", 0, "evaluate every k generator steps (0: only at the end)")
           .at_least(0),
+      param::string("name", "", "what the values are stored and reported under (default: the "
+                                "plugin's name); lets one metric be listed twice"),
   };
   return s;
 }
@@ -123,9 +125,10 @@ const Schema& metric_reserved() {
 // when at their default (so that older cells keep their ids and configs)
 const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every"};
 
-const std::vector<std::string> kCellKeys{
-    "dataset",   "generator", "critic",           "objective",       "lipschitz",
-    "optimizer", "train",     "generator_optimizer", "critic_optimizer", "metrics", "seed"};
+// keys of every cell; each network of the procedure adds `<network>` and `<network>_optimizer`
+const std::vector<std::string> kCellKeys{"dataset", "procedure", "objective", "lipschitz", "optimizer",
+                                         "train",   "metrics",   "seed"};
+constexpr const char* kDefaultProcedure = "gan";
 
 }  // namespace
 
@@ -137,13 +140,24 @@ std::string CellConfig::id() const {
   return fmt::format("{:016x}", fnv1a64(text.data(), text.size()));
 }
 
+const NetworkChoice* CellConfig::network(const std::string& name) const {
+  for (const NetworkChoice& n : networks)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+std::vector<const ComponentChoice*> CellConfig::components() const {
+  std::vector<const ComponentChoice*> out{&dataset, &procedure};
+  for (const NetworkChoice& n : networks) out.push_back(&n.architecture);
+  if (objective.component) out.push_back(&objective);
+  for (const ComponentChoice& l : lipschitz) out.push_back(&l);
+  for (const NetworkChoice& n : networks) out.push_back(&n.optimizer);
+  for (const MetricChoice& m : metrics) out.push_back(&m.choice);
+  return out;
+}
+
 CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   if (!config.is_map()) throw ConfigError(config.mark, "a cell config must be a map");
-  for (const ConfigEntry& e : config.entries)
-    if (std::find(kCellKeys.begin(), kCellKeys.end(), e.key) == kCellKeys.end())
-      throw ConfigError(e.key_mark, fmt::format("unknown config key '{}'{}; expected one of: {}",
-                                                e.key, did_you_mean(e.key, kCellKeys),
-                                                fmt::join(kCellKeys, ", ")));
   CellConfig cell;
   ConfigNode& canon = cell.canonical = ConfigNode::make_map();
   auto section = [&](const char* key, Kind kind, const Schema& reserved = {},
@@ -155,18 +169,64 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     return choice;
   };
   cell.dataset = section("dataset", Kind::dataset);
-  Params gen_reserved;
-  cell.generator = section("generator", Kind::architecture, generator_reserved(), &gen_reserved);
-  cell.noise_dim = gen_reserved.integer("noise_dim");
-  cell.noise = gen_reserved.string("noise");
-  Params critic_params;
-  cell.critic = section("critic", Kind::architecture, critic_reserved(), &critic_params);
-  cell.pack = critic_params.integer("pack");
-  cell.objective = section("objective", Kind::objective);
+
+  // the procedure decides which networks (config blocks) the cell has; `gan` at its defaults
+  // is left out of the canonical text, so that cells from before procedures keep their ids
+  const ConfigNode default_procedure = ConfigNode::make_scalar(kDefaultProcedure, config.mark);
+  const ConfigNode* procedure_node = config.find("procedure");
+  ConfigNode procedure_canon;
+  cell.procedure = resolve_component(procedure_node ? procedure_node : &default_procedure, config.mark,
+                                     "procedure", Kind::procedure, registry, {}, procedure_canon);
+  {
+    ConfigNode defaults;
+    resolve_component(&default_procedure, config.mark, "procedure", Kind::procedure, registry, {}, defaults);
+    if (emit_yaml(procedure_canon, true) != emit_yaml(defaults, true)) canon.set("procedure", procedure_canon);
+  }
+  auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component, cell.procedure.params);
+  const std::string procedure_name = cell.procedure.component->name();
+
+  std::vector<std::string> keys = kCellKeys;
+  for (const std::string& name : procedure->network_names()) keys.insert(keys.end(), {name, name + "_optimizer"});
+  for (const ConfigEntry& e : config.entries)
+    if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
+      throw ConfigError(e.key_mark, fmt::format("unknown config key '{}'{}; expected one of: {} (procedure '{}' "
+                                                "trains: {})",
+                                                e.key, did_you_mean(e.key, keys), fmt::join(keys, ", "),
+                                                procedure_name, fmt::join(procedure->network_names(), ", ")));
+
+  for (const std::string& name : procedure->network_names()) {
+    NetworkChoice net;
+    net.name = name;
+    Params reserved;
+    if (name == "generator") {
+      net.architecture = section("generator", Kind::architecture, generator_reserved(), &reserved);
+      cell.noise_dim = reserved.integer("noise_dim");
+      cell.noise = reserved.string("noise");
+    } else if (name == "critic") {
+      net.architecture = section("critic", Kind::architecture, critic_reserved(), &reserved);
+      cell.pack = reserved.integer("pack");
+    } else {
+      net.architecture = section(name.c_str(), Kind::architecture);
+    }
+    cell.networks.push_back(std::move(net));
+  }
+  if (cell.networks.empty() || cell.networks.front().name != "generator")
+    throw ConfigError(config.mark, fmt::format("procedure '{}' does not train a generator first", procedure_name));
+
+  auto unused = [&](const char* key, const char* what) {
+    if (const ConfigNode* n = config.find(key))
+      throw ConfigError(n->mark, fmt::format("procedure '{}' uses no {}: remove '{}'", procedure_name, what, key));
+  };
+  if (procedure->uses_objective()) cell.objective = section("objective", Kind::objective);
+  else unused("objective", "adversarial objective");
   // one Lipschitz method, or a list of methods whose hooks combine
   const ConfigNode* lip = config.find("lipschitz");
   const ConfigNode none = ConfigNode::make_scalar("none", config.mark);
-  if (lip && lip->is_sequence()) {
+  if (!procedure->uses_lipschitz()) {
+    unused("lipschitz", "critic, so no Lipschitz method");
+    ConfigNode c;
+    cell.lipschitz.push_back(resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz, registry, {}, c));
+  } else if (lip && lip->is_sequence()) {
     if (lip->items.empty()) throw ConfigError(lip->mark, "'lipschitz' lists no method");
     ConfigNode list = ConfigNode::make_sequence();
     for (const ConfigNode& item : lip->items) {
@@ -181,17 +241,18 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
                                                registry, {}, c));
     canon.set("lipschitz", c);
   }
-  // one optimizer block for both networks, or one per network (which wins over the shared one)
+  // one optimizer block for every network, or one per network (which wins over the shared one)
   const bool shared = config.find("optimizer") != nullptr;
-  auto optimizer_for = [&](const char* key) {
-    if (config.find(key) || !shared) return section(key, Kind::optimizer);
-    ComponentChoice c = section("optimizer", Kind::optimizer);
-    canon.set(key, *canon.find("optimizer"));
-    canon.erase("optimizer");
-    return c;
-  };
-  cell.generator_optimizer = optimizer_for("generator_optimizer");
-  cell.critic_optimizer = optimizer_for("critic_optimizer");
+  for (NetworkChoice& net : cell.networks) {
+    const std::string key = net.name + "_optimizer";
+    if (config.find(key) || !shared) {
+      net.optimizer = section(key.c_str(), Kind::optimizer);
+    } else {
+      net.optimizer = section("optimizer", Kind::optimizer);
+      canon.set(key, *canon.find("optimizer"));
+      canon.erase("optimizer");
+    }
+  }
 
   ConfigNode train_canon = ConfigNode::make_map();
   const ConfigNode* train = config.find("train");
@@ -217,7 +278,7 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     throw ConfigError(train ? train->mark : config.mark,
                       "simultaneous updates take one critic and one generator step at a time: "
                       "n_critic must be 1, without wgan_critic_schedule or unrolled_steps");
-  if (cell.train.batch_size % cell.pack != 0) {
+  if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
     const ConfigNode* critic = config.find("critic");
     throw ConfigError(critic ? critic->mark : config.mark,
                       fmt::format("critic.pack = {} must divide train.batch_size = {}", cell.pack,
@@ -237,9 +298,15 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
       mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry,
                                     metric_reserved(), c, &reserved);
       mc.every = reserved.integer("every");
-      if (!seen.insert(mc.choice.component->name()).second)
-        throw ConfigError(m.mark, fmt::format("metric '{}' is listed twice",
-                                              mc.choice.component->name()));
+      mc.name = reserved.string("name");
+      if (mc.name.empty()) {
+        mc.name = mc.choice.component->name();
+        c.erase("name");  // the default: not part of the canonical text (ids stay as they were)
+      } else if (mc.name.find_first_of("./ ") != std::string::npos) {
+        throw ConfigError(m.mark, fmt::format("metric name '{}' may not hold '.', '/' or spaces", mc.name));
+      }
+      if (!seen.insert(mc.name).second)
+        throw ConfigError(m.mark, fmt::format("two metrics are stored as '{}': give one a `name:`", mc.name));
       cell.metrics.push_back(std::move(mc));
       metrics_canon.items.push_back(c);
     }

@@ -79,11 +79,7 @@ std::vector<PluginUse> plugin_uses(const CellConfig& c) {
     if (it == digests.end()) it = digests.emplace(comp.library_path, sha256_file(comp.library_path)).first;
     uses.push_back({name, comp.registration.version, comp.library_path, it->second});
   };
-  for (const ComponentChoice* ch : {&c.dataset, &c.generator, &c.critic, &c.objective,
-                                    &c.generator_optimizer, &c.critic_optimizer})
-    add(*ch);
-  for (const ComponentChoice& l : c.lipschitz) add(l);
-  for (const MetricChoice& m : c.metrics) add(m.choice);
+  for (const ComponentChoice* ch : c.components()) add(*ch);
   return uses;
 }
 
@@ -110,10 +106,13 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
     info.seed = config.seed;
     info.plugins = plugin_uses(config);
     TrainOptions options;
-    options.progress = [&](int64_t step, int64_t steps, double lc, double lg, double elapsed) {
-      double eta = elapsed / static_cast<double>(step) * static_cast<double>(steps - step);
-      fmt::print(stderr, "{} step {}/{}  loss_critic {:.4g}  loss_generator {:.4g}  {:.0f}s, ETA {:.0f}s\n",
-                 tag, step, steps, lc, lg, elapsed, eta);
+    options.progress = [&](int64_t step, int64_t steps, const std::vector<std::pair<std::string, double>>& losses,
+                           double elapsed) {
+      const double eta = elapsed / static_cast<double>(step) * static_cast<double>(steps - step);
+      std::string line = fmt::format("{} step {}/{}", tag, step, steps);
+      for (const auto& [name, v] : losses)
+        if (name.rfind("loss", 0) == 0) line += fmt::format("  {} {:.4g}", name, v);
+      fmt::print(stderr, "{}  {:.0f}s, ETA {:.0f}s\n", line, elapsed, eta);
     };
     options.interrupted = [] { return g_stop_signal != 0; };
     options.checkpoint = checkpoint;

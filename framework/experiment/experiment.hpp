@@ -18,30 +18,26 @@ struct ComponentChoice {
 
 struct MetricChoice {
   ComponentChoice choice;
+  std::string name;   ///< what its values are stored under: `name:` in the YAML, else the plugin's
   int64_t every = 0;  ///< evaluate every `every` generator steps (0: at the end only)
 };
 
-/// Training loop settings (the `train` block).
-struct TrainSettings {
-  int64_t steps = 0;       ///< generator iterations
-  int64_t batch_size = 0;
-  int64_t n_critic = 0;    ///< critic steps per generator step
-  bool simultaneous = false;  ///< one joint step from the same point instead of alternating
-  bool wgan_critic_schedule = false;  ///< 100 critic steps for the first 25 and every 500th
-  double ema = 0;          ///< decay of the generator's weight average (0: none)
-  int64_t unrolled_steps = 0;  ///< critic steps the generator differentiates through
-  double unrolled_lr = 0;  ///< SGD step size of the unrolled critic steps
-  int64_t log_every = 0;   ///< progress line period in generator steps
-  int64_t samples = 0;     ///< generated samples stored at the end
-  int64_t checkpoint_every = 0;  ///< resume checkpoint period in generator steps (0: none)
+/// A network the procedure trains: its config block (generator, critic, encoder, …), the
+/// architecture chosen there and the optimizer of its parameters.
+struct NetworkChoice {
+  std::string name;
+  ComponentChoice architecture;
+  ComponentChoice optimizer;  ///< from `<name>_optimizer`, else the shared `optimizer` block
 };
 
 /// One fully resolved, validated cell config. `canonical` holds every parameter (defaults
 /// filled in), in a fixed order: its YAML text is what the cell id hashes.
 struct CellConfig {
-  ComponentChoice dataset, generator, critic, objective;
+  ComponentChoice dataset;
+  ComponentChoice procedure;               ///< `gan` unless the config says otherwise
+  std::vector<NetworkChoice> networks;     ///< in the procedure's order, the generator first
+  ComponentChoice objective;               ///< component null when the procedure uses none
   std::vector<ComponentChoice> lipschitz;  ///< one or more methods, combined
-  ComponentChoice generator_optimizer, critic_optimizer;
   std::vector<MetricChoice> metrics;
   int64_t noise_dim = 0;
   std::string noise;
@@ -49,6 +45,11 @@ struct CellConfig {
   TrainSettings train;
   uint64_t seed = 0;
   ConfigNode canonical;
+
+  /// The network of that config block, or nullptr.
+  const NetworkChoice* network(const std::string& name) const;
+  /// Every component the cell uses, each once (for provenance).
+  std::vector<const ComponentChoice*> components() const;
 
   std::string yaml() const { return emit_yaml(canonical, true); }
   /// 16 hex digits: FNV-1a 64 of the canonical YAML without the keys that cannot change a

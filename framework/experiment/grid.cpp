@@ -144,7 +144,7 @@ void check_report_values(const Experiment& ex, const Registry& registry) {
   std::set<std::string> seen;
   for (const Cell& cell : ex.cells)
     for (const MetricChoice& m : cell.config.metrics) {
-      const std::string& metric = m.choice.component->name();
+      const std::string& metric = m.name;
       if (!seen.insert(metric).second) continue;
       auto instance = registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params);
       for (const std::string& v : instance->value_names()) known.push_back(metric + "." + v);

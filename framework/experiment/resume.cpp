@@ -24,10 +24,9 @@ std::vector<std::pair<std::string, Rng*>> streams(Session& s) {
 
 CheckpointParts parts_of(const Session& s) {
   CheckpointParts p;
-  p.modules = {{"generator", s.generator.get()}, {"critic", s.critic.get()}};
+  for (const auto& [name, net] : s.networks) p.modules.emplace_back(name, net.get());
   if (s.average) p.modules.emplace_back("average", s.average.get());
-  p.optimizers = {{"generator_optimizer", s.generator_optimizer.get()},
-                  {"critic_optimizer", s.critic_optimizer.get()}};
+  for (const auto& [name, opt] : s.optimizers) p.optimizers.emplace_back(name, opt.get());
   return p;
 }
 
@@ -41,6 +40,7 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   // read and check everything before changing the session
   auto assign_networks = stage_parts(root.open_group("networks"), parts_of(session), file.string());
   h5::Group states = root.open_group("states");
+  ComponentState procedure = read_state(states.open_group("procedure"));
   ComponentState dataset = read_state(states.open_group("dataset"));
   ComponentState lipschitz = read_state(states.open_group("lipschitz"));
   h5::Group rngs = root.open_group("streams");
@@ -54,13 +54,12 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   p.resumes = root.attr_int("resumes");
   p.elapsed_s = root.attr_double("elapsed_s");
   p.start_time = root.attr_string("start_time");
-  p.losses = {root.attr_double("loss_critic"), root.attr_double("penalty"),
-              root.attr_double("divergence_estimate"), root.attr_double("loss_generator")};
   p.loss_series = read_series(root.open_group("series"));
   h5::Group metrics = root.open_group("metrics");
   for (const std::string& name : metrics.children()) p.metric_series[name] = read_series(metrics.open_group(name));
 
   assign_networks();
+  session.procedure->load_state(procedure);
   session.dataset->load_state(dataset);
   session.lipschitz->load_state(lipschitz);
   size_t i = 0;
@@ -85,13 +84,10 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     root.set_attr("resumes", p.resumes);
     root.set_attr("elapsed_s", p.elapsed_s);
     root.set_attr("start_time", p.start_time);
-    root.set_attr("loss_critic", p.losses.critic);
-    root.set_attr("penalty", p.losses.penalty);
-    root.set_attr("divergence_estimate", p.losses.divergence_estimate);
-    root.set_attr("loss_generator", p.losses.generator);
     h5::Group nets = root.create_group("networks");
     write_parts(nets, parts_of(session));
     h5::Group states = root.create_group("states");
+    write_state(states.create_group("procedure"), session.procedure->state());
     write_state(states.create_group("dataset"), session.dataset->state());
     write_state(states.create_group("lipschitz"), session.lipschitz->state());
     h5::Group rngs = root.create_group("streams");

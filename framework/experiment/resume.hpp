@@ -1,13 +1,12 @@
 // Resume checkpoints of a training cell (train.checkpoint_every): everything a cell needs to
 // continue bit for bit — its networks (the generator's average included), the optimizers'
-// moments, the components' state (spectral norm's vectors, a data set's position), every
-// random stream, the losses and metric series so far, and the latest losses. Written sealed
+// moments, the components' state (the procedure's latest losses, spectral norm's vectors, a
+// data set's position), every random stream, and the losses and metric series so far. Written sealed
 // and atomically beside the cell file (<id>.ckpt); a damaged one is never used.
 #pragma once
 #include <filesystem>
 #include <string>
 
-#include "experiment/gan_steps.hpp"
 #include "experiment/session.hpp"
 #include "kant/error.hpp"
 #include "store/cell_file.hpp"
@@ -20,7 +19,6 @@ struct TrainingProgress {
   int64_t resumes = 0;       ///< times this cell has been resumed before this checkpoint
   double elapsed_s = 0;      ///< training time before this checkpoint, over every resume
   std::string start_time;    ///< when the cell first started
-  StepLosses losses;
   Series loss_series;
   std::map<std::string, Series> metric_series;
 };

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "experiment/combined_lipschitz.hpp"
+#include "kant/error.hpp"
 #include "kant/packing.hpp"
 
 namespace kant {
@@ -41,41 +44,76 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       ema_rng(cfg.seed, kEmaInit),
       metric_noise_rng(cfg.seed, kMetricNoise) {
   dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
-  const Shape data_shape = dataset->sample_shape();
-  NetworkSpec gen_spec{Role::generator, {cfg.noise_dim}, data_shape, &init_rng};
-  NetworkSpec critic_spec{Role::critic, packed_shape(data_shape, cfg.pack), {1}, &init_rng};
-  generator = make<Network, ArchitectureFactory>(registry, cfg.generator, gen_spec);
-  critic = make<Network, ArchitectureFactory>(registry, cfg.critic, critic_spec);
-  if (cfg.pack > 1) critic = std::make_shared<PackedCritic>(std::move(critic), cfg.pack);
-  objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
+  procedure = make<Procedure, ProcedureFactory>(registry, cfg.procedure);
+  const std::vector<NetworkRequest> requests = procedure->networks(dataset->sample_shape(), cfg.noise_dim);
+  for (const NetworkRequest& r : requests) {
+    const NetworkChoice* choice = cfg.network(r.name);
+    if (!choice)
+      throw Error(fmt::format("procedure '{}' asks for a network '{}' it did not declare",
+                              cfg.procedure.component->name(), r.name));
+    const bool packed = r.name == "critic" && cfg.pack > 1;
+    NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, cfg.pack) : r.input_shape, r.output_shape,
+                     &init_rng};
+    std::shared_ptr<Network> net = make<Network, ArchitectureFactory>(registry, choice->architecture, spec);
+    if (packed) net = std::make_shared<PackedCritic>(std::move(net), cfg.pack);
+    networks.emplace_back(r.name, net);
+    if (r.name == "generator") generator = net.get();
+    if (r.name == "critic") critic = net.get();
+  }
+  if (!generator) throw Error(fmt::format("procedure '{}' built no generator", cfg.procedure.component->name()));
+  if (cfg.objective.component) objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
   std::vector<std::shared_ptr<LipschitzMethod>> methods;
   for (const ComponentChoice& c : cfg.lipschitz)
     methods.push_back(make<LipschitzMethod, LipschitzFactory>(registry, c));
   lipschitz = methods.size() == 1 ? methods.front() : std::make_shared<CombinedLipschitz>(methods);
-  generator_optimizer = make<Optimizer, OptimizerFactory>(registry, cfg.generator_optimizer);
-  critic_optimizer = make<Optimizer, OptimizerFactory>(registry, cfg.critic_optimizer);
   for (const MetricChoice& m : cfg.metrics)
     metrics.push_back(make<Metric, MetricFactory>(registry, m.choice));
   if (train.ema > 0) {
-    NetworkSpec spec = gen_spec;
-    spec.init_rng = &ema_rng;
-    average = make<Network, ArchitectureFactory>(registry, cfg.generator, spec);
+    const NetworkRequest& g = requests.front();
+    NetworkSpec spec{g.role, g.input_shape, g.output_shape, &ema_rng};
+    average = make<Network, ArchitectureFactory>(registry, cfg.networks.front().architecture, spec);
     copy_parameters(*average, *generator);
   }
-  if (lipschitz->transforms_weights()) {
-    lipschitz_transform = [method = lipschitz](const std::string& name, const Tensor& w) {
+  Module::ParameterTransform transform;
+  if (critic && lipschitz->transforms_weights()) {
+    transform = [method = lipschitz](const std::string& name, const Tensor& w) {
       return method->transform_weight(name, w);
     };
-    critic->set_parameter_transform(lipschitz_transform);
+    critic->set_parameter_transform(transform);
   }
-  generator_params = generator->parameters();
-  critic_params = critic->parameters();
+  std::map<std::string, Network*> by_name;
+  for (const auto& [name, net] : networks) by_name[name] = net.get();
+  context.reset(new TrainingContext{*dataset, by_name, objective.get(), *lipschitz, transform, train,
+                                    data_rng, noise_rng, penalty_rng,
+                                    [this](Rng& rng, int64_t n) { return noise(rng, n); },
+                                    [this, &registry](const std::string& network) -> Optimizer& {
+                                      return make_optimizer(registry, network);
+                                    }});
+  procedure->set_up(*context);
+  scoring_critic = procedure->scoring_critic(*context);
+  context->optimizer = [](const std::string& network) -> Optimizer& {
+    throw Error(fmt::format("optimizer for '{}' asked for after set-up", network));
+  };
+}
+
+Optimizer& Session::make_optimizer(const Registry& registry, const std::string& network) {
+  const NetworkChoice* choice = config.network(network);
+  if (!choice)
+    throw Error(fmt::format("procedure '{}' asks for an optimizer of '{}', which it does not train",
+                            config.procedure.component->name(), network));
+  std::string name = network + "_optimizer";
+  for (int k = 2; std::any_of(optimizers.begin(), optimizers.end(), [&](const auto& o) { return o.first == name; }); ++k)
+    name = fmt::format("{}_optimizer_{}", network, k);
+  optimizers.emplace_back(name, make<Optimizer, OptimizerFactory>(registry, choice->optimizer));
+  return *optimizers.back().second;
 }
 
 Tensor Session::noise(Rng& rng, int64_t n) const {
   return config.noise == "uniform" ? rng.uniform_tensor({n, config.noise_dim}, -1.0f, 1.0f)
                                    : rng.normal_tensor({n, config.noise_dim});
 }
+
+Tensor Session::generator_input(Rng& rng, int64_t n) { return procedure->generator_input(*context, rng, n); }
 
 void update_average(Network& average, const Network& net, float beta) {
   const auto& a = average.named_parameters();

@@ -1,8 +1,11 @@
 // The "set up" stage of training: everything one cell trains with, built from its config —
-// the data set, the networks, objective, Lipschitz method, optimizers, metrics, the
-// generator's weight average, and the cell's independent random streams.
+// the data set, the procedure and the networks it asks for, objective, Lipschitz method,
+// metrics, the generator's weight average, the optimizers the procedure makes, and the cell's
+// independent random streams.
 #pragma once
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "experiment/experiment.hpp"
@@ -11,9 +14,12 @@
 namespace kant {
 
 struct Session {
-  /// Built in the order the random streams expect: data set, generator, critic (both from
-  /// the init stream), objective, Lipschitz methods, optimizers, metrics, the average.
+  /// Built in the order the random streams expect: data set, the procedure's networks (the
+  /// generator first, from the init stream), objective, Lipschitz methods, metrics, the
+  /// average; then the procedure's set-up makes its optimizers.
   Session(const CellConfig& config, const Registry& registry);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   const CellConfig& config;
   const TrainSettings& train;
@@ -23,20 +29,31 @@ struct Session {
   Rng init_rng, data_rng, noise_rng, penalty_rng, metric_rng, ema_rng, metric_noise_rng;
 
   std::shared_ptr<Dataset> dataset;
-  std::shared_ptr<Network> generator, critic;
+  std::shared_ptr<Procedure> procedure;
+  std::vector<std::pair<std::string, std::shared_ptr<Network>>> networks;  ///< by config block
+  Network* generator = nullptr;
+  Network* critic = nullptr;         ///< the network named "critic" (packed), if the procedure has one
+  Network* scoring_critic = nullptr;  ///< the critic metrics see (one score per sample), or null
   std::shared_ptr<Network> average;  ///< EMA of the generator's weights (train.ema > 0)
-  std::shared_ptr<Objective> objective;
+  std::shared_ptr<Objective> objective;  ///< null when the procedure uses none
   std::shared_ptr<LipschitzMethod> lipschitz;  ///< one method, or several combined
-  /// The critic's weight transform of the Lipschitz method (null when it has none).
-  Module::ParameterTransform lipschitz_transform;
-  std::shared_ptr<Optimizer> generator_optimizer, critic_optimizer;
   std::vector<std::shared_ptr<Metric>> metrics;  ///< in config order
-  std::vector<Tensor> generator_params, critic_params;
+  /// The optimizers the procedure made, named "<network>_optimizer" (checkpointed).
+  std::vector<std::pair<std::string, std::shared_ptr<Optimizer>>> optimizers;
+  std::unique_ptr<TrainingContext> context;  ///< what the procedure sees
 
-  /// n generator inputs z drawn from `rng` as the config says (N(0, I) or U[−1, 1]^d).
-  Tensor noise(Rng& rng, int64_t n) const;
+  /// n generator inputs drawn from `rng` (noise, and any codes the procedure adds).
+  Tensor generator_input(Rng& rng, int64_t n);
+  /// The same with the procedure's categorical code fixed to `category`.
+  Tensor generator_input_for_category(Rng& rng, int64_t n, int64_t category) {
+    return procedure->generator_input_for_category(*context, rng, n, category);
+  }
   /// The network metrics and stored samples come from: the average when there is one.
   Network& sampler() const { return average ? *average : *generator; }
+
+ private:
+  Tensor noise(Rng& rng, int64_t n) const;
+  Optimizer& make_optimizer(const Registry& registry, const std::string& network);
 };
 
 /// ema ← β·ema + (1 − β)·p for every parameter of the generator's average.

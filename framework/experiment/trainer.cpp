@@ -1,16 +1,15 @@
 // The framework's training loop for one cell (see trainer.hpp), in named stages: set up the
-// session, run the GAN steps of each generator iteration, record the losses and evaluate
-// metrics, finish with final metrics, arrays and samples. Divergence ends the loop early.
+// session, ask the procedure for one iteration at a time, record its losses and evaluate
+// metrics, write resume checkpoints, finish with final metrics, arrays and samples. A
+// non-finite loss ends the loop early: the cell is diverged at that step.
 //
-// A new training scheme or a generator-side hook belongs beside GanSteps (gan_steps.hpp), not
-// in this loop: the loop only asks for one iteration at a time.
+// A new training scheme is a procedure plugin (plugins/procedure/), not a change to this loop.
 #include "experiment/trainer.hpp"
 
 #include <chrono>
 
 #include <fmt/format.h>
 
-#include "experiment/gan_steps.hpp"
 #include "experiment/resume.hpp"
 #include "experiment/session.hpp"
 #include "kant/autodiff.hpp"
@@ -21,10 +20,7 @@ namespace {
 class Trainer {
  public:
   Trainer(const CellConfig& config, const Registry& registry, const TrainOptions& options)
-      : session_(config, registry),
-        steps_(session_),
-        options_(options),
-        metric_ctx_(metric_context()) {}
+      : session_(config, registry), options_(options), metric_ctx_(metric_context()) {}
 
   CellResult run();
 
@@ -38,7 +34,7 @@ class Trainer {
   /// Metrics due at `step` (periodic ones; all of them with final values at the end).
   void evaluate_metrics(int64_t step, bool final_values);
   /// After a completed iteration: the weight average, the losses, metrics, progress.
-  void record_step(int64_t step);
+  void record_step(int64_t step, const StepOutcome& outcome);
   /// Continues from the checkpoint when there is one for this config; returns the last step
   /// it completed (0: start afresh, with the step-0 metrics).
   int64_t resume();
@@ -49,11 +45,10 @@ class Trainer {
 
   const clock::time_point start_ = clock::now();  // set-up included
   Session session_;
-  GanSteps steps_;
   const TrainOptions& options_;
   MetricContext metric_ctx_;
   CellResult result_;
-  double elapsed_before_ = 0;          // training time of earlier runs of a resumed cell
+  double elapsed_before_ = 0;           // training time of earlier runs of a resumed cell
   std::string start_time_ = utc_now();  // when the cell first started
 };
 
@@ -64,13 +59,14 @@ CellResult Trainer::run() {
   for (; step <= steps; ++step) {
     if (options_.interrupted && options_.interrupted())
       throw TrainingInterrupted(fmt::format("interrupted at generator step {}", step));
-    if (!steps_.step(step)) {
+    StepOutcome outcome = session_.procedure->step(*session_.context, step);
+    if (!outcome.diverged.empty()) {
       result_.status = "diverged";
       result_.diverged_step = step;
-      result_.detail = fmt::format("{} at generator step {}", steps_.diverged(), step);
+      result_.detail = fmt::format("{} at generator step {}", outcome.diverged, step);
       break;
     }
-    record_step(step);
+    record_step(step, outcome);
     if (every > 0 && step % every == 0 && step < steps && !options_.checkpoint.empty()) write_checkpoint(step);
   }
   finish(std::min(step, steps));
@@ -84,7 +80,6 @@ int64_t Trainer::resume() {
     return 0;
   }
   TrainingProgress p = load_training_checkpoint(options_.checkpoint, session_);
-  steps_.restore(p.losses);
   result_.losses = std::move(p.loss_series);
   result_.metrics = std::move(p.metric_series);
   result_.resumes = p.resumes + 1;
@@ -99,7 +94,6 @@ void Trainer::write_checkpoint(int64_t step) {
   p.resumes = result_.resumes;
   p.elapsed_s = elapsed();
   p.start_time = start_time_;
-  p.losses = steps_.losses();
   p.loss_series = result_.losses;
   p.metric_series = result_.metrics;
   save_training_checkpoint(options_.checkpoint, session_, p);
@@ -111,18 +105,24 @@ double Trainer::elapsed() const {
 
 Tensor Trainer::generate(int64_t n) {
   NoGradGuard no_grad;
-  return session_.sampler().forward(session_.noise(session_.metric_noise_rng, n));
+  return session_.sampler().forward(session_.generator_input(session_.metric_noise_rng, n));
 }
 
 MetricContext Trainer::metric_context() {
   return MetricContext{*session_.dataset,
                        session_.sampler(),
-                       *session_.critic,
+                       session_.scoring_critic,
                        [this](int64_t n) { return generate(n); },
                        session_.metric_rng,
-                       [this](int64_t n) { return session_.noise(session_.metric_noise_rng, n); },
+                       [this](int64_t n) { return session_.generator_input(session_.metric_noise_rng, n); },
                        session_.config.noise,
-                       session_.objective.get()};
+                       session_.objective.get(),
+                       session_.procedure->categories(),
+                       [this](int64_t n, int64_t category) {
+                         NoGradGuard no_grad;
+                         return session_.sampler().forward(
+                             session_.generator_input_for_category(session_.metric_noise_rng, n, category));
+                       }};
 }
 
 void Trainer::evaluate_metrics(int64_t step, bool final_values) {
@@ -131,36 +131,30 @@ void Trainer::evaluate_metrics(int64_t step, bool final_values) {
     const bool periodic = m.every > 0 && step % m.every == 0;
     if (!periodic && !final_values) continue;
     std::map<std::string, double> values = session_.metrics[i]->compute(metric_ctx_);
-    const std::string& name = m.choice.component->name();
-    Series& series = result_.metrics[name];
+    Series& series = result_.metrics[m.name];
     if (series.step.empty() || series.step.back() != step) series.add(step, values);
     if (final_values)
-      for (const auto& [k, v] : values) result_.final_metrics[name + "." + k] = v;
+      for (const auto& [k, v] : values) result_.final_metrics[m.name + "." + k] = v;
   }
 }
 
-void Trainer::record_step(int64_t step) {
+void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
   const int64_t steps = session_.train.steps;
   if (session_.average)
     update_average(*session_.average, *session_.generator, static_cast<float>(session_.train.ema));
-  const StepLosses& l = steps_.losses();
-  result_.losses.add(step, {{"loss_critic", l.critic},
-                            {"penalty", l.penalty},
-                            {"divergence_estimate", l.divergence_estimate},
-                            {"loss_generator", l.generator}});
+  result_.losses.add(step, std::map<std::string, double>(outcome.losses.begin(), outcome.losses.end()));
   if (step < steps) evaluate_metrics(step, false);
   const int64_t log_every =
       session_.train.log_every > 0 ? session_.train.log_every : std::max<int64_t>(1, steps / 10);
   if (options_.progress && (step % log_every == 0 || step == steps))
-    options_.progress(step, steps, l.critic, l.generator, elapsed());
+    options_.progress(step, steps, outcome.losses, elapsed());
 }
 
 void Trainer::finish(int64_t last_step) {
   evaluate_metrics(last_step, true);
   for (size_t i = 0; i < session_.metrics.size(); ++i) {
     auto arrays = session_.metrics[i]->final_arrays(metric_ctx_);
-    if (!arrays.empty())
-      result_.arrays[session_.config.metrics[i].choice.component->name()] = std::move(arrays);
+    if (!arrays.empty()) result_.arrays[session_.config.metrics[i].name] = std::move(arrays);
   }
   if (session_.train.samples > 0) {
     result_.generated = generate(session_.train.samples);

@@ -1,5 +1,5 @@
-// Training one cell: the framework's loop (set up, steps, metrics, finish) around the GAN's
-// critic and generator steps; returns everything the cell file stores.
+// Training one cell: the framework's loop (set up, steps, metrics, checkpoints, finish) around
+// the iterations of the cell's procedure; returns everything the cell file stores.
 #pragma once
 #include <filesystem>
 #include <functional>
@@ -10,9 +10,10 @@
 
 namespace kant {
 
-/// Called every log period: step, total steps, latest losses.
-using ProgressFn = std::function<void(int64_t step, int64_t steps, double loss_critic,
-                                      double loss_generator, double elapsed_s)>;
+/// Called every log period: step, total steps, the latest losses by name, seconds so far.
+using ProgressFn = std::function<void(int64_t step, int64_t steps,
+                                      const std::vector<std::pair<std::string, double>>& losses,
+                                      double elapsed_s)>;
 
 /// What a caller asks of training besides the config.
 struct TrainOptions {

@@ -29,6 +29,7 @@ const char* kind_name(Kind k) {
     case Kind::lipschitz: return "lipschitz";
     case Kind::optimizer: return "optimizer";
     case Kind::metric: return "metric";
+    case Kind::procedure: return "procedure";
   }
   return "?";
 }

@@ -229,4 +229,30 @@ double frechet_distance(const Gaussian& p, const Gaussian& q) {
   return result;
 }
 
+double max_weight_assignment(const std::vector<double>& w, int64_t rows, int64_t cols) {
+  if (static_cast<int64_t>(w.size()) != rows * cols || rows < 1 || cols < 1)
+    throw Error(fmt::format("max_weight_assignment: {} weights for a {} × {} matrix", w.size(), rows, cols));
+  // source → each row (capacity 1) → each column (capacity 1, cost −w) → sink; flow min(rows, cols)
+  lemon::SmartDigraph g;
+  std::vector<lemon::SmartDigraph::Node> row_nodes, col_nodes;
+  for (int64_t i = 0; i < rows; ++i) row_nodes.push_back(g.addNode());
+  for (int64_t j = 0; j < cols; ++j) col_nodes.push_back(g.addNode());
+  const auto source = g.addNode(), sink = g.addNode();
+  lemon::SmartDigraph::ArcMap<double> cost(g, 0.0);
+  lemon::SmartDigraph::ArcMap<int64_t> capacity(g, 1);
+  for (int64_t i = 0; i < rows; ++i) {
+    g.addArc(source, row_nodes[static_cast<size_t>(i)]);
+    for (int64_t j = 0; j < cols; ++j) {
+      auto arc = g.addArc(row_nodes[static_cast<size_t>(i)], col_nodes[static_cast<size_t>(j)]);
+      cost[arc] = -w[static_cast<size_t>(i * cols + j)];
+    }
+  }
+  for (int64_t j = 0; j < cols; ++j) g.addArc(col_nodes[static_cast<size_t>(j)], sink);
+  lemon::NetworkSimplex<lemon::SmartDigraph, int64_t, double> simplex(g);
+  simplex.costMap(cost).upperMap(capacity).stSupply(source, sink, std::min(rows, cols));
+  if (simplex.run() != decltype(simplex)::OPTIMAL)
+    throw Error("max_weight_assignment: the network simplex found no optimal matching");
+  return -simplex.totalCost();
+}
+
 }  // namespace kant

@@ -40,7 +40,7 @@ class CriticSurface : public Metric {
       throw Error(fmt::format("critic_surface needs 2-D data, the dataset's samples have shape {}",
                               shape_str(ctx.dataset.sample_shape())));
     if (!axis_x_.defined()) set_axes(ctx);
-    const int64_t g = resolution_, m = ctx.critic.pack();
+    const int64_t g = resolution_, m = critic_of(ctx, "critic_surface").pack();
     // a packed critic sees each grid point m times over: D(x, …, x)
     Tensor points = Tensor::empty({g * g * m, 2});
     for (int64_t i = 0; i < g; ++i)
@@ -50,7 +50,7 @@ class CriticSurface : public Metric {
           points.data()[2 * ((i * g + j) * m + k) + 1] = axis_y_.data()[i];
         }
     NoGradGuard no_grad;
-    Tensor d = ctx.critic.forward(points);
+    Tensor d = critic_of(ctx, "critic_surface").forward(points);
     return Tensor::from({g, g}, d.to_vector());
   }
 

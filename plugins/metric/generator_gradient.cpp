@@ -22,9 +22,9 @@ class GeneratorGradient : public Metric {
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     if (!ctx.noise) throw Error("generator_gradient needs the generator's noise");
-    const int64_t m = ctx.critic.pack();
+    const int64_t m = critic_of(ctx, "generator_gradient").pack();
     const std::vector<Tensor> params = ctx.generator.parameters();
-    Tensor v = ctx.critic.forward(ctx.generator.forward(ctx.noise((samples_ + m - 1) / m * m)));
+    Tensor v = critic_of(ctx, "generator_gradient").forward(ctx.generator.forward(ctx.noise((samples_ + m - 1) / m * m)));
     return {{"minimax", norm(grad({mean(neg(softplus(v)))}, params, {}, true))},
             {"nonsaturating", norm(grad({mean(softplus(neg(v)))}, params))}};
   }

@@ -33,7 +33,7 @@ class GradientNorms : public Metric {
   }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
-    const int64_t m = ctx.critic.pack();
+    const int64_t m = critic_of(ctx, "gradient_norms").pack();
     const int64_t samples = (samples_ + m - 1) / m * m;  // whole packs
     Tensor real = ctx.dataset.sample(samples, ctx.rng);
     Tensor fake = ctx.generate(samples);
@@ -44,7 +44,7 @@ class GradientNorms : public Metric {
     }
     std::map<std::string, double> out = activation_gradients(ctx, real, fake);
     for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
-      const std::vector<double> norms = row_norms(penalties::input_gradient(ctx.critic, x), samples);
+      const std::vector<double> norms = row_norms(penalties::input_gradient(critic_of(ctx, "gradient_norms"), x), samples);
       double sum = 0, sum_sq = 0, max = 0;
       for (double n : norms) {
         sum += n;
@@ -61,7 +61,7 @@ class GradientNorms : public Metric {
 
   std::map<std::string, Tensor> final_arrays(MetricContext& ctx) override {
     std::map<std::string, Tensor> out;
-    for (const auto& [name, w] : ctx.critic.named_parameters()) {
+    for (const auto& [name, w] : critic_of(ctx, "gradient_norms").named_parameters()) {
       if (w.dim() < 2) continue;
       const auto [lo, hi] = std::minmax_element(w.data(), w.data() + w.numel());
       const double width = (*hi > *lo ? *hi - *lo : 1.0) / static_cast<double>(bins_);
@@ -81,10 +81,10 @@ class GradientNorms : public Metric {
   // ‖∂L_D/∂h‖ for every recorded hidden block h, over both passes.
   static std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
                                                             const Tensor& fake) {
-    ctx.critic.set_recording(true);
-    Tensor d_real = ctx.critic.forward(real), d_fake = ctx.critic.forward(fake);
-    std::vector<Module::NamedTensor> hidden = ctx.critic.recorded();
-    ctx.critic.set_recording(false);
+    critic_of(ctx, "gradient_norms").set_recording(true);
+    Tensor d_real = critic_of(ctx, "gradient_norms").forward(real), d_fake = critic_of(ctx, "gradient_norms").forward(fake);
+    std::vector<Module::NamedTensor> hidden = critic_of(ctx, "gradient_norms").recorded();
+    critic_of(ctx, "gradient_norms").set_recording(false);
     std::map<std::string, double> out;
     if (hidden.empty()) return out;
     Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake) : sub(mean(d_fake), mean(d_real));

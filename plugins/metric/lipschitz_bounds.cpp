@@ -47,9 +47,9 @@ class LipschitzBounds : public Metric {
       }
       return sigma;
     };
-    const std::optional<double> upper = ctx.critic.lipschitz_upper_bound(spectral_norm);
+    const std::optional<double> upper = critic_of(ctx, "lipschitz_bounds").lipschitz_upper_bound(spectral_norm);
 
-    const int64_t m = ctx.critic.pack();
+    const int64_t m = critic_of(ctx, "lipschitz_bounds").pack();
     const int64_t n = (samples_ + m - 1) / m * m;
     Tensor real = ctx.dataset.sample(n, rng), fake = ctx.generate(n);
     Tensor x;
@@ -57,10 +57,10 @@ class LipschitzBounds : public Metric {
       NoGradGuard no_grad;
       x = concat({real, fake, penalties::random_interpolates(real, fake, rng)}, 0);
     }
-    const double lower = max_gradient_norm(ctx.critic, x);
+    const double lower = max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x);
     for (int64_t step = 0; step < ascent_steps_; ++step) {
       Tensor v = x.detach().set_requires_grad();
-      Tensor g = grad({sum(ctx.critic.forward(v))}, {v}, {}, /*create_graph=*/true)[0];
+      Tensor g = grad({sum(critic_of(ctx, "lipschitz_bounds").forward(v))}, {v}, {}, /*create_graph=*/true)[0];
       Tensor up = grad({sum(square(g))}, {v})[0];
       const double norm = l2(up);
       if (norm == 0 || !std::isfinite(norm)) break;
@@ -69,7 +69,7 @@ class LipschitzBounds : public Metric {
     }
     return {{"upper", upper ? *upper : std::numeric_limits<double>::quiet_NaN()},
             {"lower", lower},
-            {"lower_ascent", std::max(lower, max_gradient_norm(ctx.critic, x))}};
+            {"lower_ascent", std::max(lower, max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x))}};
   }
 
  private:

@@ -23,7 +23,8 @@ class ParameterTrace : public Metric {
     std::map<std::string, double> out;
     double ss = 0;
     int64_t count = 0;
-    for (auto [role, net] : {std::pair<const char*, Network*>{"generator", &ctx.generator}, {"critic", &ctx.critic}}) {
+    for (auto [role, net] : {std::pair<const char*, Network*>{"generator", &ctx.generator}, {"critic", ctx.critic}}) {
+      if (!net) continue;
       for (const auto& [name, t] : net->named_parameters()) {
         count += t.numel();
         if (count > max_values_)

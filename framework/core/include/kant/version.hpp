@@ -6,7 +6,8 @@ namespace kant {
 /// Bumped whenever a change to the public headers breaks binary compatibility of plugins.
 /// 2: component state for checkpoints; plugins carry an ELF note read before loading;
 /// f-divergences have double-precision stable compositions (kant/f_divergences.hpp).
-constexpr unsigned kAbiVersion = 2;
+/// 3: the procedure plugin kind; a metric's critic may be absent.
+constexpr unsigned kAbiVersion = 3;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

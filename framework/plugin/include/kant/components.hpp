@@ -1,5 +1,6 @@
-// The interfaces of the six plugin kinds: architecture, dataset, objective, lipschitz,
-// optimizer, metric. A plugin implements one and registers a factory for it (plugin.hpp).
+// The interfaces of the seven plugin kinds: architecture, dataset, objective, lipschitz,
+// optimizer, metric, procedure. A plugin implements one and registers a factory for it
+// (plugin.hpp).
 #pragma once
 #include <functional>
 #include <map>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kant/error.hpp"
 #include "kant/module.hpp"
 #include "kant/params.hpp"
 #include "kant/rng.hpp"
@@ -25,7 +27,9 @@ struct ComponentState {
 };
 
 // ---- architecture ----------------------------------------------------------------------
-enum class Role { generator, critic };
+/// What a network maps: noise to data (generator), data to a score (critic), data to a code
+/// (encoder: a critic-shaped network with a vector output).
+enum class Role { generator, critic, encoder };
 
 /// What the framework asks of a network: its role and per-sample input/output shapes.
 struct NetworkSpec {
@@ -140,7 +144,7 @@ using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)
 struct MetricContext {
   Dataset& dataset;
   Network& generator;
-  Network& critic;
+  Network* critic;  ///< null when the procedure trains none (a VAE)
   std::function<Tensor(int64_t n)> generate;  ///< n generated samples, no graph
   Rng& rng;
   /// n inputs z for the generator, drawn as in training (for metrics that differentiate
@@ -148,7 +152,17 @@ struct MetricContext {
   std::function<Tensor(int64_t n)> noise = {};
   std::string noise_kind = "normal";  ///< the distribution noise() draws: normal or uniform
   Objective* objective = nullptr;     ///< the cell's objective (critic loss for per-layer statistics)
+  /// Categories of the procedure's categorical latent code (InfoGAN), 0 when it has none, and
+  /// n generated samples whose code is `category`.
+  int64_t categories = 0;
+  std::function<Tensor(int64_t n, int64_t category)> generate_category = {};
 };
+
+/// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
+inline Network& critic_of(const MetricContext& ctx, const char* metric) {
+  if (!ctx.critic) throw Error(std::string(metric) + " needs a critic, and this cell's procedure trains none");
+  return *ctx.critic;
+}
 
 class Metric {
  public:
@@ -161,5 +175,97 @@ class Metric {
   virtual std::map<std::string, Tensor> final_arrays(MetricContext&) { return {}; }
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const Params&)>;
+
+// ---- procedure -------------------------------------------------------------------------
+/// Training loop settings (the `train` block), as every procedure sees them.
+struct TrainSettings {
+  int64_t steps = 0;       ///< generator iterations
+  int64_t batch_size = 0;
+  int64_t n_critic = 0;    ///< critic steps per generator step
+  bool simultaneous = false;  ///< one joint step from the same point instead of alternating
+  bool wgan_critic_schedule = false;  ///< 100 critic steps for the first 25 and every 500th
+  double ema = 0;          ///< decay of the generator's weight average (0: none)
+  int64_t unrolled_steps = 0;  ///< critic steps the generator differentiates through
+  double unrolled_lr = 0;  ///< SGD step size of the unrolled critic steps
+  int64_t log_every = 0;   ///< progress line period in generator steps
+  int64_t samples = 0;     ///< generated samples stored at the end
+  int64_t checkpoint_every = 0;  ///< resume checkpoint period in generator steps (0: none)
+};
+
+/// A network a procedure trains: the config block it is built from (its role name, e.g.
+/// "generator", "critic", "encoder") and its per-sample shapes.
+struct NetworkRequest {
+  std::string name;
+  Role role;
+  Shape input_shape, output_shape;
+};
+
+/// What a procedure trains with, built by the framework from the cell's config. The
+/// references stay valid for the whole run.
+struct TrainingContext {
+  Dataset& dataset;
+  std::map<std::string, Network*> networks;  ///< by name, as requested (critics packed)
+  Objective* objective;                      ///< null when the procedure uses none
+  LipschitzMethod& lipschitz;                ///< hooks on the critic ("none": they do nothing)
+  /// The critic's weight transform of the Lipschitz method (null when it has none).
+  Module::ParameterTransform lipschitz_transform;
+  const TrainSettings& train;
+  /// Independent random streams: data batches, generator inputs, penalty sample points.
+  Rng& data_rng;
+  Rng& noise_rng;
+  Rng& penalty_rng;
+  /// n noise vectors z [n, noise_dim] as the generator block says (normal or uniform).
+  std::function<Tensor(Rng& rng, int64_t n)> noise;
+  /// A new optimizer for the named network's parameters, from its `<name>_optimizer` block
+  /// (or the shared `optimizer` block); the framework checkpoints every optimizer made here.
+  std::function<Optimizer&(const std::string& network)> optimizer;
+};
+
+/// What one iteration produced: each loss by name, in the procedure's loss_names() order.
+/// `diverged` names the value that became non-finite ("the critic loss became nan"): the step
+/// then stopped before applying any update that depends on it.
+struct StepOutcome {
+  std::vector<std::pair<std::string, double>> losses;
+  std::string diverged;
+};
+
+/// A training procedure (GAN, ALI, VAE, …): which networks it trains and one iteration of
+/// updates. The framework owns the loop, logging, metrics, divergence handling,
+/// checkpoints and storage; metrics sample from the generator.
+class Procedure {
+ public:
+  virtual ~Procedure() = default;
+  /// Config blocks of the networks it trains, the generator first (e.g. generator, critic).
+  virtual std::vector<std::string> network_names() const = 0;
+  /// Whether the cell's `objective` (an adversarial loss) and Lipschitz method apply.
+  virtual bool uses_objective() const { return true; }
+  virtual bool uses_lipschitz() const { return true; }
+  /// Shapes of its networks for data samples of `data_shape` and noise of `noise_dim`.
+  virtual std::vector<NetworkRequest> networks(const Shape& data_shape, int64_t noise_dim) const = 0;
+  /// The generator's inputs for n samples: noise by default (InfoGAN adds its codes).
+  virtual Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) { return ctx.noise(rng, n); }
+  /// Categories of a categorical latent code (InfoGAN), 0 when there is none; the generator's
+  /// inputs for n samples of one category.
+  virtual int64_t categories() const { return 0; }
+  virtual Tensor generator_input_for_category(TrainingContext& ctx, Rng& rng, int64_t n, int64_t /*category*/) {
+    return generator_input(ctx, rng, n);
+  }
+  /// The critic metrics see, one score per sample (InfoGAN: its D head without Q); null when
+  /// the procedure trains none.
+  virtual Network* scoring_critic(TrainingContext& ctx) {
+    auto it = ctx.networks.find("critic");
+    return it == ctx.networks.end() ? nullptr : it->second;
+  }
+  /// Called once before training (and before a checkpoint is restored): make optimizers.
+  virtual void set_up(TrainingContext& ctx) = 0;
+  /// Names of the losses step() reports: the cell's series.
+  virtual std::vector<std::string> loss_names() const = 0;
+  /// Generator iteration `step` (1-based).
+  virtual StepOutcome step(TrainingContext& ctx, int64_t step) = 0;
+  /// What it remembers between steps besides networks and optimizers, for checkpoints.
+  virtual ComponentState state() const { return {}; }
+  virtual void load_state(const ComponentState& /*state*/) {}
+};
+using ProcedureFactory = std::function<std::unique_ptr<Procedure>(const Params&)>;
 
 }  // namespace kant

@@ -17,14 +17,15 @@
 
 namespace kant {
 
-enum class Kind { architecture, dataset, objective, lipschitz, optimizer, metric };
+enum class Kind { architecture, dataset, objective, lipschitz, optimizer, metric, procedure };
 inline constexpr Kind kAllKinds[] = {Kind::architecture, Kind::dataset,   Kind::objective,
-                                     Kind::lipschitz,    Kind::optimizer, Kind::metric};
+                                     Kind::lipschitz,    Kind::optimizer, Kind::metric,
+                                     Kind::procedure};
 const char* kind_name(Kind k);
 
 /// One factory per kind; the alternative held decides the component's kind.
 using Factory = std::variant<ArchitectureFactory, DatasetFactory, ObjectiveFactory,
-                             LipschitzFactory, OptimizerFactory, MetricFactory>;
+                             LipschitzFactory, OptimizerFactory, MetricFactory, ProcedureFactory>;
 
 /// A component as a plugin declares it.
 struct Registration {

@@ -45,4 +45,9 @@ double frechet_distance(const Gaussian& p, const Gaussian& q);
 void symmetric_eigen(std::vector<double> a, int64_t d, std::vector<double>& values,
                      std::vector<double>& vectors);
 
+/// The largest total weight of a one-to-one matching of rows to columns of a weight matrix w
+/// [rows, cols] (row-major, weights ≥ 0; every row matched when rows ≤ cols), by min-cost flow
+/// (LEMON's network simplex). E.g. InfoGAN's codes to digit classes by sample counts.
+double max_weight_assignment(const std::vector<double>& w, int64_t rows, int64_t cols);
+
 }  // namespace kant

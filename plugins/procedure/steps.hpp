@@ -1,0 +1,34 @@
+// Shared by the procedures: the finite check that ends a cell as diverged before an update is
+// applied, and doubles kept exactly in a component's state (the latest losses).
+#pragma once
+#include <bit>
+#include <cmath>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "kant/components.hpp"
+
+namespace kant::procedures {
+
+/// False, with `out.diverged` saying which value went bad, when `value` is not finite.
+inline bool finite(StepOutcome& out, const char* what, double value) {
+  if (std::isfinite(value)) return true;
+  out.diverged = fmt::format("{} became {}", what, value);
+  return false;
+}
+
+inline void put(ComponentState& s, const std::string& name, double v) { s.words[name] = {std::bit_cast<uint64_t>(v)}; }
+inline double get(const ComponentState& s, const std::string& name, double fallback = 0) {
+  auto it = s.words.find(name);
+  return it == s.words.end() || it->second.empty() ? fallback : std::bit_cast<double>(it->second[0]);
+}
+
+/// The parameters of a network the procedure asked for, by name.
+inline Network& network(TrainingContext& ctx, const std::string& name) {
+  auto it = ctx.networks.find(name);
+  if (it == ctx.networks.end() || !it->second) throw Error("the procedure has no network '" + name + "'");
+  return *it->second;
+}
+
+}  // namespace kant::procedures
