@@ -39,10 +39,22 @@ void watch_signals(long parent) {
   }
 }
 
+// The spec, with every entry it must have (a runner that died while writing it leaves a cut
+// or empty one).
 ConfigNode read_spec(const std::string& spec_path) {
-  if (spec_path != "-") return load_yaml_file(spec_path);
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  return parse_yaml(text, "<cell spec>");
+  ConfigNode spec;
+  if (spec_path != "-") {
+    spec = load_yaml_file(spec_path);
+  } else {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    spec = parse_yaml(text, "<cell spec>");
+  }
+  for (const char* key : {"experiment", "cell_id", "labels", "config"})
+    if (!spec.is_map() || !spec.find(key))
+      throw InputError(fmt::format("cell spec {}: no '{}' (cut short?)", spec_path == "-" ? "on stdin" : spec_path, key));
+  if (!spec.find("experiment")->is_scalar() || !spec.find("cell_id")->is_scalar() || !spec.find("labels")->is_map())
+    throw InputError("cell spec: malformed");
+  return spec;
 }
 
 void remove_checkpoint(const fs::path& checkpoint) {

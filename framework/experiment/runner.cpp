@@ -157,6 +157,8 @@ RunSummary Runner::run() {
     Inspection s = inspect(file_of(i));
     if (s.found == Found::done) {
       ++summary_.skipped;
+      std::error_code ec;  // a claim its runner left when it died between storing and reaping
+      if (fs::exists(claim_path(file_of(i)), ec)) Claim::acquire(claim_path(file_of(i)), opt_.claim_timeout);
     } else if (s.found == Found::not_a_file) {
       fmt::print(stderr, "kant: cell {} ({}) not run: {}\n", ex_.cells[i].id, ex_.cells[i].label_str(), s.reason);
       ++summary_.failed;
@@ -181,21 +183,32 @@ RunSummary Runner::run() {
   auto last_poll = steady_clock::now();
   while (!queue_.empty() || !deferred_.empty() || !running_.empty()) {
     if (g_signal) break;
-    if (storage_broken_ && !queue_.empty()) {
+    if (storage_broken_ && (!queue_.empty() || !deferred_.empty())) {
       fmt::print(stderr, "kant: the results folder cannot be written; {} cell{} not started (run again once "
                  "there is space)\n", queue_.size() + deferred_.size(), queue_.size() + deferred_.size() == 1 ? "" : "s");
       summary_.failed += static_cast<int>(queue_.size() + deferred_.size());
       queue_.clear();
       deferred_.clear();
     }
-    while (!queue_.empty() && static_cast<int>(running_.size()) < jobs) {
+    while (!queue_.empty() && static_cast<int>(running_.size()) < jobs && !storage_broken_) {
       const size_t i = queue_.front();
       queue_.pop_front();
-      if (!try_start(i)) deferred_.push_back(i);
+      try {
+        if (!try_start(i)) deferred_.push_back(i);
+      } catch (const StorageError& e) {  // its claim cannot be written (a full disk)
+        fmt::print(stderr, "kant: {}\n", e.what());
+        queue_.push_front(i);
+        storage_broken_ = true;
+      }
     }
-    if (queue_.empty() && !deferred_.empty() && static_cast<int>(running_.size()) < jobs &&
+    if (queue_.empty() && !deferred_.empty() && static_cast<int>(running_.size()) < jobs && !storage_broken_ &&
         steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
-      poll_deferred();
+      try {
+        poll_deferred();
+      } catch (const StorageError& e) {
+        fmt::print(stderr, "kant: {}\n", e.what());
+        storage_broken_ = true;
+      }
       last_poll = steady_clock::now();
     }
     heartbeat();

@@ -83,7 +83,13 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
         if (holder) *holder = "another process claiming it at the same moment";
         return std::nullopt;
       }
-      write_identity(fd, file);
+      try {
+        write_identity(fd, file);
+      } catch (...) {  // e.g. a full disk: leave no empty claim behind
+        ::unlink(file.c_str());
+        ::close(fd);
+        throw;
+      }
       return Claim(file, fd);
     }
     if (errno != EEXIST)
@@ -109,17 +115,25 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
     const bool same_kernel = locked_fields.count("boot_id") && locked_fields.at("boot_id") == host::boot_id();
     const auto age = std::chrono::system_clock::now() -
                      std::chrono::system_clock::time_point(std::chrono::seconds(by_fd.st_mtim.tv_sec));
-    if (!locked_fields.count("pid") && age < std::chrono::seconds(2)) {  // its creator is writing it
+    const bool empty = !locked_fields.count("pid");
+    if (empty && age < std::chrono::seconds(2)) {  // its creator is writing it this moment
       if (holder) *holder = "another process claiming it at the same moment";
       ::close(fd);
       return std::nullopt;
     }
-    if (!same_kernel && age < stale_after) {  // another host's claim whose heartbeat is recent
+    // an empty claim seconds old lost its creator before it said who it was (a crash, a full
+    // disk): nobody holds it, on any host
+    if (!empty && !same_kernel && age < stale_after) {  // another host's claim, heartbeat recent
       if (holder) *holder = describe(locked_fields) + " (heartbeat recent)";
       ::close(fd);
       return std::nullopt;
     }
-    write_identity(fd, file);  // stale: ours now
+    try {
+      write_identity(fd, file);  // stale: ours now
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
     return Claim(file, fd);
   }
   if (holder) *holder = "a claim that keeps changing";

@@ -76,13 +76,15 @@ Seal read_seal(const fs::path& file) {
   const size_t end = block.find('\0');
   if (end == std::string::npos || block.find_first_not_of('\0', end) != std::string::npos)
     throw StorageError(fmt::format("{}: damaged seal", file.string()));
+  // the text is whole lines ("key value\n"), each key a non-empty word
+  if (end == 0 || block[end - 1] != '\n') throw StorageError(fmt::format("{}: damaged seal", file.string()));
   std::istringstream lines(block.substr(0, end));
   std::string line;
   std::getline(lines, line);  // the magic
   Seal s;
   while (std::getline(lines, line)) {
     const size_t space = line.find(' ');
-    if (space == std::string::npos) throw StorageError(fmt::format("{}: damaged seal", file.string()));
+    if (space == std::string::npos || space == 0) throw StorageError(fmt::format("{}: damaged seal", file.string()));
     const std::string key = line.substr(0, space), value = line.substr(space + 1);
     if (key == "kind") s.kind = value;
     else if (key == "sha256") s.sha256 = value;

@@ -238,16 +238,18 @@ double max_weight_assignment(const std::vector<double>& w, int64_t rows, int64_t
   for (int64_t i = 0; i < rows; ++i) row_nodes.push_back(g.addNode());
   for (int64_t j = 0; j < cols; ++j) col_nodes.push_back(g.addNode());
   const auto source = g.addNode(), sink = g.addNode();
-  lemon::SmartDigraph::ArcMap<double> cost(g, 0.0);
-  lemon::SmartDigraph::ArcMap<int64_t> capacity(g, 1);
+  std::vector<std::pair<lemon::SmartDigraph::Arc, double>> weighted;
   for (int64_t i = 0; i < rows; ++i) {
     g.addArc(source, row_nodes[static_cast<size_t>(i)]);
-    for (int64_t j = 0; j < cols; ++j) {
-      auto arc = g.addArc(row_nodes[static_cast<size_t>(i)], col_nodes[static_cast<size_t>(j)]);
-      cost[arc] = -w[static_cast<size_t>(i * cols + j)];
-    }
+    for (int64_t j = 0; j < cols; ++j)
+      weighted.emplace_back(g.addArc(row_nodes[static_cast<size_t>(i)], col_nodes[static_cast<size_t>(j)]),
+                            w[static_cast<size_t>(i * cols + j)]);
   }
   for (int64_t j = 0; j < cols; ++j) g.addArc(col_nodes[static_cast<size_t>(j)], sink);
+  // maps made after the arcs (arcs added later would get default values)
+  lemon::SmartDigraph::ArcMap<double> cost(g, 0.0);
+  lemon::SmartDigraph::ArcMap<int64_t> capacity(g, 1);
+  for (const auto& [arc, weight] : weighted) cost[arc] = -weight;
   lemon::NetworkSimplex<lemon::SmartDigraph, int64_t, double> simplex(g);
   simplex.costMap(cost).upperMap(capacity).stSupply(source, sink, std::min(rows, cols));
   if (simplex.run() != decltype(simplex)::OPTIMAL)

@@ -73,7 +73,7 @@ class Dcgan : public Network {
         down_norm_.push_back(Norm(*this, i == 0 ? "none" : norm_, name + ".norm", {ch(i), side, side}, rng,
                                   dcgan_init));
       }
-      fc_ = Linear(*this, "fc", ch(stages - 1) * side * side, 1, true, init, rng);
+      fc_ = Linear(*this, "fc", ch(stages - 1) * side * side, shape_numel(spec.output_shape), true, init, rng);
     }
   }
 

@@ -87,7 +87,7 @@ class ResNet : public Network {
         channels = width;
         if (i < pools) side /= 2;
       }
-      fc_ = Linear(*this, "fc", width, 1, true, init, rng);
+      fc_ = Linear(*this, "fc", width, shape_numel(spec.output_shape), true, init, rng);
     }
   }
 
