@@ -125,9 +125,10 @@ def hostile_value(rng):
 class Mutation:
     """One input: the YAML text, extra --set arguments, and whether to also run it."""
 
-    def __init__(self, index, operator, source, text, sets=(), run=False):
+    def __init__(self, index, operator, source, text, sets=(), run=False, pad=0):
         self.index, self.operator, self.source, self.text = index, operator, source, text
         self.sets, self.run = list(sets), run
+        self.pad = pad  # bytes of a comment appended when the file is written (huge files)
 
 
 def mutate_text(rng, text):
@@ -206,8 +207,8 @@ def mutate_tree(rng, text):
             node["x" * rng.choice([1, 70])] = 1
     elif op == "alias_bomb":
         return op, text + "\n" + alias_bomb(rng.choice([4, 9, 12]), rng.choice([4, 9]))
-    elif op == "big_file":
-        return op, text + "\n# " + "x" * (17 << 20) + "\n"
+    elif op == "big_file":  # the padding is streamed into the file (see Mutation.pad)
+        return op, text
     try:
         return op, yaml.safe_dump(tree, width=1 << 30, allow_unicode=True)
     except Exception:
@@ -234,28 +235,31 @@ def hostile_sets(rng):
     return sets
 
 
+BIG_FILE_BYTES = 17 << 20  # beyond the 16 MiB limit
+
+
 def make_mutations(seed, n, run_every):
+    """The seed's mutations, one at a time (the fuzzer keeps only a few in memory, so that
+    its own size does not count in the max RSS of the processes it forks)."""
     rng = random.Random(seed)
     texts = {p: open(p).read() for p in SEEDS}
-    out = []
     for i in range(n):
         kind = rng.random()
         if i % run_every == run_every - 1:  # a short run, often with a NaN-producing setting
             source = rng.choice(RUNNABLE)
             sets = RUN_OVERRIDES + (rng.sample(NAN_SETTINGS, rng.randint(1, 2)) if rng.random() < 0.8 else hostile_sets(rng))
-            out.append(Mutation(i, "run", source, texts[source], sets, run=True))
+            yield Mutation(i, "run", source, texts[source], sets, run=True)
         elif kind < 0.4:
             source = rng.choice(SEEDS)
             op, text = mutate_text(rng, texts[source])
-            out.append(Mutation(i, op, source, text))
+            yield Mutation(i, op, source, text)
         elif kind < 0.8:
             source = rng.choice(SEEDS)
             op, text = mutate_tree(rng, texts[source])
-            out.append(Mutation(i, op, source, text))
+            yield Mutation(i, op, source, text, pad=BIG_FILE_BYTES if op == "big_file" else 0)
         else:
             source = rng.choice(SEEDS)
-            out.append(Mutation(i, "set_hostile", source, texts[source], hostile_sets(rng)))
-    return out
+            yield Mutation(i, "set_hostile", source, texts[source], hostile_sets(rng))
 
 
 # ---- running -----------------------------------------------------------------------------
@@ -313,6 +317,13 @@ def run_mutation(m, args, work):
     path = os.path.join(work, f"m{m.index:05d}.yaml")
     with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
         f.write(m.text)
+        if m.pad:
+            f.write("\n# ")
+            chunk = "x" * (1 << 20)
+            for _ in range(m.pad >> 20):
+                f.write(chunk)
+            f.write("\n")
+    m.text = None
     env = dict(os.environ, OMP_NUM_THREADS="1")
     set_args = [a for s in m.sets for a in ("--set", s)]
     steps = []
@@ -364,29 +375,41 @@ def main():
     out_dir = args.out or os.path.join(work, "out")
     os.makedirs(out_dir, exist_ok=True)
     start = time.monotonic()
-    mutations = make_mutations(args.seed, args.mutations, args.run_every)
     counts, by_op, worst_time, worst_rss, failures, not_one_line = {}, {}, (0, ""), (0, ""), [], []
+    runs = 0
+
+    def record(m, path, records):
+        nonlocal worst_time, worst_rss
+        for r in records:
+            counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+            op = by_op.setdefault(m.operator, {})
+            op[r["outcome"]] = op.get(r["outcome"], 0) + 1
+            label = f"#{m.index} {m.operator} {r['what']} {os.path.basename(m.source)}"
+            if r["seconds"] > worst_time[0]:
+                worst_time = (r["seconds"], label)
+            if r["rss_mb"] > worst_rss[0]:
+                worst_rss = (r["rss_mb"], label)
+            if r["outcome"] in BAD:
+                keep = os.path.join(out_dir, f"failure_{m.index:05d}.yaml")
+                shutil.copy(path, keep)
+                failures.append({"mutation": m.index, "operator": m.operator, "source": m.source,
+                                 "outcome": r["outcome"], "code": r["code"], "seconds": round(r["seconds"], 2),
+                                 "input": keep, "command": " ".join(a if a != path else keep for a in r["cmd"]),
+                                 "output": r["tail"]})
+            if not r["one_line"]:
+                not_one_line.append(f"{label}: {r['tail'][:300]!r}")
+        os.unlink(path)
+
+    # a sliding window of submitted mutations, so that only a few exist at a time
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for m, path, records in pool.map(lambda m: run_mutation(m, args, work), mutations):
-            for r in records:
-                counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
-                op = by_op.setdefault(m.operator, {})
-                op[r["outcome"]] = op.get(r["outcome"], 0) + 1
-                label = f"#{m.index} {m.operator} {r['what']} {os.path.basename(m.source)}"
-                if r["seconds"] > worst_time[0]:
-                    worst_time = (r["seconds"], label)
-                if r["rss_mb"] > worst_rss[0]:
-                    worst_rss = (r["rss_mb"], label)
-                if r["outcome"] in BAD:
-                    keep = os.path.join(out_dir, f"failure_{m.index:05d}.yaml")
-                    shutil.copy(path, keep)
-                    failures.append({"mutation": m.index, "operator": m.operator, "source": m.source,
-                                     "outcome": r["outcome"], "code": r["code"], "seconds": round(r["seconds"], 2),
-                                     "input": keep, "command": " ".join(a if a != path else keep for a in r["cmd"]),
-                                     "output": r["tail"]})
-                if not r["one_line"]:
-                    not_one_line.append(f"{label}: {r['tail'][:300]!r}")
-            os.unlink(path)
+        pending = []
+        for m in make_mutations(args.seed, args.mutations, args.run_every):
+            runs += m.run
+            pending.append(pool.submit(run_mutation, m, args, work))
+            if len(pending) >= 2 * args.jobs:
+                record(*pending.pop(0).result())
+        for f in pending:
+            record(*f.result())
     elapsed = time.monotonic() - start
     bad = {k: counts.get(k, 0) for k in ("crash", "hang", "bad_alloc")}
     summary = {"mutations": args.mutations, "seed": args.seed, "seconds": round(elapsed, 1), "outcomes": counts,
@@ -396,12 +419,13 @@ def main():
                "rejections_not_one_line": len(not_one_line), "failures": failures}
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    runs = sum(1 for m in mutations if m.run)
     print(f"fuzz: {args.mutations} mutations (seed {args.seed}, {runs} of them runs + reports) in {elapsed:.1f} s: "
           f"{bad['crash']} crashes, {bad['hang']} hangs, {bad['bad_alloc']} bad_alloc, "
           f"{counts.get('wrote_on_rejection', 0)} rejected runs that wrote results")
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    print(f"  slowest {worst_time[0]:.2f} s ({worst_time[1]}); max RSS {worst_rss[0]:.0f} MB ({worst_rss[1]})")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(f"  slowest {worst_time[0]:.2f} s ({worst_time[1]}); max RSS {worst_rss[0]:.0f} MB ({worst_rss[1]}; "
+          f"a forked process's count starts from the fuzzer's own, at most {own:.0f} MB)")
     print(f"  rejections whose message is not one 'error' line: {len(not_one_line)}")
     for line in not_one_line[:5]:
         print("    " + line)
