@@ -4,10 +4,16 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+// std::regex: GCC 12 with -O3 and the sanitizers reports maybe-uninitialized inside
+// libstdc++'s regex headers (GCC bug 105562), silenced for that include only
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
+#pragma GCC diagnostic pop
 
 #include <fmt/format.h>
 
+#include "report/svg_plot.hpp"
 #include "store/cell_file.hpp"
 #include "store/manifest.hpp"
 #include "support.hpp"
@@ -250,4 +256,43 @@ TEST_CASE("a grid that diverges (learning rate 1e30) is reported with exit 0 and
   REQUIRE(std::regex_search(r.output, m, std::regex(R"(kant report: (\d+) figures)")));
   CHECK(std::stoi(m[1]) >= 8);
   CHECK(fs::exists(d / "tiny" / "report" / "surface_GP.svg"));
+}
+
+TEST_CASE("SVG plots of degenerate data: no coordinate or colour is ever NaN or Inf", "[report][nonfinite]") {
+  using namespace kant;
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  // a number printed from NaN or ±Inf ("nan", "-inf"), not the words of ids and legends
+  const std::regex nonfinite(R"((^|[^A-Za-z-])-?(nan|inf)([^A-Za-z]|$))");
+  auto clean = [&](const std::string& svg) {
+    INFO(svg.substr(0, 3000));
+    CHECK_FALSE(std::regex_search(svg, nonfinite));
+    CHECK_THAT(svg, !Catch::Contains("#-") && Catch::EndsWith("</svg>\n"));
+  };
+  auto series = [](std::vector<double> x, std::vector<double> y) {
+    svg::Series s;
+    s.label = "s";
+    s.x = std::move(x);
+    s.y = std::move(y);
+    return s;
+  };
+  svg::PlotOptions o;
+  clean(svg::plot({}, o));
+  clean(svg::plot({series({}, {})}, o));
+  clean(svg::plot({series({1}, {2})}, o));                          // one point
+  clean(svg::plot({series({1, 2, 3}, {1e30, 1e30, 1e30})}, o));     // constant and huge
+  clean(svg::plot({series({1, 2, 3}, {-3e38, 0, 3e38})}, o));       // the whole float range
+  clean(svg::plot({series({nan, inf, -inf}, {1, 2, 3})}, o));       // no finite x
+  clean(svg::plot({series({1, 2, 3}, {nan, nan, nan})}, o));        // no finite y
+  o.log_y = true;
+  clean(svg::plot({series({1, 2, 3}, {0, -1, nan})}, o));           // nothing a log axis can show
+  o.equal_aspect = true;
+  clean(svg::plot({series({1, 1}, {inf, -inf})}, o));
+  svg::Series none;
+  clean(svg::contour({0, 1}, {0, 1}, {nan, nan, inf, -inf}, 5, none, "all non-finite"));
+  clean(svg::contour({0, 1, 2}, {0, 1}, {1e30, 1e30, 1e30, 1e30, 1e30, 1e30}, 5, none, "constant"));
+  CHECK_THROWS_AS(svg::contour({0}, {0, 1}, {1, 2}, 5, none, "one column"), Error);
+  CHECK_THROWS_AS(svg::contour({0, nan}, {0, 1}, {1, 2, 3, 4}, 5, none, "nan axis"), Error);
+  CHECK_THROWS_AS(svg::contour({0, 1}, {0, 1}, {1, 2, 3}, 5, none, "short"), Error);
+  clean(svg::image_grid({nan, inf, -inf, 0.5}, 1, 1, 2, 2, 8, "pixels"));
+  CHECK_THROWS_AS(svg::image_grid({0.5}, 1, 1, 2, 2, 8, "short"), Error);
 }

@@ -247,6 +247,31 @@ Tensor lambert_w(const Tensor& x) {
                 });
 }
 
+Tensor wright_omega(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape());
+  kernels::wright_omega(x.data(), y.data(), x.numel());
+  return record(y, "wright_omega", {x},
+                [](const Tensor& g, const Tensor& w, const Grads&, const Needs&) {
+                  return Grads{g * div(w, w + 1.0f)};  // ω' = ω/(1 + ω)
+                });
+}
+
+Tensor expm1(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape());
+  kernels::expm1(x.data(), y.data(), x.numel());
+  return record(y, "expm1", {x}, [](const Tensor& g, const Tensor&, const Grads& in, const Needs&) {
+    return Grads{g * exp(in[0])};
+  });
+}
+
+Tensor log1p(const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape());
+  kernels::log1p(x.data(), y.data(), x.numel());
+  return record(y, "log1p", {x}, [](const Tensor& g, const Tensor&, const Grads& in, const Needs&) {
+    return Grads{g / (in[0] + 1.0f)};
+  });
+}
+
 Tensor clamp(const Tensor& x, float lo, float hi) {
   if (!(lo <= hi)) throw TensorError(fmt::format("clamp: lo {} > hi {}", lo, hi));
   return record(unary(x, kernels::Eltwise::clip, lo, hi), "clamp", {x},

@@ -1,5 +1,6 @@
 // kant run, kant validate and the internal kant _cell: expanding an experiment's grid and
 // training its pending cells.
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -79,9 +80,16 @@ Command add_run(CLI::App& kant) {
             if (!a->claim_timeout.empty())
               opt.claim_timeout = std::chrono::seconds(positive_int("claim-timeout", a->claim_timeout));
             if (!a->shard.empty()) {
+              // exact integers (sscanf's %d is undefined on overflow)
+              const std::string& text = a->shard;
+              const size_t slash = text.find('/');
               int i = -1, n = 0;
-              char extra;
-              if (std::sscanf(a->shard.c_str(), "%d/%d%c", &i, &n, &extra) != 2 || n < 1 || i < 0 || i >= n)
+              auto whole = [&](size_t from, size_t to, int& out) {
+                auto [p, ec] = std::from_chars(text.data() + from, text.data() + to, out);
+                return ec == std::errc() && p == text.data() + to && to > from;
+              };
+              if (slash == std::string::npos || !whole(0, slash, i) || !whole(slash + 1, text.size(), n) || n < 1 ||
+                  i < 0 || i >= n)
                 throw InputError(fmt::format("--shard must be I/N with 0 ≤ I < N, got '{}'", a->shard));
               opt.shard_index = i;
               opt.shard_count = n;

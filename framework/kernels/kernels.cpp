@@ -13,6 +13,7 @@
 #include "kernels/dnnl_runtime.hpp"
 
 #include "kant/error.hpp"
+#include "kant/special_functions.hpp"
 
 namespace kant::kernels {
 namespace {
@@ -312,6 +313,10 @@ void lambert_w(const float* x, float* y, int64_t n) {
       y[i] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
+    if (std::isinf(v)) {  // W(∞) = ∞ (the start log x − log log x would be ∞ − ∞)
+      y[i] = x[i];
+      continue;
+    }
     // start: log1p for small and moderate x, log x − log log x for large x
     double w = v < 3.0 ? std::log1p(v) : std::log(v) - std::log(std::log(v));
     if (v < -0.3) w = -1.0 + std::sqrt(2.0 * (1.0 + M_E * v));  // branch point series
@@ -323,6 +328,18 @@ void lambert_w(const float* x, float* y, int64_t n) {
     }
     y[i] = static_cast<float>(w);
   }
+}
+
+void wright_omega(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(kant::wright_omega(static_cast<double>(x[i])));
+}
+
+void expm1(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::expm1(x[i]);
+}
+
+void log1p(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::log1p(x[i]);
 }
 
 void sign(const float* x, float* y, int64_t n) {

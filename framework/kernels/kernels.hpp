@@ -76,6 +76,13 @@ void erf(const float* x, float* y, int64_t n);
 void range_mask(const float* x, float* y, int64_t n, float lo, float hi);
 /// y = W₀(x), the principal branch of Lambert W, by Halley's iteration (plain loop).
 void lambert_w(const float* x, float* y, int64_t n);
+/// y = W₀(eˣ), Wright's ω function: the solution of ω + log ω = x, for every x (computed
+/// in double precision in log space, so eˣ never overflows; plain loop).
+void wright_omega(const float* x, float* y, int64_t n);
+/// y = eˣ − 1, accurate near 0 (plain loop).
+void expm1(const float* x, float* y, int64_t n);
+/// y = log(1 + x), accurate near 0 (plain loop).
+void log1p(const float* x, float* y, int64_t n);
 /// y = sign(x) ∈ {−1, 0, 1} (plain loop).
 void sign(const float* x, float* y, int64_t n);
 

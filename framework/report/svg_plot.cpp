@@ -30,10 +30,13 @@ std::string escape(const std::string& s) {
   return out;
 }
 
-// Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi] with about `target` of them.
+// Ticks at multiples of 1, 2 or 5 × 10^k covering [lo, hi] with about `target` of them
+// (none for an empty, non-finite or unresolvable range).
 std::vector<double> nice_ticks(double lo, double hi, int target) {
+  constexpr size_t kMaxTicks = 100;
   double span = hi - lo;
   double raw = span / std::max(1, target);
+  if (!std::isfinite(raw) || !(raw > 0)) return {};
   double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
   for (double m : {1.0, 2.0, 5.0, 10.0})
@@ -42,9 +45,19 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       break;
     }
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9 && ticks.size() < kMaxTicks; t += step)
     ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
   return ticks;
+}
+
+// A range too narrow to draw (one value, or values equal to double precision) is widened
+// around its centre, by ½ or by a millionth of its magnitude, whichever is larger.
+void widen(double& lo, double& hi) {
+  const double scale = std::max({1.0, std::abs(lo), std::abs(hi)});
+  if (hi - lo > 1e-12 * scale) return;
+  const double half = std::max(0.5, 1e-6 * scale);
+  lo -= half;
+  hi += half;
 }
 
 }  // namespace
@@ -145,8 +158,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1;
   if (!std::isfinite(y0)) y0 = 0, y1 = 1;
-  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
-  if (y1 - y0 < 1e-12) y0 -= 0.5, y1 += 0.5;
+  widen(x0, x1);
+  widen(y0, y1);
   const double pad_x = (x1 - x0) * 0.04, pad_y = (y1 - y0) * 0.04;
   x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
   double pw = o.width - left - right, ph = o.height - top - bottom;
@@ -345,7 +358,7 @@ std::string contour(const std::vector<double>& x, const std::vector<double>& y, 
     }
   }
   if (!std::isfinite(lo)) lo = 0, hi = 1;
-  if (!(hi > lo)) hi = lo + 1;
+  if (!(hi > lo)) hi = lo + std::max(1.0, 1e-6 * std::abs(lo));  // a constant field
   const bool any_bad = counts[0] + counts[1] + counts[2] > 0;
   const double width = left + size + bar + 20, height = top + size + 40 + (any_bad ? 36 : 0);
   auto px = [&](double xv) { return left + (xv - x.front()) / (x.back() - x.front()) * size; };

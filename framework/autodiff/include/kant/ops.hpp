@@ -37,6 +37,14 @@ Tensor clamp(const Tensor& x, float lo, float hi);
 Tensor affine(const Tensor& x, float a, float b);
 /// Lambert W, principal branch (w·eʷ = x, x ≥ −1/e); W'(x) = 1/(eʷ(1 + w)).
 Tensor lambert_w(const Tensor& x);
+/// Wright's ω(x) = W(eˣ), the solution of ω + log ω = x, for every x: Lambert W of an
+/// exponential without forming the exponential (which overflows for x > 88 in float);
+/// ω'(x) = ω/(1 + ω).
+Tensor wright_omega(const Tensor& x);
+/// eˣ − 1, accurate near 0 (where exp(x) − 1 cancels).
+Tensor expm1(const Tensor& x);
+/// log(1 + x), accurate near 0.
+Tensor log1p(const Tensor& x);
 
 // Gradient helpers: ops of their own so that backward rules stay one kernel each; each has
 // its own differentiable rule.
