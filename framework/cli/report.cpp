@@ -37,7 +37,7 @@ void print_report(const fs::path& dir, TableFormat format) {
 
 Command add_report(CLI::App& kant) {
   struct Args {
-    std::string target, format = "markdown", results = "results";
+    std::string target, format = "markdown", results = "results", profile;
     std::vector<std::string> sets;
   };
   auto a = std::make_shared<Args>();
@@ -53,6 +53,7 @@ Command add_report(CLI::App& kant) {
   app->add_option("--set", a->sets, "overrides, as for kant run, for FILE.yaml")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
+  app->add_option("--profile", a->profile, "the profile the run used, for FILE.yaml")->type_name("NAME");
   return {app, [a] {
             const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
                                                              {"csv", TableFormat::csv},
@@ -65,7 +66,7 @@ Command add_report(CLI::App& kant) {
             fs::path dir = a->target;
             if (fs::is_regular_file(dir)) {
               Registry registry = Registry::load_default();
-              Experiment ex = load_experiment(a->target, a->sets, registry);
+              Experiment ex = load_experiment(a->target, a->sets, registry, a->profile);
               RunOptions opt;
               opt.results_root = a->results;
               dir = experiment_dir(ex, opt);

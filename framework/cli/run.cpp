@@ -33,10 +33,15 @@ int positive_int(const std::string& option, const std::string& text) {
 }
 
 struct RunArgs {
-  std::string file, jobs, threads, results = "results", shard, claim_timeout;
+  std::string file, jobs, threads, results = "results", shard, claim_timeout, profile;
   std::vector<std::string> sets;
   bool quiet = false;
 };
+
+void add_profile_option(CLI::App& app, std::string& profile) {
+  app.add_option("--profile", profile, "apply one of the experiment's `profiles` (e.g. quick) before --set")
+      ->type_name("NAME");
+}
 
 void add_set_option(CLI::App& app, std::vector<std::string>& sets) {
   app.add_option("--set", sets,
@@ -63,6 +68,7 @@ Command add_run(CLI::App& kant) {
   app->add_option("--jobs", a->jobs, "cells in parallel (default: min(cells, cores))")->type_name("N");
   app->add_option("--threads", a->threads, "threads per cell (default: cores / jobs)")->type_name("T");
   add_set_option(*app, a->sets);
+  add_profile_option(*app, a->profile);
   app->add_option("--results", a->results, "results root folder (default: results)")->type_name("DIR");
   app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")->type_name("I/N");
   app->add_option("--claim-timeout", a->claim_timeout,
@@ -95,7 +101,7 @@ Command add_run(CLI::App& kant) {
               opt.shard_count = n;
             }
             Registry registry = Registry::load_default();
-            Experiment ex = load_experiment(a->file, a->sets, registry);
+            Experiment ex = load_experiment(a->file, a->sets, registry, a->profile);
             parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
             RunSummary s = run_experiment(ex, registry, opt);
             fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
@@ -119,10 +125,11 @@ Command add_validate(CLI::App& kant) {
   app->allow_extras();
   app->add_option("FILE.yaml", a->file, "the experiment")->required();
   add_set_option(*app, a->sets);
+  add_profile_option(*app, a->profile);
   return {app, [a] {
             require_file(a->file);
             Registry registry = Registry::load_default();
-            Experiment ex = load_experiment(a->file, a->sets, registry);
+            Experiment ex = load_experiment(a->file, a->sets, registry, a->profile);
             parse_report_spec(ex.report, ex.reference);
             for (size_t i = 0; i < ex.cells.size(); ++i)
               fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());

@@ -79,8 +79,11 @@ struct Experiment {
 };
 
 /// Reads, expands and validates an experiment. `overrides` are "key=value" (from --set):
-/// "seeds=[0]" and "name=x" change the experiment, any other key every cell's config.
+/// "seeds=[0]" and "name=x" change the experiment, any other key every cell's config. A
+/// `profile` applies the settings of that entry of the experiment's `profiles` block first
+/// (e.g. quick: {train.steps: 2000, seeds: [0, 1]}), so that --set wins over them.
 Experiment load_experiment(const std::filesystem::path& file,
-                           const std::vector<std::string>& overrides, const Registry& registry);
+                           const std::vector<std::string>& overrides, const Registry& registry,
+                           const std::string& profile = "");
 
 }  // namespace kant

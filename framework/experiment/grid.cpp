@@ -15,7 +15,7 @@ namespace kant {
 namespace {
 
 const std::vector<std::string> kExperimentKeys{"name",  "description", "base",     "grid",
-                                               "seeds", "report",      "reference"};
+                                               "seeds", "report",      "reference", "profiles"};
 
 /// One way to change a cell config: a named variant (merged at the root) or a dotted value.
 struct Setting {
@@ -225,7 +225,8 @@ std::string Cell::label_str() const {
 }
 
 Experiment load_experiment(const std::filesystem::path& file,
-                           const std::vector<std::string>& override_args, const Registry& registry) {
+                           const std::vector<std::string>& override_args, const Registry& registry,
+                           const std::string& profile) {
   ConfigNode root = load_yaml_file(file);
   if (!root.is_map()) throw ConfigError(root.mark, "an experiment file must be a map (name, base, grid, seeds, ...)");
   for (const ConfigEntry& e : root.entries)
@@ -233,9 +234,23 @@ Experiment load_experiment(const std::filesystem::path& file,
       throw ConfigError(e.key_mark, fmt::format("unknown experiment key '{}'{}; expected one of: {}",
                                                 e.key, did_you_mean(e.key, kExperimentKeys),
                                                 fmt::join(kExperimentKeys, ", ")));
+  // a profile's settings first, so that --set wins over them
+  std::vector<Override> overrides;
+  if (!profile.empty()) {
+    const ConfigNode* profiles = root.find("profiles");
+    std::vector<std::string> names = profiles && profiles->is_map() ? profiles->keys() : std::vector<std::string>{};
+    const ConfigNode* chosen = profiles && profiles->is_map() ? profiles->find(profile) : nullptr;
+    if (!chosen)
+      throw ConfigError(profiles ? profiles->mark : root.mark,
+                        fmt::format("no profile '{}' in this experiment{}; profiles: {}", profile,
+                                    did_you_mean(profile, names), names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    if (!chosen->is_map() && chosen->type != ConfigNode::Type::null)
+      throw ConfigError(chosen->mark, fmt::format("profile '{}' must map dotted keys to values", profile));
+    for (const ConfigEntry& e : chosen->entries) overrides.push_back({e.key, e.value, e.key_mark});
+  }
+  for (const std::string& arg : override_args) overrides.push_back(parse_override(arg));
   std::vector<Override> cell_overrides;
-  for (const std::string& arg : override_args) {
-    Override o = parse_override(arg);
+  for (const Override& o : overrides) {
     if (o.key == "seeds" || o.key == "name") {
       root.set(o.key, o.value, o.mark);
     } else {

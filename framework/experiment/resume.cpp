@@ -42,6 +42,8 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   h5::Group states = root.open_group("states");
   ComponentState procedure = read_state(states.open_group("procedure"));
   ComponentState dataset = read_state(states.open_group("dataset"));
+  ComponentState metric_dataset = read_state(states.open_group("metric_dataset"));
+  const int64_t reinitialized = root.attr_int("reinitialized");
   ComponentState lipschitz = read_state(states.open_group("lipschitz"));
   h5::Group rngs = root.open_group("streams");
   std::vector<std::vector<uint64_t>> words;
@@ -61,6 +63,8 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   assign_networks();
   session.procedure->load_state(procedure);
   session.dataset->load_state(dataset);
+  session.metric_dataset->load_state(metric_dataset);
+  session.set_reinitialized(static_cast<uint64_t>(reinitialized));
   session.lipschitz->load_state(lipschitz);
   size_t i = 0;
   for (auto& [name, rng] : streams(session)) rng->set_state(words[i++]);
@@ -89,6 +93,8 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     h5::Group states = root.create_group("states");
     write_state(states.create_group("procedure"), session.procedure->state());
     write_state(states.create_group("dataset"), session.dataset->state());
+    write_state(states.create_group("metric_dataset"), session.metric_dataset->state());
+    root.set_attr("reinitialized", static_cast<int64_t>(session.reinitialized()));
     write_state(states.create_group("lipschitz"), session.lipschitz->state());
     h5::Group rngs = root.create_group("streams");
     for (auto& [name, rng] : streams(const_cast<Session&>(session))) {

@@ -7,6 +7,7 @@
 
 #include "experiment/combined_lipschitz.hpp"
 #include "kant/error.hpp"
+#include "kant/autodiff.hpp"
 #include "kant/packing.hpp"
 
 namespace kant {
@@ -14,7 +15,8 @@ namespace {
 
 // The random streams of a cell: one id each, fixed forever (results depend on them).
 enum Stream : uint64_t {
-  kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7
+  kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7,
+  kReinit = 1000  // + k: the k-th re-initialised network
 };
 
 template <typename T, typename F, typename... Args>
@@ -44,8 +46,10 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       ema_rng(cfg.seed, kEmaInit),
       metric_noise_rng(cfg.seed, kMetricNoise) {
   dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
+  metric_dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
   procedure = make<Procedure, ProcedureFactory>(registry, cfg.procedure);
-  const std::vector<NetworkRequest> requests = procedure->networks(dataset->sample_shape(), cfg.noise_dim);
+  requests_ = procedure->networks(dataset->sample_shape(), cfg.noise_dim);
+  const std::vector<NetworkRequest>& requests = requests_;
   for (const NetworkRequest& r : requests) {
     const NetworkChoice* choice = cfg.network(r.name);
     if (!choice)
@@ -88,7 +92,8 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
                                     [this](Rng& rng, int64_t n) { return noise(rng, n); },
                                     [this, &registry](const std::string& network) -> Optimizer& {
                                       return make_optimizer(registry, network);
-                                    }});
+                                    },
+                                    [this, &registry](const std::string& network) { reinitialize(registry, network); }});
   procedure->set_up(*context);
   scoring_critic = procedure->scoring_critic(*context);
   context->optimizer = [](const std::string& network) -> Optimizer& {
@@ -106,6 +111,33 @@ Optimizer& Session::make_optimizer(const Registry& registry, const std::string& 
     name = fmt::format("{}_optimizer_{}", network, k);
   optimizers.emplace_back(name, make<Optimizer, OptimizerFactory>(registry, choice->optimizer));
   return *optimizers.back().second;
+}
+
+void Session::reinitialize(const Registry& registry, const std::string& network) {
+  for (const NetworkRequest& r : requests_) {
+    if (r.name != network) continue;
+    auto it = std::find_if(networks.begin(), networks.end(), [&](const auto& n) { return n.first == network; });
+    Rng rng(config.seed, kReinit + reinitialized_++);
+    const bool packed = r.name == "critic" && config.pack > 1;
+    NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, config.pack) : r.input_shape, r.output_shape, &rng};
+    std::shared_ptr<Network> fresh = make<Network, ArchitectureFactory>(registry, config.network(network)->architecture, spec);
+    copy_parameters(*it->second, *fresh);
+    const auto& to = it->second->named_buffers();
+    const auto& from = fresh->named_buffers();
+    for (size_t i = 0; i < to.size() && i < from.size(); ++i) {
+      Tensor t = to[i].second;
+      std::copy(from[i].second.data(), from[i].second.data() + t.numel(), t.data());
+    }
+    return;
+  }
+  throw Error(fmt::format("procedure '{}' re-initialises '{}', which it does not train",
+                          config.procedure.component->name(), network));
+}
+
+Tensor Session::generate(Rng& rng, int64_t n) {
+  if (std::optional<Tensor> own = procedure->samples(*context, *metric_dataset, rng, n)) return *own;
+  NoGradGuard no_grad;
+  return sampler().forward(generator_input(rng, n));
 }
 
 Tensor Session::noise(Rng& rng, int64_t n) const {

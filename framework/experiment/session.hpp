@@ -29,6 +29,9 @@ struct Session {
   Rng init_rng, data_rng, noise_rng, penalty_rng, metric_rng, ema_rng, metric_noise_rng;
 
   std::shared_ptr<Dataset> dataset;
+  /// A second instance of the data set for metrics and stored samples, so that what they draw
+  /// never moves the training data (a fixed sample's position).
+  std::shared_ptr<Dataset> metric_dataset;
   std::shared_ptr<Procedure> procedure;
   std::vector<std::pair<std::string, std::shared_ptr<Network>>> networks;  ///< by config block
   Network* generator = nullptr;
@@ -50,10 +53,18 @@ struct Session {
   }
   /// The network metrics and stored samples come from: the average when there is one.
   Network& sampler() const { return average ? *average : *generator; }
+  /// n samples for metrics and storage: the procedure's own, else the sampler's on its inputs.
+  Tensor generate(Rng& rng, int64_t n);
+  /// Networks re-initialised so far (each from a stream of its own), kept by checkpoints.
+  uint64_t reinitialized() const { return reinitialized_; }
+  void set_reinitialized(uint64_t n) { reinitialized_ = n; }
 
  private:
   Tensor noise(Rng& rng, int64_t n) const;
   Optimizer& make_optimizer(const Registry& registry, const std::string& network);
+  void reinitialize(const Registry& registry, const std::string& network);
+  std::vector<NetworkRequest> requests_;
+  uint64_t reinitialized_ = 0;  // fresh networks made so far (each from a stream of its own)
 };
 
 /// ema ← β·ema + (1 − β)·p for every parameter of the generator's average.

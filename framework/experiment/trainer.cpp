@@ -103,13 +103,10 @@ double Trainer::elapsed() const {
   return elapsed_before_ + std::chrono::duration<double>(clock::now() - start_).count();
 }
 
-Tensor Trainer::generate(int64_t n) {
-  NoGradGuard no_grad;
-  return session_.sampler().forward(session_.generator_input(session_.metric_noise_rng, n));
-}
+Tensor Trainer::generate(int64_t n) { return session_.generate(session_.metric_noise_rng, n); }
 
 MetricContext Trainer::metric_context() {
-  return MetricContext{*session_.dataset,
+  return MetricContext{*session_.metric_dataset,
                        session_.sampler(),
                        session_.scoring_critic,
                        [this](int64_t n) { return generate(n); },
@@ -158,7 +155,7 @@ void Trainer::finish(int64_t last_step) {
   }
   if (session_.train.samples > 0) {
     result_.generated = generate(session_.train.samples);
-    result_.real = session_.dataset->sample(session_.train.samples, session_.metric_rng);
+    result_.real = session_.metric_dataset->sample(session_.train.samples, session_.metric_rng);
   }
   result_.wall_time_s = elapsed();
   result_.first_start_time = start_time_;

@@ -30,6 +30,7 @@ struct ReferenceSpec {
   std::string source;
   double tolerance = 0;                        ///< |ours − paper| ≤ tolerance counts as agreeing
   std::map<std::string, double> tolerances;    ///< per value name, overriding `tolerance`
+  double relative = 0;  ///< `relative_tolerance`: |ours − paper| ≤ relative·|paper| (values without their own)
   std::map<std::string, double> values;        ///< key: row \x1f column \x1f value
 };
 
@@ -74,6 +75,8 @@ struct Table {
 
   size_t index(size_t r, size_t c, size_t v) const { return (r * columns.size() + c) * values.size() + v; }
   double tolerance(const std::string& value) const;
+  /// Whether `ours` reproduces `paper` for this value (absolute or relative tolerance).
+  bool agrees(const std::string& value, double ours, double paper) const;
   bool has_reference() const;
 };
 

@@ -98,10 +98,12 @@ ReferenceSpec parse_reference(const ConfigNode& reference) {
   if (reference.type == ConfigNode::Type::null) return ref;
   if (!reference.is_map())
     throw ConfigError(reference.mark, "'reference' must be a map {source, tolerance, values}");
-  const std::vector<std::string> keys{"source", "tolerance", "values"};
+  const std::vector<std::string> keys{"source", "tolerance", "relative_tolerance", "values"};
   for (const ConfigEntry& e : reference.entries) {
     if (e.key == "source") {
       ref.source = scalar_of(e.value, "reference.source");
+    } else if (e.key == "relative_tolerance") {
+      ref.relative = number_of(e.value, "reference.relative_tolerance");
     } else if (e.key == "tolerance") {
       if (e.value.is_map()) {
         for (const ConfigEntry& t : e.value.entries)
@@ -237,6 +239,11 @@ double Table::tolerance(const std::string& value) const {
   return it != ref.tolerances.end() ? it->second : ref.tolerance;
 }
 
+bool Table::agrees(const std::string& value, double ours, double paper) const {
+  const bool absolute = ref.tolerances.count(value) || ref.relative == 0;
+  return std::abs(ours - paper) <= (absolute ? tolerance(value) : ref.relative * std::abs(paper));
+}
+
 bool Table::has_reference() const {
   return std::any_of(reference.begin(), reference.end(), [](const auto& r) { return r.has_value(); });
 }
@@ -304,11 +311,12 @@ std::string reference_summary(const Table& t) {
         const Stat& s = t.stats[t.index(r, c, v)];
         if (!ref) continue;
         ++total;
-        within += s.finite > 0 && std::abs(s.mean - *ref) <= t.tolerance(t.values[v]);
+        within += s.finite > 0 && t.agrees(t.values[v], s.mean, *ref);
       }
   if (total == 0) return "";
-  std::string tol = t.ref.tolerances.empty() ? fmt::format("tolerance {}", t.ref.tolerance)
-                                             : "tolerances as the experiment states";
+  std::string tol = !t.ref.tolerances.empty() ? "tolerances as the experiment states"
+                    : t.ref.relative > 0   ? fmt::format("{:g} % relative", 100 * t.ref.relative)
+                                           : fmt::format("tolerance {}", t.ref.tolerance);
   return fmt::format("{} of {} published numbers reproduced within {} ({})", within, total, tol,
                      t.ref.source.empty() ? "reference" : t.ref.source);
 }
@@ -346,7 +354,7 @@ std::string render_table(const Table& t, TableFormat format) {
     if (!ref || !s.finite) return {csv ? "" : "—"};
     const double d = s.mean - *ref;
     if (csv) return {fmt::format("{}", d)};
-    const bool ok = std::abs(d) <= t.tolerance(t.values[col.v]);
+    const bool ok = t.agrees(t.values[col.v], s.mean, *ref);
     return {fmt::format("{}{}{}", d >= 0 ? "+" : "", number(d), ok ? "" : " ✗")};
   };
   std::vector<std::string> header{t.row_header};

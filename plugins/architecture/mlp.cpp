@@ -36,11 +36,15 @@ class Mlp : public Network {
           throw Error(fmt::format("mlp: hidden width {} is not a multiple of group_size {}", widths[i],
                                   p.integer("group_size")));
     const std::string& init = p.string("init");
+    const bool hidden_bias = p.boolean("hidden_bias");
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
       const bool hidden = i + 2 < widths.size();
       const int64_t in = widths[i], out = hidden ? widths[i + 1] * pieces_ : widths[i + 1];
       Tensor w, b;
-      if (init == "uniform_fan_in") {  // PyTorch's nn.Linear default: U(±1/√fan_in)
+      if (init == "normal") {  // N(0, std²), zero bias (DCGAN, PacGAN: std 0.02)
+        w = spec.init_rng->normal_tensor({out, in}, 0.0f, static_cast<float>(p.real("init_std")));
+        b = Tensor::zeros({out});
+      } else if (init == "uniform_fan_in") {  // PyTorch's nn.Linear default: U(±1/√fan_in)
         const float bound = 1.0f / std::sqrt(static_cast<float>(in));
         w = spec.init_rng->uniform_tensor({out, in}, -bound, bound);
         b = spec.init_rng->uniform_tensor({out}, -bound, bound);
@@ -52,8 +56,9 @@ class Mlp : public Network {
         w = spec.init_rng->uniform_tensor({out, in}, -bound, bound);
         b = Tensor::zeros({out});
       }
-      layers_.push_back({register_parameter(fmt::format("layers.{}.weight", i), w),
-                         register_parameter(fmt::format("layers.{}.bias", i), b), in});
+      const size_t weight = register_parameter(fmt::format("layers.{}.weight", i), w);
+      const bool bias = !hidden || hidden_bias;  // a bias before batch norm is redundant
+      layers_.push_back({weight, bias ? register_parameter(fmt::format("layers.{}.bias", i), b) : 0, in, bias});
       if (hidden)
         norms_.emplace_back(*this, norm_, fmt::format("layers.{}.norm", i), Shape{out}, *spec.init_rng);
     }
@@ -65,7 +70,7 @@ class Mlp : public Network {
     const int64_t n = x.size(0);
     Tensor h = reshape(x, {n, -1});
     for (size_t i = 0; i < layers_.size(); ++i) {
-      h = linear(h, use(layers_[i].weight), use(layers_[i].bias));
+      h = linear(h, use(layers_[i].weight), layers_[i].has_bias ? use(layers_[i].bias) : Tensor());
       if (i + 1 == layers_.size()) {
         h = output_activation_(h);
         break;
@@ -97,6 +102,7 @@ class Mlp : public Network {
   struct Layer {
     size_t weight, bias;  // parameter indices, read through use()
     int64_t in;
+    bool has_bias;
   };
 
   blocks::Activation activation_, output_activation_;
@@ -132,9 +138,16 @@ KANT_PLUGIN("mlp", "1.1.0") {
                   param::choice("output_activation", "none", Activation::names(),
                                 "activation of the output layer"),
                   param::choice("init", "uniform_fan_in",
-                                {"uniform_fan_in", "he_normal", "xavier_uniform"},
+                                {"uniform_fan_in", "he_normal", "xavier_uniform", "normal"},
                                 "weight initialisation: PyTorch's default U(±1/√fan_in), He "
-                                "normal, or Xavier uniform (the last two with zero bias)")},
+                                "normal, Xavier uniform, or N(0, init_std²) (the last three with "
+                                "zero bias)"),
+                  param::real("init_std", 0.02, "standard deviation of the `normal` initialisation")
+                      .at_least(0, true)
+                      .added_later(),
+                  param::boolean("hidden_bias", true, "biases in the hidden layers (false: PacGAN's "
+                                                      "generator, Linear without bias before batch norm)")
+                      .added_later()},
                  ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
                    return std::make_unique<Mlp>(p, spec);
                  })});

@@ -15,7 +15,7 @@ KANT_PLUGIN("eight_gaussians", "1.0.0") {
         param::real("std", 0.02, "standard deviation of each Gaussian, before normalisation")
             .at_least(0),
         param::real("normalize", 1.414, "every point is divided by this").at_least(0, true),
-        toys::fixed_size_param(0)},
+        toys::fixed_size_param(0), toys::resample_param()},
        DatasetFactory([](const Params& p, uint64_t seed) {
          std::vector<std::vector<double>> centers;
          const double r = p.real("radius"), s = 1.0 / std::sqrt(2.0);
@@ -24,6 +24,6 @@ KANT_PLUGIN("eight_gaussians", "1.0.0") {
                              {s, -s}, {-s, s}, {-s, -s}})
            centers.push_back({r * x, r * y});
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), p.real("normalize"),
-                                                  p.integer("fixed_size"), seed);
+                                                  toys::fixed_sample(p), seed);
        })});
 }

@@ -16,7 +16,7 @@ using namespace kant;
 class GaussianMixture1d : public toys::Toy {
  public:
   GaussianMixture1d(const Params& p, uint64_t seed)
-      : Toy(p.integer("fixed_size"), seed), weights_(p.reals("weights")), means_(p.reals("means")),
+      : Toy(toys::fixed_sample(p), seed), weights_(p.reals("weights")), means_(p.reals("means")),
         stds_(p.reals("stds")) {
     if (weights_.size() != means_.size() || stds_.size() != means_.size())
       throw Error(fmt::format("gaussian_mixture_1d: weights, means and stds must have the same "
@@ -76,7 +76,7 @@ KANT_PLUGIN("gaussian_mixture_1d", "1.0.0") {
                  {param::reals("weights", {0.5, 0.5}, "mixture weights (normalised to sum 1)"),
                   param::reals("means", {-1.0, 1.0}, "component means"),
                   param::reals("stds", {0.5, 0.5}, "component standard deviations"),
-                  toys::fixed_size_param(0)},
+                  toys::fixed_size_param(0), toys::resample_param()},
                  DatasetFactory([](const Params& p, uint64_t seed) {
                    return std::make_unique<GaussianMixture1d>(p, seed);
                  })});

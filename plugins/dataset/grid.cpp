@@ -12,7 +12,7 @@ KANT_PLUGIN("grid", "1.0.0") {
        {param::integer("side", 5, "Gaussians per row and column").at_least(1),
         param::real("spacing", 2.0, "distance between neighbouring centres").at_least(0, true),
         param::real("std", 0.05, "standard deviation of each Gaussian").at_least(0),
-        toys::fixed_size_param(0)},
+        toys::fixed_size_param(0), toys::resample_param()},
        DatasetFactory([](const Params& p, uint64_t seed) {
          std::vector<std::vector<double>> centers;
          const int64_t side = p.integer("side");
@@ -21,6 +21,6 @@ KANT_PLUGIN("grid", "1.0.0") {
            for (int64_t j = 0; j < side; ++j)
              centers.push_back({d * (static_cast<double>(i) - offset), d * (static_cast<double>(j) - offset)});
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), 1.0,
-                                                        p.integer("fixed_size"), seed);
+                                                        toys::fixed_sample(p), seed);
        })});
 }

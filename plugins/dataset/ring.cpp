@@ -13,7 +13,7 @@ KANT_PLUGIN("ring", "1.0.0") {
        {param::integer("modes", 8, "number of Gaussians").at_least(1),
         param::real("radius", 1.0, "radius of the circle of centres").at_least(0, true),
         param::real("std", 0.01, "standard deviation of each Gaussian").at_least(0),
-        toys::fixed_size_param(0)},
+        toys::fixed_size_param(0), toys::resample_param()},
        DatasetFactory([](const Params& p, uint64_t seed) {
          std::vector<std::vector<double>> centers;
          const int64_t k = p.integer("modes");
@@ -22,6 +22,6 @@ KANT_PLUGIN("ring", "1.0.0") {
            centers.push_back({p.real("radius") * std::cos(a), p.real("radius") * std::sin(a)});
          }
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), 1.0,
-                                                        p.integer("fixed_size"), seed);
+                                                        toys::fixed_sample(p), seed);
        })});
 }

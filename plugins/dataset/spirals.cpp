@@ -12,7 +12,7 @@ using namespace kant;
 class Spirals : public toys::Toy {
  public:
   Spirals(const Params& p, uint64_t seed)
-      : Toy(p.integer("fixed_size"), seed), arms_(p.integer("arms")), turns_(p.real("turns")),
+      : Toy(toys::fixed_sample(p), seed), arms_(p.integer("arms")), turns_(p.real("turns")),
         radius_(p.real("radius")), noise_(p.real("noise")) {}
   Shape sample_shape() const override { return {2}; }
 
@@ -43,7 +43,7 @@ KANT_PLUGIN("spirals", "1.0.0") {
                   param::real("turns", 1.5, "turns of each arm from centre to rim").at_least(0, true),
                   param::real("radius", 1.0, "radius at the end of each arm").at_least(0, true),
                   param::real("noise", 0.02, "std of the Gaussian noise on each coordinate").at_least(0),
-                  toys::fixed_size_param(0)},
+                  toys::fixed_size_param(0), toys::resample_param()},
                  DatasetFactory([](const Params& p, uint64_t seed) {
                    return std::make_unique<Spirals>(p, seed);
                  })});

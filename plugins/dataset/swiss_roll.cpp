@@ -11,7 +11,7 @@ using namespace kant;
 
 class SwissRoll : public toys::Toy {
  public:
-  SwissRoll(double noise, double divisor, int64_t fixed_size, uint64_t seed)
+  SwissRoll(double noise, double divisor, toys::FixedSample fixed_size, uint64_t seed)
       : Toy(fixed_size, seed), noise_(noise), divisor_(divisor) {}
   Shape sample_shape() const override { return {2}; }
 
@@ -39,9 +39,9 @@ KANT_PLUGIN("swiss_roll", "1.0.0") {
                  {param::real("noise", 0.25, "std of the Gaussian noise added to each coordinate")
                       .at_least(0),
                   param::real("normalize", 7.5, "every point is divided by this").at_least(0, true),
-                  toys::fixed_size_param(0)},
+                  toys::fixed_size_param(0), toys::resample_param()},
                  DatasetFactory([](const Params& p, uint64_t seed) {
                    return std::make_unique<SwissRoll>(p.real("noise"), p.real("normalize"),
-                                                      p.integer("fixed_size"), seed);
+                                                      toys::fixed_sample(p), seed);
                  })});
 }

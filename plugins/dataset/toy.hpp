@@ -1,6 +1,7 @@
 // Shared by the toy data sets: fresh samples every batch, or a fixed finite sample drawn once
-// (seeded) and served in consecutive batches, cycling — as the WGAN-GP toy code (25 Gaussians,
-// 100k points) and PacGAN's experiments do; and equal-weight isotropic Gaussian mixtures.
+// (seeded) and served in consecutive batches, cycling (the WGAN-GP toy code's 25 Gaussians, 100k
+// points), or resampled point by point (PacGAN's code, where each packed slot is an independent
+// resample of the 100k points); and equal-weight isotropic Gaussian mixtures.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -30,22 +31,46 @@ inline ParamSpec fixed_size_param(int64_t def) {
       .at_least(0);
 }
 
+/// With a fixed sample: every point of a batch an independent uniform draw from it.
+inline ParamSpec resample_param() {
+  return param::boolean("resample", false,
+                        "with fixed_size: draw every point of a batch uniformly, with replacement, "
+                        "from the fixed sample (PacGAN: each packed slot an independent resample) "
+                        "instead of serving it in order")
+      .added_later();
+}
+
+/// fixed_size and resample, as a toy's constructor takes them.
+struct FixedSample {
+  int64_t size = 0;
+  bool resample = false;
+};
+inline FixedSample fixed_sample(const Params& p) { return {p.integer("fixed_size"), p.boolean("resample")}; }
+
 /// A toy defined by a sampler draw(n, rng). With fixed_size > 0 the first batch request
 /// draws the fixed sample with a generator seeded by the data seed.
 class Toy : public Dataset {
  public:
-  Toy(int64_t fixed_size, uint64_t seed) : fixed_size_(fixed_size), seed_(seed) {}
+  Toy(FixedSample fixed, uint64_t seed) : fixed_size_(fixed.size), resample_(fixed.resample), seed_(seed) {}
 
   Tensor sample(int64_t n, Rng& rng) override {
-    if (fixed_size_ == 0 || n > fixed_size_) return draw(n, rng);
+    if (fixed_size_ == 0 || (n > fixed_size_ && !resample_)) return draw(n, rng);
     if (!fixed_.defined()) {
       Rng fixed_rng(seed_, 101);
       fixed_ = draw(fixed_size_, fixed_rng);
     }
     const int64_t per = fixed_.numel() / fixed_size_;
-    if (cursor_ + n > fixed_size_) cursor_ = 0;
     Shape shape = fixed_.shape();
     shape[0] = n;
+    if (resample_) {  // n indices uniform on [0, fixed_size), from the batch's stream
+      Tensor out = Tensor::empty(shape);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(fixed_size_)));
+        std::copy(fixed_.data() + per * k, fixed_.data() + per * (k + 1), out.data() + per * i);
+      }
+      return out;
+    }
+    if (cursor_ + n > fixed_size_) cursor_ = 0;
     Tensor out = Tensor::from(shape, std::vector<float>(fixed_.data() + per * cursor_,
                                                         fixed_.data() + per * (cursor_ + n)));
     cursor_ += n;
@@ -68,6 +93,7 @@ class Toy : public Dataset {
 
  private:
   int64_t fixed_size_;
+  bool resample_;
   uint64_t seed_;
   Tensor fixed_;
   int64_t cursor_ = 0;
@@ -78,7 +104,7 @@ class Toy : public Dataset {
 class GaussianMixture : public Toy {
  public:
   GaussianMixture(std::vector<std::vector<double>> centers, double std, double divisor,
-                  int64_t fixed_size, uint64_t seed)
+                  FixedSample fixed_size, uint64_t seed)
       : Toy(fixed_size, seed), centers_(std::move(centers)), std_(std), divisor_(divisor) {}
 
   Shape sample_shape() const override { return {static_cast<int64_t>(centers_[0].size())}; }

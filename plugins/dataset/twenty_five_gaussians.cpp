@@ -14,13 +14,13 @@ KANT_PLUGIN("twenty_five_gaussians", "1.0.0") {
         param::real("std", 0.05, "standard deviation of each Gaussian, before normalisation")
             .at_least(0),
         param::real("normalize", 2.828, "every point is divided by this").at_least(0, true),
-        toys::fixed_size_param(100000)},
+        toys::fixed_size_param(100000), toys::resample_param()},
        DatasetFactory([](const Params& p, uint64_t seed) {
          std::vector<std::vector<double>> centers;
          const double d = p.real("spacing");
          for (int i = -2; i <= 2; ++i)
            for (int j = -2; j <= 2; ++j) centers.push_back({d * i, d * j});
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), p.real("normalize"),
-                                                  p.integer("fixed_size"), seed);
+                                                  toys::fixed_sample(p), seed);
        })});
 }

@@ -14,8 +14,20 @@
 //                    a model trained with divergence A, evaluated with divergence B); a lower
 //                    bound on exact_<d> up to sampling noise.
 //   mu, sigma        the generator's Gaussian.
+//   best, best_mu, best_sigma
+//                    with `best_fit: <d>`: min over (μ, σ) of exact_<d>, and where (Nelder–Mead
+//                    on (μ, log σ) from the data's mean and std): the best Gaussian fit the
+//                    f-GAN paper's Table 1 (left) compares the learned one with.
+//   trained_estimate with `trained_estimate: true`: the cell's own objective's estimate
+//                    E_P[…] − E_Q[…] with the trained critic on `samples` fresh points (the
+//                    paper's F(ω̂, θ̂)).
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -50,26 +62,88 @@ const std::vector<std::pair<std::string, double (*)(double, double)>>& integrand
   return table;
 }
 
+// "kl, pearson" → {"kl", "pearson"}, each checked against `known`.
+std::vector<std::string> name_list(const std::string& text, const std::vector<std::string>& known,
+                                   const char* parameter) {
+  std::vector<std::string> out;
+  std::istringstream names(text);
+  std::string name;
+  while (std::getline(names, name, ',')) {
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (name.empty()) continue;
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      throw Error(fmt::format("f_divergence_1d: unknown divergence '{}' in `{}` (known: {})", name, parameter,
+                              fmt::join(known, ", ")));
+    out.push_back(name);
+  }
+  return out;
+}
+
+// Nelder–Mead (Nelder & Mead 1965) on a function of two variables from `start` with initial
+// steps `scale`; returns the minimiser after `iterations` or when the simplex's values agree.
+std::array<double, 2> nelder_mead(const std::function<double(const std::array<double, 2>&)>& f,
+                                  std::array<double, 2> start, std::array<double, 2> scale, int iterations) {
+  std::array<std::array<double, 2>, 3> x{start, start, start};
+  x[1][0] += scale[0];
+  x[2][1] += scale[1];
+  std::array<double, 3> fx{f(x[0]), f(x[1]), f(x[2])};
+  auto at = [](const std::array<double, 2>& a, const std::array<double, 2>& b, double t) {
+    return std::array<double, 2>{a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])};
+  };
+  for (int it = 0; it < iterations; ++it) {
+    std::array<int, 3> order{0, 1, 2};
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return fx[static_cast<size_t>(a)] < fx[static_cast<size_t>(b)]; });
+    const auto best = x[static_cast<size_t>(order[0])], mid = x[static_cast<size_t>(order[1])];
+    const size_t worst = static_cast<size_t>(order[2]);
+    if (std::abs(fx[worst] - fx[static_cast<size_t>(order[0])]) < 1e-14 * (1 + std::abs(fx[worst]))) break;
+    const std::array<double, 2> centroid{(best[0] + mid[0]) / 2, (best[1] + mid[1]) / 2};
+    const auto reflected = at(centroid, x[worst], -1);
+    const double fr = f(reflected);
+    if (fr < fx[static_cast<size_t>(order[0])]) {
+      const auto expanded = at(centroid, x[worst], -2);
+      const double fe = f(expanded);
+      x[worst] = fe < fr ? expanded : reflected;
+      fx[worst] = std::min(fe, fr);
+    } else if (fr < fx[static_cast<size_t>(order[1])]) {
+      x[worst] = reflected;
+      fx[worst] = fr;
+    } else {
+      const auto contracted = at(centroid, x[worst], 0.5);
+      const double fc = f(contracted);
+      if (fc < fx[worst]) {
+        x[worst] = contracted;
+        fx[worst] = fc;
+      } else {  // shrink towards the best
+        for (size_t k = 0; k < 3; ++k)
+          if (k != static_cast<size_t>(order[0])) {
+            x[k] = at(best, x[k], 0.5);
+            fx[k] = f(x[k]);
+          }
+      }
+    }
+  }
+  return x[static_cast<size_t>(std::min_element(fx.begin(), fx.end()) - fx.begin())];
+}
+
+std::vector<std::string> integrand_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : integrands()) names.push_back(name);
+  return names;
+}
+
 class FDivergence1d : public Metric {
  public:
   explicit FDivergence1d(const Params& p)
       : points_(p.integer("quadrature_points")), samples_(p.integer("samples")),
         critic_steps_(p.integer("critic_steps")), critic_width_(p.integer("critic_width")),
-        lr_(p.real("critic_lr")) {
-    std::istringstream names(p.string("variational"));
-    std::string name;
-    while (std::getline(names, name, ',')) {
-      name.erase(0, name.find_first_not_of(' '));
-      name.erase(name.find_last_not_of(' ') + 1);
-      if (name.empty()) continue;
-      if (!fgan::find(name)) {
-        std::vector<std::string> known;
-        for (const auto& d : fgan::divergences()) known.push_back(d.name);
-        throw Error(fmt::format("f_divergence_1d: unknown divergence '{}' in `variational` (known: {})",
-                                name, fmt::join(known, ", ")));
-      }
-      variational_.push_back(name);
-    }
+        lr_(p.real("critic_lr")), tanh_critic_(p.string("critic_activation") == "tanh"),
+        trained_estimate_(p.boolean("trained_estimate")) {
+    std::vector<std::string> known;
+    for (const auto& d : fgan::divergences()) known.push_back(d.name);
+    variational_ = name_list(p.string("variational"), known, "variational");
+    best_fit_ = name_list(p.string("best_fit"), integrand_names(), "best_fit");
+    if (best_fit_.size() > 1) throw Error("f_divergence_1d: `best_fit` names one divergence");
   }
 
   std::vector<std::string> value_names() const override {
@@ -78,6 +152,8 @@ class FDivergence1d : public Metric {
     names.push_back("exact_js");
     names.push_back("exact_gan");
     for (const auto& name : variational_) names.push_back("variational_" + name);
+    if (!best_fit_.empty()) names.insert(names.end(), {"best", "best_mu", "best_sigma"});
+    if (trained_estimate_) names.push_back("trained_estimate");
     return names;
   }
 
@@ -91,6 +167,16 @@ class FDivergence1d : public Metric {
     std::map<std::string, double> out{{"mu", mu}, {"sigma", sigma}};
     for (const auto& [name, value] : exact(ctx.dataset, mu, sigma)) out["exact_" + name] = value;
     for (const auto& name : variational_) out["variational_" + name] = variational(ctx, *fgan::find(name));
+    if (!best_fit_.empty()) {
+      if (!best_) best_ = best_fit(ctx.dataset, best_fit_.front());  // the data do not change
+      std::tie(out["best"], out["best_mu"], out["best_sigma"]) = *best_;
+    }
+    if (trained_estimate_) {
+      if (!ctx.critic || !ctx.objective) throw Error("f_divergence_1d: trained_estimate needs a critic and an objective");
+      NoGradGuard no_grad;
+      out["trained_estimate"] = ctx.objective->divergence_estimate(ctx.critic->forward(ctx.dataset.sample(samples_, ctx.rng)),
+                                                                   ctx.critic->forward(ctx.generate(samples_)));
+    }
     return out;
   }
 
@@ -145,10 +231,35 @@ class FDivergence1d : public Metric {
     return total;
   }
 
+  // min over (μ, σ) of the exact divergence `name`, from the data's own mean and std
+  std::tuple<double, double, double> best_fit(const Dataset& data, const std::string& name) {
+    if (!moments_) {  // the data's mean and std, by the same quadrature against N(0, 1)
+      double lo = -1, hi = 1;
+      if (auto m = data.modes())
+        for (const auto& c : m->centers) lo = std::min(lo, c[0] - 12 * m->std), hi = std::max(hi, c[0] + 12 * m->std);
+      while (*data.log_density(&lo) > -80) lo -= 1;
+      while (*data.log_density(&hi) > -80) hi += 1;
+      double m0 = 0, m1 = 0, m2 = 0;
+      const int64_t n = points_ + (points_ % 2 == 0);
+      const double h = (hi - lo) / static_cast<double>(n - 1);
+      for (int64_t i = 0; i < n; ++i) {
+        const double x = lo + h * static_cast<double>(i), w = (i == 0 || i == n - 1) ? 1 : (i % 2 ? 4 : 2);
+        const double p = std::exp(*data.log_density(&x)) * w;
+        m0 += p, m1 += p * x, m2 += p * x * x;
+      }
+      moments_ = std::pair<double, double>{m1 / m0, std::sqrt(m2 / m0 - (m1 / m0) * (m1 / m0))};
+    }
+    auto objective = [&](const std::array<double, 2>& v) { return exact(data, v[0], std::exp(v[1])).at(name); };
+    std::array<double, 2> x{moments_->first, std::log(moments_->second)};
+    for (int restart = 0; restart < 3; ++restart) x = nelder_mead(objective, x, {0.1, 0.1}, 400);
+    return {objective(x), x[0], std::exp(x[1])};
+  }
+
   // Trains a fresh critic V to maximise E_P[g_f(V)] − E_Q[f*(g_f(V))], then evaluates it on
-  // `samples` fresh points of each side. The critic is 1 → width → width → 1 with ReLU.
+  // `samples` fresh points of each side. The critic is 1 → width → width → 1 with ReLU, or
+  // tanh (the paper's V).
   double variational(MetricContext& ctx, const fgan::Divergence& d) {
-    fit::Mlp critic(1, {critic_width_, critic_width_}, 1, ctx.rng);
+    fit::Mlp critic(1, {critic_width_, critic_width_}, 1, ctx.rng, tanh_critic_);
     const std::vector<Tensor> params = critic.parameters();
     fit::Adam adam(params, static_cast<float>(lr_));
     auto objective = [&](int64_t n) {
@@ -162,7 +273,10 @@ class FDivergence1d : public Metric {
 
   int64_t points_, samples_, critic_steps_, critic_width_;
   double lr_;
-  std::vector<std::string> variational_;
+  bool tanh_critic_, trained_estimate_;
+  std::vector<std::string> variational_, best_fit_;
+  std::optional<std::pair<double, double>> moments_;
+  std::optional<std::tuple<double, double, double>> best_;
 };
 
 }  // namespace
@@ -178,6 +292,15 @@ KANT_PLUGIN("f_divergence_1d", "1.0.0") {
         param::integer("critic_steps", 2000, "Adam steps of each retrained critic").at_least(1),
         param::integer("critic_width", 64, "hidden width of the retrained critic").at_least(1),
         param::real("critic_lr", 1e-3, "Adam step size of the retrained critic").at_least(0, true),
-        param::integer("samples", 20000, "samples per side for the variational estimate").at_least(1)},
+        param::integer("samples", 20000, "samples per side for the variational estimate").at_least(1),
+        param::choice("critic_activation", "relu", {"relu", "tanh"},
+                      "hidden units of the retrained critic (the f-GAN paper's V: tanh)")
+            .added_later(),
+        param::string("best_fit", "", "a divergence whose best Gaussian fit to the data (min over μ, σ of "
+                                      "its exact value) is reported as best, best_mu, best_sigma")
+            .added_later(),
+        param::boolean("trained_estimate", false, "also report the cell's objective's estimate with its "
+                                                  "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
+            .added_later()},
        MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); })});
 }

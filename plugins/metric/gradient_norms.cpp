@@ -7,6 +7,13 @@
 //                            hidden blocks the architecture records, L_D the cell's critic
 //                            loss without penalty — the WGAN-GP paper's Figure 1b (vanishing or
 //                            exploding through deep clipped critics)
+//   activation_grad_log10_ratio  with `layer_ratio: true`: log10 ‖∂L_D/∂h_1‖ / ‖∂L_D/∂h_L‖, the
+//                            first recorded block's norm over the last's: > 0 when the gradient
+//                            grows as it propagates back to the input (exploding), < 0 when it
+//                            shrinks (vanishing) — the figure's shape as one number
+//   activation_grad_trend    +1 exploding (ratio > 1, more than tenfold), −1 vanishing (< −1),
+//                            0 within a factor of 10 (Figure 1b: +1 for c = 0.1, −1 for c = 0.01
+//                            and 0.001, 0 under the gradient penalty)
 // At the end, a histogram of every critic weight matrix (arrays weight_histogram.<name> with
 // weight_edges.<name>; WGAN-GP Figure 1c: clipping piles weights up at ±c).
 // With a packed critic each sample's norm is that of its share of the pack's gradient.
@@ -24,9 +31,11 @@ using namespace kant;
 
 class GradientNorms : public Metric {
  public:
-  GradientNorms(int64_t samples, int64_t bins) : samples_(samples), bins_(bins) {}
+  GradientNorms(int64_t samples, int64_t bins, bool layer_ratio)
+      : samples_(samples), bins_(bins), layer_ratio_(layer_ratio) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"activation_grad_<layer>"};  // each block the critic records
+    if (layer_ratio_) names.insert(names.end(), {"activation_grad_log10_ratio", "activation_grad_trend"});
     for (const char* where : {"real", "fake", "interpolates"})
       for (const char* stat : {"mean", "std", "max"}) names.push_back(std::string(where) + "_" + stat);
     return names;
@@ -42,7 +51,7 @@ class GradientNorms : public Metric {
       NoGradGuard no_grad;
       mixed = penalties::random_interpolates(real, fake, ctx.rng);
     }
-    std::map<std::string, double> out = activation_gradients(ctx, real, fake);
+    std::map<std::string, double> out = activation_gradients(ctx, real, fake, layer_ratio_);
     for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
       const std::vector<double> norms = row_norms(penalties::input_gradient(critic_of(ctx, "gradient_norms"), x), samples);
       double sum = 0, sum_sq = 0, max = 0;
@@ -80,11 +89,12 @@ class GradientNorms : public Metric {
  private:
   // ‖∂L_D/∂h‖ for every recorded hidden block h, over both passes.
   static std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
-                                                            const Tensor& fake) {
-    critic_of(ctx, "gradient_norms").set_recording(true);
-    Tensor d_real = critic_of(ctx, "gradient_norms").forward(real), d_fake = critic_of(ctx, "gradient_norms").forward(fake);
-    std::vector<Module::NamedTensor> hidden = critic_of(ctx, "gradient_norms").recorded();
-    critic_of(ctx, "gradient_norms").set_recording(false);
+                                                            const Tensor& fake, bool layer_ratio) {
+    Network& critic = critic_of(ctx, "gradient_norms");
+    critic.set_recording(true);
+    Tensor d_real = critic.forward(real), d_fake = critic.forward(fake);
+    std::vector<Module::NamedTensor> hidden = critic.recorded();
+    critic.set_recording(false);
     std::map<std::string, double> out;
     if (hidden.empty()) return out;
     Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake) : sub(mean(d_fake), mean(d_real));
@@ -93,10 +103,17 @@ class GradientNorms : public Metric {
     const std::vector<Tensor> grads = grad({loss}, activations);
     for (size_t k = 0; k < hidden.size(); ++k) out["activation_grad_" + hidden[k].first] += squared_norm(grads[k]);
     for (auto& [name, v] : out) v = std::sqrt(v);
+    if (layer_ratio) {  // the first and the last block in forward order
+      const double r = std::log10(out["activation_grad_" + hidden.front().first] /
+                                  out["activation_grad_" + hidden.back().first]);
+      out["activation_grad_log10_ratio"] = r;
+      out["activation_grad_trend"] = std::isnan(r) ? r : r > 1 ? 1.0 : r < -1 ? -1.0 : 0.0;
+    }
     return out;
   }
 
   int64_t samples_, bins_;
+  bool layer_ratio_;
 };
 
 }  // namespace
@@ -106,8 +123,12 @@ KANT_PLUGIN("gradient_norms", "1.0.0") {
                  "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; per-layer "
                  "critic-loss gradient norms; weight histograms",
                  {param::integer("samples", 512, "samples of each kind").at_least(1),
-                  param::integer("bins", 50, "bins of the final weight histograms").at_least(1)},
+                  param::integer("bins", 50, "bins of the final weight histograms").at_least(1),
+                  param::boolean("layer_ratio", false, "also report activation_grad_log10_ratio (log10 of the "
+                                                       "first block's norm over the last's) and its trend (±1, 0)")
+                      .added_later()},
                  MetricFactory([](const Params& p) {
-                   return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"));
+                   return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
+                                                          p.boolean("layer_ratio"));
                  })});
 }

@@ -218,7 +218,12 @@ struct TrainingContext {
   std::function<Tensor(Rng& rng, int64_t n)> noise;
   /// A new optimizer for the named network's parameters, from its `<name>_optimizer` block
   /// (or the shared `optimizer` block); the framework checkpoints every optimizer made here.
+  /// Only during set_up.
   std::function<Optimizer&(const std::string& network)> optimizer;
+  /// Re-initialises the named network's parameters and buffers as a fresh network of its
+  /// architecture would have them (from a stream of its own; e.g. a fresh critic against a
+  /// frozen generator).
+  std::function<void(const std::string& network)> reinitialize;
 };
 
 /// What one iteration produced: each loss by name, in the procedure's loss_names() order.
@@ -249,6 +254,11 @@ class Procedure {
   virtual int64_t categories() const { return 0; }
   virtual Tensor generator_input_for_category(TrainingContext& ctx, Rng& rng, int64_t n, int64_t /*category*/) {
     return generator_input(ctx, rng, n);
+  }
+  /// Generated samples drawn some other way than from the generator (e.g. a fixed generator
+  /// "data + noise"), from `data` and `rng`; none: the framework runs the generator.
+  virtual std::optional<Tensor> samples(TrainingContext& /*ctx*/, Dataset& /*data*/, Rng& /*rng*/, int64_t /*n*/) {
+    return std::nullopt;
   }
   /// The critic metrics see, one score per sample (InfoGAN: its D head without Q); null when
   /// the procedure trains none.

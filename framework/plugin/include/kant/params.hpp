@@ -28,6 +28,9 @@ struct ParamSpec {
   bool min_exclusive = false;
   std::vector<std::string> choices;    ///< allowed strings (string parameters)
   std::string doc;
+  /// Left out of a cell's canonical config (and so of its id) while at its default: for a
+  /// parameter added after cells were stored, so that they keep their ids.
+  bool omit_default = false;
 
   /// value ≥ lo (or > lo when exclusive).
   ParamSpec& at_least(double lo, bool exclusive = false) {
@@ -40,6 +43,11 @@ struct ParamSpec {
     return *this;
   }
   ParamSpec& range(double lo, double hi) { return at_least(lo).at_most(hi); }
+  /// See omit_default.
+  ParamSpec& added_later() {
+    omit_default = true;
+    return *this;
+  }
   /// "≥ 0", "in [0, 1]", "one of relu, tanh", "" when unconstrained.
   std::string constraint_str() const;
 };

@@ -41,10 +41,12 @@ class Adam {
   std::vector<std::vector<float>> m_, v_;
 };
 
-/// Flattened input → ReLU hidden layers → linear output; features() is the last hidden layer.
+/// Flattened input → hidden layers (ReLU, or tanh) → linear output; features() is the last
+/// hidden layer.
 class Mlp : public Network {
  public:
-  Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Rng& rng) {
+  Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Rng& rng, bool tanh_units = false)
+      : tanh_(tanh_units) {
     std::vector<int64_t> widths{in};
     widths.insert(widths.end(), hidden.begin(), hidden.end());
     widths.push_back(out);
@@ -53,12 +55,13 @@ class Mlp : public Network {
   }
   Tensor features(const Tensor& x) const {
     Tensor h = reshape(x, {x.size(0), -1});
-    for (size_t i = 0; i + 1 < layers_.size(); ++i) h = relu(layers_[i](h));
+    for (size_t i = 0; i + 1 < layers_.size(); ++i) h = tanh_ ? kant::tanh(layers_[i](h)) : relu(layers_[i](h));
     return h;
   }
   Tensor forward(const Tensor& x) override { return layers_.back()(features(x)); }
 
  private:
+  bool tanh_;
   std::vector<Linear> layers_;
 };
 
