@@ -45,6 +45,10 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   ComponentState metric_dataset = read_state(states.open_group("metric_dataset"));
   const int64_t reinitialized = root.attr_int("reinitialized");
   ComponentState lipschitz = read_state(states.open_group("lipschitz"));
+  std::vector<ComponentState> metric_states(session.metrics.size());
+  for (size_t k = 0; k < metric_states.size(); ++k)
+    if (states.exists("metric" + std::to_string(k)))
+      metric_states[k] = read_state(states.open_group("metric" + std::to_string(k)));
   h5::Group rngs = root.open_group("streams");
   std::vector<std::vector<uint64_t>> words;
   for (auto& [name, rng] : streams(session)) {
@@ -66,6 +70,7 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   session.metric_dataset->load_state(metric_dataset);
   session.set_reinitialized(static_cast<uint64_t>(reinitialized));
   session.lipschitz->load_state(lipschitz);
+  for (size_t k = 0; k < metric_states.size(); ++k) session.metrics[k]->load_state(metric_states[k]);
   size_t i = 0;
   for (auto& [name, rng] : streams(session)) rng->set_state(words[i++]);
   return p;
@@ -96,6 +101,9 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     write_state(states.create_group("metric_dataset"), session.metric_dataset->state());
     root.set_attr("reinitialized", static_cast<int64_t>(session.reinitialized()));
     write_state(states.create_group("lipschitz"), session.lipschitz->state());
+    for (size_t k = 0; k < session.metrics.size(); ++k)
+      if (ComponentState s = session.metrics[k]->state(); !s.empty())
+        write_state(states.create_group("metric" + std::to_string(k)), s);
     h5::Group rngs = root.create_group("streams");
     for (auto& [name, rng] : streams(const_cast<Session&>(session))) {
       std::vector<uint64_t> w = rng->state();

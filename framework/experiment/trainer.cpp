@@ -127,6 +127,7 @@ void Trainer::evaluate_metrics(int64_t step, bool final_values) {
     const MetricChoice& m = session_.config.metrics[i];
     const bool periodic = m.every > 0 && step % m.every == 0;
     if (!periodic && !final_values) continue;
+    metric_ctx_.step = step;
     std::map<std::string, double> values = session_.metrics[i]->compute(metric_ctx_);
     Series& series = result_.metrics[m.name];
     if (series.step.empty() || series.step.back() != step) series.add(step, values);

@@ -207,6 +207,42 @@ void surface_figures(const std::vector<std::pair<std::string, std::vector<const 
   }
 }
 
+// The critic loss's gradient norm at each hidden block at the end of training (gradient_norms'
+// activation_grad_hidden<k>), block index on x, mean ± std over seeds per group, log scale:
+// the WGAN-GP paper's Figure 1b. Nothing when no cell recorded blocks.
+std::optional<Figure> layer_figure(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
+                                   const fs::path& out_dir, std::vector<std::string>& problems) {
+  const std::string prefix = "gradient_norms.activation_grad_hidden";
+  std::vector<svg::Series> lines;
+  for (const auto& [label, members] : groups) {
+    std::vector<std::vector<double>> xs, ys;
+    for (const CellSummary* c : members) {
+      if (c->status != "complete") continue;
+      std::vector<double> x, y;
+      for (int k = 1; c->final_metrics.count(prefix + std::to_string(k)); ++k) {
+        x.push_back(k);
+        y.push_back(c->final_metrics.at(prefix + std::to_string(k)));
+      }
+      if (!y.empty()) xs.push_back(std::move(x)), ys.push_back(std::move(y));
+    }
+    if (!ys.empty()) lines.push_back(band(label, xs, ys));
+  }
+  if (lines.empty()) return std::nullopt;
+  svg::PlotOptions o;
+  o.title = "‖∂L_D/∂h_k‖ at the end of training, per hidden block of the critic";
+  o.x_label = "critic hidden block k (1: next to the input)";
+  o.y_label = "gradient norm";
+  o.log_y = true;
+  Figure f{"gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg"};
+  try {
+    save(f.file, svg::plot(lines, o));
+  } catch (const Error& e) {
+    problems.push_back(e.what());
+    return std::nullopt;
+  }
+  return f;
+}
+
 }  // namespace
 
 std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec_in,
@@ -218,6 +254,7 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
   const auto groups = groups_of(cells, spec.rows);
   sample_figures(groups, out_dir, figures, problems);
   surface_figures(groups, out_dir, figures, problems);
+  if (auto f = layer_figure(groups, out_dir, problems)) figures.push_back(*f);
   for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"})
     if (auto f = curve_figure(groups, std::string("series/") + series, series, "training curves", out_dir, problems))
       figures.push_back(*f);

@@ -4,7 +4,14 @@
 //   minimax        ‖∇_θ E_z[log(1 − D(G(z)))]‖ = ‖∇_θ E[−softplus(v)]‖ — vanishes as the
 //                  critic grows confident (D(G(z)) → 0)
 //   nonsaturating  ‖∇_θ E_z[−log D(G(z))]‖ = ‖∇_θ E[softplus(−v)]‖ — the −log D trick
+// With `baseline_step: s`, the first evaluation at a step ≥ s is the baseline and every one
+// from then on also gives minimax_log10_change = log10(minimax / minimax at the baseline) (and
+// nonsaturating_log10_change): the paper's decay "by orders of magnitude" after the generator
+// is frozen at s, as one number (NaN before the baseline).
+#include <array>
+#include <bit>
 #include <cmath>
+#include <limits>
 
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
@@ -17,16 +24,42 @@ using namespace kant;
 
 class GeneratorGradient : public Metric {
  public:
-  explicit GeneratorGradient(int64_t samples) : samples_(samples) {}
-  std::vector<std::string> value_names() const override { return {"minimax", "nonsaturating"}; }
+  GeneratorGradient(int64_t samples, int64_t baseline_step) : samples_(samples), baseline_step_(baseline_step) {}
+  std::vector<std::string> value_names() const override {
+    std::vector<std::string> names{"minimax", "nonsaturating"};
+    if (baseline_step_ > 0) names.insert(names.end(), {"minimax_log10_change", "nonsaturating_log10_change"});
+    return names;
+  }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     if (!ctx.noise) throw Error("generator_gradient needs the generator's noise");
     const int64_t m = critic_of(ctx, "generator_gradient").pack();
     const std::vector<Tensor> params = ctx.generator.parameters();
     Tensor v = critic_of(ctx, "generator_gradient").forward(ctx.generator.forward(ctx.noise((samples_ + m - 1) / m * m)));
-    return {{"minimax", norm(grad({mean(neg(softplus(v)))}, params, {}, true))},
-            {"nonsaturating", norm(grad({mean(softplus(neg(v)))}, params))}};
+    std::map<std::string, double> out{{"minimax", norm(grad({mean(neg(softplus(v)))}, params, {}, true))},
+                                      {"nonsaturating", norm(grad({mean(softplus(neg(v)))}, params))}};
+    if (baseline_step_ > 0) {
+      if (!has_baseline_ && ctx.step >= baseline_step_) {
+        baseline_ = {out["minimax"], out["nonsaturating"]};
+        has_baseline_ = true;
+      }
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      out["minimax_log10_change"] = has_baseline_ ? std::log10(out["minimax"] / baseline_[0]) : nan;
+      out["nonsaturating_log10_change"] = has_baseline_ ? std::log10(out["nonsaturating"] / baseline_[1]) : nan;
+    }
+    return out;
+  }
+
+  // the baseline, bit for bit
+  ComponentState state() const override {
+    ComponentState s;
+    if (has_baseline_) s.words["baseline"] = {std::bit_cast<uint64_t>(baseline_[0]), std::bit_cast<uint64_t>(baseline_[1])};
+    return s;
+  }
+  void load_state(const ComponentState& s) override {
+    auto it = s.words.find("baseline");
+    has_baseline_ = it != s.words.end() && it->second.size() == 2;
+    if (has_baseline_) baseline_ = {std::bit_cast<double>(it->second[0]), std::bit_cast<double>(it->second[1])};
   }
 
  private:
@@ -35,7 +68,9 @@ class GeneratorGradient : public Metric {
     for (const Tensor& g : grads) s += squared_norm(g);
     return std::sqrt(s);
   }
-  int64_t samples_;
+  int64_t samples_, baseline_step_;
+  bool has_baseline_ = false;
+  std::array<double, 2> baseline_{};
 };
 
 }  // namespace
@@ -44,6 +79,12 @@ KANT_PLUGIN("generator_gradient", "1.0.0") {
   registrar.add({"generator_gradient", "1.0.0",
                  "norm of the generator's gradient under the minimax and the −log D costs "
                  "(Arjovsky & Bottou 2017)",
-                 {param::integer("samples", 256, "noise samples").at_least(1)},
-                 MetricFactory([](const Params& p) { return std::make_unique<GeneratorGradient>(p.integer("samples")); })});
+                 {param::integer("samples", 256, "noise samples").at_least(1),
+                  param::integer("baseline_step", 0, "the first evaluation at or after this step is the "
+                                                     "baseline of the *_log10_change values (0: none)")
+                      .at_least(0)
+                      .added_later()},
+                 MetricFactory([](const Params& p) {
+                   return std::make_unique<GeneratorGradient>(p.integer("samples"), p.integer("baseline_step"));
+                 })});
 }

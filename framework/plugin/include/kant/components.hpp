@@ -156,6 +156,7 @@ struct MetricContext {
   /// n generated samples whose code is `category`.
   int64_t categories = 0;
   std::function<Tensor(int64_t n, int64_t category)> generate_category = {};
+  int64_t step = 0;  ///< the generator step being evaluated (the last one for final values)
 };
 
 /// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
@@ -173,6 +174,9 @@ class Metric {
   /// Arrays computed once at the end and stored as arrays/<metric>/<name> (e.g. a grid of
   /// critic values). None by default.
   virtual std::map<std::string, Tensor> final_arrays(MetricContext&) { return {}; }
+  /// What a metric remembers between evaluations (e.g. a baseline), saved in checkpoints.
+  virtual ComponentState state() const { return {}; }
+  virtual void load_state(const ComponentState& /*state*/) {}
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const Params&)>;
 
