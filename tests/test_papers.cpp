@@ -221,6 +221,45 @@ TEST_CASE("critic_only: the generator never moves (data plus noise) or stops at 
   CHECK_THROWS_WITH(make("{plugin: critic_only, pretrain_steps: 2}"), Catch::Contains("pretrain_steps needs fake: generator"));
 }
 
+TEST_CASE("sharpness: the mean squared Laplacian of one bright pixel and of a checkerboard", "[papers]") {
+  // 5×5 images: interior pixels (1..3)². One pixel 1 at the centre: responses −4 there and 1 at
+  // its four neighbours, so S = (16 + 4)/9. A ±1 checkerboard: every interior response is ∓8,
+  // S = 64. A linear ramp has none (S = 0).
+  class Checkerboard : public Dataset {
+   public:
+    Shape sample_shape() const override { return {1, 5, 5}; }
+    Tensor sample(int64_t n, Rng&) override {
+      std::vector<float> v;
+      for (int64_t k = 0; k < n; ++k)
+        for (int i = 0; i < 5; ++i)
+          for (int j = 0; j < 5; ++j) v.push_back((i + j) % 2 ? -1.0f : 1.0f);
+      return Tensor::from({n, 1, 5, 5}, v);
+    }
+  } board;
+  AffineGenerator unused(0, 1);
+  Rng rng(1);
+  auto pixel = [](int64_t n) {
+    Tensor t = Tensor::zeros({n, 1, 5, 5});
+    for (int64_t k = 0; k < n; ++k) t.data()[k * 25 + 12] = 1;
+    return t;
+  };
+  MetricContext ctx{board, unused, nullptr, pixel, rng};
+  auto v = metric("sharpness", {{"samples", int64_t{3}}})->compute(ctx);
+  CHECK(v.at("generated") == Approx(20.0 / 9));
+  CHECK(v.at("data") == Approx(64));
+  CHECK(v.at("ratio") == Approx(20.0 / 9 / 64));
+  ctx.generate = [](int64_t n) {
+    std::vector<float> ramp;
+    for (int64_t k = 0; k < n; ++k)
+      for (int i = 0; i < 5; ++i)
+        for (int j = 0; j < 5; ++j) ramp.push_back(0.1f * i - 0.2f * j);
+    return Tensor::from({n, 1, 5, 5}, ramp);
+  };
+  CHECK(metric("sharpness")->compute(ctx).at("generated") == Approx(0).margin(1e-12));
+  ctx.generate = [](int64_t n) { return Tensor::zeros({n, 2}); };
+  CHECK_THROWS_WITH(metric("sharpness")->compute(ctx), Catch::Contains("needs images"));
+}
+
 TEST_CASE("reference tolerances: absolute, per value, and relative", "[papers]") {
   Table t;
   t.values = {"a", "b"};
