@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -338,4 +339,77 @@ TEST_CASE("SHA-256 test vectors and random streams that continue exactly from th
   b.set_state(a.state());
   for (int i = 0; i < 5; ++i) CHECK(a.normal() == b.normal());
   CHECK(a.next_u64() == b.next_u64());
+}
+
+// The fault campaign's findings (docs/reliability.md, failures A–C and the cut spec), each
+// reproduced for real and checked fixed.
+TEST_CASE("campaign findings: a complete cell's leftover claim, an empty old claim, a seal's open line, a cut spec",
+          "[reliability][campaign]") {
+  const fs::path dir = temp_dir("kant-findings");
+  const fs::path results = dir / "r";
+  REQUIRE(run_command(run_cmd("tiny.yaml", results)).exit_code == 0);
+  const fs::path cells = results / "tiny" / "cells";
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(cells))
+    if (e.path().extension() == ".h5") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() == 4);
+  SECTION("A: the claim a killed runner left beside a cell it stored is removed by the rerun") {
+    // what the runner leaves when SIGKILLed between its child's store and the reap: a claim
+    // whose holder is gone (its lock free) beside a complete cell — made by a process that
+    // takes the claim and dies without releasing it
+    const fs::path claim = claim_path(files[0]);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+      auto c = Claim::acquire(claim, 120s);
+      ::_exit(c ? 0 : 1);  // no destructor: the file stays, as after a SIGKILL
+    }
+    int status = 0;
+    ::waitpid(holder, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(fs::exists(claim));
+    const std::string before = read_text(files[0]);
+    CommandResult r = run_command(run_cmd("tiny.yaml", results));
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("4 done already"));
+    CHECK_FALSE(fs::exists(claim));
+    CHECK(read_text(files[0]) == before);  // skipped, not retrained
+  }
+  SECTION("B: an empty claim seconds old (its creator died before writing it) does not stall the rerun") {
+    fs::remove(files[1]);
+    const fs::path claim = fs::path(files[1]).replace_extension(".claim");
+    { std::ofstream touch(claim); }
+    fs::last_write_time(claim, fs::file_time_type::clock::now() - 30s);
+    const auto t0 = std::chrono::steady_clock::now();
+    CommandResult r = run_command(run_cmd("tiny.yaml", results, "--claim-timeout 100"));
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < 60s);  // not the 100 s a live host's claim gets
+    CHECK(tally(cells).complete == 4);
+    CHECK(files_matching(cells, ".claim").empty());
+  }
+  SECTION("C: a seal whose text ends in an open line (its first padding NUL turned into a space) is damaged") {
+    std::string bytes = read_text(files[2]);
+    const size_t nul = bytes.find('\0');
+    REQUIRE(nul != std::string::npos);
+    REQUIRE(nul < 512);
+    bytes[nul] = ' ';
+    { std::ofstream(files[2], std::ios::binary) << bytes; }
+    CommandResult v = run_command(kant_exe() + " verify " + (results / "tiny").string());
+    INFO(v.output);
+    CHECK(v.exit_code == 1);
+    CHECK_THAT(v.output, Catch::Contains(files[2].filename().string()) && Catch::Contains("damaged seal"));
+  }
+  SECTION("a cut or empty cell spec on a child's stdin is one error, exit 2, nothing written") {
+    const fs::path out = dir / "x.h5";
+    for (const char* spec : {"", "experiment: tiny\n", "experiment: tiny\ncell_id: 0123\nlabels: 3\nconfig: {}\n"}) {
+      INFO("spec: " << spec);
+      CommandResult r = run_command("printf '" + std::string(spec) + "' | " + kant_exe() + " _cell - " + out.string());
+      CHECK(r.exit_code == 2);
+      CHECK_THAT(r.output, Catch::Contains("cell spec"));
+      CHECK_FALSE(fs::exists(out));
+    }
+  }
 }
