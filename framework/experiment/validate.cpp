@@ -217,7 +217,8 @@ Params validate_params(const ConfigNode& block, const Schema& schema,
       throw ConfigError(block.mark, fmt::format("{} needs parameter '{}' ({}), which has no default",
                                                 component, spec.name, spec.doc));
     }
-    canonical.set(spec.name, canonical_node(v));
+    if (!(spec.omitted_at_default && spec.default_value && v == *spec.default_value))
+      canonical.set(spec.name, canonical_node(v));
     values.emplace(spec.name, std::move(v));
   }
   return Params(std::move(values));

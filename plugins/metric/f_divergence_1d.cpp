@@ -24,6 +24,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -50,26 +51,58 @@ const std::vector<std::pair<std::string, double (*)(double, double)>>& integrand
   return table;
 }
 
+// The divergences of `variational` ("kl, pearson"); an unknown one is an Error.
+std::vector<std::string> variational_names(const std::string& list) {
+  std::vector<std::string> out;
+  std::istringstream names(list);
+  std::string name;
+  while (std::getline(names, name, ',')) {
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (name.empty()) continue;
+    if (!fgan::find(name)) {
+      std::vector<std::string> known;
+      for (const auto& d : fgan::divergences()) known.push_back(d.name);
+      throw Error(fmt::format("f_divergence_1d: unknown divergence '{}' in `variational` (known: {})",
+                              name, fmt::join(known, ", ")));
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+// Relative tolerance of the affine check G(z) = μ + w·z (float arithmetic of one layer).
+constexpr double kAffineTolerance = 1e-3;
+constexpr int64_t kAffineProbes = 64;  // random z the check compares at
+
+// "" when G is affine in z on random probes, else what differs (the rule's message).
+std::string affine_mismatch(Network& generator, int64_t noise_dim) {
+  Rng rng(0, 0);
+  Tensor z = rng.normal_tensor({kAffineProbes, noise_dim});
+  Tensor zero = Tensor::zeros({1, noise_dim}).set_requires_grad();
+  Tensor at_zero = generator.forward(zero);
+  if (at_zero.numel() != 1)
+    return fmt::format("the generator's samples have {} values, not one", at_zero.numel());
+  const Tensor w = grad({sum(at_zero)}, {zero})[0];
+  const double mu = at_zero.data()[0];
+  NoGradGuard no_grad;
+  Tensor x = generator.forward(z);
+  for (int64_t i = 0; i < z.size(0); ++i) {
+    double affine = mu;
+    for (int64_t j = 0; j < noise_dim; ++j) affine += double(w.data()[j]) * z.data()[i * noise_dim + j];
+    if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
+      return fmt::format("the initialised generator gives G(z) = {:.6g} where μ + w·z = {:.6g}", x.data()[i], affine);
+  }
+  return "";
+}
+
 class FDivergence1d : public Metric {
  public:
   explicit FDivergence1d(const Params& p)
       : points_(p.integer("quadrature_points")), samples_(p.integer("samples")),
         critic_steps_(p.integer("critic_steps")), critic_width_(p.integer("critic_width")),
         lr_(p.real("critic_lr")) {
-    std::istringstream names(p.string("variational"));
-    std::string name;
-    while (std::getline(names, name, ',')) {
-      name.erase(0, name.find_first_not_of(' '));
-      name.erase(name.find_last_not_of(' ') + 1);
-      if (name.empty()) continue;
-      if (!fgan::find(name)) {
-        std::vector<std::string> known;
-        for (const auto& d : fgan::divergences()) known.push_back(d.name);
-        throw Error(fmt::format("f_divergence_1d: unknown divergence '{}' in `variational` (known: {})",
-                                name, fmt::join(known, ", ")));
-      }
-      variational_.push_back(name);
-    }
+    variational_ = variational_names(p.string("variational"));
   }
 
   std::vector<std::string> value_names() const override {
@@ -109,7 +142,7 @@ class FDivergence1d : public Metric {
     for (int64_t i = 0; i < z.size(0); ++i) {
       double affine = mu;
       for (int64_t j = 0; j < z.size(1); ++j) affine += double(w.data()[j]) * z.data()[i * z.size(1) + j];
-      if (std::abs(x.data()[i] - affine) > 1e-3 * (1 + std::abs(affine)))
+      if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
         throw Error(fmt::format("f_divergence_1d needs an affine generator G(z) = μ + w·z (a Gaussian); "
                                 "G(z) = {} but μ + w·z = {} (use mlp with hidden: [] and "
                                 "output_activation: none)", x.data()[i], affine));
@@ -179,5 +212,18 @@ KANT_PLUGIN("f_divergence_1d", "1.0.0") {
         param::integer("critic_width", 64, "hidden width of the retrained critic").at_least(1),
         param::real("critic_lr", 1e-3, "Adam step size of the retrained critic").at_least(0, true),
         param::integer("samples", 20000, "samples per side for the variational estimate").at_least(1)},
-       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); })});
+       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); }),
+       {{rules::data_shape({1}, "1-D data"), rules::closed_form_density(), rules::normal_noise(),
+         {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and output_activation: none), "
+          "checked on the initialised generator at random z",
+          [](const Params&, CellView& cell) { return affine_mismatch(cell.generator(), cell.noise_dim()); }},
+         {"`variational` lists f-GAN divergences (kl, reverse_kl, pearson, …)",
+          [](const Params& p, CellView&) -> std::string {
+            try {
+              variational_names(p.string("variational"));
+            } catch (const Error& e) {
+              return fmt::format("variational is \"{}\" ({})", p.string("variational"), e.what());
+            }
+            return "";
+          }}}}});
 }

@@ -9,6 +9,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
@@ -45,5 +46,6 @@ KANT_PLUGIN("generator_gradient", "1.0.0") {
                  "norm of the generator's gradient under the minimax and the −log D costs "
                  "(Arjovsky & Bottou 2017)",
                  {param::integer("samples", 256, "noise samples").at_least(1)},
-                 MetricFactory([](const Params& p) { return std::make_unique<GeneratorGradient>(p.integer("samples")); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<GeneratorGradient>(p.integer("samples")); }),
+                 {{rules::needs_critic()}}});
 }

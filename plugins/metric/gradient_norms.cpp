@@ -7,6 +7,7 @@
 //                            hidden blocks the architecture records, L_D the cell's critic
 //                            loss without penalty — the WGAN-GP paper's Figure 1b (vanishing or
 //                            exploding through deep clipped critics)
+// `layers` restricts activation_grad_<layer> to the named blocks (checked at validate time).
 // At the end, a histogram of every critic weight matrix (arrays weight_histogram.<name> with
 // weight_edges.<name>; WGAN-GP Figure 1c: clipping piles weights up at ±c).
 // With a packed critic each sample's norm is that of its share of the pack's gradient.
@@ -16,15 +17,46 @@
 #include "kant/input_gradient.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
 using namespace kant;
 
+// The names of a comma-separated list ("hidden1, hidden3").
+std::vector<std::string> names_of(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string name = list.substr(start, comma - start);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (!name.empty()) out.push_back(name);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The hidden blocks a critic records on one forward pass (two whole packs of zeros).
+std::vector<std::string> recorded_blocks(Network& critic, const Shape& sample_shape) {
+  Shape shape{2 * critic.pack()};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  NoGradGuard no_grad;
+  critic.set_recording(true);
+  critic.forward(Tensor::zeros(shape));
+  std::vector<std::string> names;
+  for (const auto& [name, h] : critic.recorded()) names.push_back(name);
+  critic.set_recording(false);
+  return names;
+}
+
 class GradientNorms : public Metric {
  public:
-  GradientNorms(int64_t samples, int64_t bins) : samples_(samples), bins_(bins) {}
+  GradientNorms(int64_t samples, int64_t bins, std::vector<std::string> layers)
+      : samples_(samples), bins_(bins), layers_(std::move(layers)) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"activation_grad_<layer>"};  // each block the critic records
     for (const char* where : {"real", "fake", "interpolates"})
@@ -79,12 +111,18 @@ class GradientNorms : public Metric {
 
  private:
   // ‖∂L_D/∂h‖ for every recorded hidden block h, over both passes.
-  static std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
-                                                            const Tensor& fake) {
+  std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
+                                                     const Tensor& fake) const {
     critic_of(ctx, "gradient_norms").set_recording(true);
     Tensor d_real = critic_of(ctx, "gradient_norms").forward(real), d_fake = critic_of(ctx, "gradient_norms").forward(fake);
     std::vector<Module::NamedTensor> hidden = critic_of(ctx, "gradient_norms").recorded();
     critic_of(ctx, "gradient_norms").set_recording(false);
+    if (!layers_.empty())
+      hidden.erase(std::remove_if(hidden.begin(), hidden.end(),
+                                  [&](const Module::NamedTensor& h) {
+                                    return std::find(layers_.begin(), layers_.end(), h.first) == layers_.end();
+                                  }),
+                   hidden.end());
     std::map<std::string, double> out;
     if (hidden.empty()) return out;
     Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake) : sub(mean(d_fake), mean(d_real));
@@ -97,6 +135,7 @@ class GradientNorms : public Metric {
   }
 
   int64_t samples_, bins_;
+  std::vector<std::string> layers_;  // empty: every recorded block
 };
 
 }  // namespace
@@ -106,8 +145,25 @@ KANT_PLUGIN("gradient_norms", "1.0.0") {
                  "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; per-layer "
                  "critic-loss gradient norms; weight histograms",
                  {param::integer("samples", 512, "samples of each kind").at_least(1),
-                  param::integer("bins", 50, "bins of the final weight histograms").at_least(1)},
+                  param::integer("bins", 50, "bins of the final weight histograms").at_least(1),
+                  param::string("layers", "", "comma-separated hidden blocks of the critic whose "
+                                              "activation_grad_<layer> is reported, e.g. \"hidden1, "
+                                              "hidden3\" (empty: every block the critic records)")
+                      .omit_at_default()},
                  MetricFactory([](const Params& p) {
-                   return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"));
-                 })});
+                   return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
+                                                          names_of(p.string("layers")));
+                 }),
+                 {{rules::needs_critic(),
+                   {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
+                    [](const Params& p, CellView& cell) -> std::string {
+                      const std::vector<std::string> wanted = names_of(p.string("layers"));
+                      if (wanted.empty() || !cell.critic()) return "";
+                      const std::vector<std::string> blocks = recorded_blocks(*cell.critic(), cell.dataset().sample_shape());
+                      for (const std::string& w : wanted)
+                        if (std::find(blocks.begin(), blocks.end(), w) == blocks.end())
+                          return fmt::format("the critic records no block '{}' (it records: {})", w,
+                                             blocks.empty() ? "none" : fmt::format("{}", fmt::join(blocks, ", ")));
+                      return "";
+                    }}}}});
 }

@@ -28,6 +28,7 @@ struct ParamSpec {
   bool min_exclusive = false;
   std::vector<std::string> choices;    ///< allowed strings (string parameters)
   std::string doc;
+  bool omitted_at_default = false;     ///< see omit_at_default()
 
   /// value ≥ lo (or > lo when exclusive).
   ParamSpec& at_least(double lo, bool exclusive = false) {
@@ -40,6 +41,12 @@ struct ParamSpec {
     return *this;
   }
   ParamSpec& range(double lo, double hi) { return at_least(lo).at_most(hi); }
+  /// For a parameter added to a component whose cells are already stored: at its default it
+  /// is left out of the canonical config, so that those cells keep their ids.
+  ParamSpec& omit_at_default() {
+    omitted_at_default = true;
+    return *this;
+  }
   /// "≥ 0", "in [0, 1]", "one of relu, tanh", "" when unconstrained.
   std::string constraint_str() const;
 };
