@@ -286,6 +286,17 @@ seeds: [0]
   const std::string html = read_text(b.results() / "faulty" / "report" / "index.html");
   CHECK_THAT(html, Catch::Contains("metric faulty failed at step 1000"));
 
+  // a report block that names other values still lists the failure and its reason
+  Scratch d;
+  r = run_command(kWithTestPlugins + kant_exe() + " run " + kData + "tiny.yaml --quiet --results " +
+                  d.results().string() +
+                  " --set 'metrics=[{plugin: mode_coverage, every: 10}, {plugin: faulty, every: 5, fail_at: 10}]'");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Metrics that failed:\n[1] faulty failed in method=GP seed=0 (step 10), "
+                                       "method=GP seed=1 (step 10), method=clip seed=0 (step 10), method=clip "
+                                       "seed=1 (step 10): faulty: forced failure at step 10"));
+
   // train.metric_errors: fail keeps the old behaviour: the cell fails with the metric's error
   Scratch c;
   r = run_command(kWithTestPlugins + kant_exe() + " run " + file + " --threads 1 --results " + c.results().string() +

@@ -280,6 +280,20 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
     if (std::find(t.values.begin(), t.values.end(), n) == t.values.end()) t.values.push_back(n);
   std::map<std::string, size_t> note_of;  // metric \x1f error → index into t.notes
   std::vector<std::vector<std::string>> note_cells;
+  // the note of a metric's failure in a cell (one note per metric and reason, listing its cells)
+  auto note_failure = [&](const CellSummary& cell, const std::string& metric, const MetricRecord& rec) {
+    auto [it, added] = note_of.try_emplace(metric + kSep + rec.error, note_of.size());
+    if (added) {
+      t.notes.push_back(metric + kSep + rec.error);
+      note_cells.emplace_back();
+    }
+    std::vector<std::string> labels;
+    for (const auto& [k, l] : cell.labels) labels.push_back(k + "=" + l);
+    const std::string where = fmt::format("{} (step {})", fmt::join(labels, " "), rec.failed_step);
+    auto& list = note_cells[it->second];
+    if (std::find(list.begin(), list.end(), where) == list.end()) list.push_back(where);
+    return it->second;
+  };
   auto add_unique = [](std::vector<std::string>& v, const std::string& s) {
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
   };
@@ -313,18 +327,7 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
           const std::string metric = metric_of(t.values[v]);
           if (auto rec = cell->metrics.find(metric); rec != cell->metrics.end() && rec->second.status == "failed") {
             ++failed;
-            const std::string key = metric + kSep + rec->second.error;
-            auto [it, added] = note_of.try_emplace(key, note_of.size());
-            if (added) {
-              t.notes.push_back(metric + kSep + rec->second.error);
-              note_cells.emplace_back();
-            }
-            std::vector<std::string> labels;
-            for (const auto& [k, l] : cell->labels) labels.push_back(k + "=" + l);
-            const std::string where = fmt::format("{} (step {})", fmt::join(labels, " "), rec->second.failed_step);
-            auto& list = note_cells[it->second];
-            if (std::find(list.begin(), list.end(), where) == list.end()) list.push_back(where);
-            notes.insert(it->second);
+            notes.insert(note_failure(*cell, metric, rec->second));
             continue;
           }
           auto it = cell->final_metrics.find(t.values[v]);
@@ -340,6 +343,11 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
         if (ref != t.ref.values.end()) t.reference[t.index(r, c, v)] = ref->second;
       }
     }
+  // metrics that failed but have no column (the report block names other values): noted all the same
+  for (const CellSummary& cell : cells)
+    if (cell.status == "complete")
+      for (const auto& [metric, rec] : cell.metrics)
+        if (rec.status == "failed") note_failure(cell, metric, rec);
   for (size_t k = 0; k < t.notes.size(); ++k) {
     const size_t sep = t.notes[k].find(kSep);
     t.notes[k] = fmt::format("[{}] {} failed in {}: {}", k + 1, t.notes[k].substr(0, sep),
