@@ -469,3 +469,43 @@ TEST_CASE("complete cells store their networks; train.store_networks: false leav
   CHECK_THAT(r.output, Catch::Contains("stores no networks"));
   CHECK_THAT(r.output, Catch::Contains("0 cells evaluated, 0 up to date, 2 not evaluable"));
 }
+
+TEST_CASE("a metric failed before a checkpoint stays failed, at its step, when the cell resumes",
+          "[metric_stage][resume][e2e]") {
+  Scratch s;
+  const std::string metrics =
+      " --set 'metrics=[{plugin: mode_coverage, every: 100, samples: 500}, {plugin: faulty, every: 10, fail_at: 50}]'";
+  const std::string run = kant_exe() + " run " + kData + "slow.yaml --quiet --jobs 1 --threads 1 --set seeds=[0]" +
+                          metrics + " --results ";
+  REQUIRE(run_command(kWithTestPlugins + run + (s.dir / "reference").string()).exit_code == 0);
+  const fs::path results = s.dir / "r";
+  const std::string cmd = run + results.string() + " --set train.checkpoint_every=100";
+  const int pid = spawn_command(kWithTestPlugins + "exec " + cmd, s.dir / "log");
+  // once the checkpoint of step 100 (or 200) is there, the cell's process is killed
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto checkpointed = [&] {
+    for (const fs::path& f : files_matching(results, ".ckpt"))
+      if (f.extension() == ".ckpt") return true;  // renamed into place, not its temporary
+    return false;
+  };
+  while (!checkpointed() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(checkpointed());
+  for (int child : processes_matching("_cell - " + results.string())) ::kill(child, SIGKILL);
+  wait_command(pid);
+  CommandResult last = run_command(kWithTestPlugins + cmd);
+  INFO(last.output);
+  REQUIRE(last.exit_code == 0);
+  CHECK_THAT(last.output, Catch::Contains("resumed"));
+  const fs::path a = only_cell(s.dir / "reference" / "slow"), b = only_cell(results / "slow");
+  for (const fs::path& file : {a, b}) {
+    kant::h5::File f = kant::h5::File::open(file);
+    kant::h5::Group m = f.root().open_group("metrics/faulty");
+    CHECK(m.attr_string("status") == "failed");
+    CHECK(m.attr_int("failed_step") == 50);  // not evaluated again after the resume
+    CHECK(m.read_int64("step") == std::vector<int64_t>{0, 10, 20, 30, 40});
+  }
+  CHECK(kant::h5::File::open(b).root().attr_int("resumes") == 1);
+  for (const char* path : {"metrics/mode_coverage/modes", "series/loss_critic", "samples/generated"})
+    CHECK(kant::read_cell_dataset(a, path) == kant::read_cell_dataset(b, path));
+}
