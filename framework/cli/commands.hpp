@@ -22,6 +22,8 @@ Command add_report(CLI::App& kant);    // kant report
 Command add_show(CLI::App& kant);      // kant show
 Command add_plugins(CLI::App& kant);   // kant plugins
 Command add_verify(CLI::App& kant);    // kant verify
+Command add_evaluate(CLI::App& kant);  // kant evaluate
+Command add_evaluate_cell(CLI::App& kant);  // kant _evaluate (internal: one cell in a child process)
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);

@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   std::vector<cli::Command> commands{cli::add_run(app),  cli::add_validate(app),
                                      cli::add_report(app), cli::add_show(app),
                                      cli::add_plugins(app), cli::add_verify(app),
-                                     cli::add_cell(app)};
+                                     cli::add_evaluate(app), cli::add_cell(app),
+                                     cli::add_evaluate_cell(app)};
   if (argc < 2) {
     std::cout << app.help();
     return 2;

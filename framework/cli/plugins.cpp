@@ -20,6 +20,20 @@ void print_param(const ParamSpec& p) {
   fmt::print("      {:<18} {}\n", "", p.doc);
 }
 
+// A metric's requirements: the rules a cell must meet (checked by kant validate) and the
+// values that may be NaN.
+void print_requirements(const Component& c) {
+  if (c.kind() != Kind::metric) return;
+  const MetricRequirements& r = c.registration.requirements;
+  if (r.rules.empty()) {
+    fmt::print("    applies to: every cell\n");
+  } else {
+    fmt::print("    applies to cells with (checked by kant validate):\n");
+    for (const MetricRule& rule : r.rules) fmt::print("      - {}\n", rule.rule);
+  }
+  for (const auto& [value, when] : r.may_be_nan) fmt::print("    {} is NaN when {}\n", value, when);
+}
+
 }  // namespace
 
 Command add_plugins(CLI::App& kant) {
@@ -28,8 +42,8 @@ Command add_plugins(CLI::App& kant) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* app = kant.add_subcommand(
-      "plugins", "loaded plugins with their parameters (KIND: architecture, dataset, objective, "
-                 "lipschitz, optimizer, metric)");
+      "plugins", "loaded plugins with their parameters, and the rules each metric needs of a cell "
+                 "(KIND: architecture, dataset, objective, lipschitz, optimizer, metric, procedure)");
   app->group("Commands");
   app->allow_extras();
   app->add_option("KIND", a->kind, "only this kind");
@@ -64,6 +78,7 @@ Command add_plugins(CLI::App& kant) {
               fmt::print("  {} {}  — {}\n", c->name(), c->registration.version, c->registration.summary);
               if (!a->name.empty()) fmt::print("    library: {}\n", c->library_path);
               for (const ParamSpec& p : c->schema()) print_param(p);
+              print_requirements(*c);
             }
             return 0;
           }};

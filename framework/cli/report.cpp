@@ -29,6 +29,10 @@ void print_report(const fs::path& dir, TableFormat format) {
     if (format == TableFormat::markdown) std::cout << "\n" << s << "\n";
     else fmt::print(stderr, "kant report: {}\n", s);
   }
+  if (std::string notes = failure_notes(table); !notes.empty()) {
+    if (format == TableFormat::markdown) std::cout << "\nMetrics that failed:\n" << notes;
+    else fmt::print(stderr, "kant report: metrics that failed:\n{}", notes);
+  }
   std::vector<Figure> figures = write_figures(cells, spec, m.axes, dir / "report", problems);
   fs::path page = write_html_report(dir, m, cells, table, figures, problems);
   for (const std::string& p : problems) fmt::print(stderr, "kant report: skipped {}\n", p);
@@ -108,6 +112,18 @@ Command add_show(CLI::App& kant) {
             }
             fmt::print("final metrics:\n");
             for (const auto& [k, v] : s.final_metrics) fmt::print("  {}: {}\n", k, v);
+            if (!s.metrics.empty()) fmt::print("metrics:\n");
+            for (const auto& [name, m] : s.metrics) {
+              std::string where = m.source == "evaluate" ? fmt::format(", by kant evaluate {}", m.evaluated_at)
+                                  : m.every > 0          ? fmt::format(", every {} steps", m.every)
+                                                         : ", at the end";
+              if (m.status == "failed")
+                fmt::print("  {} ({}{}): FAILED at step {}: {}\n", name, m.plugin, where, m.failed_step, m.error);
+              else
+                fmt::print("  {} ({}{}): ok\n", name, m.plugin, where);
+            }
+            fmt::print("networks: {}\n", s.has_networks ? "stored (kant evaluate can compute metrics on this cell)"
+                                                         : "not stored");
             for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"}) {
               std::vector<double> y;
               try {

@@ -89,6 +89,14 @@ const Schema& train_schema() {
                                             "cell killed and run again continues from it bit for "
                                             "bit (0: none). Not part of the cell's identity")
           .at_least(0),
+      param::choice("metric_errors", "record", {"record", "fail"},
+                    "record: a metric that throws or returns a non-finite value it does not declare "
+                    "is stored as failed at that step and training goes on; fail: the cell fails "
+                    "(non-finite values are stored as numbers). Not part of the cell's identity"),
+      param::boolean("store_networks", true,
+                     "store the final networks (EMA included) and the metric state in the cell file, "
+                     "so that `kant evaluate` can compute metrics later (see results/README.md for "
+                     "the size). Not part of the cell's identity"),
   };
   return s;
 }
@@ -123,7 +131,7 @@ const Schema& metric_reserved() {
 
 // train keys that cannot change a result: left out of the cell id, and of the stored config
 // when at their default (so that older cells keep their ids and configs)
-const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every"};
+const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every", "metric_errors", "store_networks"};
 
 // keys of every cell; each network of the procedure adds `<network>` and `<network>_optimizer`
 const std::vector<std::string> kCellKeys{"dataset", "procedure", "objective", "lipschitz", "optimizer",
@@ -154,6 +162,31 @@ std::vector<const ComponentChoice*> CellConfig::components() const {
   for (const NetworkChoice& n : networks) out.push_back(&n.optimizer);
   for (const MetricChoice& m : metrics) out.push_back(&m.choice);
   return out;
+}
+
+MetricChoice resolve_metric(const ConfigNode& m, const Registry& registry) {
+  ConfigNode c;
+  Params reserved;
+  MetricChoice mc;
+  mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry, metric_reserved(), c, &reserved);
+  mc.every = reserved.integer("every");
+  mc.name = reserved.string("name");
+  mc.mark = m.mark;
+  if (mc.name.empty()) {
+    mc.name = mc.choice.component->name();
+    c.erase("name");  // the default: not part of the canonical text (ids stay as they were)
+  } else if (mc.name.find_first_of("./ ") != std::string::npos) {
+    throw ConfigError(m.mark, fmt::format("metric name '{}' may not hold '.', '/' or spaces", mc.name));
+  }
+  mc.canonical = c;
+  return mc;
+}
+
+std::string MetricChoice::key() const {
+  ConfigNode k = canonical;
+  k.erase("every");
+  k.erase("name");
+  return emit_yaml(k, true);
 }
 
 CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
@@ -273,6 +306,10 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   cell.train.samples = t.integer("samples");
   cell.train.checkpoint_every = t.integer("checkpoint_every");
   if (cell.train.checkpoint_every == 0) train_canon.erase("checkpoint_every");
+  cell.metric_errors_fatal = t.string("metric_errors") == "fail";
+  if (!cell.metric_errors_fatal) train_canon.erase("metric_errors");
+  cell.store_networks = t.boolean("store_networks");
+  if (cell.store_networks) train_canon.erase("store_networks");
   if (cell.train.simultaneous && (cell.train.n_critic != 1 || cell.train.wgan_critic_schedule ||
                                   cell.train.unrolled_steps > 0))
     throw ConfigError(train ? train->mark : config.mark,
@@ -292,23 +329,11 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
       throw ConfigError(metrics->mark, "'metrics' must be a list of {plugin: name, ...}");
     std::set<std::string> seen;
     for (const ConfigNode& m : metrics->items) {
-      ConfigNode c;
-      Params reserved;
-      MetricChoice mc;
-      mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry,
-                                    metric_reserved(), c, &reserved);
-      mc.every = reserved.integer("every");
-      mc.name = reserved.string("name");
-      if (mc.name.empty()) {
-        mc.name = mc.choice.component->name();
-        c.erase("name");  // the default: not part of the canonical text (ids stay as they were)
-      } else if (mc.name.find_first_of("./ ") != std::string::npos) {
-        throw ConfigError(m.mark, fmt::format("metric name '{}' may not hold '.', '/' or spaces", mc.name));
-      }
+      MetricChoice mc = resolve_metric(m, registry);
       if (!seen.insert(mc.name).second)
         throw ConfigError(m.mark, fmt::format("two metrics are stored as '{}': give one a `name:`", mc.name));
+      metrics_canon.items.push_back(mc.canonical);
       cell.metrics.push_back(std::move(mc));
-      metrics_canon.items.push_back(c);
     }
   }
   canon.set("metrics", metrics_canon);

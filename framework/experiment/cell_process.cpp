@@ -127,6 +127,9 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
       fmt::print(stderr, "{}  {:.0f}s, ETA {:.0f}s\n", line, elapsed, eta);
     };
     options.interrupted = [] { return g_stop_signal != 0; };
+    options.metric_failed = [&](const std::string& metric, int64_t step, const std::string& error) {
+      fmt::print(stderr, "{} metric {} failed at step {} (training goes on): {}\n", tag, metric, step, error);
+    };
     options.checkpoint = checkpoint;
     try {
       result = train_cell(config, registry, options);

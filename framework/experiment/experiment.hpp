@@ -20,7 +20,16 @@ struct MetricChoice {
   ComponentChoice choice;
   std::string name;   ///< what its values are stored under: `name:` in the YAML, else the plugin's
   int64_t every = 0;  ///< evaluate every `every` generator steps (0: at the end only)
+  Mark mark;          ///< its block in the YAML, for errors
+  ConfigNode canonical;  ///< its canonical block (plugin, parameters, `every`, `name` unless default)
+  /// The canonical YAML of the plugin and its parameters alone (no `every`, no `name`): two
+  /// metrics with the same key compute the same values.
+  std::string key() const;
 };
+
+/// A `metrics[]` block validated against its plugin's schema and
+/// the framework's `every` and `name`.
+MetricChoice resolve_metric(const ConfigNode& block, const Registry& registry);
 
 /// A network the procedure trains: its config block (generator, critic, encoder, …), the
 /// architecture chosen there and the optimizer of its parameters.
@@ -43,6 +52,12 @@ struct CellConfig {
   std::string noise;
   int64_t pack = 1;  ///< samples per critic input (PacGAN)
   TrainSettings train;
+  /// train.metric_errors: `fail` (true) fails the cell when a metric throws, and stores
+  /// non-finite values as numbers (the behaviour before metrics had a stage of their own);
+  /// `record` (false, the default) fails only the metric.
+  bool metric_errors_fatal = false;
+  /// train.store_networks: the final networks and metric state go into the cell file.
+  bool store_networks = true;
   uint64_t seed = 0;
   ConfigNode canonical;
 
@@ -53,7 +68,8 @@ struct CellConfig {
 
   std::string yaml() const { return emit_yaml(canonical, true); }
   /// 16 hex digits: FNV-1a 64 of the canonical YAML without the keys that cannot change a
-  /// result (train.checkpoint_every), so that setting them keeps a cell the same cell.
+  /// result (train.checkpoint_every, metric_errors, store_networks), so that setting them
+  /// keeps a cell the same cell.
   std::string id() const;
 };
 

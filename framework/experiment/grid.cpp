@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "config/limits.hpp"
+#include "experiment/applicability.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/validate.hpp"
 #include "kant/components.hpp"
@@ -333,6 +334,7 @@ Experiment load_experiment(const std::filesystem::path& file,
     if (a == 0) break;
   }
   check_report_values(ex, registry);
+  check_experiment_metrics(ex, registry);  // each metric's rules: can it apply to the cell?
   return ex;
 }
 

@@ -15,17 +15,10 @@ namespace {
 
 constexpr const char* kSealKind = "training-checkpoint";
 
-// The session's random streams by name, in a fixed order.
-std::vector<std::pair<std::string, Rng*>> streams(Session& s) {
-  return {{"init", &s.init_rng},         {"data", &s.data_rng},     {"noise", &s.noise_rng},
-          {"penalty", &s.penalty_rng},   {"metric", &s.metric_rng}, {"ema_init", &s.ema_rng},
-          {"metric_noise", &s.metric_noise_rng}};
-}
+std::vector<std::pair<std::string, Rng*>> streams(Session& s) { return session_streams(s); }
 
 CheckpointParts parts_of(const Session& s) {
-  CheckpointParts p;
-  for (const auto& [name, net] : s.networks) p.modules.emplace_back(name, net.get());
-  if (s.average) p.modules.emplace_back("average", s.average.get());
+  CheckpointParts p = network_parts(s);
   for (const auto& [name, opt] : s.optimizers) p.optimizers.emplace_back(name, opt.get());
   return p;
 }
@@ -42,7 +35,6 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   h5::Group states = root.open_group("states");
   ComponentState procedure = read_state(states.open_group("procedure"));
   ComponentState dataset = read_state(states.open_group("dataset"));
-  ComponentState metric_dataset = read_state(states.open_group("metric_dataset"));
   const int64_t reinitialized = root.attr_int("reinitialized");
   ComponentState lipschitz = read_state(states.open_group("lipschitz"));
   std::vector<ComponentState> metric_states(session.metrics.size());
@@ -62,12 +54,14 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   p.start_time = root.attr_string("start_time");
   p.loss_series = read_series(root.open_group("series"));
   h5::Group metrics = root.open_group("metrics");
-  for (const std::string& name : metrics.children()) p.metric_series[name] = read_series(metrics.open_group(name));
+  for (const std::string& name : metrics.children()) {
+    p.metric_series[name] = read_series(metrics.open_group(name));
+    if (metrics.open_group(name).has_attr("status")) p.metric_records[name] = read_metric_record(metrics.open_group(name));
+  }
 
   assign_networks();
   session.procedure->load_state(procedure);
   session.dataset->load_state(dataset);
-  session.metric_dataset->load_state(metric_dataset);
   session.set_reinitialized(static_cast<uint64_t>(reinitialized));
   session.lipschitz->load_state(lipschitz);
   for (size_t k = 0; k < metric_states.size(); ++k) session.metrics[k]->load_state(metric_states[k]);
@@ -78,6 +72,19 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
 
 
 }  // namespace
+
+std::vector<std::pair<std::string, Rng*>> session_streams(Session& s) {
+  return {{"init", &s.init_rng},         {"data", &s.data_rng},     {"noise", &s.noise_rng},
+          {"penalty", &s.penalty_rng},   {"metric", &s.metric_rng}, {"ema_init", &s.ema_rng},
+          {"metric_noise", &s.metric_noise_rng}};
+}
+
+CheckpointParts network_parts(const Session& s) {
+  CheckpointParts p;
+  for (const auto& [name, net] : s.networks) p.modules.emplace_back(name, net.get());
+  if (s.average) p.modules.emplace_back("average", s.average.get());
+  return p;
+}
 
 fs::path checkpoint_path(const fs::path& cell_file) {
   fs::path p = cell_file;
@@ -98,7 +105,6 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     h5::Group states = root.create_group("states");
     write_state(states.create_group("procedure"), session.procedure->state());
     write_state(states.create_group("dataset"), session.dataset->state());
-    write_state(states.create_group("metric_dataset"), session.metric_dataset->state());
     root.set_attr("reinitialized", static_cast<int64_t>(session.reinitialized()));
     write_state(states.create_group("lipschitz"), session.lipschitz->state());
     for (size_t k = 0; k < session.metrics.size(); ++k)
@@ -111,7 +117,7 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     }
     write_series(root.create_group("series"), p.loss_series);
     h5::Group metrics = root.create_group("metrics");
-    for (const auto& [name, s] : p.metric_series) write_series(metrics.create_group(name), s);
+    write_metrics(metrics, p.metric_series, p.metric_records);
   });
 }
 

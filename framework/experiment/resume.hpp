@@ -21,6 +21,7 @@ struct TrainingProgress {
   std::string start_time;    ///< when the cell first started
   Series loss_series;
   std::map<std::string, Series> metric_series;
+  std::map<std::string, MetricRecord> metric_records;  ///< failed metrics stay failed
 };
 
 /// A checkpoint that cannot be used (damaged, or of another config): the cell starts afresh.
@@ -28,6 +29,12 @@ class CheckpointUnusable : public StorageError {
  public:
   using StorageError::StorageError;
 };
+
+/// The session's random streams by name, in a fixed order (init, data, noise, penalty,
+/// metric, ema_init, metric_noise).
+std::vector<std::pair<std::string, Rng*>> session_streams(Session& session);
+/// The session's networks by config block, then its generator's average as "average".
+CheckpointParts network_parts(const Session& session);
 
 /// <cells>/<id>.ckpt beside the cell file.
 std::filesystem::path checkpoint_path(const std::filesystem::path& cell_file);

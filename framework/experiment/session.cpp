@@ -46,7 +46,6 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       ema_rng(cfg.seed, kEmaInit),
       metric_noise_rng(cfg.seed, kMetricNoise) {
   dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
-  metric_dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
   procedure = make<Procedure, ProcedureFactory>(registry, cfg.procedure);
   requests_ = procedure->networks(dataset->sample_shape(), cfg.noise_dim);
   const std::vector<NetworkRequest>& requests = requests_;
@@ -135,7 +134,7 @@ void Session::reinitialize(const Registry& registry, const std::string& network)
 }
 
 Tensor Session::generate(Rng& rng, int64_t n) {
-  if (std::optional<Tensor> own = procedure->samples(*context, *metric_dataset, rng, n)) return *own;
+  if (std::optional<Tensor> own = procedure->samples(*context, *dataset, rng, n)) return *own;
   NoGradGuard no_grad;
   return sampler().forward(generator_input(rng, n));
 }

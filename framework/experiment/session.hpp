@@ -28,10 +28,7 @@ struct Session {
   // shifts another (training, penalties and metrics each draw from their own).
   Rng init_rng, data_rng, noise_rng, penalty_rng, metric_rng, ema_rng, metric_noise_rng;
 
-  std::shared_ptr<Dataset> dataset;
-  /// A second instance of the data set for metrics and stored samples, so that what they draw
-  /// never moves the training data (a fixed sample's position).
-  std::shared_ptr<Dataset> metric_dataset;
+  std::shared_ptr<Dataset> dataset;  ///< training batches, metrics and stored samples draw from it
   std::shared_ptr<Procedure> procedure;
   std::vector<std::pair<std::string, std::shared_ptr<Network>>> networks;  ///< by config block
   Network* generator = nullptr;

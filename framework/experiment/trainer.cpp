@@ -1,7 +1,8 @@
 // The framework's training loop for one cell (see trainer.hpp), in named stages: set up the
 // session, ask the procedure for one iteration at a time, record its losses and evaluate
-// metrics, write resume checkpoints, finish with final metrics, arrays and samples. A
-// non-finite loss ends the loop early: the cell is diverged at that step.
+// metrics (the metric stage, metric_stage.hpp: a metric's failure is the metric's), write
+// resume checkpoints, finish with final metrics, the final state (networks, streams), arrays
+// and samples. A non-finite loss ends the loop early: the cell is diverged at that step.
 //
 // A new training scheme is a procedure plugin (plugins/procedure/), not a change to this loop.
 #include "experiment/trainer.hpp"
@@ -10,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "experiment/metric_stage.hpp"
 #include "experiment/resume.hpp"
 #include "experiment/session.hpp"
 #include "kant/autodiff.hpp"
@@ -20,19 +22,17 @@ namespace {
 class Trainer {
  public:
   Trainer(const CellConfig& config, const Registry& registry, const TrainOptions& options)
-      : session_(config, registry), options_(options), metric_ctx_(metric_context()) {}
+      : session_(config, registry), options_(options), metric_ctx_(metric_context(session_)),
+        stage_(session_metrics(session_), metric_ctx_, config.metric_errors_fatal, "training",
+               options.metric_failed) {}
 
   CellResult run();
 
  private:
   using clock = std::chrono::steady_clock;
 
-  /// n generated samples for metrics and storage: from the sampler and the metric noise
-  /// stream, so that evaluating a metric never changes the training run.
-  Tensor generate(int64_t n);
-  MetricContext metric_context();
   /// Metrics due at `step` (periodic ones; all of them with final values at the end).
-  void evaluate_metrics(int64_t step, bool final_values);
+  void evaluate_metrics(int64_t step, bool final_values) { stage_.evaluate(step, final_values, result_); }
   /// After a completed iteration: the weight average, the losses, metrics, progress.
   void record_step(int64_t step, const StepOutcome& outcome);
   /// Continues from the checkpoint when there is one for this config; returns the last step
@@ -40,13 +40,15 @@ class Trainer {
   int64_t resume();
   void write_checkpoint(int64_t step);
   double elapsed() const;
-  /// Final metrics at the last step trained, metrics' arrays, stored samples.
+  /// Final metrics at the last step trained, the final state (train.store_networks),
+  /// metrics' arrays, stored samples.
   void finish(int64_t last_step);
 
   const clock::time_point start_ = clock::now();  // set-up included
   Session session_;
   const TrainOptions& options_;
   MetricContext metric_ctx_;
+  MetricStage stage_;
   CellResult result_;
   double elapsed_before_ = 0;           // training time of earlier runs of a resumed cell
   std::string start_time_ = utc_now();  // when the cell first started
@@ -82,6 +84,7 @@ int64_t Trainer::resume() {
   TrainingProgress p = load_training_checkpoint(options_.checkpoint, session_);
   result_.losses = std::move(p.loss_series);
   result_.metrics = std::move(p.metric_series);
+  result_.metric_records = std::move(p.metric_records);
   result_.resumes = p.resumes + 1;
   start_time_ = p.start_time;
   elapsed_before_ = p.elapsed_s;
@@ -96,44 +99,12 @@ void Trainer::write_checkpoint(int64_t step) {
   p.start_time = start_time_;
   p.loss_series = result_.losses;
   p.metric_series = result_.metrics;
+  p.metric_records = result_.metric_records;
   save_training_checkpoint(options_.checkpoint, session_, p);
 }
 
 double Trainer::elapsed() const {
   return elapsed_before_ + std::chrono::duration<double>(clock::now() - start_).count();
-}
-
-Tensor Trainer::generate(int64_t n) { return session_.generate(session_.metric_noise_rng, n); }
-
-MetricContext Trainer::metric_context() {
-  return MetricContext{*session_.metric_dataset,
-                       session_.sampler(),
-                       session_.scoring_critic,
-                       [this](int64_t n) { return generate(n); },
-                       session_.metric_rng,
-                       [this](int64_t n) { return session_.generator_input(session_.metric_noise_rng, n); },
-                       session_.config.noise,
-                       session_.objective.get(),
-                       session_.procedure->categories(),
-                       [this](int64_t n, int64_t category) {
-                         NoGradGuard no_grad;
-                         return session_.sampler().forward(
-                             session_.generator_input_for_category(session_.metric_noise_rng, n, category));
-                       }};
-}
-
-void Trainer::evaluate_metrics(int64_t step, bool final_values) {
-  for (size_t i = 0; i < session_.metrics.size(); ++i) {
-    const MetricChoice& m = session_.config.metrics[i];
-    const bool periodic = m.every > 0 && step % m.every == 0;
-    if (!periodic && !final_values) continue;
-    metric_ctx_.step = step;
-    std::map<std::string, double> values = session_.metrics[i]->compute(metric_ctx_);
-    Series& series = result_.metrics[m.name];
-    if (series.step.empty() || series.step.back() != step) series.add(step, values);
-    if (final_values)
-      for (const auto& [k, v] : values) result_.final_metrics[m.name + "." + k] = v;
-  }
 }
 
 void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
@@ -150,13 +121,12 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
 
 void Trainer::finish(int64_t last_step) {
   evaluate_metrics(last_step, true);
-  for (size_t i = 0; i < session_.metrics.size(); ++i) {
-    auto arrays = session_.metrics[i]->final_arrays(metric_ctx_);
-    if (!arrays.empty()) result_.arrays[session_.config.metrics[i].name] = std::move(arrays);
-  }
+  // what a metric appended to the list would see (kant evaluate): taken before arrays and samples
+  if (session_.config.store_networks) result_.final_state = capture_final_state(session_, last_step);
+  stage_.final_arrays(last_step, result_);
   if (session_.train.samples > 0) {
-    result_.generated = generate(session_.train.samples);
-    result_.real = session_.metric_dataset->sample(session_.train.samples, session_.metric_rng);
+    result_.generated = generate_samples(session_, session_.train.samples);
+    result_.real = session_.dataset->sample(session_.train.samples, session_.metric_rng);
   }
   result_.wall_time_s = elapsed();
   result_.first_start_time = start_time_;

@@ -23,6 +23,8 @@ struct TrainOptions {
   /// Resume checkpoint: continued from when it holds this config, written every
   /// train.checkpoint_every steps, removed by the caller once the cell file is written.
   std::filesystem::path checkpoint;
+  /// Called when a metric fails (train.metric_errors: record): its name, the step, the reason.
+  std::function<void(const std::string& metric, int64_t step, const std::string& error)> metric_failed;
 };
 
 /// Training stopped by a signal; nothing of the cell is stored (its checkpoint stays).
@@ -32,7 +34,8 @@ class TrainingInterrupted : public Error {
 };
 
 /// Trains the cell. NaN/Inf in a loss ends training with status "diverged"; an exception
-/// propagates (the caller stores it as "failed").
+/// propagates (the caller stores it as "failed"); a metric's exception or undeclared
+/// non-finite value fails only that metric, unless train.metric_errors is `fail`.
 CellResult train_cell(const CellConfig& config, const Registry& registry, const TrainOptions& options);
 
 }  // namespace kant

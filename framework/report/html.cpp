@@ -61,7 +61,8 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   h += fmt::format("<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over the "
                    "complete cells of a row (n); diverged and failed cells are counted, never dropped. A value "
                    "marked (k/n) is over the k of n seeds whose value was finite: NaN and ±Inf are left out of "
-                   "the mean and counted; figures draw them as grey marks.</p>\n",
+                   "the mean and counted; figures draw them as grey marks. A metric that failed in a cell "
+                   "reads “failed [k]”, note k saying why.</p>\n",
                    esc(manifest.name), cells.size(), complete, diverged, failed);
   if (!problems.empty()) {
     h += "<div class=\"problems\"><p>Files left out:</p><ul>\n";
@@ -70,6 +71,11 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   }
   h += "<h2>Table</h2>\n<div class=\"scroll\">\n" + render_table(table, TableFormat::html) + "</div>\n";
   if (std::string s = reference_summary(table); !s.empty()) h += fmt::format("<p><b>{}</b>. ✗ marks a difference beyond the tolerance.</p>\n", esc(s));
+  if (!table.notes.empty()) {
+    h += "<p>Metrics that failed (their values are never shown as numbers):</p><ul>\n";
+    for (const std::string& n : table.notes) h += fmt::format("<li class=\"status-failed\">{}</li>\n", esc(n));
+    h += "</ul>\n";
+  }
 
   std::vector<std::string> sections;
   for (const Figure& f : figures)
@@ -85,14 +91,22 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
 
   std::vector<const CellSummary*> bad;
   for (const CellSummary& c : cells)
-    if (c.status != "complete") bad.push_back(&c);
+    if (c.status != "complete" ||
+        std::any_of(c.metrics.begin(), c.metrics.end(), [](const auto& m) { return m.second.status == "failed"; }))
+      bad.push_back(&c);
   if (!bad.empty()) {
     h += "<h2>Failures and divergences</h2>\n<ul>\n";
     for (const CellSummary* c : bad) {
       std::vector<std::string> labels;
       for (const auto& [k, v] : c->labels) labels.push_back(k + "=" + v);
-      h += fmt::format("<li class=\"status-{}\"><b>{}</b> ({}): {} — {}</li>\n", esc(c->status),
-                       esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(c->status), esc(c->detail));
+      if (c->status != "complete")
+        h += fmt::format("<li class=\"status-{}\"><b>{}</b> ({}): {} — {}</li>\n", esc(c->status),
+                         esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(c->status), esc(c->detail));
+      for (const auto& [name, m] : c->metrics)
+        if (m.status == "failed")
+          h += fmt::format("<li class=\"status-failed\"><b>{}</b> ({}): metric {} failed at step {} — {}</li>\n",
+                           esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(name), m.failed_step,
+                           esc(m.error));
     }
     h += "</ul>\n";
   }
@@ -106,6 +120,10 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
     for (const auto& [k, v] : c.attrs)
       if (k != "config" && k != "labels") h += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", esc(k), esc(v));
     for (const auto& [k, v] : c.final_metrics) h += fmt::format("<tr><td>final {}</td><td>{}</td></tr>\n", esc(k), v);
+    for (const auto& [name, m] : c.metrics)
+      h += fmt::format("<tr><td>metric {}</td><td>{}{}{}</td></tr>\n", esc(name), esc(m.status),
+                       m.status == "failed" ? esc(fmt::format(" at step {}: {}", m.failed_step, m.error)) : "",
+                       m.source == "evaluate" ? esc(" (kant evaluate, " + m.evaluated_at + ")") : "");
     h += fmt::format("</table>\n<pre>{}</pre>\n</details>\n", esc(c.config_yaml));
   }
   h += kScript;

@@ -54,9 +54,11 @@ std::string cell_row_label(const CellSummary& cell, const std::vector<std::strin
 /// are dropped and counted): `finite` of `n` went into mean and std.
 struct Stat {
   double mean = 0, std = 0;
-  size_t n = 0;       ///< values present (one per complete cell that computes it)
+  size_t n = 0;       ///< values present (one per complete cell that computes it), failed ones included
   size_t finite = 0;  ///< of which finite: mean and std are over these
   size_t nan = 0, pos_inf = 0, neg_inf = 0;  ///< the dropped ones, by kind
+  size_t failed = 0;  ///< cells whose metric failed (no value: never shown as a number)
+  std::string note;   ///< the failures' notes, e.g. "[1]" (Table::notes says why)
   /// "k/n" when seeds were dropped, "" when all n are finite.
   std::string dropped_str() const;
 };
@@ -71,6 +73,9 @@ struct Table {
   std::vector<Stat> stats;                        ///< [row][column][value], complete cells only
   std::vector<std::optional<double>> reference;   ///< same indexing
   std::vector<size_t> complete, diverged, failed; ///< per row
+  /// Why metrics failed, numbered as the values' notes: "[1] faulty failed at step 1000 in
+  /// method=A seed=0: the reason".
+  std::vector<std::string> notes;
   ReferenceSpec ref;
 
   size_t index(size_t r, size_t c, size_t v) const { return (r * columns.size() + c) * values.size() + v; }
@@ -87,6 +92,8 @@ enum class TableFormat { markdown, csv, latex, html };
 std::string render_table(const Table& table, TableFormat format);
 /// "k of n published numbers within tolerance (…)", or "" without a reference.
 std::string reference_summary(const Table& table);
+/// The table's notes on failed metrics, one per line ("" when none failed).
+std::string failure_notes(const Table& table);
 
 /// A figure written as SVG.
 struct Figure {

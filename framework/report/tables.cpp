@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -131,16 +132,27 @@ std::string number(double x) {
 
 // "m ± s", "m ± s (k/n)" when seeds were dropped as non-finite, "nan (0/n)" (or "+inf",
 // "−inf", "non-finite" for a mix) when none is finite, "—" when no cell has the value.
+// A failed metric's cells read "failed [k]" (note k of the table says why), never a number.
 std::string mean_text(const Stat& s) {
   if (s.n == 0) return "—";
+  const std::string failed = s.failed ? fmt::format(", failed {}", s.note) : "";
+  if (s.failed == s.n) return "failed " + s.note;
+  const size_t present = s.n - s.failed;
   if (s.finite == 0) {
-    const char* kind = s.nan == s.n ? "nan" : s.pos_inf == s.n ? "+inf" : s.neg_inf == s.n ? "−inf" : "non-finite";
-    return fmt::format("{} (0/{})", kind, s.n);
+    const char* kind = s.nan == present       ? "nan"
+                       : s.pos_inf == present ? "+inf"
+                       : s.neg_inf == present ? "−inf"
+                                              : "non-finite";
+    return fmt::format("{} (0/{}{})", kind, s.n, failed);
   }
   std::string text = fmt::format("{} ± {}", number(s.mean), number(s.std));
-  if (s.finite < s.n) text += fmt::format(" ({}/{})", s.finite, s.n);
+  if (s.finite < s.n) text += fmt::format(" ({}/{}{})", s.finite, s.n, failed);
   return text;
 }
+
+// The metric a table value belongs to: "mode_coverage.modes" → "mode_coverage" (a failed
+// metric with no value at all is listed under its name alone).
+std::string metric_of(const std::string& value) { return value.substr(0, value.find('.')); }
 
 std::string latex_escape(const std::string& s) {
   std::string out;
@@ -257,12 +269,38 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
   t.row_header = fmt::format("{}", fmt::join(spec.rows, " / "));
   t.column_axis = spec.columns;
   t.values = spec.values;
-  if (t.values.empty()) {
-    std::set<std::string> names;
-    for (const CellSummary& c : cells)
-      for (const auto& [k, v] : c.final_metrics) names.insert(k);
-    t.values.assign(names.begin(), names.end());
+  // every value when the report names none; else those named, then those kant evaluate added
+  std::set<std::string> names;
+  for (const CellSummary& c : cells) {
+    for (const auto& [k, v] : c.final_metrics) {
+      auto r = c.metrics.find(metric_of(k));
+      if (spec.values.empty() || (r != c.metrics.end() && r->second.source == "evaluate")) names.insert(k);
+    }
   }
+  for (const CellSummary& c : cells)  // metrics that failed everywhere have no value: their name
+    for (const auto& [m, r] : c.metrics)
+      if (r.status == "failed" && (spec.values.empty() || r.source == "evaluate") &&
+          std::none_of(names.begin(), names.end(), [&](const std::string& n) { return metric_of(n) == m; }) &&
+          std::none_of(t.values.begin(), t.values.end(), [&](const std::string& n) { return metric_of(n) == m; }))
+        names.insert(m);
+  for (const std::string& n : names)
+    if (std::find(t.values.begin(), t.values.end(), n) == t.values.end()) t.values.push_back(n);
+  std::map<std::string, size_t> note_of;  // metric \x1f error → index into t.notes
+  std::vector<std::vector<std::string>> note_cells;
+  // the note of a metric's failure in a cell (one note per metric and reason, listing its cells)
+  auto note_failure = [&](const CellSummary& cell, const std::string& metric, const MetricRecord& rec) {
+    auto [it, added] = note_of.try_emplace(metric + kSep + rec.error, note_of.size());
+    if (added) {
+      t.notes.push_back(metric + kSep + rec.error);
+      note_cells.emplace_back();
+    }
+    std::vector<std::string> labels;
+    for (const auto& [k, l] : cell.labels) labels.push_back(k + "=" + l);
+    const std::string where = fmt::format("{} (step {})", fmt::join(labels, " "), rec.failed_step);
+    auto& list = note_cells[it->second];
+    if (std::find(list.begin(), list.end(), where) == list.end()) list.push_back(where);
+    return it->second;
+  };
   auto add_unique = [](std::vector<std::string>& v, const std::string& s) {
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
   };
@@ -289,17 +327,46 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
       }
       for (size_t v = 0; v < t.values.size(); ++v) {
         std::vector<double> xs;
+        size_t failed = 0;
+        std::set<size_t> notes;
         for (const CellSummary* cell : group) {
           if (cell->status != "complete") continue;
+          const std::string metric = metric_of(t.values[v]);
+          if (auto rec = cell->metrics.find(metric); rec != cell->metrics.end() && rec->second.status == "failed") {
+            ++failed;
+            notes.insert(note_failure(*cell, metric, rec->second));
+            continue;
+          }
           auto it = cell->final_metrics.find(t.values[v]);
           if (it != cell->final_metrics.end()) xs.push_back(it->second);
         }
-        t.stats[t.index(r, c, v)] = finite_stats(xs);
+        Stat& s = t.stats[t.index(r, c, v)] = finite_stats(xs);
+        s.n += failed;
+        s.failed = failed;
+        std::vector<std::string> ids;
+        for (size_t k : notes) ids.push_back(std::to_string(k + 1));
+        if (!ids.empty()) s.note = fmt::format("[{}]", fmt::join(ids, ","));
         auto ref = t.ref.values.find(t.rows[r] + kSep + t.columns[c] + kSep + t.values[v]);
         if (ref != t.ref.values.end()) t.reference[t.index(r, c, v)] = ref->second;
       }
     }
+  // metrics that failed but have no column (the report block names other values): noted all the same
+  for (const CellSummary& cell : cells)
+    if (cell.status == "complete")
+      for (const auto& [metric, rec] : cell.metrics)
+        if (rec.status == "failed") note_failure(cell, metric, rec);
+  for (size_t k = 0; k < t.notes.size(); ++k) {
+    const size_t sep = t.notes[k].find(kSep);
+    t.notes[k] = fmt::format("[{}] {} failed in {}: {}", k + 1, t.notes[k].substr(0, sep),
+                             fmt::join(note_cells[k], ", "), t.notes[k].substr(sep + 1));
+  }
   return t;
+}
+
+std::string failure_notes(const Table& t) {
+  std::string out;
+  for (const std::string& n : t.notes) out += n + "\n";
+  return out;
 }
 
 std::string reference_summary(const Table& t) {
@@ -345,8 +412,9 @@ std::string render_table(const Table& t, TableFormat format) {
     const auto& ref = t.reference[t.index(r, col.c, col.v)];
     if (col.kind == 0) {
       if (csv) {
-        if (!s.finite) return {"", "", s.n ? fmt::format("0/{}", s.n) : ""};
-        return {fmt::format("{}", s.mean), fmt::format("{}", s.std), fmt::format("{}/{}", s.finite, s.n)};
+        const std::string failed = s.failed ? fmt::format(" ({} failed {})", s.failed, s.note) : "";
+        if (!s.finite) return {"", "", s.n ? fmt::format("0/{}{}", s.n, failed) : ""};
+        return {fmt::format("{}", s.mean), fmt::format("{}", s.std), fmt::format("{}/{}{}", s.finite, s.n, failed)};
       }
       return {mean_text(s)};
     }

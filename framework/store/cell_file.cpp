@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -57,6 +58,28 @@ void write_samples(h5::Group& g, const std::string& name, const Tensor& t) {
   if (t.defined()) g.write(name, t.data(), t.shape());
 }
 
+void write_tensors(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
+  for (const auto& [name, t] : tensors) g.write(name, t.data(), t.shape());
+}
+
+// networks/<name>/{parameters,buffers}/… (the checkpoint format, kant/checkpoint.hpp) and
+// final_state/{streams/<stream>, states/<component>/…}
+void write_final_state(h5::Group& root, const FinalState& f) {
+  h5::Group nets = root.create_group("networks");
+  for (const NetworkState& n : f.networks) {
+    h5::Group g = nets.create_group(n.name);
+    write_tensors(g.create_group("parameters"), n.parameters);
+    write_tensors(g.create_group("buffers"), n.buffers);
+  }
+  h5::Group state = root.create_group("final_state");
+  state.set_attr("step", f.step);
+  h5::Group streams = state.create_group("streams");
+  for (const auto& [name, w] : f.streams)
+    streams.write(name, std::vector<int64_t>(w.begin(), w.end()), {static_cast<int64_t>(w.size())});
+  h5::Group states = state.create_group("states");
+  for (const auto& [name, st] : f.states) write_state(states.create_group(name), st);
+}
+
 void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
   root.set_attr("format", std::string(kFormat));
   root.set_attr("format_version", kFormatVersion);
@@ -82,7 +105,7 @@ void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
 
   write_series(root.create_group("series"), r.losses);
   h5::Group metrics = root.create_group("metrics");
-  for (const auto& [name, s] : r.metrics) write_series(metrics.create_group(name), s);
+  write_metrics(metrics, r.metrics, r.metric_records);
   h5::Group final_group = root.create_group("final");
   for (const auto& [name, v] : r.final_metrics) final_group.set_attr(name, v);
   h5::Group arrays = root.create_group("arrays");
@@ -93,6 +116,7 @@ void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
   h5::Group samples = root.create_group("samples");
   write_samples(samples, "generated", r.generated);
   write_samples(samples, "real", r.real);
+  if (r.final_state) write_final_state(root, *r.final_state);
 }
 
 // A cell file checked against its seal, its name and its config; throws StorageError naming
@@ -134,6 +158,64 @@ void write_cell_file(const fs::path& path, const CellInfo& info, const CellResul
                [&](h5::Group& root) { write_cell(root, info, r); });
 }
 
+void add_to_cell_file(const fs::path& path, const CellAddition& a) {
+  h5::File old = open_cell(path);
+  const Seal seal = read_seal(path);
+  const h5::Group from = old.root();
+  auto replaced = [&](const std::string& name) { return a.replace.count(name) > 0; };
+  for (const auto& [name, s] : a.metrics)
+    if (from.open_group("metrics").exists(name) && !replaced(name))
+      throw StorageError(fmt::format("{}: already stores a metric '{}'", path.string(), name));
+  write_sealed(path, kSealKind, seal.fields, [&](h5::Group& root) {
+    from.copy_attributes(root);
+    for (const std::string& child : from.children()) {
+      if (a.final_state && (child == "networks" || child == "final_state")) continue;
+      if (child != "metrics" && child != "final" && child != "arrays") {
+        from.copy_child(child, root);
+        continue;
+      }
+      // groups per metric: copied but for the replaced ones, then the new ones added
+      const h5::Group src = from.open_group(child);
+      h5::Group dst = root.create_group(child);
+      src.copy_attributes(dst, [&](const std::string& attr) {  // final: "<metric>.<value>"
+        return child == "final" && replaced(attr.substr(0, attr.find('.')));
+      });
+      for (const std::string& name : src.children())
+        if (!replaced(name)) src.copy_child(name, dst);
+      if (child == "metrics") write_metrics(dst, a.metrics, a.records);
+      if (child == "final")
+        for (const auto& [name, v] : a.final_metrics) dst.set_attr(name, v);
+      if (child == "arrays")
+        for (const auto& [metric, named] : a.arrays) {
+          h5::Group g = dst.create_group(metric);
+          for (const auto& [name, t] : named) write_samples(g, name, t);
+        }
+    }
+    if (a.final_state) write_final_state(root, *a.final_state);
+  });
+}
+
+FinalState load_final_state(const fs::path& path, const CheckpointParts& parts) {
+  h5::File f = open_cell(path);
+  h5::Group root = f.root();
+  if (!root.exists("networks") || !root.exists("final_state"))
+    throw StorageError(fmt::format("{}: stores no networks (trained with train.store_networks: false, or by an older "
+                                   "kant): train the cell again to evaluate it", path.string()));
+  auto assign = stage_parts(root.open_group("networks"), parts, path.string());
+  FinalState s;
+  h5::Group state = root.open_group("final_state");
+  s.step = state.attr_int("step");
+  h5::Group streams = state.open_group("streams");
+  for (const std::string& name : streams.children()) {
+    std::vector<int64_t> w = streams.read_int64(name);
+    s.streams.emplace_back(name, std::vector<uint64_t>(w.begin(), w.end()));
+  }
+  h5::Group states = state.open_group("states");
+  for (const std::string& name : states.children()) s.states[name] = read_state(states.open_group(name));
+  assign();
+  return s;
+}
+
 std::vector<double> read_cell_dataset(const fs::path& file, const std::string& path, Shape* shape) {
   h5::File f = open_cell(file);
   h5::Group g = f.root();
@@ -172,6 +254,13 @@ CellSummary read_cell_summary(const fs::path& path) {
     h5::Group final_group = root.open_group("final");
     for (const std::string& name : final_group.attr_names())
       s.final_metrics[name] = final_group.attr_double(name);
+    h5::Group metrics = root.open_group("metrics");
+    for (const std::string& name : metrics.children()) {
+      h5::Group g = metrics.open_group(name);
+      if (g.has_attr("status")) s.metrics[name] = read_metric_record(g);
+    }
+    s.has_networks = root.exists("networks") && root.exists("final_state");
+    if (root.has_attr("threads")) s.threads = root.attr_int("threads");
   } catch (const StorageError& e) {
     std::string what = e.what();
     if (what.find(path.string()) == std::string::npos) what = path.string() + ": " + what;

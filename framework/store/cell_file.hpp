@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+#include <set>
+
+#include "kant/checkpoint.hpp"
+#include "kant/components.hpp"
 #include "kant/tensor.hpp"
 
 namespace kant {
@@ -17,6 +22,34 @@ struct Series {
   void add(int64_t s, const std::map<std::string, double>& row);
 };
 
+/// What a cell file records of one metric, as attributes of metrics/<name>.
+struct MetricRecord {
+  std::string plugin;
+  std::string params;  ///< canonical YAML of the plugin and its parameters (no every, no name)
+  int64_t every = 0;
+  std::string source = "training";  ///< training | evaluate (computed later by kant evaluate)
+  std::string status = "ok";        ///< ok | failed
+  std::string error;                ///< why it failed
+  int64_t failed_step = -1;         ///< the generator step it failed at
+  std::string evaluated_at;         ///< UTC time of kant evaluate ("" for training)
+};
+
+/// One network's parameters and buffers (copies), as checkpoints store them.
+struct NetworkState {
+  std::string name;  ///< generator, critic, encoder, …, average (the generator's EMA)
+  std::vector<Module::NamedTensor> parameters, buffers;
+};
+
+/// Everything a metric computed after training needs to see what it would have seen as the
+/// last metric of the cell's list: the networks and the state of the cell's components and
+/// random streams right after the final metric values (before final arrays and samples).
+struct FinalState {
+  int64_t step = 0;  ///< the last generator step trained (the step of the final values)
+  std::vector<NetworkState> networks;
+  std::vector<std::pair<std::string, std::vector<uint64_t>>> streams;  ///< random streams by name
+  std::map<std::string, ComponentState> states;  ///< procedure, dataset, lipschitz
+};
+
 /// The outcome of one cell: what its file stores besides identity and provenance.
 struct CellResult {
   std::string status = "complete";  ///< complete | diverged | failed
@@ -24,6 +57,7 @@ struct CellResult {
   int64_t diverged_step = -1;
   Series losses;  ///< loss_critic, penalty, divergence_estimate, loss_generator per step
   std::map<std::string, Series> metrics;          ///< per metric: its values over steps
+  std::map<std::string, MetricRecord> metric_records;  ///< per metric: what it is, ok or failed
   std::map<std::string, double> final_metrics;    ///< "metric.value" at the end
   std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
   Tensor generated;                               ///< generated samples at the end
@@ -31,6 +65,7 @@ struct CellResult {
   double wall_time_s = 0;                         ///< over every resume
   int64_t resumes = 0;                            ///< times training continued from a checkpoint
   std::string first_start_time;                   ///< when training of the cell first began
+  std::optional<FinalState> final_state;          ///< unless train.store_networks is false
 };
 
 /// A plugin component a cell used, as its provenance records it.
@@ -64,6 +99,28 @@ std::filesystem::path cell_path(const std::filesystem::path& experiment_dir, con
 void write_cell_file(const std::filesystem::path& path, const CellInfo& info,
                      const CellResult& result);
 
+/// What `kant evaluate` adds to a stored cell: new metrics (their series, records, final
+/// values and arrays), and the networks and state as those metrics leave them.
+struct CellAddition {
+  std::map<std::string, Series> metrics;
+  std::map<std::string, MetricRecord> records;
+  std::map<std::string, double> final_metrics;
+  std::map<std::string, std::map<std::string, Tensor>> arrays;
+  std::optional<FinalState> final_state;  ///< replaces the stored networks and state
+  std::set<std::string> replace;          ///< stored metrics (failed ones) the addition replaces
+};
+
+/// Rewrites a cell file with `addition`: every other object and attribute is copied as it is
+/// (HDF5's object copy: the same bytes), the file is sealed anew and renamed over the old one,
+/// so `path` holds the old file or the new one, whole, whatever happens. The caller holds
+/// the cell's claim. Throws StorageError naming the file.
+void add_to_cell_file(const std::filesystem::path& path, const CellAddition& addition);
+
+/// Reads the stored networks into `parts` (names and shapes checked before anything is
+/// assigned) and returns the stored final state (its `networks` left empty). Throws
+/// StorageError when the file stores none (train.store_networks: false, or an older kant).
+FinalState load_final_state(const std::filesystem::path& path, const CheckpointParts& parts);
+
 /// What a report needs of a stored cell.
 struct CellSummary {
   std::filesystem::path path;
@@ -73,6 +130,9 @@ struct CellSummary {
   std::vector<std::pair<std::string, std::string>> labels;
   std::map<std::string, double> final_metrics;
   std::map<std::string, std::string> attrs;  ///< every string attribute (provenance)
+  std::map<std::string, MetricRecord> metrics;  ///< per stored metric (empty for older files)
+  bool has_networks = false;                    ///< the final networks are stored
+  int64_t threads = 1;                          ///< OpenMP threads the cell trained with
 };
 
 /// Reads a cell file after checking it whole: its seal's checksum, the cell id it stores

@@ -2,6 +2,8 @@
 // (store/checkpoint_io.hpp).
 #include "kant/checkpoint.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
@@ -114,6 +116,44 @@ Series read_series(const h5::Group& g) {
   for (const std::string& name : g.children())
     if (name != "step") s.values[name] = g.read(name);
   return s;
+}
+
+void write_metric_record(h5::Group& g, const MetricRecord& m) {
+  g.set_attr("plugin", m.plugin);
+  g.set_attr("params", m.params);
+  g.set_attr("every", m.every);
+  g.set_attr("source", m.source);
+  g.set_attr("status", m.status);
+  g.set_attr("error", m.error);
+  g.set_attr("failed_step", m.failed_step);
+  if (!m.evaluated_at.empty()) g.set_attr("evaluated_at", m.evaluated_at);
+}
+
+MetricRecord read_metric_record(const h5::Group& g) {
+  MetricRecord m;
+  m.plugin = g.attr_string("plugin");
+  m.params = g.attr_string("params");
+  m.every = g.attr_int("every");
+  m.source = g.attr_string("source");
+  m.status = g.attr_string("status");
+  m.error = g.attr_string("error");
+  m.failed_step = g.attr_int("failed_step");
+  if (g.has_attr("evaluated_at")) m.evaluated_at = g.attr_string("evaluated_at");
+  return m;
+}
+
+// metrics/<name> for every metric with a series or a record: the series, the record's attributes
+void write_metrics(h5::Group& metrics, const std::map<std::string, Series>& series,
+                   const std::map<std::string, MetricRecord>& records) {
+  std::set<std::string> names;
+  for (const auto& [name, s] : series) names.insert(name);
+  for (const auto& [name, r] : records) names.insert(name);
+  for (const std::string& name : names) {
+    h5::Group g = metrics.create_group(name);
+    if (auto r = records.find(name); r != records.end()) write_metric_record(g, r->second);
+    auto it = series.find(name);
+    write_series(std::move(g), it != series.end() ? it->second : Series{});
+  }
 }
 
 void save_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts) {

@@ -22,6 +22,14 @@ std::function<void()> stage_parts(const h5::Group& root, const CheckpointParts& 
 void write_state(h5::Group g, const ComponentState& state);
 ComponentState read_state(const h5::Group& g);
 
+/// A metric's record as attributes of its group (plugin, params, every, source, status,
+/// error, failed_step, evaluated_at).
+void write_metric_record(h5::Group& g, const MetricRecord& record);
+MetricRecord read_metric_record(const h5::Group& g);
+/// metrics/<name> for every metric with a series or a record: the series and the record.
+void write_metrics(h5::Group& metrics, const std::map<std::string, Series>& series,
+                   const std::map<std::string, MetricRecord>& records);
+
 /// step [T] int64 and one float64 column per name.
 void write_series(h5::Group g, const Series& series);
 Series read_series(const h5::Group& g);

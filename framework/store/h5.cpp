@@ -269,6 +269,33 @@ std::vector<int64_t> Group::read_int64(const std::string& name) const {
   return out;
 }
 
+void Group::copy_child(const std::string& name, Group& to) const {
+  check_status(H5Ocopy(id(), name.c_str(), to.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+               "copying " + path_ + "/" + name);
+}
+
+void Group::copy_attributes(Group& to, const std::function<bool(const std::string&)>& skip) const {
+  for (const std::string& name : attr_names()) {
+    if (skip && skip(name)) continue;
+    Handle a = open_attr(id(), name, path_);
+    Handle type(check(H5Aget_type(a.id()), "attribute type"), H5Tclose);
+    Handle space(check(H5Aget_space(a.id()), "dataspace"), H5Sclose);
+    const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+    const size_t size = H5Tget_size(type.id());
+    if (n < 0 || size == 0) check_status(-1, "the size of attribute " + name);
+    // read and written in the file's own type: variable-length strings come back as pointers
+    std::vector<unsigned char> buffer(static_cast<size_t>(n) * size);
+    check_status(H5Aread(a.id(), type.id(), buffer.data()), "reading attribute " + name);
+    Handle copy(check(H5Acreate2(to.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                      "creating attribute " + name),
+                H5Aclose);
+    const herr_t written = H5Awrite(copy.id(), type.id(), buffer.data());
+    if (H5Tdetect_class(type.id(), H5T_VLEN) > 0 || H5Tis_variable_str(type.id()) > 0)
+      H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, buffer.data());
+    check_status(written, "writing attribute " + name);
+  }
+}
+
 File File::create(const std::filesystem::path& path, uint64_t userblock) {
   Handle fcpl(check(H5Pcreate(H5P_FILE_CREATE), "property list"), H5Pclose);
   if (userblock > 0) check_status(H5Pset_userblock(fcpl.id(), userblock), "user block");

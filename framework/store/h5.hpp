@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,13 @@ class Group {
   std::vector<double> read(const std::string& name, Shape* shape = nullptr) const;
   /// Reads an integer dataset exactly (all 64 bits).
   std::vector<int64_t> read_int64(const std::string& name) const;
+
+  /// Copies the child `name` (a group with everything below it, or a dataset) with its
+  /// attributes into `to` under the same name, byte for byte (HDF5's object copy: chunks
+  /// and filters as they are); `to` may be in another file.
+  void copy_child(const std::string& name, Group& to) const;
+  /// Copies every attribute of this group (any type) onto `to`, except those `skip` names.
+  void copy_attributes(Group& to, const std::function<bool(const std::string&)>& skip = {}) const;
 
   hid id() const { return h_.id(); }
   const std::string& path() const { return path_; }

@@ -10,6 +10,7 @@
 #include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -77,5 +78,6 @@ KANT_PLUGIN("classifier_scores", "1.0.0") {
         param::string("cache_dir", "", "where trained classifiers are kept (empty: "
                                        "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, else "
                                        "~/.cache/kantorovich)")},
-       MetricFactory([](const Params& p) { return std::make_unique<ClassifierScores>(p); })});
+       MetricFactory([](const Params& p) { return std::make_unique<ClassifierScores>(p); }),
+       {{rules::labelled_data()}}});
 }

@@ -11,6 +11,7 @@
 #include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -66,5 +67,6 @@ KANT_PLUGIN("code_classes", "1.0.0") {
             .at_least(1),
         param::integer("epochs", 30, "training epochs of the label classifier").at_least(1),
         param::string("cache_dir", "", "where trained classifiers are kept (as classifier_scores)")},
-       MetricFactory([](const Params& p) { return std::make_unique<CodeClasses>(p); })});
+       MetricFactory([](const Params& p) { return std::make_unique<CodeClasses>(p); }),
+       {{rules::categorical_code(), rules::labelled_data()}}});
 }

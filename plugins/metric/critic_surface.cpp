@@ -9,6 +9,7 @@
 
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -100,5 +101,12 @@ KANT_PLUGIN("critic_surface", "1.0.0") {
                                               "fraction of its size on each side")
                       .at_least(0),
                   param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box")},
-                 MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); }),
+                 {{rules::needs_critic(), rules::data_shape({2}, "2-D data"),
+                   {"`range` empty or [x_min, x_max, y_min, y_max] with min < max",
+                    [](const Params& p, CellView&) -> std::string {
+                      const std::vector<double>& r = p.reals("range");
+                      if (r.empty() || (r.size() == 4 && r[0] < r[1] && r[2] < r[3])) return "";
+                      return fmt::format("range is [{}]", fmt::join(r, ", "));
+                    }}}}});
 }

@@ -36,6 +36,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -132,6 +133,31 @@ std::vector<std::string> integrand_names() {
   return names;
 }
 
+// Relative tolerance of the affine check G(z) = μ + w·z (float arithmetic of one layer).
+constexpr double kAffineTolerance = 1e-3;
+constexpr int64_t kAffineProbes = 64;  // random z the check compares at
+
+// "" when G is affine in z on random probes, else what differs (the rule's message).
+std::string affine_mismatch(Network& generator, int64_t noise_dim) {
+  Rng rng(0, 0);
+  Tensor z = rng.normal_tensor({kAffineProbes, noise_dim});
+  Tensor zero = Tensor::zeros({1, noise_dim}).set_requires_grad();
+  Tensor at_zero = generator.forward(zero);
+  if (at_zero.numel() != 1)
+    return fmt::format("the generator's samples have {} values, not one", at_zero.numel());
+  const Tensor w = grad({sum(at_zero)}, {zero})[0];
+  const double mu = at_zero.data()[0];
+  NoGradGuard no_grad;
+  Tensor x = generator.forward(z);
+  for (int64_t i = 0; i < z.size(0); ++i) {
+    double affine = mu;
+    for (int64_t j = 0; j < noise_dim; ++j) affine += double(w.data()[j]) * z.data()[i * noise_dim + j];
+    if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
+      return fmt::format("the initialised generator gives G(z) = {:.6g} where μ + w·z = {:.6g}", x.data()[i], affine);
+  }
+  return "";
+}
+
 class FDivergence1d : public Metric {
  public:
   explicit FDivergence1d(const Params& p)
@@ -195,7 +221,7 @@ class FDivergence1d : public Metric {
     for (int64_t i = 0; i < z.size(0); ++i) {
       double affine = mu;
       for (int64_t j = 0; j < z.size(1); ++j) affine += double(w.data()[j]) * z.data()[i * z.size(1) + j];
-      if (std::abs(x.data()[i] - affine) > 1e-3 * (1 + std::abs(affine)))
+      if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
         throw Error(fmt::format("f_divergence_1d needs an affine generator G(z) = μ + w·z (a Gaussian); "
                                 "G(z) = {} but μ + w·z = {} (use mlp with hidden: [] and "
                                 "output_activation: none)", x.data()[i], affine));
@@ -302,5 +328,20 @@ KANT_PLUGIN("f_divergence_1d", "1.0.0") {
         param::boolean("trained_estimate", false, "also report the cell's objective's estimate with its "
                                                   "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
             .added_later()},
-       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); })});
+       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); }),
+       {{rules::data_shape({1}, "1-D data"), rules::closed_form_density(), rules::normal_noise(),
+         {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and output_activation: none), "
+          "checked on the initialised generator at random z",
+          [](const Params&, CellView& cell) { return affine_mismatch(cell.generator(), cell.noise_dim()); }},
+         {"`variational` lists f-GAN divergences (kl, reverse_kl, pearson, …)",
+          [](const Params& p, CellView&) -> std::string {
+            try {
+              std::vector<std::string> known;
+              for (const auto& d : fgan::divergences()) known.push_back(d.name);
+              name_list(p.string("variational"), known, "variational");
+            } catch (const Error& e) {
+              return fmt::format("variational is \"{}\" ({})", p.string("variational"), e.what());
+            }
+            return "";
+          }}}}});
 }

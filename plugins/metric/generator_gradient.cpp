@@ -16,6 +16,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
@@ -86,5 +87,6 @@ KANT_PLUGIN("generator_gradient", "1.0.0") {
                       .added_later()},
                  MetricFactory([](const Params& p) {
                    return std::make_unique<GeneratorGradient>(p.integer("samples"), p.integer("baseline_step"));
-                 })});
+                 }),
+                 {{rules::needs_critic()}}});
 }

@@ -14,6 +14,7 @@
 //   activation_grad_trend    +1 exploding (ratio > 1, more than tenfold), −1 vanishing (< −1),
 //                            0 within a factor of 10 (Figure 1b: +1 for c = 0.1, −1 for c = 0.01
 //                            and 0.001, 0 under the gradient penalty)
+// `layers` restricts activation_grad_<layer> to the named blocks (checked at validate time).
 // At the end, a histogram of every critic weight matrix (arrays weight_histogram.<name> with
 // weight_edges.<name>; WGAN-GP Figure 1c: clipping piles weights up at ±c).
 // With a packed critic each sample's norm is that of its share of the pack's gradient.
@@ -23,16 +24,46 @@
 #include "kant/input_gradient.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
 using namespace kant;
 
+// The names of a comma-separated list ("hidden1, hidden3").
+std::vector<std::string> names_of(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string name = list.substr(start, comma - start);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (!name.empty()) out.push_back(name);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The hidden blocks a critic records on one forward pass (two whole packs of zeros).
+std::vector<std::string> recorded_blocks(Network& critic, const Shape& sample_shape) {
+  Shape shape{2 * critic.pack()};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  NoGradGuard no_grad;
+  critic.set_recording(true);
+  critic.forward(Tensor::zeros(shape));
+  std::vector<std::string> names;
+  for (const auto& [name, h] : critic.recorded()) names.push_back(name);
+  critic.set_recording(false);
+  return names;
+}
+
 class GradientNorms : public Metric {
  public:
-  GradientNorms(int64_t samples, int64_t bins, bool layer_ratio)
-      : samples_(samples), bins_(bins), layer_ratio_(layer_ratio) {}
+  GradientNorms(int64_t samples, int64_t bins, std::vector<std::string> layers, bool layer_ratio)
+      : samples_(samples), bins_(bins), layers_(std::move(layers)), layer_ratio_(layer_ratio) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"activation_grad_<layer>"};  // each block the critic records
     if (layer_ratio_) names.insert(names.end(), {"activation_grad_log10_ratio", "activation_grad_trend"});
@@ -51,7 +82,7 @@ class GradientNorms : public Metric {
       NoGradGuard no_grad;
       mixed = penalties::random_interpolates(real, fake, ctx.rng);
     }
-    std::map<std::string, double> out = activation_gradients(ctx, real, fake, layer_ratio_);
+    std::map<std::string, double> out = activation_gradients(ctx, real, fake);
     for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
       const std::vector<double> norms = row_norms(penalties::input_gradient(critic_of(ctx, "gradient_norms"), x), samples);
       double sum = 0, sum_sq = 0, max = 0;
@@ -88,13 +119,19 @@ class GradientNorms : public Metric {
 
  private:
   // ‖∂L_D/∂h‖ for every recorded hidden block h, over both passes.
-  static std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
-                                                            const Tensor& fake, bool layer_ratio) {
+  std::map<std::string, double> activation_gradients(MetricContext& ctx, const Tensor& real,
+                                                     const Tensor& fake) const {
     Network& critic = critic_of(ctx, "gradient_norms");
     critic.set_recording(true);
     Tensor d_real = critic.forward(real), d_fake = critic.forward(fake);
     std::vector<Module::NamedTensor> hidden = critic.recorded();
     critic.set_recording(false);
+    if (!layers_.empty())
+      hidden.erase(std::remove_if(hidden.begin(), hidden.end(),
+                                  [&](const Module::NamedTensor& h) {
+                                    return std::find(layers_.begin(), layers_.end(), h.first) == layers_.end();
+                                  }),
+                   hidden.end());
     std::map<std::string, double> out;
     if (hidden.empty()) return out;
     Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake) : sub(mean(d_fake), mean(d_real));
@@ -103,7 +140,7 @@ class GradientNorms : public Metric {
     const std::vector<Tensor> grads = grad({loss}, activations);
     for (size_t k = 0; k < hidden.size(); ++k) out["activation_grad_" + hidden[k].first] += squared_norm(grads[k]);
     for (auto& [name, v] : out) v = std::sqrt(v);
-    if (layer_ratio) {  // the first and the last block in forward order
+    if (layer_ratio_) {  // the first and the last block in forward order
       const double r = std::log10(out["activation_grad_" + hidden.front().first] /
                                   out["activation_grad_" + hidden.back().first]);
       out["activation_grad_log10_ratio"] = r;
@@ -113,6 +150,7 @@ class GradientNorms : public Metric {
   }
 
   int64_t samples_, bins_;
+  std::vector<std::string> layers_;  // empty: every recorded block
   bool layer_ratio_;
 };
 
@@ -124,11 +162,27 @@ KANT_PLUGIN("gradient_norms", "1.0.0") {
                  "critic-loss gradient norms; weight histograms",
                  {param::integer("samples", 512, "samples of each kind").at_least(1),
                   param::integer("bins", 50, "bins of the final weight histograms").at_least(1),
+                  param::string("layers", "", "comma-separated hidden blocks of the critic whose "
+                                              "activation_grad_<layer> is reported, e.g. \"hidden1, "
+                                              "hidden3\" (empty: every block the critic records)")
+                      .added_later(),
                   param::boolean("layer_ratio", false, "also report activation_grad_log10_ratio (log10 of the "
                                                        "first block's norm over the last's) and its trend (±1, 0)")
                       .added_later()},
                  MetricFactory([](const Params& p) {
                    return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
-                                                          p.boolean("layer_ratio"));
-                 })});
+                                                          names_of(p.string("layers")), p.boolean("layer_ratio"));
+                 }),
+                 {{rules::needs_critic(),
+                   {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
+                    [](const Params& p, CellView& cell) -> std::string {
+                      const std::vector<std::string> wanted = names_of(p.string("layers"));
+                      if (wanted.empty() || !cell.critic()) return "";
+                      const std::vector<std::string> blocks = recorded_blocks(*cell.critic(), cell.dataset().sample_shape());
+                      for (const std::string& w : wanted)
+                        if (std::find(blocks.begin(), blocks.end(), w) == blocks.end())
+                          return fmt::format("the critic records no block '{}' (it records: {})", w,
+                                             blocks.empty() ? "none" : fmt::format("{}", fmt::join(blocks, ", ")));
+                      return "";
+                    }}}}});
 }

@@ -16,6 +16,7 @@
 #include "kant/input_gradient.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 
@@ -93,5 +94,7 @@ KANT_PLUGIN("lipschitz_bounds", "1.0.0") {
                   param::integer("iterations", 100, "power iterations per layer").at_least(1),
                   param::integer("ascent_steps", 20, "gradient-ascent steps on ‖∇ₓD‖² (0: none)").at_least(0),
                   param::real("ascent_lr", 0.01, "ascent step length per sample").at_least(0)},
-                 MetricFactory([](const Params& p) { return std::make_unique<LipschitzBounds>(p); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<LipschitzBounds>(p); }),
+                 {{rules::needs_critic()},
+                  {{"upper", "the critic's architecture has no layer-wise bound (batch or layer normalisation)"}}}});
 }

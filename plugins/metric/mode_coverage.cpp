@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -92,5 +93,7 @@ KANT_PLUGIN("mode_coverage", "1.0.0") {
         param::integer("min_samples", 20, "high-quality samples a mode needs to count as "
                                           "covered (PacGAN: 20 of 2500)")
             .at_least(1)},
-       MetricFactory([](const Params& p) { return std::make_unique<ModeCoverage>(p); })});
+       MetricFactory([](const Params& p) { return std::make_unique<ModeCoverage>(p); }),
+       {{rules::known_modes()},
+        {{"reverse_kl", "no generated sample is high quality (within threshold_std of a mode)"}}}});
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "kant/error.hpp"
+#include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -55,5 +56,15 @@ KANT_PLUGIN("parameter_trace", "1.0.0") {
                  {param::integer("max_values", 64, "refuse networks with more parameters").at_least(1)},
                  MetricFactory([](const Params& p) {
                    return std::make_unique<ParameterTrace>(p.integer("max_values"));
-                 })});
+                 }),
+                 {{{"at most max_values parameters in the generator and critic together (it stores one "
+                    "value per parameter at every evaluation)",
+                    [](const Params& p, CellView& cell) -> std::string {
+                      const int64_t g = cell.generator().parameter_count();
+                      const int64_t c = cell.critic() ? cell.critic()->parameter_count() : 0;
+                      if (g + c <= p.integer("max_values")) return "";
+                      return fmt::format("they have {} (generator {}, critic {}) and max_values is {}",
+                                         rules::thousands(g + c), rules::thousands(g), rules::thousands(c),
+                                         rules::thousands(p.integer("max_values")));
+                    }}}}});
 }

@@ -139,6 +139,8 @@ class Optimizer {
 };
 using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)>;
 
+struct TrainSettings;
+
 // ---- metric ----------------------------------------------------------------------------
 /// What a metric may look at: the data, the networks, and a way to draw generated samples.
 struct MetricContext {
@@ -179,6 +181,50 @@ class Metric {
   virtual void load_state(const ComponentState& /*state*/) {}
 };
 using MetricFactory = std::function<std::unique_ptr<Metric>(const Params&)>;
+
+/// A cell as `kant validate` sees it before anything trains, for metrics' rules: its data set
+/// and its networks as the cell builds them (freshly initialised), built only when a rule
+/// asks for them. What a rule reads here is structure (shapes, sizes, layers, whether the
+/// generator is affine), never trained values.
+class CellView {
+ public:
+  virtual ~CellView() = default;
+  /// The data set, built from the cell's `dataset` block.
+  virtual Dataset& dataset() = 0;
+  /// The generator as metrics see it (its weight average has the same architecture).
+  virtual Network& generator() = 0;
+  /// The critic metrics see (one score per sample; packed as configured), or null when the
+  /// procedure trains none (a VAE).
+  virtual Network* critic() = 0;
+  /// Every network the procedure trains, by config block, the generator first.
+  virtual std::vector<std::pair<std::string, Network*>> networks() = 0;
+  /// Whether the procedure trains a critic metrics can see (cheap: no network is built).
+  virtual bool has_critic() const = 0;
+  /// The generator's noise: "normal" or "uniform", and its dimension.
+  virtual const std::string& noise_kind() const = 0;
+  virtual int64_t noise_dim() const = 0;
+  /// Categories of the procedure's categorical latent code (InfoGAN), 0 when it has none.
+  virtual int64_t categories() = 0;
+  virtual const TrainSettings& train() const = 0;
+};
+
+/// One condition a metric needs of a cell, checked by `kant validate` (and `kant run`,
+/// `kant evaluate`) before anything trains, and printed by `kant plugins metric NAME`.
+struct MetricRule {
+  std::string rule;  ///< what it needs, e.g. "1-D data with a closed-form density"
+  /// "" when the cell meets the rule; otherwise the value that breaks it, e.g. "the data
+  /// set's samples have shape [2]" (the message names the metric, the rule and the cell).
+  std::function<std::string(const Params&, CellView&)> check;
+};
+
+/// What a metric declares with its registration: the rules a cell must meet, and the values
+/// that may legitimately be NaN (each with when). Any other non-finite value, like an
+/// exception, fails the metric at that step (the cell goes on, see README "Metrics").
+struct MetricRequirements {
+  std::vector<MetricRule> rules = {};
+  std::map<std::string, std::string> may_be_nan = {};  ///< value name → when it is NaN
+  bool empty() const { return rules.empty() && may_be_nan.empty(); }
+};
 
 // ---- procedure -------------------------------------------------------------------------
 /// Training loop settings (the `train` block), as every procedure sees them.

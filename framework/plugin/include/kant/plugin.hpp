@@ -6,6 +6,9 @@
 //   KANT_PLUGIN("my_objectives", "1.0.0") {
 //     registrar.add({"hinge", "1.0.0", "hinge loss (Lim & Ye 2017)", {}, ObjectiveFactory(...)});
 //   }
+//
+// A metric adds its requirements (kant/metric_rules.hpp) after its factory:
+//   registrar.add({"m", "1.0.0", "…", {…}, MetricFactory(...), {{rules::needs_critic("m")}}});
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,6 +37,8 @@ struct Registration {
   std::string summary;  ///< one line: what it is, its formula and paper where it has them
   Schema schema;
   Factory factory;
+  /// Metrics only: the rules a cell must meet and the values that may be NaN.
+  MetricRequirements requirements = {};
   Kind kind() const { return static_cast<Kind>(factory.index()); }
 };
 

@@ -1,0 +1,146 @@
+// Metrics' rules against a lazily built view of each cell (see applicability.hpp).
+#include "experiment/applicability.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "experiment/session.hpp"
+#include "kant/error.hpp"
+
+namespace kant {
+namespace {
+
+/// A view whose data set or networks could not be built: its rules are left to the run.
+struct Unavailable {};
+
+// The canonical text of a config without its metrics and seed: cells that differ only there
+// have the same data set shape and the same networks' structure.
+std::string structure_key(const CellConfig& c) {
+  ConfigNode k = c.canonical;
+  k.erase("metrics");
+  k.erase("seed");
+  return emit_yaml(k, true);
+}
+
+}  // namespace
+
+struct ApplicabilityCache::Impl {
+  explicit Impl(const Registry& r) : registry(r) {}
+  const Registry& registry;
+  struct Built {
+    std::unique_ptr<CellConfig> config;  // the session refers to it
+    std::unique_ptr<Session> session;    // null: it could not be built
+  };
+  std::map<std::string, std::shared_ptr<Dataset>> datasets;  // by dataset block; null: failed
+  std::map<std::string, Built> sessions;                      // by structure_key
+  std::map<std::string, int64_t> categories;                  // by procedure block
+
+  Dataset& dataset(const CellConfig& c) {
+    const std::string key = emit_yaml(*c.canonical.find("dataset"), true);
+    auto it = datasets.find(key);
+    if (it == datasets.end()) {
+      std::shared_ptr<Dataset> d;
+      try {  // seed 0: rules read structure (shape, modes, labels), never the sample
+        d = registry.create<Dataset, DatasetFactory>(*c.dataset.component, c.dataset.params, uint64_t{0});
+      } catch (const Error&) {
+      }
+      it = datasets.emplace(key, d).first;
+    }
+    if (!it->second) throw Unavailable{};
+    return *it->second;
+  }
+
+  Session& session(const CellConfig& c) {
+    const std::string key = structure_key(c);
+    auto it = sessions.find(key);
+    if (it == sessions.end()) {
+      Built b;
+      b.config = std::make_unique<CellConfig>(c);
+      b.config->metrics.clear();
+      b.config->seed = 0;
+      try {
+        b.session = std::make_unique<Session>(*b.config, registry);
+      } catch (const Error&) {
+      }
+      it = sessions.emplace(key, std::move(b)).first;
+    }
+    if (!it->second.session) throw Unavailable{};
+    return *it->second.session;
+  }
+
+  int64_t procedure_categories(const CellConfig& c) {
+    const ConfigNode* p = c.canonical.find("procedure");
+    const std::string key = p ? emit_yaml(*p, true) : "";
+    auto it = categories.find(key);
+    if (it == categories.end()) {
+      auto procedure = registry.create<Procedure, ProcedureFactory>(*c.procedure.component, c.procedure.params);
+      it = categories.emplace(key, procedure->categories()).first;
+    }
+    return it->second;
+  }
+};
+
+namespace {
+
+class CellProbe : public CellView {
+ public:
+  CellProbe(const CellConfig& c, ApplicabilityCache::Impl& cache) : c_(c), cache_(cache) {}
+
+  Dataset& dataset() override { return cache_.dataset(c_); }
+  Network& generator() override { return *cache_.session(c_).generator; }
+  Network* critic() override { return cache_.session(c_).scoring_critic; }
+  std::vector<std::pair<std::string, Network*>> networks() override {
+    std::vector<std::pair<std::string, Network*>> out;
+    for (const auto& [name, net] : cache_.session(c_).networks) out.emplace_back(name, net.get());
+    return out;
+  }
+  bool has_critic() const override { return c_.network("critic") != nullptr; }
+  const std::string& noise_kind() const override { return c_.noise; }
+  int64_t noise_dim() const override { return c_.noise_dim; }
+  int64_t categories() override { return cache_.procedure_categories(c_); }
+  const TrainSettings& train() const override { return c_.train; }
+
+ private:
+  const CellConfig& c_;
+  ApplicabilityCache::Impl& cache_;
+};
+
+}  // namespace
+
+ApplicabilityCache::ApplicabilityCache(const Registry& registry) : impl_(std::make_unique<Impl>(registry)) {}
+ApplicabilityCache::~ApplicabilityCache() = default;
+
+void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricChoice*>& metrics,
+                         const std::string& label, ApplicabilityCache& cache) {
+  CellProbe view(cell, *cache.impl_);
+  for (const MetricChoice* m : metrics) {
+    const Component& c = *m->choice.component;
+    for (const MetricRule& rule : c.registration.requirements.rules) {
+      std::string broken;
+      try {
+        broken = rule.check(m->choice.params, view);
+      } catch (const Unavailable&) {
+        continue;
+      } catch (const std::exception& e) {  // a rule that cannot decide says why
+        broken = e.what();
+      }
+      if (broken.empty()) continue;
+      const std::string who = m->name == c.name() ? fmt::format("'{}'", c.name())
+                                                   : fmt::format("'{}' ({})", m->name, c.name());
+      throw ConfigError(m->mark, fmt::format("metric {} does not apply to cell {}: it needs {}, but {}", who, label,
+                                             rule.rule, broken));
+    }
+  }
+}
+
+void check_experiment_metrics(const Experiment& ex, const Registry& registry) {
+  ApplicabilityCache cache(registry);
+  for (const Cell& cell : ex.cells) {
+    std::vector<const MetricChoice*> metrics;
+    for (const MetricChoice& m : cell.config.metrics) metrics.push_back(&m);
+    check_metrics_apply(cell.config, metrics, cell.label_str(), cache);
+  }
+}
+
+}  // namespace kant

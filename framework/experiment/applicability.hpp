@@ -1,0 +1,39 @@
+// Whether a cell's metrics can apply to it, decided before anything trains: each metric's
+// declared rules (kant/components.hpp: MetricRequirements) checked against a view of the cell
+// whose data set and networks are built only when a rule asks for them, and shared by the
+// cells that have the same ones.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "experiment/experiment.hpp"
+
+namespace kant {
+
+/// The data sets and networks built for the checks of one experiment (or one evaluate).
+class ApplicabilityCache {
+ public:
+  explicit ApplicabilityCache(const Registry& registry);
+  ~ApplicabilityCache();
+  ApplicabilityCache(const ApplicabilityCache&) = delete;
+  ApplicabilityCache& operator=(const ApplicabilityCache&) = delete;
+  struct Impl;
+
+ private:
+  friend void check_metrics_apply(const CellConfig&, const std::vector<const MetricChoice*>&, const std::string&,
+                                  ApplicabilityCache&);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Checks every metric of `metrics` against its rules for the cell; the first rule broken is
+/// a ConfigError at the metric's block naming the metric, the rule, the value that breaks it
+/// and the cell (`label`, e.g. "divergence=kl seed=0"). A rule whose view cannot be built
+/// (a data set that fails to load) is not checked here: the cell fails when it runs, as before.
+void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricChoice*>& metrics,
+                         const std::string& label, ApplicabilityCache& cache);
+
+/// check_metrics_apply on every cell of the experiment with all its metrics.
+void check_experiment_metrics(const Experiment& ex, const Registry& registry);
+
+}  // namespace kant

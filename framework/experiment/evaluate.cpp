@@ -1,0 +1,461 @@
+// `kant evaluate` and its child `kant _evaluate` (see evaluate.hpp): plan every cell first,
+// then claim and evaluate the cells with work in child processes.
+#include "experiment/evaluate.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "autodiff/backend.hpp"
+#include "experiment/applicability.hpp"
+#include "experiment/metric_stage.hpp"
+#include "experiment/resume.hpp"
+#include "experiment/runner.hpp"
+#include "kant/error.hpp"
+#include "store/cell_file.hpp"
+#include "store/claim.hpp"
+#include "store/manifest.hpp"
+
+extern char** environ;
+
+namespace kant {
+namespace fs = std::filesystem;
+using std::chrono::steady_clock;
+
+namespace {
+
+// ---- signals (the runner's rules: stop children on SIGINT, SIGTERM, SIGHUP) --------------
+
+volatile sig_atomic_t g_signal = 0;
+void on_signal(int sig) { g_signal = sig; }
+
+void catch_stop_signals(struct sigaction* previous) {
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  int i = 0;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, previous ? &previous[i++] : nullptr);
+  g_signal = 0;
+}
+
+void restore_signals(const struct sigaction* previous) {
+  int i = 0;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &previous[i++], nullptr);
+}
+
+std::string labels_str(const CellSummary& s) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : s.labels) parts.push_back(k + "=" + v);
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+// ---- the plan ------------------------------------------------------------------------------
+
+struct CellWork {
+  fs::path file;
+  std::string id, label;
+  std::vector<const MetricChoice*> metrics;  // to compute, in the order given
+  std::set<std::string> replace;             // failed ones computed again
+  int threads = 1;
+};
+
+// The spec a child reads on its standard input.
+std::string spec_yaml(const CellWork& w) {
+  ConfigNode spec = ConfigNode::make_map();
+  spec.set("cell_id", ConfigNode::make_scalar(w.id));
+  ConfigNode metrics = ConfigNode::make_sequence();
+  for (const MetricChoice* m : w.metrics) metrics.items.push_back(m->canonical);
+  spec.set("metrics", metrics);
+  ConfigNode replace = ConfigNode::make_sequence();
+  for (const std::string& r : w.replace) replace.items.push_back(ConfigNode::make_scalar(r));
+  spec.set("replace", replace);
+  return emit_yaml(spec, false);
+}
+
+class Planner {
+ public:
+  Planner(const std::vector<MetricChoice>& metrics, const Registry& registry, const EvaluateOptions& opt)
+      : metrics_(metrics), registry_(registry), opt_(opt), cache_(registry) {}
+
+  /// The work of one stored cell; nullopt when it has none (counted in `summary`).
+  std::optional<CellWork> plan(const fs::path& file, EvaluateSummary& summary);
+
+ private:
+  const std::vector<MetricChoice>& metrics_;
+  const Registry& registry_;
+  const EvaluateOptions& opt_;
+  ApplicabilityCache cache_;
+};
+
+std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& summary) {
+  auto skip = [&](const std::string& why) -> std::optional<CellWork> {
+    if (!opt_.quiet) fmt::print(stderr, "kant evaluate: {} not evaluated: {}\n", file.filename().string(), why);
+    ++summary.not_evaluable;
+    return std::nullopt;
+  };
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return skip("missing (not run yet?)");
+  CellSummary s;
+  try {
+    s = read_cell_summary(file);
+  } catch (const Error& e) {
+    return skip(e.what());
+  }
+  if (s.status == "failed") return skip("the cell failed (" + s.detail + "); run it again first");
+  if (!s.has_networks) return skip("it stores no networks (train.store_networks: false, or an older kant)");
+  const CellConfig config = resolve_cell(parse_yaml(s.config_yaml, file.string() + " (stored config)"), registry_);
+  CellWork w;
+  w.file = file;
+  w.id = s.cell_id;
+  w.label = labels_str(s);
+  w.threads = opt_.threads > 0 ? opt_.threads : static_cast<int>(std::max<int64_t>(1, s.threads));
+  for (const MetricChoice& m : metrics_) {
+    const std::string key = m.key();
+    const bool stored = std::any_of(s.metrics.begin(), s.metrics.end(), [&](const auto& r) {
+      return r.second.status == "ok" && r.second.params == key;
+    });
+    if (stored) continue;  // the same metric with the same parameters, under some name
+    auto same_name = s.metrics.find(m.name);
+    const bool in_config = std::any_of(config.metrics.begin(), config.metrics.end(),
+                                       [&](const MetricChoice& c) { return c.name == m.name; });
+    if (same_name != s.metrics.end() && same_name->second.params == key) {
+      w.replace.insert(m.name);  // stored as failed: computed again
+    } else if (same_name != s.metrics.end() || in_config) {
+      const std::string stored_params = same_name != s.metrics.end() ? same_name->second.params : "";
+      throw ConfigError(m.mark, fmt::format("cell {} ({}) already stores a metric '{}' with other parameters{}; give "
+                                            "this one a name of its own, e.g. {{plugin: {}, …, name: {}_2}}",
+                                            s.cell_id, w.label, m.name,
+                                            stored_params.empty() ? "" : " (" + flow_text(parse_yaml(stored_params, "")) + ")",
+                                            m.choice.component->name(), m.name));
+    }
+    w.metrics.push_back(&m);
+  }
+  if (w.metrics.empty()) {
+    ++summary.up_to_date;
+    return std::nullopt;
+  }
+  check_metrics_apply(config, w.metrics, w.label, cache_);
+  return w;
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+// Every temporary of a cell file (any host, any pid): only the claim holder calls this.
+void remove_temporaries(const fs::path& cell_file) {
+  const std::string stem = cell_file.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(cell_file.parent_path(), ec))
+    if (e.path().filename().string().rfind(stem, 0) == 0) fs::remove(e.path(), ec);
+}
+
+struct Child {
+  pid_t pid;
+  size_t work;
+  Claim claim;
+};
+
+class Evaluator {
+ public:
+  Evaluator(std::vector<CellWork> work, const EvaluateOptions& opt, EvaluateSummary& summary)
+      : work_(std::move(work)), opt_(opt), summary_(summary), exe_(fs::read_symlink("/proc/self/exe").string()) {}
+  void run();
+
+ private:
+  bool try_start(size_t i);
+  void launch(size_t i, Claim claim);
+  int reap();
+  void finished(const Child& c, int status);
+  void stop_children();
+
+  std::vector<CellWork> work_;
+  const EvaluateOptions& opt_;
+  EvaluateSummary& summary_;
+  const std::string exe_;
+  std::deque<size_t> queue_, deferred_;
+  std::vector<Child> running_;
+};
+
+void Evaluator::run() {
+  for (size_t i = 0; i < work_.size(); ++i) queue_.push_back(i);
+  const int cores = available_cores();
+  const int jobs = opt_.jobs > 0 ? opt_.jobs : std::max(1, std::min<int>(cores, static_cast<int>(work_.size())));
+  struct sigaction previous[3];
+  catch_stop_signals(previous);
+  auto last_poll = steady_clock::now(), last_heartbeat = steady_clock::now();
+  while (!queue_.empty() || !deferred_.empty() || !running_.empty()) {
+    if (g_signal) break;
+    while (!queue_.empty() && static_cast<int>(running_.size()) < jobs) {
+      const size_t i = queue_.front();
+      queue_.pop_front();
+      if (!try_start(i)) deferred_.push_back(i);
+    }
+    if (queue_.empty() && !deferred_.empty() && steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
+      queue_.swap(deferred_);
+      last_poll = steady_clock::now();
+    }
+    if (steady_clock::now() - last_heartbeat > opt_.claim_timeout / 8) {
+      for (const Child& c : running_) c.claim.heartbeat();
+      last_heartbeat = steady_clock::now();
+    }
+    if (reap() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (g_signal) {
+    summary_.signal = g_signal;
+    fmt::print(stderr, "kant evaluate: {} received: stopping {} running cell{}\n", strsignal(g_signal),
+               running_.size(), running_.size() == 1 ? "" : "s");
+    stop_children();
+  }
+  restore_signals(previous);
+}
+
+bool Evaluator::try_start(size_t i) {
+  std::string holder;
+  std::optional<Claim> claim = Claim::acquire(claim_path(work_[i].file), opt_.claim_timeout, &holder);
+  if (!claim) {
+    if (!opt_.quiet)
+      fmt::print(stderr, "kant evaluate: cell {} ({}) is held by {}; waiting for it\n", work_[i].id, work_[i].label,
+                 holder);
+    return false;
+  }
+  launch(i, std::move(*claim));
+  return true;
+}
+
+void Evaluator::launch(size_t i, Claim claim) {
+  const CellWork& w = work_[i];
+  remove_temporaries(w.file);
+  int spec_pipe[2];
+  if (::pipe2(spec_pipe, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a cell's spec");
+  const std::string tag = fmt::format("[{}/{} {}]", i + 1, work_.size(), w.label);
+  std::vector<std::string> args{exe_, "_evaluate", "-", w.file.string(), "--threads", std::to_string(w.threads),
+                                "--tag", tag, "--parent", std::to_string(::getpid())};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, spec_pipe[0], 0);  // the spec on stdin
+  posix_spawn_file_actions_adddup2(&actions, claim.fd(), 3);    // the claim's lock, shared
+  pid_t pid;
+  const int rc = posix_spawn(&pid, exe_.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(spec_pipe[0]);
+  if (rc != 0) {
+    ::close(spec_pipe[1]);
+    throw Error(fmt::format("cannot start a process for cell {}: {}", w.id, std::strerror(rc)));
+  }
+  const std::string spec = spec_yaml(w);
+  for (size_t done = 0; done < spec.size();) {
+    const ssize_t n = ::write(spec_pipe[1], spec.data() + done, spec.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;  // the child died: reaped as a failure
+    done += static_cast<size_t>(n);
+  }
+  ::close(spec_pipe[1]);
+  running_.push_back({pid, i, std::move(claim)});
+}
+
+int Evaluator::reap() {
+  int reaped = 0;
+  while (true) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return reaped;
+    auto it = std::find_if(running_.begin(), running_.end(), [&](const Child& c) { return c.pid == pid; });
+    if (it == running_.end()) continue;
+    finished(*it, status);
+    running_.erase(it);
+    ++reaped;
+  }
+}
+
+void Evaluator::finished(const Child& c, int status) {
+  const CellWork& w = work_[c.work];
+  remove_temporaries(w.file);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    ++summary_.evaluated;
+    try {
+      const CellSummary s = read_cell_summary(w.file);
+      for (const MetricChoice* m : w.metrics)
+        if (auto r = s.metrics.find(m->name); r != s.metrics.end() && r->second.status == "failed")
+          ++summary_.metric_failures;
+    } catch (const Error& e) {
+      fmt::print(stderr, "kant evaluate: {}\n", e.what());
+    }
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) > 128) {
+    if (!g_signal) ++summary_.interrupted;
+  } else {
+    ++summary_.failed;
+    if (WIFSIGNALED(status))
+      fmt::print(stderr, "kant evaluate: cell {} ({}): its process was killed by signal {} ({}); its file is as it was\n",
+                 w.id, w.label, WTERMSIG(status), strsignal(WTERMSIG(status)));
+  }
+}
+
+void Evaluator::stop_children() {
+  for (const Child& c : running_) ::kill(c.pid, SIGTERM);
+  const auto deadline = steady_clock::now() + std::chrono::seconds(30);
+  while (!running_.empty()) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      auto it = std::find_if(running_.begin(), running_.end(), [&](const Child& c) { return c.pid == pid; });
+      if (it != running_.end()) {
+        remove_temporaries(work_[it->work].file);
+        running_.erase(it);
+      }
+      continue;
+    }
+    if (pid < 0 && errno == ECHILD) break;
+    if (steady_clock::now() > deadline)
+      for (const Child& c : running_) ::kill(c.pid, SIGKILL);  // a metric that never ends
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// ---- the child -----------------------------------------------------------------------------
+
+volatile sig_atomic_t g_stop = 0;
+void on_stop(int sig) { g_stop = sig; }
+
+ConfigNode read_spec(const std::string& spec_path) {
+  ConfigNode spec;
+  if (spec_path != "-") {
+    spec = load_yaml_file(spec_path);
+  } else {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    spec = parse_yaml(text, "<evaluate spec>");
+  }
+  for (const char* key : {"cell_id", "metrics", "replace"})
+    if (!spec.is_map() || !spec.find(key)) throw InputError(fmt::format("evaluate spec: no '{}' (cut short?)", key));
+  return spec;
+}
+
+}  // namespace
+
+std::vector<MetricChoice> evaluate_metrics_from(const std::vector<std::string>& blocks, const std::string& from_file,
+                                                const Registry& registry) {
+  std::vector<ConfigNode> nodes;
+  for (const std::string& b : blocks) nodes.push_back(parse_yaml(b, "--metric " + b));
+  if (!from_file.empty()) {
+    const ConfigNode root = load_yaml_file(from_file);
+    const ConfigNode* list = root.is_map() ? root.find("metrics") : nullptr;
+    if (!list && root.is_map())
+      if (const ConfigNode* base = root.find("base"); base && base->is_map()) list = base->find("metrics");
+    if (!list || !list->is_sequence())
+      throw ConfigError(root.mark, "no `metrics:` list here (at the top level, or under `base:` of an experiment)");
+    for (const ConfigNode& m : list->items) nodes.push_back(m);
+  }
+  if (nodes.empty()) throw InputError("nothing to evaluate: give --metric '{plugin: NAME, …}' or --from FILE.yaml");
+  std::vector<MetricChoice> out;
+  std::set<std::string> names;
+  for (const ConfigNode& n : nodes) {
+    MetricChoice m = resolve_metric(n, registry);
+    if (m.every != 0)
+      throw ConfigError(m.mark, fmt::format("metric '{}': kant evaluate computes the final values only (from the "
+                                            "stored final networks); remove `every`",
+                                            m.name));
+    m.canonical.erase("every");
+    if (!names.insert(m.name).second)
+      throw ConfigError(m.mark, fmt::format("two metrics would be stored as '{}': give one a `name:`", m.name));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+EvaluateSummary evaluate_results(const fs::path& dir, const std::vector<MetricChoice>& metrics,
+                                 const Registry& registry, const EvaluateOptions& opt) {
+  const Manifest manifest = read_manifest(dir);
+  EvaluateSummary summary;
+  std::vector<CellWork> work;
+  {
+    Planner planner(metrics, registry, opt);  // everything checked before anything runs
+    for (const std::string& id : manifest.cell_ids)
+      if (std::optional<CellWork> w = planner.plan(cell_path(dir, id), summary)) work.push_back(std::move(*w));
+  }
+  if (!opt.quiet)
+    fmt::print(stderr, "kant evaluate: {} — {} cells, {} with metrics to compute, {} up to date\n", manifest.name,
+               manifest.cell_ids.size(), work.size(), summary.up_to_date);
+  if (!work.empty()) Evaluator(std::move(work), opt, summary).run();
+  return summary;
+}
+
+int run_evaluate_process(const std::string& spec_path, const fs::path& file, int threads, const std::string& tag,
+                         long parent, const Registry& registry) {
+  {
+    struct sigaction sa{};
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    if (parent > 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) g_stop = SIGTERM;  // it died before we could ask
+    }
+  }
+  backend::set_threads(threads);
+  const ConfigNode spec = read_spec(spec_path);
+  try {
+    const CellSummary stored = read_cell_summary(file);
+    if (stored.cell_id != spec.find("cell_id")->scalar)
+      throw Error(fmt::format("{} holds cell {}, the spec says {}", file.string(), stored.cell_id,
+                              spec.find("cell_id")->scalar));
+    CellConfig config = resolve_cell(parse_yaml(stored.config_yaml, file.string()), registry);
+    config.metrics.clear();  // the session needs none of its own: the new ones are built below
+    Session session(config, registry);
+    const FinalState state = load_final_state(file, network_parts(session));
+    restore_final_state(session, state);
+
+    std::vector<MetricChoice> choices;
+    for (const ConfigNode& m : spec.find("metrics")->items) choices.push_back(resolve_metric(m, registry));
+    std::vector<MetricStage::Entry> entries;
+    for (const MetricChoice& m : choices)
+      entries.push_back({&m, registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params)});
+    MetricContext ctx = metric_context(session);
+    MetricStage stage(entries, ctx, /*fatal=*/false, "evaluate",
+                      [&](const std::string& metric, int64_t step, const std::string& error) {
+                        fmt::print(stderr, "{} metric {} failed at step {}: {}\n", tag, metric, step, error);
+                      });
+    CellResult computed;
+    if (g_stop) return 128 + static_cast<int>(g_stop);
+    stage.evaluate(state.step, true, computed);
+    // what the next metric appended to the list would see: after these values, before arrays
+    FinalState next = capture_final_state(session, state.step);
+    stage.final_arrays(state.step, computed);
+    if (g_stop) return 128 + static_cast<int>(g_stop);  // nothing written
+
+    CellAddition add;
+    add.metrics = std::move(computed.metrics);
+    add.records = std::move(computed.metric_records);
+    const std::string now = utc_now();
+    for (auto& [name, r] : add.records) r.evaluated_at = now;
+    add.final_metrics = std::move(computed.final_metrics);
+    add.arrays = std::move(computed.arrays);
+    add.final_state = std::move(next);
+    for (const ConfigNode& r : spec.find("replace")->items) add.replace.insert(r.scalar);
+    add_to_cell_file(file, add);
+    std::vector<std::string> values;
+    for (const auto& [k, v] : add.final_metrics) values.push_back(fmt::format("{} = {:.6g}", k, v));
+    fmt::print(stderr, "{} evaluated at step {}{}{}\n", tag, state.step, values.empty() ? "" : ": ",
+               fmt::join(values, ", "));
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{} not evaluated: {}\n", tag, e.what());
+    return 1;
+  }
+}
+
+}  // namespace kant
