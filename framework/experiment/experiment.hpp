@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "plugin/registry.hpp"
+#include "store/manifest.hpp"
 
 namespace kant {
 
@@ -76,11 +77,33 @@ struct Experiment {
   std::vector<Cell> cells;
   ConfigNode report;     ///< the `report` block (null if absent)
   ConfigNode reference;  ///< published numbers (null if absent)
+  std::vector<std::string> sets, sweeps;  ///< the command line's --set and --sweep arguments
 };
 
-/// Reads, expands and validates an experiment. `overrides` are "key=value" (from --set):
-/// "seeds=[0]" and "name=x" change the experiment, any other key every cell's config.
+/// What the command line changes in an experiment.
+struct ExperimentOverrides {
+  /// "key=value" (--set): "seeds=[0]" and "name=x" change the experiment, "report.…" and
+  /// "reference.…" its report, any other key every cell's config.
+  std::vector<std::string> sets;
+  /// "key=v1,v2,…" (--sweep): a grid axis over those values, after the file's axes (the
+  /// cartesian product, as Hydra's multirun); a key that is already a dotted axis of the grid
+  /// gets these values instead. Commas inside [ ], { } or quotes do not split values.
+  std::vector<std::string> sweeps;
+};
+
+/// Reads, expands and validates an experiment with the command line's changes.
+Experiment load_experiment(const std::filesystem::path& file, const ExperimentOverrides& overrides,
+                           const Registry& registry);
+/// The same with --set overrides only.
 Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::string>& overrides, const Registry& registry);
+
+/// Applies --set overrides of the report ("report.…", "reference.…") to a stored manifest's
+/// blocks; any other key is an InputError (it would change cells: give the experiment file).
+void apply_report_overrides(Manifest& manifest, const std::vector<std::string>& sets);
+
+/// The manifest of an expansion (store/manifest.hpp): what kant run writes as cells.yaml, and
+/// what kant report FILE.yaml reads the stored cells through.
+Manifest manifest_of(const Experiment& ex);
 
 }  // namespace kant

@@ -57,6 +57,7 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   p.loss_series = read_series(root.open_group("series"));
   h5::Group metrics = root.open_group("metrics");
   for (const std::string& name : metrics.children()) p.metric_series[name] = read_series(metrics.open_group(name));
+  p.snapshots = read_snapshots(root, "snapshots");
 
   assign_networks();
   session.procedure->load_state(procedure);
@@ -98,6 +99,7 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     write_series(root.create_group("series"), p.loss_series);
     h5::Group metrics = root.create_group("metrics");
     for (const auto& [name, s] : p.metric_series) write_series(metrics.create_group(name), s);
+    write_snapshots(root, "snapshots", p.snapshots);
   });
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 // The random streams of a cell: one id each, fixed forever (results depend on them).
 enum Stream : uint64_t {
-  kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7
+  kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7,
+  kSnapshot = 8
 };
 
 template <typename T, typename F, typename... Args>
@@ -42,7 +43,8 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       penalty_rng(cfg.seed, kPenalty),
       metric_rng(cfg.seed, kMetric),
       ema_rng(cfg.seed, kEmaInit),
-      metric_noise_rng(cfg.seed, kMetricNoise) {
+      metric_noise_rng(cfg.seed, kMetricNoise),
+      snapshot_rng(cfg.seed, kSnapshot) {
   dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
   procedure = make<Procedure, ProcedureFactory>(registry, cfg.procedure);
   const std::vector<NetworkRequest> requests = procedure->networks(dataset->sample_shape(), cfg.noise_dim);

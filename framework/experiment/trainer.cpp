@@ -7,11 +7,13 @@
 #include "experiment/trainer.hpp"
 
 #include <chrono>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "experiment/resume.hpp"
 #include "experiment/session.hpp"
+#include "experiment/snapshots.hpp"
 #include "kant/autodiff.hpp"
 
 namespace kant {
@@ -20,7 +22,9 @@ namespace {
 class Trainer {
  public:
   Trainer(const CellConfig& config, const Registry& registry, const TrainOptions& options)
-      : session_(config, registry), options_(options), metric_ctx_(metric_context()) {}
+      : session_(config, registry), options_(options), metric_ctx_(metric_context()) {
+    if (session_.train.sample_every > 0) snapshots_ = std::make_unique<SnapshotTaker>(session_, registry);
+  }
 
   CellResult run();
 
@@ -42,11 +46,14 @@ class Trainer {
   double elapsed() const;
   /// Final metrics at the last step trained, metrics' arrays, stored samples.
   void finish(int64_t last_step);
+  /// Samples during training at `step` when train.sample_every asks for them.
+  void snapshot(int64_t step, bool last = false);
 
   const clock::time_point start_ = clock::now();  // set-up included
   Session session_;
   const TrainOptions& options_;
   MetricContext metric_ctx_;
+  std::unique_ptr<SnapshotTaker> snapshots_;  // train.sample_every > 0
   CellResult result_;
   double elapsed_before_ = 0;           // training time of earlier runs of a resumed cell
   std::string start_time_ = utc_now();  // when the cell first started
@@ -77,11 +84,13 @@ int64_t Trainer::resume() {
   std::error_code ec;
   if (options_.checkpoint.empty() || !std::filesystem::exists(options_.checkpoint, ec)) {
     evaluate_metrics(0, false);
+    snapshot(0);
     return 0;
   }
   TrainingProgress p = load_training_checkpoint(options_.checkpoint, session_);
   result_.losses = std::move(p.loss_series);
   result_.metrics = std::move(p.metric_series);
+  result_.snapshots = std::move(p.snapshots);
   result_.resumes = p.resumes + 1;
   start_time_ = p.start_time;
   elapsed_before_ = p.elapsed_s;
@@ -96,6 +105,7 @@ void Trainer::write_checkpoint(int64_t step) {
   p.start_time = start_time_;
   p.loss_series = result_.losses;
   p.metric_series = result_.metrics;
+  p.snapshots = result_.snapshots;
   save_training_checkpoint(options_.checkpoint, session_, p);
 }
 
@@ -144,14 +154,20 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
     update_average(*session_.average, *session_.generator, static_cast<float>(session_.train.ema));
   result_.losses.add(step, std::map<std::string, double>(outcome.losses.begin(), outcome.losses.end()));
   if (step < steps) evaluate_metrics(step, false);
+  if (step < steps) snapshot(step);
   const int64_t log_every =
       session_.train.log_every > 0 ? session_.train.log_every : std::max<int64_t>(1, steps / 10);
   if (options_.progress && (step % log_every == 0 || step == steps))
     options_.progress(step, steps, outcome.losses, elapsed());
 }
 
+void Trainer::snapshot(int64_t step, bool last) {
+  if (snapshots_ && (last || step % session_.train.sample_every == 0)) snapshots_->take(step, result_.snapshots);
+}
+
 void Trainer::finish(int64_t last_step) {
   evaluate_metrics(last_step, true);
+  snapshot(last_step, true);
   for (size_t i = 0; i < session_.metrics.size(); ++i) {
     auto arrays = session_.metrics[i]->final_arrays(metric_ctx_);
     if (!arrays.empty()) result_.arrays[session_.config.metrics[i].name] = std::move(arrays);

@@ -100,5 +100,11 @@ KANT_PLUGIN("critic_surface", "1.0.0") {
                                               "fraction of its size on each side")
                       .at_least(0),
                   param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box")},
-                 MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); }),
+       {
+        stored::value("min", "smallest critic value D(x) over the grid"),
+        stored::value("max", "largest critic value D(x) over the grid"),
+        stored::array("x", "[G] grid abscissae"),
+        stored::array("y", "[G] grid ordinates"),
+        stored::array("values", "[G, G] D(x_j, y_i) at row i, column j (the value surface)")}});
 }

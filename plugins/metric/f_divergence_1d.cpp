@@ -179,5 +179,15 @@ KANT_PLUGIN("f_divergence_1d", "1.0.0") {
         param::integer("critic_width", 64, "hidden width of the retrained critic").at_least(1),
         param::real("critic_lr", 1e-3, "Adam step size of the retrained critic").at_least(0, true),
         param::integer("samples", 20000, "samples per side for the variational estimate").at_least(1)},
-       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); })});
+       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); }),
+       {
+        stored::value("mu", "μ = G(0), the mean of the affine generator's Gaussian"),
+        stored::value("sigma", "σ = ‖∇_z G‖, its standard deviation"),
+        stored::value("exact_<divergence>", "D_f(P‖Q) by log-space quadrature, for kl, reverse_kl,"
+                                            " jeffrey, pearson, neyman, hellinger, "
+                                            "total_variation, jensen_shannon (2·JSD), js (JSD, ≤ "
+                                            "log 2) and gan (2·JSD − log 4)"),
+        stored::value("variational_<divergence>", "the f-GAN lower bound sup_T E_P[g_f(V)] − "
+                                                  "E_Q[f*(g_f(V))] from a freshly trained critic, "
+                                                  "for each divergence in `variational`")}});
 }

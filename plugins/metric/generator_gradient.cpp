@@ -45,5 +45,9 @@ KANT_PLUGIN("generator_gradient", "1.0.0") {
                  "norm of the generator's gradient under the minimax and the −log D costs "
                  "(Arjovsky & Bottou 2017)",
                  {param::integer("samples", 256, "noise samples").at_least(1)},
-                 MetricFactory([](const Params& p) { return std::make_unique<GeneratorGradient>(p.integer("samples")); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<GeneratorGradient>(p.integer("samples")); }),
+       {
+        stored::value("minimax", "‖∇_θ E_z[log(1 − D(G(z)))]‖ with D = σ(critic output): vanishes "
+                                 "as the critic grows confident"),
+        stored::value("nonsaturating", "‖∇_θ E_z[−log D(G(z))]‖: the −log D cost's gradient norm")}});
 }

@@ -109,5 +109,18 @@ KANT_PLUGIN("gradient_norms", "1.0.0") {
                   param::integer("bins", 50, "bins of the final weight histograms").at_least(1)},
                  MetricFactory([](const Params& p) {
                    return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"));
-                 })});
+                 }),
+       {
+        stored::value("real_<stat>", "mean, std or max of ‖∇ₓD(x)‖₂ over real samples (real_mean, "
+                                     "real_std, real_max)"),
+        stored::value("fake_<stat>", "the same over generated samples"),
+        stored::value("interpolates_<stat>", "the same over random interpolates εx + (1 − ε)x̃ "
+                                             "(where WGAN-GP penalises)"),
+        stored::value("activation_grad_<layer>", "‖∂L_D/∂h‖ for each hidden block h the critic "
+                                                 "records, L_D the critic loss without penalty "
+                                                 "(WGAN-GP Figure 1b)"),
+        stored::array("weight_histogram.<parameter>", "[bins] counts of each critic weight "
+                                                      "matrix's entries at the end (WGAN-GP Figure"
+                                                      " 1c)"),
+        stored::array("weight_edges.<parameter>", "[bins + 1] the histogram's bin edges")}});
 }

@@ -55,5 +55,10 @@ KANT_PLUGIN("parameter_trace", "1.0.0") {
                  {param::integer("max_values", 64, "refuse networks with more parameters").at_least(1)},
                  MetricFactory([](const Params& p) {
                    return std::make_unique<ParameterTrace>(p.integer("max_values"));
-                 })});
+                 }),
+       {
+        stored::value("norm", "the joint Euclidean norm of every generator and critic parameter"),
+        stored::value("generator.<parameter>", "each generator parameter's value ([i] for elements"
+                                               " of larger tensors)"),
+        stored::value("critic.<parameter>", "each critic parameter's value")}});
 }

@@ -25,5 +25,8 @@ KANT_PLUGIN("wasserstein_exact", "1.0.0") {
   registrar.add({"wasserstein_exact", "1.0.0",
                  "W1 between generated and data samples by exact optimal transport (network simplex)",
                  {param::integer("samples", 1000, "samples per side").range(1, 2000)},
-                 MetricFactory([](const Params& p) { return std::make_unique<WassersteinExact>(p.integer("samples")); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<WassersteinExact>(p.integer("samples")); }),
+       {
+        stored::value("w1", "W1 = min over couplings of Σ π_ij ‖x_i − y_j‖ between generated and "
+                            "data samples (exact optimal transport)")}});
 }

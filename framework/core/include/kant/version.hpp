@@ -7,7 +7,9 @@ namespace kant {
 /// 2: component state for checkpoints; plugins carry an ELF note read before loading;
 /// f-divergences have double-precision stable compositions (kant/f_divergences.hpp).
 /// 3: the procedure plugin kind; a metric's critic may be absent.
-constexpr unsigned kAbiVersion = 3;
+/// 4: registrations say what a component stores (Registration::stores); train settings gain
+/// the update order and the sampling during training.
+constexpr unsigned kAbiVersion = 4;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();
