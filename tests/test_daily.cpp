@@ -178,7 +178,7 @@ TEST_CASE("kant export writes tidy rows, and docs/pandas.md's lines read them wi
   CHECK_FALSE(fs::exists(s.dir / "nowhere"));
 }
 
-TEST_CASE("--sweep adds grid axes from the command line, recorded in cells.yaml", "[daily][sweep]") {
+TEST_CASE("kant run --sweep adds grid axes from the command line, recorded in cells.yaml", "[daily][sweep]") {
   Scratch s;
   const std::string tiny = kData + "tiny.yaml";
   CommandResult v = run_ok(kcmd("validate " + tiny + " --sweep optimizer.lr=1.0e-3,1.0e-4 --sweep train.n_critic=1,2,3"));
@@ -211,7 +211,7 @@ TEST_CASE("--sweep adds grid axes from the command line, recorded in cells.yaml"
   expect_error(kcmd("run " + tiny + " --sweep optimizer.lr=-1,2" + s.res()), {"optimizer.lr"});
 }
 
-TEST_CASE("kant list shows each experiment's state; kant clean removes what no grid needs", "[daily][housekeeping]") {
+TEST_CASE("kant list shows each experiment's state, kant clean removes what no grid needs", "[daily][housekeeping]") {
   Scratch s;
   const std::string tiny = kData + "tiny.yaml";
   run_ok(kcmd("run " + tiny + " --jobs 2 --set train.steps=5 --set train.checkpoint_every=2" + s.res()));
@@ -292,7 +292,7 @@ TEST_CASE("train.order: critic_first is today's cell, generator_first a new one,
   CHECK_THAT(kant::read_cell_summary(fa.front()).config_yaml, !Catch::Contains("order"));
 }
 
-TEST_CASE("train.sample_every stores samples over time without changing training; the report draws them",
+TEST_CASE("train.sample_every stores samples over time without changing training, and the report draws them",
           "[daily][samples]") {
   Scratch a, b;
   const std::string tiny = kData + "tiny.yaml";
@@ -325,6 +325,24 @@ TEST_CASE("train.sample_every stores samples over time without changing training
   CHECK(ga == gb);
   // cells without it store no snapshots
   CHECK_THROWS(kant::read_cell_dataset(fa.front(), "snapshots/step"));
+  // nor with spectral norm's vectors and a weight average, which the snapshots put back
+  Scratch c, d;
+  const std::string sn = " --set lipschitz=spectral_norm --set train.ema=0.9 --set train.log_every=5";
+  run_ok(kcmd(run + sn + c.res()));
+  run_ok(kcmd(run + sn + " --set train.sample_every=3" + d.res()));
+  const auto fc = cell_files(c.results() / "tiny"), fd = cell_files(d.results() / "tiny");
+  REQUIRE(fc.size() == 2);
+  REQUIRE(fd.size() == 2);
+  std::vector<std::vector<double>> lc, ld;
+  for (const fs::path& f : fc) lc.push_back(kant::read_cell_dataset(f, "series/loss_generator"));
+  for (const fs::path& f : fc) lc.push_back(kant::read_cell_dataset(f, "samples/generated"));
+  for (const fs::path& f : fd) ld.push_back(kant::read_cell_dataset(f, "series/loss_generator"));
+  for (const fs::path& f : fd) ld.push_back(kant::read_cell_dataset(f, "samples/generated"));
+  std::sort(lc.begin(), lc.end());
+  std::sort(ld.begin(), ld.end());
+  CHECK(lc == ld);
+  // steps 0, 3, …, 18 and the last, 20
+  CHECK(kant::read_cell_dataset(fd.front(), "snapshots/step") == std::vector<double>{0, 3, 6, 9, 12, 15, 18, 20});
 
   // the report: small multiples over time per row, and split figures
   const fs::path dir = b.results() / "tiny";
@@ -337,10 +355,24 @@ TEST_CASE("train.sample_every stores samples over time without changing training
   CHECK_THAT(over_time, Catch::Contains("step 20"));
   CHECK_THAT(over_time, Catch::Contains("critic value surface"));
   const std::string page = file_text((out / "index.html").string());
-  CHECK_THAT(page, Catch::Contains("samples over time"));
+  CHECK_THAT(page, Catch::Contains("<h2 id=\"samples-over-time\">samples over time</h2>"));
   CHECK_THAT(page, Catch::Contains("over_time_GP.svg"));
   CHECK_THAT(file_text((out / "samples_by_method.svg").string()), Catch::Contains("method = clip"));
   expect_error(kcmd("report " + dir.string() + " --set 'report.figures={colums: method}'"), {"did you mean 'columns'"});
+
+  // images: a grid of generated digits per stored step, no surface
+  Scratch e;
+  run_ok(kcmd("run " + kData + "tiny_dcgan.yaml --jobs 2 --set train.sample_every=2 --set train.sample_size=8" + e.res()));
+  for (const fs::path& f : cell_files(e.results() / "tiny_dcgan")) {
+    kant::Shape shape;
+    kant::read_cell_dataset(f, "snapshots/generated", &shape);
+    CHECK(shape == kant::Shape{3, 8, 1, 28, 28});
+    CHECK_THROWS(kant::read_cell_dataset(f, "snapshots/critic_surface"));
+  }
+  const std::string digits = file_text((e.results() / "tiny_dcgan" / "report" / "over_time_layer.svg").string());
+  CHECK_THAT(digits, Catch::Contains("step 0") && Catch::Contains("step 2") && Catch::Contains("step 4"));
+  CHECK(count_of(digits, "<rect") >= 3 * 8 * 28 * 28);  // every pixel of 3 steps × 8 images
+  CHECK_THAT(digits, !Catch::Contains("critic value surface"));
   expect_error(kcmd("validate " + tiny + " --set train.sample_every=-1"), {"sample_every"});
 }
 

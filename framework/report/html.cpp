@@ -76,7 +76,9 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   for (const Figure& f : figures)
     if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) sections.push_back(f.section);
   for (const std::string& section : sections) {
-    h += fmt::format("<h2>{}</h2>\n<div class=\"figs\">\n", esc(section));
+    std::string anchor = section;  // "samples over time" → #samples-over-time
+    std::replace(anchor.begin(), anchor.end(), ' ', '-');
+    h += fmt::format("<h2 id=\"{}\">{}</h2>\n<div class=\"figs\">\n", esc(anchor), esc(section));
     for (const Figure& f : figures)
       if (f.section == section)
         h += fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",

@@ -73,7 +73,7 @@ ExperimentState inspect_experiment(const fs::path& dir, std::chrono::seconds sta
   const Manifest m = read_manifest(dir);
   s.name = m.name;
   s.file = m.run.file;
-  s.last_run = m.run.time.empty() ? modification_time(dir / "cells.yaml") : m.run.time;
+  s.last_run = modification_time(dir / "cells.yaml");  // every kant run rewrites it
   s.grid = m.cell_ids.size();
   const std::set<std::string> ids(m.cell_ids.begin(), m.cell_ids.end());
   for (const std::string& id : m.cell_ids) {

@@ -16,7 +16,7 @@ struct ExperimentState {
   std::filesystem::path dir;
   std::string name;
   std::string file;      ///< the experiment file of its last run
-  std::string last_run;  ///< UTC: when the last run wrote cells.yaml
+  std::string last_run;  ///< UTC: when the last run wrote cells.yaml (its modification time)
   size_t grid = 0;       ///< cells of the latest grid (cells.yaml)
   size_t complete = 0, diverged = 0, failed = 0, damaged = 0;
   size_t missing = 0;    ///< of the grid, without a cell file

@@ -44,7 +44,6 @@ void write_manifest(const fs::path& dir, const Manifest& manifest) {
     file.quoted = true;
     run.set("file", file);
   }
-  run.set("time", ConfigNode::make_scalar(manifest.run.time.empty() ? utc_now() : manifest.run.time));
   if (!manifest.run.sets.empty()) run.set("set", string_list(manifest.run.sets));
   if (!manifest.run.sweeps.empty()) run.set("sweep", string_list(manifest.run.sweeps));
   m.set("run", run);
@@ -94,7 +93,6 @@ Manifest read_manifest(const fs::path& dir) {
   if (const ConfigNode* r = m.find("reference")) out.reference = *r;
   if (const ConfigNode* r = m.find("run")) {
     if (const ConfigNode* f = r->find("file")) out.run.file = f->scalar;
-    if (const ConfigNode* t = r->find("time")) out.run.time = t->scalar;
     out.run.sets = strings_of(r->find("set"));
     out.run.sweeps = strings_of(r->find("sweep"));
   }

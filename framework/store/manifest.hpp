@@ -18,7 +18,6 @@ struct ManifestRun {
   std::string file;                 ///< the experiment file, as given to kant run
   std::vector<std::string> sets;    ///< its --set arguments
   std::vector<std::string> sweeps;  ///< its --sweep arguments (axes added to the grid)
-  std::string time;                 ///< UTC, ISO 8601: when kant run wrote the manifest
 };
 
 /// What `kant run` records beside the cells.
@@ -32,7 +31,8 @@ struct Manifest {
   std::vector<std::vector<std::pair<std::string, std::string>>> cell_labels;
   ManifestRun run;
 };
-/// Writes <dir>/cells.yaml atomically (with the current time as run.time when it is empty).
+/// Writes <dir>/cells.yaml atomically. It holds no time, so a run that changes nothing writes
+/// the same text (its modification time says when the last run was).
 void write_manifest(const std::filesystem::path& dir, const Manifest& manifest);
 void write_manifest(const std::filesystem::path& dir, const std::string& name,
                     const std::vector<std::string>& axes, const ConfigNode& report,
