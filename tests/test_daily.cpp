@@ -458,3 +458,22 @@ TEST_CASE("the README's experiment example is experiments/quickstart.yaml, and i
   CHECK_THAT(readme, Catch::Contains("quickstart: 6 cells, all valid"));
   CHECK_THAT(v.output, Catch::Contains("method=WGAN-GP seed=0"));
 }
+
+TEST_CASE("one metric listed twice with different parameters, under names of the user's choice", "[daily][metrics]") {
+  Scratch s;
+  const std::string metrics =
+      " --set 'metrics=[{plugin: mode_coverage, every: 10, samples: 300}, {plugin: mode_coverage, every: 10, name: coverage_5std, "
+      "threshold_std: 5, samples: 300}]'";
+  CommandResult r = run_ok(kcmd("run " + kData + "tiny.yaml --jobs 2 --set seeds=[0]" + metrics +
+                                " --set 'report.values=[mode_coverage.high_quality, coverage_5std.high_quality]'" + s.res()));
+  CHECK_THAT(r.output, Catch::Contains("| mode_coverage.high_quality | coverage_5std.high_quality |"));
+  for (const fs::path& f : cell_files(s.results() / "tiny")) {
+    const kant::CellSummary c = kant::read_cell_summary(f);
+    CHECK(c.final_metrics.count("mode_coverage.modes"));
+    CHECK(c.final_metrics.count("coverage_5std.modes"));
+    CHECK(kant::read_cell_dataset(f, "metrics/coverage_5std/high_quality").size() == 3);  // steps 0, 10, 20
+    CHECK_THAT(c.config_yaml, Catch::Contains("threshold_std: 5"));
+  }
+  expect_error(kcmd("validate " + kData + "tiny.yaml --set 'metrics=[{plugin: mode_coverage}, {plugin: mode_coverage}]'"),
+               {"two metrics are stored as 'mode_coverage': give one a `name:`"});
+}
