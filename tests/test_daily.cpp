@@ -243,6 +243,15 @@ TEST_CASE("kant list shows each experiment's state, kant clean removes what no g
   CHECK(fs::exists(tmp));
   CHECK(fs::exists(claim));
 
+  // --keep FILE: that grid's cells stay too (here the 4 cells of both seeds)
+  std::string keep_yaml = std::regex_replace(file_text(tiny), std::regex("steps: 20"), "steps: 5");
+  const std::string keep = s.write("keep.yaml", keep_yaml);
+  CommandResult kept = run_ok(kcmd("clean " + s.results().string() + " --dry-run --keep " + keep));
+  CHECK(count_of(kept.output, "would remove /") == 2);  // the temporary and the claim only
+  CHECK(count_of(kept.output, "a cell no longer in the grid") == 0);
+  expect_error(kcmd("clean " + s.results().string() + " --keep " + (s.dir / "none.yaml").string()), {"no such file"});
+  CHECK(fs::exists(tmp));
+
   CommandResult c = run_ok(kcmd("clean " + s.results().string()));
   CHECK(count_of(c.output, "\nremove /") + (c.output.rfind("remove /", 0) == 0) == 4);
   CHECK(cell_files(dir).size() == 2);
