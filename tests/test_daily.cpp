@@ -367,6 +367,14 @@ TEST_CASE("train.sample_every stores samples over time without changing training
   CHECK_THAT(page, Catch::Contains("<h2 id=\"samples-over-time\">samples over time</h2>"));
   CHECK_THAT(page, Catch::Contains("over_time_GP.svg"));
   CHECK_THAT(file_text((out / "samples_by_method.svg").string()), Catch::Contains("method = clip"));
+  // a report plot as small multiples: a panel per (rows value, columns value)
+  run_ok(kcmd("report " + dir.string() +
+              " --set 'report.plots=[{name: grid_of_losses, y: series/loss_critic, rows: method, columns: seed}]'"));
+  const std::string plot = file_text((out / "grid_of_losses.svg").string());
+  CHECK_THAT(plot, Catch::Contains("method = GP") && Catch::Contains("method = clip") && Catch::Contains("seed = 0"));
+  CHECK(count_of(plot, "<svg") >= 3);  // the figure and its two panels
+  expect_error(kcmd("report " + dir.string() + " --set 'report.plots=[{y: series/loss_critic, rows: methd}]'"),
+               {"not an axis of the grid", "did you mean 'method'"});
   expect_error(kcmd("report " + dir.string() + " --set 'report.figures={colums: method}'"), {"did you mean 'columns'"});
 
   // images: a grid of generated digits per stored step, no surface

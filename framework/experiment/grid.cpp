@@ -223,8 +223,8 @@ void check_report_values(const Experiment& ex, const Registry& registry) {
 
 // Every axis the report block names (rows, columns, figures' and plots' splits, plot lines)
 // must be one of the grid's, "seed" included.
-void check_report_axes(const Experiment& ex) {
-  if (!ex.report.is_map()) return;
+void check_report_axes(const ConfigNode& report, const std::vector<std::string>& axes) {
+  if (!report.is_map()) return;
   auto check = [&](const ConfigNode* n, const std::string& what) {
     if (!n) return;
     std::vector<const ConfigNode*> names;
@@ -232,17 +232,17 @@ void check_report_axes(const Experiment& ex) {
     for (const ConfigNode& i : n->items)
       if (i.is_scalar()) names.push_back(&i);
     for (const ConfigNode* name : names)
-      if (std::find(ex.axes.begin(), ex.axes.end(), name->scalar) == ex.axes.end())
+      if (std::find(axes.begin(), axes.end(), name->scalar) == axes.end())
         throw ConfigError(name->mark, fmt::format("{} '{}' is not an axis of the grid{}; its axes: {}", what, name->scalar,
-                                                  did_you_mean(name->scalar, ex.axes), fmt::join(ex.axes, ", ")));
+                                                  did_you_mean(name->scalar, axes), fmt::join(axes, ", ")));
   };
-  check(ex.report.find("rows"), "report.rows");
-  check(ex.report.find("columns"), "report.columns");
-  if (const ConfigNode* f = ex.report.find("figures"); f && f->is_map()) {
+  check(report.find("rows"), "report.rows");
+  check(report.find("columns"), "report.columns");
+  if (const ConfigNode* f = report.find("figures"); f && f->is_map()) {
     check(f->find("rows"), "report.figures.rows");
     check(f->find("columns"), "report.figures.columns");
   }
-  if (const ConfigNode* plots = ex.report.find("plots"); plots && plots->is_sequence())
+  if (const ConfigNode* plots = report.find("plots"); plots && plots->is_sequence())
     for (const ConfigNode& p : plots->items)
       if (p.is_map())
         for (const char* key : {"panels", "lines", "rows", "columns"}) check(p.find(key), std::string("plot ") + key);
@@ -329,6 +329,8 @@ void apply_report_overrides(Manifest& manifest, const std::vector<std::string>& 
   }
   if (const ConfigNode* r = root.find("report")) manifest.report = *r;
   if (const ConfigNode* r = root.find("reference")) manifest.reference = *r;
+  // the changed block names axes of the stored grid (an unchanged one was checked when it ran)
+  if (!sets.empty()) check_report_axes(manifest.report, manifest.axes);
 }
 
 Manifest manifest_of(const Experiment& ex) {
@@ -471,7 +473,7 @@ Experiment load_experiment(const std::filesystem::path& file, const ExperimentOv
     if (a == 0) break;
   }
   check_report_values(ex, registry);
-  check_report_axes(ex);
+  check_report_axes(ex.report, ex.axes);
   return ex;
 }
 
