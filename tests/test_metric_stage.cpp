@@ -441,7 +441,7 @@ TEST_CASE("a kant evaluate killed mid-way leaves every file whole, and the next 
   CHECK(files_matching(dir, ".claim").empty());
 }
 
-TEST_CASE("complete cells store their networks; train.store_networks: false leaves them out",
+TEST_CASE("complete cells store their networks, and train.store_networks: false leaves them out",
           "[metric_stage][storage][e2e]") {
   Scratch a, b;
   const std::string run = kant_exe() + " run " + kData + "tiny.yaml --threads 1 --quiet --set seeds=[0] --results ";

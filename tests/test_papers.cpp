@@ -314,7 +314,7 @@ TEST_CASE("critic_only: a fixed data-plus-noise fake, a frozen generator with a 
   CHECK_THAT(rep.output, Catch::Contains("generator_gradient.minimax_log10_change"));
 }
 
-TEST_CASE("every paper's YAML is valid under each of its profiles; an unknown profile is one error", "[papers]") {
+TEST_CASE("every paper's YAML is valid under each of its profiles, and an unknown profile is one error", "[papers]") {
   for (const char* name : {"fgan_mixture", "pacgan_modes", "veegan_modes", "wgan_gp_toys", "arjovsky_bottou"})
     for (const char* profile : {"quick", "full"}) {
       INFO(name << " " << profile);

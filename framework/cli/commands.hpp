@@ -24,6 +24,13 @@ Command add_plugins(CLI::App& kant);   // kant plugins
 Command add_verify(CLI::App& kant);    // kant verify
 Command add_evaluate(CLI::App& kant);  // kant evaluate
 Command add_evaluate_cell(CLI::App& kant);  // kant _evaluate (internal: one cell in a child process)
+Command add_export(CLI::App& kant);    // kant export
+Command add_list(CLI::App& kant);      // kant list
+Command add_clean(CLI::App& kant);     // kant clean
+Command add_completion(CLI::App& kant, const std::vector<Command>& commands);  // kant completion
+
+/// --sweep KEY=V1,V2,… (kant run, validate, report, export).
+void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps);
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);

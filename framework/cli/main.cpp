@@ -76,11 +76,13 @@ int main(int argc, char** argv) {
                "load plugins even from files or folders that other users own or can write "
                "(same as KANT_TRUST_PLUGIN_PATH=1; the cells' processes inherit it)");
   app.fallthrough();  // the flag may also follow the command
-  std::vector<cli::Command> commands{cli::add_run(app),  cli::add_validate(app),
-                                     cli::add_report(app), cli::add_show(app),
-                                     cli::add_plugins(app), cli::add_verify(app),
-                                     cli::add_evaluate(app), cli::add_cell(app),
-                                     cli::add_evaluate_cell(app)};
+  std::vector<cli::Command> commands{cli::add_run(app),      cli::add_validate(app),
+                                     cli::add_report(app),   cli::add_export(app),
+                                     cli::add_show(app),     cli::add_plugins(app),
+                                     cli::add_list(app),     cli::add_clean(app),
+                                     cli::add_verify(app),   cli::add_evaluate(app),
+                                     cli::add_cell(app),     cli::add_evaluate_cell(app)};
+  commands.push_back(cli::add_completion(app, commands));
   if (argc < 2) {
     std::cout << app.help();
     return 2;

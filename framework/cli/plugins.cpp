@@ -34,6 +34,29 @@ void print_requirements(const Component& c) {
   for (const auto& [value, when] : r.may_be_nan) fmt::print("    {} is NaN when {}\n", value, when);
 }
 
+// What a component stores, each with its meaning, and where in a cell file it goes.
+void print_stores(const Component& c) {
+  const std::vector<StoredValue>& stores = c.registration.stores;
+  if (stores.empty()) return;
+  fmt::print("    stores:\n");
+  bool values = false, arrays = false, series = false;
+  for (const StoredValue& v : stores) {
+    const char* where = v.where == StoredValue::Where::value   ? "value"
+                        : v.where == StoredValue::Where::array ? "array"
+                                                               : "series";
+    values = values || v.where == StoredValue::Where::value;
+    arrays = arrays || v.where == StoredValue::Where::array;
+    series = series || v.where == StoredValue::Where::series;
+    fmt::print("      {:<6} {:<28} {}\n", where, v.name, v.doc);
+  }
+  const std::string& n = c.name();
+  if (values)
+    fmt::print("    a value is final/{0}.<value> (attribute, at the end) and metrics/{0}/<value> (with "
+               "metrics/{0}/step, at each evaluation); `name:` in the YAML replaces '{0}'\n", n);
+  if (arrays) fmt::print("    an array is arrays/{}/<array>, computed at the end\n", n);
+  if (series) fmt::print("    a series is series/<name> beside series/step, one value per generator step\n");
+}
+
 }  // namespace
 
 Command add_plugins(CLI::App& kant) {
@@ -43,11 +66,12 @@ Command add_plugins(CLI::App& kant) {
   auto a = std::make_shared<Args>();
   CLI::App* app = kant.add_subcommand(
       "plugins", "loaded plugins with their parameters, and the rules each metric needs of a cell "
-                 "(KIND: architecture, dataset, objective, lipschitz, optimizer, metric, procedure)");
+                 "(KIND: architecture, dataset, objective, lipschitz, optimizer, metric, procedure); "
+                 "with NAME, also what it stores in a cell file and what each value means");
   app->group("Commands");
   app->allow_extras();
   app->add_option("KIND", a->kind, "only this kind");
-  app->add_option("NAME", a->name, "only this component, with its library");
+  app->add_option("NAME", a->name, "only this component, with its library and what it stores");
   return {app, [a] {
             Registry registry = Registry::load_default();
             const Kind* kind = nullptr;
@@ -79,6 +103,7 @@ Command add_plugins(CLI::App& kant) {
               if (!a->name.empty()) fmt::print("    library: {}\n", c->library_path);
               for (const ParamSpec& p : c->schema()) print_param(p);
               print_requirements(*c);
+              if (!a->name.empty()) print_stores(*c);
             }
             return 0;
           }};

@@ -17,11 +17,39 @@ namespace fs = std::filesystem;
 
 namespace kant::cli {
 
-void print_report(const fs::path& dir, TableFormat format) {
+ResultsView open_results(const std::string& target, const std::vector<std::string>& sets,
+                         const std::vector<std::string>& sweeps, const std::string& results_root,
+                         const std::string& profile) {
+  std::error_code ec;
+  if (fs::is_regular_file(target, ec)) {
+    Registry registry = Registry::load_default();
+    Experiment ex = load_experiment(target, {sets, sweeps, profile}, registry);
+    parse_report_spec(ex.report, ex.reference);  // a malformed report block: its line and column
+    RunOptions opt;
+    opt.results_root = results_root;
+    ResultsView view{experiment_dir(ex, opt), manifest_of(ex)};
+    if (!fs::is_directory(view.dir / "cells", ec))
+      throw InputError(fmt::format("{}: no results of experiment '{}' here yet (kant run {} first)",
+                                   view.dir.string(), ex.name, target));
+    return view;
+  }
+  if (!fs::is_directory(target, ec))
+    throw InputError(fmt::format("{}: no such results folder or experiment file", target));
+  if (!sweeps.empty())
+    throw InputError("--sweep changes the grid: give the experiment file, not a results folder");
+  if (!profile.empty())
+    throw InputError("--profile changes the cells: give the experiment file, not a results folder");
+  ResultsView view{target, read_manifest(target)};
+  apply_report_overrides(view.manifest, sets);
+  return view;
+}
+
+void print_report(const ResultsView& view, TableFormat format) {
+  const fs::path& dir = view.dir;
+  const Manifest& m = view.manifest;
   std::vector<std::string> problems;
-  std::vector<CellSummary> cells = load_cells(dir, problems);
-  Manifest m = read_manifest(dir);
   ReportSpec spec = parse_report_spec(m.report, m.reference);
+  std::vector<CellSummary> cells = load_cells(dir, m, problems);
   Table table = build_table(cells, spec, m.axes);
   std::cout << render_table(table, format);
   // machine-readable formats keep stdout to the table alone
@@ -39,25 +67,32 @@ void print_report(const fs::path& dir, TableFormat format) {
   fmt::print(stderr, "kant report: {} figures and the page {}\n", figures.size(), page.string());
 }
 
+void print_report(const fs::path& dir, TableFormat format) { print_report({dir, read_manifest(dir)}, format); }
+
 Command add_report(CLI::App& kant) {
   struct Args {
     std::string target, format = "markdown", results = "results", profile;
-    std::vector<std::string> sets;
+    std::vector<std::string> sets, sweeps;
   };
   auto a = std::make_shared<Args>();
   CLI::App* app = kant.add_subcommand(
       "report",
       "the comparison table of stored cells (mean ± std over seeds, failures counted, the "
-      "paper's numbers beside ours); writes figures and RESULTS_DIR/report/index.html");
+      "paper's numbers beside ours); writes figures and RESULTS_DIR/report/index.html. With "
+      "FILE.yaml, the file's grid as it is now (labels, order, report block, --set and --sweep) "
+      "over the cells stored under its name");
   app->group("Commands");
   app->allow_extras();
   app->add_option("RESULTS_DIR|FILE.yaml", a->target, "a results folder, or the experiment")->required();
   app->add_option("--format", a->format, "markdown (default), csv, latex or html")->type_name("F");
   app->add_option("--results", a->results, "results root for FILE.yaml (default: results)")->type_name("DIR");
-  app->add_option("--set", a->sets, "overrides, as for kant run, for FILE.yaml")
+  app->add_option("--set", a->sets,
+                  "overrides as for kant run (FILE.yaml), or of the report block for either: "
+                  "report.rows=[method], report.columns=optimizer.lr, report.values=[…]; repeatable")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
   app->add_option("--profile", a->profile, "the profile the run used, for FILE.yaml")->type_name("NAME");
+  add_sweep_option(*app, a->sweeps);
   return {app, [a] {
             const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
                                                              {"csv", TableFormat::csv},
@@ -67,17 +102,7 @@ Command add_report(CLI::App& kant) {
               throw InputError(fmt::format("--format must be markdown, csv, latex or html, got '{}'{}",
                                            a->format,
                                            did_you_mean(a->format, {"markdown", "csv", "latex", "html"})));
-            fs::path dir = a->target;
-            if (fs::is_regular_file(dir)) {
-              Registry registry = Registry::load_default();
-              Experiment ex = load_experiment(a->target, a->sets, registry, a->profile);
-              RunOptions opt;
-              opt.results_root = a->results;
-              dir = experiment_dir(ex, opt);
-            } else if (!fs::is_directory(dir)) {
-              throw InputError(fmt::format("{}: no such results folder or experiment file", a->target));
-            }
-            print_report(dir, formats.at(a->format));
+            print_report(open_results(a->target, a->sets, a->sweeps, a->results, a->profile), formats.at(a->format));
             return 0;
           }};
 }

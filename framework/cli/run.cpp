@@ -34,7 +34,7 @@ int positive_int(const std::string& option, const std::string& text) {
 
 struct RunArgs {
   std::string file, jobs, threads, results = "results", shard, claim_timeout, profile;
-  std::vector<std::string> sets;
+  std::vector<std::string> sets, sweeps;
   bool quiet = false;
 };
 
@@ -53,6 +53,14 @@ void add_set_option(CLI::App& app, std::vector<std::string>& sets) {
 
 }  // namespace
 
+void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps) {
+  app.add_option("--sweep", sweeps,
+                 "a grid axis from the command line: KEY=V1,V2,… (optimizer.lr=1e-4,1e-3); the cells are "
+                 "the cartesian product with the file's axes, recorded in cells.yaml; repeatable")
+      ->type_name("KEY=V1,V2")
+      ->allow_extra_args(false);
+}
+
 void require_file(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("{}: error: no such file", path));
@@ -69,6 +77,7 @@ Command add_run(CLI::App& kant) {
   app->add_option("--threads", a->threads, "threads per cell (default: cores / jobs)")->type_name("T");
   add_set_option(*app, a->sets);
   add_profile_option(*app, a->profile);
+  add_sweep_option(*app, a->sweeps);
   app->add_option("--results", a->results, "results root folder (default: results)")->type_name("DIR");
   app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")->type_name("I/N");
   app->add_option("--claim-timeout", a->claim_timeout,
@@ -101,7 +110,7 @@ Command add_run(CLI::App& kant) {
               opt.shard_count = n;
             }
             Registry registry = Registry::load_default();
-            Experiment ex = load_experiment(a->file, a->sets, registry, a->profile);
+            Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
             parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
             RunSummary s = run_experiment(ex, registry, opt);
             fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
@@ -126,10 +135,11 @@ Command add_validate(CLI::App& kant) {
   app->add_option("FILE.yaml", a->file, "the experiment")->required();
   add_set_option(*app, a->sets);
   add_profile_option(*app, a->profile);
+  add_sweep_option(*app, a->sweeps);
   return {app, [a] {
             require_file(a->file);
             Registry registry = Registry::load_default();
-            Experiment ex = load_experiment(a->file, a->sets, registry, a->profile);
+            Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
             parse_report_spec(ex.report, ex.reference);
             for (size_t i = 0; i < ex.cells.size(); ++i)
               fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());

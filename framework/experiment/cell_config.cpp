@@ -72,6 +72,11 @@ const Schema& train_schema() {
       param::choice("updates", "alternating", {"alternating", "simultaneous"},
                     "alternating: n_critic critic steps, then a generator step on the updated "
                     "critic; simultaneous: both gradients at the same point, applied together"),
+      param::choice("order", "critic_first", {"critic_first", "generator_first", "simultaneous"},
+                    "the order of one iteration's updates: n_critic critic steps then the generator "
+                    "step (critic_first), the generator step then the critic steps "
+                    "(generator_first), or both from the same point (simultaneous: the same as "
+                    "updates: simultaneous)"),
       param::boolean("wgan_critic_schedule", false,
                      "WGAN's schedule: 100 critic steps for the first 25 generator steps and "
                      "every 500th (Arjovsky et al. 2017, reference code)"),
@@ -97,6 +102,15 @@ const Schema& train_schema() {
                      "store the final networks (EMA included) and the metric state in the cell file, "
                      "so that `kant evaluate` can compute metrics later (see results/README.md for "
                      "the size). Not part of the cell's identity"),
+      param::integer("sample_every", 0, "store generated samples (and, for 2-D data, the critic's "
+                                        "value surface) at step 0, every k generator steps and at "
+                                        "the end, from one fixed batch of inputs (0: only the final "
+                                        "samples)")
+          .at_least(0),
+      param::integer("sample_size", 500, "generated samples stored at each of those steps").at_least(1),
+      param::integer("surface_resolution", 32, "grid points per axis of the critic surfaces stored "
+                                               "with them (2-D data)")
+          .range(2, 1024),
   };
   return s;
 }
@@ -132,6 +146,9 @@ const Schema& metric_reserved() {
 // train keys that cannot change a result: left out of the cell id, and of the stored config
 // when at their default (so that older cells keep their ids and configs)
 const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every", "metric_errors", "store_networks"};
+// train keys added later: left out of the stored config (and so of the id) at their default,
+// so that cells from before them keep their ids and configs; set, they make a new cell
+const std::vector<std::string> kSamplingTrainKeys{"sample_every", "sample_size", "surface_resolution"};
 
 // keys of every cell; each network of the procedure adds `<network>` and `<network>_optimizer`
 const std::vector<std::string> kCellKeys{"dataset", "procedure", "objective", "lipschitz", "optimizer",
@@ -310,6 +327,26 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   if (!cell.metric_errors_fatal) train_canon.erase("metric_errors");
   cell.store_networks = t.boolean("store_networks");
   if (cell.store_networks) train_canon.erase("store_networks");
+  // order: simultaneous is updates: simultaneous (one spelling in the canonical text, one id);
+  // critic_first, today's order, is left out
+  const std::string order = t.string("order");
+  if (order == "simultaneous") {
+    cell.train.simultaneous = true;
+    ConfigNode updates = ConfigNode::make_scalar("simultaneous");
+    updates.quoted = true;  // as a resolved string parameter is written
+    train_canon.set("updates", updates);
+  } else if (order == "generator_first") {
+    if (cell.train.simultaneous)
+      throw ConfigError(train ? train->mark : config.mark,
+                        "train.order: generator_first contradicts train.updates: simultaneous");
+    cell.train.generator_first = true;
+  }
+  if (order != "generator_first") train_canon.erase("order");
+  cell.train.sample_every = t.integer("sample_every");
+  cell.train.sample_size = t.integer("sample_size");
+  cell.train.surface_resolution = t.integer("surface_resolution");
+  if (cell.train.sample_every == 0)
+    for (const std::string& k : kSamplingTrainKeys) train_canon.erase(k);
   if (cell.train.simultaneous && (cell.train.n_critic != 1 || cell.train.wgan_critic_schedule ||
                                   cell.train.unrolled_steps > 0))
     throw ConfigError(train ? train->mark : config.mark,

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "plugin/registry.hpp"
+#include "store/manifest.hpp"
 
 namespace kant {
 
@@ -92,14 +93,38 @@ struct Experiment {
   std::vector<Cell> cells;
   ConfigNode report;     ///< the `report` block (null if absent)
   ConfigNode reference;  ///< published numbers (null if absent)
+  std::vector<std::string> sets, sweeps;  ///< the command line's --set and --sweep arguments
+  std::string profile;                    ///< and its --profile
 };
 
-/// Reads, expands and validates an experiment. `overrides` are "key=value" (from --set):
-/// "seeds=[0]" and "name=x" change the experiment, any other key every cell's config. A
-/// `profile` applies the settings of that entry of the experiment's `profiles` block first
-/// (e.g. quick: {train.steps: 2000, seeds: [0, 1]}), so that --set wins over them.
+/// What the command line changes in an experiment.
+struct ExperimentOverrides {
+  /// "key=value" (--set): "seeds=[0]" and "name=x" change the experiment, "report.…" and
+  /// "reference.…" its report, any other key every cell's config.
+  std::vector<std::string> sets;
+  /// "key=v1,v2,…" (--sweep): a grid axis over those values, after the file's axes (the
+  /// cartesian product, as Hydra's multirun); a key that is already a dotted axis of the grid
+  /// gets these values instead. Commas inside [ ], { } or quotes do not split values.
+  std::vector<std::string> sweeps;
+  /// --profile NAME: the settings of that entry of the experiment's `profiles` block (e.g.
+  /// quick: {train.steps: 2000, seeds: [0, 1]}), applied first so that --set wins over them.
+  std::string profile;
+};
+
+/// Reads, expands and validates an experiment with the command line's changes.
+Experiment load_experiment(const std::filesystem::path& file, const ExperimentOverrides& overrides,
+                           const Registry& registry);
+/// The same with --set overrides (and a profile) only.
 Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::string>& overrides, const Registry& registry,
                            const std::string& profile = "");
+
+/// Applies --set overrides of the report ("report.…", "reference.…") to a stored manifest's
+/// blocks; any other key is an InputError (it would change cells: give the experiment file).
+void apply_report_overrides(Manifest& manifest, const std::vector<std::string>& sets);
+
+/// The manifest of an expansion (store/manifest.hpp): what kant run writes as cells.yaml, and
+/// what kant report FILE.yaml reads the stored cells through.
+Manifest manifest_of(const Experiment& ex);
 
 }  // namespace kant

@@ -112,6 +112,64 @@ Override parse_override(const std::string& arg) {
   return o;
 }
 
+// "key=v1,v2,…" (--sweep): its values split at commas outside brackets, braces and quotes,
+// each parsed as YAML; an axis of dotted settings like a list in the grid.
+std::pair<std::string, AxisPoints> parse_sweep(const std::string& arg) {
+  auto source = std::make_shared<const std::string>("--sweep " + arg);
+  Mark mark{source, 0, 0};
+  const size_t eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size())
+    throw ConfigError(mark, "expected key=value1,value2,…, e.g. --sweep optimizer.lr=1e-4,1e-3");
+  const std::string key = arg.substr(0, eq);
+  if (key == "seeds" || key == "seed" || key == "name")
+    throw ConfigError(mark, fmt::format("--sweep cannot change '{}'{}", key,
+                                        key == "name" ? "" : "; give the seeds with --set seeds=[0,1,2]"));
+  if (key == "report" || key.rfind("report.", 0) == 0 || key == "reference" || key.rfind("reference.", 0) == 0)
+    throw ConfigError(mark, fmt::format("--sweep makes grid axes of config keys; '{}' is the report's (use --set)", key));
+  std::vector<std::string> texts;
+  std::string current;
+  int depth = 0;
+  char quote = 0;
+  for (const char c : arg.substr(eq + 1)) {
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      texts.push_back(current);
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  texts.push_back(current);
+  AxisPoints points;
+  std::set<std::string> labels;
+  for (const std::string& text : texts) {
+    if (text.find_first_not_of(" \t") == std::string::npos)
+      throw ConfigError(mark, fmt::format("--sweep {}: an empty value (two commas, or one at an end)", key));
+    ConfigNode v = parse_yaml(text, *source);
+    std::function<void(ConfigNode&)> remark = [&](ConfigNode& n) {
+      n.mark = mark;
+      for (ConfigNode& i : n.items) remark(i);
+      for (ConfigEntry& e : n.entries) {
+        e.key_mark = mark;
+        remark(e.value);
+      }
+    };
+    remark(v);
+    const std::string label = flow_text(v);
+    if (!labels.insert(label).second)
+      throw ConfigError(mark, fmt::format("--sweep {}: the value {} is listed twice", key, label));
+    points.push_back({{key, label, key, v, mark}});
+  }
+  return {key, points};
+}
+
 std::string scalar_or_throw(const ConfigNode& n, const char* what) {
   if (!n.is_scalar()) throw ConfigError(n.mark, fmt::format("'{}' must be a string", what));
   return n.scalar;
@@ -162,6 +220,33 @@ void check_report_values(const Experiment& ex, const Registry& registry) {
                                                "metrics give: {}",
                                                name, did_you_mean(name, known), fmt::join(known, ", ")));
   }
+}
+
+// Every axis the report block names (rows, columns, figures' and plots' splits, plot lines)
+// must be one of the grid's, "seed" included.
+void check_report_axes(const ConfigNode& report, const std::vector<std::string>& axes) {
+  if (!report.is_map()) return;
+  auto check = [&](const ConfigNode* n, const std::string& what) {
+    if (!n) return;
+    std::vector<const ConfigNode*> names;
+    if (n->is_scalar()) names.push_back(n);
+    for (const ConfigNode& i : n->items)
+      if (i.is_scalar()) names.push_back(&i);
+    for (const ConfigNode* name : names)
+      if (std::find(axes.begin(), axes.end(), name->scalar) == axes.end())
+        throw ConfigError(name->mark, fmt::format("{} '{}' is not an axis of the grid{}; its axes: {}", what, name->scalar,
+                                                  did_you_mean(name->scalar, axes), fmt::join(axes, ", ")));
+  };
+  check(report.find("rows"), "report.rows");
+  check(report.find("columns"), "report.columns");
+  if (const ConfigNode* f = report.find("figures"); f && f->is_map()) {
+    check(f->find("rows"), "report.figures.rows");
+    check(f->find("columns"), "report.figures.columns");
+  }
+  if (const ConfigNode* plots = report.find("plots"); plots && plots->is_sequence())
+    for (const ConfigNode& p : plots->items)
+      if (p.is_map())
+        for (const char* key : {"panels", "lines", "rows", "columns"}) check(p.find(key), std::string("plot ") + key);
 }
 
 // The name is a folder of the results root: plain ASCII letters, digits, '_', '-', '.', not
@@ -228,6 +313,49 @@ std::string Cell::label_str() const {
 Experiment load_experiment(const std::filesystem::path& file,
                            const std::vector<std::string>& override_args, const Registry& registry,
                            const std::string& profile) {
+  return load_experiment(file, ExperimentOverrides{override_args, {}, profile}, registry);
+}
+
+void apply_report_overrides(Manifest& manifest, const std::vector<std::string>& sets) {
+  ConfigNode root = ConfigNode::make_map();
+  if (manifest.report.type != ConfigNode::Type::null) root.set("report", manifest.report);
+  if (manifest.reference.type != ConfigNode::Type::null) root.set("reference", manifest.reference);
+  for (const std::string& arg : sets) {
+    Override o = parse_override(arg);
+    if (o.key != "report" && o.key.rfind("report.", 0) != 0 && o.key != "reference" &&
+        o.key.rfind("reference.", 0) != 0)
+      throw InputError(fmt::format("--set {}: a results folder's cells are stored; only report.… and "
+                                   "reference.… can change here (give the experiment file to change cells)",
+                                   o.key));
+    set_path(root, o.key, o.value, o.mark);
+  }
+  if (const ConfigNode* r = root.find("report")) manifest.report = *r;
+  if (const ConfigNode* r = root.find("reference")) manifest.reference = *r;
+  // the changed block names axes of the stored grid (an unchanged one was checked when it ran)
+  if (!sets.empty()) check_report_axes(manifest.report, manifest.axes);
+}
+
+Manifest manifest_of(const Experiment& ex) {
+  Manifest m;
+  m.name = ex.name;
+  m.axes = ex.axes;
+  m.report = ex.report;
+  m.reference = ex.reference;
+  for (const Cell& c : ex.cells) {
+    m.cell_ids.push_back(c.id);
+    m.cell_labels.push_back(c.labels);
+  }
+  m.run.file = ex.file.string();
+  m.run.sets = ex.sets;
+  m.run.sweeps = ex.sweeps;
+  m.run.profile = ex.profile;
+  return m;
+}
+
+Experiment load_experiment(const std::filesystem::path& file, const ExperimentOverrides& command_line,
+                           const Registry& registry) {
+  const std::vector<std::string>& override_args = command_line.sets;
+  const std::string& profile = command_line.profile;
   ConfigNode root = load_yaml_file(file);
   if (!root.is_map()) throw ConfigError(root.mark, "an experiment file must be a map (name, base, grid, seeds, ...)");
   for (const ConfigEntry& e : root.entries)
@@ -254,6 +382,9 @@ Experiment load_experiment(const std::filesystem::path& file,
   for (const Override& o : overrides) {
     if (o.key == "seeds" || o.key == "name") {
       root.set(o.key, o.value, o.mark);
+    } else if (o.key == "report" || o.key.rfind("report.", 0) == 0 || o.key == "reference" ||
+               o.key.rfind("reference.", 0) == 0) {
+      set_path(root, o.key, o.value, o.mark);  // the report block, not the cells
     } else {
       cell_overrides.push_back(o);
     }
@@ -261,6 +392,9 @@ Experiment load_experiment(const std::filesystem::path& file,
 
   Experiment ex;
   ex.file = file;
+  ex.sets = command_line.sets;
+  ex.sweeps = command_line.sweeps;
+  ex.profile = command_line.profile;
   const ConfigNode* name = root.find("name");
   if (!name) throw ConfigError(root.mark, "the experiment needs a 'name'");
   ex.name = scalar_or_throw(*name, "name");
@@ -289,6 +423,30 @@ Experiment load_experiment(const std::filesystem::path& file,
         ex.axes.push_back(e.key);
       }
     }
+  }
+  // --sweep: new axes after the file's, or new values for one of its dotted axes
+  std::set<std::string> swept;
+  for (const std::string& arg : command_line.sweeps) {
+    auto [key, points] = parse_sweep(arg);
+    const Mark& mark = points.front().front().mark;
+    if (!swept.insert(key).second) throw ConfigError(mark, fmt::format("--sweep {} is given twice", key));
+    for (const Override& o : cell_overrides)
+      if (o.key == key) throw ConfigError(mark, fmt::format("{} is both swept and set (--set)", key));
+    auto axis = std::find(ex.axes.begin(), ex.axes.end(), key);
+    if (axis == ex.axes.end()) {
+      axes.push_back(std::move(points));
+      ex.axes.push_back(key);
+      continue;
+    }
+    // the grid's own axis of that name: a lone dotted axis takes the new values in its place
+    auto own = std::find_if(axes.begin(), axes.end(), [&](const AxisPoints& a) {
+      return std::any_of(a.front().begin(), a.front().end(), [&](const Setting& s) { return s.axis == key; });
+    });
+    if (own == axes.end() || own->front().size() != 1 || own->front().front().dotted.empty())
+      throw ConfigError(mark, fmt::format("--sweep {}: the grid's axis '{}' is {}; change it in the file", key, key,
+                                          own != axes.end() && own->front().size() > 1 ? "part of a zip group"
+                                                                                          : "an axis of named variants"));
+    *own = std::move(points);
   }
   std::vector<uint64_t> seeds = parse_seeds(root.find("seeds"));
   ex.axes.push_back("seed");
@@ -334,6 +492,7 @@ Experiment load_experiment(const std::filesystem::path& file,
     if (a == 0) break;
   }
   check_report_values(ex, registry);
+  check_report_axes(ex.report, ex.axes);
   check_experiment_metrics(ex, registry);  // each metric's rules: can it apply to the cell?
   return ex;
 }

@@ -58,6 +58,7 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
     p.metric_series[name] = read_series(metrics.open_group(name));
     if (metrics.open_group(name).has_attr("status")) p.metric_records[name] = read_metric_record(metrics.open_group(name));
   }
+  p.snapshots = read_snapshots(root, "snapshots");
 
   assign_networks();
   session.procedure->load_state(procedure);
@@ -118,6 +119,7 @@ void save_training_checkpoint(const fs::path& file, const Session& session, cons
     write_series(root.create_group("series"), p.loss_series);
     h5::Group metrics = root.create_group("metrics");
     write_metrics(metrics, p.metric_series, p.metric_records);
+    write_snapshots(root, "snapshots", p.snapshots);
   });
 }
 

@@ -1,7 +1,7 @@
 // Resume checkpoints of a training cell (train.checkpoint_every): everything a cell needs to
 // continue bit for bit — its networks (the generator's average included), the optimizers'
 // moments, the components' state (the procedure's latest losses, spectral norm's vectors, a
-// data set's position), every random stream, and the losses and metric series so far. Written sealed
+// data set's position), every random stream, and the losses, metric series and samples so far. Written sealed
 // and atomically beside the cell file (<id>.ckpt); a damaged one is never used.
 #pragma once
 #include <filesystem>
@@ -22,6 +22,7 @@ struct TrainingProgress {
   Series loss_series;
   std::map<std::string, Series> metric_series;
   std::map<std::string, MetricRecord> metric_records;  ///< failed metrics stay failed
+  Snapshots snapshots;  ///< samples stored so far (train.sample_every)
 };
 
 /// A checkpoint that cannot be used (damaged, or of another config): the cell starts afresh.

@@ -148,9 +148,7 @@ class Runner {
 
 RunSummary Runner::run() {
   fs::create_directories(dir_ / "cells");
-  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> manifest;
-  for (const Cell& c : ex_.cells) manifest.emplace_back(c.id, c.labels);
-  write_manifest(dir_, ex_.name, ex_.axes, ex_.report, ex_.reference, manifest);
+  write_manifest(dir_, manifest_of(ex_));
 
   for (size_t i = 0; i < ex_.cells.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(opt_.shard_count)) != opt_.shard_index) continue;

@@ -16,6 +16,7 @@ namespace {
 // The random streams of a cell: one id each, fixed forever (results depend on them).
 enum Stream : uint64_t {
   kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7,
+  kSnapshot = 8,  // the fixed inputs of samples during training (train.sample_every)
   kReinit = 1000  // + k: the k-th re-initialised network
 };
 
@@ -44,7 +45,8 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       penalty_rng(cfg.seed, kPenalty),
       metric_rng(cfg.seed, kMetric),
       ema_rng(cfg.seed, kEmaInit),
-      metric_noise_rng(cfg.seed, kMetricNoise) {
+      metric_noise_rng(cfg.seed, kMetricNoise),
+      snapshot_rng(cfg.seed, kSnapshot) {
   dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
   procedure = make<Procedure, ProcedureFactory>(registry, cfg.procedure);
   requests_ = procedure->networks(dataset->sample_shape(), cfg.noise_dim);

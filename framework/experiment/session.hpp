@@ -27,6 +27,9 @@ struct Session {
   // Independent random streams of the cell, derived from its seed: adding draws to one never
   // shifts another (training, penalties and metrics each draw from their own).
   Rng init_rng, data_rng, noise_rng, penalty_rng, metric_rng, ema_rng, metric_noise_rng;
+  /// Draws only while samples during training are set up (their fixed inputs and grid), so it
+  /// needs no place in checkpoints.
+  Rng snapshot_rng;
 
   std::shared_ptr<Dataset> dataset;  ///< training batches, metrics and stored samples draw from it
   std::shared_ptr<Procedure> procedure;

@@ -8,12 +8,14 @@
 #include "experiment/trainer.hpp"
 
 #include <chrono>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "experiment/metric_stage.hpp"
 #include "experiment/resume.hpp"
 #include "experiment/session.hpp"
+#include "experiment/snapshots.hpp"
 #include "kant/autodiff.hpp"
 
 namespace kant {
@@ -24,7 +26,9 @@ class Trainer {
   Trainer(const CellConfig& config, const Registry& registry, const TrainOptions& options)
       : session_(config, registry), options_(options), metric_ctx_(metric_context(session_)),
         stage_(session_metrics(session_), metric_ctx_, config.metric_errors_fatal, "training",
-               options.metric_failed) {}
+               options.metric_failed) {
+    if (session_.train.sample_every > 0) snapshots_ = std::make_unique<SnapshotTaker>(session_, registry);
+  }
 
   CellResult run();
 
@@ -43,12 +47,15 @@ class Trainer {
   /// Final metrics at the last step trained, the final state (train.store_networks),
   /// metrics' arrays, stored samples.
   void finish(int64_t last_step);
+  /// Samples during training at `step` when train.sample_every asks for them.
+  void snapshot(int64_t step, bool last = false);
 
   const clock::time_point start_ = clock::now();  // set-up included
   Session session_;
   const TrainOptions& options_;
   MetricContext metric_ctx_;
   MetricStage stage_;
+  std::unique_ptr<SnapshotTaker> snapshots_;  // train.sample_every > 0
   CellResult result_;
   double elapsed_before_ = 0;           // training time of earlier runs of a resumed cell
   std::string start_time_ = utc_now();  // when the cell first started
@@ -79,12 +86,14 @@ int64_t Trainer::resume() {
   std::error_code ec;
   if (options_.checkpoint.empty() || !std::filesystem::exists(options_.checkpoint, ec)) {
     evaluate_metrics(0, false);
+    snapshot(0);
     return 0;
   }
   TrainingProgress p = load_training_checkpoint(options_.checkpoint, session_);
   result_.losses = std::move(p.loss_series);
   result_.metrics = std::move(p.metric_series);
   result_.metric_records = std::move(p.metric_records);
+  result_.snapshots = std::move(p.snapshots);
   result_.resumes = p.resumes + 1;
   start_time_ = p.start_time;
   elapsed_before_ = p.elapsed_s;
@@ -100,6 +109,7 @@ void Trainer::write_checkpoint(int64_t step) {
   p.loss_series = result_.losses;
   p.metric_series = result_.metrics;
   p.metric_records = result_.metric_records;
+  p.snapshots = result_.snapshots;
   save_training_checkpoint(options_.checkpoint, session_, p);
 }
 
@@ -113,16 +123,22 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
     update_average(*session_.average, *session_.generator, static_cast<float>(session_.train.ema));
   result_.losses.add(step, std::map<std::string, double>(outcome.losses.begin(), outcome.losses.end()));
   if (step < steps) evaluate_metrics(step, false);
+  if (step < steps) snapshot(step);
   const int64_t log_every =
       session_.train.log_every > 0 ? session_.train.log_every : std::max<int64_t>(1, steps / 10);
   if (options_.progress && (step % log_every == 0 || step == steps))
     options_.progress(step, steps, outcome.losses, elapsed());
 }
 
+void Trainer::snapshot(int64_t step, bool last) {
+  if (snapshots_ && (last || step % session_.train.sample_every == 0)) snapshots_->take(step, result_.snapshots);
+}
+
 void Trainer::finish(int64_t last_step) {
   evaluate_metrics(last_step, true);
   // what a metric appended to the list would see (kant evaluate): taken before arrays and samples
   if (session_.config.store_networks) result_.final_state = capture_final_state(session_, last_step);
+  snapshot(last_step, true);  // changes no stream, network or state (see snapshots.hpp)
   stage_.final_arrays(last_step, result_);
   if (session_.train.samples > 0) {
     result_.generated = generate_samples(session_, session_.train.samples);

@@ -21,6 +21,16 @@
 namespace kant {
 namespace fs = std::filesystem;
 
+bool stored_name_matches(const std::string& documented, const std::string& name) {
+  const size_t open = documented.find('<');
+  if (open == std::string::npos) return documented == name;
+  const size_t close = documented.find('>', open);
+  const std::string prefix = documented.substr(0, open);
+  const std::string suffix = close == std::string::npos ? "" : documented.substr(close + 1);
+  return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::architecture: return "architecture";
@@ -53,16 +63,29 @@ fs::path executable_dir() {
   return ec ? fs::path() : exe.parent_path();
 }
 
+// The folder of this library (libkant_plugin.so), where an installed tree keeps its plugins
+// below: <libdir>/kantorovich/plugins.
+fs::path library_dir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&kind_name), &info) == 0 || !info.dli_fname) return {};
+  std::error_code ec;
+  fs::path lib = fs::canonical(info.dli_fname, ec);
+  return ec ? fs::path() : lib.parent_path();
+}
+
 }  // namespace
 
 std::vector<fs::path> Registry::default_search_path() {
   std::vector<fs::path> dirs;
-  fs::path exe_dir = executable_dir();
-  if (!exe_dir.empty()) {
-    dirs.push_back(exe_dir / "plugins");                            // build tree
-    dirs.push_back(exe_dir / ".." / "lib" / "kantorovich" / "plugins");  // installed
+  const fs::path lib_dir = library_dir();
+  std::error_code ec;
+  if (!lib_dir.empty() && fs::is_directory(lib_dir / "kantorovich" / "plugins", ec)) {
+    dirs.push_back(lib_dir / "kantorovich" / "plugins");  // installed: only its own plugins
+  } else {
+    fs::path exe_dir = executable_dir();
+    if (!exe_dir.empty()) dirs.push_back(exe_dir / "plugins");  // build tree
+    dirs.emplace_back(KANT_DEFAULT_PLUGIN_DIR);
   }
-  dirs.emplace_back(KANT_DEFAULT_PLUGIN_DIR);
   if (const char* extra = std::getenv("KANT_PLUGIN_PATH")) {
     std::string s = extra;
     size_t start = 0;

@@ -2,8 +2,11 @@
 // metric curves as mean ± std bands over seeds, and generated samples over the data.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -86,10 +89,10 @@ svg::Series band(const std::string& label, const std::vector<std::vector<double>
   return s;
 }
 
-// One figure of a dataset's mean ± std per group; nullopt when no cell has it.
-std::optional<Figure> curve_figure(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
-                                   const std::string& y_path, const std::string& title, const std::string& section,
-                                   const fs::path& out_dir, std::vector<std::string>& problems, bool log_y = false) {
+using Groups = std::vector<std::pair<std::string, std::vector<const CellSummary*>>>;
+
+// The mean ± std line of a dataset per group; empty when no cell has it or it is zero throughout.
+std::vector<svg::Series> curve_lines(const Groups& groups, const std::string& y_path) {
   const std::string x_path = y_path.substr(0, y_path.rfind('/') + 1) + "step";
   std::vector<svg::Series> lines;
   bool any_nonzero = false;
@@ -106,101 +109,333 @@ std::optional<Figure> curve_figure(const std::vector<std::pair<std::string, std:
     }
     if (!ys.empty()) lines.push_back(band(label, xs, ys));
   }
-  if (lines.empty() || !any_nonzero) return std::nullopt;
+  if (!any_nonzero) lines.clear();
+  return lines;
+}
+
+// The cells of each panel of a split (report.figures), failed ones left out: panel r·C + c holds
+// the cells with the r-th value on the rows axis and the c-th on the columns axis.
+struct Panels {
+  FigureSplit split;
+  std::vector<std::string> rows{""}, columns{""};
+  std::vector<std::vector<const CellSummary*>> cells;
+
+  Panels(const std::vector<CellSummary>& all, const FigureSplit& s) : split(s) {
+    auto values = [&](const std::string& axis) {
+      std::vector<std::string> v;
+      for (const CellSummary& c : all) {
+        const std::string label = axis.empty() ? "" : cell_label(c, axis);
+        if (c.status != "failed" && std::find(v.begin(), v.end(), label) == v.end()) v.push_back(label);
+      }
+      if (v.empty()) v.push_back("");
+      return v;
+    };
+    rows = values(split.rows);
+    columns = values(split.columns);
+    cells.resize(rows.size() * columns.size());
+    for (const CellSummary& c : all) {
+      if (c.status == "failed") continue;
+      const auto r = std::find(rows.begin(), rows.end(), split.rows.empty() ? "" : cell_label(c, split.rows));
+      const auto k = std::find(columns.begin(), columns.end(), split.columns.empty() ? "" : cell_label(c, split.columns));
+      cells[static_cast<size_t>(r - rows.begin()) * columns.size() + static_cast<size_t>(k - columns.begin())].push_back(&c);
+    }
+  }
+  // "columns axis = value" for panel c of row r (the row's own title says the rows value)
+  std::string title(size_t r, size_t c) const {
+    std::vector<std::string> parts;
+    if (!split.rows.empty() && split.columns.empty()) parts.push_back(split.rows + " = " + rows[r]);
+    if (!split.columns.empty()) parts.push_back(split.columns + " = " + columns[c]);
+    return fmt::format("{}", fmt::join(parts, ", "));
+  }
+  std::vector<std::string> row_titles() const {
+    std::vector<std::string> t;
+    if (!split.rows.empty() && !split.columns.empty())
+      for (const std::string& r : rows) t.push_back(split.rows + " = " + r);
+    return t;
+  }
+  // "rows_x_columns", or the one axis given
+  std::string axes_text() const {
+    if (split.rows.empty()) return split.columns;
+    return split.columns.empty() ? split.rows : split.rows + "_x_" + split.columns;
+  }
+  std::string file_suffix() const { return "_by_" + file_stem(axes_text()); }
+};
+
+constexpr double kPanelScale = 0.6;
+
+std::optional<Figure> save_figure(const std::string& section, const std::string& title, const fs::path& file,
+                                  const std::string& svg, std::vector<std::string>& problems) {
+  try {
+    save(file, svg);
+  } catch (const Error& e) {
+    problems.push_back(e.what());
+    return std::nullopt;
+  }
+  return Figure{section, title, file};
+}
+
+// One figure of a dataset's mean ± std per group; with a split, one panel per (row, column)
+// value, each with its groups' lines. nullopt when no cell has it.
+std::optional<Figure> curve_figure(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                                   const std::string& y_path, const std::string& title, const std::string& section,
+                                   const fs::path& out_dir, std::vector<std::string>& problems, bool log_y = false) {
   svg::PlotOptions o;
   o.title = title;
   o.x_label = "generator step";
   o.y_label = y_path.substr(y_path.rfind('/') + 1);
   o.log_y = log_y;
-  Figure f{section, title, out_dir / (file_stem(y_path) + ".svg")};
-  try {
-    save(f.file, svg::plot(lines, o));
-  } catch (const Error& e) {
-    problems.push_back(e.what());
-    return std::nullopt;
+  if (!spec.figures.any()) {
+    std::vector<svg::Series> lines = curve_lines(groups_of(cells, spec.rows), y_path);
+    if (lines.empty()) return std::nullopt;
+    return save_figure(section, title, out_dir / (file_stem(y_path) + ".svg"), svg::plot(lines, o), problems);
   }
-  return f;
+  const Panels panels(cells, spec.figures);
+  std::vector<std::string> docs;
+  bool any = false;
+  for (size_t r = 0; r < panels.rows.size(); ++r)
+    for (size_t c = 0; c < panels.columns.size(); ++c) {
+      std::vector<CellSummary> members;
+      for (const CellSummary* cell : panels.cells[r * panels.columns.size() + c]) members.push_back(*cell);
+      std::vector<svg::Series> lines = curve_lines(groups_of(members, spec.rows), y_path);
+      any = any || !lines.empty();
+      svg::PlotOptions po = o;
+      po.title = panels.title(r, c);
+      po.clip_id = fmt::format("p{}", docs.size());
+      docs.push_back(lines.empty() && members.empty() ? "" : svg::plot(lines, po));
+    }
+  if (!any) return std::nullopt;
+  return save_figure(section, title, out_dir / (file_stem(y_path) + panels.file_suffix() + ".svg"),
+                     svg::small_multiples(docs, panels.columns.size(), kPanelScale, title, panels.row_titles()),
+                     problems);
 }
 
-// Generated samples over the data (2-D) or a grid of generated images, per group (lowest seed).
-void sample_figures(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
-                    const fs::path& out_dir, std::vector<Figure>& figures, std::vector<std::string>& problems) {
-  for (const auto& [label, members] : groups) {
-    const CellSummary* c = members.front();
-    Shape shape;
-    std::vector<double> gen;
+svg::Series scatter(const double* d, size_t n, const std::string& name, const std::string& color) {
+  svg::Series s;
+  s.label = name;
+  s.markers = true;
+  s.color = color;
+  const size_t stride = std::max<size_t>(1, n / kMaxScatterPoints);
+  for (size_t i = 0; i < n; i += stride) {
+    s.x.push_back(d[2 * i]);
+    s.y.push_back(d[2 * i + 1]);
+  }
+  return s;
+}
+
+// Samples of one shape as a picture: generated over the data (2-D points), or the first images
+// in a grid; "" for shapes without a generic picture. `each` is the shape of one sample.
+std::string samples_svg(const std::vector<double>& gen, size_t offset, size_t n, const Shape& each,
+                        const std::vector<double>& real, const std::string& title, svg::PlotOptions o,
+                        size_t max_images, size_t columns) {
+  if (each == Shape{2}) {
+    o.title = title;
+    o.x_label = "x₁";
+    o.y_label = "x₂";
+    o.equal_aspect = true;
+    return svg::plot({scatter(real.data(), real.size() / 2, "data", "#9e9e9e"),
+                      scatter(gen.data() + offset, n, "generated", "#d62728")},
+                     o);
+  }
+  if (each.size() == 2 || (each.size() == 3 && (each[0] == 1 || each[0] == 3))) {
+    const size_t channels = each.size() == 3 ? static_cast<size_t>(each[0]) : 1;
+    const size_t h = static_cast<size_t>(each[each.size() - 2]), w = static_cast<size_t>(each.back());
+    const std::vector<double> images(gen.begin() + static_cast<std::ptrdiff_t>(offset),
+                                     gen.begin() + static_cast<std::ptrdiff_t>(offset + n * channels * h * w));
+    return svg::image_grid(images, std::min(n, max_images), channels, h, w, columns, title);
+  }
+  return "";
+}
+
+// One cell's final samples as a picture ("" when it stored none or has no picture of them).
+std::string cell_samples_svg(const CellSummary& c, const std::string& title, const svg::PlotOptions& o) {
+  Shape shape;
+  std::vector<double> gen, real;
+  try {
+    gen = read_cell_dataset(c.path, "samples/generated", &shape);
+  } catch (const Error&) {
+    return "";  // no samples stored
+  }
+  if (shape.empty()) return "";
+  const Shape each(shape.begin() + 1, shape.end());
+  if (each == Shape{2}) real = read_cell_dataset(c.path, "samples/real");
+  return samples_svg(gen, 0, static_cast<size_t>(shape[0]), each, real, title, o, 64, 8);
+}
+
+// One cell's critic value surface with contours and the data on top ("" without one).
+std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
+  std::vector<double> x, y, v, real;
+  try {
+    v = read_cell_dataset(c.path, "arrays/critic_surface/values");
+    x = read_cell_dataset(c.path, "arrays/critic_surface/x");
+    y = read_cell_dataset(c.path, "arrays/critic_surface/y");
+  } catch (const Error&) {
+    return "";  // the cell has no critic_surface metric
+  }
+  try {
+    real = read_cell_dataset(c.path, "samples/real");
+  } catch (const Error&) {
+  }
+  svg::Series points;
+  for (size_t i = 0; i + 1 < real.size() && i / 2 < kMaxScatterPoints / 2; i += 2) {
+    points.x.push_back(real[i]);
+    points.y.push_back(real[i + 1]);
+  }
+  return svg::contour(x, y, v, 10, points, title);
+}
+
+// Generated samples (over the data, 2-D) or a grid of generated images, and the critic's value
+// surface, per group (lowest seed); with a split, one figure of each with a panel per
+// (row, column) value (its first cell).
+void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec, const fs::path& out_dir,
+                    std::vector<Figure>& figures, std::vector<std::string>& problems) {
+  using MakeSvg = std::string (*)(const CellSummary&, const std::string&);
+  const std::vector<std::tuple<const char*, const char*, MakeSvg>> kinds{
+      {"samples", "samples", [](const CellSummary& c, const std::string& t) { return cell_samples_svg(c, t, {}); }},
+      {"critic value surfaces", "surface", [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }}};
+  for (const auto& [section, stem, make] : kinds) {
     try {
-      gen = read_cell_dataset(c->path, "samples/generated", &shape);
-    } catch (const Error&) {
-      continue;  // no samples stored
-    }
-    const std::string title = fmt::format("{} (seed {})", label, cell_label(*c, "seed"));
-    const fs::path file = out_dir / fmt::format("samples_{}.svg", file_stem(label));
-    try {
-      if (shape.size() == 2 && shape[1] == 2) {
-        Shape real_shape;
-        std::vector<double> real = read_cell_dataset(c->path, "samples/real", &real_shape);
-        auto scatter = [](const std::vector<double>& d, const std::string& name, const std::string& color) {
-          svg::Series s;
-          s.label = name;
-          s.markers = true;
-          s.color = color;
-          const size_t n = d.size() / 2, stride = std::max<size_t>(1, n / kMaxScatterPoints);
-          for (size_t i = 0; i < n; i += stride) {
-            s.x.push_back(d[2 * i]);
-            s.y.push_back(d[2 * i + 1]);
-          }
-          return s;
-        };
-        svg::PlotOptions o;
-        o.title = title;
-        o.x_label = "x₁";
-        o.y_label = "x₂";
-        o.equal_aspect = true;
-        save(file, svg::plot({scatter(real, "data", "#9e9e9e"), scatter(gen, "generated", "#d62728")}, o));
-      } else if (shape.size() == 3 || (shape.size() == 4 && (shape[1] == 1 || shape[1] == 3))) {
-        const size_t channels = shape.size() == 4 ? static_cast<size_t>(shape[1]) : 1;
-        const size_t h = static_cast<size_t>(shape[shape.size() - 2]), w = static_cast<size_t>(shape.back());
-        const size_t count = std::min<size_t>(static_cast<size_t>(shape[0]), 64);
-        save(file, svg::image_grid(gen, count, channels, h, w, 8, title));
-      } else {
-        continue;  // no generic picture of this shape
+      if (!spec.figures.any()) {
+        for (const auto& [label, members] : groups_of(cells, spec.rows)) {
+          const CellSummary* c = members.front();
+          std::string title = fmt::format("{} (seed {})", label, cell_label(*c, "seed"));
+          if (std::string(stem) == "surface") title = "critic value surface — " + title;
+          const std::string doc = make(*c, title);
+          if (doc.empty()) continue;
+          if (auto f = save_figure(section, title, out_dir / fmt::format("{}_{}.svg", stem, file_stem(label)), doc, problems))
+            figures.push_back(*f);
+        }
+        continue;
       }
-      figures.push_back({"samples", title, file});
+      const Panels panels(cells, spec.figures);
+      std::vector<std::string> docs;
+      bool any = false;
+      for (size_t r = 0; r < panels.rows.size(); ++r)
+        for (size_t c = 0; c < panels.columns.size(); ++c) {
+          const auto& members = panels.cells[r * panels.columns.size() + c];
+          docs.push_back(members.empty() ? "" : make(*members.front(), fmt::format("{} (seed {})", panels.title(r, c),
+                                                                                   cell_label(*members.front(), "seed"))));
+          any = any || !docs.back().empty();
+        }
+      if (!any) continue;
+      const std::string title = std::string(section) + " by " + panels.axes_text();
+      if (auto f = save_figure(section, title, out_dir / (std::string(stem) + panels.file_suffix() + ".svg"),
+                               svg::small_multiples(docs, panels.columns.size(), 0.5, title, panels.row_titles()),
+                               problems))
+        figures.push_back(*f);
     } catch (const Error& e) {
       problems.push_back(e.what());
     }
   }
 }
 
-// The critic's value surface with contours and the data on top, per group (lowest seed).
-void surface_figures(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
-                     const fs::path& out_dir, std::vector<Figure>& figures, std::vector<std::string>& problems) {
-  for (const auto& [label, members] : groups) {
+constexpr size_t kMaxTimePanels = 8;  // snapshots shown per cell: evenly spaced, first and last included
+
+// Which of k snapshots to show: all of them, or kMaxTimePanels evenly spaced.
+std::vector<size_t> shown_snapshots(size_t k) {
+  std::vector<size_t> out;
+  if (k <= kMaxTimePanels) {
+    for (size_t i = 0; i < k; ++i) out.push_back(i);
+    return out;
+  }
+  for (size_t i = 0; i < kMaxTimePanels; ++i) {
+    const size_t j = (i * (k - 1) + (kMaxTimePanels - 1) / 2) / (kMaxTimePanels - 1);
+    if (out.empty() || out.back() != j) out.push_back(j);
+  }
+  return out;
+}
+
+// Samples during training (train.sample_every) as small multiples over time, per group (lowest
+// seed): generated samples over the data (2-D) or image grids, one panel per stored step, and
+// for 2-D data the critic's value surface at the same steps beneath — how a run spreads over the
+// modes or collapses onto a few.
+void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec, const fs::path& out_dir,
+                      std::vector<Figure>& figures, std::vector<std::string>& problems) {
+  for (const auto& [label, members] : groups_of(cells, spec.rows)) {
     const CellSummary* c = members.front();
-    std::vector<double> x, y, v, real;
-    Shape real_shape;
+    Shape shape;
+    std::vector<double> gen, steps, real;
     try {
-      v = read_cell_dataset(c->path, "arrays/critic_surface/values");
-      x = read_cell_dataset(c->path, "arrays/critic_surface/x");
-      y = read_cell_dataset(c->path, "arrays/critic_surface/y");
+      steps = read_cell_dataset(c->path, "snapshots/step");
+      gen = read_cell_dataset(c->path, "snapshots/generated", &shape);
     } catch (const Error&) {
-      continue;  // the cell has no critic_surface metric
+      continue;  // the cell stored no samples during training
     }
     try {
-      real = read_cell_dataset(c->path, "samples/real", &real_shape);
-    } catch (const Error&) {
-    }
-    svg::Series points;
-    for (size_t i = 0; i + 1 < real.size() && i / 2 < kMaxScatterPoints / 2; i += 2) {
-      points.x.push_back(real[i]);
-      points.y.push_back(real[i + 1]);
-    }
-    const std::string title = fmt::format("critic value surface — {} (seed {})", label, cell_label(*c, "seed"));
-    const fs::path file = out_dir / fmt::format("surface_{}.svg", file_stem(label));
-    try {
-      save(file, svg::contour(x, y, v, 10, points, title));
-      figures.push_back({"critic value surfaces", title, file});
+      if (shape.size() < 3 || static_cast<size_t>(shape[0]) != steps.size())
+        throw Error(fmt::format("{}: snapshots/generated has shape {} for {} steps", c->path.string(), shape_str(shape),
+                                steps.size()));
+      const Shape each(shape.begin() + 2, shape.end());
+      const size_t n = static_cast<size_t>(shape[1]), per = n * static_cast<size_t>(shape_numel(each));
+      svg::PlotOptions o;
+      o.legend = false;
+      o.width = 340;
+      o.height = 340;
+      if (each == Shape{2}) {
+        real = read_cell_dataset(c->path, "samples/real");
+        // one frame for every panel: the data's box, widened to hold the samples but at most
+        // twice the data's size on each side (a run flying off is still seen leaving)
+        double b[4] = {1e300, -1e300, 1e300, -1e300};
+        for (size_t i = 0; i + 1 < real.size(); i += 2)
+          for (int k : {0, 1}) b[2 * k] = std::min(b[2 * k], real[i + k]), b[2 * k + 1] = std::max(b[2 * k + 1], real[i + k]);
+        double lim[4] = {b[0], b[1], b[2], b[3]};
+        for (size_t i = 0; i + 1 < gen.size(); i += 2)
+          for (int k : {0, 1})
+            if (std::isfinite(gen[i + k])) {
+              const double span = b[2 * k + 1] - b[2 * k];
+              lim[2 * k] = std::max(std::min(lim[2 * k], gen[i + k]), b[2 * k] - 2 * span);
+              lim[2 * k + 1] = std::min(std::max(lim[2 * k + 1], gen[i + k]), b[2 * k + 1] + 2 * span);
+            }
+        if (lim[0] < lim[1] && lim[2] < lim[3]) {
+          const double px = 0.05 * (lim[1] - lim[0]), py = 0.05 * (lim[3] - lim[2]);
+          o.limits = {lim[0] - px, lim[1] + px, lim[2] - py, lim[3] + py};
+        }
+      }
+      std::vector<size_t> shown = shown_snapshots(steps.size());
+      std::vector<std::string> docs;
+      for (size_t i : shown) {
+        o.clip_id = fmt::format("t{}", docs.size());
+        docs.push_back(samples_svg(gen, i * per, n, each, real, fmt::format("step {:.0f}", steps[i]), o, 16, 4));
+      }
+      if (docs.empty() || docs.front().empty()) continue;  // no generic picture of this shape
+      std::vector<std::string> row_titles{"generated samples"};
+      Shape surface_shape;
+      std::vector<double> v, x, y;
+      try {
+        v = read_cell_dataset(c->path, "snapshots/critic_surface", &surface_shape);
+        x = read_cell_dataset(c->path, "snapshots/surface_x");
+        y = read_cell_dataset(c->path, "snapshots/surface_y");
+      } catch (const Error&) {
+      }
+      if (!v.empty()) {
+        const size_t g = x.size() * y.size();
+        svg::Series points;
+        for (size_t i = 0; i + 1 < real.size() && i / 2 < kMaxScatterPoints / 4; i += 2) {
+          points.x.push_back(real[i]);
+          points.y.push_back(real[i + 1]);
+        }
+        for (size_t i : shown) {
+          if ((i + 1) * g > v.size()) break;
+          docs.push_back(svg::contour(x, y, std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(i * g),
+                                                                 v.begin() + static_cast<std::ptrdiff_t>((i + 1) * g)),
+                                      8, points, fmt::format("step {:.0f}", steps[i])));
+        }
+        row_titles.push_back("critic value surface");
+      }
+      const std::string title = fmt::format("{} (seed {}) over training", label, cell_label(*c, "seed"));
+      const double scale = each == Shape{2} ? 0.55 : 1.0;
+      std::string doc;
+      if (row_titles.size() == 1) {
+        doc = svg::small_multiples(docs, shown.size(), scale, title, row_titles);
+      } else {  // two rows of different panel sizes: samples, then surfaces scaled to the same width
+        std::vector<std::string> top(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(shown.size()));
+        std::vector<std::string> bottom(docs.begin() + static_cast<std::ptrdiff_t>(shown.size()), docs.end());
+        doc = svg::small_multiples({svg::small_multiples(top, shown.size(), scale, row_titles[0]),
+                                    svg::small_multiples(bottom, shown.size(), scale * 340 / 560, row_titles[1])},
+                                   1, 1.0, title);
+      }
+      if (auto f = save_figure("samples over time", title, out_dir / fmt::format("over_time_{}.svg", file_stem(label)),
+                               doc, problems))
+        figures.push_back(*f);
     } catch (const Error& e) {
       problems.push_back(e.what());
     }
@@ -251,12 +486,11 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
   ReportSpec spec = spec_in;
   if (spec.rows.empty()) spec.rows = {axes.empty() ? "seed" : axes.front()};
   std::vector<Figure> figures;
-  const auto groups = groups_of(cells, spec.rows);
-  sample_figures(groups, out_dir, figures, problems);
-  surface_figures(groups, out_dir, figures, problems);
-  if (auto f = layer_figure(groups, out_dir, problems)) figures.push_back(*f);
+  sample_figures(cells, spec, out_dir, figures, problems);
+  snapshot_figures(cells, spec, out_dir, figures, problems);
+  if (auto f = layer_figure(groups_of(cells, spec.rows), out_dir, problems)) figures.push_back(*f);
   for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"})
-    if (auto f = curve_figure(groups, std::string("series/") + series, series, "training curves", out_dir, problems))
+    if (auto f = curve_figure(cells, spec, std::string("series/") + series, series, "training curves", out_dir, problems))
       figures.push_back(*f);
   // the report's values, and the gradient norms (on a log axis) whenever a cell has them
   std::vector<std::string> curves = spec.values;
@@ -268,7 +502,7 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
     if (dot == std::string::npos || !done.insert(value).second) continue;
     const std::string path = "metrics/" + value.substr(0, dot) + "/" + value.substr(dot + 1);
     const bool log_y = value.rfind("gradient_norms.", 0) == 0;
-    if (auto f = curve_figure(groups, path, value, log_y ? "gradient norms" : "metrics", out_dir, problems, log_y))
+    if (auto f = curve_figure(cells, spec, path, value, log_y ? "gradient norms" : "metrics", out_dir, problems, log_y))
       figures.push_back(*f);
   }
 
@@ -278,10 +512,11 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       std::string v = p.panels.empty() ? "" : cell_label(c, p.panels);
       if (std::find(panels.begin(), panels.end(), v) == panels.end()) panels.push_back(v);
     }
-    for (const std::string& panel : panels) {
+    // one plot of the cells `keep` selects: a line per cell
+    auto plot_of = [&](const std::function<bool(const CellSummary&)>& keep, svg::PlotOptions o) {
       std::vector<svg::Series> series;
       for (const CellSummary& c : cells) {
-        if ((!p.panels.empty() && cell_label(c, p.panels) != panel) || c.status == "failed") continue;
+        if (!keep(c) || c.status == "failed") continue;
         svg::Series s;
         s.label = p.lines.empty() ? c.cell_id : cell_label(c, p.lines);
         const std::string seed = cell_label(c, "seed");
@@ -296,6 +531,10 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
         }
         series.push_back(std::move(s));
       }
+      return svg::plot(series, o);
+    };
+    for (const std::string& panel : panels) {
+      auto in_panel = [&](const CellSummary& c) { return p.panels.empty() || cell_label(c, p.panels) == panel; };
       svg::PlotOptions o;
       o.title = p.title.empty() ? p.y : p.title;
       if (!panel.empty()) o.title += fmt::format(" — {} = {}", p.panels, panel);
@@ -305,7 +544,26 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       o.equal_aspect = p.equal_aspect;
       const fs::path file = out_dir / ((panel.empty() ? p.name : p.name + "_" + file_stem(panel)) + ".svg");
       try {
-        save(file, svg::plot(series, o));
+        if (p.rows.empty() && p.columns.empty()) {
+          save(file, plot_of(in_panel, o));
+        } else {  // small multiples: a panel per (rows value, columns value)
+          std::vector<CellSummary> members;
+          for (const CellSummary& c : cells)
+            if (in_panel(c)) members.push_back(c);
+          const Panels grid(members, {p.rows, p.columns});
+          std::vector<std::string> docs;
+          for (size_t r = 0; r < grid.rows.size(); ++r)
+            for (size_t c = 0; c < grid.columns.size(); ++c) {
+              const auto& chosen = grid.cells[r * grid.columns.size() + c];
+              svg::PlotOptions po = o;
+              po.title = grid.title(r, c);
+              po.clip_id = fmt::format("p{}", docs.size());
+              docs.push_back(chosen.empty() ? "" : plot_of([&](const CellSummary& x) {
+                return std::any_of(chosen.begin(), chosen.end(), [&](const CellSummary* m) { return m->cell_id == x.cell_id; });
+              }, po));
+            }
+          save(file, svg::small_multiples(docs, grid.columns.size(), kPanelScale, o.title, grid.row_titles()));
+        }
         figures.push_back({"plots", o.title, file});
       } catch (const Error& e) {
         problems.push_back(e.what());

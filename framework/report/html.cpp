@@ -59,7 +59,8 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   std::string h = fmt::format("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} — Kantorovich report</title>\n<style>{}</style></head>\n<body>\n",
                               esc(manifest.name), kStyle);
   h += fmt::format("<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over the "
-                   "complete cells of a row (n); diverged and failed cells are counted, never dropped. A value "
+                   "complete cells behind each value (n: its seeds, times any grid axis that is neither a row "
+                   "nor a column); a row's diverged and failed cells are counted, never dropped. A value "
                    "marked (k/n) is over the k of n seeds whose value was finite: NaN and ±Inf are left out of "
                    "the mean and counted; figures draw them as grey marks. A metric that failed in a cell "
                    "reads “failed [k]”, note k saying why.</p>\n",
@@ -81,7 +82,9 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   for (const Figure& f : figures)
     if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) sections.push_back(f.section);
   for (const std::string& section : sections) {
-    h += fmt::format("<h2>{}</h2>\n<div class=\"figs\">\n", esc(section));
+    std::string anchor = section;  // "samples over time" → #samples-over-time
+    std::replace(anchor.begin(), anchor.end(), ' ', '-');
+    h += fmt::format("<h2 id=\"{}\">{}</h2>\n<div class=\"figs\">\n", esc(anchor), esc(section));
     for (const Figure& f : figures)
       if (f.section == section)
         h += fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",

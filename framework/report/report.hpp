@@ -3,6 +3,7 @@
 // LaTeX or HTML; SVG figures; and an HTML page per experiment.
 #pragma once
 #include <filesystem>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@ struct PlotSpec {
   std::string x, y;    ///< dataset paths in a cell file; x "" : the `step` beside y
   std::string panels;  ///< grid axis: one figure per value ("" : one figure)
   std::string lines;   ///< grid axis: one line per value (seeds get a line each)
+  std::string rows, columns;  ///< grid axes: small multiples in one figure, a panel per value
   bool log_y = false;
   bool equal_aspect = false;
   std::string title;
@@ -34,11 +36,19 @@ struct ReferenceSpec {
   std::map<std::string, double> values;        ///< key: row \x1f column \x1f value
 };
 
+/// How the report's standard figures (curves, samples) are split into small multiples:
+/// `report.figures: {rows: axis, columns: axis}`; empty: one panel, as before.
+struct FigureSplit {
+  std::string rows, columns;
+  bool any() const { return !rows.empty() || !columns.empty(); }
+};
+
 struct ReportSpec {
   std::vector<std::string> rows;     ///< grid axes for rows (empty: the first axis)
   std::string columns;               ///< optional grid axis for column groups
   std::vector<std::string> values;   ///< "metric.value" names (empty: all found)
   std::vector<PlotSpec> plots;
+  FigureSplit figures;
   ReferenceSpec reference;
 };
 
@@ -76,9 +86,14 @@ struct Table {
   /// Why metrics failed, numbered as the values' notes: "[1] faulty failed at step 1000 in
   /// method=A seed=0: the reason".
   std::vector<std::string> notes;
+  /// [row][column]: the complete cells each value is over (seeds, times any axis that is
+  /// neither a row nor a column); the table's n
+  std::vector<size_t> counted;
   ReferenceSpec ref;
 
   size_t index(size_t r, size_t c, size_t v) const { return (r * columns.size() + c) * values.size() + v; }
+  /// n of a row: the complete cells behind each of its values, "2–3" when its columns differ.
+  std::string n_text(size_t r) const;
   double tolerance(const std::string& value) const;
   /// Whether `ours` reproduces `paper` for this value (absolute or relative tolerance).
   bool agrees(const std::string& value, double ours, double paper) const;
@@ -94,6 +109,14 @@ std::string render_table(const Table& table, TableFormat format);
 std::string reference_summary(const Table& table);
 /// The table's notes on failed metrics, one per line ("" when none failed).
 std::string failure_notes(const Table& table);
+
+enum class ExportFormat { csv, jsonl };
+/// Tidy rows of stored cells (kant export): columns experiment, cell_id, status, one per grid
+/// axis (its labels), then metric and value — one row per final value of each cell — or, with
+/// `series`, series, step and value — one row per stored step of every loss and metric series
+/// (metrics as "metric.value"). Values keep full double precision. Returns the rows written.
+size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells, const std::vector<std::string>& axes,
+                    ExportFormat format, bool series);
 
 /// A figure written as SVG.
 struct Figure {

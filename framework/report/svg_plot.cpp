@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include <fmt/format.h>
@@ -131,6 +132,7 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   // legend in a right margin sized to the longest label
   size_t longest = 0;
   for (const std::string& l : labels) longest = std::max(longest, l.size());
+  if (!o.legend) labels.clear();
   const double legend = labels.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
   const double left = 64, right = 16 + legend, top = 32, bottom = 48;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
@@ -162,6 +164,10 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   widen(y0, y1);
   const double pad_x = (x1 - x0) * 0.04, pad_y = (y1 - y0) * 0.04;
   x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
+  if (o.limits.size() == 4 && std::all_of(o.limits.begin(), o.limits.end(), [](double v) { return std::isfinite(v); }) &&
+      o.limits[0] < o.limits[1] && o.limits[2] < o.limits[3] && (!o.log_y || o.limits[2] > 0)) {
+    x0 = o.limits[0], x1 = o.limits[1], y0 = ty(o.limits[2]), y1 = ty(o.limits[3]);
+  }
   double pw = o.width - left - right, ph = o.height - top - bottom;
   if (o.equal_aspect) {  // widen the narrower range so one unit is as long on both axes
     double sx = (x1 - x0) / pw, sy = (y1 - y0) / ph;
@@ -207,8 +213,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   out += fmt::format("<text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
                      top + ph / 2, escape(o.y_label));
   // data, clipped to the plot area
-  out += fmt::format("<clipPath id=\"area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
-                     left, top, pw, ph);
+  out += fmt::format("<clipPath id=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#{})\">\n",
+                     escape(o.clip_id), left, top, pw, ph, escape(o.clip_id));
   auto color_of = [&](size_t k) { return series[k].color.empty() ? std::string(kColors[k % 10]) : series[k].color; };
   auto drawable = [&](double y) { return std::isfinite(y) && (!o.log_y || y > 0); };
   for (size_t k = 0; k < series.size(); ++k) {
@@ -310,6 +316,53 @@ std::string image_grid(const std::vector<double>& data, size_t count, size_t cha
                            y0 + i * scale, scale, scale, r, g, b);
       }
     out += "\n";
+  }
+  return out + "</svg>\n";
+}
+
+namespace {
+
+// The number in attribute `name="…"` of a document's first <svg> tag (0 when absent).
+double svg_attribute(const std::string& doc, const char* name) {
+  const size_t open = doc.find("<svg");
+  const size_t close = doc.find('>', open);
+  if (open == std::string::npos || close == std::string::npos) return 0;
+  const std::string key = std::string(" ") + name + "=\"";
+  const size_t at = doc.find(key, open);
+  if (at == std::string::npos || at > close) return 0;
+  return std::atof(doc.c_str() + at + key.size());
+}
+
+}  // namespace
+
+std::string small_multiples(const std::vector<std::string>& panels, size_t columns, double scale,
+                            const std::string& title, const std::vector<std::string>& row_titles) {
+  columns = std::max<size_t>(1, std::min(columns, std::max<size_t>(1, panels.size())));
+  double cell_w = 0, cell_h = 0;
+  for (const std::string& p : panels) {
+    cell_w = std::max(cell_w, svg_attribute(p, "width") * scale);
+    cell_h = std::max(cell_h, svg_attribute(p, "height") * scale);
+  }
+  const size_t rows = (panels.size() + columns - 1) / columns;
+  const double gap = 6, head = 28, row_head = row_titles.empty() ? 0 : 18;
+  const double width = std::max(240.0, gap + static_cast<double>(columns) * (cell_w + gap));
+  const double height = head + static_cast<double>(rows) * (row_head + cell_h + gap) + gap;
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{:.0f}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
+      width, height, width, height, width / 2, escape(title));
+  for (size_t r = 0; r < rows; ++r) {
+    const double y = head + static_cast<double>(r) * (row_head + cell_h + gap);
+    if (r < row_titles.size())
+      out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\" font-size=\"12\" font-weight=\"bold\">{}</text>\n", gap,
+                         y + 13, escape(row_titles[r]));
+    for (size_t c = 0; c < columns && r * columns + c < panels.size(); ++c) {
+      const std::string& p = panels[r * columns + c];
+      if (p.empty()) continue;
+      out += fmt::format("<g transform=\"translate({:.1f} {:.1f}) scale({})\">\n{}</g>\n",
+                         gap + static_cast<double>(c) * (cell_w + gap), y + row_head, scale, p);
+    }
   }
   return out + "</svg>\n";
 }

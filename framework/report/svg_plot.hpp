@@ -24,6 +24,9 @@ struct PlotOptions {
   bool log_y = false;
   bool equal_aspect = false;  ///< same scale on both axes (phase planes, 2-D samples)
   int width = 680, height = 400;  ///< including the legend on the right
+  bool legend = true;             ///< false: no legend (small multiples share one)
+  std::vector<double> limits;     ///< {x_min, x_max, y_min, y_max}: fixed axes (empty: the data's)
+  std::string clip_id = "area";   ///< id of the plot area's clip path: unique within a document
 };
 
 /// A complete SVG document.
@@ -43,6 +46,12 @@ std::string image_grid(const std::vector<double>& data, size_t count, size_t cha
 std::string contour(const std::vector<double>& x, const std::vector<double>& y,
                     const std::vector<double>& values, int levels, const Series& points,
                     const std::string& title);
+
+/// Small multiples: SVG documents of this file's functions laid out `columns` to a row, each
+/// scaled by `scale`, under `title`; row_titles[i] (if given) heads row i, an empty document
+/// leaves its place blank. Every panel keeps its own ids, so give plots distinct clip ids.
+std::string small_multiples(const std::vector<std::string>& panels, size_t columns, double scale,
+                            const std::string& title, const std::vector<std::string>& row_titles = {});
 
 /// "1e-05", "0.25", "1500": tick labels.
 std::string tick_label(double v);

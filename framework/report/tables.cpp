@@ -50,7 +50,8 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
   if (!n.is_map()) throw ConfigError(n.mark, "a plot must be a map {y: dataset, lines: axis, ...}");
   PlotSpec p;
   p.name = fmt::format("plot{}", index + 1);
-  const std::vector<std::string> keys{"name", "x", "y", "panels", "lines", "log_y", "equal_aspect", "title"};
+  const std::vector<std::string> keys{"name",  "x",     "y",       "panels",       "lines",
+                                      "rows", "columns", "log_y", "equal_aspect", "title"};
   for (const ConfigEntry& e : n.entries) {
     if (e.key == "log_y" || e.key == "equal_aspect") {
       bool v = e.value.is_scalar() && e.value.scalar == "true";
@@ -64,6 +65,8 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
       else if (e.key == "y") p.y = v;
       else if (e.key == "panels") p.panels = v;
       else if (e.key == "lines") p.lines = v;
+      else if (e.key == "rows") p.rows = v;
+      else if (e.key == "columns") p.columns = v;
       else p.title = v;
     } else {
       throw ConfigError(e.key_mark, fmt::format("unknown plot key '{}'{}; expected one of: {}", e.key,
@@ -226,8 +229,8 @@ ReportSpec parse_report_spec(const ConfigNode& report, const ConfigNode& referen
   ReportSpec spec;
   spec.reference = parse_reference(reference);
   if (report.type == ConfigNode::Type::null) return spec;
-  if (!report.is_map()) throw ConfigError(report.mark, "'report' must be a map (rows, columns, values, plots)");
-  const std::vector<std::string> keys{"rows", "columns", "values", "plots"};
+  if (!report.is_map()) throw ConfigError(report.mark, "'report' must be a map (rows, columns, values, plots, figures)");
+  const std::vector<std::string> keys{"rows", "columns", "values", "plots", "figures"};
   for (const ConfigEntry& e : report.entries) {
     if (e.key == "rows") {
       spec.rows = names_of(e.value, "rows");
@@ -235,6 +238,15 @@ ReportSpec parse_report_spec(const ConfigNode& report, const ConfigNode& referen
       spec.columns = scalar_of(e.value, "report.columns");
     } else if (e.key == "values") {
       spec.values = names_of(e.value, "values");
+    } else if (e.key == "figures") {
+      if (!e.value.is_map()) throw ConfigError(e.value.mark, "report 'figures' must be a map {rows: axis, columns: axis}");
+      for (const ConfigEntry& f : e.value.entries) {
+        if (f.key == "rows") spec.figures.rows = scalar_of(f.value, "report.figures.rows");
+        else if (f.key == "columns") spec.figures.columns = scalar_of(f.value, "report.figures.columns");
+        else
+          throw ConfigError(f.key_mark, fmt::format("unknown report.figures key '{}'{}; expected rows or columns", f.key,
+                                                    did_you_mean(f.key, {"rows", "columns"})));
+      }
     } else if (e.key == "plots") {
       if (!e.value.is_sequence()) throw ConfigError(e.value.mark, "report 'plots' must be a list");
       for (size_t i = 0; i < e.value.items.size(); ++i) spec.plots.push_back(parse_plot(e.value.items[i], i));
@@ -311,6 +323,7 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
   if (t.columns.empty()) t.columns.push_back("");
   t.stats.resize(t.rows.size() * t.columns.size() * t.values.size());
   t.reference.resize(t.stats.size());
+  t.counted.assign(t.rows.size() * t.columns.size(), 0);
   t.complete.assign(t.rows.size(), 0);
   t.diverged.assign(t.rows.size(), 0);
   t.failed.assign(t.rows.size(), 0);
@@ -321,6 +334,7 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
         if (cell_row_label(cell, spec.rows) == t.rows[r] && (spec.columns.empty() || cell_label(cell, spec.columns) == t.columns[c]))
           group.push_back(&cell);
       for (const CellSummary* cell : group) {
+        t.counted[r * t.columns.size() + c] += cell->status == "complete";
         t.complete[r] += cell->status == "complete";
         t.diverged[r] += cell->status == "diverged";
         t.failed[r] += cell->status == "failed";
@@ -367,6 +381,12 @@ std::string failure_notes(const Table& t) {
   std::string out;
   for (const std::string& n : t.notes) out += n + "\n";
   return out;
+}
+
+std::string Table::n_text(size_t r) const {
+  auto first = counted.begin() + static_cast<std::ptrdiff_t>(r * columns.size());
+  auto [lo, hi] = std::minmax_element(first, first + static_cast<std::ptrdiff_t>(columns.size()));
+  return *lo == *hi ? std::to_string(*lo) : fmt::format("{}–{}", *lo, *hi);
 }
 
 std::string reference_summary(const Table& t) {
@@ -434,7 +454,7 @@ std::string render_table(const Table& t, TableFormat format) {
     std::vector<std::string> row{t.rows[r]};
     for (const Col& col : cols)
       for (std::string& s : cell_text(r, col, csv)) row.push_back(std::move(s));
-    row.insert(row.end(), {std::to_string(t.complete[r]), std::to_string(t.diverged[r]), std::to_string(t.failed[r])});
+    row.insert(row.end(), {t.n_text(r), std::to_string(t.diverged[r]), std::to_string(t.failed[r])});
     body.push_back(std::move(row));
   }
 

@@ -117,6 +117,7 @@ void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
   write_samples(samples, "generated", r.generated);
   write_samples(samples, "real", r.real);
   if (r.final_state) write_final_state(root, *r.final_state);
+  write_snapshots(root, "snapshots", r.snapshots);  // only when train.sample_every asked for them
 }
 
 // A cell file checked against its seal, its name and its config; throws StorageError naming
@@ -227,6 +228,23 @@ std::vector<double> read_cell_dataset(const fs::path& file, const std::string& p
     start = slash + 1;
   }
   return g.read(path.substr(start), shape);
+}
+
+std::vector<StoredSeries> read_cell_series(const fs::path& path) {
+  std::vector<StoredSeries> out;
+  h5::File file = open_cell(path);
+  h5::Group root = file.root();
+  auto add = [&](const h5::Group& g, const std::string& prefix) {
+    const std::vector<int64_t> step = g.read_int64("step");
+    for (const std::string& name : g.children())
+      if (name != "step") out.push_back({prefix + name, step, g.read(name)});
+  };
+  if (root.exists("series")) add(root.open_group("series"), "");
+  if (root.exists("metrics")) {
+    h5::Group metrics = root.open_group("metrics");
+    for (const std::string& m : metrics.children()) add(metrics.open_group(m), m + ".");
+  }
+  return out;
 }
 
 CellSummary read_cell_summary(const fs::path& path) {

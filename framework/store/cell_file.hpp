@@ -50,6 +50,16 @@ struct FinalState {
   std::map<std::string, ComponentState> states;  ///< procedure, dataset, lipschitz
 };
 
+/// Samples during training (train.sample_every): generated samples from one fixed batch of
+/// inputs and, for 2-D data with a critic, the critic's values on a fixed grid, at each step.
+struct Snapshots {
+  std::vector<int64_t> step;
+  std::vector<Tensor> generated;  ///< [n, sample_shape…] per step
+  std::vector<Tensor> surface;    ///< [G, G] per step (row i at surface_y[i]), or none
+  Tensor surface_x, surface_y;    ///< [G] the grid, when there are surfaces
+  bool empty() const { return step.empty(); }
+};
+
 /// The outcome of one cell: what its file stores besides identity and provenance.
 struct CellResult {
   std::string status = "complete";  ///< complete | diverged | failed
@@ -62,6 +72,7 @@ struct CellResult {
   std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
   Tensor generated;                               ///< generated samples at the end
   Tensor real;                                    ///< as many data samples, for plots
+  Snapshots snapshots;                            ///< samples during training (none by default)
   double wall_time_s = 0;                         ///< over every resume
   int64_t resumes = 0;                            ///< times training continued from a checkpoint
   std::string first_start_time;                   ///< when training of the cell first began
@@ -143,6 +154,17 @@ CellSummary read_cell_summary(const std::filesystem::path& path);
 /// A dataset of a cell file by its path ("metrics/parameter_trace/critic.psi") as doubles.
 std::vector<double> read_cell_dataset(const std::filesystem::path& file, const std::string& path,
                                       Shape* shape = nullptr);
+
+/// One stored series of a cell: a loss ("loss_critic", from series/) or a metric's value
+/// ("mode_coverage.modes", from metrics/<metric>/), with the generator steps of its values.
+struct StoredSeries {
+  std::string name;
+  std::vector<int64_t> step;
+  std::vector<double> value;
+};
+/// Every series of a cell file (checked as read_cell_summary does): losses first, then the
+/// metrics' values, each in name order.
+std::vector<StoredSeries> read_cell_series(const std::filesystem::path& file);
 
 /// Current UTC time, ISO 8601.
 std::string utc_now();

@@ -156,6 +156,69 @@ void write_metrics(h5::Group& metrics, const std::map<std::string, Series>& seri
   }
 }
 
+namespace {
+
+// [K, …] from K tensors of one shape.
+void write_stacked(h5::Group& g, const std::string& name, const std::vector<Tensor>& items) {
+  Shape shape{static_cast<int64_t>(items.size())};
+  const Shape& each = items.front().shape();
+  shape.insert(shape.end(), each.begin(), each.end());
+  std::vector<float> data;
+  data.reserve(static_cast<size_t>(shape_numel(shape)));
+  for (const Tensor& t : items) {
+    if (t.shape() != each) throw StorageError(fmt::format("{}: snapshots of different shapes", g.path()));
+    data.insert(data.end(), t.data(), t.data() + t.numel());
+  }
+  g.write(name, data.data(), shape);
+}
+
+std::vector<Tensor> read_stacked(const h5::Group& g, const std::string& name) {
+  Shape shape;
+  const std::vector<double> data = g.read(name, &shape);
+  std::vector<Tensor> items;
+  if (shape.empty()) return items;
+  const Shape each(shape.begin() + 1, shape.end());
+  const size_t n = static_cast<size_t>(shape_numel(each));
+  for (int64_t k = 0; k < shape[0]; ++k)
+    items.push_back(Tensor::from(each, std::vector<float>(data.begin() + static_cast<std::ptrdiff_t>(k * n),
+                                                          data.begin() + static_cast<std::ptrdiff_t>((k + 1) * n))));
+  return items;
+}
+
+Tensor read_float(const h5::Group& g, const std::string& name) {
+  Shape shape;
+  const std::vector<double> data = g.read(name, &shape);
+  return Tensor::from(shape, std::vector<float>(data.begin(), data.end()));
+}
+
+}  // namespace
+
+void write_snapshots(h5::Group& parent, const std::string& name, const Snapshots& s) {
+  if (s.empty()) return;
+  h5::Group g = parent.create_group(name);
+  g.write("step", s.step, {static_cast<int64_t>(s.step.size())});
+  write_stacked(g, "generated", s.generated);
+  if (!s.surface.empty()) {
+    write_stacked(g, "critic_surface", s.surface);
+    g.write("surface_x", s.surface_x.data(), s.surface_x.shape());
+    g.write("surface_y", s.surface_y.data(), s.surface_y.shape());
+  }
+}
+
+Snapshots read_snapshots(const h5::Group& parent, const std::string& name) {
+  Snapshots s;
+  if (!parent.exists(name)) return s;
+  h5::Group g = parent.open_group(name);
+  s.step = g.read_int64("step");
+  s.generated = read_stacked(g, "generated");
+  if (g.exists("critic_surface")) {
+    s.surface = read_stacked(g, "critic_surface");
+    s.surface_x = read_float(g, "surface_x");
+    s.surface_y = read_float(g, "surface_y");
+  }
+  return s;
+}
+
 void save_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts) {
   write_sealed(path, kSealKind, {}, [&](h5::Group& root) {
     root.set_attr("format", std::string(kFormat));

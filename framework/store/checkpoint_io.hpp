@@ -34,4 +34,10 @@ void write_metrics(h5::Group& metrics, const std::map<std::string, Series>& seri
 void write_series(h5::Group g, const Series& series);
 Series read_series(const h5::Group& g);
 
+/// step [K] int64, generated [K, n, …], and for surfaces critic_surface [K, G, G], surface_x
+/// and surface_y [G] (float32); nothing is written for empty snapshots.
+void write_snapshots(h5::Group& parent, const std::string& name, const Snapshots& snapshots);
+/// The snapshots of parent/name, none when that group is absent.
+Snapshots read_snapshots(const h5::Group& parent, const std::string& name);
+
 }  // namespace kant

@@ -61,6 +61,21 @@ std::string describe(const std::map<std::string, std::string>& f) {
   return fmt::format("pid {} on {}", f.at("pid"), f.at("host"));
 }
 
+// Why a claim whose lock we could take is still not stale ("" when it is): an empty claim seconds
+// old (its creator is writing it this moment), or another host's claim with a recent heartbeat.
+std::string held_still(const std::map<std::string, std::string>& fields, const struct stat& st,
+                       std::chrono::seconds stale_after) {
+  const bool same_kernel = fields.count("boot_id") && fields.at("boot_id") == host::boot_id();
+  const auto age = std::chrono::system_clock::now() -
+                   std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+  const bool empty = !fields.count("pid");
+  if (empty && age < std::chrono::seconds(2)) return "another process claiming it at the same moment";
+  // an empty claim seconds old lost its creator before it said who it was (a crash, a full
+  // disk): nobody holds it, on any host
+  if (!empty && !same_kernel && age < stale_after) return describe(fields) + " (heartbeat recent)";
+  return "";
+}
+
 }  // namespace
 
 fs::path claim_path(const fs::path& cell_file) {
@@ -112,19 +127,8 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
       continue;
     }
     const auto locked_fields = read_fields(fd);
-    const bool same_kernel = locked_fields.count("boot_id") && locked_fields.at("boot_id") == host::boot_id();
-    const auto age = std::chrono::system_clock::now() -
-                     std::chrono::system_clock::time_point(std::chrono::seconds(by_fd.st_mtim.tv_sec));
-    const bool empty = !locked_fields.count("pid");
-    if (empty && age < std::chrono::seconds(2)) {  // its creator is writing it this moment
-      if (holder) *holder = "another process claiming it at the same moment";
-      ::close(fd);
-      return std::nullopt;
-    }
-    // an empty claim seconds old lost its creator before it said who it was (a crash, a full
-    // disk): nobody holds it, on any host
-    if (!empty && !same_kernel && age < stale_after) {  // another host's claim, heartbeat recent
-      if (holder) *holder = describe(locked_fields) + " (heartbeat recent)";
+    if (std::string still = held_still(locked_fields, by_fd, stale_after); !still.empty()) {
+      if (holder) *holder = still;
       ::close(fd);
       return std::nullopt;
     }
@@ -138,6 +142,24 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
   }
   if (holder) *holder = "a claim that keeps changing";
   return std::nullopt;
+}
+
+std::optional<std::string> Claim::live_holder(const fs::path& file, std::chrono::seconds stale_after) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw StorageError(fmt::format("{}: cannot open the claim: {}", file.string(), std::strerror(errno)));
+  }
+  std::optional<std::string> holder;
+  const auto fields = read_fields(fd);
+  struct stat st;
+  if (!try_lock(fd)) {
+    holder = describe(fields);
+  } else if (::fstat(fd, &st) == 0) {
+    if (std::string still = held_still(read_fields(fd), st, stale_after); !still.empty()) holder = still;
+  }
+  ::close(fd);  // drops the lock we took to look
+  return holder;
 }
 
 Claim& Claim::operator=(Claim&& o) noexcept {

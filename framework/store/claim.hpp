@@ -26,6 +26,11 @@ class Claim {
   static std::optional<Claim> acquire(const std::filesystem::path& file,
                                       std::chrono::seconds stale_after, std::string* holder = nullptr);
 
+  /// Who holds `file` when a live holder has it (by the rules above); nullopt when there is no
+  /// claim or it is stale. Looks only: writes, takes over and removes nothing.
+  static std::optional<std::string> live_holder(const std::filesystem::path& file,
+                                                std::chrono::seconds stale_after);
+
   Claim(Claim&& o) noexcept : file_(std::move(o.file_)), fd_(o.fd_) { o.fd_ = -1; }
   Claim& operator=(Claim&& o) noexcept;
   Claim(const Claim&) = delete;

@@ -79,5 +79,13 @@ KANT_PLUGIN("classifier_scores", "1.0.0") {
                                        "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, else "
                                        "~/.cache/kantorovich)")},
        MetricFactory([](const Params& p) { return std::make_unique<ClassifierScores>(p); }),
+       {
+        stored::value("fid", "Fréchet distance between Gaussians fitted to the classifier's last "
+                             "hidden features of generated and real samples (FID with this "
+                             "classifier in place of Inception; lower is better)"),
+        stored::value("classes", "classes the classifier predicts for at least min_fraction of the"
+                                 " generated samples"),
+        stored::value("accuracy", "the classifier's accuracy on the held-out 20 % of the data (how"
+                                  " far its scores can be trusted)")},
        {{rules::labelled_data()}}});
 }

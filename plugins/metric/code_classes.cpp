@@ -68,5 +68,11 @@ KANT_PLUGIN("code_classes", "1.0.0") {
         param::integer("epochs", 30, "training epochs of the label classifier").at_least(1),
         param::string("cache_dir", "", "where trained classifiers are kept (as classifier_scores)")},
        MetricFactory([](const Params& p) { return std::make_unique<CodeClasses>(p); }),
+       {
+        stored::value("accuracy", "fraction of generated samples whose class is the one the best "
+                                  "one-to-one code→class matching gives their code (1: the code "
+                                  "names the class)"),
+        stored::value("distinct", "classes that are some code value's most frequent class"),
+        stored::value("classifier", "the label classifier's held-out accuracy")},
        {{rules::categorical_code(), rules::labelled_data()}}});
 }

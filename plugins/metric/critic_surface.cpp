@@ -102,6 +102,12 @@ KANT_PLUGIN("critic_surface", "1.0.0") {
                       .at_least(0),
                   param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box")},
                  MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); }),
+       {
+        stored::value("min", "smallest critic value D(x) over the grid"),
+        stored::value("max", "largest critic value D(x) over the grid"),
+        stored::array("x", "[G] grid abscissae"),
+        stored::array("y", "[G] grid ordinates"),
+        stored::array("values", "[G, G] D(x_j, y_i) at row i, column j (the value surface)")},
                  {{rules::needs_critic(), rules::data_shape({2}, "2-D data"),
                    {"`range` empty or [x_min, x_max, y_min, y_max] with min < max",
                     [](const Params& p, CellView&) -> std::string {

@@ -329,6 +329,22 @@ KANT_PLUGIN("f_divergence_1d", "1.0.0") {
                                                   "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
             .added_later()},
        MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); }),
+       {
+        stored::value("mu", "μ = G(0), the mean of the affine generator's Gaussian"),
+        stored::value("sigma", "σ = ‖∇_z G‖, its standard deviation"),
+        stored::value("exact_<divergence>", "D_f(P‖Q) by log-space quadrature, for kl, reverse_kl,"
+                                            " jeffrey, pearson, neyman, hellinger, "
+                                            "total_variation, jensen_shannon (2·JSD), js (JSD, ≤ "
+                                            "log 2) and gan (2·JSD − log 4)"),
+        stored::value("variational_<divergence>", "the f-GAN lower bound sup_T E_P[g_f(V)] − "
+                                                  "E_Q[f*(g_f(V))] from a freshly trained critic, "
+                                                  "for each divergence in `variational`"),
+        stored::value("best", "with best_fit: min over (μ, σ) of exact_<best_fit>, the best Gaussian "
+                              "fit to the data (f-GAN, Table 1 left)"),
+        stored::value("best_mu", "the μ of that best fit"),
+        stored::value("best_sigma", "the σ of that best fit"),
+        stored::value("trained_estimate", "with trained_estimate: the cell's objective's divergence "
+                                          "estimate with its trained critic (F(ω̂, θ̂) of the f-GAN paper)")},
        {{rules::data_shape({1}, "1-D data"), rules::closed_form_density(), rules::normal_noise(),
          {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and output_activation: none), "
           "checked on the initialised generator at random z",

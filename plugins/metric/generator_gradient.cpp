@@ -88,5 +88,15 @@ KANT_PLUGIN("generator_gradient", "1.0.0") {
                  MetricFactory([](const Params& p) {
                    return std::make_unique<GeneratorGradient>(p.integer("samples"), p.integer("baseline_step"));
                  }),
-                 {{rules::needs_critic()}}});
+       {
+        stored::value("minimax", "‖∇_θ E_z[log(1 − D(G(z)))]‖ with D = σ(critic output): vanishes "
+                                 "as the critic grows confident"),
+        stored::value("nonsaturating", "‖∇_θ E_z[−log D(G(z))]‖: the −log D cost's gradient norm"),
+        stored::value("minimax_log10_change", "with baseline_step: log10(minimax / minimax at the "
+                                              "baseline evaluation)"),
+        stored::value("nonsaturating_log10_change", "with baseline_step: log10(nonsaturating / "
+                                                    "nonsaturating at the baseline evaluation)")},
+                 {{rules::needs_critic()},
+                  {{"minimax_log10_change", "the baseline evaluation has not happened yet (steps before baseline_step)"},
+                   {"nonsaturating_log10_change", "the baseline evaluation has not happened yet"}}}});
 }

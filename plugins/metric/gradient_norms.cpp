@@ -173,6 +173,24 @@ KANT_PLUGIN("gradient_norms", "1.0.0") {
                    return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
                                                           names_of(p.string("layers")), p.boolean("layer_ratio"));
                  }),
+       {
+        stored::value("real_<stat>", "mean, std or max of ‖∇ₓD(x)‖₂ over real samples (real_mean, "
+                                     "real_std, real_max)"),
+        stored::value("fake_<stat>", "the same over generated samples"),
+        stored::value("interpolates_<stat>", "the same over random interpolates εx + (1 − ε)x̃ "
+                                             "(where WGAN-GP penalises)"),
+        stored::value("activation_grad_<layer>", "‖∂L_D/∂h‖ for each hidden block h the critic "
+                                                 "records, L_D the critic loss without penalty "
+                                                 "(WGAN-GP Figure 1b)"),
+        stored::array("weight_histogram.<parameter>", "[bins] counts of each critic weight "
+                                                      "matrix's entries at the end (WGAN-GP Figure"
+                                                      " 1c)"),
+        stored::array("weight_edges.<parameter>", "[bins + 1] the histogram's bin edges"),
+        stored::value("activation_grad_log10_ratio", "with layer_ratio: log10 of the first recorded "
+                                                     "block's ‖∂L_D/∂h‖ over the last's (> 0 exploding,"
+                                                     " < 0 vanishing)"),
+        stored::value("activation_grad_trend", "with layer_ratio: +1 exploding (ratio > 1), −1 "
+                                               "vanishing (ratio < −1), 0 within a factor of 10")},
                  {{rules::needs_critic(),
                    {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
                     [](const Params& p, CellView& cell) -> std::string {

@@ -95,6 +95,14 @@ KANT_PLUGIN("lipschitz_bounds", "1.0.0") {
                   param::integer("ascent_steps", 20, "gradient-ascent steps on ‖∇ₓD‖² (0: none)").at_least(0),
                   param::real("ascent_lr", 0.01, "ascent step length per sample").at_least(0)},
                  MetricFactory([](const Params& p) { return std::make_unique<LipschitzBounds>(p); }),
+       {
+        stored::value("upper", "the architecture's layer-wise bound on the critic's Lipschitz "
+                               "constant: product of spectral norms by power iteration (NaN when "
+                               "the architecture has none)"),
+        stored::value("lower", "max ‖∇ₓD(x)‖ over real, generated and interpolated samples: a "
+                               "lower bound"),
+        stored::value("lower_ascent", "the same after gradient ascent on ‖∇ₓD‖² from those points:"
+                                      " a tighter lower bound")},
                  {{rules::needs_critic()},
                   {{"upper", "the critic's architecture has no layer-wise bound (batch or layer normalisation)"}}}});
 }

@@ -30,5 +30,8 @@ KANT_PLUGIN("mmd", "1.0.0") {
                  {param::integer("samples", 1000, "samples per side").at_least(2),
                   param::reals("bandwidths", {0.05, 0.1, 0.2, 0.5, 1.0, 2.0}, "RBF bandwidths σ")
                       .at_least(0, true)},
-                 MetricFactory([](const Params& p) { return std::make_unique<Mmd>(p); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<Mmd>(p); }),
+       {
+        stored::value("mmd2", "unbiased MMD² with the sum of RBF kernels (may be slightly "
+                              "negative; 0 in expectation for equal distributions)")}});
 }

@@ -94,6 +94,14 @@ KANT_PLUGIN("mode_coverage", "1.0.0") {
                                           "covered (PacGAN: 20 of 2500)")
             .at_least(1)},
        MetricFactory([](const Params& p) { return std::make_unique<ModeCoverage>(p); }),
+       {
+        stored::value("modes", "modes with at least min_samples high-quality samples nearest to "
+                               "them"),
+        stored::value("high_quality", "percentage of samples within k standard deviations of their"
+                                      " nearest mode"),
+        stored::value("reverse_kl", "KL(p̂ ‖ uniform) of the high-quality samples' mode histogram "
+                                    "(0: modes equally hit, log K: one mode takes all; NaN without"
+                                    " high-quality samples)")},
        {{rules::known_modes()},
         {{"reverse_kl", "no generated sample is high quality (within threshold_std of a mode)"}}}});
 }

@@ -57,6 +57,11 @@ KANT_PLUGIN("parameter_trace", "1.0.0") {
                  MetricFactory([](const Params& p) {
                    return std::make_unique<ParameterTrace>(p.integer("max_values"));
                  }),
+       {
+        stored::value("norm", "the joint Euclidean norm of every generator and critic parameter"),
+        stored::value("generator.<parameter>", "each generator parameter's value ([i] for elements"
+                                               " of larger tensors)"),
+        stored::value("critic.<parameter>", "each critic parameter's value")},
                  {{{"at most max_values parameters in the generator and critic together (it stores one "
                     "value per parameter at every evaluation)",
                     [](const Params& p, CellView& cell) -> std::string {

@@ -53,5 +53,8 @@ KANT_PLUGIN("sharpness", "1.0.0") {
                  "mean squared discrete Laplacian of generated and data images, and their ratio "
                  "(blur: a VAE's samples score below the data)",
                  {param::integer("samples", 500, "images of each kind").at_least(1)},
-                 MetricFactory([](const Params& p) { return std::make_unique<Sharpness>(p.integer("samples")); })});
+                 MetricFactory([](const Params& p) { return std::make_unique<Sharpness>(p.integer("samples")); }),
+                 {stored::value("generated", "S, the mean squared discrete Laplacian, of generated samples"),
+                  stored::value("data", "S of as many data samples"),
+                  stored::value("ratio", "generated / data (1: as sharp as the data)")}});
 }

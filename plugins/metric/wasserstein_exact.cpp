@@ -33,6 +33,9 @@ KANT_PLUGIN("wasserstein_exact", "1.0.0") {
                  "W1 between generated and data samples by exact optimal transport (network simplex)",
                  {param::integer("samples", 1000, "samples per side").at_least(1)},
                  MetricFactory([](const Params& p) { return std::make_unique<WassersteinExact>(p.integer("samples")); }),
+       {
+        stored::value("w1", "W1 = min over couplings of Σ π_ij ‖x_i − y_j‖ between generated and "
+                            "data samples (exact optimal transport)")},
                  {{{fmt::format("at most {} samples per side (exact transport on an n × n cost matrix: "
                                 "about 1.5 s and {} MB at {})",
                                 rules::thousands(kMaxSamples), 8 * kMaxSamples * kMaxSamples / 1000000,

@@ -50,9 +50,9 @@ class Ali : public Procedure {
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
-    for (int64_t k = 0; k < ctx.train.n_critic; ++k)
-      if (!critic_step(ctx, out)) return out;
-    if (!generator_step(ctx, out)) return out;
+    if (!procedures::alternate(ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
+                               [&] { return generator_step(ctx, out); }))
+      return out;
     out.losses = {{"loss_critic", critic_loss_}, {"penalty", penalty_},
                   {"divergence_estimate", estimate_}, {"loss_generator", generator_loss_}};
     return out;
@@ -141,5 +141,12 @@ KANT_PLUGIN("ali", "1.0.0") {
                  {param::boolean("stochastic", false,
                                  "encoder outputs mean and log-variance, E(x) = μ + σε (ALI); false: "
                                  "deterministic E(x) (BiGAN)")},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<Ali>(p); })});
+                 ProcedureFactory([](const Params& p) { return std::make_unique<Ali>(p); }),
+       {
+        stored::series("loss_critic", "L_D = L(D(x, E(x)), D(G(z), z)) of the last critic step, "
+                                      "without penalty"),
+        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
+        stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
+        stored::series("loss_generator", "L_GE: the critic loss with the labels swapped, minimised"
+                                         " by generator and encoder")}});
 }

@@ -106,5 +106,11 @@ KANT_PLUGIN("critic_only", "1.0.0") {
                                                       "is frozen (fake: generator)")
                       .at_least(0),
                   param::boolean("reset_critic", true, "re-initialise the critic when the generator freezes")},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<CriticOnly>(p); })});
+                 ProcedureFactory([](const Params& p) { return std::make_unique<CriticOnly>(p); }),
+                 {stored::series("loss_critic", "the critic loss L_D(D(x), D(fake)) of the iteration's last "
+                                                "critic step, without penalty"),
+                  stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
+                  stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
+                  stored::series("loss_generator", "the objective's generator loss on the batch, not applied "
+                                                   "after pretraining")}});
 }

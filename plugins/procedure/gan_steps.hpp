@@ -58,9 +58,8 @@ class Gan : public Procedure {
   bool alternating_step(TrainingContext& ctx, int64_t step, StepOutcome& out) {
     const bool schedule = ctx.train.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
     const int64_t n_critic = schedule ? 100 : ctx.train.n_critic;
-    for (int64_t k = 0; k < n_critic; ++k)
-      if (!critic_step(ctx, out)) return false;
-    return generator_step(ctx, out);
+    return procedures::alternate(ctx.train, n_critic, [&] { return critic_step(ctx, out); },
+                                 [&] { return generator_step(ctx, out); });
   }
 
   // D(real) and D(fake); one forward pass over both when the critic treats rows independently

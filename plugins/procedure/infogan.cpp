@@ -72,9 +72,9 @@ class InfoGan : public Procedure {
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
-    for (int64_t k = 0; k < ctx.train.n_critic; ++k)
-      if (!critic_step(ctx, out)) return out;
-    if (!generator_step(ctx, out)) return out;
+    if (!procedures::alternate(ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
+                               [&] { return generator_step(ctx, out); }))
+      return out;
     out.losses = {{"loss_critic", critic_loss_}, {"penalty", penalty_}, {"divergence_estimate", estimate_},
                   {"loss_generator", generator_loss_}, {"information", information_}};
     return out;
@@ -183,5 +183,13 @@ KANT_PLUGIN("infogan", "1.0.0") {
                   param::integer("continuous", 2, "continuous codes (0: none)").at_least(0),
                   param::real("lambda_categorical", 1.0, "λ of the categorical code's term").at_least(0),
                   param::real("lambda_continuous", 0.1, "λ of the continuous codes' term").at_least(0)},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<InfoGan>(p); })});
+                 ProcedureFactory([](const Params& p) { return std::make_unique<InfoGan>(p); }),
+       {
+        stored::series("loss_critic", "the critic loss of the last critic step, without penalty or"
+                                      " information term"),
+        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
+        stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
+        stored::series("loss_generator", "the generator loss, without the information term"),
+        stored::series("information", "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the "
+                                      "mutual-information term")}});
 }

@@ -1,5 +1,6 @@
 // Shared by the procedures: the finite check that ends a cell as diverged before an update is
-// applied, and doubles kept exactly in a component's state (the latest losses).
+// applied, doubles kept exactly in a component's state (the latest losses), and the order of
+// alternating updates.
 #pragma once
 #include <bit>
 #include <cmath>
@@ -22,6 +23,17 @@ inline void put(ComponentState& s, const std::string& name, double v) { s.words[
 inline double get(const ComponentState& s, const std::string& name, double fallback = 0) {
   auto it = s.words.find(name);
   return it == s.words.end() || it->second.empty() ? fallback : std::bit_cast<double>(it->second[0]);
+}
+
+/// One iteration of alternating updates in the order `train.order` asks: `n_critic` critic
+/// steps then the generator step (critic_first), or the generator step first
+/// (generator_first). False as soon as a step returns false (it diverged).
+template <typename CriticStep, typename GeneratorStep>
+bool alternate(const TrainSettings& train, int64_t n_critic, CriticStep critic_step, GeneratorStep generator_step) {
+  if (train.generator_first && !generator_step()) return false;
+  for (int64_t k = 0; k < n_critic; ++k)
+    if (!critic_step()) return false;
+  return train.generator_first || generator_step();
 }
 
 /// The parameters of a network the procedure asked for, by name.

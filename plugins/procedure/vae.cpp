@@ -82,5 +82,10 @@ KANT_PLUGIN("vae", "1.0.0") {
                                 "p(x|z): N(x̂, s²) or Bernoulli with p = (x̂ + 1)/2 for data in [−1, 1]"),
                   param::real("observation_std", 1.0, "s, the Gaussian likelihood's standard deviation")
                       .at_least(0, true)},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<Vae>(p); })});
+                 ProcedureFactory([](const Params& p) { return std::make_unique<Vae>(p); }),
+       {
+        stored::series("loss", "the negative ELBO −E log p(x|z) + β KL(q(z|x) ‖ N(0, I)) per "
+                               "sample"),
+        stored::series("reconstruction", "−E log p(x|z), the reconstruction term"),
+        stored::series("kl", "KL(q(z|x) ‖ N(0, I)), the prior term (before β)")}});
 }

@@ -51,9 +51,9 @@ class Veegan : public Procedure {
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
-    for (int64_t k = 0; k < ctx.train.n_critic; ++k)
-      if (!critic_step(ctx, out)) return out;
-    if (!generator_step(ctx, out)) return out;
+    if (!procedures::alternate(ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
+                               [&] { return generator_step(ctx, out); }))
+      return out;
     out.losses = {{"loss_critic", critic_loss_}, {"penalty", penalty_},
                   {"loss_generator", generator_loss_}, {"reconstruction", reconstruction_}};
     return out;
@@ -143,5 +143,12 @@ KANT_PLUGIN("veegan", "1.0.0") {
                   param::integer("reconstructor_noise", 1, "dimensions of ε ~ N(0, I) appended to the "
                                                            "reconstructor's input (the notebook: 1)")
                       .at_least(0)},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<Veegan>(p); })});
+                 ProcedureFactory([](const Params& p) { return std::make_unique<Veegan>(p); }),
+       {
+        stored::series("loss_critic", "L_D = E softplus(−D(z, G(z))) + E softplus(D(F(x), x)) of "
+                                      "the last critic step"),
+        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
+        stored::series("loss_generator", "L_GF = E D(z, G(z)) + λ E‖z − F(G(z))‖², minimised by "
+                                         "generator and reconstructor"),
+        stored::series("reconstruction", "E‖z − F(G(z))‖², the reconstruction of the noise")}});
 }

@@ -7,9 +7,13 @@ namespace kant {
 /// 2: component state for checkpoints; plugins carry an ELF note read before loading;
 /// f-divergences have double-precision stable compositions (kant/f_divergences.hpp).
 /// 3: the procedure plugin kind; a metric's critic may be absent.
-/// 4: metrics declare requirements (rules checked against a CellView, values that may be
-/// NaN); MetricContext carries the step.
-constexpr unsigned kAbiVersion = 4;
+/// 4 (issue24): metrics declare requirements (rules checked against a CellView, values that
+/// may be NaN); MetricContext carries the step.
+/// 4 (issue21): registrations say what a component stores (Registration::stores); train
+/// settings gain the update order and the sampling during training.
+/// 5: both of the above together (the two branches each called their change 4); a Registration
+/// lists `stores` before `requirements`.
+constexpr unsigned kAbiVersion = 5;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

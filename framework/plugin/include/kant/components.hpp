@@ -240,6 +240,11 @@ struct TrainSettings {
   int64_t log_every = 0;   ///< progress line period in generator steps
   int64_t samples = 0;     ///< generated samples stored at the end
   int64_t checkpoint_every = 0;  ///< resume checkpoint period in generator steps (0: none)
+  /// alternating updates: the generator step before the critic steps (train.order)
+  bool generator_first = false;
+  int64_t sample_every = 0;        ///< samples stored during training every k steps (0: none)
+  int64_t sample_size = 0;         ///< generated samples stored at each of those steps
+  int64_t surface_resolution = 0;  ///< grid points per axis of the critic surfaces stored then
 };
 
 /// A network a procedure trains: the config block it is built from (its role name, e.g.

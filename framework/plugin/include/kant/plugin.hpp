@@ -7,8 +7,10 @@
 //     registrar.add({"hinge", "1.0.0", "hinge loss (Lim & Ye 2017)", {}, ObjectiveFactory(...)});
 //   }
 //
-// A metric adds its requirements (kant/metric_rules.hpp) after its factory:
-//   registrar.add({"m", "1.0.0", "…", {…}, MetricFactory(...), {{rules::needs_critic("m")}}});
+// After its factory a metric or procedure lists what it stores (stored::value/array/series),
+// and a metric then its requirements (kant/metric_rules.hpp):
+//   registrar.add({"m", "1.0.0", "…", {…}, MetricFactory(...),
+//                  {stored::value("v", "what v means")}, {{rules::needs_critic()}}});
 #pragma once
 #include <cstdint>
 #include <string>
@@ -30,6 +32,35 @@ const char* kind_name(Kind k);
 using Factory = std::variant<ArchitectureFactory, DatasetFactory, ObjectiveFactory,
                              LipschitzFactory, OptimizerFactory, MetricFactory, ProcedureFactory>;
 
+/// Something a component stores in a cell file, with its meaning: `kant plugins KIND NAME`
+/// lists them. A name may hold a pattern in angle brackets ("activation_grad_<layer>") that
+/// stands for any text.
+struct StoredValue {
+  enum class Where {
+    value,   ///< a metric's value: final/<metric>.<name> and metrics/<metric>/<name> over steps
+    array,   ///< a metric's array computed at the end: arrays/<metric>/<name>
+    series,  ///< a procedure's loss per generator step: series/<name>
+  };
+  Where where;
+  std::string name;
+  std::string doc;  ///< what it means, its formula and unit where it has them
+};
+
+namespace stored {
+inline StoredValue value(std::string name, std::string doc) {
+  return {StoredValue::Where::value, std::move(name), std::move(doc)};
+}
+inline StoredValue array(std::string name, std::string doc) {
+  return {StoredValue::Where::array, std::move(name), std::move(doc)};
+}
+inline StoredValue series(std::string name, std::string doc) {
+  return {StoredValue::Where::series, std::move(name), std::move(doc)};
+}
+}  // namespace stored
+
+/// Whether `name` is `documented` or matches its pattern ("grad_<layer>" matches "grad_d1").
+bool stored_name_matches(const std::string& documented, const std::string& name);
+
 /// A component as a plugin declares it.
 struct Registration {
   std::string name;
@@ -37,6 +68,9 @@ struct Registration {
   std::string summary;  ///< one line: what it is, its formula and paper where it has them
   Schema schema;
   Factory factory;
+  /// What it stores (metrics: values and arrays; procedures: their loss series), each with its
+  /// meaning.
+  std::vector<StoredValue> stores = {};
   /// Metrics only: the rules a cell must meet and the values that may be NaN.
   MetricRequirements requirements = {};
   Kind kind() const { return static_cast<Kind>(factory.index()); }
