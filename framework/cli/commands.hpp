@@ -22,6 +22,7 @@ Command add_report(CLI::App& kant);    // kant report
 Command add_show(CLI::App& kant);      // kant show
 Command add_plugins(CLI::App& kant);   // kant plugins
 Command add_verify(CLI::App& kant);    // kant verify
+Command add_slurm(CLI::App& kant);     // kant slurm
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);
