@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """mpirun -n 3 kant run on a grid of cells of very different lengths (tests/data/cluster.yaml),
 against the real Open MPI: every cell complete, none trained twice, rank 0's status line and
-per-rank counts, results bit-identical to a single-process kant run of the same grid.
+per-rank counts, results bit-identical to a single-process kant run of the same grid. Then
+mpirun -n 2 stopped by SIGUSR1 midway: no process or claim left, and a second mpirun trains
+only the missing cells, bit-identical again.
 
 usage: mpi_check.py --kant BUILD/kant --work DIR [--ranks 3]
 Exit 0 passed, 1 failed, 77 skipped (no mpirun, or a kant built without MPI), with the reason.
@@ -11,6 +13,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -72,7 +75,7 @@ def main():
     env.setdefault("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
     cmd = [mpirun, "--allow-run-as-root", "--oversubscribe", "-n", str(a.ranks), kant, "run", str(GRID),
            "--results", str(work / "mpi")]
-    print("$ " + " ".join(cmd[:6]) + " kant run tests/data/cluster.yaml --results …/mpi")
+    print("$ " + " ".join(cmd[:5]) + " kant run tests/data/cluster.yaml --results …/mpi")
     t0 = time.monotonic()
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     t_mpi = time.monotonic() - t0
@@ -132,6 +135,64 @@ def main():
                  if int(p) not in ancestors()]
     if stray:
         problems.append(f"processes left running: {stray}")
+
+    # interrupted: SIGUSR1 to mpirun (which forwards it to every rank and its cells; a SIGTERM it
+    # follows with SIGKILL within milliseconds) once a cell is done; every rank and cell process
+    # ends, rank 0 reports, no claim or temporary is left, a second mpirun trains only what is missing
+    stopped_dir = work / "stopped"
+    log = work / "stopped.log"
+    cmd2 = [mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", kant, "run", str(GRID),
+            "--results", str(stopped_dir)]
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd2, stdout=f, stderr=subprocess.STDOUT, env=env)
+        end = time.monotonic() + 120
+        while time.monotonic() < end and proc.poll() is None:
+            if re.search(r"\] complete in ", log.read_text()):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGUSR1)
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+            problems.append("mpirun did not end within 60 s of SIGUSR1")
+    text = log.read_text()
+    (work / "stopped.log").write_text(text)
+    first = len(list((stopped_dir / "cluster" / "cells").glob("*.h5")))
+    print(f"SIGUSR1 to mpirun -n 2: exit {rc}, {first} of {cells} cells stored; "
+          f"{text.count('User defined signal 1 received')} rank(s) said they stopped")
+    if rc != 128 + signal.SIGUSR1:
+        problems.append(f"mpirun stopped by SIGUSR1 exited {rc}, not {128 + signal.SIGUSR1}")
+    if first >= cells:
+        problems.append("SIGUSR1 came too late: every cell was already done")
+    if "kant: stopped by User defined signal 1; run again to continue" not in text:
+        problems.append("rank 0 did not report the stop")
+    time.sleep(0.5)
+    stray = [p for p in subprocess.run(["pgrep", "-f", str(stopped_dir)], capture_output=True, text=True).stdout.split()
+             if int(p) not in ancestors()]
+    if stray:
+        problems.append(f"processes left running after SIGUSR1: {stray}")
+    leftovers = [p.name for p in (stopped_dir / "cluster" / "cells").iterdir() if not p.name.endswith(".h5")
+                 and not p.name.endswith(".ckpt")]
+    if leftovers:
+        problems.append(f"files left beside the cells after SIGUSR1: {leftovers}")
+    again = subprocess.run(cmd2, capture_output=True, text=True, env=env, timeout=600)
+    out2 = again.stdout + again.stderr
+    if again.returncode != 0:
+        print(out2)
+        problems.append(f"the second mpirun exited {again.returncode}")
+    trained2 = len(re.findall(r"^\[\d+/\d+ [^\]]*, rank \d+\] complete in ", out2, re.M))
+    print(f"the second mpirun -n 2 trained {trained2} cells")
+    if trained2 != cells - first:
+        problems.append(f"the second mpirun trained {trained2} cells, not the {cells - first} missing")
+    if f"{cells} cells, {first} done already, {cells - first} to run" not in out2:
+        problems.append("the second mpirun did not see the stored cells as done")
+    cmp2 = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_results.py"), str(work / "single" / "cluster"),
+                           str(stopped_dir / "cluster")], capture_output=True, text=True)
+    print(cmp2.stdout.strip())
+    if cmp2.returncode != 0:
+        problems.append("results after SIGUSR1 and a second mpirun differ:\n" + cmp2.stdout + cmp2.stderr)
 
     print(f"single process (2 jobs): {t_single:.1f} s; mpirun -n {a.ranks}: {t_mpi:.1f} s")
     if problems:

@@ -279,6 +279,14 @@ TEST_CASE("kant slurm submits the array then the report job after it (afterany),
   CommandResult refused = run_command(env + kant_exe() + " slurm " + kData + "tiny.yaml --results " + failing.string());
   CHECK(refused.exit_code == 1);
   CHECK_THAT(refused.output, Catch::Contains("sbatch: error: Batch job submission failed"));
+
+  // no sbatch at all: said before anything is written
+  const fs::path nowhere = dir / "no-sbatch-results";
+  CommandResult absent = run_command("PATH=" + (dir / "empty").string() + " " + kant_exe() + " slurm " + kData +
+                                     "tiny.yaml --results " + nowhere.string());
+  CHECK(absent.exit_code == 1);
+  CHECK_THAT(absent.output, Catch::Contains("sbatch is not on PATH") && Catch::Contains("nothing written"));
+  CHECK_FALSE(fs::exists(nowhere));
 }
 
 TEST_CASE("dynamic assignment: the next cell to whoever asks, every worker's end awaited", "[cluster][mpi]") {
@@ -295,13 +303,20 @@ TEST_CASE("dynamic assignment: the next cell to whoever asks, every worker's end
   CHECK_FALSE(c.assign(1));
   CHECK(c.exhausted());
   CHECK(c.unfinished() == 2);
+  CHECK(c.others().complete == 1);  // worker 2's, as it ended
+  CHECK(c.others().elsewhere == 1);
+  c.ended(0, 1, "complete", true);  // worker 0 counts its own
+  CHECK(c.others().complete == 1);
+  c.ended(1, 3, "failed", true);
+  CHECK(c.others().failed == 1);
   RunSummary s;
-  s.complete = 3;
+  s.signal = 15;
   c.finished(1, s);
   c.finished(1, s);  // once per worker
-  c.finished(2, s);
+  CHECK(c.unfinished() == 1);
+  c.finished(2, RunSummary{});
   CHECK(c.unfinished() == 0);
-  CHECK(c.others().complete == 6);
+  CHECK(c.others().signal == 15);
 }
 
 TEST_CASE("kant --version says whether MPI is built in", "[cluster][mpi]") {

@@ -20,19 +20,19 @@ size_t Coordinator::abandon() {
   return n;
 }
 
-void Coordinator::ended(int worker, size_t, const std::string&, bool trained) {
+void Coordinator::ended(int worker, size_t, const std::string& status, bool trained) {
   if (trained) ++trained_.at(worker);
+  if (worker == 0) return;  // worker 0's own runner counts its cells
+  if (status == "complete") ++others_.complete;
+  else if (status == "diverged") ++others_.diverged;
+  else if (status == "elsewhere") ++others_.elsewhere;
+  else if (status == "interrupted") ++others_.interrupted;
+  else ++others_.failed;
 }
 
 void Coordinator::finished(int worker, const RunSummary& s) {
   if (finished_.at(worker)) return;
   finished_[worker] = true;
-  others_.skipped += s.skipped;
-  others_.complete += s.complete;
-  others_.diverged += s.diverged;
-  others_.failed += s.failed;
-  others_.elsewhere += s.elsewhere;
-  others_.interrupted += s.interrupted;
   if (!others_.signal) others_.signal = s.signal;
 }
 

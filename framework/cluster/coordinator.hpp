@@ -22,9 +22,10 @@ class Coordinator {
   std::optional<size_t> assign(int worker);
   /// Gives up every cell not handed out (the results folder takes no more); how many.
   size_t abandon();
-  /// A worker's cell ended; `trained` when its process ran (not a cell done elsewhere).
+  /// A worker's cell ended (complete, diverged, failed, elsewhere, interrupted); `trained` when
+  /// its process ran (not a cell done elsewhere). Counted in others() for workers other than 0.
   void ended(int worker, size_t cell, const std::string& status, bool trained);
-  /// A worker has nothing left and stops; its run's counts.
+  /// A worker has nothing left and stops (its summary: the signal that stopped it, if any).
   void finished(int worker, const RunSummary& summary);
 
   bool exhausted() const { return queue_.empty(); }
@@ -32,7 +33,8 @@ class Coordinator {
   int unfinished() const;
   const std::vector<int>& assigned() const { return assigned_; }
   const std::vector<int>& trained() const { return trained_; }
-  /// Counts of the workers that finished, summed.
+  /// Outcomes of the cells workers other than 0 ended, as each ended (so a run stopped by a
+  /// signal still counts what the other ranks finished).
   const RunSummary& others() const { return others_; }
 
  private:

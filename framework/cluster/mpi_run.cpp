@@ -198,6 +198,15 @@ class WorkerSource : public CellSource {
   std::string tag_suffix() const override { return fmt::format(", rank {}", rank_); }
   std::string describe_workers(int, int) const override { return ""; }
   void finish(const RunSummary& s) {
+    if (asking_) {  // stopped by a signal while asking: a cell rank 0 handed us is left to do
+      MPI_Status st;
+      MPI_Cancel(&request_);
+      check(MPI_Wait(&request_, &st), "MPI_Wait");
+      int cancelled = 0;
+      MPI_Test_cancelled(&st, &cancelled);
+      asking_ = false;
+      if (!cancelled && answer_ >= 0) ended(static_cast<size_t>(answer_), "interrupted", -1);
+    }
     int64_t msg[7] = {s.skipped, s.complete, s.diverged, s.failed, s.elsewhere, s.interrupted, s.signal};
     check(MPI_Send(msg, 7, MPI_INT64_T, 0, kFinished, comm_), "MPI_Send");
   }
@@ -273,12 +282,11 @@ MpiOutcome run_experiment_mpi(const Experiment& ex, const Registry& registry, Ru
     out.summary.elsewhere += o.elsewhere, out.summary.interrupted += o.interrupted;
     out.trained = c.trained();
     out.assigned = c.assigned();
-    if (own.signal) return out;  // no finalize: mpirun ends the other ranks
+    if (!out.summary.signal) out.summary.signal = o.signal;
   } else {
     WorkerSource source(comm, out.rank);
     out.summary = run_experiment(ex, registry, opt, &source);
-    if (out.summary.signal) return out;
-    source.finish(out.summary);
+    source.finish(out.summary);  // also after a signal: rank 0 waits for every rank's word
   }
   MPI_Comm_free(&comm);
   MPI_Finalize();

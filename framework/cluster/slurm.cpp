@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <regex>
@@ -171,6 +172,21 @@ Output run_program(const std::vector<std::string>& args) {
   }
   o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return o;
+}
+
+// The program's path on PATH, or "" (so that nothing is written when it cannot be submitted).
+std::string on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (std::string dirs = path ? path : ""; ;) {
+    const size_t colon = dirs.find(':');
+    const std::string dir = dirs.substr(0, colon);
+    if (!dir.empty()) {
+      const fs::path candidate = fs::path(dir) / program;
+      if (::access(candidate.c_str(), X_OK) == 0 && fs::is_regular_file(candidate)) return candidate.string();
+    }
+    if (colon == std::string::npos) return "";
+    dirs = dirs.substr(colon + 1);
+  }
 }
 
 // sbatch --parsable prints "jobid" or "jobid;cluster".
@@ -355,6 +371,9 @@ std::string report_script(const SlurmPlan& p, const std::string& array_job) {
 
 SlurmSubmission submit_slurm(const Experiment& ex, const SlurmPlan& p) {
   SlurmSubmission sub;
+  if (on_path("sbatch").empty())
+    throw Error("sbatch is not on PATH (is this a SLURM submit host? module load slurm?); nothing written. "
+                "kant slurm --dry-run prints the scripts");
   RunOptions opt;
   opt.results_root = p.results_root;
   write_experiment_manifest(ex, opt);

@@ -49,23 +49,27 @@ namespace {
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
 
-// SIGINT, SIGTERM and SIGHUP set g_signal for the loop; the previous handlers come back at the end.
+// SIGINT, SIGTERM, SIGHUP and SIGUSR1 set g_signal for the loop; the previous handlers come back
+// at the end. SIGUSR1 is the one Open MPI's mpirun forwards to the ranks without a SIGKILL right
+// behind it (a SIGTERM to mpirun reaches the ranks 1 s later and is followed by SIGKILL within
+// milliseconds), so `kill -USR1 <mpirun>` stops an MPI run cleanly.
 class SignalGuard {
  public:
   SignalGuard() {
     struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
+    for (size_t i = 0; i < kCount; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
     g_signal = 0;
   }
   ~SignalGuard() {
-    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+    for (size_t i = 0; i < kCount; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
   }
 
  private:
-  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction previous_[3];
+  static constexpr size_t kCount = 4;
+  static constexpr int kSignals[kCount] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+  struct sigaction previous_[kCount];
 };
 
 // What a cell's file says before we decide to train it.
@@ -314,6 +318,13 @@ RunSummary Runner::run() {
     fmt::print(stderr, "kant: {} received: stopping {} running cell{}\n", strsignal(g_signal), running_.size(),
                running_.size() == 1 ? "" : "s");
     stop_children();
+    // cells not handed out stay to do; under MPI, rank 0 answers the other ranks "no more"
+    // until each has stopped, so that every rank can end with MPI_Finalize
+    if (source_->owns_queue()) source_->abandon();
+    while (!source_->may_end()) {
+      source_->poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   return summary_;
 }
@@ -396,7 +407,10 @@ void Runner::finished(Child& child, int status) {
   const fs::path file = file_of(child.cell);
   const double seconds = std::chrono::duration<double>(steady_clock::now() - child.started).count();
   remove_temporaries(file);
-  if (WIFEXITED(status) && WEXITSTATUS(status) > 128) {  // stopped by a signal, nothing stored
+  // stopped by a signal, nothing stored (or killed by the signal that is stopping this run too,
+  // e.g. one sent to the whole process group before the cell's handlers were in place)
+  if ((WIFEXITED(status) && WEXITSTATUS(status) > 128) || (g_signal && WIFSIGNALED(status) &&
+                                                           WTERMSIG(status) == g_signal)) {
     if (!g_signal) {
       fmt::print(stderr, "kant: cell {} ({}) was stopped by a signal and not recorded; run again to resume it\n",
                  cell.id, cell.label_str());
