@@ -223,6 +223,15 @@ TEST_CASE("kant slurm: a wrong slurm block or option is an error naming it", "[c
   CommandResult line = run_command(kant_exe() + " slurm " + kData + "tiny.yaml --sbatch mem=1G --dry-run");
   CHECK(line.exit_code == 2);
   CHECK_THAT(line.output, Catch::Contains("must be an sbatch option such as --mem=8G"));
+  // not a dry run: still one error line, and nothing written or submitted
+  const fs::path results = dir / "r";
+  for (const char* bad : {"--time 'ten minutes'", "--cpus-per-task 0", "--array-parallel x"}) {
+    CommandResult r2 = run_command(kant_exe() + " slurm " + kData + "tiny.yaml --results " + results.string() + " " + std::string(bad));
+    CHECK(r2.exit_code == 2);
+    CHECK(count_of(r2.output, "\n") == 1);  // one line
+    CHECK(r2.output.rfind("kant: ", 0) == 0);
+    CHECK_FALSE(fs::exists(results));
+  }
 }
 
 TEST_CASE("kant slurm submits the array then the report job after it (afterany), the scripts run as tasks would",

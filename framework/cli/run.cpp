@@ -80,7 +80,8 @@ Command add_run(CLI::App& kant) {
   app->footer("Under mpirun (mpirun -n N kant run FILE.yaml) the ranks share the grid: rank 0 hands out "
               "the next cell to whichever rank is free, prints the status of the whole grid and the "
               "report; each rank trains --jobs cells at once (default 1) with --threads each (default: "
-              "its share of the host's cores).");
+              "its share of the host's cores). To stop it cleanly: kill -USR1 <mpirun's pid> (mpirun forwards "
+              "SIGUSR1 to every rank; its SIGTERM is followed by SIGKILL at once).");
   return {app, [a] {
             require_file(a->file);
             RunOptions opt;
