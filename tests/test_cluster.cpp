@@ -217,6 +217,13 @@ TEST_CASE("kant slurm: a wrong slurm block or option is an error naming it", "[c
   CommandResult r = run_command(kant_exe() + " slurm " + typo.string() + " --dry-run");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("tiny.yaml:18:3: error: unknown slurm key 'partiton' (did you mean 'partition'?)"));
+  for (const char* command : {"validate", "run"}) {  // checked by every command, before anything runs
+    CommandResult other = run_command(kant_exe() + " " + command + " " + typo.string() +
+                                      (std::string(command) == "run" ? " --results " + (dir / "r").string() : ""));
+    CHECK(other.exit_code == 2);
+    CHECK_THAT(other.output, Catch::Contains("unknown slurm key 'partiton'"));
+    CHECK_FALSE(fs::exists(dir / "r"));
+  }
   CommandResult time = run_command(kant_exe() + " slurm " + kData + "tiny.yaml --time 'ten minutes' --dry-run");
   CHECK(time.exit_code == 2);
   CHECK_THAT(time.output, Catch::Contains("the time limit must be in SLURM's format"));

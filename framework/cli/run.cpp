@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
 #include "cluster/mpi_run.hpp"
+#include "cluster/slurm.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/cell_process.hpp"
 #include "experiment/runner.hpp"
@@ -118,6 +119,7 @@ Command add_run(CLI::App& kant) {
             Registry registry = Registry::load_default();
             Experiment ex = load_experiment(a->file, a->sets, registry);
             parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
+            cluster::read_slurm_block(ex.slurm);          // and a malformed slurm block
             const int ranks = cluster::mpi_world_size_from_environment();
             cluster::MpiOutcome mpi;
             if (ranks > 1) {
@@ -159,6 +161,7 @@ Command add_validate(CLI::App& kant) {
             Registry registry = Registry::load_default();
             Experiment ex = load_experiment(a->file, a->sets, registry);
             parse_report_spec(ex.report, ex.reference);
+            cluster::read_slurm_block(ex.slurm);
             for (size_t i = 0; i < ex.cells.size(); ++i)
               fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());
             fmt::print("{}: {} cells, all valid\n", ex.name, ex.cells.size());
