@@ -24,6 +24,7 @@ Command add_plugins(CLI::App& kant);   // kant plugins
 Command add_verify(CLI::App& kant);    // kant verify
 Command add_evaluate(CLI::App& kant);  // kant evaluate
 Command add_evaluate_cell(CLI::App& kant);  // kant _evaluate (internal: one cell in a child process)
+Command add_slurm(CLI::App& kant);     // kant slurm
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);

@@ -92,6 +92,7 @@ struct Experiment {
   std::vector<Cell> cells;
   ConfigNode report;     ///< the `report` block (null if absent)
   ConfigNode reference;  ///< published numbers (null if absent)
+  ConfigNode slurm;      ///< how `kant slurm` submits it (null if absent; no cell depends on it)
 };
 
 /// Reads, expands and validates an experiment. `overrides` are "key=value" (from --set):
