@@ -38,6 +38,9 @@ using std::chrono::steady_clock;
 
 namespace {
 
+// the child's exit code when every metric of its spec is stored already
+constexpr int kUpToDate = 3;
+
 // ---- signals (the runner's rules: stop children on SIGINT, SIGTERM, SIGHUP) --------------
 
 volatile sig_atomic_t g_signal = 0;
@@ -296,6 +299,8 @@ void Evaluator::finished(const Child& c, int status) {
     } catch (const Error& e) {
       fmt::print(stderr, "kant evaluate: {}\n", e.what());
     }
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == kUpToDate) {
+    ++summary_.up_to_date;
   } else if (WIFEXITED(status) && WEXITSTATUS(status) > 128) {
     if (!g_signal) ++summary_.interrupted;
   } else {
@@ -420,7 +425,17 @@ int run_evaluate_process(const std::string& spec_path, const fs::path& file, int
     restore_final_state(session, state);
 
     std::vector<MetricChoice> choices;
-    for (const ConfigNode& m : spec.find("metrics")->items) choices.push_back(resolve_metric(m, registry));
+    for (const ConfigNode& m : spec.find("metrics")->items) {
+      MetricChoice c = resolve_metric(m, registry);
+      // stored meanwhile (another kant evaluate held the claim between our plan and now): done
+      auto r = stored.metrics.find(c.name);
+      if (r != stored.metrics.end() && r->second.status == "ok" && r->second.params == c.key()) continue;
+      choices.push_back(std::move(c));
+    }
+    if (choices.empty()) {
+      fmt::print(stderr, "{} up to date (evaluated meanwhile by another kant evaluate)\n", tag);
+      return kUpToDate;
+    }
     std::vector<MetricStage::Entry> entries;
     for (const MetricChoice& m : choices)
       entries.push_back({&m, registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params)});
