@@ -392,6 +392,19 @@ EvaluateSummary evaluate_results(const fs::path& dir, const std::vector<MetricCh
     for (const std::string& id : manifest.cell_ids)
       if (std::optional<CellWork> w = planner.plan(cell_path(dir, id), summary)) work.push_back(std::move(*w));
   }
+  // claims a killed kant left on cells with nothing to do: removed when their holder is dead
+  // (a live holder's claim cannot be acquired and stays)
+  for (const std::string& id : manifest.cell_ids) {
+    const fs::path claim = claim_path(cell_path(dir, id));
+    std::error_code ec;
+    if (!fs::exists(claim, ec) ||
+        std::any_of(work.begin(), work.end(), [&](const CellWork& w) { return w.id == id; }))
+      continue;
+    try {
+      if (std::optional<Claim> stale = Claim::acquire(claim, opt.claim_timeout)) stale->release();
+    } catch (const Error&) {
+    }
+  }
   if (!opt.quiet)
     fmt::print(stderr, "kant evaluate: {} — {} cells, {} with metrics to compute, {} up to date\n", manifest.name,
                manifest.cell_ids.size(), work.size(), summary.up_to_date);
