@@ -86,6 +86,18 @@ svg::Series band(const std::string& label, const std::vector<std::vector<double>
   return s;
 }
 
+// `f` drawn from `lines`; nullopt (and the reason in `problems`) when it cannot be written.
+std::optional<Figure> plot_figure(Figure f, const std::vector<svg::Series>& lines, const svg::PlotOptions& o,
+                                  std::vector<std::string>& problems) {
+  try {
+    save(f.file, svg::plot(lines, o));
+  } catch (const Error& e) {
+    problems.push_back(e.what());
+    return std::nullopt;
+  }
+  return f;
+}
+
 // One figure of a dataset's mean ± std per group; nullopt when no cell has it.
 std::optional<Figure> curve_figure(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
                                    const std::string& y_path, const std::string& title, const std::string& section,
@@ -112,14 +124,7 @@ std::optional<Figure> curve_figure(const std::vector<std::pair<std::string, std:
   o.x_label = "generator step";
   o.y_label = y_path.substr(y_path.rfind('/') + 1);
   o.log_y = log_y;
-  Figure f{section, title, out_dir / (file_stem(y_path) + ".svg")};
-  try {
-    save(f.file, svg::plot(lines, o));
-  } catch (const Error& e) {
-    problems.push_back(e.what());
-    return std::nullopt;
-  }
-  return f;
+  return plot_figure({section, title, out_dir / (file_stem(y_path) + ".svg")}, lines, o, problems);
 }
 
 // Generated samples over the data (2-D) or a grid of generated images, per group (lowest seed).
@@ -233,14 +238,7 @@ std::optional<Figure> layer_figure(const std::vector<std::pair<std::string, std:
   o.x_label = "critic hidden block k (1: next to the input)";
   o.y_label = "gradient norm";
   o.log_y = true;
-  Figure f{"gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg"};
-  try {
-    save(f.file, svg::plot(lines, o));
-  } catch (const Error& e) {
-    problems.push_back(e.what());
-    return std::nullopt;
-  }
-  return f;
+  return plot_figure({"gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg"}, lines, o, problems);
 }
 
 }  // namespace
