@@ -25,6 +25,19 @@ std::shared_ptr<T> make_component(Kind kind, const std::string& name,
   return builtin_registry().create<T, F>(*c, Params(values), std::forward<Args>(args)...);
 }
 
+/// G(z) = μ + σz for z ∈ R¹: a Gaussian generator.
+class AffineGenerator : public Network {
+ public:
+  AffineGenerator(float mu, float sigma) {
+    w_ = register_parameter("w", Tensor::from({1, 1}, {sigma}));
+    b_ = register_parameter("b", Tensor::from({1}, {mu}));
+  }
+  Tensor forward(const Tensor& z) override { return linear(z, use(w_), use(b_)); }
+
+ private:
+  size_t w_, b_;
+};
+
 /// D(x) = x·wᵀ: a linear critic without bias (w has shape [1, d]).
 class LinearCritic : public Network {
  public:

@@ -425,7 +425,9 @@ TEST_CASE("a kant evaluate killed mid-way leaves every file whole, and the next 
   CHECK(kills == 4);
   WARN("cells found evaluated after the kills (summed over the 4 kills): " << evaluated_when_killed);
   // SIGTERM: the evaluator stops its children and says so
-  const int pid = spawn_command(evaluate, a.dir / "term.log");
+  const int pid = spawn_command(kWithTestPlugins + "exec " + kant_exe() + " evaluate " + dir.string() +
+                                    " --jobs 2 --quiet --metric '{plugin: faulty, sleep_ms: 400}'",
+                                a.dir / "term.log");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ::kill(pid, SIGTERM);
   const int code = wait_command(pid);
@@ -508,4 +510,34 @@ TEST_CASE("a metric failed before a checkpoint stays failed, at its step, when t
   CHECK(kant::h5::File::open(b).root().attr_int("resumes") == 1);
   for (const char* path : {"metrics/mode_coverage/modes", "series/loss_critic", "samples/generated"})
     CHECK(kant::read_cell_dataset(a, path) == kant::read_cell_dataset(b, path));
+}
+
+TEST_CASE("two kant evaluate on one folder compute each cell once and both exit 0", "[metric_stage][evaluate][e2e]") {
+  Scratch a;
+  REQUIRE(run_command(kant_exe() + " run " + kData + "tiny.yaml --threads 1 --jobs 2 --quiet --results " +
+                      a.results().string())
+              .exit_code == 0);
+  const fs::path dir = a.results() / "tiny";
+  const std::string evaluate = kWithTestPlugins + "exec " + kant_exe() + " evaluate " + dir.string() +
+                               " --jobs 2 --quiet --metric '{plugin: faulty, sleep_ms: 300}'";
+  const int first = spawn_command(evaluate, a.dir / "first.log");
+  const int second = spawn_command(evaluate, a.dir / "second.log");
+  CHECK(wait_command(first) == 0);
+  CHECK(wait_command(second) == 0);
+  const std::string out = read_text(a.dir / "first.log") + read_text(a.dir / "second.log");
+  INFO(out);
+  // each cell once: the evaluated counts of the two runs add up to the 4 cells
+  int evaluated = 0;
+  for (const std::string& log : {read_text(a.dir / "first.log"), read_text(a.dir / "second.log")}) {
+    const size_t at = log.find(" cells evaluated");
+    const size_t one = log.find(" cell evaluated");
+    const size_t end = at != std::string::npos ? at : one;
+    REQUIRE(end != std::string::npos);
+    const size_t start = log.rfind(' ', end - 1) + 1;
+    evaluated += std::stoi(log.substr(start, end - start));
+  }
+  CHECK(evaluated == 4);
+  CHECK(run_command(kant_exe() + " verify " + dir.string()).exit_code == 0);
+  for (const auto& [label, file] : cells_by_label(dir))
+    CHECK(kant::read_cell_summary(file).final_metrics.at("faulty.value") == 20);
 }

@@ -32,17 +32,6 @@ std::shared_ptr<Dataset> dataset(const std::string& name, std::map<std::string, 
   return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values), uint64_t{3});
 }
 
-class AffineGenerator : public Network {
- public:
-  AffineGenerator(float mu, float sigma) {
-    w_ = register_parameter("w", Tensor::from({1, 1}, {sigma}));
-    b_ = register_parameter("b", Tensor::from({1}, {mu}));
-  }
-  Tensor forward(const Tensor& z) override { return linear(z, use(w_), use(b_)); }
-
- private:
-  size_t w_, b_;
-};
 }  // namespace
 
 TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", "[papers]") {

@@ -24,6 +24,7 @@ Command add_plugins(CLI::App& kant);   // kant plugins
 Command add_verify(CLI::App& kant);    // kant verify
 Command add_evaluate(CLI::App& kant);  // kant evaluate
 Command add_evaluate_cell(CLI::App& kant);  // kant _evaluate (internal: one cell in a child process)
+Command add_slurm(CLI::App& kant);     // kant slurm
 Command add_export(CLI::App& kant);    // kant export
 Command add_list(CLI::App& kant);      // kant list
 Command add_clean(CLI::App& kant);     // kant clean

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cluster/mpi_run.hpp"
 #include "config/config.hpp"
 #include "kant/error.hpp"
 #include "kant/version.hpp"
@@ -67,8 +68,11 @@ std::string describe(const CLI::ParseError& e, const CLI::App* command) {
 int main(int argc, char** argv) {
   CLI::App app{"kant — GAN and Lipschitz-constraint experiments on the CPU", "kant"};
   app.footer(kFooter);
-  app.set_version_flag("--version", fmt::format("kant {} (commit {}, plugin ABI {})",
-                                                framework_version(), git_commit(), kAbiVersion));
+  const std::string mpi = cluster::mpi_library();
+  app.set_version_flag("--version", fmt::format("kant {} (commit {}, plugin ABI {})\nMPI: {}", framework_version(),
+                                                git_commit(), kAbiVersion,
+                                                mpi.empty() ? "not built in (mpirun needs libopenmpi-dev at build time)"
+                                                            : mpi + ", for mpirun -n N kant run"));
   app.require_subcommand(0, 1);
   app.allow_extras();
   bool trust_plugin_path = false;
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
                                      cli::add_show(app),     cli::add_plugins(app),
                                      cli::add_list(app),     cli::add_clean(app),
                                      cli::add_verify(app),   cli::add_evaluate(app),
+                                     cli::add_slurm(app),
                                      cli::add_cell(app),     cli::add_evaluate_cell(app)};
   commands.push_back(cli::add_completion(app, commands));
   if (argc < 2) {

@@ -9,6 +9,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
+#include "cluster/mpi_run.hpp"
+#include "cluster/slurm.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/cell_process.hpp"
 #include "experiment/runner.hpp"
@@ -33,7 +35,7 @@ int positive_int(const std::string& option, const std::string& text) {
 }
 
 struct RunArgs {
-  std::string file, jobs, threads, results = "results", shard, claim_timeout, profile;
+  std::string file, jobs, threads, results = "results", shard, claim_timeout, profile, cells, status_every;
   std::vector<std::string> sets, sweeps;
   bool quiet = false;
 };
@@ -80,11 +82,22 @@ Command add_run(CLI::App& kant) {
   add_sweep_option(*app, a->sweeps);
   app->add_option("--results", a->results, "results root folder (default: results)")->type_name("DIR");
   app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")->type_name("I/N");
+  app->add_option("--cells", a->cells, "run only these cells: ids as kant validate lists them, comma-separated")
+      ->type_name("ID,…");
   app->add_option("--claim-timeout", a->claim_timeout,
                   "seconds after which a cell claimed by a run on another host whose heartbeat "
                   "stopped is taken over (default 120)")
       ->type_name("S");
-  app->add_flag("--quiet", a->quiet, "no summary line before the run");
+  app->add_option("--status-every", a->status_every,
+                  "seconds between status lines when stderr is not a terminal (default 60; one is also "
+                  "printed as each cell ends)")
+      ->type_name("S");
+  app->add_flag("--quiet", a->quiet, "no summary line before the run, no status line");
+  app->footer("Under mpirun (mpirun -n N kant run FILE.yaml) the ranks share the grid: rank 0 hands out "
+              "the next cell to whichever rank is free, prints the status of the whole grid and the "
+              "report; each rank trains --jobs cells at once (default 1) with --threads each (default: "
+              "its share of the host's cores). To stop it cleanly: kill -USR1 <mpirun's pid> (mpirun forwards "
+              "SIGUSR1 to every rank; its SIGTERM is followed by SIGKILL at once).");
   return {app, [a] {
             require_file(a->file);
             RunOptions opt;
@@ -94,6 +107,15 @@ Command add_run(CLI::App& kant) {
             opt.quiet = a->quiet;
             if (!a->claim_timeout.empty())
               opt.claim_timeout = std::chrono::seconds(positive_int("claim-timeout", a->claim_timeout));
+            if (!a->status_every.empty())
+              opt.status_every = std::chrono::seconds(positive_int("status-every", a->status_every));
+            for (size_t from = 0; !a->cells.empty() && from <= a->cells.size();) {
+              const size_t comma = std::min(a->cells.find(',', from), a->cells.size());
+              if (comma > from) opt.cell_ids.push_back(a->cells.substr(from, comma - from));
+              from = comma + 1;
+            }
+            if (!a->cells.empty() && opt.cell_ids.empty())
+              throw InputError(fmt::format("--cells must list cell ids, got '{}'", a->cells));
             if (!a->shard.empty()) {
               // exact integers (sscanf's %d is undefined on overflow)
               const std::string& text = a->shard;
@@ -112,7 +134,22 @@ Command add_run(CLI::App& kant) {
             Registry registry = Registry::load_default();
             Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
             parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
-            RunSummary s = run_experiment(ex, registry, opt);
+            cluster::read_slurm_block(ex.slurm);          // and a malformed slurm block
+            const int ranks = cluster::mpi_world_size_from_environment();
+            cluster::MpiOutcome mpi;
+            if (ranks > 1) {
+              mpi = cluster::run_experiment_mpi(ex, registry, opt);
+              // rank 0 speaks for the grid, its exit code too: a rank's non-zero exit makes mpirun end
+              // the job at once, which would cut rank 0's summary and report short
+              if (mpi.rank != 0) return 0;
+            }
+            RunSummary s = ranks > 1 ? mpi.summary : run_experiment(ex, registry, opt);
+            if (ranks > 1) {
+              std::string per_rank;
+              for (size_t r = 0; r < mpi.trained.size(); ++r)
+                per_rank += fmt::format("{}rank {}: {}", r ? ", " : "", r, mpi.trained[r]);
+              fmt::print(stderr, "kant: cells trained per rank ({} ranks): {}\n", mpi.size, per_rank);
+            }
             fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
                        s.complete, s.diverged, s.failed, s.skipped,
                        s.elsewhere ? fmt::format(", {} trained by another run", s.elsewhere) : "",
@@ -141,6 +178,7 @@ Command add_validate(CLI::App& kant) {
             Registry registry = Registry::load_default();
             Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
             parse_report_spec(ex.report, ex.reference);
+            cluster::read_slurm_block(ex.slurm);
             for (size_t i = 0; i < ex.cells.size(); ++i)
               fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());
             fmt::print("{}: {} cells, all valid\n", ex.name, ex.cells.size());

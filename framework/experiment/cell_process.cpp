@@ -27,12 +27,13 @@ volatile sig_atomic_t g_stop_signal = 0;
 
 void on_stop_signal(int sig) { g_stop_signal = sig; }
 
-// Stop at the next step on SIGINT, SIGTERM or SIGHUP, and on the parent's death.
+// Stop at the next step on SIGINT, SIGTERM, SIGHUP or SIGUSR1 (mpirun forwards it to the ranks'
+// process groups, so the cells see it too), and on the parent's death.
 void watch_signals(long parent) {
   struct sigaction sa{};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
   if (parent > 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) g_stop_signal = SIGTERM;  // it died before we could ask

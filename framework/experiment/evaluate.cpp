@@ -38,6 +38,9 @@ using std::chrono::steady_clock;
 
 namespace {
 
+// the child's exit code when every metric of its spec is stored already
+constexpr int kUpToDate = 3;
+
 // ---- signals (the runner's rules: stop children on SIGINT, SIGTERM, SIGHUP) --------------
 
 volatile sig_atomic_t g_signal = 0;
@@ -296,6 +299,8 @@ void Evaluator::finished(const Child& c, int status) {
     } catch (const Error& e) {
       fmt::print(stderr, "kant evaluate: {}\n", e.what());
     }
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == kUpToDate) {
+    ++summary_.up_to_date;
   } else if (WIFEXITED(status) && WEXITSTATUS(status) > 128) {
     if (!g_signal) ++summary_.interrupted;
   } else {
@@ -387,6 +392,19 @@ EvaluateSummary evaluate_results(const fs::path& dir, const std::vector<MetricCh
     for (const std::string& id : manifest.cell_ids)
       if (std::optional<CellWork> w = planner.plan(cell_path(dir, id), summary)) work.push_back(std::move(*w));
   }
+  // claims a killed kant left on cells with nothing to do: removed when their holder is dead
+  // (a live holder's claim cannot be acquired and stays)
+  for (const std::string& id : manifest.cell_ids) {
+    const fs::path claim = claim_path(cell_path(dir, id));
+    std::error_code ec;
+    if (!fs::exists(claim, ec) ||
+        std::any_of(work.begin(), work.end(), [&](const CellWork& w) { return w.id == id; }))
+      continue;
+    try {
+      if (std::optional<Claim> stale = Claim::acquire(claim, opt.claim_timeout)) stale->release();
+    } catch (const Error&) {
+    }
+  }
   if (!opt.quiet)
     fmt::print(stderr, "kant evaluate: {} — {} cells, {} with metrics to compute, {} up to date\n", manifest.name,
                manifest.cell_ids.size(), work.size(), summary.up_to_date);
@@ -421,18 +439,15 @@ int run_evaluate_process(const std::string& spec_path, const fs::path& file, int
 
     std::vector<MetricChoice> choices;
     for (const ConfigNode& m : spec.find("metrics")->items) {
-      MetricChoice choice = resolve_metric(m, registry);
-      // stored since the plan (an evaluation killed while its file was being renamed into
-      // place lands late): with the claim held nobody writes now, so this view is final
-      const std::string key = choice.key();
-      if (std::any_of(stored.metrics.begin(), stored.metrics.end(),
-                      [&](const auto& r) { return r.second.status == "ok" && r.second.params == key; }))
-        continue;
-      choices.push_back(std::move(choice));
+      MetricChoice c = resolve_metric(m, registry);
+      // stored meanwhile (another kant evaluate held the claim between our plan and now): done
+      auto r = stored.metrics.find(c.name);
+      if (r != stored.metrics.end() && r->second.status == "ok" && r->second.params == c.key()) continue;
+      choices.push_back(std::move(c));
     }
     if (choices.empty()) {
-      fmt::print(stderr, "{} up to date: its metrics were stored meanwhile\n", tag);
-      return 0;
+      fmt::print(stderr, "{} up to date (evaluated meanwhile by another kant evaluate)\n", tag);
+      return kUpToDate;
     }
     std::vector<MetricStage::Entry> entries;
     for (const MetricChoice& m : choices)

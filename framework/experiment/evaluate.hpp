@@ -45,7 +45,8 @@ EvaluateSummary evaluate_results(const std::filesystem::path& dir, const std::ve
 
 /// The child, `kant _evaluate SPEC CELL.h5`: computes the spec's metrics on the cell and
 /// rewrites its file. Returns 0 (evaluated; a metric may be recorded as failed), 1 (an
-/// error: the file is as it was), 128 + signal when stopped (nothing written).
+/// error: the file is as it was), 3 (every metric of the spec stored meanwhile, by another
+/// kant evaluate: nothing written), 128 + signal when stopped (nothing written).
 int run_evaluate_process(const std::string& spec_path, const std::filesystem::path& cell_file, int threads,
                          const std::string& tag, long parent, const Registry& registry);
 

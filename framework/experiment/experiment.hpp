@@ -95,6 +95,7 @@ struct Experiment {
   ConfigNode reference;  ///< published numbers (null if absent)
   std::vector<std::string> sets, sweeps;  ///< the command line's --set and --sweep arguments
   std::string profile;                    ///< and its --profile
+  ConfigNode slurm;      ///< how `kant slurm` submits it (null if absent; no cell depends on it)
 };
 
 /// What the command line changes in an experiment.

@@ -15,8 +15,8 @@
 namespace kant {
 namespace {
 
-const std::vector<std::string> kExperimentKeys{"name",  "description", "base",     "grid",
-                                               "seeds", "report",      "reference", "profiles"};
+const std::vector<std::string> kExperimentKeys{"name",  "description", "base",      "grid",     "seeds",
+                                               "report", "reference",  "profiles",  "slurm"};
 
 /// One way to change a cell config: a named variant (merged at the root) or a dotted value.
 struct Setting {
@@ -406,6 +406,7 @@ Experiment load_experiment(const std::filesystem::path& file, const ExperimentOv
     throw ConfigError(base_config.mark, "set seeds with the experiment's 'seeds' list, not base.seed");
   if (const ConfigNode* r = root.find("report")) ex.report = *r;
   if (const ConfigNode* r = root.find("reference")) ex.reference = *r;
+  if (const ConfigNode* r = root.find("slurm")) ex.slurm = *r;  // read by kant slurm
 
   std::vector<AxisPoints> axes;
   if (const ConfigNode* grid = root.find("grid")) {

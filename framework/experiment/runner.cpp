@@ -1,5 +1,6 @@
 // Experiment runner (see runner.hpp): this shard's cells, each verified, claimed and trained in
-// a `kant _cell` child at most `jobs` at once; signals stop everything cleanly.
+// a `kant _cell` child at most `jobs` at once, taken from a CellSource (its own queue unless
+// MPI hands them out); the grid's status line; signals stop everything cleanly.
 #include "experiment/runner.hpp"
 
 #include <fcntl.h>
@@ -12,8 +13,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <optional>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -46,23 +49,27 @@ namespace {
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
 
-// SIGINT, SIGTERM and SIGHUP set g_signal for the loop; the previous handlers come back at the end.
+// SIGINT, SIGTERM, SIGHUP and SIGUSR1 set g_signal for the loop; the previous handlers come back
+// at the end. SIGUSR1 is the one Open MPI's mpirun forwards to the ranks without a SIGKILL right
+// behind it (a SIGTERM to mpirun reaches the ranks 1 s later and is followed by SIGKILL within
+// milliseconds), so `kill -USR1 <mpirun>` stops an MPI run cleanly.
 class SignalGuard {
  public:
   SignalGuard() {
     struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
+    for (size_t i = 0; i < kCount; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
     g_signal = 0;
   }
   ~SignalGuard() {
-    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+    for (size_t i = 0; i < kCount; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
   }
 
  private:
-  static constexpr int kSignals[3] = {SIGINT, SIGTERM, SIGHUP};
-  struct sigaction previous_[3];
+  static constexpr size_t kCount = 4;
+  static constexpr int kSignals[kCount] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+  struct sigaction previous_[kCount];
 };
 
 // What a cell's file says before we decide to train it.
@@ -71,7 +78,21 @@ enum class Found { nothing, done, failed, damaged, not_a_file };
 struct Inspection {
   Found found = Found::nothing;
   std::string status, reason;
+  double seconds = -1;  // from the file's start and end times (complete, diverged)
 };
+
+// Seconds between two of utc_now()'s stamps ("2026-12-01T23:17:05Z"), < 0 if unreadable.
+double seconds_between(const std::string& from, const std::string& to) {
+  auto parse = [](const std::string& text) -> std::optional<std::time_t> {
+    std::tm tm{};
+    const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end != '\0') return std::nullopt;
+    return ::timegm(&tm);
+  };
+  const auto a = parse(from), b = parse(to);
+  if (!a || !b || *b < *a) return -1;
+  return static_cast<double>(*b - *a);
+}
 
 Inspection inspect(const fs::path& file) {
   struct stat st;
@@ -80,7 +101,12 @@ Inspection inspect(const fs::path& file) {
     return {Found::not_a_file, "", fmt::format("{}: is not a regular file; remove it to run this cell", file.string())};
   try {
     CellSummary s = read_cell_summary(file);
-    if (s.status == "complete" || s.status == "diverged") return {Found::done, s.status, ""};
+    if (s.status == "complete" || s.status == "diverged") {
+      const auto start = s.attrs.find("start_time"), end = s.attrs.find("end_time");
+      const double seconds =
+          start != s.attrs.end() && end != s.attrs.end() ? seconds_between(start->second, end->second) : -1;
+      return {Found::done, s.status, "", seconds};
+    }
     return {Found::failed, s.status, s.detail};
   } catch (const Error& e) {
     return {Found::damaged, "", e.what()};
@@ -111,23 +137,76 @@ struct Child {
   pid_t pid;
   size_t cell;
   Claim claim;
+  steady_clock::time_point started;
 };
+
+// A local run's cells: the queue the runner filled, in grid order.
+class LocalSource : public CellSource {
+ public:
+  bool owns_queue() const override { return true; }
+  void attach(std::deque<size_t>& queue, GridProgress& progress) override {
+    queue_ = &queue;
+    progress_ = &progress;
+  }
+  std::optional<size_t> next() override {
+    if (queue_->empty()) return std::nullopt;
+    const size_t i = queue_->front();
+    queue_->pop_front();
+    return i;
+  }
+  bool exhausted() const override { return queue_->empty(); }
+  size_t abandon() override {
+    const size_t n = queue_->size();
+    for (size_t i : *queue_) progress_->add(i, GridProgress::State::failed);
+    queue_->clear();
+    return n;
+  }
+  void ended(size_t, const std::string&, double) override {}
+  void poll() override {}
+  bool may_end() const override { return true; }
+  int slots(int jobs) const override { return jobs; }
+  std::string tag_suffix() const override { return ""; }
+  std::string describe_workers(int jobs, int threads) const override {
+    return fmt::format("{} at a time, {} thread{} each", jobs, threads, threads == 1 ? "" : "s");
+  }
+
+ private:
+  std::deque<size_t>* queue_ = nullptr;
+  GridProgress* progress_ = nullptr;
+};
+
+GridProgress::Options progress_options(const Experiment& ex, const RunOptions& opt, bool owner) {
+  GridProgress::Options o;
+  o.enabled = owner && !opt.quiet;
+  o.terminal = ::isatty(STDERR_FILENO) == 1;
+  o.plain_every = opt.status_every;
+  o.scope = ex.name;
+  if (!opt.cell_ids.empty()) o.scope += fmt::format(", {} cell{} chosen", opt.cell_ids.size(), opt.cell_ids.size() == 1 ? "" : "s");
+  if (opt.shard_count > 1) o.scope += fmt::format(", shard {}/{}", opt.shard_index, opt.shard_count);
+  return o;
+}
 
 class Runner {
  public:
-  Runner(const Experiment& ex, const RunOptions& opt)
-      : ex_(ex), opt_(opt), dir_(experiment_dir(ex, opt)), exe_(fs::read_symlink("/proc/self/exe").string()) {}
+  Runner(const Experiment& ex, const RunOptions& opt, CellSource* source)
+      : ex_(ex), opt_(opt), dir_(experiment_dir(ex, opt)), exe_(fs::read_symlink("/proc/self/exe").string()),
+        source_(source ? source : &local_),
+        progress_(ex, stderr, progress_options(ex, opt, source_->owns_queue())) {}
 
   RunSummary run();
 
  private:
   fs::path file_of(size_t i) const { return cell_path(dir_, ex_.cells[i].id); }
+  /// Looks at this run's cells: done ones counted, pending ones queued.
+  void inspect_pending();
   /// Claims cell i and starts its child; false when another run holds it.
   bool try_start(size_t i);
   void launch(size_t i, Claim claim);
   /// Reaps finished children; returns how many.
   int reap();
   void finished(Child& child, int status);
+  /// A cell another run trained meanwhile.
+  void done_elsewhere(size_t i);
   /// Cells other runs hold: done by them, or free (abandoned) for us.
   void poll_deferred();
   void heartbeat();
@@ -138,6 +217,9 @@ class Runner {
   const RunOptions& opt_;
   const fs::path dir_;
   const std::string exe_;
+  LocalSource local_;
+  CellSource* source_;
+  GridProgress progress_;
   int threads_ = 1;
   RunSummary summary_;
   bool storage_broken_ = false;  // a cell file could not be written: start no more cells
@@ -146,20 +228,18 @@ class Runner {
   steady_clock::time_point last_heartbeat_ = steady_clock::now();
 };
 
-RunSummary Runner::run() {
-  fs::create_directories(dir_ / "cells");
-  write_manifest(dir_, manifest_of(ex_));
-
-  for (size_t i = 0; i < ex_.cells.size(); ++i) {
-    if (static_cast<int>(i % static_cast<size_t>(opt_.shard_count)) != opt_.shard_index) continue;
+void Runner::inspect_pending() {
+  for (size_t i : selected_cells(ex_, opt_)) {
     Inspection s = inspect(file_of(i));
     if (s.found == Found::done) {
       ++summary_.skipped;
+      progress_.add(i, GridProgress::State::done, s.seconds);
       std::error_code ec;  // a claim its runner left when it died between storing and reaping
       if (fs::exists(claim_path(file_of(i)), ec)) Claim::acquire(claim_path(file_of(i)), opt_.claim_timeout);
     } else if (s.found == Found::not_a_file) {
       fmt::print(stderr, "kant: cell {} ({}) not run: {}\n", ex_.cells[i].id, ex_.cells[i].label_str(), s.reason);
       ++summary_.failed;
+      progress_.add(i, GridProgress::State::failed);
     } else {
       if (s.found == Found::damaged) {
         const fs::path aside = file_of(i).string() + fmt::format(".damaged.{}", utc_now());
@@ -168,38 +248,56 @@ RunSummary Runner::run() {
         fmt::print(stderr, "kant: {}; kept as {}, training the cell again\n", s.reason, aside.filename().string());
       }
       queue_.push_back(i);
+      progress_.add(i, GridProgress::State::todo);
     }
+  }
+}
+
+RunSummary Runner::run() {
+  fs::create_directories(dir_ / "cells");
+  const bool owner = source_->owns_queue();
+  if (owner) {
+    write_experiment_manifest(ex_, opt_);
+    inspect_pending();
   }
   const int cores = available_cores();
   const int jobs = opt_.jobs > 0 ? opt_.jobs : std::min<int>(cores, std::max<size_t>(1, queue_.size()));
   threads_ = opt_.threads > 0 ? opt_.threads : std::max(1, cores / jobs);
-  if (!opt_.quiet)
-    fmt::print(stderr, "kant: {} — {} cells, {} done already, {} to run ({} at a time, {} thread{} each)\n",
-               ex_.name, ex_.cells.size(), summary_.skipped, queue_.size(), jobs, threads_, threads_ == 1 ? "" : "s");
+  source_->attach(queue_, progress_);
+  progress_.set_slots(source_->slots(jobs));
+  if (owner && !opt_.quiet)
+    fmt::print(stderr, "kant: {} — {} cells, {} done already, {} to run ({})\n", ex_.name, ex_.cells.size(),
+               summary_.skipped, queue_.size(), source_->describe_workers(jobs, threads_));
 
   SignalGuard signals;
   auto last_poll = steady_clock::now();
-  while (!queue_.empty() || !deferred_.empty() || !running_.empty()) {
+  while (!source_->exhausted() || !deferred_.empty() || !running_.empty() || !source_->may_end()) {
     if (g_signal) break;
-    if (storage_broken_ && (!queue_.empty() || !deferred_.empty())) {
-      fmt::print(stderr, "kant: the results folder cannot be written; {} cell{} not started (run again once "
-                 "there is space)\n", queue_.size() + deferred_.size(), queue_.size() + deferred_.size() == 1 ? "" : "s");
-      summary_.failed += static_cast<int>(queue_.size() + deferred_.size());
-      queue_.clear();
+    source_->poll();
+    if (storage_broken_ && (!source_->exhausted() || !deferred_.empty())) {
+      const size_t n = source_->abandon() + deferred_.size();
+      for (size_t i : deferred_) {
+        progress_.add(i, GridProgress::State::failed);
+        source_->ended(i, "failed", -1);
+      }
+      if (n > 0)
+        fmt::print(stderr, "kant: the results folder cannot be written; {} cell{} not started (run again once "
+                   "there is space)\n", n, n == 1 ? "" : "s");
+      summary_.failed += static_cast<int>(n);
       deferred_.clear();
     }
-    while (!queue_.empty() && static_cast<int>(running_.size()) < jobs && !storage_broken_) {
-      const size_t i = queue_.front();
-      queue_.pop_front();
+    while (static_cast<int>(running_.size()) < jobs && !storage_broken_) {
+      const std::optional<size_t> i = source_->next();
+      if (!i) break;
       try {
-        if (!try_start(i)) deferred_.push_back(i);
+        if (!try_start(*i)) deferred_.push_back(*i);
       } catch (const StorageError& e) {  // its claim cannot be written (a full disk)
         fmt::print(stderr, "kant: {}\n", e.what());
-        queue_.push_front(i);
+        deferred_.push_front(*i);  // counted with the cells not started
         storage_broken_ = true;
       }
     }
-    if (queue_.empty() && !deferred_.empty() && static_cast<int>(running_.size()) < jobs && !storage_broken_ &&
+    if (source_->exhausted() && !deferred_.empty() && static_cast<int>(running_.size()) < jobs && !storage_broken_ &&
         steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
       try {
         poll_deferred();
@@ -210,13 +308,23 @@ RunSummary Runner::run() {
       last_poll = steady_clock::now();
     }
     heartbeat();
+    progress_.set_held(deferred_.size());
+    progress_.tick();
     if (reap() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  progress_.close();
   if (g_signal) {
     summary_.signal = g_signal;
     fmt::print(stderr, "kant: {} received: stopping {} running cell{}\n", strsignal(g_signal), running_.size(),
                running_.size() == 1 ? "" : "s");
     stop_children();
+    // cells not handed out stay to do; under MPI, rank 0 answers the other ranks "no more"
+    // until each has stopped, so that every rank can end with MPI_Finalize
+    if (source_->owns_queue()) source_->abandon();
+    while (!source_->may_end()) {
+      source_->poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   return summary_;
 }
@@ -232,11 +340,17 @@ bool Runner::try_start(size_t i) {
   }
   Inspection s = inspect(file_of(i));  // done by another run between our look and our claim?
   if (s.found == Found::done) {
-    ++summary_.elsewhere;
+    done_elsewhere(i);
     return true;  // the claim is released as it goes out of scope
   }
   launch(i, std::move(*claim));
   return true;
+}
+
+void Runner::done_elsewhere(size_t i) {
+  ++summary_.elsewhere;
+  progress_.ended(i, "elsewhere", -1);
+  source_->ended(i, "elsewhere", -1);
 }
 
 void Runner::launch(size_t i, Claim claim) {
@@ -244,7 +358,7 @@ void Runner::launch(size_t i, Claim claim) {
   remove_temporaries(file_of(i));
   int spec_pipe[2];
   if (::pipe2(spec_pipe, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a cell's spec");
-  const std::string tag = fmt::format("[{}/{} {}]", i + 1, ex_.cells.size(), cell.label_str());
+  const std::string tag = fmt::format("[{}/{} {}{}]", i + 1, ex_.cells.size(), cell.label_str(), source_->tag_suffix());
   std::vector<std::string> args{exe_, "_cell", "-", file_of(i).string(), "--threads", std::to_string(threads_),
                                 "--tag", tag, "--parent", std::to_string(::getpid())};
   std::vector<char*> argv;
@@ -270,7 +384,8 @@ void Runner::launch(size_t i, Claim claim) {
     done += static_cast<size_t>(n);
   }
   ::close(spec_pipe[1]);
-  running_.push_back({pid, i, std::move(claim)});
+  running_.push_back({pid, i, std::move(claim), steady_clock::now()});
+  progress_.started(i);
 }
 
 int Runner::reap() {
@@ -290,13 +405,19 @@ int Runner::reap() {
 void Runner::finished(Child& child, int status) {
   const Cell& cell = ex_.cells[child.cell];
   const fs::path file = file_of(child.cell);
+  const double seconds = std::chrono::duration<double>(steady_clock::now() - child.started).count();
   remove_temporaries(file);
-  if (WIFEXITED(status) && WEXITSTATUS(status) > 128) {  // stopped by a signal, nothing stored
+  // stopped by a signal, nothing stored (or killed by the signal that is stopping this run too,
+  // e.g. one sent to the whole process group before the cell's handlers were in place)
+  if ((WIFEXITED(status) && WEXITSTATUS(status) > 128) || (g_signal && WIFSIGNALED(status) &&
+                                                           WTERMSIG(status) == g_signal)) {
     if (!g_signal) {
       fmt::print(stderr, "kant: cell {} ({}) was stopped by a signal and not recorded; run again to resume it\n",
                  cell.id, cell.label_str());
       ++summary_.interrupted;
     }
+    progress_.ended(child.cell, "interrupted", seconds);
+    source_->ended(child.cell, "interrupted", seconds);
     return;
   }
   Inspection s = inspect(file);
@@ -316,6 +437,9 @@ void Runner::finished(Child& child, int status) {
     s.status = "failed";
   }
   count(s.status);
+  const std::string status_word = s.status == "complete" || s.status == "diverged" ? s.status : "failed";
+  progress_.ended(child.cell, status_word, seconds);
+  source_->ended(child.cell, status_word, seconds);
 }
 
 void Runner::poll_deferred() {
@@ -324,7 +448,7 @@ void Runner::poll_deferred() {
     deferred_.pop_front();
     Inspection s = inspect(file_of(i));
     if (s.found == Found::done) {
-      ++summary_.elsewhere;
+      done_elsewhere(i);
       continue;
     }
     std::optional<Claim> claim = Claim::acquire(claim_path(file_of(i)), opt_.claim_timeout);
@@ -333,7 +457,7 @@ void Runner::poll_deferred() {
       continue;
     }
     if (inspect(file_of(i)).found == Found::done) {
-      ++summary_.elsewhere;
+      done_elsewhere(i);
       continue;
     }
     launch(i, std::move(*claim));
@@ -376,9 +500,61 @@ void Runner::count(const std::string& status) {
 
 }  // namespace
 
-RunSummary run_experiment(const Experiment& ex, const Registry& registry, const RunOptions& opt) {
+std::vector<size_t> selected_cells(const Experiment& ex, const RunOptions& opt) {
+  std::vector<bool> chosen(ex.cells.size(), opt.cell_ids.empty());
+  if (!opt.cell_ids.empty()) {
+    std::map<std::string, size_t> by_id;
+    for (size_t i = 0; i < ex.cells.size(); ++i) by_id.emplace(ex.cells[i].id, i);
+    std::vector<std::string> unknown;
+    for (const std::string& id : opt.cell_ids) {
+      auto it = by_id.find(id);
+      if (it == by_id.end()) unknown.push_back(id);
+      else chosen[it->second] = true;
+    }
+    if (!unknown.empty())
+      throw InputError(fmt::format("--cells: {} {} not in the grid of {} ({} cells; kant validate lists them; "
+                                   "was the experiment or a --set changed since the list was made?)",
+                                   fmt::join(unknown, ", "), unknown.size() == 1 ? "is" : "are",
+                                   ex.file.string(), ex.cells.size()));
+  }
+  std::vector<size_t> out;
+  for (size_t i = 0; i < ex.cells.size(); ++i)
+    if (chosen[i] && static_cast<int>(i % static_cast<size_t>(opt.shard_count)) == opt.shard_index) out.push_back(i);
+  return out;
+}
+
+std::vector<CellState> inspect_cells(const Experiment& ex, const RunOptions& opt) {
+  const fs::path dir = experiment_dir(ex, opt);
+  std::vector<CellState> states;
+  for (size_t i : selected_cells(ex, opt)) {
+    const fs::path file = cell_path(dir, ex.cells[i].id);
+    const Inspection s = inspect(file);
+    CellState c;
+    c.index = i;
+    c.seconds = s.seconds;
+    switch (s.found) {
+      case Found::nothing: c.state = "missing"; break;
+      case Found::done: c.state = s.status; break;
+      case Found::failed: c.state = "failed", c.detail = s.reason; break;
+      case Found::damaged: c.state = "damaged", c.detail = s.reason; break;
+      case Found::not_a_file: c.state = "not_a_file", c.detail = s.reason; break;
+    }
+    std::error_code ec;
+    c.claimed = fs::exists(claim_path(file), ec);
+    states.push_back(std::move(c));
+  }
+  return states;
+}
+
+void write_experiment_manifest(const Experiment& ex, const RunOptions& opt) {
+  const fs::path dir = experiment_dir(ex, opt);
+  fs::create_directories(dir / "cells");
+  write_manifest(dir, manifest_of(ex));
+}
+
+RunSummary run_experiment(const Experiment& ex, const Registry& registry, const RunOptions& opt, CellSource* source) {
   (void)registry;
-  return Runner(ex, opt).run();
+  return Runner(ex, opt, source).run();
 }
 
 }  // namespace kant
