@@ -468,14 +468,8 @@ std::optional<Figure> layer_figure(const std::vector<std::pair<std::string, std:
   o.x_label = "critic hidden block k (1: next to the input)";
   o.y_label = "gradient norm";
   o.log_y = true;
-  Figure f{"gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg"};
-  try {
-    save(f.file, svg::plot(lines, o));
-  } catch (const Error& e) {
-    problems.push_back(e.what());
-    return std::nullopt;
-  }
-  return f;
+  return save_figure("gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg", svg::plot(lines, o),
+                     problems);
 }
 
 }  // namespace
