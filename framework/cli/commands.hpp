@@ -35,5 +35,8 @@ void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps);
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);
+/// The value of option --`option` given as `text`, a positive integer, else InputError
+/// ("--jobs must be a positive integer, got 'x'").
+int positive_int(const std::string& option, const std::string& text);
 
 }  // namespace kant::cli

@@ -13,19 +13,6 @@
 namespace fs = std::filesystem;
 
 namespace kant::cli {
-namespace {
-
-int positive(const std::string& option, const std::string& text) {
-  try {
-    size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v >= 1) return v;
-  } catch (const std::exception&) {
-  }
-  throw InputError(fmt::format("--{} must be a positive integer, got '{}'", option, text));
-}
-
-}  // namespace
 
 Command add_evaluate(CLI::App& kant) {
   struct Args {
@@ -60,8 +47,8 @@ Command add_evaluate(CLI::App& kant) {
             if (!fs::is_directory(a->dir, ec)) throw InputError(fmt::format("{}: no such results folder", a->dir));
             if (!a->from.empty()) require_file(a->from);
             EvaluateOptions opt;
-            opt.jobs = a->jobs.empty() ? 0 : positive("jobs", a->jobs);
-            opt.threads = a->threads.empty() ? 0 : positive("threads", a->threads);
+            opt.jobs = a->jobs.empty() ? 0 : positive_int("jobs", a->jobs);
+            opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);
             opt.quiet = a->quiet;
             Registry registry = Registry::load_default();
             const std::vector<MetricChoice> metrics = evaluate_metrics_from(a->metrics, a->from, registry);
@@ -98,7 +85,7 @@ Command add_evaluate_cell(CLI::App& kant) {
   app->add_option("--parent", a->parent, "the evaluator's pid: stop when it dies")->type_name("PID");
   return {app, [a] {
             Registry registry = Registry::load_default();
-            return run_evaluate_process(a->spec, a->file, positive("threads", a->threads), a->tag,
+            return run_evaluate_process(a->spec, a->file, positive_int("threads", a->threads), a->tag,
                                         std::stol(a->parent), registry);
           }};
 }

@@ -22,17 +22,6 @@ namespace fs = std::filesystem;
 namespace kant::cli {
 namespace {
 
-// "--jobs must be a positive integer, got 'x'" (the option is read as text so that the
-// message is ours).
-int positive_int(const std::string& option, const std::string& text) {
-  try {
-    size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v >= 1) return v;
-  } catch (const std::exception&) {
-  }
-  throw InputError(fmt::format("--{} must be a positive integer, got '{}'", option, text));
-}
 
 struct RunArgs {
   std::string file, jobs, threads, results = "results", shard, claim_timeout, profile, cells, status_every;
@@ -61,6 +50,18 @@ void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps) {
                  "the cartesian product with the file's axes, recorded in cells.yaml; repeatable")
       ->type_name("KEY=V1,V2")
       ->allow_extra_args(false);
+}
+
+// "--jobs must be a positive integer, got 'x'" (the option is read as text so that the
+// message is ours).
+int positive_int(const std::string& option, const std::string& text) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(text, &used);
+    if (used == text.size() && v >= 1) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError(fmt::format("--{} must be a positive integer, got '{}'", option, text));
 }
 
 void require_file(const std::string& path) {

@@ -17,13 +17,7 @@ namespace {
 
 std::optional<int> positive_or_none(const std::string& option, const std::string& text) {
   if (text.empty()) return std::nullopt;
-  try {
-    size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v >= 1) return v;
-  } catch (const std::exception&) {
-  }
-  throw InputError(fmt::format("--{} must be a positive integer, got '{}'", option, text));
+  return positive_int(option, text);
 }
 
 }  // namespace
