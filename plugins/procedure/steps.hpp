@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -13,7 +14,7 @@
 namespace kant::procedures {
 
 /// False, with `out.diverged` saying which value went bad, when `value` is not finite.
-inline bool finite(StepOutcome& out, const char* what, double value) {
+inline bool finite(StepOutcome& out, std::string_view what, double value) {
   if (std::isfinite(value)) return true;
   out.diverged = fmt::format("{} became {}", what, value);
   return false;
