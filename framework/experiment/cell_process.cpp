@@ -1,19 +1,13 @@
 // `kant _cell`: one cell in its own process (see cell_process.hpp).
 #include "experiment/cell_process.hpp"
 
-#include <signal.h>
-#include <sys/prctl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <iostream>
-#include <iterator>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "autodiff/backend.hpp"
 #include "core/sha256.hpp"
+#include "experiment/child_process.hpp"
 #include "experiment/resume.hpp"
 #include "experiment/trainer.hpp"
 #include "kant/error.hpp"
@@ -23,36 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-volatile sig_atomic_t g_stop_signal = 0;
-
-void on_stop_signal(int sig) { g_stop_signal = sig; }
-
-// Stop at the next step on SIGINT, SIGTERM, SIGHUP or SIGUSR1 (mpirun forwards it to the ranks'
-// process groups, so the cells see it too), and on the parent's death.
-void watch_signals(long parent) {
-  struct sigaction sa{};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
-  if (parent > 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) g_stop_signal = SIGTERM;  // it died before we could ask
-  }
-}
-
-// The spec, with every entry it must have (a runner that died while writing it leaves a cut
-// or empty one).
+// The spec, with every entry it must have, each of the right kind.
 ConfigNode read_spec(const std::string& spec_path) {
-  ConfigNode spec;
-  if (spec_path != "-") {
-    spec = load_yaml_file(spec_path);
-  } else {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    spec = parse_yaml(text, "<cell spec>");
-  }
-  for (const char* key : {"experiment", "cell_id", "labels", "config"})
-    if (!spec.is_map() || !spec.find(key))
-      throw InputError(fmt::format("cell spec {}: no '{}' (cut short?)", spec_path == "-" ? "on stdin" : spec_path, key));
+  ConfigNode spec = read_child_spec(spec_path, "cell spec", {"experiment", "cell_id", "labels", "config"});
   if (!spec.find("experiment")->is_scalar() || !spec.find("cell_id")->is_scalar() || !spec.find("labels")->is_map())
     throw InputError("cell spec: malformed");
   return spec;
@@ -98,7 +65,7 @@ std::vector<PluginUse> plugin_uses(const CellConfig& c) {
 
 int run_cell_process(const std::string& spec_path, const fs::path& out_path, int threads,
                      const std::string& tag, long parent, const Registry& registry) {
-  watch_signals(parent);
+  watch_stop_signals(parent);
   backend::set_threads(threads);
   ConfigNode spec = read_spec(spec_path);
   CellInfo info;
@@ -127,7 +94,7 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
         if (name.rfind("loss", 0) == 0) line += fmt::format("  {} {:.4g}", name, v);
       fmt::print(stderr, "{}  {:.0f}s, ETA {:.0f}s\n", line, elapsed, eta);
     };
-    options.interrupted = [] { return g_stop_signal != 0; };
+    options.interrupted = [] { return stop_signal() != 0; };
     options.metric_failed = [&](const std::string& metric, int64_t step, const std::string& error) {
       fmt::print(stderr, "{} metric {} failed at step {} (training goes on): {}\n", tag, metric, step, error);
     };
@@ -144,7 +111,7 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
     if (result.resumes > 0) fmt::print(stderr, "{} resumed ({} time{})\n", tag, result.resumes, result.resumes == 1 ? "" : "s");
   } catch (const TrainingInterrupted& e) {
     fmt::print(stderr, "{} stopped ({}); its checkpoint, if any, is kept\n", tag, e.what());
-    return 128 + static_cast<int>(g_stop_signal);
+    return 128 + stop_signal();
   } catch (const std::exception& e) {
     result = CellResult{};
     result.status = "failed";

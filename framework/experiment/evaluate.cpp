@@ -4,8 +4,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 
 #include "autodiff/backend.hpp"
 #include "experiment/applicability.hpp"
+#include "experiment/child_process.hpp"
 #include "experiment/metric_stage.hpp"
 #include "experiment/resume.hpp"
 #include "experiment/runner.hpp"
@@ -30,7 +29,6 @@
 #include "store/claim.hpp"
 #include "store/manifest.hpp"
 
-extern char** environ;
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -40,25 +38,6 @@ namespace {
 
 // the child's exit code when every metric of its spec is stored already
 constexpr int kUpToDate = 3;
-
-// ---- signals (the runner's rules: stop children on SIGINT, SIGTERM, SIGHUP) --------------
-
-volatile sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
-
-void catch_stop_signals(struct sigaction* previous) {
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  int i = 0;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, previous ? &previous[i++] : nullptr);
-  g_signal = 0;
-}
-
-void restore_signals(const struct sigaction* previous) {
-  int i = 0;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &previous[i++], nullptr);
-}
 
 std::string labels_str(const CellSummary& s) {
   std::vector<std::string> parts;
@@ -196,11 +175,10 @@ void Evaluator::run() {
   for (size_t i = 0; i < work_.size(); ++i) queue_.push_back(i);
   const int cores = available_cores();
   const int jobs = opt_.jobs > 0 ? opt_.jobs : std::max(1, std::min<int>(cores, static_cast<int>(work_.size())));
-  struct sigaction previous[3];
-  catch_stop_signals(previous);
+  StopSignals signals;
   auto last_poll = steady_clock::now(), last_heartbeat = steady_clock::now();
   while (!queue_.empty() || !deferred_.empty() || !running_.empty()) {
-    if (g_signal) break;
+    if (stop_signal()) break;
     while (!queue_.empty() && static_cast<int>(running_.size()) < jobs) {
       const size_t i = queue_.front();
       queue_.pop_front();
@@ -216,13 +194,12 @@ void Evaluator::run() {
     }
     if (reap() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (g_signal) {
-    summary_.signal = g_signal;
-    fmt::print(stderr, "kant evaluate: {} received: stopping {} running cell{}\n", strsignal(g_signal),
+  if (stop_signal()) {
+    summary_.signal = stop_signal();
+    fmt::print(stderr, "kant evaluate: {} received: stopping {} running cell{}\n", strsignal(stop_signal()),
                running_.size(), running_.size() == 1 ? "" : "s");
     stop_children();
   }
-  restore_signals(previous);
 }
 
 bool Evaluator::try_start(size_t i) {
@@ -241,34 +218,8 @@ bool Evaluator::try_start(size_t i) {
 void Evaluator::launch(size_t i, Claim claim) {
   const CellWork& w = work_[i];
   remove_temporaries(w.file);
-  int spec_pipe[2];
-  if (::pipe2(spec_pipe, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a cell's spec");
   const std::string tag = fmt::format("[{}/{} {}]", i + 1, work_.size(), w.label);
-  std::vector<std::string> args{exe_, "_evaluate", "-", w.file.string(), "--threads", std::to_string(w.threads),
-                                "--tag", tag, "--parent", std::to_string(::getpid())};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, spec_pipe[0], 0);  // the spec on stdin
-  posix_spawn_file_actions_adddup2(&actions, claim.fd(), 3);    // the claim's lock, shared
-  pid_t pid;
-  const int rc = posix_spawn(&pid, exe_.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(spec_pipe[0]);
-  if (rc != 0) {
-    ::close(spec_pipe[1]);
-    throw Error(fmt::format("cannot start a process for cell {}: {}", w.id, std::strerror(rc)));
-  }
-  const std::string spec = spec_yaml(w);
-  for (size_t done = 0; done < spec.size();) {
-    const ssize_t n = ::write(spec_pipe[1], spec.data() + done, spec.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;  // the child died: reaped as a failure
-    done += static_cast<size_t>(n);
-  }
-  ::close(spec_pipe[1]);
+  const pid_t pid = spawn_child({exe_, "_evaluate", w.file, w.threads, tag}, claim, spec_yaml(w), w.id);
   running_.push_back({pid, i, std::move(claim)});
 }
 
@@ -302,7 +253,7 @@ void Evaluator::finished(const Child& c, int status) {
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == kUpToDate) {
     ++summary_.up_to_date;
   } else if (WIFEXITED(status) && WEXITSTATUS(status) > 128) {
-    if (!g_signal) ++summary_.interrupted;
+    if (!stop_signal()) ++summary_.interrupted;
   } else {
     ++summary_.failed;
     if (WIFSIGNALED(status))
@@ -333,22 +284,6 @@ void Evaluator::stop_children() {
 }
 
 // ---- the child -----------------------------------------------------------------------------
-
-volatile sig_atomic_t g_stop = 0;
-void on_stop(int sig) { g_stop = sig; }
-
-ConfigNode read_spec(const std::string& spec_path) {
-  ConfigNode spec;
-  if (spec_path != "-") {
-    spec = load_yaml_file(spec_path);
-  } else {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    spec = parse_yaml(text, "<evaluate spec>");
-  }
-  for (const char* key : {"cell_id", "metrics", "replace"})
-    if (!spec.is_map() || !spec.find(key)) throw InputError(fmt::format("evaluate spec: no '{}' (cut short?)", key));
-  return spec;
-}
 
 }  // namespace
 
@@ -414,18 +349,9 @@ EvaluateSummary evaluate_results(const fs::path& dir, const std::vector<MetricCh
 
 int run_evaluate_process(const std::string& spec_path, const fs::path& file, int threads, const std::string& tag,
                          long parent, const Registry& registry) {
-  {
-    struct sigaction sa{};
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
-    if (parent > 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) g_stop = SIGTERM;  // it died before we could ask
-    }
-  }
+  watch_stop_signals(parent);
   backend::set_threads(threads);
-  const ConfigNode spec = read_spec(spec_path);
+  const ConfigNode spec = read_child_spec(spec_path, "evaluate spec", {"cell_id", "metrics", "replace"});
   try {
     const CellSummary stored = read_cell_summary(file);
     if (stored.cell_id != spec.find("cell_id")->scalar)
@@ -458,12 +384,12 @@ int run_evaluate_process(const std::string& spec_path, const fs::path& file, int
                         fmt::print(stderr, "{} metric {} failed at step {}: {}\n", tag, metric, step, error);
                       });
     CellResult computed;
-    if (g_stop) return 128 + static_cast<int>(g_stop);
+    if (stop_signal()) return 128 + stop_signal();
     stage.evaluate(state.step, true, computed);
     // what the next metric appended to the list would see: after these values, before arrays
     FinalState next = capture_final_state(session, state.step);
     stage.final_arrays(state.step, computed);
-    if (g_stop) return 128 + static_cast<int>(g_stop);  // nothing written
+    if (stop_signal()) return 128 + stop_signal();  // nothing written
 
     CellAddition add;
     add.metrics = std::move(computed.metrics);

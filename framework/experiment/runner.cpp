@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,13 +22,13 @@
 
 #include "autodiff/backend.hpp"
 #include "experiment/cell_process.hpp"
+#include "experiment/child_process.hpp"
 #include "experiment/resume.hpp"
 #include "kant/error.hpp"
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
 #include "store/manifest.hpp"
 
-extern char** environ;
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -45,32 +44,6 @@ int available_cores() {
 fs::path experiment_dir(const Experiment& ex, const RunOptions& opt) { return opt.results_root / ex.name; }
 
 namespace {
-
-volatile sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
-
-// SIGINT, SIGTERM, SIGHUP and SIGUSR1 set g_signal for the loop; the previous handlers come back
-// at the end. SIGUSR1 is the one Open MPI's mpirun forwards to the ranks without a SIGKILL right
-// behind it (a SIGTERM to mpirun reaches the ranks 1 s later and is followed by SIGKILL within
-// milliseconds), so `kill -USR1 <mpirun>` stops an MPI run cleanly.
-class SignalGuard {
- public:
-  SignalGuard() {
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < kCount; ++i) sigaction(kSignals[i], &sa, &previous_[i]);
-    g_signal = 0;
-  }
-  ~SignalGuard() {
-    for (size_t i = 0; i < kCount; ++i) sigaction(kSignals[i], &previous_[i], nullptr);
-  }
-
- private:
-  static constexpr size_t kCount = 4;
-  static constexpr int kSignals[kCount] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
-  struct sigaction previous_[kCount];
-};
 
 // What a cell's file says before we decide to train it.
 enum class Found { nothing, done, failed, damaged, not_a_file };
@@ -269,10 +242,10 @@ RunSummary Runner::run() {
     fmt::print(stderr, "kant: {} — {} cells, {} done already, {} to run ({})\n", ex_.name, ex_.cells.size(),
                summary_.skipped, queue_.size(), source_->describe_workers(jobs, threads_));
 
-  SignalGuard signals;
+  StopSignals signals;
   auto last_poll = steady_clock::now();
   while (!source_->exhausted() || !deferred_.empty() || !running_.empty() || !source_->may_end()) {
-    if (g_signal) break;
+    if (stop_signal()) break;
     source_->poll();
     if (storage_broken_ && (!source_->exhausted() || !deferred_.empty())) {
       const size_t n = source_->abandon() + deferred_.size();
@@ -313,9 +286,9 @@ RunSummary Runner::run() {
     if (reap() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   progress_.close();
-  if (g_signal) {
-    summary_.signal = g_signal;
-    fmt::print(stderr, "kant: {} received: stopping {} running cell{}\n", strsignal(g_signal), running_.size(),
+  if (stop_signal()) {
+    summary_.signal = stop_signal();
+    fmt::print(stderr, "kant: {} received: stopping {} running cell{}\n", strsignal(stop_signal()), running_.size(),
                running_.size() == 1 ? "" : "s");
     stop_children();
     // cells not handed out stay to do; under MPI, rank 0 answers the other ranks "no more"
@@ -356,34 +329,8 @@ void Runner::done_elsewhere(size_t i) {
 void Runner::launch(size_t i, Claim claim) {
   const Cell& cell = ex_.cells[i];
   remove_temporaries(file_of(i));
-  int spec_pipe[2];
-  if (::pipe2(spec_pipe, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a cell's spec");
   const std::string tag = fmt::format("[{}/{} {}{}]", i + 1, ex_.cells.size(), cell.label_str(), source_->tag_suffix());
-  std::vector<std::string> args{exe_, "_cell", "-", file_of(i).string(), "--threads", std::to_string(threads_),
-                                "--tag", tag, "--parent", std::to_string(::getpid())};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, spec_pipe[0], 0);  // the spec on stdin
-  posix_spawn_file_actions_adddup2(&actions, claim.fd(), 3);    // the claim's lock, shared
-  pid_t pid;
-  const int rc = posix_spawn(&pid, exe_.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(spec_pipe[0]);
-  if (rc != 0) {
-    ::close(spec_pipe[1]);
-    throw Error(fmt::format("cannot start a process for cell {}: {}", cell.id, std::strerror(rc)));
-  }
-  const std::string spec = cell_spec_yaml(ex_, cell);
-  for (size_t done = 0; done < spec.size();) {  // the child reads it whole before anything else
-    const ssize_t n = ::write(spec_pipe[1], spec.data() + done, spec.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;  // the child died: reaped as a failure
-    done += static_cast<size_t>(n);
-  }
-  ::close(spec_pipe[1]);
+  const pid_t pid = spawn_child({exe_, "_cell", file_of(i), threads_, tag}, claim, cell_spec_yaml(ex_, cell), cell.id);
   running_.push_back({pid, i, std::move(claim), steady_clock::now()});
   progress_.started(i);
 }
@@ -409,9 +356,9 @@ void Runner::finished(Child& child, int status) {
   remove_temporaries(file);
   // stopped by a signal, nothing stored (or killed by the signal that is stopping this run too,
   // e.g. one sent to the whole process group before the cell's handlers were in place)
-  if ((WIFEXITED(status) && WEXITSTATUS(status) > 128) || (g_signal && WIFSIGNALED(status) &&
-                                                           WTERMSIG(status) == g_signal)) {
-    if (!g_signal) {
+  if ((WIFEXITED(status) && WEXITSTATUS(status) > 128) || (stop_signal() && WIFSIGNALED(status) &&
+                                                           WTERMSIG(status) == stop_signal())) {
+    if (!stop_signal()) {
       fmt::print(stderr, "kant: cell {} ({}) was stopped by a signal and not recorded; run again to resume it\n",
                  cell.id, cell.label_str());
       ++summary_.interrupted;
