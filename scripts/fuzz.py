@@ -434,9 +434,10 @@ def main():
     for f in failures[:20]:
         print(f"  FAILURE #{f['mutation']} ({f['operator']}, {f['outcome']}, exit {f['code']}, {f['seconds']} s): "
               f"{f['command']}\n    {f['output'][-300:]!r}")
-    print(f"  summary: {os.path.join(out_dir, 'summary.json')}")
     if not args.out and not failures:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # nothing to keep: a clean run leaves no file
+    else:
+        print(f"  summary: {os.path.join(out_dir, 'summary.json')}")
     sys.exit(1 if failures else 0)
 
 
