@@ -934,14 +934,7 @@ def scenario_disk_full(a, kant, work, rng, deadline, kill9):
                   "first_error": (named or nospace or [""])[0][:300],
                   "children_alive_at_runner_exit": len(at_exit), "children_alive_5s_after": len(after_5s)}
             man = exp / "cells.yaml"
-            if man.exists():
-                text = man.read_bytes()
-                expected = (ref / "kill9" / "cells.yaml").read_bytes() if ref else None
-                tr["manifest"] = ("new" if expected is not None and text == expected else
-                                  "old" if before_manifest is not None and text == before_manifest else "OTHER")
-            else:
-                tr["manifest"] = "absent"
-            tr["manifest_whole"] = tr["manifest"] in ("new", "old") or (tr["manifest"] == "absent" and not existing)
+            full_manifest = man.read_bytes() if man.exists() else None
             if exp.exists():
                 vrc, problems, summary = kant.verify(exp)
                 tr["corrupt_files"], tr["verify_summary"] = len(problems), summary
@@ -961,6 +954,15 @@ def scenario_disk_full(a, kant, work, rng, deadline, kill9):
             tr["corrupt_after_rerun"] = len(problems)
             tr["temporaries_after_rerun"] = len(temporaries(mnt))
             tr["claims_after_rerun"] = len(claims(mnt))
+            # cells.yaml after the full run: absent, the earlier run's, or byte for byte what the
+            # same command writes once it fits (the rerun's; it records the command's --set too)
+            new_manifest = man.read_bytes() if man.exists() else None
+            if full_manifest is None:
+                tr["manifest"] = "absent"
+            else:
+                tr["manifest"] = ("new" if full_manifest == new_manifest else
+                                  "old" if before_manifest is not None and full_manifest == before_manifest else "OTHER")
+            tr["manifest_whole"] = tr["manifest"] in ("new", "old") or (tr["manifest"] == "absent" and not existing)
             if ref:
                 # only the grid's own cells (the 'existing' trials hold an extra seed-7 cell)
                 cmp_root = d / f"cmp{t}"
