@@ -183,3 +183,13 @@ TEST_CASE("experiment names fit a file name with the store's suffixes and are sa
   for (const char* bad : {"a/b", "..", ".hidden", "with\\ space", "caf\xc3\xa9", "x\\$y"})
     expect_rejected(base, {"must use only letters, digits"}, std::string("--set name=") + bad);
 }
+
+TEST_CASE("control characters from the user's text are shown escaped: one line, no raw escape sequence", "[limits]") {
+  std::string text = kValidBase;
+  const std::string plugin = "{plugin: eight_gaussians}";
+  // a carriage return and a terminal's clear-screen sequence inside a plugin name
+  text.replace(text.find(plugin), plugin.size(), "{plugin: \"eight_gauss\\r\\x1b[2Jians\"}");
+  const Outcome o = expect_rejected(text, {"unknown dataset plugin 'eight_gauss\\r\\x1b[2Jians'"});
+  CHECK(o.result.output.find('\r') == std::string::npos);
+  CHECK(o.result.output.find('\x1b') == std::string::npos);
+}

@@ -63,6 +63,20 @@ std::string describe(const CLI::ParseError& e, const CLI::App* command) {
   return fmt::format("{}{}; see kant {}--help", where, what, command ? command->get_name() + " " : "");
 }
 
+// An error as the terminal should show it: control characters that came in with the user's
+// text (a carriage return, an escape sequence) written as \r, \x1b, …, so that a message stays
+// what it says; its own line breaks (a list of reasons) are kept.
+std::string printable(const std::string& message) {
+  std::string out;
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\t' || (u >= 0x20 && u != 0x7f)) out += c;
+    else if (c == '\r') out += "\\r";
+    else out += fmt::format("\\x{:02x}", u);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,10 +138,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::Error& e) {  // --help, --version
     return app.exit(e);
   } catch (const InputError& e) {
-    fmt::print(stderr, "kant: {}\n", e.what());
+    fmt::print(stderr, "kant: {}\n", printable(e.what()));
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "kant: {}\n", e.what());
+    fmt::print(stderr, "kant: {}\n", printable(e.what()));
     return 1;
   }
 }
