@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "experiment/resume.hpp"
 #include "kant/error.hpp"
 
 extern char** environ;
@@ -50,6 +51,17 @@ pid_t spawn_child(const ChildCommand& c, const Claim& claim, const std::string& 
   }
   ::close(spec_pipe[1]);
   return pid;
+}
+
+void remove_temporaries(const std::filesystem::path& cell_file) {
+  const std::string stems[] = {cell_file.filename().string() + ".tmp.",
+                               checkpoint_path(cell_file).filename().string() + ".tmp."};
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(cell_file.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    for (const std::string& stem : stems)
+      if (name.rfind(stem, 0) == 0) std::filesystem::remove(e.path(), ec);
+  }
 }
 
 namespace {

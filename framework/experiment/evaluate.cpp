@@ -136,14 +136,6 @@ std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& sum
 
 // ---- the run -------------------------------------------------------------------------------
 
-// Every temporary of a cell file (any host, any pid): only the claim holder calls this.
-void remove_temporaries(const fs::path& cell_file) {
-  const std::string stem = cell_file.filename().string() + ".tmp.";
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(cell_file.parent_path(), ec))
-    if (e.path().filename().string().rfind(stem, 0) == 0) fs::remove(e.path(), ec);
-}
-
 struct Child {
   pid_t pid;
   size_t work;
@@ -224,17 +216,7 @@ void Evaluator::launch(size_t i, Claim claim) {
 }
 
 int Evaluator::reap() {
-  int reaped = 0;
-  while (true) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return reaped;
-    auto it = std::find_if(running_.begin(), running_.end(), [&](const Child& c) { return c.pid == pid; });
-    if (it == running_.end()) continue;
-    finished(*it, status);
-    running_.erase(it);
-    ++reaped;
-  }
+  return reap_children(running_, [&](const Child& c, int status) { finished(c, status); });
 }
 
 void Evaluator::finished(const Child& c, int status) {
@@ -263,24 +245,7 @@ void Evaluator::finished(const Child& c, int status) {
 }
 
 void Evaluator::stop_children() {
-  for (const Child& c : running_) ::kill(c.pid, SIGTERM);
-  const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-  while (!running_.empty()) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      auto it = std::find_if(running_.begin(), running_.end(), [&](const Child& c) { return c.pid == pid; });
-      if (it != running_.end()) {
-        remove_temporaries(work_[it->work].file);
-        running_.erase(it);
-      }
-      continue;
-    }
-    if (pid < 0 && errno == ECHILD) break;
-    if (steady_clock::now() > deadline)
-      for (const Child& c : running_) ::kill(c.pid, SIGKILL);  // a metric that never ends
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  kant::stop_children(running_, [&](const Child& c) { remove_temporaries(work_[c.work].file); });
 }
 
 // ---- the child -----------------------------------------------------------------------------

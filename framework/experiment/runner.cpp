@@ -86,19 +86,6 @@ Inspection inspect(const fs::path& file) {
   }
 }
 
-// Every temporary of a cell (its file's and its checkpoint's, any host, any pid): only the
-// claim holder calls this, so none of them belongs to a live writer.
-void remove_temporaries(const fs::path& cell_file) {
-  const std::string stems[] = {cell_file.filename().string() + ".tmp.",
-                               checkpoint_path(cell_file).filename().string() + ".tmp."};
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(cell_file.parent_path(), ec)) {
-    const std::string name = e.path().filename().string();
-    for (const std::string& stem : stems)
-      if (name.rfind(stem, 0) == 0) fs::remove(e.path(), ec);
-  }
-}
-
 std::string describe_exit(int status) {
   if (WIFSIGNALED(status))
     return fmt::format("the cell's process was killed by signal {} ({})", WTERMSIG(status),
@@ -336,17 +323,7 @@ void Runner::launch(size_t i, Claim claim) {
 }
 
 int Runner::reap() {
-  int reaped = 0;
-  while (true) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return reaped;
-    auto it = std::find_if(running_.begin(), running_.end(), [&](const Child& c) { return c.pid == pid; });
-    if (it == running_.end()) continue;
-    finished(*it, status);
-    running_.erase(it);
-    ++reaped;
-  }
+  return reap_children(running_, [&](Child& c, int status) { finished(c, status); });
 }
 
 void Runner::finished(Child& child, int status) {
@@ -419,24 +396,7 @@ void Runner::heartbeat() {
 }
 
 void Runner::stop_children() {
-  for (const Child& c : running_) ::kill(c.pid, SIGTERM);
-  const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-  while (!running_.empty()) {
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      auto it = std::find_if(running_.begin(), running_.end(), [&](const Child& c) { return c.pid == pid; });
-      if (it != running_.end()) {
-        remove_temporaries(file_of(it->cell));
-        running_.erase(it);
-      }
-      continue;
-    }
-    if (pid < 0 && errno == ECHILD) break;
-    if (steady_clock::now() > deadline)
-      for (const Child& c : running_) ::kill(c.pid, SIGKILL);  // a step that never ends
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  kant::stop_children(running_, [&](const Child& c) { remove_temporaries(file_of(c.cell)); });
 }
 
 void Runner::count(const std::string& status) {
