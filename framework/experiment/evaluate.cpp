@@ -10,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <iostream>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <thread>
