@@ -1,7 +1,6 @@
 // Experiments: a YAML file's name, base, grid (named variants, dotted keys, zip groups),
 // seeds and --set overrides expanded into validated cells, first axis slowest, seeds fastest.
 #include <algorithm>
-#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -29,6 +28,17 @@ struct Setting {
 
 /// An axis (or a zip group of axes): its points, each a list of settings applied together.
 using AxisPoints = std::vector<std::vector<Setting>>;
+
+/// Points every position inside a value parsed from a command-line argument (relative to the
+/// value's own text) at the whole argument instead.
+void point_at(ConfigNode& n, const Mark& mark) {
+  n.mark = mark;
+  for (ConfigNode& i : n.items) point_at(i, mark);
+  for (ConfigEntry& e : n.entries) {
+    e.key_mark = mark;
+    point_at(e.value, mark);
+  }
+}
 
 AxisPoints expand_axis(const std::string& key, const Mark& key_mark, const ConfigNode& value) {
   AxisPoints points;
@@ -97,16 +107,7 @@ Override parse_override(const std::string& arg) {
   Override o;
   o.key = arg.substr(0, eq);
   ConfigNode v = parse_yaml(arg.substr(eq + 1), *source);
-  // positions inside the value are relative to it: point at the whole argument instead
-  std::function<void(ConfigNode&)> remark = [&](ConfigNode& n) {
-    n.mark = mark;
-    for (ConfigNode& i : n.items) remark(i);
-    for (ConfigEntry& e : n.entries) {
-      e.key_mark = mark;
-      remark(e.value);
-    }
-  };
-  remark(v);
+  point_at(v, mark);
   o.value = v;
   o.mark = mark;
   return o;
@@ -153,15 +154,7 @@ std::pair<std::string, AxisPoints> parse_sweep(const std::string& arg) {
     if (text.find_first_not_of(" \t") == std::string::npos)
       throw ConfigError(mark, fmt::format("--sweep {}: an empty value (two commas, or one at an end)", key));
     ConfigNode v = parse_yaml(text, *source);
-    std::function<void(ConfigNode&)> remark = [&](ConfigNode& n) {
-      n.mark = mark;
-      for (ConfigNode& i : n.items) remark(i);
-      for (ConfigEntry& e : n.entries) {
-        e.key_mark = mark;
-        remark(e.value);
-      }
-    };
-    remark(v);
+    point_at(v, mark);
     const std::string label = flow_text(v);
     if (!labels.insert(label).second)
       throw ConfigError(mark, fmt::format("--sweep {}: the value {} is listed twice", key, label));
