@@ -9,6 +9,8 @@
 // as kant expands grids). Each setting's mean length is log-uniform in [min_hours, max_hours];
 // each cell is its setting's mean × a log-normal seed factor (σ = jitter); a fraction
 // `diverge` of the cells stop early at a uniform point of their length (a NaN loss ends a cell).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -18,8 +20,6 @@
 #include <queue>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cluster/coordinator.hpp"
 
@@ -61,7 +61,8 @@ std::vector<double> draw_cells(const Mix& m, Random& r) {
 
 double static_makespan(const std::vector<double>& cells, int workers, double overhead) {
   std::vector<double> busy(static_cast<size_t>(workers), 0.0);
-  for (size_t i = 0; i < cells.size(); ++i) busy[i % static_cast<size_t>(workers)] += cells[i] + overhead;
+  for (size_t i = 0; i < cells.size(); ++i)
+    busy[i % static_cast<size_t>(workers)] += cells[i] + overhead;
   return *std::max_element(busy.begin(), busy.end());
 }
 
@@ -100,8 +101,10 @@ struct Stats {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: kant_cluster_sim [--workers N,N,…] [--settings S] [--seeds K] [--min-hours H] [--max-hours H]\n"
-               "                        [--jitter σ] [--diverge F] [--overhead SECONDS] [--draws D] [--seed X]\n");
+               "usage: kant_cluster_sim [--workers N,N,…] [--settings S] [--seeds K] [--min-hours "
+               "H] [--max-hours H]\n"
+               "                        [--jitter σ] [--diverge F] [--overhead SECONDS] [--draws "
+               "D] [--seed X]\n");
   return 2;
 }
 
@@ -124,20 +127,32 @@ int main(int argc, char** argv) {
         workers.push_back(std::atoi(s.substr(0, comma).c_str()));
         s = comma == std::string::npos ? "" : s.substr(comma + 1);
       }
-    } else if (a == "--settings") mix.settings = std::atoi(v);
-    else if (a == "--seeds") mix.seeds = std::atoi(v);
-    else if (a == "--min-hours") mix.min_hours = std::atof(v);
-    else if (a == "--max-hours") mix.max_hours = std::atof(v);
-    else if (a == "--jitter") mix.jitter = std::atof(v);
-    else if (a == "--diverge") mix.diverge = std::atof(v);
-    else if (a == "--overhead") overhead_s = std::atof(v);
-    else if (a == "--draws") draws = std::atoi(v);
-    else if (a == "--seed") seed = std::strtoull(v, nullptr, 10);
-    else return usage();
+    } else if (a == "--settings")
+      mix.settings = std::atoi(v);
+    else if (a == "--seeds")
+      mix.seeds = std::atoi(v);
+    else if (a == "--min-hours")
+      mix.min_hours = std::atof(v);
+    else if (a == "--max-hours")
+      mix.max_hours = std::atof(v);
+    else if (a == "--jitter")
+      mix.jitter = std::atof(v);
+    else if (a == "--diverge")
+      mix.diverge = std::atof(v);
+    else if (a == "--overhead")
+      overhead_s = std::atof(v);
+    else if (a == "--draws")
+      draws = std::atoi(v);
+    else if (a == "--seed")
+      seed = std::strtoull(v, nullptr, 10);
+    else
+      return usage();
   }
   const double overhead = overhead_s / 3600;
-  fmt::print("| workers | cells | static: makespan (h) | static: efficiency | dynamic: makespan (h) | dynamic: efficiency "
-             "| bound (h) |\n|---|---|---|---|---|---|---|\n");
+  fmt::print(
+      "| workers | cells | static: makespan (h) | static: efficiency | dynamic: makespan (h) | "
+      "dynamic: efficiency "
+      "| bound (h) |\n|---|---|---|---|---|---|---|\n");
   for (int n : workers) {
     Random r{seed};
     Stats st_m, st_e, dy_m, dy_e, bound;
@@ -145,12 +160,13 @@ int main(int argc, char** argv) {
       const std::vector<double> cells = draw_cells(mix, r);
       double work = 0, longest = 0;
       for (double h : cells) work += h + overhead, longest = std::max(longest, h + overhead);
-      const double s = static_makespan(cells, n, overhead), y = dynamic_makespan(cells, n, overhead);
+      const double s = static_makespan(cells, n, overhead),
+                   y = dynamic_makespan(cells, n, overhead);
       st_m.add(s), st_e.add(work / (n * s)), dy_m.add(y), dy_e.add(work / (n * y));
       bound.add(std::max(work / n, longest));
     }
-    fmt::print("| {} | {} | {} | {} | {} | {} | {} |\n", n, mix.settings * mix.seeds, st_m.str(1), st_e.str(0, 100, " %"),
-               dy_m.str(1), dy_e.str(0, 100, " %"), bound.str(1));
+    fmt::print("| {} | {} | {} | {} | {} | {} | {} |\n", n, mix.settings * mix.seeds, st_m.str(1),
+               st_e.str(0, 100, " %"), dy_m.str(1), dy_e.str(0, 100, " %"), bound.str(1));
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 //   kant_bench --workloads conv   (conv2d forward/backward timings on workload d's layers)
 //
 // Workload d is the peer's DCGAN (WGAN-GP, 1×32×32) through the dcgan architecture plugin.
+#include <fmt/format.h>
 #include <omp.h>
 #include <unistd.h>
 
@@ -14,18 +15,16 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <numeric>
 #include <sstream>
 
-#include <fmt/format.h>
-
-#include "kant/autodiff.hpp"
 #include "experiment/experiment.hpp"
-#include "kant/ops.hpp"
 #include "experiment/trainer.hpp"
+#include "kant/autodiff.hpp"
+#include "kant/ops.hpp"
 
 using namespace kant;
 using clock_type = std::chrono::steady_clock;
@@ -44,7 +43,9 @@ struct LoadMeter {
     return (v[0] + v[1] + v[2] + v[5] + v[6]) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   static double self() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
-  static double now() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
+  static double now() {
+    return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count();
+  }
   LoadMeter() : t0(now()), busy0(busy()), self0(self()) {}
   double foreign_cores() const {
     const double wall = now() - t0;
@@ -57,7 +58,8 @@ double analytic_gflop(const std::string& name) {
   if (name == "d") {  // DCGAN on 1×32×32, batch 64: MACs per sample of each layer
     const double b = 64;
     const double d[4] = {64. * 16 * 16 * 16, 128. * 8 * 8 * 64 * 16, 256. * 4 * 4 * 128 * 16, 4096};
-    const double g[4] = {128. * 4096, 256. * 4 * 4 * 128 * 16, 128. * 8 * 8 * 64 * 16, 64. * 16 * 16 * 16};
+    const double g[4] = {128. * 4096, 256. * 4 * 4 * 128 * 16, 128. * 8 * 8 * 64 * 16,
+                         64. * 16 * 16 * 16};
     const double pd = d[0] + d[1] + d[2] + d[3], pg = g[0] + g[1] + g[2] + g[3];
     const double critic = pg + 3 * pd + pd + 2 * (2 * pd - d[0]) + (2 * pd - d[3]);
     const double gen = 3 * pg - g[0] + 2 * pd;
@@ -67,7 +69,8 @@ double analytic_gflop(const std::string& name) {
   const double d[4] = {2 * w, w * w, w * w, w}, g[4] = {2 * w, w * w, w * w, 2 * w};
   const double pd = d[0] + d[1] + d[2] + d[3], pg = g[0] + g[1] + g[2] + g[3];
   double gen = 3 * pg - g[0] + 2 * pd, critic = 0, n = 5;
-  if (name == "a" || name == "e_gp") critic = pg + 3 * pd + pd + 2 * (2 * pd - d[0]) + (2 * pd - d[3]);
+  if (name == "a" || name == "e_gp")
+    critic = pg + 3 * pd + pd + 2 * (2 * pd - d[0]) + (2 * pd - d[3]);
   if (name == "b" || name == "e") critic = pg + 2 * pd + 2 * (2 * pd - d[0]);
   if (name == "c") {
     critic = pg + 2 * pd + 2 * (2 * pd - d[0]);
@@ -98,21 +101,28 @@ critic: {plugin: mlp, hidden: [512, 512, 512]}
 )";
   std::string method;
   if (name == "a")
-    method = "objective: wasserstein\nlipschitz: {plugin: gradient_penalty, lambda: 10}\n"
-             "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
+    method =
+        "objective: wasserstein\nlipschitz: {plugin: gradient_penalty, lambda: 10}\n"
+        "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
   else if (name == "b")
-    method = "objective: wasserstein\nlipschitz: {plugin: weight_clipping, c: 0.01}\n"
-             "optimizer: {plugin: rmsprop, lr: 5.0e-5}\ntrain: {n_critic: 5}\n";
+    method =
+        "objective: wasserstein\nlipschitz: {plugin: weight_clipping, c: 0.01}\n"
+        "optimizer: {plugin: rmsprop, lr: 5.0e-5}\ntrain: {n_critic: 5}\n";
   else if (name == "c")
-    method = "objective: nonsaturating\noptimizer: {plugin: adam, lr: 2.0e-4, beta1: 0.5, beta2: 0.999}\n"
-             "train: {n_critic: 1}\n";
+    method =
+        "objective: nonsaturating\noptimizer: {plugin: adam, lr: 2.0e-4, beta1: 0.5, beta2: "
+        "0.999}\n"
+        "train: {n_critic: 1}\n";
   else if (name == "e")
-    method = "objective: wasserstein\nlipschitz: {plugin: spectral_norm, n_power_iterations: 1}\n"
-             "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
+    method =
+        "objective: wasserstein\nlipschitz: {plugin: spectral_norm, n_power_iterations: 1}\n"
+        "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
   else if (name == "e_gp")
     // spectral norm and the gradient penalty together: a list of Lipschitz methods
-    method = "objective: wasserstein\nlipschitz: [{plugin: spectral_norm}, {plugin: gradient_penalty, lambda: 10}]\n"
-             "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
+    method =
+        "objective: wasserstein\nlipschitz: [{plugin: spectral_norm}, {plugin: gradient_penalty, "
+        "lambda: 10}]\n"
+        "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
   return nets + method + fmt::format("seed: 0\n") +
          fmt::format("train: {{steps: {}, batch_size: 256, samples: 0, log_every: 1}}\n", steps);
 }
@@ -137,7 +147,8 @@ Timing time_workload(const std::string& name, const Registry& registry, int warm
   auto t0 = clock_type::now();
   Timing t;
   TrainOptions options;
-  options.progress = [&](int64_t step, int64_t, const std::vector<std::pair<std::string, double>>&, double) {
+  options.progress = [&](int64_t step, int64_t, const std::vector<std::pair<std::string, double>>&,
+                         double) {
     auto now = clock_type::now();
     if (step == warmup) meter = std::make_unique<LoadMeter>();
     if (step > warmup) t.ms.push_back(std::chrono::duration<double, std::milli>(now - t0).count());
@@ -150,7 +161,9 @@ Timing time_workload(const std::string& name, const Registry& registry, int warm
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return v.empty()      ? 0
+         : v.size() % 2 ? v[v.size() / 2]
+                        : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
 // sgemm 2048³ through oneDNN (our matmul op), the "% of peak" reference.
@@ -199,8 +212,9 @@ void time_convs(std::vector<std::string>& out) {
         f();
         ts.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
       }
-      out.push_back(fmt::format(R"({{"conv": "{}x{}", "direction": "{}", "median_ms": {:.3f}, "gflops": {:.1f}}})",
-                                shape_str(l.x), shape_str(l.w), dir, 1e3 * median(ts), gflop / median(ts)));
+      out.push_back(fmt::format(
+          R"({{"conv": "{}x{}", "direction": "{}", "median_ms": {:.3f}, "gflops": {:.1f}}})",
+          shape_str(l.x), shape_str(l.w), dir, 1e3 * median(ts), gflop / median(ts)));
     }
   }
 }
@@ -212,12 +226,17 @@ int main(int argc, char** argv) {
   std::string workloads = "a,b,c,d,e,e_gp";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--workloads") workloads = v;
-    else if (k == "--warmup") warmup = std::stoi(v);
-    else if (k == "--iters") iters = std::stoi(v);
+    if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--workloads")
+      workloads = v;
+    else if (k == "--warmup")
+      warmup = std::stoi(v);
+    else if (k == "--iters")
+      iters = std::stoi(v);
     else {
-      std::cerr << "usage: kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp] [--warmup W] [--iters I]\n";
+      std::cerr << "usage: kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp] [--warmup W] "
+                   "[--iters I]\n";
       return 2;
     }
   }
@@ -234,17 +253,20 @@ int main(int argc, char** argv) {
     std::cerr << fmt::format("[threads={}] {} ...\n", threads, w);
     // the DCGAN workload runs fewer iterations, as the peer does (2 warm-up, 8 timed)
     const bool conv = w == "d";
-    Timing t = time_workload(w, registry, conv ? std::min(warmup, 2) : warmup, conv ? std::min(iters, 8) : iters);
+    Timing t = time_workload(w, registry, conv ? std::min(warmup, 2) : warmup,
+                             conv ? std::min(iters, 8) : iters);
     const double med = median(t.ms), gflop = analytic_gflop(w);
     std::vector<std::string> samples;
     for (double x : t.ms) samples.push_back(fmt::format("{:.3f}", x));
     out.push_back(fmt::format(
         R"({{"workload": "{}", "available": true, "iters": {}, "median_ms": {:.3f}, "min_ms": {:.3f}, "gflop_per_iter": {:.4f}, "gflops_at_median": {:.2f}, "pct_sgemm_peak": {:.1f}, "foreign_cores": {:.3f}, "samples_ms": [{}]}})",
-        w, t.ms.size(), med, *std::min_element(t.ms.begin(), t.ms.end()), gflop, gflop / (med / 1e3),
-        100 * gflop / (med / 1e3) / peak, t.foreign, fmt::join(samples, ", ")));
-    std::cerr << fmt::format("   median {:.2f} ms, {:.1f} GFLOP/s, foreign load {:.2f}\n", med, gflop / (med / 1e3), t.foreign);
+        w, t.ms.size(), med, *std::min_element(t.ms.begin(), t.ms.end()), gflop,
+        gflop / (med / 1e3), 100 * gflop / (med / 1e3) / peak, t.foreign,
+        fmt::join(samples, ", ")));
+    std::cerr << fmt::format("   median {:.2f} ms, {:.1f} GFLOP/s, foreign load {:.2f}\n", med,
+                             gflop / (med / 1e3), t.foreign);
   }
-  fmt::print("{{\"threads\": {}, \"sgemm_gflops\": {:.1f}, \"results\": [\n  {}\n]}}\n", threads, peak,
-             fmt::join(out, ",\n  "));
+  fmt::print("{{\"threads\": {}, \"sgemm_gflops\": {:.1f}, \"results\": [\n  {}\n]}}\n", threads,
+             peak, fmt::join(out, ",\n  "));
   return 0;
 }

@@ -30,9 +30,10 @@ int main(int argc, char** argv) {
     Tensor dg = kant::grad({sum(g)}, {v})[0], df = kant::grad({sum(f)}, {v})[0];
     for (int64_t i = 0; i < n; ++i) {
       const double x = grid[static_cast<size_t>(i)];
-      std::printf("%s\t%a\t%a\t%a\t%a\t%a\t%a\t%a\n", d.name, x, d.activation(x), d.conjugate_of_activation_d(x),
-                  static_cast<double>(g.data()[i]), static_cast<double>(f.data()[i]),
-                  static_cast<double>(dg.data()[i]), static_cast<double>(df.data()[i]));
+      std::printf("%s\t%a\t%a\t%a\t%a\t%a\t%a\t%a\n", d.name, x, d.activation(x),
+                  d.conjugate_of_activation_d(x), static_cast<double>(g.data()[i]),
+                  static_cast<double>(f.data()[i]), static_cast<double>(dg.data()[i]),
+                  static_cast<double>(df.data()[i]));
     }
   }
   return 0;

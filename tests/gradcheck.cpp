@@ -1,10 +1,10 @@
 // Finite-difference gradient and second-order checks (see gradcheck.hpp).
 #include "gradcheck.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "kant/autodiff.hpp"
 #include "kant/ops.hpp"

@@ -12,7 +12,7 @@ using Function = std::function<Tensor(const std::vector<Tensor>&)>;
 
 /// Tolerances of a check: |analytic − numeric| ≤ atol + rtol·|numeric| for every element.
 struct Tolerance {
-  float eps = 3e-3f;   ///< central-difference step
+  float eps = 3e-3f;  ///< central-difference step
   float atol = 2e-3f;
   float rtol = 2e-2f;
 };

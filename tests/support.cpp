@@ -67,12 +67,14 @@ std::vector<int> processes_matching(const std::string& needle) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string cmdline = read_text(e.path() / "cmdline");
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (cmdline.find(needle) != std::string::npos && std::stoi(name) != getpid()) pids.push_back(std::stoi(name));
+    if (cmdline.find(needle) != std::string::npos && std::stoi(name) != getpid())
+      pids.push_back(std::stoi(name));
   }
   return pids;
 }
 
-std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir, const std::string& needle) {
+std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir,
+                                                  const std::string& needle) {
   std::vector<std::filesystem::path> out;
   std::error_code ec;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))

@@ -74,7 +74,8 @@ int wait_command(int pid);
 /// Pids of live processes whose command line contains `needle` (from /proc).
 std::vector<int> processes_matching(const std::string& needle);
 /// Files below `dir` whose name contains `needle`.
-std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir, const std::string& needle);
+std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir,
+                                                  const std::string& needle);
 /// The contents of a file ("" if it cannot be read).
 std::string read_text(const std::filesystem::path& file);
 

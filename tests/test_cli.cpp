@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "store/h5.hpp"
 #include "store/cell_file.hpp"
+#include "store/h5.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -40,7 +40,8 @@ void expect_bad_input(const std::string& text, const std::vector<std::string>& n
                       const std::string& extra_args = "") {
   Scratch s;
   std::string file = s.write("exp.yaml", text);
-  CommandResult r = run_command(kant_exe() + " run " + file + " --results " + s.results().string() + " " + extra_args);
+  CommandResult r = run_command(kant_exe() + " run " + file + " --results " + s.results().string() +
+                                " " + extra_args);
   INFO(r.output);
   CHECK(r.exit_code == 2);
   for (const std::string& n : needles) CHECK_THAT(r.output, Catch::Contains(n));
@@ -59,30 +60,42 @@ TEST_CASE("malformed YAML points at the line and column", "[cli][errors]") {
 TEST_CASE("unknown plugin, key and parameter come with a hint", "[cli][errors]") {
   std::string text = kValidBase;
   expect_bad_input(std::string(text).replace(text.find("wasserstein"), 11, "wasserstien"),
-                   {"exp.yaml:6:14: error: unknown objective plugin 'wasserstien' (did you mean 'wasserstein'?)"});
+                   {"exp.yaml:6:14: error: unknown objective plugin 'wasserstien' (did you mean "
+                    "'wasserstein'?)"});
   expect_bad_input(text + "  lipschitz: {plugin: gradient_penalty, lamda: 1}\n",
-                   {"exp.yaml:8:41: error: unknown parameter 'lamda' for lipschitz 'gradient_penalty' (did you mean 'lambda'?)"});
-  expect_bad_input(text + "  critc: {plugin: mlp}\n", {"exp.yaml:8:3", "unknown config key 'critc' (did you mean 'critic'?)"});
-  expect_bad_input(text + "seed: [0]\n", {"exp.yaml:8:1", "unknown experiment key 'seed' (did you mean 'seeds'?)"});
-  expect_bad_input(text, {"--set train.stepz=3", "unknown parameter 'stepz' for 'train' (did you mean 'steps'?)"},
-                   "--set train.stepz=3");
+                   {"exp.yaml:8:41: error: unknown parameter 'lamda' for lipschitz "
+                    "'gradient_penalty' (did you mean 'lambda'?)"});
+  expect_bad_input(text + "  critc: {plugin: mlp}\n",
+                   {"exp.yaml:8:3", "unknown config key 'critc' (did you mean 'critic'?)"});
+  expect_bad_input(text + "seed: [0]\n",
+                   {"exp.yaml:8:1", "unknown experiment key 'seed' (did you mean 'seeds'?)"});
+  expect_bad_input(
+      text,
+      {"--set train.stepz=3", "unknown parameter 'stepz' for 'train' (did you mean 'steps'?)"},
+      "--set train.stepz=3");
   // a report value no cell computes is caught before anything runs
-  expect_bad_input(text + "  metrics: [{plugin: mode_coverage}]\nreport: {values: [mode_coverage.mode]}\n",
-                   {"exp.yaml:9:19: error: report value 'mode_coverage.mode' is not computed by any cell "
-                    "(did you mean 'mode_coverage.modes'?)"});
+  expect_bad_input(
+      text + "  metrics: [{plugin: mode_coverage}]\nreport: {values: [mode_coverage.mode]}\n",
+      {"exp.yaml:9:19: error: report value 'mode_coverage.mode' is not computed by any cell "
+       "(did you mean 'mode_coverage.modes'?)"});
 }
 
 TEST_CASE("wrong types and values out of range", "[cli][errors]") {
   std::string text = kValidBase;
-  expect_bad_input(text + "  train: {steps: many}\n", {"exp.yaml:8:18", "'steps' of 'train' must be an int, got 'many'"});
-  expect_bad_input(text + "  lipschitz: {plugin: gradient_penalty, lambda: -1}\n",
-                   {"exp.yaml:8:49", "parameter 'lambda' of lipschitz 'gradient_penalty' must be ≥ 0, got -1"});
+  expect_bad_input(text + "  train: {steps: many}\n",
+                   {"exp.yaml:8:18", "'steps' of 'train' must be an int, got 'many'"});
+  expect_bad_input(
+      text + "  lipschitz: {plugin: gradient_penalty, lambda: -1}\n",
+      {"exp.yaml:8:49", "parameter 'lambda' of lipschitz 'gradient_penalty' must be ≥ 0, got -1"});
   expect_bad_input(text + "  train: {n_critic: 0}\n", {"must be ≥ 1, got 0"});
-  expect_bad_input(std::string(text).replace(text.find("hidden: [8]}\n  obj"), 12, "activation: relux}"),
-                   {"exp.yaml:5:40", "must be one of", "(did you mean 'relu'?)"});
-  expect_bad_input(text + "  lipschitz: {plugin: gradient_penalty, lambda: 1}\ngrid:\n  lipschitz.lambda: 3\n",
-                   {"exp.yaml:10:3", "grid axis 'lipschitz.lambda' must be a list"});
-  expect_bad_input(std::string(text).replace(0, 9, "name: ../x"), {"exp.yaml:1:7", "must use only letters"});
+  expect_bad_input(
+      std::string(text).replace(text.find("hidden: [8]}\n  obj"), 12, "activation: relux}"),
+      {"exp.yaml:5:40", "must be one of", "(did you mean 'relu'?)"});
+  expect_bad_input(
+      text + "  lipschitz: {plugin: gradient_penalty, lambda: 1}\ngrid:\n  lipschitz.lambda: 3\n",
+      {"exp.yaml:10:3", "grid axis 'lipschitz.lambda' must be a list"});
+  expect_bad_input(std::string(text).replace(0, 9, "name: ../x"),
+                   {"exp.yaml:1:7", "must use only letters"});
 }
 
 TEST_CASE("a missing file and bad command lines", "[cli][errors]") {
@@ -97,14 +110,16 @@ TEST_CASE("a missing file and bad command lines", "[cli][errors]") {
   CHECK_THAT(r.output, Catch::Contains("unknown option --jobz (did you mean 'jobs'?)"));
 }
 
-TEST_CASE("a broken plugin on the plugin path stops everything with its file name", "[cli][errors]") {
+TEST_CASE("a broken plugin on the plugin path stops everything with its file name",
+          "[cli][errors]") {
   Scratch s;
   std::string bad_dir = std::string(KANT_TEST_BAD_PLUGIN_DIR) + "/no_entry";
   CommandResult r = run_command("KANT_PLUGIN_PATH=" + bad_dir + " " + kant_exe() + " run " + kData +
                                 "tiny.yaml --results " + s.results().string());
   INFO(r.output);
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains(bad_dir + "/kant_test_no_entry.so: not a Kantorovich plugin"));
+  CHECK_THAT(r.output,
+             Catch::Contains(bad_dir + "/kant_test_no_entry.so: not a Kantorovich plugin"));
   CHECK_FALSE(fs::exists(s.results()));
 }
 
@@ -113,7 +128,8 @@ TEST_CASE("validate lists the cells of named-variant, dotted and zip axes", "[cl
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("zipped: 6 cells, all valid"));
-  CHECK_THAT(r.output, Catch::Contains("critic.hidden=[8, 8] optimizer.lr=0.01 train.batch_size=32 seed=3"));
+  CHECK_THAT(r.output,
+             Catch::Contains("critic.hidden=[8, 8] optimizer.lr=0.01 train.batch_size=32 seed=3"));
   r = run_command(kant_exe() + " validate " + kData + "tiny.yaml");
   CHECK_THAT(r.output, Catch::Contains("tiny: 4 cells, all valid"));
   CHECK_THAT(r.output, Catch::Contains("method=clip seed=1"));
@@ -121,7 +137,8 @@ TEST_CASE("validate lists the cells of named-variant, dotted and zip axes", "[cl
 
 TEST_CASE("a tiny grid runs end to end, and a rerun skips every cell", "[cli][e2e]") {
   Scratch s;
-  const std::string cmd = kant_exe() + " run " + kData + "tiny.yaml --jobs 2 --results " + s.results().string();
+  const std::string cmd =
+      kant_exe() + " run " + kData + "tiny.yaml --jobs 2 --results " + s.results().string();
   CommandResult r = run_command(cmd);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -130,7 +147,8 @@ TEST_CASE("a tiny grid runs end to end, and a rerun skips every cell", "[cli][e2
   CHECK_THAT(r.output, Catch::Contains("| clip "));
   CHECK_THAT(r.output, Catch::Contains("step 20/20"));
   size_t files = 0;
-  for (const auto& e : fs::directory_iterator(s.results() / "tiny" / "cells")) files += e.path().extension() == ".h5";
+  for (const auto& e : fs::directory_iterator(s.results() / "tiny" / "cells"))
+    files += e.path().extension() == ".h5";
   CHECK(files == 4);
 
   CommandResult again = run_command(cmd);
@@ -174,8 +192,9 @@ TEST_CASE("a tiny grid runs end to end, and a rerun skips every cell", "[cli][e2
 TEST_CASE("the same config and seed give bit-identical results", "[cli][e2e]") {
   Scratch a, b;
   for (const Scratch* s : {&a, &b}) {
-    CommandResult r = run_command(kant_exe() + " run " + kData + "tiny.yaml --jobs 1 --threads 1 --results " +
-                                  s->results().string());
+    CommandResult r =
+        run_command(kant_exe() + " run " + kData + "tiny.yaml --jobs 1 --threads 1 --results " +
+                    s->results().string());
     REQUIRE(r.exit_code == 0);
   }
   for (const auto& e : fs::directory_iterator(a.results() / "tiny" / "cells")) {
@@ -183,15 +202,18 @@ TEST_CASE("the same config and seed give bit-identical results", "[cli][e2e]") {
     kant::h5::File fa = kant::h5::File::open(e.path()), fb = kant::h5::File::open(other);
     for (const char* name : {"loss_critic", "loss_generator", "penalty"})
       CHECK(fa.root().open_group("series").read(name) == fb.root().open_group("series").read(name));
-    CHECK(fa.root().open_group("samples").read("generated") == fb.root().open_group("samples").read("generated"));
+    CHECK(fa.root().open_group("samples").read("generated") ==
+          fb.root().open_group("samples").read("generated"));
   }
 }
 
 TEST_CASE("evaluating metrics more often does not change training", "[cli][e2e]") {
   Scratch a, b;
-  const std::string base = kant_exe() + " run " + kData + "tiny.yaml --jobs 1 --threads 1 --set seeds=[0] ";
+  const std::string base =
+      kant_exe() + " run " + kData + "tiny.yaml --jobs 1 --threads 1 --set seeds=[0] ";
   REQUIRE(run_command(base + "--results " + a.results().string()).exit_code == 0);
-  REQUIRE(run_command(base + "--set 'metrics=[{plugin: mode_coverage, every: 1}]' --results " + b.results().string())
+  REQUIRE(run_command(base + "--set 'metrics=[{plugin: mode_coverage, every: 1}]' --results " +
+                      b.results().string())
               .exit_code == 0);
   auto losses = [](const Scratch& s) {
     std::vector<std::vector<double>> out;
@@ -205,7 +227,8 @@ TEST_CASE("evaluating metrics more often does not change training", "[cli][e2e]"
 
 TEST_CASE("NaN in training marks the cell diverged and the grid goes on", "[cli][e2e]") {
   Scratch s;
-  CommandResult r = run_command(kant_exe() + " run " + kData + "diverging.yaml --results " + s.results().string());
+  CommandResult r = run_command(kant_exe() + " run " + kData + "diverging.yaml --results " +
+                                s.results().string());
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("1 complete, 1 diverged, 0 failed"));
@@ -215,27 +238,30 @@ TEST_CASE("NaN in training marks the cell diverged and the grid goes on", "[cli]
 
 TEST_CASE("a crashing cell is stored as failed and the others complete", "[cli][e2e]") {
   Scratch s;
-  std::string file = s.write("crash.yaml", std::string(kValidBase) +
-                                               "  train: {steps: 3, batch_size: 8, samples: 0}\n"
-                                               "grid:\n  metrics: [[{plugin: crash}], [{plugin: crash, crash: false}]]\n");
-  CommandResult r = run_command("KANT_PLUGIN_PATH=" + std::string(KANT_TEST_CRASH_PLUGIN_DIR) + " " + kant_exe() +
-                                " run " + file + " --results " + s.results().string());
+  std::string file = s.write(
+      "crash.yaml", std::string(kValidBase) +
+                        "  train: {steps: 3, batch_size: 8, samples: 0}\n"
+                        "grid:\n  metrics: [[{plugin: crash}], [{plugin: crash, crash: false}]]\n");
+  CommandResult r =
+      run_command("KANT_PLUGIN_PATH=" + std::string(KANT_TEST_CRASH_PLUGIN_DIR) + " " + kant_exe() +
+                  " run " + file + " --results " + s.results().string());
   INFO(r.output);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("1 complete, 0 diverged, 1 failed"));
   CHECK_THAT(r.output, Catch::Contains("killed by signal 6"));
   // the failed cell is run again next time, the complete one is not
-  r = run_command("KANT_PLUGIN_PATH=" + std::string(KANT_TEST_CRASH_PLUGIN_DIR) + " " + kant_exe() + " run " + file +
-                  " --results " + s.results().string());
+  r = run_command("KANT_PLUGIN_PATH=" + std::string(KANT_TEST_CRASH_PLUGIN_DIR) + " " + kant_exe() +
+                  " run " + file + " --results " + s.results().string());
   CHECK_THAT(r.output, Catch::Contains("1 done already, 1 to run"));
 }
 
 TEST_CASE("kant plugins prints every component with its parameters", "[cli]") {
   CommandResult r = run_command(kant_exe() + " plugins");
   CHECK(r.exit_code == 0);
-  for (const char* name : {"mlp", "eight_gaussians", "twenty_five_gaussians", "swiss_roll", "wasserstein",
-                           "nonsaturating", "minimax", "none", "gradient_penalty", "weight_clipping", "sgd",
-                           "adam", "rmsprop", "mode_coverage", "lambda", "beta2", "threshold_std"})
+  for (const char* name :
+       {"mlp", "eight_gaussians", "twenty_five_gaussians", "swiss_roll", "wasserstein",
+        "nonsaturating", "minimax", "none", "gradient_penalty", "weight_clipping", "sgd", "adam",
+        "rmsprop", "mode_coverage", "lambda", "beta2", "threshold_std"})
     CHECK_THAT(r.output, Catch::Contains(name));
   r = run_command(kant_exe() + " plugins lipschitz gradient_penalty");
   CHECK_THAT(r.output, Catch::Contains("Gulrajani"));

@@ -33,20 +33,24 @@ TEST_CASE("objectives: values and gradients at hand-computed points", "[objectiv
   }
   SECTION("minimax and nonsaturating share the critic loss") {
     // −log σ(r) − log(1 − σ(f)) = softplus(−r) + softplus(f)
-    double expected = (softplus_d(-0.5) + softplus_d(1.0)) / 2 + (softplus_d(2.0) + softplus_d(0.25)) / 2;
+    double expected =
+        (softplus_d(-0.5) + softplus_d(1.0)) / 2 + (softplus_d(2.0) + softplus_d(0.25)) / 2;
     CHECK(objective("minimax")->critic_loss(real, fake).item() == Approx(expected));
     CHECK(objective("nonsaturating")->critic_loss(real, fake).item() == Approx(expected));
-    CHECK(objective("minimax")->divergence_estimate(real, fake) == Approx((std::log(4.0) - expected) / 2));
+    CHECK(objective("minimax")->divergence_estimate(real, fake) ==
+          Approx((std::log(4.0) - expected) / 2));
   }
   SECTION("generator losses and their gradients") {
     // minimax: E[log(1 − σ(f))] = −E[softplus(f)], d/df = −σ(f)/n
     auto mm = objective("minimax");
-    CHECK(mm->generator_loss(Tensor(), fake).item() == Approx(-(softplus_d(2.0) + softplus_d(0.25)) / 2));
+    CHECK(mm->generator_loss(Tensor(), fake).item() ==
+          Approx(-(softplus_d(2.0) + softplus_d(0.25)) / 2));
     Tensor g = grad({mm->generator_loss(Tensor(), fake)}, {fake})[0];
     CHECK(g.data()[0] == Approx(-1.0 / (1.0 + std::exp(-2.0)) / 2));
     // non-saturating: −E[log σ(f)] = E[softplus(−f)], d/df = −(1 − σ(f))/n
     auto ns = objective("nonsaturating");
-    CHECK(ns->generator_loss(Tensor(), fake).item() == Approx((softplus_d(-2.0) + softplus_d(-0.25)) / 2));
+    CHECK(ns->generator_loss(Tensor(), fake).item() ==
+          Approx((softplus_d(-2.0) + softplus_d(-0.25)) / 2));
     g = grad({ns->generator_loss(Tensor(), fake)}, {fake})[0];
     CHECK(g.data()[0] == Approx(-(1.0 - 1.0 / (1.0 + std::exp(-2.0))) / 2));
   }
@@ -85,7 +89,8 @@ TEST_CASE("optimizers: one and two steps by hand", "[optimizer]") {
 }
 
 TEST_CASE("toy datasets: modes and spread as in the WGAN-GP code", "[dataset]") {
-  auto ds = make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
+  auto ds =
+      make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
   auto modes = ds->modes();
   REQUIRE(modes);
   REQUIRE(modes->centers.size() == 8);
@@ -105,7 +110,8 @@ TEST_CASE("toy datasets: modes and spread as in the WGAN-GP code", "[dataset]") 
   }
   CHECK(std::sqrt(ss / (2.0 * x.size(0))) == Approx(modes->std).epsilon(0.03));
 
-  auto grid = make_component<Dataset, DatasetFactory>(Kind::dataset, "twenty_five_gaussians", {}, uint64_t{0});
+  auto grid = make_component<Dataset, DatasetFactory>(Kind::dataset, "twenty_five_gaussians", {},
+                                                      uint64_t{0});
   REQUIRE(grid->modes()->centers.size() == 25);
   CHECK(grid->modes()->centers[0][0] == Approx(-4.0 / 2.828));
   // the fixed sample is served in consecutive batches and repeats after a full pass
@@ -113,7 +119,8 @@ TEST_CASE("toy datasets: modes and spread as in the WGAN-GP code", "[dataset]") 
   CHECK(a.to_vector() == c.to_vector());
   CHECK(a.to_vector() != b.to_vector());
 
-  auto roll = make_component<Dataset, DatasetFactory>(Kind::dataset, "swiss_roll", {{"noise", 0.0}}, uint64_t{0});
+  auto roll = make_component<Dataset, DatasetFactory>(Kind::dataset, "swiss_roll", {{"noise", 0.0}},
+                                                      uint64_t{0});
   Tensor r = roll->sample(1000, rng);
   for (int64_t i = 0; i < 1000; ++i) {
     // with no noise every point is t(cos t, sin t)/7.5 with t ∈ [1.5π, 4.5π]
@@ -124,19 +131,25 @@ TEST_CASE("toy datasets: modes and spread as in the WGAN-GP code", "[dataset]") 
 }
 
 TEST_CASE("mode coverage on constructed samples", "[metric]") {
-  auto ds = make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
+  auto ds =
+      make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
   auto modes = *ds->modes();
   Rng rng(1);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
-  auto net = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                          {{"hidden", std::vector<int64_t>{4}}}, spec);
-  auto metric = make_component<Metric, MetricFactory>(Kind::metric, "mode_coverage", {{"samples", int64_t{100}}});
+  auto net = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{4}}}, spec);
+  auto metric = make_component<Metric, MetricFactory>(Kind::metric, "mode_coverage",
+                                                      {{"samples", int64_t{100}}});
   // 100 samples: 30 exactly on mode 0, 25 on mode 1, 19 on mode 2 (too few), 26 far away
   Tensor x = Tensor::zeros({100, 2});
   for (int i = 0; i < 100; ++i) {
     int m = i < 30 ? 0 : i < 55 ? 1 : i < 74 ? 2 : -1;
-    x.data()[2 * i] = m >= 0 ? static_cast<float>(modes.centers[m][0] + 2.5 * modes.std * (i % 2 ? 1 : -1) / std::sqrt(2.0)) : 5.0f;
-    x.data()[2 * i + 1] = m >= 0 ? static_cast<float>(modes.centers[m][1] + 2.5 * modes.std / std::sqrt(2.0)) : 5.0f;
+    x.data()[2 * i] = m >= 0
+                          ? static_cast<float>(modes.centers[m][0] +
+                                               2.5 * modes.std * (i % 2 ? 1 : -1) / std::sqrt(2.0))
+                          : 5.0f;
+    x.data()[2 * i + 1] =
+        m >= 0 ? static_cast<float>(modes.centers[m][1] + 2.5 * modes.std / std::sqrt(2.0)) : 5.0f;
   }
   MetricContext ctx{*ds, *net, net.get(), [&](int64_t) { return x; }, rng};
   auto v = metric->compute(ctx);
@@ -149,19 +162,28 @@ TEST_CASE("mode coverage on constructed samples", "[metric]") {
 }
 
 TEST_CASE("gradient norms and critic surface of a linear critic", "[metric]") {
-  auto ds = make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
+  auto ds =
+      make_component<Dataset, DatasetFactory>(Kind::dataset, "eight_gaussians", {}, uint64_t{0});
   LinearCritic critic(Tensor::from({1, 2}, {0.6f, -0.8f}));  // ‖w‖ = 1
   Rng rng(2);
   Rng gen_rng(5);
-  MetricContext ctx{*ds, critic, &critic, [&](int64_t n) { return gen_rng.normal_tensor({n, 2}); }, rng};
-  auto norms = make_component<Metric, MetricFactory>(Kind::metric, "gradient_norms", {{"samples", int64_t{64}}});
+  MetricContext ctx{*ds, critic, &critic,
+                    [&](int64_t n) {
+                      return gen_rng.normal_tensor({n, 2});
+                    },
+                    rng};
+  auto norms = make_component<Metric, MetricFactory>(Kind::metric, "gradient_norms",
+                                                     {{"samples", int64_t{64}}});
   for (const auto& [name, value] : norms->compute(ctx)) {
     INFO(name);
-    if (name.find("std") != std::string::npos) CHECK(value == Approx(0.0).margin(1e-5));
-    else CHECK(value == Approx(1.0).epsilon(1e-5));
+    if (name.find("std") != std::string::npos)
+      CHECK(value == Approx(0.0).margin(1e-5));
+    else
+      CHECK(value == Approx(1.0).epsilon(1e-5));
   }
   auto surface = make_component<Metric, MetricFactory>(
-      Kind::metric, "critic_surface", {{"resolution", int64_t{5}}, {"range", std::vector<double>{-1, 1, -2, 2}}});
+      Kind::metric, "critic_surface",
+      {{"resolution", int64_t{5}}, {"range", std::vector<double>{-1, 1, -2, 2}}});
   auto arrays = surface->final_arrays(ctx);
   const Tensor& x = arrays.at("x");
   const Tensor& y = arrays.at("y");
@@ -170,7 +192,8 @@ TEST_CASE("gradient norms and critic surface of a linear critic", "[metric]") {
   CHECK(x.data()[0] == -1.0f);
   CHECK(y.data()[4] == 2.0f);
   for (int i = 0; i < 5; ++i)
-    for (int j = 0; j < 5; ++j) CHECK(v.data()[i * 5 + j] == Approx(0.6 * x.data()[j] - 0.8 * y.data()[i]).margin(1e-6));
+    for (int j = 0; j < 5; ++j)
+      CHECK(v.data()[i * 5 + j] == Approx(0.6 * x.data()[j] - 0.8 * y.data()[i]).margin(1e-6));
   auto values = surface->compute(ctx);
   CHECK(values.at("max") == Approx(0.6 + 1.6));
   CHECK(values.at("min") == Approx(-0.6 - 1.6));

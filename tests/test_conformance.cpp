@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "kant/f_divergences.hpp"
 #include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
+#include "kant/f_divergences.hpp"
 #include "support.hpp"
 
 using namespace kant;
@@ -28,8 +28,10 @@ double numeric_conjugate(double (*f)(double), double t) {
   double a = best_s - 0.01, b = best_s + 0.01;
   for (int i = 0; i < 200; ++i) {
     double m1 = a + (b - a) * 0.382, m2 = a + (b - a) * 0.618;
-    if (h(m1) < h(m2)) a = m1;
-    else b = m2;
+    if (h(m1) < h(m2))
+      a = m1;
+    else
+      b = m2;
   }
   return std::max(best, h((a + b) / 2));
 }
@@ -38,7 +40,8 @@ std::shared_ptr<Objective> objective(const std::string& name, std::map<std::stri
   return make_component<Objective, ObjectiveFactory>(Kind::objective, name, std::move(p));
 }
 
-std::shared_ptr<LipschitzMethod> lipschitz(const std::string& name, std::map<std::string, Value> p = {}) {
+std::shared_ptr<LipschitzMethod> lipschitz(const std::string& name,
+                                           std::map<std::string, Value> p = {}) {
   return make_component<LipschitzMethod, LipschitzFactory>(Kind::lipschitz, name, std::move(p));
 }
 
@@ -92,7 +95,8 @@ double largest_singular_value(const float* a, int rows, int cols) {
 
 // ---- objectives -------------------------------------------------------------------------
 
-TEST_CASE("f-GAN: f* is the convex conjugate of f, and g_f maps into dom f*", "[conformance][fgan]") {
+TEST_CASE("f-GAN: f* is the convex conjugate of f, and g_f maps into dom f*",
+          "[conformance][fgan]") {
   for (const fgan::Divergence& d : fgan::divergences()) {
     INFO(d.name);
     for (double t : {-1.5, -0.45, -0.1, 0.2, 0.45, 0.6, 0.9}) {
@@ -109,14 +113,16 @@ TEST_CASE("f-GAN: f* is the convex conjugate of f, and g_f maps into dom f*", "[
     for (int i = 0; i < 5; ++i) {
       const double x = v.data()[i];
       CHECK(g.data()[i] == Approx(d.activation(x)).epsilon(1e-5).margin(1e-6));
-      CHECK(d.conjugate_of_activation_d(x) == Approx(d.conjugate(d.activation(x))).epsilon(1e-10).margin(1e-12));
+      CHECK(d.conjugate_of_activation_d(x) ==
+            Approx(d.conjugate(d.activation(x))).epsilon(1e-10).margin(1e-12));
       CHECK(c.data()[i] == Approx(d.conjugate_of_activation_d(x)).epsilon(1e-5).margin(1e-6));
     }
   }
 }
 
 TEST_CASE("f-GAN losses, estimate and gradients", "[conformance][fgan]") {
-  Tensor real = Tensor::from({3, 1}, {0.4f, -1.0f, 2.0f}), fake = Tensor::from({3, 1}, {-0.3f, 1.2f, 0.1f});
+  Tensor real = Tensor::from({3, 1}, {0.4f, -1.0f, 2.0f}),
+         fake = Tensor::from({3, 1}, {-0.3f, 1.2f, 0.1f});
   for (const fgan::Divergence& d : fgan::divergences()) {
     INFO(d.name);
     double e_real = 0, e_conj = 0, e_act_fake = 0;
@@ -126,11 +132,16 @@ TEST_CASE("f-GAN losses, estimate and gradients", "[conformance][fgan]") {
       e_act_fake += d.activation(fake.data()[i]) / 3;
     }
     auto saddle = objective("f_gan", {{"divergence", std::string(d.name)}});
-    auto trick = objective("f_gan", {{"divergence", std::string(d.name)}, {"generator", std::string("trick")}});
-    CHECK(saddle->critic_loss(real, fake).item() == Approx(e_conj - e_real).epsilon(1e-4).margin(1e-5));
-    CHECK(saddle->divergence_estimate(real, fake) == Approx(e_real - e_conj).epsilon(1e-4).margin(1e-5));
-    CHECK(saddle->generator_loss(Tensor(), fake).item() == Approx(-e_conj).epsilon(1e-4).margin(1e-5));
-    CHECK(trick->generator_loss(Tensor(), fake).item() == Approx(-e_act_fake).epsilon(1e-4).margin(1e-5));
+    auto trick = objective(
+        "f_gan", {{"divergence", std::string(d.name)}, {"generator", std::string("trick")}});
+    CHECK(saddle->critic_loss(real, fake).item() ==
+          Approx(e_conj - e_real).epsilon(1e-4).margin(1e-5));
+    CHECK(saddle->divergence_estimate(real, fake) ==
+          Approx(e_real - e_conj).epsilon(1e-4).margin(1e-5));
+    CHECK(saddle->generator_loss(Tensor(), fake).item() ==
+          Approx(-e_conj).epsilon(1e-4).margin(1e-5));
+    CHECK(trick->generator_loss(Tensor(), fake).item() ==
+          Approx(-e_act_fake).epsilon(1e-4).margin(1e-5));
     CHECK(check_grad([&](auto& x) { return saddle->critic_loss(x[0], x[1]); }, {real, fake}) == "");
     CHECK(check_grad([&](auto& x) { return trick->generator_loss(Tensor(), x[0]); }, {fake}) == "");
   }
@@ -142,12 +153,14 @@ TEST_CASE("hinge, least squares and relativistic losses at hand-computed points"
   auto sp = [](double x) { return std::log1p(std::exp(x)); };
   SECTION("hinge") {
     auto o = objective("hinge");
-    CHECK(o->critic_loss(real, fake).item() == Approx((relu_d(0.5) + relu_d(-0.5)) / 2 + (relu_d(-1) + relu_d(1.25)) / 2));
+    CHECK(o->critic_loss(real, fake).item() ==
+          Approx((relu_d(0.5) + relu_d(-0.5)) / 2 + (relu_d(-1) + relu_d(1.25)) / 2));
     CHECK(o->generator_loss(Tensor(), fake).item() == Approx(0.875));
   }
   SECTION("least squares with a = −1, b = 1, c = 0") {
     auto o = objective("least_squares", {{"a", -1.0}, {"b", 1.0}, {"c", 0.0}});
-    CHECK(o->critic_loss(real, fake).item() == Approx(0.5 * ((0.25 + 0.25) / 2 + (1.0 + 1.5625) / 2)));
+    CHECK(o->critic_loss(real, fake).item() ==
+          Approx(0.5 * ((0.25 + 0.25) / 2 + (1.0 + 1.5625) / 2)));
     CHECK(o->generator_loss(Tensor(), fake).item() == Approx(0.5 * (4.0 + 0.0625) / 2));
   }
   SECTION("relativistic average, standard and hinge") {
@@ -155,20 +168,24 @@ TEST_CASE("hinge, least squares and relativistic losses at hand-computed points"
     double cr[2] = {0.5 - mf, 1.5 - mf}, cf[2] = {-2.0 - mr, 0.25 - mr};
     auto s = objective("relativistic");
     CHECK(s->generator_needs_real());
-    CHECK(s->critic_loss(real, fake).item() == Approx((sp(-cr[0]) + sp(-cr[1])) / 2 + (sp(cf[0]) + sp(cf[1])) / 2));
-    CHECK(s->generator_loss(real, fake).item() == Approx((sp(-cf[0]) + sp(-cf[1])) / 2 + (sp(cr[0]) + sp(cr[1])) / 2));
+    CHECK(s->critic_loss(real, fake).item() ==
+          Approx((sp(-cr[0]) + sp(-cr[1])) / 2 + (sp(cf[0]) + sp(cf[1])) / 2));
+    CHECK(s->generator_loss(real, fake).item() ==
+          Approx((sp(-cf[0]) + sp(-cf[1])) / 2 + (sp(cr[0]) + sp(cr[1])) / 2));
     auto h = objective("relativistic", {{"variant", std::string("hinge")}});
-    CHECK(h->critic_loss(real, fake).item() ==
-          Approx((relu_d(1 - cr[0]) + relu_d(1 - cr[1])) / 2 + (relu_d(1 + cf[0]) + relu_d(1 + cf[1])) / 2));
+    CHECK(h->critic_loss(real, fake).item() == Approx((relu_d(1 - cr[0]) + relu_d(1 - cr[1])) / 2 +
+                                                      (relu_d(1 + cf[0]) + relu_d(1 + cf[1])) / 2));
     CHECK(check_grad([&](auto& x) { return s->generator_loss(x[0], x[1]); }, {real, fake}) == "");
   }
 }
 
 // ---- penalties on a linear critic f(x) = w·x ----------------------------------------
 
-TEST_CASE("penalties on a linear critic: exact values and gradients in w", "[conformance][lipschitz]") {
+TEST_CASE("penalties on a linear critic: exact values and gradients in w",
+          "[conformance][lipschitz]") {
   Tensor real = random_tensor({6, 3}, -1, 1, 1), fake = random_tensor({6, 3}, -1, 1, 2);
-  for (std::vector<float> w : {std::vector<float>{0.3f, -1.2f, 0.7f}, std::vector<float>{0.2f, 0.1f, -0.4f}}) {
+  for (std::vector<float> w :
+       {std::vector<float>{0.3f, -1.2f, 0.7f}, std::vector<float>{0.2f, 0.1f, -0.4f}}) {
     const double n = norm_of(w);
     INFO("‖w‖ = " << n);
     struct Case {
@@ -180,9 +197,14 @@ TEST_CASE("penalties on a linear critic: exact values and gradients in w", "[con
     const double lam = 10, gamma = 3;
     std::vector<Case> cases{
         {"gradient_penalty", {{"lambda", lam}}, lam * (n - 1) * (n - 1), 2 * lam * (n - 1) / n},
-        {"gradient_penalty", {{"lambda", lam}, {"side", std::string("one")}},
-         n > 1 ? lam * (n - 1) * (n - 1) : 0.0, n > 1 ? 2 * lam * (n - 1) / n : 0.0},
-        {"gradient_penalty", {{"lambda", lam}, {"sample", std::string("real")}}, lam * (n - 1) * (n - 1), 2 * lam * (n - 1) / n},
+        {"gradient_penalty",
+         {{"lambda", lam}, {"side", std::string("one")}},
+         n > 1 ? lam * (n - 1) * (n - 1) : 0.0,
+         n > 1 ? 2 * lam * (n - 1) / n : 0.0},
+        {"gradient_penalty",
+         {{"lambda", lam}, {"sample", std::string("real")}},
+         lam * (n - 1) * (n - 1),
+         2 * lam * (n - 1) / n},
         {"dragan", {{"lambda", lam}}, lam * (n - 1) * (n - 1), 2 * lam * (n - 1) / n},
         {"r1", {{"gamma", gamma}}, gamma / 2 * n * n, gamma},
         {"r2", {{"gamma", gamma}}, gamma / 2 * n * n, gamma},
@@ -194,12 +216,14 @@ TEST_CASE("penalties on a linear critic: exact values and gradients in w", "[con
       Tensor p = penalty_of(*m, critic, real, fake);
       CHECK(p.item() == Approx(c.value).epsilon(1e-5).margin(1e-6));
       Tensor g = grad({penalty_of(*m, critic, real, fake)}, critic.parameters())[0];
-      for (int i = 0; i < 3; ++i) CHECK(g.data()[i] == Approx(c.grad_scale * w[i]).epsilon(1e-4).margin(1e-6));
+      for (int i = 0; i < 3; ++i)
+        CHECK(g.data()[i] == Approx(c.grad_scale * w[i]).epsilon(1e-4).margin(1e-6));
     }
   }
 }
 
-TEST_CASE("penalties sample where they say: per-sample terms on a quadratic critic", "[conformance][lipschitz]") {
+TEST_CASE("penalties sample where they say: per-sample terms on a quadratic critic",
+          "[conformance][lipschitz]") {
   // D(x) = (x·w)²: ‖∇D(x)‖ = 2|x·w|‖w‖ differs per sample
   Tensor w = Tensor::from({1, 2}, {0.8f, -0.6f});  // ‖w‖ = 1
   QuadraticCritic critic(w.clone());
@@ -213,11 +237,14 @@ TEST_CASE("penalties sample where they say: per-sample terms on a quadratic crit
     on_fake += 10 * std::pow(per_sample(fake, i) - 1, 2) / 4;
     r1 += 0.5 * std::pow(per_sample(real, i), 2) / 4;
   }
-  CHECK(penalty_of(*lipschitz("gradient_penalty", {{"sample", std::string("real")}}), critic, real, fake).item() ==
-        Approx(on_real).epsilon(1e-4));
-  CHECK(penalty_of(*lipschitz("gradient_penalty", {{"sample", std::string("fake")}}), critic, real, fake).item() ==
-        Approx(on_fake).epsilon(1e-4));
-  CHECK(penalty_of(*lipschitz("r1", {{"gamma", 1.0}}), critic, real, fake).item() == Approx(r1).epsilon(1e-4));
+  CHECK(penalty_of(*lipschitz("gradient_penalty", {{"sample", std::string("real")}}), critic, real,
+                   fake)
+            .item() == Approx(on_real).epsilon(1e-4));
+  CHECK(penalty_of(*lipschitz("gradient_penalty", {{"sample", std::string("fake")}}), critic, real,
+                   fake)
+            .item() == Approx(on_fake).epsilon(1e-4));
+  CHECK(penalty_of(*lipschitz("r1", {{"gamma", 1.0}}), critic, real, fake).item() ==
+        Approx(r1).epsilon(1e-4));
 
   // DRAGAN's points: x̂ = x + α·c·std(x)·u with the same random stream
   Rng rng(17);
@@ -233,7 +260,8 @@ TEST_CASE("penalties sample where they say: per-sample terms on a quadratic crit
     double x1 = real.data()[2 * i + 1] + alpha.data()[i] * 0.5 * std * u.data()[2 * i + 1];
     dragan += 10 * std::pow(2 * std::abs(x0 * 0.8 - x1 * 0.6) - 1, 2) / 4;
   }
-  CHECK(penalty_of(*lipschitz("dragan"), critic, real, fake).item() == Approx(dragan).epsilon(1e-4));
+  CHECK(penalty_of(*lipschitz("dragan"), critic, real, fake).item() ==
+        Approx(dragan).epsilon(1e-4));
 }
 
 // ---- weight transforms ------------------------------------------------------------------
@@ -247,7 +275,8 @@ TEST_CASE("spectral norm: σ converges to the largest singular value (matrices a
     const int rows = static_cast<int>(shape[0]), cols = static_cast<int>(w.numel() / shape[0]);
     const double sigma = largest_singular_value(w.data(), rows, cols);
     Tensor normalized;
-    for (int k = 0; k < 200; ++k) normalized = sn->transform_weight("layer.weight", w);  // 1 iteration each
+    for (int k = 0; k < 200; ++k)
+      normalized = sn->transform_weight("layer.weight", w);  // 1 iteration each
     // W/σ̂ has largest singular value 1
     CHECK(largest_singular_value(normalized.data(), rows, cols) == Approx(1.0).epsilon(1e-3));
     CHECK(w.data()[0] / normalized.data()[0] == Approx(sigma).epsilon(1e-3));
@@ -257,7 +286,8 @@ TEST_CASE("spectral norm: σ converges to the largest singular value (matrices a
   }
 }
 
-TEST_CASE("spectral norm: gradient flows through σ(W), not through u and v", "[conformance][lipschitz]") {
+TEST_CASE("spectral norm: gradient flows through σ(W), not through u and v",
+          "[conformance][lipschitz]") {
   auto sn = lipschitz("spectral_norm");
   Tensor w0 = random_tensor({4, 3}, -1, 1, 9);
   for (int k = 0; k < 100; ++k) sn->transform_weight("l.weight", w0);  // converge u
@@ -288,16 +318,18 @@ TEST_CASE("Björck orthonormalisation gives orthonormal rows, orthogonal regular
   for (int i = 0; i < 3; ++i) two_i.data()[i * 4] = 2.0f;
   OneMatrix net(two_i);
   Tensor x = Tensor::zeros({1, 3});
-  CHECK(penalty_of(*lipschitz("orthogonal_regularization", {{"beta", 0.5}}), net, x, x).item() == Approx(13.5));
+  CHECK(penalty_of(*lipschitz("orthogonal_regularization", {{"beta", 0.5}}), net, x, x).item() ==
+        Approx(13.5));
 }
 
-TEST_CASE("weight clipping acts before or after the step, as configured", "[conformance][lipschitz]") {
+TEST_CASE("weight clipping acts before or after the step, as configured",
+          "[conformance][lipschitz]") {
   Rng rng(3);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
   for (std::string when : {"after", "before"}) {
     INFO(when);
-    auto critic = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                               {{"hidden", std::vector<int64_t>{8}}}, spec);
+    auto critic = make_component<Network, ArchitectureFactory>(
+        Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{8}}}, spec);
     auto clip = lipschitz("weight_clipping", {{"c", 0.05}, {"when", when}});
     auto max_abs = [&] {
       float m = 0;
@@ -312,6 +344,7 @@ TEST_CASE("weight clipping acts before or after the step, as configured", "[conf
     (when == "after" ? clip->after_critic_step(*critic) : clip->before_critic_step(*critic));
     CHECK(max_abs() <= 0.05f);
     // ‖W‖₂ ≤ c·√(mn) per layer
-    CHECK(*clip->lipschitz_bound(*critic) == Approx(0.05 * std::sqrt(16.0) * 0.05 * std::sqrt(8.0)));
+    CHECK(*clip->lipschitz_bound(*critic) ==
+          Approx(0.05 * std::sqrt(16.0) * 0.05 * std::sqrt(8.0)));
   }
 }

@@ -1,10 +1,9 @@
 // Dataset plugins checked from their definitions: mode positions and spreads measured from
 // samples, densities that integrate to 1, fixed finite samples, IDX files written here.
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
 #include <set>
-
-#include <catch2/catch.hpp>
 
 #include "kant/components.hpp"
 #include "support.hpp"
@@ -13,8 +12,10 @@ using namespace kant;
 using namespace kant::testing;
 
 namespace {
-std::shared_ptr<Dataset> dataset(const std::string& name, std::map<std::string, Value> values = {}) {
-  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values), uint64_t{7});
+std::shared_ptr<Dataset> dataset(const std::string& name,
+                                 std::map<std::string, Value> values = {}) {
+  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values),
+                                                 uint64_t{7});
 }
 
 // Root-mean-square distance of samples to their nearest mode, per dimension.
@@ -25,7 +26,8 @@ double spread_to_nearest_mode(const Tensor& x, const Modes& m) {
     double best = 1e300;
     for (const auto& c : m.centers) {
       double s = 0;
-      for (int64_t j = 0; j < d; ++j) s += std::pow(x.data()[i * d + j] - c[static_cast<size_t>(j)], 2);
+      for (int64_t j = 0; j < d; ++j)
+        s += std::pow(x.data()[i * d + j] - c[static_cast<size_t>(j)], 2);
       best = std::min(best, s);
     }
     ss += best;
@@ -35,7 +37,8 @@ double spread_to_nearest_mode(const Tensor& x, const Modes& m) {
 
 void write_bytes(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 // An IDX header: 0, 0, type 0x08, d, then d big-endian sizes.
@@ -63,7 +66,8 @@ TEST_CASE("ring: the VEEGAN/PacGAN ring of 8 at radius 1 with std 0.01", "[datas
   auto wide = dataset("ring", {{"modes", int64_t{5}}, {"radius", 3.0}, {"std", 0.1}});
   REQUIRE(wide->modes()->centers.size() == 5);
   CHECK(wide->modes()->centers[1][0] == Approx(3 * std::cos(2 * M_PI / 5)));
-  CHECK(spread_to_nearest_mode(wide->sample(20000, rng), *wide->modes()) == Approx(0.1).epsilon(0.03));
+  CHECK(spread_to_nearest_mode(wide->sample(20000, rng), *wide->modes()) ==
+        Approx(0.1).epsilon(0.03));
 }
 
 TEST_CASE("grid: 25 Gaussians spaced 2 apart with std 0.05", "[dataset]") {
@@ -82,7 +86,8 @@ TEST_CASE("Gaussian mixture densities integrate to 1 and match the samples", "[d
   auto mix = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1, 3}},
                                              {"means", std::vector<double>{-2, 1}},
                                              {"stds", std::vector<double>{0.5, 1.0}}});
-  // ∫p = 1 and E[x] = 0.25·(−2) + 0.75·1 = 0.25, Var = Σw(σ² + μ²) − E² = 0.25·4.25 + 0.75·2 − 0.0625
+  // ∫p = 1 and E[x] = 0.25·(−2) + 0.75·1 = 0.25, Var = Σw(σ² + μ²) − E² = 0.25·4.25 + 0.75·2 −
+  // 0.0625
   double mass = 0, mean = 0, h = 1e-3;
   for (double x = -12; x < 12; x += h) {
     const double p = std::exp(*mix->log_density(&x));
@@ -148,7 +153,8 @@ TEST_CASE("idx: MNIST-format files, plain or gzip, with labels", "[dataset]") {
   write_bytes(dir / "labels", labels);
   REQUIRE(run_command("gzip -k " + (dir / "images").string()).exit_code == 0);
   for (const char* file : {"images", "images.gz"}) {
-    auto ds = dataset("idx", {{"images", (dir / file).string()}, {"labels", (dir / "labels").string()}});
+    auto ds =
+        dataset("idx", {{"images", (dir / file).string()}, {"labels", (dir / "labels").string()}});
     REQUIRE(ds->sample_shape() == Shape{1, 2, 2});
     auto all = ds->labelled();
     REQUIRE(all);
@@ -158,7 +164,8 @@ TEST_CASE("idx: MNIST-format files, plain or gzip, with labels", "[dataset]") {
     CHECK(all->data.data()[11] == 1.0f);
     CHECK(all->data.data()[5] == Approx((5 * 255 / 11) / 127.5 - 1));
   }
-  auto resized = dataset("idx", {{"images", (dir / "images").string()}, {"size", int64_t{4}}, {"limit", int64_t{2}}});
+  auto resized = dataset(
+      "idx", {{"images", (dir / "images").string()}, {"size", int64_t{4}}, {"limit", int64_t{2}}});
   CHECK(resized->sample_shape() == Shape{1, 4, 4});
   CHECK_FALSE(resized->labelled());
 
@@ -168,9 +175,12 @@ TEST_CASE("idx: MNIST-format files, plain or gzip, with labels", "[dataset]") {
   CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "short").string()}}),
                     Catch::Contains("announces 12 elements but the file holds 11"));
   write_bytes(dir / "text", {'h', 'e', 'l', 'l', 'o'});
-  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "text").string()}}), Catch::Contains("not an IDX file"));
-  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "missing").string()}}), Catch::Contains("no file"));
-  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "images").string()}, {"labels", (dir / "images").string()}}),
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "text").string()}}),
+                    Catch::Contains("not an IDX file"));
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "missing").string()}}),
+                    Catch::Contains("no file"));
+  CHECK_THROWS_WITH(dataset("idx", {{"images", (dir / "images").string()},
+                                    {"labels", (dir / "images").string()}}),
                     Catch::Contains("one label per image"));
 }
 

@@ -1,7 +1,7 @@
 // Convolutional, pooling, resizing, normalisation, index and extra element-wise ops: values
 // against plain-loop references, first and second derivatives against finite differences.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <numeric>
 
@@ -84,8 +84,8 @@ struct ConvCase {
 
 const std::vector<ConvCase> kConvCases{
     {{2, 3, 7, 6}, {4, 3, 3, 3}, Conv2dOptions::square(1, 1)},
-    {{1, 4, 9, 8}, {6, 2, 3, 2}, {2, 2, 1, 0, 1, 1, 2}},      // groups 2, asymmetric
-    {{2, 2, 10, 9}, {3, 2, 3, 3}, {2, 3, 2, 2, 2, 2, 1}},     // dilation 2, strides 2×3
+    {{1, 4, 9, 8}, {6, 2, 3, 2}, {2, 2, 1, 0, 1, 1, 2}},        // groups 2, asymmetric
+    {{2, 2, 10, 9}, {3, 2, 3, 3}, {2, 3, 2, 2, 2, 2, 1}},       // dilation 2, strides 2×3
     {{3, 1, 5, 5}, {2, 1, 1, 1}, Conv2dOptions::square(1, 0)},  // 1×1
     {{1, 3, 8, 8}, {5, 3, 4, 4}, Conv2dOptions::square(2, 1)},  // DCGAN-style down-sampling
 };
@@ -106,7 +106,8 @@ TEST_CASE("conv2d and its adjoints match a plain-loop reference", "[ops][conv]")
   }
 }
 
-TEST_CASE("conv2d, backward-data and backward-weights: first and second derivatives", "[ops][conv]") {
+TEST_CASE("conv2d, backward-data and backward-weights: first and second derivatives",
+          "[ops][conv]") {
   for (const ConvCase& k : kConvCases) {
     INFO(shape_str(k.x) << " ⋆ " << shape_str(k.w));
     const Conv2dOptions o = k.o;
@@ -140,20 +141,22 @@ TEST_CASE("conv_transpose2d is the adjoint of conv2d, with PyTorch's output size
   Tensor rhs = sum(mul(x, conv2d(z, w, Tensor(), o)));
   CHECK(lhs.item() == Approx(rhs.item()).epsilon(1e-4));
   // output padding and groups
-  CHECK(conv_transpose2d(random_tensor({1, 4, 3, 3}, -1, 1, 1), random_tensor({4, 1, 3, 3}, -1, 1, 2),
-                         Tensor(), Conv2dOptions::square(2, 1, 1, 2), 1, 1)
+  CHECK(conv_transpose2d(random_tensor({1, 4, 3, 3}, -1, 1, 1),
+                         random_tensor({4, 1, 3, 3}, -1, 1, 2), Tensor(),
+                         Conv2dOptions::square(2, 1, 1, 2), 1, 1)
             .shape() == Shape{1, 2, 6, 6});
   check_both([o](auto& v) { return square(conv_transpose2d(v[0], v[1], v[2], o)); }, {x, w, b});
-  CHECK_THROWS_WITH(conv2d(random_tensor({1, 3, 4, 4}, 0, 1, 1), random_tensor({2, 2, 3, 3}, 0, 1, 1),
-                           Tensor()),
-                    Catch::Contains("does not fit weight"));
+  CHECK_THROWS_WITH(
+      conv2d(random_tensor({1, 3, 4, 4}, 0, 1, 1), random_tensor({2, 2, 3, 3}, 0, 1, 1), Tensor()),
+      Catch::Contains("does not fit weight"));
 }
 
 TEST_CASE("pooling and resizing: values and derivatives", "[ops][conv]") {
   Tensor x = distinct({2, 3, 7, 6}, 0.05f, 14);
   for (const Pool2dOptions& o : {Pool2dOptions::square(2, 2), Pool2dOptions::square(3, 2, 1),
                                  Pool2dOptions{3, 2, 1, 2, 1, 0, false}}) {
-    INFO("window " << o.kernel_h << "×" << o.kernel_w << " stride " << o.stride_h << "×" << o.stride_w);
+    INFO("window " << o.kernel_h << "×" << o.kernel_w << " stride " << o.stride_h << "×"
+                   << o.stride_w);
     // plain-loop references
     Tensor avg = avg_pool2d(x, o), mx = max_pool2d(x, o);
     for (int64_t p = 0; p < 6; ++p)
@@ -182,9 +185,9 @@ TEST_CASE("pooling and resizing: values and derivatives", "[ops][conv]") {
   CHECK(resize(small, 4, 4, Resize::nearest).to_vector() ==
         std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
   std::vector<float> bl = resize(small, 4, 4, Resize::bilinear).to_vector();
-  CHECK(bl[0] == Approx(1.0f));       // clamped corner
-  CHECK(bl[1] == Approx(1.25f));      // x = 0.25 between 1 and 2
-  CHECK(bl[5] == Approx(1.75f));      // (0.25, 0.25): 1 + 0.25·1 + 0.25·2
+  CHECK(bl[0] == Approx(1.0f));   // clamped corner
+  CHECK(bl[1] == Approx(1.25f));  // x = 0.25 between 1 and 2
+  CHECK(bl[5] == Approx(1.75f));  // (0.25, 0.25): 1 + 0.25·1 + 0.25·2
   for (Resize mode : {Resize::nearest, Resize::bilinear}) {
     check_both([mode](auto& v) { return square(resize(v[0], 9, 11, mode)); }, {x});
     Tensor g = random_tensor({2, 3, 14, 12}, -1, 1, 15);
@@ -193,7 +196,8 @@ TEST_CASE("pooling and resizing: values and derivatives", "[ops][conv]") {
   }
 }
 
-TEST_CASE("batch and layer norm: statistics, running averages, derivatives to second order", "[ops][norm]") {
+TEST_CASE("batch and layer norm: statistics, running averages, derivatives to second order",
+          "[ops][norm]") {
   Tensor x = random_tensor({4, 3, 3, 2}, -2, 2, 16);
   Tensor rm = Tensor::zeros({3}), rv = Tensor::ones({3});
   Tensor y = batch_norm(x, Tensor(), Tensor(), rm, rv, true, 0.1f, 1e-5f);
@@ -266,7 +270,8 @@ TEST_CASE("shape and index ops: permute, pad, crop, maxout, group sort", "[ops]"
   CHECK_THROWS_WITH(maxout(x, 4), Catch::Contains("not a multiple"));
 }
 
-TEST_CASE("more element-wise ops: ELU, SELU, softsign, GELU, erf, pow, max/min, where, dropout", "[ops]") {
+TEST_CASE("more element-wise ops: ELU, SELU, softsign, GELU, erf, pow, max/min, where, dropout",
+          "[ops]") {
   Tensor x = kant::testing::random_away_from_zero({3, 5}, 0.05f, 2.0f, 23);
   std::vector<std::pair<const char*, Function>> cases{
       {"elu", [](auto& v) { return elu(v[0], 0.7f); }},
@@ -293,7 +298,8 @@ TEST_CASE("more element-wise ops: ELU, SELU, softsign, GELU, erf, pow, max/min, 
     CHECK(gl[i] == Approx(0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))).margin(1e-6));
   }
   // ties split the gradient evenly
-  Tensor t = Tensor::from({1}, {1.0f}).set_requires_grad(), u = Tensor::from({1}, {1.0f}).set_requires_grad();
+  Tensor t = Tensor::from({1}, {1.0f}).set_requires_grad(),
+         u = Tensor::from({1}, {1.0f}).set_requires_grad();
   auto g = grad({sum(maximum(t, u))}, {t, u});
   CHECK(g[0].item() == 0.5f);
   CHECK(g[1].item() == 0.5f);
@@ -305,10 +311,16 @@ TEST_CASE("more element-wise ops: ELU, SELU, softsign, GELU, erf, pow, max/min, 
   CHECK(zeros > 2300);
   CHECK(zeros < 2700);
   CHECK(std::accumulate(d.begin(), d.end(), 0.0) / 10000 == Approx(1.0).epsilon(0.03));
-  check_both([](auto& v) { Rng r(9); return square(dropout(v[0], 0.5f, r)); }, {x});
+  check_both(
+      [](auto& v) {
+        Rng r(9);
+        return square(dropout(v[0], 0.5f, r));
+      },
+      {x});
 }
 
-TEST_CASE("gradient penalty on a conv critic matches finite differences in the weights", "[ops][conv][lipschitz]") {
+TEST_CASE("gradient penalty on a conv critic matches finite differences in the weights",
+          "[ops][conv][lipschitz]") {
   // D(x) = w2 · tanh(norm(conv(x, w1) + b1)), penalty mean_i (‖∇ₓD(x_i)‖ − 1)²
   Tensor x = random_tensor({3, 2, 6, 6}, -1, 1, 26);
   auto penalty = [x](bool normalise) {

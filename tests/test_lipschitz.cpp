@@ -88,7 +88,8 @@ TEST_CASE("gradient penalty: one ε per sample, one norm per sample", "[lipschit
   for (int i = 0; i < n; ++i) {
     double dot = 0;
     for (int j = 0; j < d; ++j) {
-      double xh = eps.data()[i] * real.data()[i * d + j] + (1 - eps.data()[i]) * fake.data()[i * d + j];
+      double xh =
+          eps.data()[i] * real.data()[i * d + j] + (1 - eps.data()[i]) * fake.data()[i * d + j];
       dot += xh * w.data()[j];
     }
     terms[i] = std::pow(2 * std::abs(dot) * wnorm - 1, 2);
@@ -102,8 +103,12 @@ TEST_CASE("gradient penalty: one ε per sample, one norm per sample", "[lipschit
   for (int i = 0; i < n; ++i) {
     double dot = 0, dot_batch_eps = 0;
     for (int j = 0; j < d; ++j) {
-      dot += (eps.data()[i] * real.data()[i * d + j] + (1 - eps.data()[i]) * fake.data()[i * d + j]) * w.data()[j];
-      dot_batch_eps += (eps.data()[0] * real.data()[i * d + j] + (1 - eps.data()[0]) * fake.data()[i * d + j]) * w.data()[j];
+      dot +=
+          (eps.data()[i] * real.data()[i * d + j] + (1 - eps.data()[i]) * fake.data()[i * d + j]) *
+          w.data()[j];
+      dot_batch_eps +=
+          (eps.data()[0] * real.data()[i * d + j] + (1 - eps.data()[0]) * fake.data()[i * d + j]) *
+          w.data()[j];
     }
     one_eps += lambda * std::pow(2 * std::abs(dot_batch_eps) * wnorm - 1, 2) / n;
     batch_norm_sq += std::pow(2 * dot * wnorm, 2);
@@ -122,10 +127,13 @@ TEST_CASE("gradient penalty: one ε per sample, one norm per sample", "[lipschit
   for (int i = 0; i < n; ++i) {
     double dot = 0;
     for (int j = 0; j < d; ++j)
-      dot += (eps.data()[i] * real_s.data()[i * d + j] + (1 - eps.data()[i]) * fake_s.data()[i * d + j]) * w.data()[j];
+      dot += (eps.data()[i] * real_s.data()[i * d + j] +
+              (1 - eps.data()[i]) * fake_s.data()[i * d + j]) *
+             w.data()[j];
     swapped += lambda * std::pow(2 * std::abs(dot) * wnorm - 1, 2) / n;
   }
-  CHECK(penalty_of(*gp(lambda), critic, real_s, fake_s, 31).item() == Approx(swapped).epsilon(1e-4));
+  CHECK(penalty_of(*gp(lambda), critic, real_s, fake_s, 31).item() ==
+        Approx(swapped).epsilon(1e-4));
 }
 
 TEST_CASE("gradient penalty works on image-shaped batches (norm over C, H, W)", "[lipschitz]") {
@@ -133,7 +141,9 @@ TEST_CASE("gradient penalty works on image-shaped batches (norm over C, H, W)", 
   class FlatLinear : public Network {
    public:
     explicit FlatLinear(Tensor w) { w_ = register_parameter("w", w); }
-    Tensor forward(const Tensor& x) override { return linear(reshape(x, {x.size(0), -1}), use(w_), Tensor()); }
+    Tensor forward(const Tensor& x) override {
+      return linear(reshape(x, {x.size(0), -1}), use(w_), Tensor());
+    }
     size_t w_;
   };
   Tensor w = random_tensor({1, 18}, -0.5, 0.5, 41);
@@ -141,7 +151,8 @@ TEST_CASE("gradient penalty works on image-shaped batches (norm over C, H, W)", 
   for (int i = 0; i < 18; ++i) norm += double(w.data()[i]) * w.data()[i];
   norm = std::sqrt(norm);
   FlatLinear critic(w.clone());
-  Tensor real = random_tensor({4, 2, 3, 3}, -1, 1, 42), fake = random_tensor({4, 2, 3, 3}, -1, 1, 43);
+  Tensor real = random_tensor({4, 2, 3, 3}, -1, 1, 42),
+         fake = random_tensor({4, 2, 3, 3}, -1, 1, 43);
   CHECK(penalty_of(*gp(10.0), critic, real, fake, 1).item() ==
         Approx(10.0 * (norm - 1) * (norm - 1)).epsilon(1e-4));
 }
@@ -149,8 +160,8 @@ TEST_CASE("gradient penalty works on image-shaped batches (norm over C, H, W)", 
 TEST_CASE("weight clipping bounds every critic weight after a step", "[lipschitz]") {
   Rng rng(3);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
-  auto critic = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                             {{"hidden", std::vector<int64_t>{16, 16}}}, spec);
+  auto critic = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{16, 16}}}, spec);
   for (Tensor p : critic->parameters())
     for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] *= 10.0f;  // well outside [-c, c]
   auto clip = make_component<LipschitzMethod, LipschitzFactory>(Kind::lipschitz, "weight_clipping",

@@ -1,9 +1,8 @@
 // Metric plugins on inputs whose answer is known: shifted samples for W1, identical samples
 // for MMD, two Gaussians for the f-divergences.
 #include <algorithm>
-#include <cmath>
-
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "kant/autodiff.hpp"
 #include "kant/components.hpp"
@@ -15,8 +14,10 @@ using namespace kant;
 using namespace kant::testing;
 
 namespace {
-std::shared_ptr<Dataset> dataset(const std::string& name, std::map<std::string, Value> values = {}) {
-  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values), uint64_t{3});
+std::shared_ptr<Dataset> dataset(const std::string& name,
+                                 std::map<std::string, Value> values = {}) {
+  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values),
+                                                 uint64_t{3});
 }
 std::shared_ptr<Metric> metric(const std::string& name, std::map<std::string, Value> values = {}) {
   return make_component<Metric, MetricFactory>(Kind::metric, name, std::move(values));
@@ -27,13 +28,19 @@ struct Context {
   std::shared_ptr<Dataset> data;
   AffineGenerator generator;
   Rng rng{9}, noise_rng{10};
-  MetricContext ctx{*data, generator, &generator,
+  MetricContext ctx{*data,
+                    generator,
+                    &generator,
                     [this](int64_t n) {
                       NoGradGuard no_grad;
                       return generator.forward(noise_rng.normal_tensor({n, 1}));
                     },
-                    rng, [this](int64_t n) { return noise_rng.normal_tensor({n, 1}); }};
-  Context(std::shared_ptr<Dataset> d, float mu, float sigma) : data(std::move(d)), generator(mu, sigma) {}
+                    rng,
+                    [this](int64_t n) {
+                      return noise_rng.normal_tensor({n, 1});
+                    }};
+  Context(std::shared_ptr<Dataset> d, float mu, float sigma)
+      : data(std::move(d)), generator(mu, sigma) {}
 };
 
 std::shared_ptr<Dataset> gaussian_1d(double mu, double sigma) {
@@ -64,20 +71,25 @@ TEST_CASE("exact f-divergences between two Gaussians match their closed forms", 
     return std::log(sb / sa) + (sa * sa + (ma - mb) * (ma - mb)) / (2 * sb * sb) - 0.5;
   };
   auto pearson = [](double ma, double sa, double mb, double sb) {  // ∫ (p−q)²/q, p = N(ma, sa²)
-    return sb * sb / (sa * std::sqrt(2 * sb * sb - sa * sa)) * std::exp((ma - mb) * (ma - mb) / (2 * sb * sb - sa * sa)) - 1;
+    return sb * sb / (sa * std::sqrt(2 * sb * sb - sa * sa)) *
+               std::exp((ma - mb) * (ma - mb) / (2 * sb * sb - sa * sa)) -
+           1;
   };
   CHECK(v.at("exact_kl") == Approx(kl(m1, s1, m2, s2)).epsilon(1e-7));
   CHECK(v.at("exact_reverse_kl") == Approx(kl(m2, s2, m1, s1)).epsilon(1e-7));
   CHECK(v.at("exact_jeffrey") == Approx(kl(m1, s1, m2, s2) + kl(m2, s2, m1, s1)).epsilon(1e-7));
   CHECK(v.at("exact_pearson") == Approx(pearson(m1, s1, m2, s2)).epsilon(1e-7));
   CHECK(v.at("exact_hellinger") ==
-        Approx(2 * (1 - std::sqrt(2 * s1 * s2 / (s1 * s1 + s2 * s2)) * std::exp(-d * d / (4 * (s1 * s1 + s2 * s2))))).epsilon(1e-7));
+        Approx(2 * (1 - std::sqrt(2 * s1 * s2 / (s1 * s1 + s2 * s2)) *
+                            std::exp(-d * d / (4 * (s1 * s1 + s2 * s2)))))
+            .epsilon(1e-7));
   // N(1, 0.5²) has 2σ² < σ_Q² the other way round: Neyman's ∫(q−p)²/p diverges — so check
   // Neyman on a pair where it is finite, and TV on equal variances: erf(Δ/(2√2 σ))
   Context equal(gaussian_1d(1.0, 1.0), 0.0f, 1.0f);
   auto e = metric("f_divergence_1d")->compute(equal.ctx);
   CHECK(e.at("exact_neyman") == Approx(pearson(0, 1, 1, 1)).epsilon(1e-7));
-  CHECK(e.at("exact_total_variation") == Approx(std::erf(1.0 / (2 * std::sqrt(2.0)))).epsilon(1e-7));
+  CHECK(e.at("exact_total_variation") ==
+        Approx(std::erf(1.0 / (2 * std::sqrt(2.0)))).epsilon(1e-7));
   // the three Jensen–Shannon conventions agree with one another and stay in range
   CHECK(v.at("exact_jensen_shannon") == Approx(2 * v.at("exact_js")));
   CHECK(v.at("exact_gan") == Approx(v.at("exact_jensen_shannon") - std::log(4.0)));
@@ -85,9 +97,11 @@ TEST_CASE("exact f-divergences between two Gaussians match their closed forms", 
   CHECK(v.at("exact_js") < std::log(2.0));
 }
 
-TEST_CASE("variational f-divergence estimates from a retrained critic approach the exact ones", "[metric]") {
+TEST_CASE("variational f-divergence estimates from a retrained critic approach the exact ones",
+          "[metric]") {
   Context c(gaussian_1d(1.0, 0.5), 0.0f, 1.0f);
-  auto v = metric("f_divergence_1d", {{"variational", std::string("kl, hellinger")}, {"critic_steps", int64_t{1500}}})
+  auto v = metric("f_divergence_1d",
+                  {{"variational", std::string("kl, hellinger")}, {"critic_steps", int64_t{1500}}})
                ->compute(c.ctx);
   // a lower bound up to sampling noise, and close to tight for a flexible critic
   for (const char* d : {"kl", "hellinger"}) {
@@ -103,17 +117,19 @@ TEST_CASE("f_divergence_1d refuses a generator that is not Gaussian", "[metric]"
   auto data = gaussian_1d(0, 1);
   Rng rng(1);
   NetworkSpec spec{Role::generator, {1}, {1}, &rng};
-  auto mlp = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                          {{"hidden", std::vector<int64_t>{8}}}, spec);
+  auto mlp = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{8}}}, spec);
   Rng noise(2);
-  MetricContext ctx{*data, *mlp, mlp.get(), [&](int64_t n) { return mlp->forward(noise.normal_tensor({n, 1})); },
-                    rng, [&](int64_t n) { return noise.normal_tensor({n, 1}); }};
+  MetricContext ctx{*data,     *mlp,
+                    mlp.get(), [&](int64_t n) { return mlp->forward(noise.normal_tensor({n, 1})); },
+                    rng,       [&](int64_t n) { return noise.normal_tensor({n, 1}); }};
   CHECK_THROWS_WITH(metric("f_divergence_1d")->compute(ctx), Catch::Contains("affine generator"));
 }
 
 namespace {
 // Dense matrix of a linear map on `in` inputs, and its largest singular value √λ_max(AᵀA).
-double dense_spectral_norm(const std::function<Tensor(const Tensor&)>& apply, const Shape& input_shape) {
+double dense_spectral_norm(const std::function<Tensor(const Tensor&)>& apply,
+                           const Shape& input_shape) {
   const int64_t in = shape_numel(input_shape);
   Shape batch{in};
   batch.insert(batch.end(), input_shape.begin(), input_shape.end());
@@ -126,7 +142,8 @@ double dense_spectral_norm(const std::function<Tensor(const Tensor&)>& apply, co
   for (int64_t i = 0; i < in; ++i)
     for (int64_t j = 0; j < in; ++j)
       for (int64_t k = 0; k < out; ++k)
-        ata[static_cast<size_t>(i * in + j)] += double(columns.data()[i * out + k]) * columns.data()[j * out + k];
+        ata[static_cast<size_t>(i * in + j)] +=
+            double(columns.data()[i * out + k]) * columns.data()[j * out + k];
   std::vector<double> values, vectors;
   symmetric_eigen(ata, in, values, vectors);
   return std::sqrt(*std::max_element(values.begin(), values.end()));
@@ -135,7 +152,8 @@ double dense_spectral_norm(const std::function<Tensor(const Tensor&)>& apply, co
 // A critic that is one convolution: its bound is the convolution's operator norm.
 class ConvCritic : public Network {
  public:
-  explicit ConvCritic(Rng& rng) : conv_(*this, "conv", 2, 3, 3, Conv2dOptions::square(2, 1), false, Init{}, rng) {}
+  explicit ConvCritic(Rng& rng)
+      : conv_(*this, "conv", 2, 3, 3, Conv2dOptions::square(2, 1), false, Init{}, rng) {}
   Tensor forward(const Tensor& x) override { return sum(conv_(x), {1, 2, 3}, true); }
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
     return norm(conv_.as_operator("conv", {2, 5, 5}));
@@ -148,13 +166,19 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
   auto data = dataset("ring");
   Rng rng(21);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
-  auto mlp = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                          {{"hidden", std::vector<int64_t>{16, 8}}}, spec);
-  MetricContext ctx{*data, *mlp, mlp.get(), [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  auto mlp = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{16, 8}}}, spec);
+  MetricContext ctx{*data, *mlp, mlp.get(),
+                    [&](int64_t n) {
+                      return rng.normal_tensor({n, 2});
+                    },
+                    rng};
   auto v = metric("lipschitz_bounds")->compute(ctx);
   double product = 1;
   for (const auto& [name, w] : mlp->named_parameters())
-    if (w.dim() == 2) product *= dense_spectral_norm([&w](const Tensor& x) { return linear(x, w, Tensor()); }, {w.size(1)});
+    if (w.dim() == 2)
+      product *= dense_spectral_norm([&w](const Tensor& x) { return linear(x, w, Tensor()); },
+                                     {w.size(1)});
   CHECK(v.at("upper") == Approx(product).epsilon(1e-4));
   CHECK(v.at("lower") <= v.at("lower_ascent"));
   CHECK(v.at("lower_ascent") <= v.at("upper"));
@@ -163,22 +187,34 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
   ConvCritic conv(rng);
   Tensor w = conv.named_parameters()[0].second;
   const double exact = dense_spectral_norm(
-      [&](const Tensor& x) { return conv2d(x, w, Tensor(), Conv2dOptions::square(2, 1)); }, {2, 5, 5});
+      [&](const Tensor& x) { return conv2d(x, w, Tensor(), Conv2dOptions::square(2, 1)); },
+      {2, 5, 5});
   // the conv layer reports itself as the operator on its 2×5×5 input (stride 2, padding 1)
-  const OperatorNorm dense = [](const LinearOperator& op) { return dense_spectral_norm(op.apply, op.input_shape); };
+  const OperatorNorm dense = [](const LinearOperator& op) {
+    return dense_spectral_norm(op.apply, op.input_shape);
+  };
   CHECK(*conv.lipschitz_upper_bound(dense) == Approx(exact));
   // and the metric's power iteration finds the same norm on it
   struct Noise : Dataset {
     Shape sample_shape() const override { return {2, 5, 5}; }
     Tensor sample(int64_t n, Rng& r) override { return r.normal_tensor({n, 2, 5, 5}); }
   } noise;
-  MetricContext conv_ctx{noise, conv, &conv, [&](int64_t n) { return rng.normal_tensor({n, 2, 5, 5}); }, rng};
+  MetricContext conv_ctx{noise, conv, &conv,
+                         [&](int64_t n) {
+                           return rng.normal_tensor({n, 2, 5, 5});
+                         },
+                         rng};
   CHECK(metric("lipschitz_bounds")->compute(conv_ctx).at("upper") == Approx(exact).epsilon(1e-4));
   // batch-normalised critics have no layer-wise bound
-  auto bn = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                         {{"normalization", std::string("batch")}}, spec);
-  MetricContext bn_ctx{*data, *bn, bn.get(), [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
-  CHECK(std::isnan(metric("lipschitz_bounds", {{"ascent_steps", int64_t{2}}})->compute(bn_ctx).at("upper")));
+  auto bn = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "mlp", {{"normalization", std::string("batch")}}, spec);
+  MetricContext bn_ctx{*data, *bn, bn.get(),
+                       [&](int64_t n) {
+                         return rng.normal_tensor({n, 2});
+                       },
+                       rng};
+  CHECK(std::isnan(
+      metric("lipschitz_bounds", {{"ascent_steps", int64_t{2}}})->compute(bn_ctx).at("upper")));
 }
 
 TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]") {
@@ -187,31 +223,40 @@ TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]")
   class Constant : public Network {
    public:
     Constant() { b_ = register_parameter("b", Tensor::from({1}, {0.8f})); }
-    Tensor forward(const Tensor& z) override { return linear(z, Tensor::zeros({1, z.size(1)}), use(b_)); }
+    Tensor forward(const Tensor& z) override {
+      return linear(z, Tensor::zeros({1, z.size(1)}), use(b_));
+    }
     size_t b_;
   } generator;
   LinearCritic critic(Tensor::from({1, 1}, {2.5f}));
   auto data = gaussian_1d(0, 1);
   Rng rng(3);
-  MetricContext ctx{*data, generator, &critic, [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
-                    rng, [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
+  MetricContext ctx{
+      *data,   generator,
+      &critic, [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
+      rng,     [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
   auto v = metric("generator_gradient")->compute(ctx);
   auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
   CHECK(v.at("minimax") == Approx(2.5 * sigmoid(2.5 * 0.8)).epsilon(1e-5));
   CHECK(v.at("nonsaturating") == Approx(2.5 * sigmoid(-2.5 * 0.8)).epsilon(1e-5));
 }
 
-TEST_CASE("classifier scores on digits: real data score well, a collapsed generator badly", "[metric]") {
+TEST_CASE("classifier scores on digits: real data score well, a collapsed generator badly",
+          "[metric]") {
   auto digits = dataset("digits");
   auto cache = temp_dir("kant_classifier_cache");
   std::map<std::string, Value> settings{{"cache_dir", cache.string()}, {"samples", int64_t{500}}};
   Rng rng(31), data_rng(32);
   LinearCritic unused(Tensor::zeros({1, 64}));
   // "generator" 1: the data themselves; 2: one image repeated
-  MetricContext real_ctx{*digits, unused, &unused, [&](int64_t n) { return digits->sample(n, data_rng); }, rng};
+  MetricContext real_ctx{*digits, unused, &unused,
+                         [&](int64_t n) { return digits->sample(n, data_rng); }, rng};
   Tensor one = digits->sample(1, data_rng);
   MetricContext collapsed_ctx{*digits, unused, &unused,
-                              [&](int64_t n) { return broadcast_to(one, {n, 1, 8, 8}); }, rng};
+                              [&](int64_t n) {
+                                return broadcast_to(one, {n, 1, 8, 8});
+                              },
+                              rng};
   auto first = metric("classifier_scores", settings);
   auto real = first->compute(real_ctx);
   CHECK(real.at("accuracy") > 0.9);
@@ -222,14 +267,18 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
   CHECK(collapsed.at("accuracy") == real.at("accuracy"));
   // trained once: a second instance loads the cached classifier and scores identically
   size_t files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(cache)) files += e.path().extension() == ".h5";
+  for (const auto& e : std::filesystem::directory_iterator(cache))
+    files += e.path().extension() == ".h5";
   CHECK(files == 1);
-  const auto stamp = std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path());
+  const auto stamp =
+      std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path());
   Rng rng2(31), data_rng2(32);
-  MetricContext again{*digits, unused, &unused, [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
+  MetricContext again{*digits, unused, &unused,
+                      [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
   auto second = metric("classifier_scores", settings)->compute(again);
   CHECK(second.at("accuracy") == real.at("accuracy"));
-  CHECK(std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path()) == stamp);
+  CHECK(std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path()) ==
+        stamp);
   Context unlabelled(gaussian_1d(0, 1), 0, 1);
   CHECK_THROWS_WITH(metric("classifier_scores", settings)->compute(unlabelled.ctx),
                     Catch::Contains("needs a labelled data set"));
@@ -239,9 +288,13 @@ TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms
   auto data = dataset("ring");
   Rng rng(41);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
-  auto critic = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                             {{"hidden", std::vector<int64_t>{8, 6}}}, spec);
-  MetricContext ctx{*data, *critic, critic.get(), [&](int64_t n) { return rng.normal_tensor({n, 2}); }, rng};
+  auto critic = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{8, 6}}}, spec);
+  MetricContext ctx{*data, *critic, critic.get(),
+                    [&](int64_t n) {
+                      return rng.normal_tensor({n, 2});
+                    },
+                    rng};
   const int64_t n = 64;
   auto v = metric("gradient_norms", {{"samples", n}})->compute(ctx);
   // L = mean D(fake) − mean D(real) with D = h₂ wᵀ + b: every row of ∂L/∂h₂ is ±w/N, so over

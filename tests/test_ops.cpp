@@ -40,7 +40,8 @@ TEST_CASE("unary ops: first and second derivatives", "[ops]") {
       {"neg", [](auto& x) { return square(neg(x[0])); }, -2, 2},
       {"lambert_w", [](auto& x) { return lambert_w(x[0]); }, -0.3, 5},
       {"wright_omega", [](auto& x) { return wright_omega(x[0]); }, -3, 4},
-      {"wright_omega (large x)", [](auto& x) { return wright_omega(affine(x[0], 40.0f, 60.0f)); }, -1, 1},
+      {"wright_omega (large x)", [](auto& x) { return wright_omega(affine(x[0], 40.0f, 60.0f)); },
+       -1, 1},
       {"expm1", [](auto& x) { return expm1(x[0]); }, -2, 2},
       {"log1p", [](auto& x) { return log1p(x[0]); }, -0.5, 2},
   };
@@ -86,23 +87,30 @@ TEST_CASE("lambert_w solves w·exp(w) = x", "[ops]") {
   Tensor x = Tensor::from({6}, {-0.367f, -0.2f, 0.0f, 1.0f, 10.0f, 1e6f});
   Tensor w = lambert_w(x);
   for (int i = 0; i < 6; ++i)
-    CHECK(double(w.data()[i]) * std::exp(double(w.data()[i])) == Approx(x.data()[i]).epsilon(1e-5).margin(1e-6));
+    CHECK(double(w.data()[i]) * std::exp(double(w.data()[i])) ==
+          Approx(x.data()[i]).epsilon(1e-5).margin(1e-6));
   CHECK(w.data()[3] == Approx(0.5671432904));  // the omega constant
 }
 
 TEST_CASE("wright_omega is W(e^x) for every x, where exp(x) would overflow too", "[ops]") {
-  const std::vector<float> xs{-1000.0f, -90.0f, -20.0f, -1.0f, 0.0f, 1.0f, 5.0f, 88.0f, 89.0f, 1000.0f, 1e30f};
+  const std::vector<float> xs{-1000.0f, -90.0f, -20.0f, -1.0f,   0.0f, 1.0f,
+                              5.0f,     88.0f,  89.0f,  1000.0f, 1e30f};
   Tensor w = wright_omega(Tensor::from({static_cast<int64_t>(xs.size())}, xs));
   for (size_t i = 0; i < xs.size(); ++i) {
     const double x = xs[i], omega = w.data()[i];
     INFO("x = " << x);
     REQUIRE(std::isfinite(omega));
-    if (x < -87) CHECK(omega == Approx(std::exp(x)).margin(1e-37));  // ω = eˣ (1 − eˣ …)
-    else CHECK(omega + std::log(omega) == Approx(x).epsilon(1e-6).margin(1e-6));
-    if (x < 80) CHECK(omega == Approx(lambert_w(Tensor::scalar(std::exp(static_cast<float>(x)))).item()).epsilon(1e-6).margin(1e-37));
+    if (x < -87)
+      CHECK(omega == Approx(std::exp(x)).margin(1e-37));  // ω = eˣ (1 − eˣ …)
+    else
+      CHECK(omega + std::log(omega) == Approx(x).epsilon(1e-6).margin(1e-6));
+    if (x < 80)
+      CHECK(omega == Approx(lambert_w(Tensor::scalar(std::exp(static_cast<float>(x)))).item())
+                         .epsilon(1e-6)
+                         .margin(1e-37));
   }
   CHECK(w.data()[4] == Approx(0.5671432904));  // ω(0) = W(1), the omega constant
-  CHECK(w.data()[5] == 1.0f);                   // ω(1) = W(e) = 1
+  CHECK(w.data()[5] == 1.0f);                  // ω(1) = W(e) = 1
   CHECK(expm1(Tensor::scalar(1e-10f)).item() == Approx(1e-10).epsilon(1e-6));
   CHECK(log1p(Tensor::scalar(1e-10f)).item() == Approx(1e-10).epsilon(1e-6));
 }
@@ -115,9 +123,9 @@ TEST_CASE("relu's second derivative is exactly zero", "[ops]") {
 }
 
 TEST_CASE("binary ops with broadcasting", "[ops]") {
-  const std::vector<std::pair<Shape, Shape>> pairs{
-      {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 4}}, {{4}, {2, 3, 4}}, {{2, 3, 4}, {2, 1, 4}},
-      {{}, {3, 2}}};
+  const std::vector<std::pair<Shape, Shape>> pairs{{{3, 4}, {3, 4}},       {{3, 4}, {4}},
+                                                   {{3, 1}, {1, 4}},       {{4}, {2, 3, 4}},
+                                                   {{2, 3, 4}, {2, 1, 4}}, {{}, {3, 2}}};
   for (auto& [sa, sb] : pairs) {
     INFO(shape_str(sa) << " with " << shape_str(sb));
     Tensor a = random_tensor(sa, -1.5f, 1.5f, 21);

@@ -28,8 +28,10 @@ const std::string kSource = KANT_TEST_SOURCE_DIR;
 std::shared_ptr<Metric> metric(const std::string& name, std::map<std::string, Value> values = {}) {
   return make_component<Metric, MetricFactory>(Kind::metric, name, std::move(values));
 }
-std::shared_ptr<Dataset> dataset(const std::string& name, std::map<std::string, Value> values = {}) {
-  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values), uint64_t{3});
+std::shared_ptr<Dataset> dataset(const std::string& name,
+                                 std::map<std::string, Value> values = {}) {
+  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values),
+                                                 uint64_t{3});
 }
 
 }  // namespace
@@ -44,15 +46,25 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
   auto data = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{0.33, 0.67}},
                                               {"means", std::vector<double>{-1, 2}},
                                               {"stds", std::vector<double>{0.2549, 1.4151}}});
-  const std::map<std::string, std::array<double, 3>> published{{"kl", {1.0100, 1.8308, 0.2831}},
-                                                               {"reverse_kl", {1.5782, 1.6319, 0.2480}},
-                                                               {"jensen_shannon", {1.3070, 1.7542, 0.1280}},
-                                                               {"jeffrey", {1.3218, 1.7034, 0.5705}},
-                                                               {"pearson", {0.5737, 1.9274, 0.6457}}};
+  const std::map<std::string, std::array<double, 3>> published{
+      {"kl", {1.0100, 1.8308, 0.2831}},
+      {"reverse_kl", {1.5782, 1.6319, 0.2480}},
+      {"jensen_shannon", {1.3070, 1.7542, 0.1280}},
+      {"jeffrey", {1.3218, 1.7034, 0.5705}},
+      {"pearson", {0.5737, 1.9274, 0.6457}}};
   AffineGenerator g(0, 1);
   Rng rng(1), noise(2);
-  MetricContext ctx{*data, g, &g, [&](int64_t n) { NoGradGuard ng; return g.forward(noise.normal_tensor({n, 1})); },
-                    rng, [&](int64_t n) { return noise.normal_tensor({n, 1}); }};
+  MetricContext ctx{*data,
+                    g,
+                    &g,
+                    [&](int64_t n) {
+                      NoGradGuard ng;
+                      return g.forward(noise.normal_tensor({n, 1}));
+                    },
+                    rng,
+                    [&](int64_t n) {
+                      return noise.normal_tensor({n, 1});
+                    }};
   {
     auto v = metric("f_divergence_1d", {{"best_fit", std::string("kl")}})->compute(ctx);
     const double mean = 0.33 * -1 + 0.67 * 2;
@@ -68,8 +80,10 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
     CHECK(std::abs(v.at("best") - p[2]) <= 3.5e-4);
     // a minimum: the exact divergence at the fit is below its value at nearby points
     AffineGenerator at(static_cast<float>(v.at("best_mu")), static_cast<float>(v.at("best_sigma")));
-    AffineGenerator off(static_cast<float>(v.at("best_mu") + 0.05), static_cast<float>(v.at("best_sigma")));
-    MetricContext c_at{*data, at, &at, ctx.generate, rng, ctx.noise}, c_off{*data, off, &off, ctx.generate, rng, ctx.noise};
+    AffineGenerator off(static_cast<float>(v.at("best_mu") + 0.05),
+                        static_cast<float>(v.at("best_sigma")));
+    MetricContext c_at{*data, at, &at, ctx.generate, rng, ctx.noise},
+        c_off{*data, off, &off, ctx.generate, rng, ctx.noise};
     const double here = metric("f_divergence_1d")->compute(c_at).at("exact_" + name);
     CHECK(here == Approx(v.at("best")).epsilon(1e-5));
     CHECK(metric("f_divergence_1d")->compute(c_off).at("exact_" + name) > here);
@@ -78,22 +92,30 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
                     Catch::Contains("names one divergence"));
 }
 
-TEST_CASE("gradient_norms layer_ratio: log10 of the first block's norm over the last's, shifted exactly by a rescaling", "[papers]") {
+TEST_CASE(
+    "gradient_norms layer_ratio: log10 of the first block's norm over the last's, shifted exactly "
+    "by a rescaling",
+    "[papers]") {
   // With W₂, b₂ scaled by s > 0 the ReLU pattern of h₂ is unchanged, ∂L/∂h₂ depends on the
   // output weights only, and ∂L/∂h₁ = W₂ᵀ(∂L/∂h₂ ⊙ 1[·>0]) scales by s: the ratio moves by log10 s.
   auto data = dataset("ring");
   auto ratio_at = [&](float s) {
     Rng rng(41);
     NetworkSpec spec{Role::critic, {2}, {1}, &rng};
-    auto critic = make_component<Network, ArchitectureFactory>(Kind::architecture, "mlp",
-                                                               {{"hidden", std::vector<int64_t>{8, 6}}}, spec);
+    auto critic = make_component<Network, ArchitectureFactory>(
+        Kind::architecture, "mlp", {{"hidden", std::vector<int64_t>{8, 6}}}, spec);
     for (int k : {2, 3}) {  // layers.1.weight and .bias
       Tensor& p = const_cast<Tensor&>(critic->named_parameters()[k].second);
       for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] *= s;
     }
     Rng metric_rng(5);
-    MetricContext ctx{*data, *critic, critic.get(), [&](int64_t n) { return metric_rng.normal_tensor({n, 2}); }, metric_rng};
-    auto v = metric("gradient_norms", {{"samples", int64_t{64}}, {"layer_ratio", true}})->compute(ctx);
+    MetricContext ctx{*data, *critic, critic.get(),
+                      [&](int64_t n) {
+                        return metric_rng.normal_tensor({n, 2});
+                      },
+                      metric_rng};
+    auto v =
+        metric("gradient_norms", {{"samples", int64_t{64}}, {"layer_ratio", true}})->compute(ctx);
     CHECK(v.at("activation_grad_log10_ratio") ==
           Approx(std::log10(v.at("activation_grad_hidden1") / v.at("activation_grad_hidden2"))));
     return std::pair{v.at("activation_grad_log10_ratio"), v.at("activation_grad_trend")};
@@ -107,23 +129,31 @@ TEST_CASE("gradient_norms layer_ratio: log10 of the first block's norm over the 
   CHECK(ratio_at(1e-3f).first == Approx(base - 3).margin(1e-4));
   CHECK(ratio_at(1e-3f).second == -1);
   auto names = metric("gradient_norms")->value_names();
-  CHECK(std::find(names.begin(), names.end(), "activation_grad_trend") == names.end());  // only when asked
+  CHECK(std::find(names.begin(), names.end(), "activation_grad_trend") ==
+        names.end());  // only when asked
 }
 
-TEST_CASE("generator_gradient baseline: NaN before it, 0 at it, log10 of the ratio after, kept in its state", "[papers]") {
+TEST_CASE(
+    "generator_gradient baseline: NaN before it, 0 at it, log10 of the ratio after, kept in its "
+    "state",
+    "[papers]") {
   // G(z) = b, v(x) = a·x: the minimax norm is a·σ(a·b) (test_metrics), so changing a from 2.5
   // to 0.5 changes it by log10(0.5·σ(0.4) / (2.5·σ(2)))
   class Constant : public Network {
    public:
     Constant() { b_ = register_parameter("b", Tensor::from({1}, {0.8f})); }
-    Tensor forward(const Tensor& z) override { return linear(z, Tensor::zeros({1, z.size(1)}), use(b_)); }
+    Tensor forward(const Tensor& z) override {
+      return linear(z, Tensor::zeros({1, z.size(1)}), use(b_));
+    }
     size_t b_;
   } generator;
   auto critic = std::make_unique<LinearCritic>(Tensor::from({1, 1}, {2.5f}));
   auto data = dataset("gaussian_mixture_1d");
   Rng rng(3);
-  MetricContext ctx{*data, generator, critic.get(), [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
-                    rng, [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
+  MetricContext ctx{
+      *data,        generator,
+      critic.get(), [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
+      rng,          [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
   auto m = metric("generator_gradient", {{"baseline_step", int64_t{10}}});
   ctx.step = 5;
   CHECK(std::isnan(m->compute(ctx).at("minimax_log10_change")));
@@ -161,7 +191,8 @@ TEST_CASE("resample: every point an independent uniform draw from the fixed samp
     ++counts[it->second];
   }
   double chi2 = 0;  // uniform: χ² with 49 degrees of freedom, P(χ² > 85) ≈ 0.001
-  for (int64_t c : counts) chi2 += (c - double(n) / size) * (c - double(n) / size) / (double(n) / size);
+  for (int64_t c : counts)
+    chi2 += (c - double(n) / size) * (c - double(n) / size) / (double(n) / size);
   CHECK(chi2 < 85);
   // two batches of a packed pair are not the same tuples (in order they would be, every pass)
   Rng c(8);
@@ -169,12 +200,18 @@ TEST_CASE("resample: every point an independent uniform draw from the fixed samp
   CHECK(pairs->sample(4, c).to_vector() != pairs->sample(4, c).to_vector());
 }
 
-TEST_CASE("critic_only: the generator never moves (data plus noise) or stops at the freeze, when the critic starts afresh", "[papers]") {
+TEST_CASE(
+    "critic_only: the generator never moves (data plus noise) or stops at the freeze, when the "
+    "critic starts afresh",
+    "[papers]") {
   auto make = [](const std::string& procedure) {
     const std::string yaml = "dataset: {plugin: eight_gaussians}\nprocedure: " + procedure +
-                             "\ngenerator: {plugin: mlp, hidden: [3], noise_dim: 2}\ncritic: {plugin: mlp, hidden: [3]}\n"
-                             "objective: nonsaturating\noptimizer: {plugin: sgd, lr: 0.1}\ntrain: {batch_size: 8, samples: 0}\nseed: 3\n";
-    auto config = std::make_shared<CellConfig>(resolve_cell(parse_yaml(yaml, "test.yaml"), builtin_registry()));
+                             "\ngenerator: {plugin: mlp, hidden: [3], noise_dim: 2}\ncritic: "
+                             "{plugin: mlp, hidden: [3]}\n"
+                             "objective: nonsaturating\noptimizer: {plugin: sgd, lr: 0.1}\ntrain: "
+                             "{batch_size: 8, samples: 0}\nseed: 3\n";
+    auto config = std::make_shared<CellConfig>(
+        resolve_cell(parse_yaml(yaml, "test.yaml"), builtin_registry()));
     return std::pair{config, std::make_unique<Session>(*config, builtin_registry())};
   };
   auto params = [](Session& s, const std::string& network) {
@@ -207,10 +244,12 @@ TEST_CASE("critic_only: the generator never moves (data plus noise) or stops at 
     REQUIRE(s->procedure->step(*s->context, 4).diverged.empty());
     CHECK(params(*s, "generator") == g2);
   }
-  CHECK_THROWS_WITH(make("{plugin: critic_only, pretrain_steps: 2}"), Catch::Contains("pretrain_steps needs fake: generator"));
+  CHECK_THROWS_WITH(make("{plugin: critic_only, pretrain_steps: 2}"),
+                    Catch::Contains("pretrain_steps needs fake: generator"));
 }
 
-TEST_CASE("sharpness: the mean squared Laplacian of one bright pixel and of a checkerboard", "[papers]") {
+TEST_CASE("sharpness: the mean squared Laplacian of one bright pixel and of a checkerboard",
+          "[papers]") {
   // 5×5 images: interior pixels (1..3)². One pixel 1 at the centre: responses −4 there and 1 at
   // its four neighbours, so S = (16 + 4)/9. A ±1 checkerboard: every interior response is ∓8,
   // S = 64. A linear ramp has none (S = 0).
@@ -264,9 +303,13 @@ TEST_CASE("reference tolerances: absolute, per value, and relative", "[papers]")
   CHECK(t.agrees("b", 1.005, 1.0));
 }
 
-TEST_CASE("critic_only: a fixed data-plus-noise fake, a frozen generator with a fresh critic, packed resampling", "[papers][e2e]") {
+TEST_CASE(
+    "critic_only: a fixed data-plus-noise fake, a frozen generator with a fresh critic, packed "
+    "resampling",
+    "[papers][e2e]") {
   const auto dir = temp_dir("kant-papers");
-  CommandResult r = run_command(kant_exe() + " run " + kSource + "/tests/data/papers_small.yaml --jobs 2 --results " + dir.string());
+  CommandResult r = run_command(kant_exe() + " run " + kSource +
+                                "/tests/data/papers_small.yaml --jobs 2 --results " + dir.string());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("3 complete, 0 diverged, 0 failed"));
@@ -284,8 +327,10 @@ TEST_CASE("critic_only: a fixed data-plus-noise fake, a frozen generator with a 
   const double trend = plus.final_metrics.at("gradient_norms.activation_grad_trend");
   CHECK((trend == -1 || trend == 0 || trend == 1));
   // frozen: the generator's gradient is NaN-free after the baseline (step 15), 0 at it
-  const std::vector<double> change = read_cell_dataset(cells["frozen"], "metrics/generator_gradient/minimax_log10_change");
-  const std::vector<double> steps = read_cell_dataset(cells["frozen"], "metrics/generator_gradient/step");
+  const std::vector<double> change =
+      read_cell_dataset(cells["frozen"], "metrics/generator_gradient/minimax_log10_change");
+  const std::vector<double> steps =
+      read_cell_dataset(cells["frozen"], "metrics/generator_gradient/step");
   REQUIRE(change.size() == steps.size());
   for (size_t i = 0; i < steps.size(); ++i) {
     INFO(steps[i]);
@@ -303,19 +348,25 @@ TEST_CASE("critic_only: a fixed data-plus-noise fake, a frozen generator with a 
   CHECK_THAT(rep.output, Catch::Contains("generator_gradient.minimax_log10_change"));
 }
 
-TEST_CASE("every paper's YAML is valid under each of its profiles, and an unknown profile is one error", "[papers]") {
-  for (const char* name : {"fgan_mixture", "pacgan_modes", "veegan_modes", "wgan_gp_toys", "arjovsky_bottou"})
+TEST_CASE(
+    "every paper's YAML is valid under each of its profiles, and an unknown profile is one error",
+    "[papers]") {
+  for (const char* name :
+       {"fgan_mixture", "pacgan_modes", "veegan_modes", "wgan_gp_toys", "arjovsky_bottou"})
     for (const char* profile : {"quick", "full"}) {
       INFO(name << " " << profile);
-      CommandResult r = run_command(kant_exe() + " validate " + kSource + "/experiments/papers/" + name +
-                                    ".yaml --profile " + profile);
+      CommandResult r = run_command(kant_exe() + " validate " + kSource + "/experiments/papers/" +
+                                    name + ".yaml --profile " + profile);
       CHECK(r.exit_code == 0);
       CHECK_THAT(r.output, Catch::Contains("all valid"));
     }
-  CommandResult bad = run_command(kant_exe() + " validate " + kSource + "/experiments/papers/pacgan_modes.yaml --profile quik");
+  CommandResult bad = run_command(kant_exe() + " validate " + kSource +
+                                  "/experiments/papers/pacgan_modes.yaml --profile quik");
   CHECK(bad.exit_code == 2);
-  CHECK_THAT(bad.output, Catch::Contains("pacgan_modes.yaml:") && Catch::Contains("no profile 'quik'") &&
+  CHECK_THAT(bad.output, Catch::Contains("pacgan_modes.yaml:") &&
+                             Catch::Contains("no profile 'quik'") &&
                              Catch::Contains("did you mean 'quick'"));
-  CommandResult dirac = run_command(kant_exe() + " validate " + kSource + "/experiments/dirac_gan.yaml");
+  CommandResult dirac =
+      run_command(kant_exe() + " validate " + kSource + "/experiments/dirac_gan.yaml");
   CHECK(dirac.exit_code == 0);
 }

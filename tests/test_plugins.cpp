@@ -1,12 +1,12 @@
 // Plugin loading: every way a library can be unusable is a PluginError naming the file; files
 // that others own or can write are refused (unless trusted); a file without the Kantorovich
 // ELF note, or with another ABI's, is refused before any of its code runs.
-#include <catch2/catch.hpp>
 #include <dlfcn.h>
 #include <elf.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -25,14 +25,21 @@ std::string test_plugin(const std::string& name) {
 
 TEST_CASE("built-in plugins register every component of the foundation", "[plugins]") {
   const Registry& r = builtin_registry();
-  for (auto [kind, name] : std::vector<std::pair<Kind, const char*>>{
-           {Kind::architecture, "mlp"},       {Kind::dataset, "eight_gaussians"},
-           {Kind::dataset, "twenty_five_gaussians"}, {Kind::dataset, "swiss_roll"},
-           {Kind::objective, "wasserstein"},  {Kind::objective, "nonsaturating"},
-           {Kind::objective, "minimax"},      {Kind::lipschitz, "none"},
-           {Kind::lipschitz, "gradient_penalty"}, {Kind::lipschitz, "weight_clipping"},
-           {Kind::optimizer, "sgd"},          {Kind::optimizer, "adam"},
-           {Kind::optimizer, "rmsprop"},      {Kind::metric, "mode_coverage"}}) {
+  for (auto [kind, name] :
+       std::vector<std::pair<Kind, const char*>>{{Kind::architecture, "mlp"},
+                                                 {Kind::dataset, "eight_gaussians"},
+                                                 {Kind::dataset, "twenty_five_gaussians"},
+                                                 {Kind::dataset, "swiss_roll"},
+                                                 {Kind::objective, "wasserstein"},
+                                                 {Kind::objective, "nonsaturating"},
+                                                 {Kind::objective, "minimax"},
+                                                 {Kind::lipschitz, "none"},
+                                                 {Kind::lipschitz, "gradient_penalty"},
+                                                 {Kind::lipschitz, "weight_clipping"},
+                                                 {Kind::optimizer, "sgd"},
+                                                 {Kind::optimizer, "adam"},
+                                                 {Kind::optimizer, "rmsprop"},
+                                                 {Kind::metric, "mode_coverage"}}) {
     INFO(kind_name(kind) << " " << name);
     const Component* c = r.find(kind, name);
     REQUIRE(c);
@@ -44,14 +51,16 @@ TEST_CASE("built-in plugins register every component of the foundation", "[plugi
 TEST_CASE("a library without the entry symbol", "[plugins]") {
   Registry r;
   const std::string f = test_plugin("no_entry");
-  CHECK_THROWS_WITH(r.load_library(f), Catch::Contains(f) && Catch::Contains("no entry symbol 'kant_plugin_entry'"));
+  CHECK_THROWS_WITH(r.load_library(f),
+                    Catch::Contains(f) && Catch::Contains("no entry symbol 'kant_plugin_entry'"));
 }
 
 TEST_CASE("ABI version and compiler mismatches", "[plugins]") {
   Registry r;
   const std::string f = test_plugin("wrong_abi");
-  CHECK_THROWS_WITH(r.load_library(f), Catch::Contains(f) && Catch::Contains("ABI 999") &&
-                                           Catch::Contains("this kant has ABI " + std::to_string(kAbiVersion)));
+  CHECK_THROWS_WITH(r.load_library(f),
+                    Catch::Contains(f) && Catch::Contains("ABI 999") &&
+                        Catch::Contains("this kant has ABI " + std::to_string(kAbiVersion)));
   const std::string g = test_plugin("wrong_tag");
   CHECK_THROWS_WITH(r.load_library(g), Catch::Contains(g) && Catch::Contains("clang-3.0"));
   CHECK(r.components().empty());
@@ -61,7 +70,8 @@ TEST_CASE("a name registered twice names both libraries", "[plugins]") {
   Registry r;
   r.load_directory(KANT_TEST_PLUGIN_DIR);
   const std::string f = test_plugin("duplicate");
-  CHECK_THROWS_WITH(r.load_library(f), Catch::Contains(f) && Catch::Contains("objective 'wasserstein'") &&
+  CHECK_THROWS_WITH(r.load_library(f), Catch::Contains(f) &&
+                                           Catch::Contains("objective 'wasserstein'") &&
                                            Catch::Contains("kant_objective_wasserstein.so"));
 }
 
@@ -73,9 +83,11 @@ TEST_CASE("a factory or registration that throws", "[plugins]") {
   REQUIRE(c);
   CHECK_THROWS_AS((r.create<Objective, ObjectiveFactory>(*c, Params())), PluginError);
   CHECK_THROWS_WITH((r.create<Objective, ObjectiveFactory>(*c, Params())),
-                    Catch::Contains(f) && Catch::Contains("boom in the factory") && Catch::Contains("'explodes'"));
+                    Catch::Contains(f) && Catch::Contains("boom in the factory") &&
+                        Catch::Contains("'explodes'"));
   const std::string g = test_plugin("throwing_register");
-  CHECK_THROWS_WITH(r.load_library(g), Catch::Contains(g) && Catch::Contains("boom while registering"));
+  CHECK_THROWS_WITH(r.load_library(g),
+                    Catch::Contains(g) && Catch::Contains("boom while registering"));
 }
 
 TEST_CASE("a file that is not a shared library", "[plugins]") {
@@ -105,10 +117,13 @@ TEST_CASE("objects keep their library loaded", "[plugins]") {
 namespace {
 namespace fs = std::filesystem;
 
-std::string builtin_plugin(const std::string& file) { return std::string(KANT_TEST_PLUGIN_DIR) + "/" + file; }
+std::string builtin_plugin(const std::string& file) {
+  return std::string(KANT_TEST_PLUGIN_DIR) + "/" + file;
+}
 
 // A private copy of a built-in plugin in a folder of its own, modes 0755 / 0644.
-fs::path copy_plugin(const fs::path& dir, const std::string& file = "kant_objective_wasserstein.so") {
+fs::path copy_plugin(const fs::path& dir,
+                     const std::string& file = "kant_objective_wasserstein.so") {
   fs::permissions(dir, fs::perms(0755));
   const fs::path to = dir / file;
   fs::copy_file(builtin_plugin(file), to, fs::copy_options::overwrite_existing);
@@ -122,26 +137,32 @@ std::vector<char> read_bytes(const fs::path& f) {
 }
 
 void write_bytes(const fs::path& f, const std::vector<char>& bytes) {
-  std::ofstream(f, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(f, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   fs::permissions(f, fs::perms(0644));
 }
 }  // namespace
 
-TEST_CASE("a library without the note, or with another ABI's, is refused before its constructors run", "[plugins][trust]") {
+TEST_CASE(
+    "a library without the note, or with another ABI's, is refused before its constructors run",
+    "[plugins][trust]") {
   const fs::path dir = temp_dir("kant-marker");
   const fs::path marker = dir / "constructor-ran";
   ::setenv("KANT_TEST_MARKER", marker.c_str(), 1);
   Registry r;
   const std::string no_note = test_plugin("no_note");
-  CHECK_THROWS_WITH(r.load_library(no_note), Catch::Contains(no_note) &&
-                                                 Catch::Contains("no ELF note section .note.kantorovich") &&
-                                                 Catch::Contains("not loaded"));
+  CHECK_THROWS_WITH(r.load_library(no_note),
+                    Catch::Contains(no_note) &&
+                        Catch::Contains("no ELF note section .note.kantorovich") &&
+                        Catch::Contains("not loaded"));
   CHECK_FALSE(fs::exists(marker));
-  CHECK_THROWS_WITH(r.load_library(test_plugin("wrong_abi")), Catch::Contains("ABI 999") && Catch::Contains("not loaded"));
+  CHECK_THROWS_WITH(r.load_library(test_plugin("wrong_abi")),
+                    Catch::Contains("ABI 999") && Catch::Contains("not loaded"));
   CHECK_FALSE(fs::exists(marker));
   // and in a kant process, through the plugin path
-  CommandResult c = run_command("KANT_TEST_MARKER=" + marker.string() + " KANT_PLUGIN_PATH=" +
-                                fs::path(no_note).parent_path().string() + " " + kant_exe() + " plugins");
+  CommandResult c = run_command("KANT_TEST_MARKER=" + marker.string() +
+                                " KANT_PLUGIN_PATH=" + fs::path(no_note).parent_path().string() +
+                                " " + kant_exe() + " plugins");
   CHECK(c.exit_code == 2);
   CHECK_THAT(c.output, Catch::Contains("no ELF note section"));
   CHECK_FALSE(fs::exists(marker));
@@ -153,7 +174,8 @@ TEST_CASE("a library without the note, or with another ABI's, is refused before 
   ::unsetenv("KANT_TEST_MARKER");
 }
 
-TEST_CASE("the built-in plugins carry the note, damaged ELF headers are named, never followed", "[plugins][trust]") {
+TEST_CASE("the built-in plugins carry the note, damaged ELF headers are named, never followed",
+          "[plugins][trust]") {
   const fs::path dir = temp_dir("kant-elf");
   const fs::path good = copy_plugin(dir);
   {
@@ -172,18 +194,24 @@ TEST_CASE("the built-in plugins carry the note, damaged ELF headers are named, n
   auto header = [](std::vector<char>& b) { return reinterpret_cast<Elf64_Ehdr*>(b.data()); };
   Registry r;
   const std::string truncated = damaged("truncated", [](std::vector<char>& b) { b.resize(200); });
-  CHECK_THROWS_WITH(r.load_library(truncated), Catch::Contains(truncated) && Catch::Contains("malformed ELF file"));
+  CHECK_THROWS_WITH(r.load_library(truncated),
+                    Catch::Contains(truncated) && Catch::Contains("malformed ELF file"));
   const std::string tiny = damaged("tiny", [](std::vector<char>& b) { b.resize(10); });
   CHECK_THROWS_WITH(r.load_library(tiny), Catch::Contains("not an ELF file"));
-  const std::string far = damaged("far", [&](std::vector<char>& b) { header(b)->e_shoff = ~0ull - 100; });
+  const std::string far =
+      damaged("far", [&](std::vector<char>& b) { header(b)->e_shoff = ~0ull - 100; });
   CHECK_THROWS_WITH(r.load_library(far), Catch::Contains("lies past its end"));
-  const std::string many = damaged("many", [&](std::vector<char>& b) { header(b)->e_shnum = 0xfeff; });
+  const std::string many =
+      damaged("many", [&](std::vector<char>& b) { header(b)->e_shnum = 0xfeff; });
   CHECK_THROWS_WITH(r.load_library(many), Catch::Contains("malformed ELF file"));
-  const std::string arm = damaged("arm", [&](std::vector<char>& b) { header(b)->e_machine = EM_ARM; });
+  const std::string arm =
+      damaged("arm", [&](std::vector<char>& b) { header(b)->e_machine = EM_ARM; });
   CHECK_THROWS_WITH(r.load_library(arm), Catch::Contains("built for another machine"));
-  const std::string elf32 = damaged("elf32", [](std::vector<char>& b) { b[EI_CLASS] = ELFCLASS32; });
+  const std::string elf32 =
+      damaged("elf32", [](std::vector<char>& b) { b[EI_CLASS] = ELFCLASS32; });
   CHECK_THROWS_WITH(r.load_library(elf32), Catch::Contains("32-bit"));
-  const std::string names = damaged("names", [&](std::vector<char>& b) { header(b)->e_shstrndx = 0; });
+  const std::string names =
+      damaged("names", [&](std::vector<char>& b) { header(b)->e_shstrndx = 0; });
   CHECK_THROWS_WITH(r.load_library(names), Catch::Contains("bad section name table"));
   // the note's magic changed: a note, but not ours
   const std::string magic = damaged("magic", [](std::vector<char>& b) {
@@ -196,7 +224,8 @@ TEST_CASE("the built-in plugins carry the note, damaged ELF headers are named, n
   CHECK(r.components().empty());
 }
 
-TEST_CASE("plugin files and folders others own or can write are refused, unless trusted", "[plugins][trust]") {
+TEST_CASE("plugin files and folders others own or can write are refused, unless trusted",
+          "[plugins][trust]") {
   const fs::path dir = temp_dir("kant-trust");
   const fs::path file = copy_plugin(dir);
   auto load = [&](bool trust) {
@@ -206,13 +235,16 @@ TEST_CASE("plugin files and folders others own or can write are refused, unless 
   };
   CHECK_NOTHROW(load(false));
   fs::permissions(file, fs::perms(0664));
-  CHECK_THROWS_WITH(load(false), Catch::Contains(file.string()) && Catch::Contains("refused: the file") &&
-                                     Catch::Contains("is writable by its group (mode 0664; chmod go-w") &&
-                                     Catch::Contains("--trust-plugin-path") && Catch::Contains("KANT_TRUST_PLUGIN_PATH=1"));
+  CHECK_THROWS_WITH(load(false),
+                    Catch::Contains(file.string()) && Catch::Contains("refused: the file") &&
+                        Catch::Contains("is writable by its group (mode 0664; chmod go-w") &&
+                        Catch::Contains("--trust-plugin-path") &&
+                        Catch::Contains("KANT_TRUST_PLUGIN_PATH=1"));
   CHECK_NOTHROW(load(true));
   fs::permissions(file, fs::perms(0644));
   fs::permissions(dir, fs::perms(0757));
-  CHECK_THROWS_WITH(load(false), Catch::Contains("refused: its folder " + dir.string() + " is writable by others"));
+  CHECK_THROWS_WITH(load(false), Catch::Contains("refused: its folder " + dir.string() +
+                                                 " is writable by others"));
   CHECK_NOTHROW(load(true));
   // through kant: the flag (before or after the command) and the environment variable
   const std::string env = "KANT_PLUGIN_PATH=" + dir.string() + " ";
@@ -221,9 +253,10 @@ TEST_CASE("plugin files and folders others own or can write are refused, unless 
   CHECK_THAT(c.output, Catch::Contains("is writable by others"));
   CHECK(std::count(c.output.begin(), c.output.end(), '\n') == 1);
   // (the copy registers 'wasserstein' a second time: trusted, it gets that far)
-  for (const std::string& trusted : {env + kant_exe() + " --trust-plugin-path plugins objective",
-                                     env + kant_exe() + " plugins objective --trust-plugin-path",
-                                     env + "KANT_TRUST_PLUGIN_PATH=1 " + kant_exe() + " plugins objective"}) {
+  for (const std::string& trusted :
+       {env + kant_exe() + " --trust-plugin-path plugins objective",
+        env + kant_exe() + " plugins objective --trust-plugin-path",
+        env + "KANT_TRUST_PLUGIN_PATH=1 " + kant_exe() + " plugins objective"}) {
     c = run_command(trusted);
     INFO(trusted);
     CHECK_THAT(c.output, Catch::Contains("already registered"));
@@ -232,11 +265,13 @@ TEST_CASE("plugin files and folders others own or can write are refused, unless 
   if (::geteuid() == 0) {  // another owner: only root can make one
     constexpr uid_t kNobody = 65534;
     REQUIRE(::chown(file.c_str(), kNobody, kNobody) == 0);
-    CHECK_THROWS_WITH(load(false), Catch::Contains("is owned by uid 65534") && Catch::Contains("not by you (uid 0"));
+    CHECK_THROWS_WITH(load(false), Catch::Contains("is owned by uid 65534") &&
+                                       Catch::Contains("not by you (uid 0"));
     CHECK_NOTHROW(load(true));
     REQUIRE(::chown(file.c_str(), 0, 0) == 0);
     REQUIRE(::chown(dir.c_str(), kNobody, kNobody) == 0);
-    CHECK_THROWS_WITH(load(false), Catch::Contains("its folder") && Catch::Contains("owned by uid 65534"));
+    CHECK_THROWS_WITH(load(false),
+                      Catch::Contains("its folder") && Catch::Contains("owned by uid 65534"));
     REQUIRE(::chown(dir.c_str(), 0, 0) == 0);
   }
   CHECK_NOTHROW(load(false));  // root-owned (or ours) and written only by the owner

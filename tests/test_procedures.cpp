@@ -7,11 +7,11 @@
 
 #include "config/config.hpp"
 #include "experiment/session.hpp"
+#include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/procedure_losses.hpp"
-#include "gradcheck.hpp"
 #include "support.hpp"
 
 using namespace kant;
@@ -43,7 +43,8 @@ struct Probe {
   }
 };
 
-std::string tiny_cell(const std::string& procedure, const std::string& extra, double critic_lr, double generator_lr) {
+std::string tiny_cell(const std::string& procedure, const std::string& extra, double critic_lr,
+                      double generator_lr) {
   return fmt::format(R"(dataset: {{plugin: eight_gaussians}}
 procedure: {}
 generator: {{plugin: mlp, hidden: [3], activation: tanh, noise_dim: 2}}
@@ -53,13 +54,15 @@ generator_optimizer: {{plugin: sgd, lr: {}}}
 critic_optimizer: {{plugin: sgd, lr: {}}}
 train: {{batch_size: 4, samples: 0}}
 seed: 3
-)", procedure, extra, generator_lr, critic_lr);
+)",
+                     procedure, extra, generator_lr, critic_lr);
 }
 
 // The gradient an optimizer step applied to `network` (SGD: Δθ = −η∇L), against central
 // differences of the loss `loss` the step reports, each from a fresh session with the same
 // random draws and that network's parameters moved by ±h.
-void check_update(const std::string& yaml, const std::string& network, double lr, const std::string& loss) {
+void check_update(const std::string& yaml, const std::string& network, double lr,
+                  const std::string& loss) {
   Probe base(yaml);
   std::vector<Tensor> before;
   for (const Tensor& p : base.params(network)) before.push_back(p.clone());
@@ -78,7 +81,8 @@ void check_update(const std::string& yaml, const std::string& network, double lr
         value[side] = moved.step().at(loss);
       }
       const double numeric = (value[0] - value[1]) / (2 * h);
-      INFO(network << " parameter " << k << "[" << i << "]: applied " << applied << ", numeric " << numeric);
+      INFO(network << " parameter " << k << "[" << i << "]: applied " << applied << ", numeric "
+                   << numeric);
       CHECK(applied == Approx(numeric).margin(3e-3).epsilon(3e-2));
       worst = std::max(worst, std::abs(applied - numeric));
       ++checked;
@@ -94,22 +98,27 @@ TEST_CASE("procedure losses at hand-computed points", "[procedures]") {
   Tensor x = Tensor::from({2, 2}, {1, 2, 3, 4}), z = Tensor::from({2, 1}, {5, 6});
   CHECK(losses::pair(x, z).to_vector() == std::vector<float>{1, 2, 5, 3, 4, 6});
   CHECK(losses::pair(x, z).shape() == Shape{2, 3});
-  CHECK(losses::mean_squared_distance(x, Tensor::zeros({2, 2})).item() == Approx((1 + 4 + 9 + 16) / 2.0));
+  CHECK(losses::mean_squared_distance(x, Tensor::zeros({2, 2})).item() ==
+        Approx((1 + 4 + 9 + 16) / 2.0));
   // VEEGAN: generated pairs have label 1, reconstructed pairs label 0
   Tensor dg = Tensor::from({2, 1}, {0, std::log(3.0f)}), dr = Tensor::from({1, 1}, {0.5f});
   CHECK(losses::veegan_discriminator_loss(dg, dr).item() ==
         Approx((softplus_d(0) + softplus_d(-std::log(3.0))) / 2 + softplus_d(0.5)).epsilon(f32));
   Tensor zz = Tensor::from({2, 2}, {1, 0, 0, 1}), zr = Tensor::from({2, 2}, {0, 0, 0, 0});
-  CHECK(losses::veegan_generator_loss(dg, zz, zr, 2.0f).item() == Approx(std::log(3.0) / 2 + 2.0 * 1.0).epsilon(f32));
+  CHECK(losses::veegan_generator_loss(dg, zz, zr, 2.0f).item() ==
+        Approx(std::log(3.0) / 2 + 2.0 * 1.0).epsilon(f32));
   // cross-entropy: logits (0, ln 3) → softmax (1/4, 3/4)
   Tensor logits = Tensor::from({1, 2}, {0, std::log(3.0f)});
-  CHECK(cross_entropy(logits, Tensor::from({1, 2}, {0, 1})).item() == Approx(-std::log(0.75)).epsilon(f32));
-  CHECK(cross_entropy(logits, std::vector<int64_t>{0}).item() == Approx(-std::log(0.25)).epsilon(f32));
+  CHECK(cross_entropy(logits, Tensor::from({1, 2}, {0, 1})).item() ==
+        Approx(-std::log(0.75)).epsilon(f32));
+  CHECK(cross_entropy(logits, std::vector<int64_t>{0}).item() ==
+        Approx(-std::log(0.25)).epsilon(f32));
   // InfoGAN: λ_cat·CE + λ_cont·½‖q − c‖²
   Tensor q = Tensor::from({1, 1}, {0.5f}), c = Tensor::from({1, 1}, {-0.5f});
-  CHECK(losses::infogan_information_loss(logits, Tensor::from({1, 2}, {0, 1}), q, c, 2.0f, 0.5f).item() ==
-        Approx(2 * -std::log(0.75) + 0.5 * 0.5 * 1.0).epsilon(f32));
-  CHECK(losses::infogan_information_loss(Tensor(), Tensor(), q, c, 1.0f, 1.0f).item() == Approx(0.5));
+  CHECK(losses::infogan_information_loss(logits, Tensor::from({1, 2}, {0, 1}), q, c, 2.0f, 0.5f)
+            .item() == Approx(2 * -std::log(0.75) + 0.5 * 0.5 * 1.0).epsilon(f32));
+  CHECK(losses::infogan_information_loss(Tensor(), Tensor(), q, c, 1.0f, 1.0f).item() ==
+        Approx(0.5));
   // VAE: KL(N(μ, σ²) ‖ N(0, 1)) = ½(μ² + σ² − 1 − log σ²)
   CHECK(losses::vae_kl(Tensor::from({1, 1}, {1}), Tensor::from({1, 1}, {0})).item() == Approx(0.5));
   CHECK(losses::vae_kl(Tensor::from({1, 1}, {0}), Tensor::from({1, 1}, {std::log(2.0f)})).item() ==
@@ -119,32 +128,50 @@ TEST_CASE("procedure losses at hand-computed points", "[procedures]") {
         Approx(0.5 + 0.5 * std::log(2 * M_PI)).epsilon(f32));
   CHECK(losses::vae_reconstruction(one, zero, "gaussian", 0.5f).item() ==
         Approx(0.5 / 0.25 + std::log(0.5) + 0.5 * std::log(2 * M_PI)).epsilon(f32));
-  CHECK(losses::vae_reconstruction(one, zero, "bernoulli", 1.0f).item() == Approx(std::log(2.0)).epsilon(f32));
-  CHECK_THROWS_WITH(losses::vae_reconstruction(one, zero, "poisson", 1.0f), Catch::Contains("gaussian or bernoulli"));
+  CHECK(losses::vae_reconstruction(one, zero, "bernoulli", 1.0f).item() ==
+        Approx(std::log(2.0)).epsilon(f32));
+  CHECK_THROWS_WITH(losses::vae_reconstruction(one, zero, "poisson", 1.0f),
+                    Catch::Contains("gaussian or bernoulli"));
 }
 
 TEST_CASE("procedure losses to first and second order", "[procedures][gradients]") {
   Tolerance tol;
-  check_both([](const std::vector<Tensor>& v) { return losses::veegan_discriminator_loss(v[0], v[1]); },
-             {random_tensor({4, 1}, -2, 2, 1), random_tensor({4, 1}, -2, 2, 2)}, tol);
-  check_both([](const std::vector<Tensor>& v) { return losses::veegan_generator_loss(v[0], v[1], v[2], 0.7f); },
-             {random_tensor({3, 1}, -2, 2, 3), random_tensor({3, 2}, -1, 1, 4), random_tensor({3, 2}, -1, 1, 5)}, tol);
+  check_both(
+      [](const std::vector<Tensor>& v) { return losses::veegan_discriminator_loss(v[0], v[1]); },
+      {random_tensor({4, 1}, -2, 2, 1), random_tensor({4, 1}, -2, 2, 2)}, tol);
+  check_both(
+      [](const std::vector<Tensor>& v) {
+        return losses::veegan_generator_loss(v[0], v[1], v[2], 0.7f);
+      },
+      {random_tensor({3, 1}, -2, 2, 3), random_tensor({3, 2}, -1, 1, 4),
+       random_tensor({3, 2}, -1, 1, 5)},
+      tol);
   Tensor one_hot = Tensor::from({2, 3}, {0, 1, 0, 1, 0, 0});
   check_both([&](const std::vector<Tensor>& v) { return cross_entropy(v[0], one_hot); },
              {random_tensor({2, 3}, -2, 2, 6)}, tol);
-  check_both([&](const std::vector<Tensor>& v) {
-               return losses::infogan_information_loss(v[0], one_hot, v[1], v[2], 1.0f, 0.3f);
-             },
-             {random_tensor({2, 3}, -2, 2, 7), random_tensor({2, 2}, -1, 1, 8), random_tensor({2, 2}, -1, 1, 9)}, tol);
+  check_both(
+      [&](const std::vector<Tensor>& v) {
+        return losses::infogan_information_loss(v[0], one_hot, v[1], v[2], 1.0f, 0.3f);
+      },
+      {random_tensor({2, 3}, -2, 2, 7), random_tensor({2, 2}, -1, 1, 8),
+       random_tensor({2, 2}, -1, 1, 9)},
+      tol);
   check_both([](const std::vector<Tensor>& v) { return losses::vae_kl(v[0], v[1]); },
              {random_tensor({3, 2}, -1, 1, 10), random_tensor({3, 2}, -1, 1, 11)}, tol);
-  check_both([](const std::vector<Tensor>& v) { return losses::vae_reconstruction(v[0], v[1], "gaussian", 0.7f); },
-             {random_tensor({3, 2}, -1, 1, 12), random_tensor({3, 2}, -1, 1, 13)}, tol);
-  check_both([](const std::vector<Tensor>& v) { return losses::vae_reconstruction(v[0], v[1], "bernoulli", 1.0f); },
-             {random_tensor({3, 2}, -0.9f, 0.9f, 14), random_tensor({3, 2}, -0.9f, 0.9f, 15)}, tol);
+  check_both(
+      [](const std::vector<Tensor>& v) {
+        return losses::vae_reconstruction(v[0], v[1], "gaussian", 0.7f);
+      },
+      {random_tensor({3, 2}, -1, 1, 12), random_tensor({3, 2}, -1, 1, 13)}, tol);
+  check_both(
+      [](const std::vector<Tensor>& v) {
+        return losses::vae_reconstruction(v[0], v[1], "bernoulli", 1.0f);
+      },
+      {random_tensor({3, 2}, -0.9f, 0.9f, 14), random_tensor({3, 2}, -0.9f, 0.9f, 15)}, tol);
 }
 
-TEST_CASE("each procedure's updates follow the gradient of the loss it reports", "[procedures][gradients]") {
+TEST_CASE("each procedure's updates follow the gradient of the loss it reports",
+          "[procedures][gradients]") {
   const double lr = 0.5, frozen = 1e-30;  // the other player barely moves
   const std::string objective = "objective: nonsaturating";
   SECTION("gan") {
@@ -152,16 +179,19 @@ TEST_CASE("each procedure's updates follow the gradient of the loss it reports",
     check_update(tiny_cell("gan", objective, frozen, lr), "generator", lr, "loss_generator");
   }
   SECTION("ali") {
-    const std::string extra = objective + "\nencoder: {plugin: mlp, hidden: [3], activation: tanh}\n"
-                                          "encoder_optimizer: {plugin: sgd, lr: 0.5}";
+    const std::string extra = objective +
+                              "\nencoder: {plugin: mlp, hidden: [3], activation: tanh}\n"
+                              "encoder_optimizer: {plugin: sgd, lr: 0.5}";
     check_update(tiny_cell("ali", extra, lr, lr), "critic", lr, "loss_critic");
     check_update(tiny_cell("ali", extra, frozen, lr), "generator", lr, "loss_generator");
     check_update(tiny_cell("ali", extra, frozen, lr), "encoder", lr, "loss_generator");
   }
   SECTION("veegan") {
-    const std::string extra = "reconstructor: {plugin: mlp, hidden: [3], activation: tanh}\n"
-                              "reconstructor_optimizer: {plugin: sgd, lr: 0.5}";
-    check_update(tiny_cell("{plugin: veegan, reconstructor_noise: 1}", extra, lr, lr), "critic", lr, "loss_critic");
+    const std::string extra =
+        "reconstructor: {plugin: mlp, hidden: [3], activation: tanh}\n"
+        "reconstructor_optimizer: {plugin: sgd, lr: 0.5}";
+    check_update(tiny_cell("{plugin: veegan, reconstructor_noise: 1}", extra, lr, lr), "critic", lr,
+                 "loss_critic");
     check_update(tiny_cell("veegan", extra, frozen, lr), "generator", lr, "loss_generator");
     check_update(tiny_cell("veegan", extra, frozen, lr), "reconstructor", lr, "loss_generator");
   }
@@ -195,8 +225,8 @@ seed: 5
 
 TEST_CASE("InfoGAN's generator step minimises the adversarial and the information loss together",
           "[procedures][gradients]") {
-  const std::string yaml = tiny_cell("{plugin: infogan, categories: 3, continuous: 1}", "objective: nonsaturating", 1e-30,
-                                     0.5);
+  const std::string yaml = tiny_cell("{plugin: infogan, categories: 3, continuous: 1}",
+                                     "objective: nonsaturating", 1e-30, 0.5);
   Probe base(yaml);
   std::vector<Tensor> before;
   for (const Tensor& p : base.params("generator")) before.push_back(p.clone());
@@ -228,18 +258,24 @@ TEST_CASE("procedures decide the config blocks a cell has", "[procedures][config
   };
   const std::string base = "dataset: eight_gaussians\ngenerator: {plugin: mlp, hidden: [4]}\n";
   CHECK_THAT(bad(base + "critic: mlp\nobjective: wasserstein\noptimizer: adam\nencoder: mlp\n"),
-             Catch::Contains("unknown config key 'encoder'") && Catch::Contains("procedure 'gan' trains: generator, critic"));
+             Catch::Contains("unknown config key 'encoder'") &&
+                 Catch::Contains("procedure 'gan' trains: generator, critic"));
   CHECK_THAT(bad(base + "procedure: vae\nencoder: mlp\noptimizer: adam\nobjective: wasserstein\n"),
              Catch::Contains("procedure 'vae' uses no adversarial objective"));
-  CHECK_THAT(bad(base + "procedure: vae\noptimizer: adam\n"), Catch::Contains("needs a 'encoder' block"));
-  CHECK_THAT(bad(base + "procedure: vea\n"), Catch::Contains("unknown procedure plugin 'vea' (did you mean 'vae'?)"));
+  CHECK_THAT(bad(base + "procedure: vae\noptimizer: adam\n"),
+             Catch::Contains("needs a 'encoder' block"));
+  CHECK_THAT(bad(base + "procedure: vea\n"),
+             Catch::Contains("unknown procedure plugin 'vea' (did you mean 'vae'?)"));
   // gan at its defaults leaves no trace in the canonical config: the cell ids of before stay
   const std::string gan = base + "critic: mlp\nobjective: wasserstein\noptimizer: adam\n";
   CellConfig implicit = resolve_cell(parse_yaml(gan, "a"), builtin_registry());
-  CellConfig explicit_gan = resolve_cell(parse_yaml(gan + "procedure: gan\n", "b"), builtin_registry());
+  CellConfig explicit_gan =
+      resolve_cell(parse_yaml(gan + "procedure: gan\n", "b"), builtin_registry());
   CHECK(implicit.id() == explicit_gan.id());
   CHECK(implicit.canonical.find("procedure") == nullptr);
-  CellConfig vae = resolve_cell(parse_yaml(base + "procedure: vae\nencoder: mlp\noptimizer: adam\n", "c"), builtin_registry());
+  CellConfig vae =
+      resolve_cell(parse_yaml(base + "procedure: vae\nencoder: mlp\noptimizer: adam\n", "c"),
+                   builtin_registry());
   CHECK(vae.canonical.find("procedure") != nullptr);
   CHECK(vae.network("encoder") != nullptr);
 }
@@ -256,11 +292,14 @@ TEST_CASE("the best one-to-one assignment by min-cost flow", "[procedures][metri
 
 TEST_CASE("every procedure runs from YAML and stores a complete cell", "[procedures][e2e]") {
   const auto dir = temp_dir("kant-procedures");
-  CommandResult r = run_command(kant_exe() + " run " + kData + "procedures.yaml --jobs 2 --results " + dir.string());
+  CommandResult r = run_command(kant_exe() + " run " + kData +
+                                "procedures.yaml --jobs 2 --results " + dir.string());
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("5 complete, 0 diverged, 0 failed"));
-  for (const char* p : {"gan", "ali", "veegan", "infogan", "vae"}) CHECK_THAT(r.output, Catch::Contains("| " + std::string(p)));
+  for (const char* p : {"gan", "ali", "veegan", "infogan", "vae"})
+    CHECK_THAT(r.output, Catch::Contains("| " + std::string(p)));
   CommandResult plugins = run_command(kant_exe() + " plugins procedure vae");
-  CHECK_THAT(plugins.output, Catch::Contains("Kingma & Welling 2014") && Catch::Contains("observation_std"));
+  CHECK_THAT(plugins.output,
+             Catch::Contains("Kingma & Welling 2014") && Catch::Contains("observation_std"));
 }

@@ -33,7 +33,8 @@ namespace {
 
 const std::string kData = std::string(KANT_TEST_SOURCE_DIR) + "/tests/data/";
 
-std::string run_cmd(const std::string& yaml, const fs::path& results, const std::string& extra = "") {
+std::string run_cmd(const std::string& yaml, const fs::path& results,
+                    const std::string& extra = "") {
   return kant_exe() + " run " + kData + yaml + " --results " + results.string() + " " + extra;
 }
 
@@ -82,10 +83,13 @@ TEST_CASE("SIGINT, SIGTERM and SIGHUP stop every child, nothing half-written, th
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     INFO("signal " << sig);
     const int pid = spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 2"), dir / "log");
-    REQUIRE(wait_for([&] { return processes_matching("_cell - " + results.string()).size() == 2; }, 20s));
+    REQUIRE(wait_for([&] { return processes_matching("_cell - " + results.string()).size() == 2; },
+                     20s));
     std::this_thread::sleep_for(1s);
-    if (sig == SIGINT) ::kill(-pid, sig);  // Ctrl-C: the whole foreground group
-    else ::kill(pid, sig);                 // to the runner alone
+    if (sig == SIGINT)
+      ::kill(-pid, sig);  // Ctrl-C: the whole foreground group
+    else
+      ::kill(pid, sig);  // to the runner alone
     const int code = wait_command(pid);
     INFO(read_text(dir / "log"));
     CHECK(code == 128 + sig);
@@ -104,22 +108,27 @@ TEST_CASE("a runner killed by SIGKILL takes its children with it", "[reliability
   const fs::path dir = temp_dir("kant-orphans");
   const fs::path results = dir / "r";
   const int pid = spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 2"), dir / "log");
-  REQUIRE(wait_for([&] { return processes_matching("_cell - " + results.string()).size() == 2; }, 20s));
+  REQUIRE(
+      wait_for([&] { return processes_matching("_cell - " + results.string()).size() == 2; }, 20s));
   ::kill(pid, SIGKILL);
   CHECK(wait_command(pid) == 128 + SIGKILL);
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(wait_for([&] { return processes_matching("_cell - " + results.string()).empty(); }, 10s));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   INFO("children gone after " << seconds << " s");
   CHECK(seconds < 5);
   CHECK(files_matching(results, ".tmp.").empty());
 }
 
-TEST_CASE("two runs on one folder train every cell exactly once and both exit 0", "[reliability][concurrency]") {
+TEST_CASE("two runs on one folder train every cell exactly once and both exit 0",
+          "[reliability][concurrency]") {
   const fs::path dir = temp_dir("kant-two-runs");
   const fs::path results = dir / "r";
-  const int a = spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"), dir / "a.log");
-  const int b = spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"), dir / "b.log");
+  const int a =
+      spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"), dir / "a.log");
+  const int b =
+      spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"), dir / "b.log");
   const int code_a = wait_command(a), code_b = wait_command(b);
   const std::string log_a = read_text(dir / "a.log"), log_b = read_text(dir / "b.log");
   INFO(log_a << "\n----\n" << log_b);
@@ -130,16 +139,21 @@ TEST_CASE("two runs on one folder train every cell exactly once and both exit 0"
   CHECK(files_matching(results, ".claim").empty());
 }
 
-TEST_CASE("a run in another PID namespace respects the claims of this one", "[reliability][concurrency]") {
+TEST_CASE("a run in another PID namespace respects the claims of this one",
+          "[reliability][concurrency]") {
   if (run_command("unshare --pid --fork --mount-proc true").exit_code != 0) {
-    WARN("skipped: cannot create a PID namespace here (unshare --pid needs root or user namespaces)");
+    WARN(
+        "skipped: cannot create a PID namespace here (unshare --pid needs root or user "
+        "namespaces)");
     return;
   }
   const fs::path dir = temp_dir("kant-pidns");
   const fs::path results = dir / "r";
-  const int a = spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"), dir / "a.log");
-  const int b = spawn_command("unshare --pid --fork --mount-proc " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"),
-                              dir / "b.log");
+  const int a =
+      spawn_command("exec " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"), dir / "a.log");
+  const int b = spawn_command(
+      "unshare --pid --fork --mount-proc " + run_cmd("slow.yaml", results, "--jobs 1 --threads 1"),
+      dir / "b.log");
   const int code_a = wait_command(a), code_b = wait_command(b);
   const std::string log_a = read_text(dir / "a.log"), log_b = read_text(dir / "b.log");
   INFO(log_a << "\n----\n" << log_b);
@@ -166,10 +180,14 @@ TEST_CASE("a full file system: a clear error, no crash, nothing truncated, the r
   REQUIRE(run_command(run_cmd("tiny.yaml", results)).exit_code == 0);
   const std::string manifest = read_text(results / "tiny" / "cells.yaml");
   // leave about 60 KiB: the quickstart's cells (each ~160 KiB of samples) cannot be stored
-  REQUIRE(run_command("dd if=/dev/zero of=" + (mnt / "filler").string() + " bs=1k count=100000 2>/dev/null; "
-                      "truncate -s -60k " + (mnt / "filler").string()).exit_code == 0);
+  REQUIRE(run_command("dd if=/dev/zero of=" + (mnt / "filler").string() +
+                      " bs=1k count=100000 2>/dev/null; "
+                      "truncate -s -60k " +
+                      (mnt / "filler").string())
+              .exit_code == 0);
   CommandResult full = run_command(kant_exe() + " run " + std::string(KANT_TEST_SOURCE_DIR) +
-                                   "/experiments/quickstart.yaml --set train.steps=10 --results " + results.string());
+                                   "/experiments/quickstart.yaml --set train.steps=10 --results " +
+                                   results.string());
   INFO(full.output);
   CHECK(full.exit_code == 1);  // not a crash: no signal, a failure said in words
   CHECK_THAT(full.output, Catch::Contains("No space left on device"));
@@ -182,7 +200,8 @@ TEST_CASE("a full file system: a clear error, no crash, nothing truncated, the r
   CHECK(read_text(results / "tiny" / "cells.yaml") == manifest);
   fs::remove(mnt / "filler");
   CommandResult rerun = run_command(kant_exe() + " run " + std::string(KANT_TEST_SOURCE_DIR) +
-                                    "/experiments/quickstart.yaml --set train.steps=10 --results " + results.string());
+                                    "/experiments/quickstart.yaml --set train.steps=10 --results " +
+                                    results.string());
   INFO(rerun.output);
   CHECK(rerun.exit_code == 0);
   CHECK(tally(results / "quickstart" / "cells").complete == 6);
@@ -213,7 +232,9 @@ TEST_CASE("damaged cell files are named, refused without a crash, kept aside and
     CHECK(verify.exit_code == 1);
     CHECK_THAT(verify.output, Catch::Contains(files[0].filename().string()));
   }
-  { std::ofstream(files[1], std::ios::binary) << read_text(files[1]).substr(0, 5000); }  // truncated
+  {
+    std::ofstream(files[1], std::ios::binary) << read_text(files[1]).substr(0, 5000);
+  }                                                        // truncated
   fs::copy_file(files[2], cells / "0000000000000000.h5");  // a cell under another's name
   CommandResult verify = run_command(kant_exe() + " verify " + (results / "tiny").string());
   INFO(verify.output);
@@ -232,7 +253,8 @@ TEST_CASE("damaged cell files are named, refused without a crash, kept aside and
   for (const fs::path& f : {files[0], files[1]}) CHECK_NOTHROW(read_cell_summary(f));
 }
 
-TEST_CASE("a folder where a cell file belongs fails that cell, not the run", "[reliability][integrity]") {
+TEST_CASE("a folder where a cell file belongs fails that cell, not the run",
+          "[reliability][integrity]") {
   const fs::path dir = temp_dir("kant-folder");
   const fs::path results = dir / "r";
   REQUIRE(run_command(kant_exe() + " validate " + kData + "tiny.yaml").exit_code == 0);
@@ -248,7 +270,8 @@ TEST_CASE("a folder where a cell file belongs fails that cell, not the run", "[r
   CHECK_THAT(r.output, Catch::Contains("3 complete"));
 }
 
-TEST_CASE("a cell killed between checkpoints resumes and ends bit-identical", "[reliability][resume]") {
+TEST_CASE("a cell killed between checkpoints resumes and ends bit-identical",
+          "[reliability][resume]") {
   const fs::path dir = temp_dir("kant-resume");
   // also with samples taken during training (kept in the checkpoint; spectral norm and the
   // weight average are put back after each)
@@ -261,7 +284,8 @@ TEST_CASE("a cell killed between checkpoints resumes and ends bit-identical", "[
   for (int kill = 0; kill < 2; ++kill) {
     const int pid = spawn_command("exec " + cmd, dir / "log");
     // wait for a checkpoint newer than the last one, then kill the cell's process
-    const fs::path ckpt = files_matching(results, ".ckpt").empty() ? fs::path() : files_matching(results, ".ckpt")[0];
+    const fs::path ckpt =
+        files_matching(results, ".ckpt").empty() ? fs::path() : files_matching(results, ".ckpt")[0];
     const auto before = ckpt.empty() ? fs::file_time_type() : fs::last_write_time(ckpt);
     REQUIRE(wait_for(
         [&] {
@@ -280,15 +304,18 @@ TEST_CASE("a cell killed between checkpoints resumes and ends bit-identical", "[
   const fs::path b = results / "slow" / "cells" / a.filename();
   REQUIRE(fs::exists(b));
   h5::File fa = h5::File::open(a), fb = h5::File::open(b);
-  for (const char* name : {"step", "loss_critic", "loss_generator", "penalty", "divergence_estimate"})
+  for (const char* name :
+       {"step", "loss_critic", "loss_generator", "penalty", "divergence_estimate"})
     CHECK(fa.root().open_group("series").read(name) == fb.root().open_group("series").read(name));
   for (const char* name : {"step", "modes", "high_quality"})
     CHECK(fa.root().open_group("metrics").open_group("mode_coverage").read(name) ==
           fb.root().open_group("metrics").open_group("mode_coverage").read(name));
-  CHECK(fa.root().open_group("samples").read("generated") == fb.root().open_group("samples").read("generated"));
+  CHECK(fa.root().open_group("samples").read("generated") ==
+        fb.root().open_group("samples").read("generated"));
   if (!sampling.empty())
     for (const char* name : {"step", "generated", "critic_surface"})
-      CHECK(fa.root().open_group("snapshots").read(name) == fb.root().open_group("snapshots").read(name));
+      CHECK(fa.root().open_group("snapshots").read(name) ==
+            fb.root().open_group("snapshots").read(name));
   CHECK(fb.root().attr_int("resumes") == 2);
   CHECK(files_matching(results, ".ckpt").empty());  // removed once the cell is stored
 }
@@ -305,7 +332,10 @@ TEST_CASE("claims: one holder at a time, a dead holder's claim is taken over, a 
   first->release();
   CHECK_FALSE(fs::exists(file));
   // a claim whose holder died on this kernel (no lock on it): taken over at once
-  { std::ofstream(file) << "host x\nboot_id " << read_text("/proc/sys/kernel/random/boot_id") << "pid 999999\n"; }
+  {
+    std::ofstream(file) << "host x\nboot_id " << read_text("/proc/sys/kernel/random/boot_id")
+                        << "pid 999999\n";
+  }
   CHECK(Claim::acquire(file, 120s));
   // another host's claim with a recent heartbeat: kept; with an old one: taken over
   { std::ofstream(file) << "host elsewhere\nboot_id 00000000-other-boot\npid 1\n"; }
@@ -317,7 +347,8 @@ TEST_CASE("claims: one holder at a time, a dead holder's claim is taken over, a 
   CHECK_THAT(read_text(file), Catch::Contains("pid " + std::to_string(::getpid())));
 }
 
-TEST_CASE("atomic writes never follow a symlink and leave no temporary on failure", "[reliability][files]") {
+TEST_CASE("atomic writes never follow a symlink and leave no temporary on failure",
+          "[reliability][files]") {
   const fs::path dir = temp_dir("kant-atomic");
   const fs::path victim = dir / "victim";
   { std::ofstream(victim) << "precious"; }
@@ -335,7 +366,8 @@ TEST_CASE("atomic writes never follow a symlink and leave no temporary on failur
   CHECK_THROWS_WITH(write_file_atomically(dir / "folder", "x"), Catch::Contains("is a folder"));
 }
 
-TEST_CASE("SHA-256 test vectors and random streams that continue exactly from their state", "[reliability]") {
+TEST_CASE("SHA-256 test vectors and random streams that continue exactly from their state",
+          "[reliability]") {
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_hex(std::string(1000000, 'a')) ==
@@ -350,8 +382,10 @@ TEST_CASE("SHA-256 test vectors and random streams that continue exactly from th
 
 // The fault campaign's findings (docs/reliability.md, failures A–C and the cut spec), each
 // reproduced for real and checked fixed.
-TEST_CASE("campaign findings: a complete cell's leftover claim, an empty old claim, a seal's open line, a cut spec",
-          "[reliability][campaign]") {
+TEST_CASE(
+    "campaign findings: a complete cell's leftover claim, an empty old claim, a seal's open line, "
+    "a cut spec",
+    "[reliability][campaign]") {
   const fs::path dir = temp_dir("kant-findings");
   const fs::path results = dir / "r";
   REQUIRE(run_command(run_cmd("tiny.yaml", results)).exit_code == 0);
@@ -384,7 +418,9 @@ TEST_CASE("campaign findings: a complete cell's leftover claim, an empty old cla
     CHECK_FALSE(fs::exists(claim));
     CHECK(read_text(files[0]) == before);  // skipped, not retrained
   }
-  SECTION("B: an empty claim seconds old (its creator died before writing it) does not stall the rerun") {
+  SECTION(
+      "B: an empty claim seconds old (its creator died before writing it) does not stall the "
+      "rerun") {
     fs::remove(files[1]);
     const fs::path claim = fs::path(files[1]).replace_extension(".claim");
     { std::ofstream touch(claim); }
@@ -397,7 +433,9 @@ TEST_CASE("campaign findings: a complete cell's leftover claim, an empty old cla
     CHECK(tally(cells).complete == 4);
     CHECK(files_matching(cells, ".claim").empty());
   }
-  SECTION("C: a seal whose text ends in an open line (its first padding NUL turned into a space) is damaged") {
+  SECTION(
+      "C: a seal whose text ends in an open line (its first padding NUL turned into a space) is "
+      "damaged") {
     std::string bytes = read_text(files[2]);
     const size_t nul = bytes.find('\0');
     REQUIRE(nul != std::string::npos);
@@ -407,13 +445,16 @@ TEST_CASE("campaign findings: a complete cell's leftover claim, an empty old cla
     CommandResult v = run_command(kant_exe() + " verify " + (results / "tiny").string());
     INFO(v.output);
     CHECK(v.exit_code == 1);
-    CHECK_THAT(v.output, Catch::Contains(files[2].filename().string()) && Catch::Contains("damaged seal"));
+    CHECK_THAT(v.output,
+               Catch::Contains(files[2].filename().string()) && Catch::Contains("damaged seal"));
   }
   SECTION("a cut or empty cell spec on a child's stdin is one error, exit 2, nothing written") {
     const fs::path out = dir / "x.h5";
-    for (const char* spec : {"", "experiment: tiny\n", "experiment: tiny\ncell_id: 0123\nlabels: 3\nconfig: {}\n"}) {
+    for (const char* spec :
+         {"", "experiment: tiny\n", "experiment: tiny\ncell_id: 0123\nlabels: 3\nconfig: {}\n"}) {
       INFO("spec: " << spec);
-      CommandResult r = run_command("printf '" + std::string(spec) + "' | " + kant_exe() + " _cell - " + out.string());
+      CommandResult r = run_command("printf '" + std::string(spec) + "' | " + kant_exe() +
+                                    " _cell - " + out.string());
       CHECK(r.exit_code == 2);
       CHECK_THAT(r.output, Catch::Contains("cell spec"));
       CHECK_FALSE(fs::exists(out));

@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "kant/error.hpp"
-#include "store/h5.hpp"
 #include "store/cell_file.hpp"
+#include "store/h5.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -34,7 +34,8 @@ CellInfo sample_info() {
   info.cell_id = "0123456789abcdef";
   info.labels = {{"method", "WGAN-GP"}, {"seed", "0"}};
   info.config_yaml = "seed: 0\n";
-  info.plugins = {{"objective/wasserstein", "1.0.0", "/x/kant_objective_wasserstein.so", std::string(64, '0')}};
+  info.plugins = {
+      {"objective/wasserstein", "1.0.0", "/x/kant_objective_wasserstein.so", std::string(64, '0')}};
   info.backend_version = "2.6.3";
   info.backend_isa = "avx2";
   return info;
@@ -84,13 +85,15 @@ TEST_CASE("cell files: write, read back, and no temporary left", "[storage]") {
   CHECK(s.status == "diverged");
   CHECK(s.diverged_step == 3);
   CHECK(s.detail == "the critic loss became nan at generator step 3");
-  CHECK(s.labels == std::vector<std::pair<std::string, std::string>>{{"method", "WGAN-GP"}, {"seed", "0"}});
+  CHECK(s.labels ==
+        std::vector<std::pair<std::string, std::string>>{{"method", "WGAN-GP"}, {"seed", "0"}});
   CHECK(s.final_metrics.at("mode_coverage.high_quality") == 55.5);
   CHECK(s.attrs.at("onednn_isa") == "avx2");
   CHECK(s.attrs.at("onednn_version") == "2.6.3");
   h5::File f = h5::File::open(file);
   CHECK(f.root().open_group("series").read("loss_critic") == std::vector<double>{-0.5, -0.75});
-  CHECK(f.root().open_group("metrics").open_group("mode_coverage").read("modes") == std::vector<double>{7});
+  CHECK(f.root().open_group("metrics").open_group("mode_coverage").read("modes") ==
+        std::vector<double>{7});
   Shape shape;
   CHECK(f.root().open_group("samples").read("generated", &shape)[5] == 6.0);
   CHECK(shape == Shape{3, 2});
@@ -109,7 +112,9 @@ TEST_CASE("truncated, foreign and missing files are errors naming the file", "[s
   // foreign: a valid HDF5 file that is not a cell
   fs::path foreign = dir / "foreign.h5";
   { h5::File::create(foreign).root().set_attr("hello", 1.0); }
-  CHECK_THROWS_WITH(read_cell_summary(foreign), Catch::Contains(foreign.string()) && Catch::Contains("not a sealed Kantorovich file"));
+  CHECK_THROWS_WITH(
+      read_cell_summary(foreign),
+      Catch::Contains(foreign.string()) && Catch::Contains("not a sealed Kantorovich file"));
   // not HDF5 at all, and missing
   fs::path text = dir / "text.h5";
   std::ofstream(text) << "hello";

@@ -43,9 +43,15 @@ class SampleSpread : public Metric {
 }  // namespace
 
 KANT_PLUGIN("sample_spread", "1.0.0") {
-  registrar.add({"sample_spread", "1.0.0", "mean per-coordinate standard deviation of generated samples, and its ratio to the data's",
-                 {param::integer("samples", 500, "samples per side").at_least(2)},
-                 MetricFactory([](const Params& p) { return std::make_unique<SampleSpread>(p); }),
-                 {stored::value("spread", "mean over coordinates of the generated samples' standard deviation"),
-                  stored::value("ratio", "spread divided by the data's (1: as spread as the data, near 0: collapsed)")}});
+  registrar.add(
+      {"sample_spread",
+       "1.0.0",
+       "mean per-coordinate standard deviation of generated samples, and its ratio to the data's",
+       {param::integer("samples", 500, "samples per side").at_least(2)},
+       MetricFactory([](const Params& p) { return std::make_unique<SampleSpread>(p); }),
+       {stored::value("spread",
+                      "mean over coordinates of the generated samples' standard deviation"),
+        stored::value(
+            "ratio",
+            "spread divided by the data's (1: as spread as the data, near 0: collapsed)")}});
 }

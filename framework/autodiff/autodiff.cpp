@@ -2,10 +2,10 @@
 // backward rules in reverse topological order (recording them when create_graph is set).
 #include "kant/autodiff.hpp"
 
+#include <fmt/format.h>
+
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
@@ -16,9 +16,7 @@ thread_local bool g_grad_enabled = true;
 }
 
 bool grad_enabled() { return g_grad_enabled; }
-GradModeGuard::GradModeGuard(bool enabled) : previous_(g_grad_enabled) {
-  g_grad_enabled = enabled;
-}
+GradModeGuard::GradModeGuard(bool enabled) : previous_(g_grad_enabled) { g_grad_enabled = enabled; }
 GradModeGuard::~GradModeGuard() { g_grad_enabled = previous_; }
 
 Tensor record(Tensor out, const char* op, std::vector<Tensor> inputs, Node::Backward backward) {
@@ -105,8 +103,8 @@ void accumulate(std::unordered_map<const TensorImpl*, Tensor>& grads, const Tens
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, bool create_graph) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
-    throw TensorError(fmt::format("grad: {} outputs but {} grad_outputs", outputs.size(),
-                                  grad_outputs.size()));
+    throw TensorError(
+        fmt::format("grad: {} outputs but {} grad_outputs", outputs.size(), grad_outputs.size()));
   std::unordered_set<const TensorImpl*> targets;
   for (const Tensor& in : inputs) {
     if (!in.requires_grad())
@@ -122,9 +120,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     Tensor seed;
     if (grad_outputs.empty()) {
       if (out.numel() != 1)
-        throw TensorError(fmt::format(
-            "grad: output {} has shape {}; pass grad_outputs for non-scalar outputs", k,
-            shape_str(out.shape())));
+        throw TensorError(
+            fmt::format("grad: output {} has shape {}; pass grad_outputs for non-scalar outputs", k,
+                        shape_str(out.shape())));
       seed = Tensor::ones(out.shape());
     } else {
       seed = grad_outputs[k];

@@ -2,9 +2,9 @@
 // (so every rule is itself differentiable; masks are constants whose derivative is zero a.e.).
 #include "kant/ops.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
@@ -32,8 +32,8 @@ Tensor unary(const Tensor& x, kernels::Eltwise f, float alpha = 0.0f, float beta
 Tensor eltwise_grad(const Tensor& g, const Tensor& data, kernels::EltwiseBackward f, float alpha,
                     const char* op) {
   if (g.shape() != data.shape())
-    throw TensorError(fmt::format("{}: gradient shape {} differs from {}", op,
-                                  shape_str(g.shape()), shape_str(data.shape())));
+    throw TensorError(fmt::format("{}: gradient shape {} differs from {}", op, shape_str(g.shape()),
+                                  shape_str(data.shape())));
   Tensor y = Tensor::empty(g.shape());
   kernels::eltwise_backward(f, alpha, g.data(), data.data(), y.data(), g.numel());
   return y;
@@ -57,8 +57,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     } else if (pa[i] == 1) {
       out[i] = pb[i];
     } else {
-      throw TensorError(fmt::format("shapes {} and {} do not broadcast", shape_str(a),
-                                    shape_str(b)));
+      throw TensorError(
+          fmt::format("shapes {} and {} do not broadcast", shape_str(a), shape_str(b)));
     }
   }
   return out;
@@ -68,8 +68,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   if (a.dim() != 2 || b.dim() != 2)
-    throw TensorError(fmt::format("matmul needs 2-D operands, got {} and {}",
-                                  shape_str(a.shape()), shape_str(b.shape())));
+    throw TensorError(fmt::format("matmul needs 2-D operands, got {} and {}", shape_str(a.shape()),
+                                  shape_str(b.shape())));
   int64_t m = ta ? a.size(1) : a.size(0), k = ta ? a.size(0) : a.size(1);
   int64_t kb = tb ? b.size(1) : b.size(0), n = tb ? b.size(0) : b.size(1);
   if (k != kb)
@@ -82,18 +82,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                   const Tensor& A = in[0];
                   const Tensor& B = in[1];
                   Grads r(2);
-                  if (needs[0])
-                    r[0] = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
-                  if (needs[1])
-                    r[1] = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
+                  if (needs[0]) r[0] = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
+                  if (needs[1]) r[1] = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
                   return r;
                 });
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1))
-    throw TensorError(fmt::format("linear: input {} does not fit weight {}",
-                                  shape_str(x.shape()), shape_str(w.shape())));
+    throw TensorError(fmt::format("linear: input {} does not fit weight {}", shape_str(x.shape()),
+                                  shape_str(w.shape())));
   if (b.defined() && (b.dim() != 1 || b.size(0) != w.size(0)))
     throw TensorError(fmt::format("linear: bias {} does not fit weight {}", shape_str(b.shape()),
                                   shape_str(w.shape())));
@@ -230,10 +228,9 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor affine(const Tensor& x, float a, float b) {
-  return record(unary(x, kernels::Eltwise::linear, a, b), "affine", {x},
-                [a](const Tensor& g, const Tensor&, const Grads&, const Needs&) {
-                  return Grads{g * a};
-                });
+  return record(
+      unary(x, kernels::Eltwise::linear, a, b), "affine", {x},
+      [a](const Tensor& g, const Tensor&, const Grads&, const Needs&) { return Grads{g * a}; });
 }
 
 Tensor neg(const Tensor& x) { return affine(x, -1.0f, 0.0f); }
@@ -428,13 +425,13 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const Shape& xs = x.shape();
   if (shape.size() > xs.size())
-    throw TensorError(fmt::format("sum_to: cannot reduce {} to {}", shape_str(xs),
-                                  shape_str(shape)));
+    throw TensorError(
+        fmt::format("sum_to: cannot reduce {} to {}", shape_str(xs), shape_str(shape)));
   Shape target = padded(shape, xs.size());
   for (size_t i = 0; i < xs.size(); ++i)
     if (target[i] != xs[i] && target[i] != 1)
-      throw TensorError(fmt::format("sum_to: cannot reduce {} to {}", shape_str(xs),
-                                    shape_str(shape)));
+      throw TensorError(
+          fmt::format("sum_to: cannot reduce {} to {}", shape_str(xs), shape_str(shape)));
   Tensor y = Tensor::empty(target);
   kernels::reduce_sum(x.data(), xs, y.data(), target);
   y.impl()->shape = shape;
@@ -448,8 +445,8 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   Shape out = broadcast_shapes(x.shape(), shape);
   if (out != shape)
-    throw TensorError(fmt::format("broadcast_to: {} does not broadcast to {}",
-                                  shape_str(x.shape()), shape_str(shape)));
+    throw TensorError(fmt::format("broadcast_to: {} does not broadcast to {}", shape_str(x.shape()),
+                                  shape_str(shape)));
   Tensor y = Tensor::empty(shape);
   kernels::broadcast(x.data(), padded(x.shape(), shape.size()), y.data(), shape);
   return record(y, "broadcast_to", {x},

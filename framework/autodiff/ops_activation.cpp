@@ -1,8 +1,8 @@
 // More element-wise ops (ELU, SELU, softsign, GELU, erf, pow), the step mask, where, dropout.
 // Forward on oneDNN eltwise where it has the function; backward rules are differentiable ops.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"

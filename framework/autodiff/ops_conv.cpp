@@ -23,8 +23,8 @@ void require_4d(const Tensor& t, const char* op, const char* what) {
 kernels::ConvGeometry geometry(const Shape& x, const Shape& w, const Conv2dOptions& o,
                                const char* op) {
   if (x.size() != 4 || w.size() != 4)
-    throw TensorError(fmt::format("{}: input {} and weight {} must be 4-D", op, shape_str(x),
-                                  shape_str(w)));
+    throw TensorError(
+        fmt::format("{}: input {} and weight {} must be 4-D", op, shape_str(x), shape_str(w)));
   if (o.groups < 1 || w[0] % o.groups != 0 || x[1] != w[1] * o.groups)
     throw TensorError(fmt::format("{}: input {} does not fit weight {} with {} group(s)", op,
                                   shape_str(x), shape_str(w), o.groups));
@@ -38,8 +38,8 @@ kernels::ConvGeometry geometry(const Shape& x, const Shape& w, const Conv2dOptio
   g.oh = (g.h + 2 * g.pad_h - g.dil_h * (g.kh - 1) - 1) / g.stride_h + 1;
   g.ow = (g.w + 2 * g.pad_w - g.dil_w * (g.kw - 1) - 1) / g.stride_w + 1;
   if (g.oh < 1 || g.ow < 1)
-    throw TensorError(fmt::format("{}: kernel {}×{} does not fit input {}", op, g.kh, g.kw,
-                                  shape_str(x)));
+    throw TensorError(
+        fmt::format("{}: kernel {}×{} does not fit input {}", op, g.kh, g.kw, shape_str(x)));
   return g;
 }
 
@@ -113,10 +113,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
   // the transposed convolution is the adjoint of a convolution from the output shape, with
   // weight [C_in, C_out/groups, kh, kw] read as that convolution's [out, in/groups, kh, kw]
   const int64_t c_out = w.size(1) * o.groups;
-  const int64_t oh = (x.size(2) - 1) * o.stride_h - 2 * o.pad_h + o.dil_h * (w.size(2) - 1) + 1 +
-                     output_padding_h;
-  const int64_t ow = (x.size(3) - 1) * o.stride_w - 2 * o.pad_w + o.dil_w * (w.size(3) - 1) + 1 +
-                     output_padding_w;
+  const int64_t oh =
+      (x.size(2) - 1) * o.stride_h - 2 * o.pad_h + o.dil_h * (w.size(2) - 1) + 1 + output_padding_h;
+  const int64_t ow =
+      (x.size(3) - 1) * o.stride_w - 2 * o.pad_w + o.dil_w * (w.size(3) - 1) + 1 + output_padding_w;
   Tensor y = conv2d_backward_data(x, w, {x.size(0), c_out, oh, ow}, o);
   if (!b.defined()) return y;
   if (b.dim() != 1 || b.size(0) != c_out)
@@ -130,7 +130,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
 namespace {
 
 kernels::PoolGeometry pool_geometry(const Shape& x, const Pool2dOptions& o, const char* op) {
-  if (x.size() != 4) throw TensorError(fmt::format("{} needs [N, C, H, W], got {}", op, shape_str(x)));
+  if (x.size() != 4)
+    throw TensorError(fmt::format("{} needs [N, C, H, W], got {}", op, shape_str(x)));
   kernels::PoolGeometry g{};
   g.n = x[0], g.c = x[1], g.h = x[2], g.w = x[3];
   g.kh = o.kernel_h, g.kw = o.kernel_w, g.stride_h = o.stride_h, g.stride_w = o.stride_w;

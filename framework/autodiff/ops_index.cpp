@@ -41,8 +41,8 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
     if (valid) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
   }
   if (!valid)
-    throw TensorError(fmt::format("permute: {} is not a permutation of {} axes", shape_str(perm),
-                                  rank));
+    throw TensorError(
+        fmt::format("permute: {} is not a permutation of {} axes", shape_str(perm), rank));
   Shape out(rank);
   for (size_t i = 0; i < rank; ++i) out[i] = x.size(perm[i]);
   Tensor y = Tensor::empty(out);
@@ -84,8 +84,8 @@ Tensor crop(const Tensor& x, const std::vector<int64_t>& offsets, const Shape& s
 
 Tensor gather(const Tensor& x, const Index& index, const Shape& shape) {
   if (static_cast<int64_t>(index->size()) != shape_numel(shape))
-    throw TensorError(fmt::format("gather: {} positions for shape {}", index->size(),
-                                  shape_str(shape)));
+    throw TensorError(
+        fmt::format("gather: {} positions for shape {}", index->size(), shape_str(shape)));
   Tensor y = Tensor::empty(shape);
   kernels::gather(x.data(), index->data(), y.data(), y.numel());
   return record(y, "gather", {x},
@@ -96,8 +96,8 @@ Tensor gather(const Tensor& x, const Index& index, const Shape& shape) {
 
 Tensor scatter_add(const Tensor& g, const Index& index, const Shape& shape) {
   if (static_cast<int64_t>(index->size()) != g.numel())
-    throw TensorError(fmt::format("scatter_add: {} positions for {} values", index->size(),
-                                  g.numel()));
+    throw TensorError(
+        fmt::format("scatter_add: {} positions for {} values", index->size(), g.numel()));
   Tensor y = Tensor::empty(shape);
   kernels::scatter_add(g.data(), index->data(), g.numel(), y.data(), y.numel());
   return record(y, "scatter_add", {g},
@@ -129,12 +129,13 @@ Tensor group_sort(const Tensor& x, int64_t group) {
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
-  if (x.dim() != 4) throw TensorError(fmt::format("max_pool2d needs [N, C, H, W], got {}", shape_str(x.shape())));
+  if (x.dim() != 4)
+    throw TensorError(fmt::format("max_pool2d needs [N, C, H, W], got {}", shape_str(x.shape())));
   const int64_t oh = (x.size(2) + 2 * o.pad_h - o.kernel_h) / o.stride_h + 1;
   const int64_t ow = (x.size(3) + 2 * o.pad_w - o.kernel_w) / o.stride_w + 1;
   if (oh < 1 || ow < 1 || o.pad_h * 2 > o.kernel_h || o.pad_w * 2 > o.kernel_w)
-    throw TensorError(fmt::format("max_pool2d: window {}×{} pad {}×{} does not fit {}",
-                                  o.kernel_h, o.kernel_w, o.pad_h, o.pad_w, shape_str(x.shape())));
+    throw TensorError(fmt::format("max_pool2d: window {}×{} pad {}×{} does not fit {}", o.kernel_h,
+                                  o.kernel_w, o.pad_h, o.pad_w, shape_str(x.shape())));
   Shape out{x.size(0), x.size(1), oh, ow};
   std::vector<int64_t> positions(static_cast<size_t>(shape_numel(out)));
   kernels::max_pool2d_argmax(x.size(0), x.size(1), x.size(2), x.size(3), oh, ow, o.kernel_h,

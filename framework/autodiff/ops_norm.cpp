@@ -39,23 +39,22 @@ Standardized standardize(const Tensor& x, bool per_channel, float eps) {
   for (int64_t a = per_channel ? 0 : 1; a < x.dim(); ++a)
     if (!per_channel || a != 1) axes.push_back(a);
   Tensor batch_mean = r.mean, batch_var = r.var;  // kept for the fused backward
-  r.y = record(
-      r.y, per_channel ? "batch_standardize" : "layer_standardize", {x},
-      [=](const Tensor& g, const Tensor& out, const Grads& in, const Needs&) {
-        if (grad_enabled()) {  // building a graph: differentiable composite rule
-          const Tensor& v = in[0];
-          Tensor sigma = sqrt(mean_of(square(v - mean_of(v, axes)), axes) + eps);
-          return Grads{(g - mean_of(g, axes) - out * mean_of(g * out, axes)) / sigma};
-        }
-        Tensor dx = Tensor::empty(in[0].shape());
-        if (per_channel)
-          kernels::batch_norm_backward(n, c, s, eps, in[0].data(), batch_mean.data(), batch_var.data(),
-                                       g.data(), dx.data());
-        else
-          kernels::layer_norm_backward(n, s, eps, in[0].data(), batch_mean.data(), batch_var.data(), g.data(),
-                                       dx.data());
-        return Grads{dx};
-      });
+  r.y = record(r.y, per_channel ? "batch_standardize" : "layer_standardize", {x},
+               [=](const Tensor& g, const Tensor& out, const Grads& in, const Needs&) {
+                 if (grad_enabled()) {  // building a graph: differentiable composite rule
+                   const Tensor& v = in[0];
+                   Tensor sigma = sqrt(mean_of(square(v - mean_of(v, axes)), axes) + eps);
+                   return Grads{(g - mean_of(g, axes) - out * mean_of(g * out, axes)) / sigma};
+                 }
+                 Tensor dx = Tensor::empty(in[0].shape());
+                 if (per_channel)
+                   kernels::batch_norm_backward(n, c, s, eps, in[0].data(), batch_mean.data(),
+                                                batch_var.data(), g.data(), dx.data());
+                 else
+                   kernels::layer_norm_backward(n, s, eps, in[0].data(), batch_mean.data(),
+                                                batch_var.data(), g.data(), dx.data());
+                 return Grads{dx};
+               });
   return r;
 }
 
@@ -63,9 +62,11 @@ Standardized standardize(const Tensor& x, bool per_channel, float eps) {
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, float momentum, float eps) {
-  if (x.dim() < 2) throw TensorError(fmt::format("batch_norm needs [N, C, …], got {}", shape_str(x.shape())));
+  if (x.dim() < 2)
+    throw TensorError(fmt::format("batch_norm needs [N, C, …], got {}", shape_str(x.shape())));
   const int64_t c = x.size(1);
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var})
+  for (const Tensor* t :
+       std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var})
     if (t->defined() && t->shape() != Shape{c})
       throw TensorError(fmt::format("batch_norm: parameter {} does not fit {} channels",
                                     shape_str(t->shape()), c));
@@ -74,7 +75,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   Tensor y;
   if (training) {
     const int64_t count = x.numel() / c;
-    if (count < 2) throw TensorError("batch_norm in training needs more than one value per channel");
+    if (count < 2)
+      throw TensorError("batch_norm in training needs more than one value per channel");
     Standardized st = standardize(x, true, eps);
     y = st.y;
     if (running_mean.defined() && running_var.defined()) {
@@ -100,7 +102,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
-  if (x.dim() < 2) throw TensorError(fmt::format("layer_norm needs [N, …], got {}", shape_str(x.shape())));
+  if (x.dim() < 2)
+    throw TensorError(fmt::format("layer_norm needs [N, …], got {}", shape_str(x.shape())));
   Shape param_shape(x.shape().begin() + 1, x.shape().end());
   for (const Tensor* t : {&gamma, &beta})
     if (t->defined() && t->shape() != param_shape)

@@ -1,11 +1,10 @@
 // The commands of `kant`: each adds its CLI11 subcommand (options, help) and returns what
 // runs it, so main.cpp only parses and dispatches.
 #pragma once
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 namespace kant::cli {
 
@@ -23,11 +22,12 @@ Command add_show(CLI::App& kant);      // kant show
 Command add_plugins(CLI::App& kant);   // kant plugins
 Command add_verify(CLI::App& kant);    // kant verify
 Command add_evaluate(CLI::App& kant);  // kant evaluate
-Command add_evaluate_cell(CLI::App& kant);  // kant _evaluate (internal: one cell in a child process)
-Command add_slurm(CLI::App& kant);     // kant slurm
-Command add_export(CLI::App& kant);    // kant export
-Command add_list(CLI::App& kant);      // kant list
-Command add_clean(CLI::App& kant);     // kant clean
+Command add_evaluate_cell(
+    CLI::App& kant);                 // kant _evaluate (internal: one cell in a child process)
+Command add_slurm(CLI::App& kant);   // kant slurm
+Command add_export(CLI::App& kant);  // kant export
+Command add_list(CLI::App& kant);    // kant list
+Command add_clean(CLI::App& kant);   // kant clean
 Command add_completion(CLI::App& kant, const std::vector<Command>& commands);  // kant completion
 
 /// --sweep KEY=V1,V2,… (kant run, validate, report, export).

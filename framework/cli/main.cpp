@@ -1,12 +1,12 @@
 // The `kant` command: parses the command line with CLI11 and dispatches to a command.
 // Exit codes: 0 success, 1 a cell or command failed, 2 bad input (one message, nothing written).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "cluster/mpi_run.hpp"
@@ -60,7 +60,8 @@ std::string describe(const CLI::ParseError& e, const CLI::App* command) {
   const size_t colon = what.find(':');
   if (e.get_name() == "ArgumentMismatch" && what.rfind("--", 0) == 0 && colon != std::string::npos)
     what = fmt::format("option {} needs a value", what.substr(0, colon));
-  return fmt::format("{}{}; see kant {}--help", where, what, command ? command->get_name() + " " : "");
+  return fmt::format("{}{}; see kant {}--help", where, what,
+                     command ? command->get_name() + " " : "");
 }
 
 // An error as the terminal should show it: control characters that came in with the user's
@@ -70,9 +71,12 @@ std::string printable(const std::string& message) {
   std::string out;
   for (const char c : message) {
     const auto u = static_cast<unsigned char>(c);
-    if (c == '\n' || c == '\t' || (u >= 0x20 && u != 0x7f)) out += c;
-    else if (c == '\r') out += "\\r";
-    else out += fmt::format("\\x{:02x}", u);
+    if (c == '\n' || c == '\t' || (u >= 0x20 && u != 0x7f))
+      out += c;
+    else if (c == '\r')
+      out += "\\r";
+    else
+      out += fmt::format("\\x{:02x}", u);
   }
   return out;
 }
@@ -83,10 +87,12 @@ int main(int argc, char** argv) {
   CLI::App app{"kant — GAN and Lipschitz-constraint experiments on the CPU", "kant"};
   app.footer(kFooter);
   const std::string mpi = cluster::mpi_library();
-  app.set_version_flag("--version", fmt::format("kant {} (commit {}, plugin ABI {})\nMPI: {}", framework_version(),
-                                                git_commit(), kAbiVersion,
-                                                mpi.empty() ? "not built in (mpirun needs libopenmpi-dev at build time)"
-                                                            : mpi + ", for mpirun -n N kant run"));
+  app.set_version_flag(
+      "--version",
+      fmt::format("kant {} (commit {}, plugin ABI {})\nMPI: {}", framework_version(), git_commit(),
+                  kAbiVersion,
+                  mpi.empty() ? "not built in (mpirun needs libopenmpi-dev at build time)"
+                              : mpi + ", for mpirun -n N kant run"));
   app.require_subcommand(0, 1);
   app.allow_extras();
   bool trust_plugin_path = false;
@@ -94,13 +100,12 @@ int main(int argc, char** argv) {
                "load plugins even from files or folders that other users own or can write "
                "(same as KANT_TRUST_PLUGIN_PATH=1; the cells' processes inherit it)");
   app.fallthrough();  // the flag may also follow the command
-  std::vector<cli::Command> commands{cli::add_run(app),      cli::add_validate(app),
-                                     cli::add_report(app),   cli::add_export(app),
-                                     cli::add_show(app),     cli::add_plugins(app),
-                                     cli::add_list(app),     cli::add_clean(app),
-                                     cli::add_verify(app),   cli::add_evaluate(app),
-                                     cli::add_slurm(app),
-                                     cli::add_cell(app),     cli::add_evaluate_cell(app)};
+  std::vector<cli::Command> commands{
+      cli::add_run(app),          cli::add_validate(app), cli::add_report(app),
+      cli::add_export(app),       cli::add_show(app),     cli::add_plugins(app),
+      cli::add_list(app),         cli::add_clean(app),    cli::add_verify(app),
+      cli::add_evaluate(app),     cli::add_slurm(app),    cli::add_cell(app),
+      cli::add_evaluate_cell(app)};
   commands.push_back(cli::add_completion(app, commands));
   if (argc < 2) {
     std::cout << app.help();

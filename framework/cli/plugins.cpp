@@ -1,7 +1,7 @@
 // kant plugins [KIND [NAME]]: the loaded components with their parameters, formulas and papers.
-#include <memory>
-
 #include <fmt/format.h>
+
+#include <memory>
 
 #include "cli/commands.hpp"
 #include "config/config.hpp"
@@ -51,10 +51,13 @@ void print_stores(const Component& c) {
   }
   const std::string& n = c.name();
   if (values)
-    fmt::print("    a value is final/{0}.<value> (attribute, at the end) and metrics/{0}/<value> (with "
-               "metrics/{0}/step, at each evaluation); `name:` in the YAML replaces '{0}'\n", n);
+    fmt::print(
+        "    a value is final/{0}.<value> (attribute, at the end) and metrics/{0}/<value> (with "
+        "metrics/{0}/step, at each evaluation); `name:` in the YAML replaces '{0}'\n",
+        n);
   if (arrays) fmt::print("    an array is arrays/{}/<array>, computed at the end\n", n);
-  if (series) fmt::print("    a series is series/<name> beside series/step, one value per generator step\n");
+  if (series)
+    fmt::print("    a series is series/<name> beside series/step, one value per generator step\n");
 }
 
 }  // namespace
@@ -65,9 +68,10 @@ Command add_plugins(CLI::App& kant) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* app = kant.add_subcommand(
-      "plugins", "loaded plugins with their parameters, and the rules each metric needs of a cell "
-                 "(KIND: architecture, dataset, objective, lipschitz, optimizer, metric, procedure); "
-                 "with NAME, also what it stores in a cell file and what each value means");
+      "plugins",
+      "loaded plugins with their parameters, and the rules each metric needs of a cell "
+      "(KIND: architecture, dataset, objective, lipschitz, optimizer, metric, procedure); "
+      "with NAME, also what it stores in a cell file and what each value means");
   app->group("Commands");
   app->allow_extras();
   app->add_option("KIND", a->kind, "only this kind");
@@ -99,7 +103,8 @@ Command add_plugins(CLI::App& kant) {
                 fmt::print("{}:\n", kind_name(c->kind()));
                 current = &kAllKinds[static_cast<int>(c->kind())];
               }
-              fmt::print("  {} {}  — {}\n", c->name(), c->registration.version, c->registration.summary);
+              fmt::print("  {} {}  — {}\n", c->name(), c->registration.version,
+                         c->registration.summary);
               if (!a->name.empty()) fmt::print("    library: {}\n", c->library_path);
               for (const ParamSpec& p : c->schema()) print_param(p);
               print_requirements(*c);

@@ -1,16 +1,16 @@
 // kant report and kant show: tables, figures and one cell, from the cell files.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <iostream>
 #include <map>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
+#include "config/config.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/runner.hpp"
-#include "config/config.hpp"
 #include "kant/error.hpp"
 
 namespace fs = std::filesystem;
@@ -54,12 +54,16 @@ void print_report(const ResultsView& view, TableFormat format) {
   std::cout << render_table(table, format);
   // machine-readable formats keep stdout to the table alone
   if (std::string s = reference_summary(table); !s.empty()) {
-    if (format == TableFormat::markdown) std::cout << "\n" << s << "\n";
-    else fmt::print(stderr, "kant report: {}\n", s);
+    if (format == TableFormat::markdown)
+      std::cout << "\n" << s << "\n";
+    else
+      fmt::print(stderr, "kant report: {}\n", s);
   }
   if (std::string notes = failure_notes(table); !notes.empty()) {
-    if (format == TableFormat::markdown) std::cout << "\nMetrics that failed:\n" << notes;
-    else fmt::print(stderr, "kant report: metrics that failed:\n{}", notes);
+    if (format == TableFormat::markdown)
+      std::cout << "\nMetrics that failed:\n" << notes;
+    else
+      fmt::print(stderr, "kant report: metrics that failed:\n{}", notes);
   }
   std::vector<Figure> figures = write_figures(cells, spec, m.axes, dir / "report", problems);
   fs::path page = write_html_report(dir, m, cells, table, figures, problems);
@@ -67,7 +71,9 @@ void print_report(const ResultsView& view, TableFormat format) {
   fmt::print(stderr, "kant report: {} figures and the page {}\n", figures.size(), page.string());
 }
 
-void print_report(const fs::path& dir, TableFormat format) { print_report({dir, read_manifest(dir)}, format); }
+void print_report(const fs::path& dir, TableFormat format) {
+  print_report({dir, read_manifest(dir)}, format);
+}
 
 Command add_report(CLI::App& kant) {
   struct Args {
@@ -83,15 +89,19 @@ Command add_report(CLI::App& kant) {
       "over the cells stored under its name");
   app->group("Commands");
   app->allow_extras();
-  app->add_option("RESULTS_DIR|FILE.yaml", a->target, "a results folder, or the experiment")->required();
+  app->add_option("RESULTS_DIR|FILE.yaml", a->target, "a results folder, or the experiment")
+      ->required();
   app->add_option("--format", a->format, "markdown (default), csv, latex or html")->type_name("F");
-  app->add_option("--results", a->results, "results root for FILE.yaml (default: results)")->type_name("DIR");
-  app->add_option("--set", a->sets,
-                  "overrides as for kant run (FILE.yaml), or of the report block for either: "
-                  "report.rows=[method], report.columns=optimizer.lr, report.values=[…]; repeatable")
+  app->add_option("--results", a->results, "results root for FILE.yaml (default: results)")
+      ->type_name("DIR");
+  app->add_option(
+         "--set", a->sets,
+         "overrides as for kant run (FILE.yaml), or of the report block for either: "
+         "report.rows=[method], report.columns=optimizer.lr, report.values=[…]; repeatable")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  app->add_option("--profile", a->profile, "the profile the run used, for FILE.yaml")->type_name("NAME");
+  app->add_option("--profile", a->profile, "the profile the run used, for FILE.yaml")
+      ->type_name("NAME");
   add_sweep_option(*app, a->sweeps);
   return {app, [a] {
             const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
@@ -99,17 +109,19 @@ Command add_report(CLI::App& kant) {
                                                              {"latex", TableFormat::latex},
                                                              {"html", TableFormat::html}};
             if (!formats.count(a->format))
-              throw InputError(fmt::format("--format must be markdown, csv, latex or html, got '{}'{}",
-                                           a->format,
-                                           did_you_mean(a->format, {"markdown", "csv", "latex", "html"})));
-            print_report(open_results(a->target, a->sets, a->sweeps, a->results, a->profile), formats.at(a->format));
+              throw InputError(fmt::format(
+                  "--format must be markdown, csv, latex or html, got '{}'{}", a->format,
+                  did_you_mean(a->format, {"markdown", "csv", "latex", "html"})));
+            print_report(open_results(a->target, a->sets, a->sweeps, a->results, a->profile),
+                         formats.at(a->format));
             return 0;
           }};
 }
 
 Command add_show(CLI::App& kant) {
   auto file = std::make_shared<std::string>();
-  CLI::App* app = kant.add_subcommand("show", "one cell: status, provenance, config and final metrics");
+  CLI::App* app =
+      kant.add_subcommand("show", "one cell: status, provenance, config and final metrics");
   app->group("Commands");
   app->allow_extras();
   app->add_option("CELL.h5", *file, "a cell file")->required();
@@ -118,12 +130,14 @@ Command add_show(CLI::App& kant) {
             CellSummary s = read_cell_summary(*file);
             fmt::print("cell {} of {}\n", s.cell_id, s.experiment);
             for (const auto& [k, v] : s.labels) fmt::print("  {} = {}\n", k, v);
-            fmt::print("status: {}{}\n", s.status, s.detail.empty() ? "" : fmt::format(" — {}", s.detail));
+            fmt::print("status: {}{}\n", s.status,
+                       s.detail.empty() ? "" : fmt::format(" — {}", s.detail));
             fmt::print("provenance:\n");
             for (const char* k : {"framework_version", "git_commit", "onednn_version", "onednn_isa",
                                   "hostname", "start_time", "end_time"})
               if (s.attrs.count(k)) fmt::print("  {}: {}\n", k, s.attrs.at(k));
-            if (s.resumes > 0) fmt::print("  resumed: {} time{}\n", s.resumes, s.resumes == 1 ? "" : "s");
+            if (s.resumes > 0)
+              fmt::print("  resumed: {} time{}\n", s.resumes, s.resumes == 1 ? "" : "s");
             if (s.attrs.count("plugins")) {
               fmt::print("plugins:\n");
               const ConfigNode plugins = parse_yaml(s.attrs.at("plugins"), *file);
@@ -131,25 +145,29 @@ Command add_show(CLI::App& kant) {
                 const ConfigNode* v = e.value.find("version");
                 const ConfigNode* l = e.value.find("library");
                 const ConfigNode* h = e.value.find("sha256");
-                fmt::print("  {} {}  {}  sha256 {}\n", e.key, v ? v->scalar : "?", l ? l->scalar : "?",
-                           h ? h->scalar : "?");
+                fmt::print("  {} {}  {}  sha256 {}\n", e.key, v ? v->scalar : "?",
+                           l ? l->scalar : "?", h ? h->scalar : "?");
               }
             }
             fmt::print("final metrics:\n");
             for (const auto& [k, v] : s.final_metrics) fmt::print("  {}: {}\n", k, v);
             if (!s.metrics.empty()) fmt::print("metrics:\n");
             for (const auto& [name, m] : s.metrics) {
-              std::string where = m.source == "evaluate" ? fmt::format(", by kant evaluate {}", m.evaluated_at)
-                                  : m.every > 0          ? fmt::format(", every {} steps", m.every)
-                                                         : ", at the end";
+              std::string where = m.source == "evaluate"
+                                      ? fmt::format(", by kant evaluate {}", m.evaluated_at)
+                                  : m.every > 0 ? fmt::format(", every {} steps", m.every)
+                                                : ", at the end";
               if (m.status == "failed")
-                fmt::print("  {} ({}{}): FAILED at step {}: {}\n", name, m.plugin, where, m.failed_step, m.error);
+                fmt::print("  {} ({}{}): FAILED at step {}: {}\n", name, m.plugin, where,
+                           m.failed_step, m.error);
               else
                 fmt::print("  {} ({}{}): ok\n", name, m.plugin, where);
             }
-            fmt::print("networks: {}\n", s.has_networks ? "stored (kant evaluate can compute metrics on this cell)"
-                                                         : "not stored");
-            for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"}) {
+            fmt::print("networks: {}\n",
+                       s.has_networks ? "stored (kant evaluate can compute metrics on this cell)"
+                                      : "not stored");
+            for (const char* series :
+                 {"loss_critic", "loss_generator", "penalty", "divergence_estimate"}) {
               std::vector<double> y;
               try {
                 y = read_cell_dataset(*file, std::string("series/") + series);
@@ -158,8 +176,8 @@ Command add_show(CLI::App& kant) {
               }
               if (y.empty()) continue;
               auto [lo, hi] = std::minmax_element(y.begin(), y.end());
-              fmt::print("series {}: {} steps, first {:.6g}, last {:.6g}, min {:.6g}, max {:.6g}\n", series,
-                         y.size(), y.front(), y.back(), *lo, *hi);
+              fmt::print("series {}: {} steps, first {:.6g}, last {:.6g}, min {:.6g}, max {:.6g}\n",
+                         series, y.size(), y.front(), y.back(), *lo, *hi);
             }
             fmt::print("config:\n{}", s.config_yaml);
             return 0;

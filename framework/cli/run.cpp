@@ -1,18 +1,18 @@
 // kant run, kant validate and the internal kant _cell: expanding an experiment's grid and
 // training its pending cells.
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
 #include "cluster/mpi_run.hpp"
 #include "cluster/slurm.hpp"
-#include "experiment/experiment.hpp"
 #include "experiment/cell_process.hpp"
+#include "experiment/experiment.hpp"
 #include "experiment/runner.hpp"
 #include "kant/error.hpp"
 #include "report/report.hpp"
@@ -22,15 +22,16 @@ namespace fs = std::filesystem;
 namespace kant::cli {
 namespace {
 
-
 struct RunArgs {
-  std::string file, jobs, threads, results = "results", shard, claim_timeout, profile, cells, status_every;
+  std::string file, jobs, threads, results = "results", shard, claim_timeout, profile, cells,
+                                   status_every;
   std::vector<std::string> sets, sweeps;
   bool quiet = false;
 };
 
 void add_profile_option(CLI::App& app, std::string& profile) {
-  app.add_option("--profile", profile, "apply one of the experiment's `profiles` (e.g. quick) before --set")
+  app.add_option("--profile", profile,
+                 "apply one of the experiment's `profiles` (e.g. quick) before --set")
       ->type_name("NAME");
 }
 
@@ -45,9 +46,10 @@ void add_set_option(CLI::App& app, std::vector<std::string>& sets) {
 }  // namespace
 
 void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps) {
-  app.add_option("--sweep", sweeps,
-                 "a grid axis from the command line: KEY=V1,V2,… (optimizer.lr=1e-4,1e-3); the cells are "
-                 "the cartesian product with the file's axes, recorded in cells.yaml; repeatable")
+  app.add_option(
+         "--sweep", sweeps,
+         "a grid axis from the command line: KEY=V1,V2,… (optimizer.lr=1e-4,1e-3); the cells are "
+         "the cartesian product with the file's axes, recorded in cells.yaml; repeatable")
       ->type_name("KEY=V1,V2")
       ->allow_extra_args(false);
 }
@@ -66,102 +68,114 @@ int positive_int(const std::string& option, const std::string& text) {
 
 void require_file(const std::string& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw InputError(fmt::format("{}: error: no such file", path));
+  if (!fs::is_regular_file(path, ec))
+    throw InputError(fmt::format("{}: error: no such file", path));
 }
 
 Command add_run(CLI::App& kant) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* app = kant.add_subcommand(
-      "run", "train every cell of the experiment's grid that is not complete yet, then print its table");
+      "run",
+      "train every cell of the experiment's grid that is not complete yet, then print its table");
   app->group("Commands");
   app->allow_extras();
   app->add_option("FILE.yaml", a->file, "the experiment")->required();
-  app->add_option("--jobs", a->jobs, "cells in parallel (default: min(cells, cores))")->type_name("N");
-  app->add_option("--threads", a->threads, "threads per cell (default: cores / jobs)")->type_name("T");
+  app->add_option("--jobs", a->jobs, "cells in parallel (default: min(cells, cores))")
+      ->type_name("N");
+  app->add_option("--threads", a->threads, "threads per cell (default: cores / jobs)")
+      ->type_name("T");
   add_set_option(*app, a->sets);
   add_profile_option(*app, a->profile);
   add_sweep_option(*app, a->sweeps);
-  app->add_option("--results", a->results, "results root folder (default: results)")->type_name("DIR");
-  app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")->type_name("I/N");
-  app->add_option("--cells", a->cells, "run only these cells: ids as kant validate lists them, comma-separated")
+  app->add_option("--results", a->results, "results root folder (default: results)")
+      ->type_name("DIR");
+  app->add_option("--shard", a->shard, "run only the cells with index ≡ I (mod N)")
+      ->type_name("I/N");
+  app->add_option("--cells", a->cells,
+                  "run only these cells: ids as kant validate lists them, comma-separated")
       ->type_name("ID,…");
   app->add_option("--claim-timeout", a->claim_timeout,
                   "seconds after which a cell claimed by a run on another host whose heartbeat "
                   "stopped is taken over (default 120)")
       ->type_name("S");
-  app->add_option("--status-every", a->status_every,
-                  "seconds between status lines when stderr is not a terminal (default 60; one is also "
-                  "printed as each cell ends)")
+  app->add_option(
+         "--status-every", a->status_every,
+         "seconds between status lines when stderr is not a terminal (default 60; one is also "
+         "printed as each cell ends)")
       ->type_name("S");
   app->add_flag("--quiet", a->quiet, "no summary line before the run, no status line");
-  app->footer("Under mpirun (mpirun -n N kant run FILE.yaml) the ranks share the grid: rank 0 hands out "
-              "the next cell to whichever rank is free, prints the status of the whole grid and the "
-              "report; each rank trains --jobs cells at once (default 1) with --threads each (default: "
-              "its share of the host's cores). To stop it cleanly: kill -USR1 <mpirun's pid> (mpirun forwards "
-              "SIGUSR1 to every rank; its SIGTERM is followed by SIGKILL at once).");
-  return {app, [a] {
-            require_file(a->file);
-            RunOptions opt;
-            opt.jobs = a->jobs.empty() ? 0 : positive_int("jobs", a->jobs);
-            opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);
-            opt.results_root = a->results;
-            opt.quiet = a->quiet;
-            if (!a->claim_timeout.empty())
-              opt.claim_timeout = std::chrono::seconds(positive_int("claim-timeout", a->claim_timeout));
-            if (!a->status_every.empty())
-              opt.status_every = std::chrono::seconds(positive_int("status-every", a->status_every));
-            for (size_t from = 0; !a->cells.empty() && from <= a->cells.size();) {
-              const size_t comma = std::min(a->cells.find(',', from), a->cells.size());
-              if (comma > from) opt.cell_ids.push_back(a->cells.substr(from, comma - from));
-              from = comma + 1;
-            }
-            if (!a->cells.empty() && opt.cell_ids.empty())
-              throw InputError(fmt::format("--cells must list cell ids, got '{}'", a->cells));
-            if (!a->shard.empty()) {
-              // exact integers (sscanf's %d is undefined on overflow)
-              const std::string& text = a->shard;
-              const size_t slash = text.find('/');
-              int i = -1, n = 0;
-              auto whole = [&](size_t from, size_t to, int& out) {
-                auto [p, ec] = std::from_chars(text.data() + from, text.data() + to, out);
-                return ec == std::errc() && p == text.data() + to && to > from;
-              };
-              if (slash == std::string::npos || !whole(0, slash, i) || !whole(slash + 1, text.size(), n) || n < 1 ||
-                  i < 0 || i >= n)
-                throw InputError(fmt::format("--shard must be I/N with 0 ≤ I < N, got '{}'", a->shard));
-              opt.shard_index = i;
-              opt.shard_count = n;
-            }
-            Registry registry = Registry::load_default();
-            Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
-            parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
-            cluster::read_slurm_block(ex.slurm);          // and a malformed slurm block
-            const int ranks = cluster::mpi_world_size_from_environment();
-            cluster::MpiOutcome mpi;
-            if (ranks > 1) {
-              mpi = cluster::run_experiment_mpi(ex, registry, opt);
-              // rank 0 speaks for the grid, its exit code too: a rank's non-zero exit makes mpirun end
-              // the job at once, which would cut rank 0's summary and report short
-              if (mpi.rank != 0) return 0;
-            }
-            RunSummary s = ranks > 1 ? mpi.summary : run_experiment(ex, registry, opt);
-            if (ranks > 1) {
-              std::string per_rank;
-              for (size_t r = 0; r < mpi.trained.size(); ++r)
-                per_rank += fmt::format("{}rank {}: {}", r ? ", " : "", r, mpi.trained[r]);
-              fmt::print(stderr, "kant: cells trained per rank ({} ranks): {}\n", mpi.size, per_rank);
-            }
-            fmt::print(stderr, "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
-                       s.complete, s.diverged, s.failed, s.skipped,
-                       s.elsewhere ? fmt::format(", {} trained by another run", s.elsewhere) : "",
-                       s.interrupted ? fmt::format(", {} stopped by a signal", s.interrupted) : "");
-            if (s.signal) {  // nothing more: the cells that ran are stored, the others are not
-              fmt::print(stderr, "kant: stopped by {}; run again to continue\n", strsignal(s.signal));
-              return 128 + s.signal;
-            }
-            print_report(experiment_dir(ex, opt), TableFormat::markdown);
-            return s.failed > 0 || s.interrupted > 0 ? 1 : 0;
-          }};
+  app->footer(
+      "Under mpirun (mpirun -n N kant run FILE.yaml) the ranks share the grid: rank 0 hands out "
+      "the next cell to whichever rank is free, prints the status of the whole grid and the "
+      "report; each rank trains --jobs cells at once (default 1) with --threads each (default: "
+      "its share of the host's cores). To stop it cleanly: kill -USR1 <mpirun's pid> (mpirun "
+      "forwards "
+      "SIGUSR1 to every rank; its SIGTERM is followed by SIGKILL at once).");
+  return {
+      app, [a] {
+        require_file(a->file);
+        RunOptions opt;
+        opt.jobs = a->jobs.empty() ? 0 : positive_int("jobs", a->jobs);
+        opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);
+        opt.results_root = a->results;
+        opt.quiet = a->quiet;
+        if (!a->claim_timeout.empty())
+          opt.claim_timeout = std::chrono::seconds(positive_int("claim-timeout", a->claim_timeout));
+        if (!a->status_every.empty())
+          opt.status_every = std::chrono::seconds(positive_int("status-every", a->status_every));
+        for (size_t from = 0; !a->cells.empty() && from <= a->cells.size();) {
+          const size_t comma = std::min(a->cells.find(',', from), a->cells.size());
+          if (comma > from) opt.cell_ids.push_back(a->cells.substr(from, comma - from));
+          from = comma + 1;
+        }
+        if (!a->cells.empty() && opt.cell_ids.empty())
+          throw InputError(fmt::format("--cells must list cell ids, got '{}'", a->cells));
+        if (!a->shard.empty()) {
+          // exact integers (sscanf's %d is undefined on overflow)
+          const std::string& text = a->shard;
+          const size_t slash = text.find('/');
+          int i = -1, n = 0;
+          auto whole = [&](size_t from, size_t to, int& out) {
+            auto [p, ec] = std::from_chars(text.data() + from, text.data() + to, out);
+            return ec == std::errc() && p == text.data() + to && to > from;
+          };
+          if (slash == std::string::npos || !whole(0, slash, i) ||
+              !whole(slash + 1, text.size(), n) || n < 1 || i < 0 || i >= n)
+            throw InputError(fmt::format("--shard must be I/N with 0 ≤ I < N, got '{}'", a->shard));
+          opt.shard_index = i;
+          opt.shard_count = n;
+        }
+        Registry registry = Registry::load_default();
+        Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
+        parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
+        cluster::read_slurm_block(ex.slurm);         // and a malformed slurm block
+        const int ranks = cluster::mpi_world_size_from_environment();
+        cluster::MpiOutcome mpi;
+        if (ranks > 1) {
+          mpi = cluster::run_experiment_mpi(ex, registry, opt);
+          // rank 0 speaks for the grid, its exit code too: a rank's non-zero exit makes mpirun end
+          // the job at once, which would cut rank 0's summary and report short
+          if (mpi.rank != 0) return 0;
+        }
+        RunSummary s = ranks > 1 ? mpi.summary : run_experiment(ex, registry, opt);
+        if (ranks > 1) {
+          std::string per_rank;
+          for (size_t r = 0; r < mpi.trained.size(); ++r)
+            per_rank += fmt::format("{}rank {}: {}", r ? ", " : "", r, mpi.trained[r]);
+          fmt::print(stderr, "kant: cells trained per rank ({} ranks): {}\n", mpi.size, per_rank);
+        }
+        fmt::print(stderr,
+                   "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
+                   s.complete, s.diverged, s.failed, s.skipped,
+                   s.elsewhere ? fmt::format(", {} trained by another run", s.elsewhere) : "",
+                   s.interrupted ? fmt::format(", {} stopped by a signal", s.interrupted) : "");
+        if (s.signal) {  // nothing more: the cells that ran are stored, the others are not
+          fmt::print(stderr, "kant: stopped by {}; run again to continue\n", strsignal(s.signal));
+          return 128 + s.signal;
+        }
+        print_report(experiment_dir(ex, opt), TableFormat::markdown);
+        return s.failed > 0 || s.interrupted > 0 ? 1 : 0;
+      }};
 }
 
 Command add_validate(CLI::App& kant) {

@@ -1,12 +1,12 @@
 // kant verify [DIR]: checks every cell file of one experiment folder, or of every experiment
 // under a results root, and says what is wrong with each (damaged, foreign, misnamed,
 // missing); exit 1 when any is wrong.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <memory>
 #include <set>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "kant/error.hpp"
@@ -49,8 +49,10 @@ int verify_experiment(const fs::path& dir) {
   int missing = 0;
   for (const std::string& id : listed)
     if (!present.count(id)) ++missing;
-  fmt::print("{}: {} cell files: {} complete, {} diverged, {} failed, {} damaged; {} of the grid's {} not run yet\n",
-             dir.string(), files.size(), complete, diverged, failed, problems, missing, listed.size());
+  fmt::print(
+      "{}: {} cell files: {} complete, {} diverged, {} failed, {} damaged; {} of the grid's {} not "
+      "run yet\n",
+      dir.string(), files.size(), complete, diverged, failed, problems, missing, listed.size());
   return problems;
 }
 
@@ -59,13 +61,16 @@ int verify_experiment(const fs::path& dir) {
 Command add_verify(CLI::App& kant) {
   auto dir = std::make_shared<std::string>("results");
   CLI::App* app = kant.add_subcommand(
-      "verify", "check every cell file of a results folder (checksum, id, config) and name each damaged one");
+      "verify",
+      "check every cell file of a results folder (checksum, id, config) and name each damaged one");
   app->group("Commands");
   app->allow_extras();
-  app->add_option("DIR", *dir, "an experiment's results folder, or a results root (default: results)");
+  app->add_option("DIR", *dir,
+                  "an experiment's results folder, or a results root (default: results)");
   return {app, [dir] {
             const fs::path root = *dir;
-            if (!fs::is_directory(root)) throw InputError(fmt::format("{}: no such results folder", root.string()));
+            if (!fs::is_directory(root))
+              throw InputError(fmt::format("{}: no such results folder", root.string()));
             int problems = 0;
             if (fs::exists(root / "cells.yaml") || fs::is_directory(root / "cells")) {
               problems = verify_experiment(root);
@@ -75,7 +80,8 @@ Command add_verify(CLI::App& kant) {
                 if (fs::exists(e.path() / "cells.yaml")) experiments.push_back(e.path());
               std::sort(experiments.begin(), experiments.end());
               if (experiments.empty())
-                throw InputError(fmt::format("{}: no experiment folders (with cells.yaml) here", root.string()));
+                throw InputError(
+                    fmt::format("{}: no experiment folders (with cells.yaml) here", root.string()));
               for (const fs::path& e : experiments) problems += verify_experiment(e);
             }
             return problems > 0 ? 1 : 0;

@@ -23,11 +23,16 @@ size_t Coordinator::abandon() {
 void Coordinator::ended(int worker, size_t, const std::string& status, bool trained) {
   if (trained) ++trained_.at(worker);
   if (worker == 0) return;  // worker 0's own runner counts its cells
-  if (status == "complete") ++others_.complete;
-  else if (status == "diverged") ++others_.diverged;
-  else if (status == "elsewhere") ++others_.elsewhere;
-  else if (status == "interrupted") ++others_.interrupted;
-  else ++others_.failed;
+  if (status == "complete")
+    ++others_.complete;
+  else if (status == "diverged")
+    ++others_.diverged;
+  else if (status == "elsewhere")
+    ++others_.elsewhere;
+  else if (status == "interrupted")
+    ++others_.interrupted;
+  else
+    ++others_.failed;
 }
 
 void Coordinator::finished(int worker, const RunSummary& s) {

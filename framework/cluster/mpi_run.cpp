@@ -6,13 +6,12 @@
 //   rank → 0  finished {skipped, complete, diverged, failed, elsewhere, interrupted, signal}
 #include "cluster/mpi_run.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "cluster/coordinator.hpp"
 #include "kant/error.hpp"
@@ -31,7 +30,8 @@ int mpi_world_size_from_environment() {
       if (n > 0) return n;
     }
   }
-  if (std::getenv("PMIX_RANK") && std::getenv("SLURM_NTASKS")) return std::max(1, std::atoi(std::getenv("SLURM_NTASKS")));
+  if (std::getenv("PMIX_RANK") && std::getenv("SLURM_NTASKS"))
+    return std::max(1, std::atoi(std::getenv("SLURM_NTASKS")));
   return 0;
 }
 
@@ -42,7 +42,8 @@ std::string mpi_library() { return ""; }
 MpiOutcome run_experiment_mpi(const Experiment&, const Registry&, RunOptions) {
   throw InputError(
       "this kant was built without MPI, so under mpirun every rank would train the whole grid; "
-      "install an MPI library (Debian: libopenmpi-dev) and build again (kant --version says whether "
+      "install an MPI library (Debian: libopenmpi-dev) and build again (kant --version says "
+      "whether "
       "MPI is in), or use kant run --shard I/N or kant slurm");
 }
 
@@ -63,11 +64,16 @@ int64_t status_code(const std::string& s) {
 
 std::string status_word(int64_t code) {
   switch (code) {
-    case kComplete: return "complete";
-    case kDiverged: return "diverged";
-    case kElsewhere: return "elsewhere";
-    case kInterrupted: return "interrupted";
-    default: return "failed";
+    case kComplete:
+      return "complete";
+    case kDiverged:
+      return "diverged";
+    case kElsewhere:
+      return "elsewhere";
+    case kInterrupted:
+      return "interrupted";
+    default:
+      return "failed";
   }
 }
 
@@ -110,7 +116,8 @@ class RankZeroSource : public CellSource {
       check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &st), "MPI_Iprobe");
       if (!flag) return;
       int64_t msg[8] = {0};
-      check(MPI_Recv(msg, 8, MPI_INT64_T, st.MPI_SOURCE, st.MPI_TAG, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+      check(MPI_Recv(msg, 8, MPI_INT64_T, st.MPI_SOURCE, st.MPI_TAG, comm_, MPI_STATUS_IGNORE),
+            "MPI_Recv");
       const int from = st.MPI_SOURCE;
       if (st.MPI_TAG == kRequest) {
         const std::optional<size_t> cell = coordinator_->assign(from);
@@ -136,7 +143,8 @@ class RankZeroSource : public CellSource {
   int slots(int jobs) const override { return jobs * size_; }
   std::string tag_suffix() const override { return ", rank 0"; }
   std::string describe_workers(int jobs, int threads) const override {
-    return fmt::format("{} ranks, {} at a time each, {} thread{} each", size_, jobs, threads, threads == 1 ? "" : "s");
+    return fmt::format("{} ranks, {} at a time each, {} thread{} each", size_, jobs, threads,
+                       threads == 1 ? "" : "s");
   }
   const Coordinator& coordinator() const { return *coordinator_; }
 
@@ -207,7 +215,8 @@ class WorkerSource : public CellSource {
       asking_ = false;
       if (!cancelled && answer_ >= 0) ended(static_cast<size_t>(answer_), "interrupted", -1);
     }
-    int64_t msg[7] = {s.skipped, s.complete, s.diverged, s.failed, s.elsewhere, s.interrupted, s.signal};
+    int64_t msg[7] = {s.skipped,   s.complete,    s.diverged, s.failed,
+                      s.elsewhere, s.interrupted, s.signal};
     check(MPI_Send(msg, 7, MPI_INT64_T, 0, kFinished, comm_), "MPI_Send");
   }
 
@@ -222,7 +231,8 @@ class WorkerSource : public CellSource {
 // Every rank must expand the same grid into the same folder (same file, same --set, same
 // plugins): a hash of the folder and the cell ids, compared through min and max.
 void check_same_grid(const Experiment& ex, const RunOptions& opt, MPI_Comm comm, int rank) {
-  std::string text = std::filesystem::absolute(experiment_dir(ex, opt)).lexically_normal().string() + "\n";
+  std::string text =
+      std::filesystem::absolute(experiment_dir(ex, opt)).lexically_normal().string() + "\n";
   for (const Cell& c : ex.cells) text += c.id + "\n";
   const uint64_t h = fnv1a64(text.data(), text.size());
   uint64_t lo = 0, hi = 0;
@@ -230,9 +240,10 @@ void check_same_grid(const Experiment& ex, const RunOptions& opt, MPI_Comm comm,
   check(MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, comm), "MPI_Allreduce");
   if (lo != hi) {
     MPI_Finalize();
-    throw InputError(fmt::format("rank {}: the ranks expanded different grids or results folders from {} "
-                                 "(a file or plugin differing between hosts, or a relative --results?)",
-                                 rank, ex.file.string()));
+    throw InputError(
+        fmt::format("rank {}: the ranks expanded different grids or results folders from {} "
+                    "(a file or plugin differing between hosts, or a relative --results?)",
+                    rank, ex.file.string()));
   }
 }
 
@@ -258,7 +269,8 @@ MpiOutcome run_experiment_mpi(const Experiment& ex, const Registry& registry, Ru
   MPI_Comm_rank(comm, &out.rank);
   MPI_Comm_size(comm, &out.size);
   MPI_Comm node;  // the ranks on this host share its cores
-  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, out.rank, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, out.rank, MPI_INFO_NULL, &node),
+        "MPI_Comm_split_type");
   int local_ranks = 1;
   MPI_Comm_size(node, &local_ranks);
   MPI_Comm_free(&node);
@@ -278,7 +290,8 @@ MpiOutcome run_experiment_mpi(const Experiment& ex, const Registry& registry, Ru
     const Coordinator& c = source.coordinator();
     out.summary = own;
     const RunSummary& o = c.others();
-    out.summary.complete += o.complete, out.summary.diverged += o.diverged, out.summary.failed += o.failed;
+    out.summary.complete += o.complete, out.summary.diverged += o.diverged,
+        out.summary.failed += o.failed;
     out.summary.elsewhere += o.elsewhere, out.summary.interrupted += o.interrupted;
     out.trained = c.trained();
     out.assigned = c.assigned();

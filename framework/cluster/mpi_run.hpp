@@ -21,9 +21,9 @@ int mpi_world_size_from_environment();
 
 struct MpiOutcome {
   int rank = 0, size = 1;
-  RunSummary summary;             ///< rank 0: the whole grid's; other ranks: their own
-  std::vector<int> trained;       ///< rank 0: cells trained by each rank
-  std::vector<int> assigned;      ///< rank 0: cells handed to each rank
+  RunSummary summary;         ///< rank 0: the whole grid's; other ranks: their own
+  std::vector<int> trained;   ///< rank 0: cells trained by each rank
+  std::vector<int> assigned;  ///< rank 0: cells handed to each rank
 };
 
 /// Runs the experiment as one rank of the MPI job (MPI_Init … MPI_Finalize). Throws

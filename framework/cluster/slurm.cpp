@@ -2,6 +2,7 @@
 #include "cluster/slurm.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,8 +16,6 @@
 #include <map>
 #include <regex>
 
-#include <fmt/format.h>
-
 #include "kant/error.hpp"
 #include "kant/version.hpp"
 #include "store/atomic_file.hpp"
@@ -29,11 +28,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kBlockKeys{"partition",      "time",           "cpus_per_task", "array_parallel",
-                                          "cells_per_task", "max_array_tasks", "sbatch",        "prologue"};
+const std::vector<std::string> kBlockKeys{"partition",      "time",           "cpus_per_task",
+                                          "array_parallel", "cells_per_task", "max_array_tasks",
+                                          "sbatch",         "prologue"};
 
-std::string one_line(const std::string& what, const std::string& value, const Mark* mark = nullptr) {
-  if (value.find_first_of("\n\r", 0) != std::string::npos || value.find('\0') != std::string::npos) {
+std::string one_line(const std::string& what, const std::string& value,
+                     const Mark* mark = nullptr) {
+  if (value.find_first_of("\n\r", 0) != std::string::npos ||
+      value.find('\0') != std::string::npos) {
     const std::string msg = fmt::format("{} must be one line, got '{}'", what, value);
     if (mark) throw ConfigError(*mark, msg);
     throw InputError(msg);
@@ -46,7 +48,8 @@ int positive(const ConfigNode& node, const std::string& key) {
   const std::string& t = node.scalar;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (!node.is_scalar() || ec != std::errc() || p != t.data() + t.size() || v < 1)
-    throw ConfigError(node.mark, fmt::format("slurm.{} must be a positive integer, got '{}'", key, t));
+    throw ConfigError(node.mark,
+                      fmt::format("slurm.{} must be a positive integer, got '{}'", key, t));
   return v;
 }
 
@@ -57,11 +60,13 @@ std::vector<std::string> lines_of(const ConfigNode& node, const std::string& key
     out.push_back(node.scalar);
   } else if (node.is_sequence()) {
     for (const ConfigNode& item : node.items) {
-      if (!item.is_scalar()) throw ConfigError(item.mark, fmt::format("slurm.{} must list strings", key));
+      if (!item.is_scalar())
+        throw ConfigError(item.mark, fmt::format("slurm.{} must list strings", key));
       out.push_back(item.scalar);
     }
   } else {
-    throw ConfigError(node.mark, fmt::format("slurm.{} must be a string or a list of strings", key));
+    throw ConfigError(node.mark,
+                      fmt::format("slurm.{} must be a string or a list of strings", key));
   }
   return out;
 }
@@ -72,7 +77,8 @@ std::string sbatch_option(std::string line, const Mark* mark) {
   if (line.rfind("#SBATCH", 0) == 0) line = line.substr(7);
   line.erase(0, line.find_first_not_of(" \t"));
   if (line.empty() || line[0] != '-') {
-    const std::string msg = fmt::format("an extra #SBATCH line must be an sbatch option such as --mem=8G, got '{}'", line);
+    const std::string msg = fmt::format(
+        "an extra #SBATCH line must be an sbatch option such as --mem=8G, got '{}'", line);
     if (mark) throw ConfigError(*mark, msg);
     throw InputError(msg);
   }
@@ -81,10 +87,13 @@ std::string sbatch_option(std::string line, const Mark* mark) {
 
 void check_time(const std::string& t, const Mark* mark) {
   // minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]], or no limit
-  static const std::regex format(R"(^(\d+(-\d+)?(:\d+){0,2}|UNLIMITED|unlimited|infinite|INFINITE)$)");
+  static const std::regex format(
+      R"(^(\d+(-\d+)?(:\d+){0,2}|UNLIMITED|unlimited|infinite|INFINITE)$)");
   if (std::regex_match(t, format)) return;
-  const std::string msg = fmt::format("the time limit must be in SLURM's format (minutes, HH:MM:SS or "
-                                      "D-HH:MM:SS), got '{}'", t);
+  const std::string msg = fmt::format(
+      "the time limit must be in SLURM's format (minutes, HH:MM:SS or "
+      "D-HH:MM:SS), got '{}'",
+      t);
   if (mark) throw ConfigError(*mark, msg);
   throw InputError(msg);
 }
@@ -98,7 +107,8 @@ std::string comment(std::string text) {
 // The #SBATCH lines both jobs share.
 std::string shared_sbatch(const SlurmPlan& p) {
   std::string s = fmt::format("#SBATCH --chdir={}\n", p.work_dir.string());
-  if (!p.settings.partition.empty()) s += fmt::format("#SBATCH --partition={}\n", p.settings.partition);
+  if (!p.settings.partition.empty())
+    s += fmt::format("#SBATCH --partition={}\n", p.settings.partition);
   if (!p.settings.time.empty()) s += fmt::format("#SBATCH --time={}\n", p.settings.time);
   for (const std::string& line : p.settings.sbatch) s += fmt::format("#SBATCH {}\n", line);
   return s;
@@ -143,8 +153,10 @@ Output run_program(const std::vector<std::string>& args) {
   Output o;
   if (rc != 0) {
     ::close(out_pipe[0]), ::close(err_pipe[0]);
-    throw Error(fmt::format("cannot run {}: {}{}", args[0], std::strerror(rc),
-                            rc == ENOENT ? " (not on PATH: is this a SLURM submit host? --dry-run prints the scripts)" : ""));
+    throw Error(fmt::format(
+        "cannot run {}: {}{}", args[0], std::strerror(rc),
+        rc == ENOENT ? " (not on PATH: is this a SLURM submit host? --dry-run prints the scripts)"
+                     : ""));
   }
   struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&o.out, &o.err};
@@ -177,12 +189,13 @@ Output run_program(const std::vector<std::string>& args) {
 // The program's path on PATH, or "" (so that nothing is written when it cannot be submitted).
 std::string on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
-  for (std::string dirs = path ? path : ""; ;) {
+  for (std::string dirs = path ? path : "";;) {
     const size_t colon = dirs.find(':');
     const std::string dir = dirs.substr(0, colon);
     if (!dir.empty()) {
       const fs::path candidate = fs::path(dir) / program;
-      if (::access(candidate.c_str(), X_OK) == 0 && fs::is_regular_file(candidate)) return candidate.string();
+      if (::access(candidate.c_str(), X_OK) == 0 && fs::is_regular_file(candidate))
+        return candidate.string();
     }
     if (colon == std::string::npos) return "";
     dirs = dirs.substr(colon + 1);
@@ -196,7 +209,8 @@ std::string submit(const std::vector<std::string>& args) {
   if (o.status != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
     std::string err = o.err + o.out;
     while (!err.empty() && err.back() == '\n') err.pop_back();
-    throw Error(fmt::format("{} {} failed (exit {}): {}", args[0], args.back(), o.status, err.empty() ? "no output" : err));
+    throw Error(fmt::format("{} {} failed (exit {}): {}", args[0], args.back(), o.status,
+                            err.empty() ? "no output" : err));
   }
   return id;
 }
@@ -214,14 +228,17 @@ std::string shell_quote(const std::string& word) {
 SlurmSettings read_slurm_block(const ConfigNode& block) {
   SlurmSettings s;
   if (block.type == ConfigNode::Type::null) return s;
-  if (!block.is_map()) throw ConfigError(block.mark, "'slurm' must be a map (partition, time, cpus_per_task, …)");
+  if (!block.is_map())
+    throw ConfigError(block.mark, "'slurm' must be a map (partition, time, cpus_per_task, …)");
   for (const ConfigEntry& e : block.entries) {
     if (std::find(kBlockKeys.begin(), kBlockKeys.end(), e.key) == kBlockKeys.end())
-      throw ConfigError(e.key_mark, fmt::format("unknown slurm key '{}'{}; expected one of: {}", e.key,
-                                                did_you_mean(e.key, kBlockKeys), fmt::join(kBlockKeys, ", ")));
+      throw ConfigError(e.key_mark,
+                        fmt::format("unknown slurm key '{}'{}; expected one of: {}", e.key,
+                                    did_you_mean(e.key, kBlockKeys), fmt::join(kBlockKeys, ", ")));
     const ConfigNode& v = e.value;
     if (e.key == "partition" || e.key == "time") {
-      if (!v.is_scalar()) throw ConfigError(v.mark, fmt::format("slurm.{} must be a string", e.key));
+      if (!v.is_scalar())
+        throw ConfigError(v.mark, fmt::format("slurm.{} must be a string", e.key));
       (e.key == "partition" ? s.partition : s.time) = one_line("slurm." + e.key, v.scalar, &v.mark);
       if (e.key == "time") check_time(s.time, &v.mark);
     } else if (e.key == "cpus_per_task") {
@@ -233,7 +250,8 @@ SlurmSettings read_slurm_block(const ConfigNode& block) {
     } else if (e.key == "max_array_tasks") {
       s.max_array_tasks = positive(v, e.key);
     } else if (e.key == "sbatch") {
-      for (const std::string& line : lines_of(v, e.key)) s.sbatch.push_back(sbatch_option(line, &v.mark));
+      for (const std::string& line : lines_of(v, e.key))
+        s.sbatch.push_back(sbatch_option(line, &v.mark));
     } else if (e.key == "prologue") {
       s.prologue = lines_of(v, e.key);
     }
@@ -273,14 +291,17 @@ SlurmPlan plan_slurm(const Experiment& ex, const SlurmRequest& r) {
   }
   size_t per_task = s.cells_per_task > 0 ? static_cast<size_t>(s.cells_per_task) : 1;
   const size_t max_tasks = static_cast<size_t>(s.max_array_tasks);
-  if (s.cells_per_task == 0 && p.pending.size() > max_tasks) per_task = (p.pending.size() + max_tasks - 1) / max_tasks;
+  if (s.cells_per_task == 0 && p.pending.size() > max_tasks)
+    per_task = (p.pending.size() + max_tasks - 1) / max_tasks;
   for (size_t k = 0; k < p.pending.size(); k += per_task)
-    p.tasks.emplace_back(p.pending.begin() + static_cast<long>(k),
-                         p.pending.begin() + static_cast<long>(std::min(p.pending.size(), k + per_task)));
+    p.tasks.emplace_back(
+        p.pending.begin() + static_cast<long>(k),
+        p.pending.begin() + static_cast<long>(std::min(p.pending.size(), k + per_task)));
   if (p.tasks.size() > max_tasks)
-    throw InputError(fmt::format("{} array tasks of {} cell{} exceed SLURM's array size ({} tasks, slurm.max_array_tasks); "
-                                 "give more --cells-per-task", p.tasks.size(), per_task, per_task == 1 ? "" : "s",
-                                 max_tasks));
+    throw InputError(fmt::format(
+        "{} array tasks of {} cell{} exceed SLURM's array size ({} tasks, slurm.max_array_tasks); "
+        "give more --cells-per-task",
+        p.tasks.size(), per_task, per_task == 1 ? "" : "s", max_tasks));
   s.cells_per_task = static_cast<int>(per_task);
 
   std::vector<std::string> cmd{p.kant, "slurm", p.experiment_file.string()};
@@ -289,8 +310,10 @@ SlurmPlan plan_slurm(const Experiment& ex, const SlurmRequest& r) {
   if (r.partition) cmd.insert(cmd.end(), {"--partition", *r.partition});
   if (r.time) cmd.insert(cmd.end(), {"--time", *r.time});
   if (r.cpus_per_task) cmd.insert(cmd.end(), {"--cpus-per-task", std::to_string(*r.cpus_per_task)});
-  if (r.array_parallel) cmd.insert(cmd.end(), {"--array-parallel", std::to_string(*r.array_parallel)});
-  if (r.cells_per_task) cmd.insert(cmd.end(), {"--cells-per-task", std::to_string(*r.cells_per_task)});
+  if (r.array_parallel)
+    cmd.insert(cmd.end(), {"--array-parallel", std::to_string(*r.array_parallel)});
+  if (r.cells_per_task)
+    cmd.insert(cmd.end(), {"--cells-per-task", std::to_string(*r.cells_per_task)});
   for (const std::string& line : r.sbatch_lines) cmd.insert(cmd.end(), {"--sbatch", line});
   for (const std::string& line : r.prologue_lines) cmd.insert(cmd.end(), {"--prologue", line});
   for (const std::string& w : cmd) {
@@ -310,12 +333,16 @@ std::string array_script(const Experiment& ex, const SlurmPlan& p) {
   t += "#!/bin/bash\n";
   t += fmt::format("# kant slurm: experiment {} ({}), written {} by kant {} (commit {}).\n", p.name,
                    p.experiment_file.string(), utc_now(), framework_version(), git_commit());
-  t += fmt::format("# {} of its {} cells are not complete ({}): {} array task{} of {} cell{} each, every task a\n",
-                   p.pending.size(), p.cells, fmt::join(state_counts, ", "), p.tasks.size(),
-                   p.tasks.size() == 1 ? "" : "s", s.cells_per_task, s.cells_per_task == 1 ? "" : "s");
-  t += fmt::format("# `kant run --cells` with {} thread{} (its CPUs). A report job runs after the array ends.\n",
-                   s.cpus_per_task, s.cpus_per_task == 1 ? "" : "s");
-  t += "# Cells are claimed and recognised by content, so a task that dies loses only its cell; to\n";
+  t += fmt::format(
+      "# {} of its {} cells are not complete ({}): {} array task{} of {} cell{} each, every task "
+      "a\n",
+      p.pending.size(), p.cells, fmt::join(state_counts, ", "), p.tasks.size(),
+      p.tasks.size() == 1 ? "" : "s", s.cells_per_task, s.cells_per_task == 1 ? "" : "s");
+  t += fmt::format(
+      "# `kant run --cells` with {} thread{} (its CPUs). A report job runs after the array ends.\n",
+      s.cpus_per_task, s.cpus_per_task == 1 ? "" : "s");
+  t += "# Cells are claimed and recognised by content, so a task that dies loses only its cell; "
+       "to\n";
   t += "# submit again what is not complete:\n";
   t += fmt::format("#   {}\n", p.resubmit);
   t += fmt::format("#SBATCH --job-name=kant-{}\n", p.name);
@@ -339,21 +366,25 @@ std::string array_script(const Experiment& ex, const SlurmPlan& p) {
     t += fmt::format("  [{}]={}  # {}\n", k, fmt::join(ids, ","), fmt::join(labels, "; "));
   }
   t += ")\n\n";
-  t += fmt::format("exec {} run {} \\\n", shell_quote(p.kant), shell_quote(p.experiment_file.string()));
+  t += fmt::format("exec {} run {} \\\n", shell_quote(p.kant),
+                   shell_quote(p.experiment_file.string()));
   for (const std::string& set : p.sets) t += fmt::format("  --set {} \\\n", shell_quote(set));
   t += fmt::format("  --results {} \\\n", shell_quote(p.results_root.string()));
-  t += fmt::format("  --cells \"${{cells[${{SLURM_ARRAY_TASK_ID:?run this script with sbatch}}]}}\" --jobs 1 --threads {}\n",
-                   s.cpus_per_task);
+  t += fmt::format(
+      "  --cells \"${{cells[${{SLURM_ARRAY_TASK_ID:?run this script with sbatch}}]}}\" --jobs 1 "
+      "--threads {}\n",
+      s.cpus_per_task);
   return t;
 }
 
 std::string report_script(const SlurmPlan& p, const std::string& array_job) {
   std::string t;
   t += "#!/bin/bash\n";
-  t += fmt::format("# kant slurm: the report of experiment {}, once array job {} has ended, whatever its\n", p.name,
-                   array_job);
-  t += fmt::format("# tasks' outcome (afterany). Written {} by kant {} (commit {}).\n", utc_now(), framework_version(),
-                   git_commit());
+  t += fmt::format(
+      "# kant slurm: the report of experiment {}, once array job {} has ended, whatever its\n",
+      p.name, array_job);
+  t += fmt::format("# tasks' outcome (afterany). Written {} by kant {} (commit {}).\n", utc_now(),
+                   framework_version(), git_commit());
   t += fmt::format("#SBATCH --job-name=kant-{}-report\n", p.name);
   t += fmt::format("#SBATCH --dependency=afterany:{}\n", array_job);
   t += "#SBATCH --ntasks=1\n";
@@ -365,15 +396,17 @@ std::string report_script(const SlurmPlan& p, const std::string& array_job) {
   t += "set -u\n\n";
   t += fmt::format("{} report {}\n", shell_quote(p.kant), shell_quote(p.experiment_dir.string()));
   t += "# cells missing or failed are named above; this submits them again:\n";
-  t += fmt::format("echo {}\n", shell_quote("kant slurm: to train what is not complete: " + p.resubmit));
+  t += fmt::format("echo {}\n",
+                   shell_quote("kant slurm: to train what is not complete: " + p.resubmit));
   return t;
 }
 
 SlurmSubmission submit_slurm(const Experiment& ex, const SlurmPlan& p) {
   SlurmSubmission sub;
   if (on_path("sbatch").empty())
-    throw Error("sbatch is not on PATH (is this a SLURM submit host? module load slurm?); nothing written. "
-                "kant slurm --dry-run prints the scripts");
+    throw Error(
+        "sbatch is not on PATH (is this a SLURM submit host? module load slurm?); nothing written. "
+        "kant slurm --dry-run prints the scripts");
   RunOptions opt;
   opt.results_root = p.results_root;
   write_experiment_manifest(ex, opt);
@@ -393,8 +426,9 @@ SlurmSubmission submit_slurm(const Experiment& ex, const SlurmPlan& p) {
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
     std::fclose(f);
   }
-  text += fmt::format("{}  array job {} ({} task{}, {} cell{})  report job {}\n", utc_now(), sub.array_job, p.tasks.size(),
-                      p.tasks.size() == 1 ? "" : "s", p.pending.size(), p.pending.size() == 1 ? "" : "s", sub.report_job);
+  text += fmt::format("{}  array job {} ({} task{}, {} cell{})  report job {}\n", utc_now(),
+                      sub.array_job, p.tasks.size(), p.tasks.size() == 1 ? "" : "s",
+                      p.pending.size(), p.pending.size() == 1 ? "" : "s", sub.report_job);
   write_file_atomically(history, text);
   return sub;
 }

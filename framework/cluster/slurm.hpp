@@ -10,10 +10,10 @@
 //     time: "04:00:00"          # --time, per array task
 //     cpus_per_task: 4          # --cpus-per-task, the cells' threads
 //     array_parallel: 16        # --array-parallel: at most K tasks at once (--array=…%K)
-//     cells_per_task: 1         # --cells-per-task (default 1, more when the array would be too long)
-//     max_array_tasks: 1000     # SLURM's MaxArraySize (1001 unless the cluster sets it) less one
-//     sbatch: [--mem=8G, --account=abc]          # extra #SBATCH lines (--sbatch)
-//     prologue: |                                # shell lines before kant runs (--prologue)
+//     cells_per_task: 1         # --cells-per-task (default 1, more when the array would be too
+//     long) max_array_tasks: 1000     # SLURM's MaxArraySize (1001 unless the cluster sets it) less
+//     one sbatch: [--mem=8G, --account=abc]          # extra #SBATCH lines (--sbatch) prologue: |
+//     # shell lines before kant runs (--prologue)
 //       module load openmpi
 #pragma once
 #include <filesystem>
@@ -53,16 +53,17 @@ SlurmSettings read_slurm_block(const ConfigNode& block);
 /// The array job and the report job for an experiment's pending cells.
 struct SlurmPlan {
   std::string name;
-  std::filesystem::path experiment_file, results_root, experiment_dir, slurm_dir, logs_dir, work_dir;
+  std::filesystem::path experiment_file, results_root, experiment_dir, slurm_dir, logs_dir,
+      work_dir;
   std::string kant;  ///< this kant's absolute path
   std::vector<std::string> sets;
   SlurmSettings settings;
-  size_t cells = 0;                           ///< in the grid
-  std::vector<size_t> pending;                ///< not complete (grid indices)
-  std::vector<std::string> pending_states;    ///< their states: missing, failed, damaged, …
-  size_t claimed = 0;                         ///< pending cells with a claim beside them
-  std::vector<std::vector<size_t>> tasks;     ///< cells of each array task
-  std::string resubmit;                       ///< the command that submits what is left again
+  size_t cells = 0;                         ///< in the grid
+  std::vector<size_t> pending;              ///< not complete (grid indices)
+  std::vector<std::string> pending_states;  ///< their states: missing, failed, damaged, …
+  size_t claimed = 0;                       ///< pending cells with a claim beside them
+  std::vector<std::vector<size_t>> tasks;   ///< cells of each array task
+  std::string resubmit;                     ///< the command that submits what is left again
 };
 
 SlurmPlan plan_slurm(const Experiment& ex, const SlurmRequest& request);

@@ -1,14 +1,14 @@
 // YAML → ConfigNode with marks (via yaml-cpp), emission, merging, dotted paths, hints.
 #include "config/config.hpp"
 
+#include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <fstream>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
 
 #include "config/limits.hpp"
 
@@ -134,7 +134,8 @@ class Converter {
           if (!kv.first.IsScalar()) throw ConfigError(key_mark, "map keys must be plain names");
           check_string(kv.first.Scalar(), key_mark);
           std::string key = kv.first.Scalar();
-          if (!keys.insert(key).second) throw ConfigError(key_mark, fmt::format("duplicate key '{}'", key));
+          if (!keys.insert(key).second)
+            throw ConfigError(key_mark, fmt::format("duplicate key '{}'", key));
           n.entries.push_back({key, key_mark, convert(kv.second, depth + 1)});
         }
         break;
@@ -148,7 +149,8 @@ class Converter {
     if (depth >= max_depth_) throw ConfigError(mark, limits::yaml_depth.exceeded(""));
   }
   void check_string(const std::string& s, const Mark& mark) const {
-    if (s.size() > max_string_) throw ConfigError(mark, limits::string_bytes.exceeded(std::to_string(s.size())));
+    if (s.size() > max_string_)
+      throw ConfigError(mark, limits::string_bytes.exceeded(std::to_string(s.size())));
   }
 
   std::shared_ptr<const std::string> source_;
@@ -225,7 +227,8 @@ ConfigNode load_yaml_file(const std::filesystem::path& file) {
   const uint64_t cap = limits::yaml_bytes.value();
   std::string text;
   char buf[1 << 16];
-  while (text.size() <= cap && in.read(buf, sizeof buf).gcount() > 0) text.append(buf, static_cast<size_t>(in.gcount()));
+  while (text.size() <= cap && in.read(buf, sizeof buf).gcount() > 0)
+    text.append(buf, static_cast<size_t>(in.gcount()));
   if (in.bad()) throw InputError(fmt::format("{}: error: cannot read the file", file.string()));
   return parse_yaml(text, file.string());
 }
@@ -283,13 +286,14 @@ void set_path(ConfigNode& root, const std::string& dotted, const ConfigNode& val
               const Mark& mark) {
   const uint64_t parts = 1 + static_cast<uint64_t>(std::count(dotted.begin(), dotted.end(), '.'));
   if (parts > limits::yaml_depth.value())
-    throw ConfigError(mark, fmt::format("key '{}…' is {} levels deep: {}", dotted.substr(0, 40), parts,
-                                        limits::yaml_depth.exceeded(std::to_string(parts))));
+    throw ConfigError(mark, fmt::format("key '{}…' is {} levels deep: {}", dotted.substr(0, 40),
+                                        parts, limits::yaml_depth.exceeded(std::to_string(parts))));
   ConfigNode* node = &root;
   size_t start = 0;
   while (true) {
     size_t dot = dotted.find('.', start);
-    std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string key =
+        dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (key.empty()) throw ConfigError(mark, fmt::format("malformed key '{}'", dotted));
     if (node->is_scalar()) {  // plugin shorthand "objective: wasserstein"
       ConfigNode shorthand = *node;

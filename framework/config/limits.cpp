@@ -1,11 +1,11 @@
 // The caps on input sizes and their environment overrides (see limits.hpp).
 #include "config/limits.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 
@@ -18,14 +18,17 @@ uint64_t Limit::value() const {
   const char* end = text + std::strlen(text);
   auto [p, ec] = std::from_chars(text, end, v);
   if (ec != std::errc() || p != end || v == 0)
-    throw InputError(fmt::format("{} must be a positive integer (the limit on {}), got '{}'", env, what, text));
+    throw InputError(
+        fmt::format("{} must be a positive integer (the limit on {}), got '{}'", env, what, text));
   return v;
 }
 
 std::string Limit::exceeded(const std::string& got) const {
   const uint64_t limit = value();
-  if (got.empty()) return fmt::format("too many {}: more than {} (raise the limit with {}=N)", what, limit, env);
-  return fmt::format("too many {}: {}, the limit is {} (raise it with {}=N)", what, got, limit, env);
+  if (got.empty())
+    return fmt::format("too many {}: more than {} (raise the limit with {}=N)", what, limit, env);
+  return fmt::format("too many {}: {}, the limit is {} (raise it with {}=N)", what, got, limit,
+                     env);
 }
 
 namespace limits {

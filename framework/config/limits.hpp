@@ -8,8 +8,8 @@ namespace kant {
 
 /// One cap: its default, and the environment variable that overrides it.
 struct Limit {
-  const char* what;      ///< what is counted, plural: "YAML nodes after alias expansion"
-  const char* env;       ///< "KANT_MAX_YAML_NODES"
+  const char* what;  ///< what is counted, plural: "YAML nodes after alias expansion"
+  const char* env;   ///< "KANT_MAX_YAML_NODES"
   uint64_t default_value;
 
   /// The value in force: $env when set (a positive integer, else an InputError), else the

@@ -1,13 +1,13 @@
 // Tensor storage: aligned allocation, factories, element access.
 #include "kant/tensor.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 
@@ -94,8 +94,8 @@ Tensor Tensor::full(const Shape& shape, float value) {
 Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
   Tensor t = empty(shape);
   if (static_cast<int64_t>(values.size()) != t.numel())
-    throw TensorError(fmt::format("Tensor::from: {} values for shape {}", values.size(),
-                                  shape_str(shape)));
+    throw TensorError(
+        fmt::format("Tensor::from: {} values for shape {}", values.size(), shape_str(shape)));
   std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
   return t;
 }

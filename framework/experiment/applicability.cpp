@@ -1,9 +1,9 @@
 // Metrics' rules against a lazily built view of each cell (see applicability.hpp).
 #include "experiment/applicability.hpp"
 
-#include <map>
-
 #include <fmt/format.h>
+
+#include <map>
 
 #include "experiment/session.hpp"
 #include "kant/error.hpp"
@@ -33,8 +33,8 @@ struct ApplicabilityCache::Impl {
     std::unique_ptr<Session> session;    // null: it could not be built
   };
   std::map<std::string, std::shared_ptr<Dataset>> datasets;  // by dataset block; null: failed
-  std::map<std::string, Built> sessions;                      // by structure_key
-  std::map<std::string, int64_t> categories;                  // by procedure block
+  std::map<std::string, Built> sessions;                     // by structure_key
+  std::map<std::string, int64_t> categories;                 // by procedure block
 
   Dataset& dataset(const CellConfig& c) {
     const std::string key = emit_yaml(*c.canonical.find("dataset"), true);
@@ -42,7 +42,8 @@ struct ApplicabilityCache::Impl {
     if (it == datasets.end()) {
       std::shared_ptr<Dataset> d;
       try {  // seed 0: rules read structure (shape, modes, labels), never the sample
-        d = registry.create<Dataset, DatasetFactory>(*c.dataset.component, c.dataset.params, uint64_t{0});
+        d = registry.create<Dataset, DatasetFactory>(*c.dataset.component, c.dataset.params,
+                                                     uint64_t{0});
       } catch (const Error&) {
       }
       it = datasets.emplace(key, d).first;
@@ -74,7 +75,8 @@ struct ApplicabilityCache::Impl {
     const std::string key = p ? emit_yaml(*p, true) : "";
     auto it = categories.find(key);
     if (it == categories.end()) {
-      auto procedure = registry.create<Procedure, ProcedureFactory>(*c.procedure.component, c.procedure.params);
+      auto procedure =
+          registry.create<Procedure, ProcedureFactory>(*c.procedure.component, c.procedure.params);
       it = categories.emplace(key, procedure->categories()).first;
     }
     return it->second;
@@ -108,7 +110,8 @@ class CellProbe : public CellView {
 
 }  // namespace
 
-ApplicabilityCache::ApplicabilityCache(const Registry& registry) : impl_(std::make_unique<Impl>(registry)) {}
+ApplicabilityCache::ApplicabilityCache(const Registry& registry)
+    : impl_(std::make_unique<Impl>(registry)) {}
 ApplicabilityCache::~ApplicabilityCache() = default;
 
 void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricChoice*>& metrics,
@@ -127,9 +130,10 @@ void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricC
       }
       if (broken.empty()) continue;
       const std::string who = m->name == c.name() ? fmt::format("'{}'", c.name())
-                                                   : fmt::format("'{}' ({})", m->name, c.name());
-      throw ConfigError(m->mark, fmt::format("metric {} does not apply to cell {}: it needs {}, but {}", who, label,
-                                             rule.rule, broken));
+                                                  : fmt::format("'{}' ({})", m->name, c.name());
+      throw ConfigError(m->mark,
+                        fmt::format("metric {} does not apply to cell {}: it needs {}, but {}", who,
+                                    label, rule.rule, broken));
     }
   }
 }

@@ -21,8 +21,8 @@ class ApplicabilityCache {
   struct Impl;
 
  private:
-  friend void check_metrics_apply(const CellConfig&, const std::vector<const MetricChoice*>&, const std::string&,
-                                  ApplicabilityCache&);
+  friend void check_metrics_apply(const CellConfig&, const std::vector<const MetricChoice*>&,
+                                  const std::string&, ApplicabilityCache&);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,10 +1,10 @@
 // Cell configs: each block resolved against its plugin's schema (and the framework's keys:
 // train, noise, packing, metric periods), in a fixed canonical order whose text the cell id
 // hashes. Errors point at the YAML with file:line:column and a did-you-mean.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "experiment/experiment.hpp"
 #include "experiment/validate.hpp"
@@ -20,8 +20,8 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
                                   const Schema& reserved, ConfigNode& canonical,
                                   Params* reserved_out = nullptr) {
   if (!node || node->type == ConfigNode::Type::null)
-    throw ConfigError(parent_mark, fmt::format("the config needs a '{}' block ({} plugin)",
-                                               section, kind_name(kind)));
+    throw ConfigError(parent_mark, fmt::format("the config needs a '{}' block ({} plugin)", section,
+                                               kind_name(kind)));
   ConfigNode block = *node;
   if (block.is_scalar()) {
     ConfigNode shorthand = block;
@@ -29,8 +29,8 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
     block.set("plugin", shorthand, shorthand.mark);
   }
   if (!block.is_map())
-    throw ConfigError(block.mark, fmt::format("'{}' must be a plugin name or a map with 'plugin'",
-                                              section));
+    throw ConfigError(block.mark,
+                      fmt::format("'{}' must be a plugin name or a map with 'plugin'", section));
   const ConfigNode* plugin = block.find("plugin");
   if (!plugin)
     throw ConfigError(block.mark, fmt::format("'{}' needs a 'plugin' key naming a {} plugin",
@@ -40,10 +40,11 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
   const Component* c = registry.find(kind, plugin->scalar);
   if (!c) {
     std::vector<std::string> names = registry.names(kind);
-    throw ConfigError(plugin->mark,
-                      fmt::format("unknown {} plugin '{}'{}; available: {}", kind_name(kind),
-                                  plugin->scalar, did_you_mean(plugin->scalar, names),
-                                  names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    throw ConfigError(
+        plugin->mark,
+        fmt::format("unknown {} plugin '{}'{}; available: {}", kind_name(kind), plugin->scalar,
+                    did_you_mean(plugin->scalar, names),
+                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
   }
   canonical = ConfigNode::make_map();
   canonical.set("plugin", ConfigNode::make_scalar(c->name()));
@@ -54,8 +55,8 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
     std::set<std::string> plugin_keys{"plugin"};
     for (const ParamSpec& s : c->schema()) plugin_keys.insert(s.name);
     ConfigNode reserved_canonical = ConfigNode::make_map();
-    *reserved_out = validate_params(block, reserved, plugin_keys, "'" + section + "'",
-                                    reserved_canonical);
+    *reserved_out =
+        validate_params(block, reserved, plugin_keys, "'" + section + "'", reserved_canonical);
     for (ConfigEntry& e : reserved_canonical.entries) canonical.set(e.key, e.value);
   }
   ComponentChoice choice;
@@ -67,49 +68,59 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
 const Schema& train_schema() {
   static const Schema s{
       param::integer("steps", 1000, "generator iterations").at_least(1),
-      param::integer("batch_size", 256, "samples per batch, for real and generated data").at_least(1),
+      param::integer("batch_size", 256, "samples per batch, for real and generated data")
+          .at_least(1),
       param::integer("n_critic", 1, "critic steps per generator step").at_least(1),
       param::choice("updates", "alternating", {"alternating", "simultaneous"},
                     "alternating: n_critic critic steps, then a generator step on the updated "
                     "critic; simultaneous: both gradients at the same point, applied together"),
-      param::choice("order", "critic_first", {"critic_first", "generator_first", "simultaneous"},
-                    "the order of one iteration's updates: n_critic critic steps then the generator "
-                    "step (critic_first), the generator step then the critic steps "
-                    "(generator_first), or both from the same point (simultaneous: the same as "
-                    "updates: simultaneous)"),
+      param::choice(
+          "order", "critic_first", {"critic_first", "generator_first", "simultaneous"},
+          "the order of one iteration's updates: n_critic critic steps then the generator "
+          "step (critic_first), the generator step then the critic steps "
+          "(generator_first), or both from the same point (simultaneous: the same as "
+          "updates: simultaneous)"),
       param::boolean("wgan_critic_schedule", false,
                      "WGAN's schedule: 100 critic steps for the first 25 generator steps and "
                      "every 500th (Arjovsky et al. 2017, reference code)"),
-      param::real("ema", 0.0, "decay β of an exponential moving average of the generator's "
-                              "weights used for metrics and samples (0: none)")
+      param::real("ema", 0.0,
+                  "decay β of an exponential moving average of the generator's "
+                  "weights used for metrics and samples (0: none)")
           .range(0, 0.999999),
-      param::integer("unrolled_steps", 0, "critic SGD steps the generator loss is "
-                                          "differentiated through (Metz et al. 2017; 0: none)")
+      param::integer("unrolled_steps", 0,
+                     "critic SGD steps the generator loss is "
+                     "differentiated through (Metz et al. 2017; 0: none)")
           .at_least(0),
       param::real("unrolled_lr", 1e-4, "step size of the unrolled critic steps").at_least(0),
       param::integer("log_every", 0, "progress line every k generator steps (0: 10 lines a run)")
           .at_least(0),
       param::integer("samples", 2500, "generated samples stored with the results").at_least(0),
-      param::integer("checkpoint_every", 0, "write a resume checkpoint every k generator steps; a "
-                                            "cell killed and run again continues from it bit for "
-                                            "bit (0: none). Not part of the cell's identity")
+      param::integer("checkpoint_every", 0,
+                     "write a resume checkpoint every k generator steps; a "
+                     "cell killed and run again continues from it bit for "
+                     "bit (0: none). Not part of the cell's identity")
           .at_least(0),
-      param::choice("metric_errors", "record", {"record", "fail"},
-                    "record: a metric that throws or returns a non-finite value it does not declare "
-                    "is stored as failed at that step and training goes on; fail: the cell fails "
-                    "(non-finite values are stored as numbers). Not part of the cell's identity"),
-      param::boolean("store_networks", true,
-                     "store the final networks (EMA included) and the metric state in the cell file, "
-                     "so that `kant evaluate` can compute metrics later (see results/README.md for "
-                     "the size). Not part of the cell's identity"),
-      param::integer("sample_every", 0, "store generated samples (and, for 2-D data, the critic's "
-                                        "value surface) at step 0, every k generator steps and at "
-                                        "the end, from one fixed batch of inputs (0: only the final "
-                                        "samples)")
+      param::choice(
+          "metric_errors", "record", {"record", "fail"},
+          "record: a metric that throws or returns a non-finite value it does not declare "
+          "is stored as failed at that step and training goes on; fail: the cell fails "
+          "(non-finite values are stored as numbers). Not part of the cell's identity"),
+      param::boolean(
+          "store_networks", true,
+          "store the final networks (EMA included) and the metric state in the cell file, "
+          "so that `kant evaluate` can compute metrics later (see results/README.md for "
+          "the size). Not part of the cell's identity"),
+      param::integer("sample_every", 0,
+                     "store generated samples (and, for 2-D data, the critic's "
+                     "value surface) at step 0, every k generator steps and at "
+                     "the end, from one fixed batch of inputs (0: only the final "
+                     "samples)")
           .at_least(0),
-      param::integer("sample_size", 500, "generated samples stored at each of those steps").at_least(1),
-      param::integer("surface_resolution", 32, "grid points per axis of the critic surfaces stored "
-                                               "with them (2-D data)")
+      param::integer("sample_size", 500, "generated samples stored at each of those steps")
+          .at_least(1),
+      param::integer("surface_resolution", 32,
+                     "grid points per axis of the critic surfaces stored "
+                     "with them (2-D data)")
           .range(2, 1024),
   };
   return s;
@@ -126,8 +137,9 @@ const Schema& generator_reserved() {
 
 const Schema& critic_reserved() {
   static const Schema s{
-      param::integer("pack", 1, "samples the critic judges together (PacGAN, Lin et al. 2018; "
-                                "1: no packing); batch_size must be a multiple")
+      param::integer("pack", 1,
+                     "samples the critic judges together (PacGAN, Lin et al. 2018; "
+                     "1: no packing); batch_size must be a multiple")
           .at_least(1),
   };
   return s;
@@ -137,22 +149,25 @@ const Schema& metric_reserved() {
   static const Schema s{
       param::integer("every", 0, "evaluate every k generator steps (0: only at the end)")
           .at_least(0),
-      param::string("name", "", "what the values are stored and reported under (default: the "
-                                "plugin's name); lets one metric be listed twice"),
+      param::string("name", "",
+                    "what the values are stored and reported under (default: the "
+                    "plugin's name); lets one metric be listed twice"),
   };
   return s;
 }
 
 // train keys that cannot change a result: left out of the cell id, and of the stored config
 // when at their default (so that older cells keep their ids and configs)
-const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every", "metric_errors", "store_networks"};
+const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every", "metric_errors",
+                                                 "store_networks"};
 // train keys added later: left out of the stored config (and so of the id) at their default,
 // so that cells from before them keep their ids and configs; set, they make a new cell
-const std::vector<std::string> kSamplingTrainKeys{"sample_every", "sample_size", "surface_resolution"};
+const std::vector<std::string> kSamplingTrainKeys{"sample_every", "sample_size",
+                                                  "surface_resolution"};
 
 // keys of every cell; each network of the procedure adds `<network>` and `<network>_optimizer`
-const std::vector<std::string> kCellKeys{"dataset", "procedure", "objective", "lipschitz", "optimizer",
-                                         "train",   "metrics",   "seed"};
+const std::vector<std::string> kCellKeys{"dataset",   "procedure", "objective", "lipschitz",
+                                         "optimizer", "train",     "metrics",   "seed"};
 constexpr const char* kDefaultProcedure = "gan";
 
 }  // namespace
@@ -185,7 +200,8 @@ MetricChoice resolve_metric(const ConfigNode& m, const Registry& registry) {
   ConfigNode c;
   Params reserved;
   MetricChoice mc;
-  mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry, metric_reserved(), c, &reserved);
+  mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry, metric_reserved(),
+                                c, &reserved);
   mc.every = reserved.integer("every");
   mc.name = reserved.string("name");
   mc.mark = m.mark;
@@ -193,7 +209,8 @@ MetricChoice resolve_metric(const ConfigNode& m, const Registry& registry) {
     mc.name = mc.choice.component->name();
     c.erase("name");  // the default: not part of the canonical text (ids stay as they were)
   } else if (mc.name.find_first_of("./ ") != std::string::npos) {
-    throw ConfigError(m.mark, fmt::format("metric name '{}' may not hold '.', '/' or spaces", mc.name));
+    throw ConfigError(m.mark,
+                      fmt::format("metric name '{}' may not hold '.', '/' or spaces", mc.name));
   }
   mc.canonical = c;
   return mc;
@@ -225,24 +242,30 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   const ConfigNode default_procedure = ConfigNode::make_scalar(kDefaultProcedure, config.mark);
   const ConfigNode* procedure_node = config.find("procedure");
   ConfigNode procedure_canon;
-  cell.procedure = resolve_component(procedure_node ? procedure_node : &default_procedure, config.mark,
-                                     "procedure", Kind::procedure, registry, {}, procedure_canon);
+  cell.procedure =
+      resolve_component(procedure_node ? procedure_node : &default_procedure, config.mark,
+                        "procedure", Kind::procedure, registry, {}, procedure_canon);
   {
     ConfigNode defaults;
-    resolve_component(&default_procedure, config.mark, "procedure", Kind::procedure, registry, {}, defaults);
-    if (emit_yaml(procedure_canon, true) != emit_yaml(defaults, true)) canon.set("procedure", procedure_canon);
+    resolve_component(&default_procedure, config.mark, "procedure", Kind::procedure, registry, {},
+                      defaults);
+    if (emit_yaml(procedure_canon, true) != emit_yaml(defaults, true))
+      canon.set("procedure", procedure_canon);
   }
-  auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component, cell.procedure.params);
+  auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component,
+                                                                cell.procedure.params);
   const std::string procedure_name = cell.procedure.component->name();
 
   std::vector<std::string> keys = kCellKeys;
-  for (const std::string& name : procedure->network_names()) keys.insert(keys.end(), {name, name + "_optimizer"});
+  for (const std::string& name : procedure->network_names())
+    keys.insert(keys.end(), {name, name + "_optimizer"});
   for (const ConfigEntry& e : config.entries)
     if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
-      throw ConfigError(e.key_mark, fmt::format("unknown config key '{}'{}; expected one of: {} (procedure '{}' "
-                                                "trains: {})",
-                                                e.key, did_you_mean(e.key, keys), fmt::join(keys, ", "),
-                                                procedure_name, fmt::join(procedure->network_names(), ", ")));
+      throw ConfigError(
+          e.key_mark, fmt::format("unknown config key '{}'{}; expected one of: {} (procedure '{}' "
+                                  "trains: {})",
+                                  e.key, did_you_mean(e.key, keys), fmt::join(keys, ", "),
+                                  procedure_name, fmt::join(procedure->network_names(), ", ")));
 
   for (const std::string& name : procedure->network_names()) {
     NetworkChoice net;
@@ -261,34 +284,40 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     cell.networks.push_back(std::move(net));
   }
   if (cell.networks.empty() || cell.networks.front().name != "generator")
-    throw ConfigError(config.mark, fmt::format("procedure '{}' does not train a generator first", procedure_name));
+    throw ConfigError(config.mark, fmt::format("procedure '{}' does not train a generator first",
+                                               procedure_name));
 
   auto unused = [&](const char* key, const char* what) {
     if (const ConfigNode* n = config.find(key))
-      throw ConfigError(n->mark, fmt::format("procedure '{}' uses no {}: remove '{}'", procedure_name, what, key));
+      throw ConfigError(n->mark, fmt::format("procedure '{}' uses no {}: remove '{}'",
+                                             procedure_name, what, key));
   };
-  if (procedure->uses_objective()) cell.objective = section("objective", Kind::objective);
-  else unused("objective", "adversarial objective");
+  if (procedure->uses_objective())
+    cell.objective = section("objective", Kind::objective);
+  else
+    unused("objective", "adversarial objective");
   // one Lipschitz method, or a list of methods whose hooks combine
   const ConfigNode* lip = config.find("lipschitz");
   const ConfigNode none = ConfigNode::make_scalar("none", config.mark);
   if (!procedure->uses_lipschitz()) {
     unused("lipschitz", "critic, so no Lipschitz method");
     ConfigNode c;
-    cell.lipschitz.push_back(resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz, registry, {}, c));
+    cell.lipschitz.push_back(
+        resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz, registry, {}, c));
   } else if (lip && lip->is_sequence()) {
     if (lip->items.empty()) throw ConfigError(lip->mark, "'lipschitz' lists no method");
     ConfigNode list = ConfigNode::make_sequence();
     for (const ConfigNode& item : lip->items) {
       ConfigNode c;
-      cell.lipschitz.push_back(resolve_component(&item, item.mark, "lipschitz[]", Kind::lipschitz, registry, {}, c));
+      cell.lipschitz.push_back(
+          resolve_component(&item, item.mark, "lipschitz[]", Kind::lipschitz, registry, {}, c));
       list.items.push_back(c);
     }
     canon.set("lipschitz", list);
   } else {
     ConfigNode c;
-    cell.lipschitz.push_back(resolve_component(lip ? lip : &none, config.mark, "lipschitz", Kind::lipschitz,
-                                               registry, {}, c));
+    cell.lipschitz.push_back(resolve_component(lip ? lip : &none, config.mark, "lipschitz",
+                                               Kind::lipschitz, registry, {}, c));
     canon.set("lipschitz", c);
   }
   // one optimizer block for every network, or one per network (which wins over the shared one)
@@ -368,7 +397,8 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     for (const ConfigNode& m : metrics->items) {
       MetricChoice mc = resolve_metric(m, registry);
       if (!seen.insert(mc.name).second)
-        throw ConfigError(m.mark, fmt::format("two metrics are stored as '{}': give one a `name:`", mc.name));
+        throw ConfigError(
+            m.mark, fmt::format("two metrics are stored as '{}': give one a `name:`", mc.name));
       metrics_canon.items.push_back(mc.canonical);
       cell.metrics.push_back(std::move(mc));
     }

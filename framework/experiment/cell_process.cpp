@@ -1,9 +1,9 @@
 // `kant _cell`: one cell in its own process (see cell_process.hpp).
 #include "experiment/cell_process.hpp"
 
-#include <map>
-
 #include <fmt/format.h>
+
+#include <map>
 
 #include "autodiff/backend.hpp"
 #include "core/sha256.hpp"
@@ -19,8 +19,10 @@ namespace {
 
 // The spec, with every entry it must have, each of the right kind.
 ConfigNode read_spec(const std::string& spec_path) {
-  ConfigNode spec = read_child_spec(spec_path, "cell spec", {"experiment", "cell_id", "labels", "config"});
-  if (!spec.find("experiment")->is_scalar() || !spec.find("cell_id")->is_scalar() || !spec.find("labels")->is_map())
+  ConfigNode spec =
+      read_child_spec(spec_path, "cell spec", {"experiment", "cell_id", "labels", "config"});
+  if (!spec.find("experiment")->is_scalar() || !spec.find("cell_id")->is_scalar() ||
+      !spec.find("labels")->is_map())
     throw InputError("cell spec: malformed");
   return spec;
 }
@@ -56,7 +58,8 @@ std::vector<PluginUse> plugin_uses(const CellConfig& c) {
     for (const PluginUse& u : uses)
       if (u.name == name) return;
     auto it = digests.find(comp.library_path);
-    if (it == digests.end()) it = digests.emplace(comp.library_path, sha256_file(comp.library_path)).first;
+    if (it == digests.end())
+      it = digests.emplace(comp.library_path, sha256_file(comp.library_path)).first;
     uses.push_back({name, comp.registration.version, comp.library_path, it->second});
   };
   for (const ComponentChoice* ch : c.components()) add(*ch);
@@ -71,7 +74,8 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
   CellInfo info;
   info.experiment = spec.find("experiment")->scalar;
   info.cell_id = spec.find("cell_id")->scalar;
-  for (const ConfigEntry& e : spec.find("labels")->entries) info.labels.emplace_back(e.key, e.value.scalar);
+  for (const ConfigEntry& e : spec.find("labels")->entries)
+    info.labels.emplace_back(e.key, e.value.scalar);
   info.threads = threads;
   info.start_time = utc_now();
   info.backend_version = backend::version();
@@ -81,12 +85,14 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
   try {
     CellConfig config = resolve_cell(*spec.find("config"), registry);
     if (config.id() != info.cell_id)
-      throw Error(fmt::format("cell spec id {} does not match its config ({})", info.cell_id, config.id()));
+      throw Error(
+          fmt::format("cell spec id {} does not match its config ({})", info.cell_id, config.id()));
     info.config_yaml = config.yaml();
     info.seed = config.seed;
     info.plugins = plugin_uses(config);
     TrainOptions options;
-    options.progress = [&](int64_t step, int64_t steps, const std::vector<std::pair<std::string, double>>& losses,
+    options.progress = [&](int64_t step, int64_t steps,
+                           const std::vector<std::pair<std::string, double>>& losses,
                            double elapsed) {
       const double eta = elapsed / static_cast<double>(step) * static_cast<double>(steps - step);
       std::string line = fmt::format("{} step {}/{}", tag, step, steps);
@@ -96,7 +102,8 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
     };
     options.interrupted = [] { return stop_signal() != 0; };
     options.metric_failed = [&](const std::string& metric, int64_t step, const std::string& error) {
-      fmt::print(stderr, "{} metric {} failed at step {} (training goes on): {}\n", tag, metric, step, error);
+      fmt::print(stderr, "{} metric {} failed at step {} (training goes on): {}\n", tag, metric,
+                 step, error);
     };
     options.checkpoint = checkpoint;
     try {
@@ -105,10 +112,13 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
       std::error_code ec;
       const fs::path aside = checkpoint.string() + ".damaged";
       fs::rename(checkpoint, aside, ec);
-      fmt::print(stderr, "{} cannot resume: {}; kept as {}, training from step 0\n", tag, e.what(), aside.string());
+      fmt::print(stderr, "{} cannot resume: {}; kept as {}, training from step 0\n", tag, e.what(),
+                 aside.string());
       result = train_cell(config, registry, options);
     }
-    if (result.resumes > 0) fmt::print(stderr, "{} resumed ({} time{})\n", tag, result.resumes, result.resumes == 1 ? "" : "s");
+    if (result.resumes > 0)
+      fmt::print(stderr, "{} resumed ({} time{})\n", tag, result.resumes,
+                 result.resumes == 1 ? "" : "s");
   } catch (const TrainingInterrupted& e) {
     fmt::print(stderr, "{} stopped ({}); its checkpoint, if any, is kept\n", tag, e.what());
     return 128 + stop_signal();
@@ -121,14 +131,17 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
   info.resumes = result.resumes;
   if (!result.first_start_time.empty()) info.start_time = result.first_start_time;
   if (info.config_yaml.empty()) info.config_yaml = emit_yaml(*spec.find("config"), true);
-  write_cell_file(out_path, info, result);  // a StorageError here (a full disk): exit 1, said by main
+  write_cell_file(out_path, info,
+                  result);  // a StorageError here (a full disk): exit 1, said by main
   if (result.status != "failed") remove_checkpoint(checkpoint);
   if (result.status == "failed") {
     fmt::print(stderr, "{} failed: {}\n", tag, result.detail);
     return 1;
   }
-  if (result.status == "diverged") fmt::print(stderr, "{} diverged: {}\n", tag, result.detail);
-  else fmt::print(stderr, "{} complete in {:.1f}s\n", tag, result.wall_time_s);
+  if (result.status == "diverged")
+    fmt::print(stderr, "{} diverged: {}\n", tag, result.detail);
+  else
+    fmt::print(stderr, "{} complete in {:.1f}s\n", tag, result.wall_time_s);
   return 0;
 }
 

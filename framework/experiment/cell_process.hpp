@@ -17,8 +17,8 @@ std::string cell_spec_yaml(const Experiment& ex, const Cell& cell);
 /// Trains the cell of the spec at `spec_path` ("-": standard input) and writes `out_path`.
 /// `parent` is the runner's pid (0: none to watch). Returns the exit code: 0 complete or
 /// diverged, 1 failed, 128 + signal when stopped.
-int run_cell_process(const std::string& spec_path, const std::filesystem::path& out_path, int threads,
-                     const std::string& tag, long parent, const Registry& registry);
+int run_cell_process(const std::string& spec_path, const std::filesystem::path& out_path,
+                     int threads, const std::string& tag, long parent, const Registry& registry);
 
 /// The plugins a cell uses, with the SHA-256 of each library file.
 std::vector<PluginUse> plugin_uses(const CellConfig& config);

@@ -2,6 +2,7 @@
 #include "experiment/child_process.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
@@ -14,8 +15,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "experiment/resume.hpp"
 #include "kant/error.hpp"
 
@@ -23,11 +22,15 @@ extern char** environ;
 
 namespace kant {
 
-pid_t spawn_child(const ChildCommand& c, const Claim& claim, const std::string& spec, const std::string& cell_id) {
+pid_t spawn_child(const ChildCommand& c, const Claim& claim, const std::string& spec,
+                  const std::string& cell_id) {
   int spec_pipe[2];
   if (::pipe2(spec_pipe, O_CLOEXEC) != 0) throw Error("cannot create a pipe for a cell's spec");
-  std::vector<std::string> args{c.exe, c.command, "-", c.out.string(), "--threads", std::to_string(c.threads),
-                                "--tag", c.tag, "--parent", std::to_string(::getpid())};
+  std::vector<std::string> args{c.exe,       c.command,
+                                "-",         c.out.string(),
+                                "--threads", std::to_string(c.threads),
+                                "--tag",     c.tag,
+                                "--parent",  std::to_string(::getpid())};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -71,10 +74,11 @@ void on_stop_signal(int sig) { g_stop_signal = sig; }
 constexpr int kStopSignals[4] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
 
 void catch_stop_signals(struct sigaction* previous) {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &sa, previous ? &previous[i] : nullptr);
+  for (size_t i = 0; i < std::size(kStopSignals); ++i)
+    sigaction(kStopSignals[i], &sa, previous ? &previous[i] : nullptr);
 }
 }  // namespace
 
@@ -84,7 +88,8 @@ StopSignals::StopSignals() {
 }
 
 StopSignals::~StopSignals() {
-  for (size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &previous_[i], nullptr);
+  for (size_t i = 0; i < std::size(kStopSignals); ++i)
+    sigaction(kStopSignals[i], &previous_[i], nullptr);
 }
 
 void watch_stop_signals(long parent) {
@@ -97,7 +102,8 @@ void watch_stop_signals(long parent) {
 
 int stop_signal() { return static_cast<int>(g_stop_signal); }
 
-ConfigNode read_child_spec(const std::string& spec_path, const std::string& what, std::initializer_list<const char*> keys) {
+ConfigNode read_child_spec(const std::string& spec_path, const std::string& what,
+                           std::initializer_list<const char*> keys) {
   ConfigNode spec;
   if (spec_path != "-") {
     spec = load_yaml_file(spec_path);
@@ -107,7 +113,8 @@ ConfigNode read_child_spec(const std::string& spec_path, const std::string& what
   }
   for (const char* key : keys)
     if (!spec.is_map() || !spec.find(key))
-      throw InputError(fmt::format("{} {}: no '{}' (cut short?)", what, spec_path == "-" ? "on stdin" : spec_path, key));
+      throw InputError(fmt::format("{} {}: no '{}' (cut short?)", what,
+                                   spec_path == "-" ? "on stdin" : spec_path, key));
   return spec;
 }
 

@@ -31,7 +31,8 @@ struct ChildCommand {
 
 /// Starts the child with `spec` on its standard input and the claim's lock on fd 3 (held while
 /// either lives). `cell_id` names the cell in the error when it cannot start.
-pid_t spawn_child(const ChildCommand& command, const Claim& claim, const std::string& spec, const std::string& cell_id);
+pid_t spawn_child(const ChildCommand& command, const Claim& claim, const std::string& spec,
+                  const std::string& cell_id);
 
 /// Reaps the children that have exited, without waiting: `finished(child, status)` for each,
 /// which then leaves `running`. Returns how many were reaped.
@@ -42,7 +43,8 @@ int reap_children(std::vector<Child>& running, Finished finished) {
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return reaped;
-    auto it = std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == pid; });
+    auto it =
+        std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == pid; });
     if (it == running.end()) continue;
     finished(*it, status);
     running.erase(it);
@@ -60,7 +62,8 @@ void stop_children(std::vector<Child>& running, Stopped stopped) {
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
-      auto it = std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == pid; });
+      auto it = std::find_if(running.begin(), running.end(),
+                             [&](const Child& c) { return c.pid == pid; });
       if (it != running.end()) {
         stopped(*it);
         running.erase(it);
@@ -102,6 +105,7 @@ int stop_signal();
 
 /// The spec at `spec_path` ("-": standard input), with each of `keys` present (a runner that
 /// died while writing it leaves a cut or empty one); `what` names it in the error.
-ConfigNode read_child_spec(const std::string& spec_path, const std::string& what, std::initializer_list<const char*> keys);
+ConfigNode read_child_spec(const std::string& spec_path, const std::string& what,
+                           std::initializer_list<const char*> keys);
 
 }  // namespace kant

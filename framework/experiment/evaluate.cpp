@@ -3,6 +3,7 @@
 #include "experiment/evaluate.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +15,6 @@
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "autodiff/backend.hpp"
 #include "experiment/applicability.hpp"
 #include "experiment/child_process.hpp"
@@ -26,7 +25,6 @@
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
 #include "store/manifest.hpp"
-
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -68,7 +66,8 @@ std::string spec_yaml(const CellWork& w) {
 
 class Planner {
  public:
-  Planner(const std::vector<MetricChoice>& metrics, const Registry& registry, const EvaluateOptions& opt)
+  Planner(const std::vector<MetricChoice>& metrics, const Registry& registry,
+          const EvaluateOptions& opt)
       : metrics_(metrics), registry_(registry), opt_(opt), cache_(registry) {}
 
   /// The work of one stored cell; nullopt when it has none (counted in `summary`).
@@ -83,7 +82,8 @@ class Planner {
 
 std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& summary) {
   auto skip = [&](const std::string& why) -> std::optional<CellWork> {
-    if (!opt_.quiet) fmt::print(stderr, "kant evaluate: {} not evaluated: {}\n", file.filename().string(), why);
+    if (!opt_.quiet)
+      fmt::print(stderr, "kant evaluate: {} not evaluated: {}\n", file.filename().string(), why);
     ++summary.not_evaluable;
     return std::nullopt;
   };
@@ -96,8 +96,10 @@ std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& sum
     return skip(e.what());
   }
   if (s.status == "failed") return skip("the cell failed (" + s.detail + "); run it again first");
-  if (!s.has_networks) return skip("it stores no networks (train.store_networks: false, or an older kant)");
-  const CellConfig config = resolve_cell(parse_yaml(s.config_yaml, file.string() + " (stored config)"), registry_);
+  if (!s.has_networks)
+    return skip("it stores no networks (train.store_networks: false, or an older kant)");
+  const CellConfig config =
+      resolve_cell(parse_yaml(s.config_yaml, file.string() + " (stored config)"), registry_);
   CellWork w;
   w.file = file;
   w.id = s.cell_id;
@@ -115,12 +117,16 @@ std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& sum
     if (same_name != s.metrics.end() && same_name->second.params == key) {
       w.replace.insert(m.name);  // stored as failed: computed again
     } else if (same_name != s.metrics.end() || in_config) {
-      const std::string stored_params = same_name != s.metrics.end() ? same_name->second.params : "";
-      throw ConfigError(m.mark, fmt::format("cell {} ({}) already stores a metric '{}' with other parameters{}; give "
-                                            "this one a name of its own, e.g. {{plugin: {}, …, name: {}_2}}",
-                                            s.cell_id, w.label, m.name,
-                                            stored_params.empty() ? "" : " (" + flow_text(parse_yaml(stored_params, "")) + ")",
-                                            m.choice.component->name(), m.name));
+      const std::string stored_params =
+          same_name != s.metrics.end() ? same_name->second.params : "";
+      throw ConfigError(
+          m.mark,
+          fmt::format(
+              "cell {} ({}) already stores a metric '{}' with other parameters{}; give "
+              "this one a name of its own, e.g. {{plugin: {}, …, name: {}_2}}",
+              s.cell_id, w.label, m.name,
+              stored_params.empty() ? "" : " (" + flow_text(parse_yaml(stored_params, "")) + ")",
+              m.choice.component->name(), m.name));
     }
     w.metrics.push_back(&m);
   }
@@ -143,7 +149,10 @@ struct Child {
 class Evaluator {
  public:
   Evaluator(std::vector<CellWork> work, const EvaluateOptions& opt, EvaluateSummary& summary)
-      : work_(std::move(work)), opt_(opt), summary_(summary), exe_(fs::read_symlink("/proc/self/exe").string()) {}
+      : work_(std::move(work)),
+        opt_(opt),
+        summary_(summary),
+        exe_(fs::read_symlink("/proc/self/exe").string()) {}
   void run();
 
  private:
@@ -164,7 +173,8 @@ class Evaluator {
 void Evaluator::run() {
   for (size_t i = 0; i < work_.size(); ++i) queue_.push_back(i);
   const int cores = available_cores();
-  const int jobs = opt_.jobs > 0 ? opt_.jobs : std::max(1, std::min<int>(cores, static_cast<int>(work_.size())));
+  const int jobs =
+      opt_.jobs > 0 ? opt_.jobs : std::max(1, std::min<int>(cores, static_cast<int>(work_.size())));
   StopSignals signals;
   auto last_poll = steady_clock::now(), last_heartbeat = steady_clock::now();
   while (!queue_.empty() || !deferred_.empty() || !running_.empty()) {
@@ -174,7 +184,8 @@ void Evaluator::run() {
       queue_.pop_front();
       if (!try_start(i)) deferred_.push_back(i);
     }
-    if (queue_.empty() && !deferred_.empty() && steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
+    if (queue_.empty() && !deferred_.empty() &&
+        steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
       queue_.swap(deferred_);
       last_poll = steady_clock::now();
     }
@@ -186,19 +197,20 @@ void Evaluator::run() {
   }
   if (stop_signal()) {
     summary_.signal = stop_signal();
-    fmt::print(stderr, "kant evaluate: {} received: stopping {} running cell{}\n", strsignal(stop_signal()),
-               running_.size(), running_.size() == 1 ? "" : "s");
+    fmt::print(stderr, "kant evaluate: {} received: stopping {} running cell{}\n",
+               strsignal(stop_signal()), running_.size(), running_.size() == 1 ? "" : "s");
     stop_children();
   }
 }
 
 bool Evaluator::try_start(size_t i) {
   std::string holder;
-  std::optional<Claim> claim = Claim::acquire(claim_path(work_[i].file), opt_.claim_timeout, &holder);
+  std::optional<Claim> claim =
+      Claim::acquire(claim_path(work_[i].file), opt_.claim_timeout, &holder);
   if (!claim) {
     if (!opt_.quiet)
-      fmt::print(stderr, "kant evaluate: cell {} ({}) is held by {}; waiting for it\n", work_[i].id, work_[i].label,
-                 holder);
+      fmt::print(stderr, "kant evaluate: cell {} ({}) is held by {}; waiting for it\n", work_[i].id,
+                 work_[i].label, holder);
     return false;
   }
   launch(i, std::move(*claim));
@@ -209,7 +221,8 @@ void Evaluator::launch(size_t i, Claim claim) {
   const CellWork& w = work_[i];
   remove_temporaries(w.file);
   const std::string tag = fmt::format("[{}/{} {}]", i + 1, work_.size(), w.label);
-  const pid_t pid = spawn_child({exe_, "_evaluate", w.file, w.threads, tag}, claim, spec_yaml(w), w.id);
+  const pid_t pid =
+      spawn_child({exe_, "_evaluate", w.file, w.threads, tag}, claim, spec_yaml(w), w.id);
   running_.push_back({pid, i, std::move(claim)});
 }
 
@@ -237,7 +250,9 @@ void Evaluator::finished(const Child& c, int status) {
   } else {
     ++summary_.failed;
     if (WIFSIGNALED(status))
-      fmt::print(stderr, "kant evaluate: cell {} ({}): its process was killed by signal {} ({}); its file is as it was\n",
+      fmt::print(stderr,
+                 "kant evaluate: cell {} ({}): its process was killed by signal {} ({}); its file "
+                 "is as it was\n",
                  w.id, w.label, WTERMSIG(status), strsignal(WTERMSIG(status)));
   }
 }
@@ -250,7 +265,8 @@ void Evaluator::stop_children() {
 
 }  // namespace
 
-std::vector<MetricChoice> evaluate_metrics_from(const std::vector<std::string>& blocks, const std::string& from_file,
+std::vector<MetricChoice> evaluate_metrics_from(const std::vector<std::string>& blocks,
+                                                const std::string& from_file,
                                                 const Registry& registry) {
   std::vector<ConfigNode> nodes;
   for (const std::string& b : blocks) nodes.push_back(parse_yaml(b, "--metric " + b));
@@ -258,23 +274,29 @@ std::vector<MetricChoice> evaluate_metrics_from(const std::vector<std::string>& 
     const ConfigNode root = load_yaml_file(from_file);
     const ConfigNode* list = root.is_map() ? root.find("metrics") : nullptr;
     if (!list && root.is_map())
-      if (const ConfigNode* base = root.find("base"); base && base->is_map()) list = base->find("metrics");
+      if (const ConfigNode* base = root.find("base"); base && base->is_map())
+        list = base->find("metrics");
     if (!list || !list->is_sequence())
-      throw ConfigError(root.mark, "no `metrics:` list here (at the top level, or under `base:` of an experiment)");
+      throw ConfigError(
+          root.mark,
+          "no `metrics:` list here (at the top level, or under `base:` of an experiment)");
     for (const ConfigNode& m : list->items) nodes.push_back(m);
   }
-  if (nodes.empty()) throw InputError("nothing to evaluate: give --metric '{plugin: NAME, …}' or --from FILE.yaml");
+  if (nodes.empty())
+    throw InputError("nothing to evaluate: give --metric '{plugin: NAME, …}' or --from FILE.yaml");
   std::vector<MetricChoice> out;
   std::set<std::string> names;
   for (const ConfigNode& n : nodes) {
     MetricChoice m = resolve_metric(n, registry);
     if (m.every != 0)
-      throw ConfigError(m.mark, fmt::format("metric '{}': kant evaluate computes the final values only (from the "
-                                            "stored final networks); remove `every`",
-                                            m.name));
+      throw ConfigError(
+          m.mark, fmt::format("metric '{}': kant evaluate computes the final values only (from the "
+                              "stored final networks); remove `every`",
+                              m.name));
     m.canonical.erase("every");
     if (!names.insert(m.name).second)
-      throw ConfigError(m.mark, fmt::format("two metrics would be stored as '{}': give one a `name:`", m.name));
+      throw ConfigError(
+          m.mark, fmt::format("two metrics would be stored as '{}': give one a `name:`", m.name));
     out.push_back(std::move(m));
   }
   return out;
@@ -288,7 +310,8 @@ EvaluateSummary evaluate_results(const fs::path& dir, const std::vector<MetricCh
   {
     Planner planner(metrics, registry, opt);  // everything checked before anything runs
     for (const std::string& id : manifest.cell_ids)
-      if (std::optional<CellWork> w = planner.plan(cell_path(dir, id), summary)) work.push_back(std::move(*w));
+      if (std::optional<CellWork> w = planner.plan(cell_path(dir, id), summary))
+        work.push_back(std::move(*w));
   }
   // claims a killed kant left on cells with nothing to do: removed when their holder is dead
   // (a live holder's claim cannot be acquired and stays)
@@ -304,17 +327,18 @@ EvaluateSummary evaluate_results(const fs::path& dir, const std::vector<MetricCh
     }
   }
   if (!opt.quiet)
-    fmt::print(stderr, "kant evaluate: {} — {} cells, {} with metrics to compute, {} up to date\n", manifest.name,
-               manifest.cell_ids.size(), work.size(), summary.up_to_date);
+    fmt::print(stderr, "kant evaluate: {} — {} cells, {} with metrics to compute, {} up to date\n",
+               manifest.name, manifest.cell_ids.size(), work.size(), summary.up_to_date);
   if (!work.empty()) Evaluator(std::move(work), opt, summary).run();
   return summary;
 }
 
-int run_evaluate_process(const std::string& spec_path, const fs::path& file, int threads, const std::string& tag,
-                         long parent, const Registry& registry) {
+int run_evaluate_process(const std::string& spec_path, const fs::path& file, int threads,
+                         const std::string& tag, long parent, const Registry& registry) {
   watch_stop_signals(parent);
   backend::set_threads(threads);
-  const ConfigNode spec = read_child_spec(spec_path, "evaluate spec", {"cell_id", "metrics", "replace"});
+  const ConfigNode spec =
+      read_child_spec(spec_path, "evaluate spec", {"cell_id", "metrics", "replace"});
   try {
     const CellSummary stored = read_cell_summary(file);
     if (stored.cell_id != spec.find("cell_id")->scalar)
@@ -331,7 +355,8 @@ int run_evaluate_process(const std::string& spec_path, const fs::path& file, int
       MetricChoice c = resolve_metric(m, registry);
       // stored meanwhile (another kant evaluate held the claim between our plan and now): done
       auto r = stored.metrics.find(c.name);
-      if (r != stored.metrics.end() && r->second.status == "ok" && r->second.params == c.key()) continue;
+      if (r != stored.metrics.end() && r->second.status == "ok" && r->second.params == c.key())
+        continue;
       choices.push_back(std::move(c));
     }
     if (choices.empty()) {
@@ -340,11 +365,13 @@ int run_evaluate_process(const std::string& spec_path, const fs::path& file, int
     }
     std::vector<MetricStage::Entry> entries;
     for (const MetricChoice& m : choices)
-      entries.push_back({&m, registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params)});
+      entries.push_back(
+          {&m, registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params)});
     MetricContext ctx = metric_context(session);
     MetricStage stage(entries, ctx, /*fatal=*/false, "evaluate",
                       [&](const std::string& metric, int64_t step, const std::string& error) {
-                        fmt::print(stderr, "{} metric {} failed at step {}: {}\n", tag, metric, step, error);
+                        fmt::print(stderr, "{} metric {} failed at step {}: {}\n", tag, metric,
+                                   step, error);
                       });
     CellResult computed;
     if (stop_signal()) return 128 + stop_signal();

@@ -35,19 +35,22 @@ struct EvaluateSummary {
 /// name; `name:` chooses what it is stored under), then those listed under `metrics:` in
 /// `from_file` ("" for none), at the top level or under `base:` (an experiment file).
 /// Errors point at the text; `every` is refused (only final values can be computed).
-std::vector<MetricChoice> evaluate_metrics_from(const std::vector<std::string>& blocks, const std::string& from_file,
+std::vector<MetricChoice> evaluate_metrics_from(const std::vector<std::string>& blocks,
+                                                const std::string& from_file,
                                                 const Registry& registry);
 
 /// Evaluates `metrics` on every finished cell of the results folder `dir`; an InputError
 /// (nothing written) when a metric cannot apply to a cell or its name is taken by another.
-EvaluateSummary evaluate_results(const std::filesystem::path& dir, const std::vector<MetricChoice>& metrics,
-                                 const Registry& registry, const EvaluateOptions& options);
+EvaluateSummary evaluate_results(const std::filesystem::path& dir,
+                                 const std::vector<MetricChoice>& metrics, const Registry& registry,
+                                 const EvaluateOptions& options);
 
 /// The child, `kant _evaluate SPEC CELL.h5`: computes the spec's metrics on the cell and
 /// rewrites its file. Returns 0 (evaluated; a metric may be recorded as failed), 1 (an
 /// error: the file is as it was), 3 (every metric of the spec stored meanwhile, by another
 /// kant evaluate: nothing written), 128 + signal when stopped (nothing written).
-int run_evaluate_process(const std::string& spec_path, const std::filesystem::path& cell_file, int threads,
-                         const std::string& tag, long parent, const Registry& registry);
+int run_evaluate_process(const std::string& spec_path, const std::filesystem::path& cell_file,
+                         int threads, const std::string& tag, long parent,
+                         const Registry& registry);
 
 }  // namespace kant

@@ -22,7 +22,8 @@ struct MetricChoice {
   std::string name;   ///< what its values are stored under: `name:` in the YAML, else the plugin's
   int64_t every = 0;  ///< evaluate every `every` generator steps (0: at the end only)
   Mark mark;          ///< its block in the YAML, for errors
-  ConfigNode canonical;  ///< its canonical block (plugin, parameters, `every`, `name` unless default)
+  ConfigNode
+      canonical;  ///< its canonical block (plugin, parameters, `every`, `name` unless default)
   /// The canonical YAML of the plugin and its parameters alone (no `every`, no `name`): two
   /// metrics with the same key compute the same values.
   std::string key() const;
@@ -91,11 +92,11 @@ struct Experiment {
   std::filesystem::path file;
   std::vector<std::string> axes;  ///< grid axis names in file order, then "seed"
   std::vector<Cell> cells;
-  ConfigNode report;     ///< the `report` block (null if absent)
-  ConfigNode reference;  ///< published numbers (null if absent)
+  ConfigNode report;                      ///< the `report` block (null if absent)
+  ConfigNode reference;                   ///< published numbers (null if absent)
   std::vector<std::string> sets, sweeps;  ///< the command line's --set and --sweep arguments
   std::string profile;                    ///< and its --profile
-  ConfigNode slurm;      ///< how `kant slurm` submits it (null if absent; no cell depends on it)
+  ConfigNode slurm;  ///< how `kant slurm` submits it (null if absent; no cell depends on it)
 };
 
 /// What the command line changes in an experiment.

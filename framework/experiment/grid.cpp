@@ -1,9 +1,9 @@
 // Experiments: a YAML file's name, base, grid (named variants, dotted keys, zip groups),
 // seeds and --set overrides expanded into validated cells, first axis slowest, seeds fastest.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "config/limits.hpp"
 #include "experiment/applicability.hpp"
@@ -14,8 +14,8 @@
 namespace kant {
 namespace {
 
-const std::vector<std::string> kExperimentKeys{"name",  "description", "base",      "grid",     "seeds",
-                                               "report", "reference",  "profiles",  "slurm"};
+const std::vector<std::string> kExperimentKeys{"name",   "description", "base",     "grid", "seeds",
+                                               "report", "reference",   "profiles", "slurm"};
 
 /// One way to change a cell config: a named variant (merged at the root) or a dotted value.
 struct Setting {
@@ -43,7 +43,8 @@ void point_at(ConfigNode& n, const Mark& mark) {
 AxisPoints expand_axis(const std::string& key, const Mark& key_mark, const ConfigNode& value) {
   AxisPoints points;
   if (value.is_map()) {
-    if (value.entries.empty()) throw ConfigError(value.mark, fmt::format("grid axis '{}' is empty", key));
+    if (value.entries.empty())
+      throw ConfigError(value.mark, fmt::format("grid axis '{}' is empty", key));
     for (const ConfigEntry& e : value.entries) {
       if (!e.value.is_map() && e.value.type != ConfigNode::Type::null)
         throw ConfigError(e.value.mark,
@@ -53,7 +54,8 @@ AxisPoints expand_axis(const std::string& key, const Mark& key_mark, const Confi
       points.push_back({{key, e.key, "", e.value, e.key_mark}});
     }
   } else if (value.is_sequence()) {
-    if (value.items.empty()) throw ConfigError(value.mark, fmt::format("grid axis '{}' is empty", key));
+    if (value.items.empty())
+      throw ConfigError(value.mark, fmt::format("grid axis '{}' is empty", key));
     for (const ConfigNode& item : value.items)
       points.push_back({{key, flow_text(item), key, item, item.mark}});
   } else {
@@ -66,7 +68,8 @@ AxisPoints expand_axis(const std::string& key, const Mark& key_mark, const Confi
 
 AxisPoints expand_zip(const ConfigNode& group, std::vector<std::string>& axes) {
   if (!group.is_map() || group.entries.size() < 2)
-    throw ConfigError(group.mark, "a zip group must be a map of two or more axes that move together");
+    throw ConfigError(group.mark,
+                      "a zip group must be a map of two or more axes that move together");
   AxisPoints zipped;
   for (const ConfigEntry& e : group.entries) {
     AxisPoints p = expand_axis(e.key, e.key_mark, e.value);
@@ -123,10 +126,14 @@ std::pair<std::string, AxisPoints> parse_sweep(const std::string& arg) {
     throw ConfigError(mark, "expected key=value1,value2,…, e.g. --sweep optimizer.lr=1e-4,1e-3");
   const std::string key = arg.substr(0, eq);
   if (key == "seeds" || key == "seed" || key == "name")
-    throw ConfigError(mark, fmt::format("--sweep cannot change '{}'{}", key,
-                                        key == "name" ? "" : "; give the seeds with --set seeds=[0,1,2]"));
-  if (key == "report" || key.rfind("report.", 0) == 0 || key == "reference" || key.rfind("reference.", 0) == 0)
-    throw ConfigError(mark, fmt::format("--sweep makes grid axes of config keys; '{}' is the report's (use --set)", key));
+    throw ConfigError(
+        mark, fmt::format("--sweep cannot change '{}'{}", key,
+                          key == "name" ? "" : "; give the seeds with --set seeds=[0,1,2]"));
+  if (key == "report" || key.rfind("report.", 0) == 0 || key == "reference" ||
+      key.rfind("reference.", 0) == 0)
+    throw ConfigError(
+        mark, fmt::format(
+                  "--sweep makes grid axes of config keys; '{}' is the report's (use --set)", key));
   std::vector<std::string> texts;
   std::string current;
   int depth = 0;
@@ -152,7 +159,8 @@ std::pair<std::string, AxisPoints> parse_sweep(const std::string& arg) {
   std::set<std::string> labels;
   for (const std::string& text : texts) {
     if (text.find_first_not_of(" \t") == std::string::npos)
-      throw ConfigError(mark, fmt::format("--sweep {}: an empty value (two commas, or one at an end)", key));
+      throw ConfigError(
+          mark, fmt::format("--sweep {}: an empty value (two commas, or one at an end)", key));
     ConfigNode v = parse_yaml(text, *source);
     point_at(v, mark);
     const std::string label = flow_text(v);
@@ -209,9 +217,10 @@ void check_report_values(const Experiment& ex, const Registry& registry) {
       return open == std::string::npos ? k == name : name.compare(0, open, k, 0, open) == 0;
     });
     if (!found)
-      throw ConfigError(item.mark, fmt::format("report value '{}' is not computed by any cell{}; the "
-                                               "metrics give: {}",
-                                               name, did_you_mean(name, known), fmt::join(known, ", ")));
+      throw ConfigError(item.mark,
+                        fmt::format("report value '{}' is not computed by any cell{}; the "
+                                    "metrics give: {}",
+                                    name, did_you_mean(name, known), fmt::join(known, ", ")));
   }
 }
 
@@ -227,8 +236,10 @@ void check_report_axes(const ConfigNode& report, const std::vector<std::string>&
       if (i.is_scalar()) names.push_back(&i);
     for (const ConfigNode* name : names)
       if (std::find(axes.begin(), axes.end(), name->scalar) == axes.end())
-        throw ConfigError(name->mark, fmt::format("{} '{}' is not an axis of the grid{}; its axes: {}", what, name->scalar,
-                                                  did_you_mean(name->scalar, axes), fmt::join(axes, ", ")));
+        throw ConfigError(
+            name->mark,
+            fmt::format("{} '{}' is not an axis of the grid{}; its axes: {}", what, name->scalar,
+                        did_you_mean(name->scalar, axes), fmt::join(axes, ", ")));
   };
   check(report.find("rows"), "report.rows");
   check(report.find("columns"), "report.columns");
@@ -239,21 +250,27 @@ void check_report_axes(const ConfigNode& report, const std::vector<std::string>&
   if (const ConfigNode* plots = report.find("plots"); plots && plots->is_sequence())
     for (const ConfigNode& p : plots->items)
       if (p.is_map())
-        for (const char* key : {"panels", "lines", "rows", "columns"}) check(p.find(key), std::string("plot ") + key);
+        for (const char* key : {"panels", "lines", "rows", "columns"})
+          check(p.find(key), std::string("plot ") + key);
 }
 
 // The name is a folder of the results root: plain ASCII letters, digits, '_', '-', '.', not
 // starting with '.', and short enough for the file system once the store's suffixes are added.
 void check_name(const std::string& name, const Mark& mark) {
-  const size_t bad = name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+  const size_t bad =
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
   if (name.size() > kMaxExperimentNameBytes)
-    throw ConfigError(mark, fmt::format("name is {} bytes long, at most {} are allowed (it names the results folder: "
-                                        "{} bytes per file name, less {} for the suffixes the store adds)",
-                                        name.size(), kMaxExperimentNameBytes, kFileNameBytes, kNameSuffixBytes));
+    throw ConfigError(
+        mark,
+        fmt::format("name is {} bytes long, at most {} are allowed (it names the results folder: "
+                    "{} bytes per file name, less {} for the suffixes the store adds)",
+                    name.size(), kMaxExperimentNameBytes, kFileNameBytes, kNameSuffixBytes));
   if (name.empty() || bad != std::string::npos || name[0] == '.')
-    throw ConfigError(mark, fmt::format("name '{}' must use only letters, digits, '_', '-' and '.', and not start "
-                                        "with '.' (it names the results folder)",
-                                        name.empty() || bad == std::string::npos ? name : name.substr(0, bad) + "…"));
+    throw ConfigError(
+        mark,
+        fmt::format("name '{}' must use only letters, digits, '_', '-' and '.', and not start "
+                    "with '.' (it names the results folder)",
+                    name.empty() || bad == std::string::npos ? name : name.substr(0, bad) + "…"));
 }
 
 // Nodes of a config tree (keys included).
@@ -287,12 +304,15 @@ void check_grid_size(const std::vector<AxisPoints>& axes, size_t seeds, uint64_t
   }
   sizes.push_back(std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds"));
   if (cells > max_cells) {
-    const std::string total = cells == kSaturated ? "more than 2^64" : std::to_string(static_cast<uint64_t>(cells));
-    throw ConfigError(mark, limits::cells.exceeded(fmt::format("{} = {}", fmt::join(sizes, " × "), total)));
+    const std::string total =
+        cells == kSaturated ? "more than 2^64" : std::to_string(static_cast<uint64_t>(cells));
+    throw ConfigError(
+        mark, limits::cells.exceeded(fmt::format("{} = {}", fmt::join(sizes, " × "), total)));
   }
   const uint64_t n_cells = static_cast<uint64_t>(cells), max_nodes = limits::grid_nodes.value();
   if (n_cells > 0 && per_cell > max_nodes / n_cells)
-    throw ConfigError(mark, limits::grid_nodes.exceeded(fmt::format("{} cells × up to {} nodes each", n_cells, per_cell)));
+    throw ConfigError(mark, limits::grid_nodes.exceeded(
+                                fmt::format("{} cells × up to {} nodes each", n_cells, per_cell)));
 }
 
 }  // namespace
@@ -317,9 +337,10 @@ void apply_report_overrides(Manifest& manifest, const std::vector<std::string>& 
     Override o = parse_override(arg);
     if (o.key != "report" && o.key.rfind("report.", 0) != 0 && o.key != "reference" &&
         o.key.rfind("reference.", 0) != 0)
-      throw InputError(fmt::format("--set {}: a results folder's cells are stored; only report.… and "
-                                   "reference.… can change here (give the experiment file to change cells)",
-                                   o.key));
+      throw InputError(
+          fmt::format("--set {}: a results folder's cells are stored; only report.… and "
+                      "reference.… can change here (give the experiment file to change cells)",
+                      o.key));
     set_path(root, o.key, o.value, o.mark);
   }
   if (const ConfigNode* r = root.find("report")) manifest.report = *r;
@@ -345,29 +366,35 @@ Manifest manifest_of(const Experiment& ex) {
   return m;
 }
 
-Experiment load_experiment(const std::filesystem::path& file, const ExperimentOverrides& command_line,
-                           const Registry& registry) {
+Experiment load_experiment(const std::filesystem::path& file,
+                           const ExperimentOverrides& command_line, const Registry& registry) {
   const std::vector<std::string>& override_args = command_line.sets;
   const std::string& profile = command_line.profile;
   ConfigNode root = load_yaml_file(file);
-  if (!root.is_map()) throw ConfigError(root.mark, "an experiment file must be a map (name, base, grid, seeds, ...)");
+  if (!root.is_map())
+    throw ConfigError(root.mark, "an experiment file must be a map (name, base, grid, seeds, ...)");
   for (const ConfigEntry& e : root.entries)
     if (std::find(kExperimentKeys.begin(), kExperimentKeys.end(), e.key) == kExperimentKeys.end())
-      throw ConfigError(e.key_mark, fmt::format("unknown experiment key '{}'{}; expected one of: {}",
-                                                e.key, did_you_mean(e.key, kExperimentKeys),
-                                                fmt::join(kExperimentKeys, ", ")));
+      throw ConfigError(
+          e.key_mark,
+          fmt::format("unknown experiment key '{}'{}; expected one of: {}", e.key,
+                      did_you_mean(e.key, kExperimentKeys), fmt::join(kExperimentKeys, ", ")));
   // a profile's settings first, so that --set wins over them
   std::vector<Override> overrides;
   if (!profile.empty()) {
     const ConfigNode* profiles = root.find("profiles");
-    std::vector<std::string> names = profiles && profiles->is_map() ? profiles->keys() : std::vector<std::string>{};
+    std::vector<std::string> names =
+        profiles && profiles->is_map() ? profiles->keys() : std::vector<std::string>{};
     const ConfigNode* chosen = profiles && profiles->is_map() ? profiles->find(profile) : nullptr;
     if (!chosen)
-      throw ConfigError(profiles ? profiles->mark : root.mark,
-                        fmt::format("no profile '{}' in this experiment{}; profiles: {}", profile,
-                                    did_you_mean(profile, names), names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+      throw ConfigError(
+          profiles ? profiles->mark : root.mark,
+          fmt::format("no profile '{}' in this experiment{}; profiles: {}", profile,
+                      did_you_mean(profile, names),
+                      names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
     if (!chosen->is_map() && chosen->type != ConfigNode::Type::null)
-      throw ConfigError(chosen->mark, fmt::format("profile '{}' must map dotted keys to values", profile));
+      throw ConfigError(chosen->mark,
+                        fmt::format("profile '{}' must map dotted keys to values", profile));
     for (const ConfigEntry& e : chosen->entries) overrides.push_back({e.key, e.value, e.key_mark});
   }
   for (const std::string& arg : override_args) overrides.push_back(parse_override(arg));
@@ -396,7 +423,8 @@ Experiment load_experiment(const std::filesystem::path& file, const ExperimentOv
   ConfigNode base_config = base ? *base : ConfigNode::make_map(root.mark);
   if (!base_config.is_map()) throw ConfigError(base_config.mark, "'base' must be a map");
   if (base_config.find("seed"))
-    throw ConfigError(base_config.mark, "set seeds with the experiment's 'seeds' list, not base.seed");
+    throw ConfigError(base_config.mark,
+                      "set seeds with the experiment's 'seeds' list, not base.seed");
   if (const ConfigNode* r = root.find("report")) ex.report = *r;
   if (const ConfigNode* r = root.find("reference")) ex.reference = *r;
   if (const ConfigNode* r = root.find("slurm")) ex.slurm = *r;  // read by kant slurm
@@ -423,9 +451,11 @@ Experiment load_experiment(const std::filesystem::path& file, const ExperimentOv
   for (const std::string& arg : command_line.sweeps) {
     auto [key, points] = parse_sweep(arg);
     const Mark& mark = points.front().front().mark;
-    if (!swept.insert(key).second) throw ConfigError(mark, fmt::format("--sweep {} is given twice", key));
+    if (!swept.insert(key).second)
+      throw ConfigError(mark, fmt::format("--sweep {} is given twice", key));
     for (const Override& o : cell_overrides)
-      if (o.key == key) throw ConfigError(mark, fmt::format("{} is both swept and set (--set)", key));
+      if (o.key == key)
+        throw ConfigError(mark, fmt::format("{} is both swept and set (--set)", key));
     auto axis = std::find(ex.axes.begin(), ex.axes.end(), key);
     if (axis == ex.axes.end()) {
       axes.push_back(std::move(points));
@@ -434,12 +464,15 @@ Experiment load_experiment(const std::filesystem::path& file, const ExperimentOv
     }
     // the grid's own axis of that name: a lone dotted axis takes the new values in its place
     auto own = std::find_if(axes.begin(), axes.end(), [&](const AxisPoints& a) {
-      return std::any_of(a.front().begin(), a.front().end(), [&](const Setting& s) { return s.axis == key; });
+      return std::any_of(a.front().begin(), a.front().end(),
+                         [&](const Setting& s) { return s.axis == key; });
     });
     if (own == axes.end() || own->front().size() != 1 || own->front().front().dotted.empty())
-      throw ConfigError(mark, fmt::format("--sweep {}: the grid's axis '{}' is {}; change it in the file", key, key,
-                                          own != axes.end() && own->front().size() > 1 ? "part of a zip group"
-                                                                                          : "an axis of named variants"));
+      throw ConfigError(
+          mark,
+          fmt::format("--sweep {}: the grid's axis '{}' is {}; change it in the file", key, key,
+                      own != axes.end() && own->front().size() > 1 ? "part of a zip group"
+                                                                   : "an axis of named variants"));
     *own = std::move(points);
   }
   std::vector<uint64_t> seeds = parse_seeds(root.find("seeds"));

@@ -1,9 +1,9 @@
 // The metric stage (see metric_stage.hpp).
 #include "experiment/metric_stage.hpp"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "experiment/resume.hpp"
 #include "kant/autodiff.hpp"
@@ -11,24 +11,27 @@
 
 namespace kant {
 
-Tensor generate_samples(Session& session, int64_t n) { return session.generate(session.metric_noise_rng, n); }
+Tensor generate_samples(Session& session, int64_t n) {
+  return session.generate(session.metric_noise_rng, n);
+}
 
 MetricContext metric_context(Session& s) {
   Session* session = &s;
-  return MetricContext{*s.dataset,
-                       s.sampler(),
-                       s.scoring_critic,
-                       [session](int64_t n) { return generate_samples(*session, n); },
-                       s.metric_rng,
-                       [session](int64_t n) { return session->generator_input(session->metric_noise_rng, n); },
-                       s.config.noise,
-                       s.objective.get(),
-                       s.procedure->categories(),
-                       [session](int64_t n, int64_t category) {
-                         NoGradGuard no_grad;
-                         return session->sampler().forward(
-                             session->generator_input_for_category(session->metric_noise_rng, n, category));
-                       }};
+  return MetricContext{
+      *s.dataset,
+      s.sampler(),
+      s.scoring_critic,
+      [session](int64_t n) { return generate_samples(*session, n); },
+      s.metric_rng,
+      [session](int64_t n) { return session->generator_input(session->metric_noise_rng, n); },
+      s.config.noise,
+      s.objective.get(),
+      s.procedure->categories(),
+      [session](int64_t n, int64_t category) {
+        NoGradGuard no_grad;
+        return session->sampler().forward(
+            session->generator_input_for_category(session->metric_noise_rng, n, category));
+      }};
 }
 
 FinalState capture_final_state(Session& session, int64_t step) {
@@ -40,8 +43,10 @@ FinalState capture_final_state(Session& session, int64_t step) {
     return out;
   };
   for (const auto& [name, module] : network_parts(session).modules)
-    f.networks.push_back({name, copies(module->named_parameters()), copies(module->named_buffers())});
-  for (const auto& [name, rng] : session_streams(session)) f.streams.emplace_back(name, rng->state());
+    f.networks.push_back(
+        {name, copies(module->named_parameters()), copies(module->named_buffers())});
+  for (const auto& [name, rng] : session_streams(session))
+    f.streams.emplace_back(name, rng->state());
   f.states["procedure"] = session.procedure->state();
   f.states["dataset"] = session.dataset->state();
   f.states["lipschitz"] = session.lipschitz->state();
@@ -63,13 +68,17 @@ void restore_final_state(Session& session, const FinalState& f) {
 
 std::vector<MetricStage::Entry> session_metrics(const Session& session) {
   std::vector<MetricStage::Entry> out;
-  for (size_t i = 0; i < session.metrics.size(); ++i) out.push_back({&session.config.metrics[i], session.metrics[i]});
+  for (size_t i = 0; i < session.metrics.size(); ++i)
+    out.push_back({&session.config.metrics[i], session.metrics[i]});
   return out;
 }
 
-MetricStage::MetricStage(std::vector<Entry> metrics, MetricContext& ctx, bool fatal, std::string source,
-                         MetricFailed on_failure)
-    : metrics_(std::move(metrics)), ctx_(ctx), fatal_(fatal), source_(std::move(source)),
+MetricStage::MetricStage(std::vector<Entry> metrics, MetricContext& ctx, bool fatal,
+                         std::string source, MetricFailed on_failure)
+    : metrics_(std::move(metrics)),
+      ctx_(ctx),
+      fatal_(fatal),
+      source_(std::move(source)),
       on_failure_(std::move(on_failure)) {}
 
 MetricRecord& MetricStage::record(size_t i, CellResult& result) const {
@@ -117,8 +126,8 @@ void MetricStage::evaluate(int64_t step, bool final_values, CellResult& result) 
       std::string bad;
       for (const auto& [k, v] : values)
         if (!std::isfinite(v) && !(std::isnan(v) && may_be_nan.count(k)) && bad.empty())
-          bad = fmt::format("{} returned {} = {} at step {} (a non-finite value)", m.choice.component->name(), k, v,
-                            step);
+          bad = fmt::format("{} returned {} = {} at step {} (a non-finite value)",
+                            m.choice.component->name(), k, v, step);
       if (!bad.empty() && result.status != "diverged") {
         fail(i, step, bad, result);
         continue;
@@ -145,7 +154,9 @@ void MetricStage::final_arrays(int64_t step, CellResult& result) {
         fail(i, step, e.what(), result);
         // its final values go with it: a failed metric is never shown as a number
         for (auto it = result.final_metrics.begin(); it != result.final_metrics.end();)
-          it = it->first.compare(0, name.size() + 1, name + ".") == 0 ? result.final_metrics.erase(it) : std::next(it);
+          it = it->first.compare(0, name.size() + 1, name + ".") == 0
+                   ? result.final_metrics.erase(it)
+                   : std::next(it);
         Series& s = result.metrics[name];
         if (!s.step.empty() && s.step.back() == step) {
           s.step.pop_back();

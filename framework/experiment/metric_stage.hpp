@@ -29,7 +29,8 @@ FinalState capture_final_state(Session& session, int64_t step);
 void restore_final_state(Session& session, const FinalState& state);
 
 /// Called when a metric fails: its name, the step, the reason.
-using MetricFailed = std::function<void(const std::string& metric, int64_t step, const std::string& error)>;
+using MetricFailed =
+    std::function<void(const std::string& metric, int64_t step, const std::string& error)>;
 
 class MetricStage {
  public:

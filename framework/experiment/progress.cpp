@@ -1,6 +1,7 @@
 // The grid's status line (see progress.hpp).
 #include "experiment/progress.hpp"
 
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -9,13 +10,12 @@
 #include <functional>
 #include <queue>
 
-#include <fmt/format.h>
-
 namespace kant {
 
 double list_schedule_makespan(std::vector<double> busy, const std::vector<double>& durations) {
   if (busy.empty()) busy.push_back(0);
-  std::priority_queue<double, std::vector<double>, std::greater<double>> free_at(busy.begin(), busy.end());
+  std::priority_queue<double, std::vector<double>, std::greater<double>> free_at(busy.begin(),
+                                                                                 busy.end());
   for (double d : durations) {
     const double t = free_at.top();
     free_at.pop();
@@ -89,8 +89,8 @@ void GridProgress::ended(size_t cell, const std::string& status, double seconds)
 }
 
 size_t GridProgress::count(State s) const {
-  return static_cast<size_t>(
-      std::count_if(cells_.begin(), cells_.end(), [&](const Entry& e) { return e.tracked && e.state == s; }));
+  return static_cast<size_t>(std::count_if(
+      cells_.begin(), cells_.end(), [&](const Entry& e) { return e.tracked && e.state == s; }));
 }
 
 double GridProgress::estimate(const Entry& e) const {
@@ -108,7 +108,8 @@ double GridProgress::time_left_at(Clock::time_point now) const {
     if (est < 0) return -1;
     if (e.state == State::running) {
       const double elapsed = std::chrono::duration<double>(now - e.started).count();
-      (static_cast<int>(busy.size()) < slots_ ? busy : todo).push_back(std::max(0.0, est - elapsed));
+      (static_cast<int>(busy.size()) < slots_ ? busy : todo)
+          .push_back(std::max(0.0, est - elapsed));
     } else {
       todo.push_back(est);
     }
@@ -118,23 +119,24 @@ double GridProgress::time_left_at(Clock::time_point now) const {
 }
 
 std::string GridProgress::line_at(Clock::time_point now) const {
-  const size_t done = count(State::done), running = count(State::running), failed = count(State::failed),
-               todo = count(State::todo);
+  const size_t done = count(State::done), running = count(State::running),
+               failed = count(State::failed), todo = count(State::todo);
   const size_t total = done + running + failed + todo;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  std::string s = fmt::format("{}: {}/{} done, {} running, {} failed, {} to do", opt_.scope, done, total, running,
-                              failed, todo);
+  std::string s = fmt::format("{}: {}/{} done, {} running, {} failed, {} to do", opt_.scope, done,
+                              total, running, failed, todo);
   if (held_ > 0) s += fmt::format(" ({} held by another run)", held_);
   s += fmt::format(" · {} elapsed", format_duration(elapsed));
   if (running + todo > 0) {
     const double left = time_left_at(now);
-    s += left < 0 ? " · time left unknown until a cell finishes" : fmt::format(" · ~{} left", format_duration(left));
+    s += left < 0 ? " · time left unknown until a cell finishes"
+                  : fmt::format(" · ~{} left", format_duration(left));
   }
   return s;
 }
 
 void GridProgress::set_up_terminal() {
-  struct winsize ws{};
+  struct winsize ws {};
   if (::ioctl(::fileno(out_), TIOCGWINSZ, &ws) != 0 || ws.ws_row < 3) {
     opt_.terminal = false;  // no usable size: plain lines
     return;
@@ -157,7 +159,7 @@ void GridProgress::draw(bool changed) {
   const auto now = Clock::now();
   if (opt_.terminal) {
     if (!changed && now - last_draw_ < std::chrono::milliseconds(500)) return;
-    struct winsize ws{};
+    struct winsize ws {};
     const bool sized = ::ioctl(::fileno(out_), TIOCGWINSZ, &ws) == 0;
     if (rows_ != 0 && (!sized || ws.ws_row != rows_)) restore_terminal();  // resized: set up again
     if (rows_ == 0) set_up_terminal();

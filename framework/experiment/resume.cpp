@@ -56,7 +56,8 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   h5::Group metrics = root.open_group("metrics");
   for (const std::string& name : metrics.children()) {
     p.metric_series[name] = read_series(metrics.open_group(name));
-    if (metrics.open_group(name).has_attr("status")) p.metric_records[name] = read_metric_record(metrics.open_group(name));
+    if (metrics.open_group(name).has_attr("status"))
+      p.metric_records[name] = read_metric_record(metrics.open_group(name));
   }
   p.snapshots = read_snapshots(root, "snapshots");
 
@@ -65,18 +66,22 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   session.dataset->load_state(dataset);
   session.set_reinitialized(static_cast<uint64_t>(reinitialized));
   session.lipschitz->load_state(lipschitz);
-  for (size_t k = 0; k < metric_states.size(); ++k) session.metrics[k]->load_state(metric_states[k]);
+  for (size_t k = 0; k < metric_states.size(); ++k)
+    session.metrics[k]->load_state(metric_states[k]);
   size_t i = 0;
   for (auto& [name, rng] : streams(session)) rng->set_state(words[i++]);
   return p;
 }
 
-
 }  // namespace
 
 std::vector<std::pair<std::string, Rng*>> session_streams(Session& s) {
-  return {{"init", &s.init_rng},         {"data", &s.data_rng},     {"noise", &s.noise_rng},
-          {"penalty", &s.penalty_rng},   {"metric", &s.metric_rng}, {"ema_init", &s.ema_rng},
+  return {{"init", &s.init_rng},
+          {"data", &s.data_rng},
+          {"noise", &s.noise_rng},
+          {"penalty", &s.penalty_rng},
+          {"metric", &s.metric_rng},
+          {"ema_init", &s.ema_rng},
           {"metric_noise", &s.metric_noise_rng}};
 }
 
@@ -92,7 +97,8 @@ fs::path checkpoint_path(const fs::path& cell_file) {
   return p.replace_extension(".ckpt");
 }
 
-void save_training_checkpoint(const fs::path& file, const Session& session, const TrainingProgress& p) {
+void save_training_checkpoint(const fs::path& file, const Session& session,
+                              const TrainingProgress& p) {
   const std::string config = session.config.yaml();
   write_sealed(file, kSealKind, {{"config_sha256", sha256_hex(config)}}, [&](h5::Group& root) {
     root.set_attr("format", std::string("kantorovich-training-checkpoint"));

@@ -1,8 +1,8 @@
 // Resume checkpoints of a training cell (train.checkpoint_every): everything a cell needs to
 // continue bit for bit — its networks (the generator's average included), the optimizers'
 // moments, the components' state (the procedure's latest losses, spectral norm's vectors, a
-// data set's position), every random stream, and the losses, metric series and samples so far. Written sealed
-// and atomically beside the cell file (<id>.ckpt); a damaged one is never used.
+// data set's position), every random stream, and the losses, metric series and samples so far.
+// Written sealed and atomically beside the cell file (<id>.ckpt); a damaged one is never used.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -16,9 +16,9 @@ namespace kant {
 /// Where the loop stands: the last completed generator step and what it produced.
 struct TrainingProgress {
   int64_t step = 0;
-  int64_t resumes = 0;       ///< times this cell has been resumed before this checkpoint
-  double elapsed_s = 0;      ///< training time before this checkpoint, over every resume
-  std::string start_time;    ///< when the cell first started
+  int64_t resumes = 0;     ///< times this cell has been resumed before this checkpoint
+  double elapsed_s = 0;    ///< training time before this checkpoint, over every resume
+  std::string start_time;  ///< when the cell first started
   Series loss_series;
   std::map<std::string, Series> metric_series;
   std::map<std::string, MetricRecord> metric_records;  ///< failed metrics stay failed

@@ -4,6 +4,7 @@
 #include "experiment/runner.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,11 +15,9 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
-#include <optional>
 #include <map>
+#include <optional>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "autodiff/backend.hpp"
 #include "experiment/cell_process.hpp"
@@ -28,7 +27,6 @@
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
 #include "store/manifest.hpp"
-
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -41,7 +39,9 @@ int available_cores() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-fs::path experiment_dir(const Experiment& ex, const RunOptions& opt) { return opt.results_root / ex.name; }
+fs::path experiment_dir(const Experiment& ex, const RunOptions& opt) {
+  return opt.results_root / ex.name;
+}
 
 namespace {
 
@@ -71,13 +71,15 @@ Inspection inspect(const fs::path& file) {
   struct stat st;
   if (::lstat(file.c_str(), &st) != 0) return {};
   if (!S_ISREG(st.st_mode))
-    return {Found::not_a_file, "", fmt::format("{}: is not a regular file; remove it to run this cell", file.string())};
+    return {Found::not_a_file, "",
+            fmt::format("{}: is not a regular file; remove it to run this cell", file.string())};
   try {
     CellSummary s = read_cell_summary(file);
     if (s.status == "complete" || s.status == "diverged") {
       const auto start = s.attrs.find("start_time"), end = s.attrs.find("end_time");
-      const double seconds =
-          start != s.attrs.end() && end != s.attrs.end() ? seconds_between(start->second, end->second) : -1;
+      const double seconds = start != s.attrs.end() && end != s.attrs.end()
+                                 ? seconds_between(start->second, end->second)
+                                 : -1;
       return {Found::done, s.status, "", seconds};
     }
     return {Found::failed, s.status, s.detail};
@@ -141,15 +143,21 @@ GridProgress::Options progress_options(const Experiment& ex, const RunOptions& o
   o.terminal = ::isatty(STDERR_FILENO) == 1;
   o.plain_every = opt.status_every;
   o.scope = ex.name;
-  if (!opt.cell_ids.empty()) o.scope += fmt::format(", {} cell{} chosen", opt.cell_ids.size(), opt.cell_ids.size() == 1 ? "" : "s");
-  if (opt.shard_count > 1) o.scope += fmt::format(", shard {}/{}", opt.shard_index, opt.shard_count);
+  if (!opt.cell_ids.empty())
+    o.scope +=
+        fmt::format(", {} cell{} chosen", opt.cell_ids.size(), opt.cell_ids.size() == 1 ? "" : "s");
+  if (opt.shard_count > 1)
+    o.scope += fmt::format(", shard {}/{}", opt.shard_index, opt.shard_count);
   return o;
 }
 
 class Runner {
  public:
   Runner(const Experiment& ex, const RunOptions& opt, CellSource* source)
-      : ex_(ex), opt_(opt), dir_(experiment_dir(ex, opt)), exe_(fs::read_symlink("/proc/self/exe").string()),
+      : ex_(ex),
+        opt_(opt),
+        dir_(experiment_dir(ex, opt)),
+        exe_(fs::read_symlink("/proc/self/exe").string()),
         source_(source ? source : &local_),
         progress_(ex, stderr, progress_options(ex, opt, source_->owns_queue())) {}
 
@@ -195,9 +203,11 @@ void Runner::inspect_pending() {
       ++summary_.skipped;
       progress_.add(i, GridProgress::State::done, s.seconds);
       std::error_code ec;  // a claim its runner left when it died between storing and reaping
-      if (fs::exists(claim_path(file_of(i)), ec)) Claim::acquire(claim_path(file_of(i)), opt_.claim_timeout);
+      if (fs::exists(claim_path(file_of(i)), ec))
+        Claim::acquire(claim_path(file_of(i)), opt_.claim_timeout);
     } else if (s.found == Found::not_a_file) {
-      fmt::print(stderr, "kant: cell {} ({}) not run: {}\n", ex_.cells[i].id, ex_.cells[i].label_str(), s.reason);
+      fmt::print(stderr, "kant: cell {} ({}) not run: {}\n", ex_.cells[i].id,
+                 ex_.cells[i].label_str(), s.reason);
       ++summary_.failed;
       progress_.add(i, GridProgress::State::failed);
     } else {
@@ -205,7 +215,8 @@ void Runner::inspect_pending() {
         const fs::path aside = file_of(i).string() + fmt::format(".damaged.{}", utc_now());
         std::error_code ec;
         fs::rename(file_of(i), aside, ec);
-        fmt::print(stderr, "kant: {}; kept as {}, training the cell again\n", s.reason, aside.filename().string());
+        fmt::print(stderr, "kant: {}; kept as {}, training the cell again\n", s.reason,
+                   aside.filename().string());
       }
       queue_.push_back(i);
       progress_.add(i, GridProgress::State::todo);
@@ -221,13 +232,15 @@ RunSummary Runner::run() {
     inspect_pending();
   }
   const int cores = available_cores();
-  const int jobs = opt_.jobs > 0 ? opt_.jobs : std::min<int>(cores, std::max<size_t>(1, queue_.size()));
+  const int jobs =
+      opt_.jobs > 0 ? opt_.jobs : std::min<int>(cores, std::max<size_t>(1, queue_.size()));
   threads_ = opt_.threads > 0 ? opt_.threads : std::max(1, cores / jobs);
   source_->attach(queue_, progress_);
   progress_.set_slots(source_->slots(jobs));
   if (owner && !opt_.quiet)
-    fmt::print(stderr, "kant: {} — {} cells, {} done already, {} to run ({})\n", ex_.name, ex_.cells.size(),
-               summary_.skipped, queue_.size(), source_->describe_workers(jobs, threads_));
+    fmt::print(stderr, "kant: {} — {} cells, {} done already, {} to run ({})\n", ex_.name,
+               ex_.cells.size(), summary_.skipped, queue_.size(),
+               source_->describe_workers(jobs, threads_));
 
   StopSignals signals;
   auto last_poll = steady_clock::now();
@@ -241,8 +254,11 @@ RunSummary Runner::run() {
         source_->ended(i, "failed", -1);
       }
       if (n > 0)
-        fmt::print(stderr, "kant: the results folder cannot be written; {} cell{} not started (run again once "
-                   "there is space)\n", n, n == 1 ? "" : "s");
+        fmt::print(
+            stderr,
+            "kant: the results folder cannot be written; {} cell{} not started (run again once "
+            "there is space)\n",
+            n, n == 1 ? "" : "s");
       summary_.failed += static_cast<int>(n);
       deferred_.clear();
     }
@@ -257,8 +273,8 @@ RunSummary Runner::run() {
         storage_broken_ = true;
       }
     }
-    if (source_->exhausted() && !deferred_.empty() && static_cast<int>(running_.size()) < jobs && !storage_broken_ &&
-        steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
+    if (source_->exhausted() && !deferred_.empty() && static_cast<int>(running_.size()) < jobs &&
+        !storage_broken_ && steady_clock::now() - last_poll > std::chrono::milliseconds(500)) {
       try {
         poll_deferred();
       } catch (const StorageError& e) {
@@ -275,8 +291,8 @@ RunSummary Runner::run() {
   progress_.close();
   if (stop_signal()) {
     summary_.signal = stop_signal();
-    fmt::print(stderr, "kant: {} received: stopping {} running cell{}\n", strsignal(stop_signal()), running_.size(),
-               running_.size() == 1 ? "" : "s");
+    fmt::print(stderr, "kant: {} received: stopping {} running cell{}\n", strsignal(stop_signal()),
+               running_.size(), running_.size() == 1 ? "" : "s");
     stop_children();
     // cells not handed out stay to do; under MPI, rank 0 answers the other ranks "no more"
     // until each has stopped, so that every rank can end with MPI_Finalize
@@ -294,8 +310,8 @@ bool Runner::try_start(size_t i) {
   std::optional<Claim> claim = Claim::acquire(claim_path(file_of(i)), opt_.claim_timeout, &holder);
   if (!claim) {
     if (!opt_.quiet)
-      fmt::print(stderr, "kant: cell {} ({}) is being trained by {}; waiting for it\n", ex_.cells[i].id,
-                 ex_.cells[i].label_str(), holder);
+      fmt::print(stderr, "kant: cell {} ({}) is being trained by {}; waiting for it\n",
+                 ex_.cells[i].id, ex_.cells[i].label_str(), holder);
     return false;
   }
   Inspection s = inspect(file_of(i));  // done by another run between our look and our claim?
@@ -316,8 +332,10 @@ void Runner::done_elsewhere(size_t i) {
 void Runner::launch(size_t i, Claim claim) {
   const Cell& cell = ex_.cells[i];
   remove_temporaries(file_of(i));
-  const std::string tag = fmt::format("[{}/{} {}{}]", i + 1, ex_.cells.size(), cell.label_str(), source_->tag_suffix());
-  const pid_t pid = spawn_child({exe_, "_cell", file_of(i), threads_, tag}, claim, cell_spec_yaml(ex_, cell), cell.id);
+  const std::string tag =
+      fmt::format("[{}/{} {}{}]", i + 1, ex_.cells.size(), cell.label_str(), source_->tag_suffix());
+  const pid_t pid = spawn_child({exe_, "_cell", file_of(i), threads_, tag}, claim,
+                                cell_spec_yaml(ex_, cell), cell.id);
   running_.push_back({pid, i, std::move(claim), steady_clock::now()});
   progress_.started(i);
 }
@@ -333,11 +351,13 @@ void Runner::finished(Child& child, int status) {
   remove_temporaries(file);
   // stopped by a signal, nothing stored (or killed by the signal that is stopping this run too,
   // e.g. one sent to the whole process group before the cell's handlers were in place)
-  if ((WIFEXITED(status) && WEXITSTATUS(status) > 128) || (stop_signal() && WIFSIGNALED(status) &&
-                                                           WTERMSIG(status) == stop_signal())) {
+  if ((WIFEXITED(status) && WEXITSTATUS(status) > 128) ||
+      (stop_signal() && WIFSIGNALED(status) && WTERMSIG(status) == stop_signal())) {
     if (!stop_signal()) {
-      fmt::print(stderr, "kant: cell {} ({}) was stopped by a signal and not recorded; run again to resume it\n",
-                 cell.id, cell.label_str());
+      fmt::print(
+          stderr,
+          "kant: cell {} ({}) was stopped by a signal and not recorded; run again to resume it\n",
+          cell.id, cell.label_str());
       ++summary_.interrupted;
     }
     progress_.ended(child.cell, "interrupted", seconds);
@@ -345,9 +365,14 @@ void Runner::finished(Child& child, int status) {
     return;
   }
   Inspection s = inspect(file);
-  if (s.found != Found::done && s.found != Found::failed) {  // it stored nothing (or a damaged file)
-    CellInfo info{ex_.name, cell.id, cell.labels, cell.config.yaml(), cell.config.seed, plugin_uses(cell.config),
-                  threads_, "", utc_now(), backend::version(), backend::isa(), 0};
+  if (s.found != Found::done &&
+      s.found != Found::failed) {  // it stored nothing (or a damaged file)
+    CellInfo info{ex_.name,         cell.id,
+                  cell.labels,      cell.config.yaml(),
+                  cell.config.seed, plugin_uses(cell.config),
+                  threads_,         "",
+                  utc_now(),        backend::version(),
+                  backend::isa(),   0};
     CellResult failed;
     failed.status = "failed";
     failed.detail = s.found == Found::damaged ? s.reason : describe_exit(status);
@@ -361,7 +386,8 @@ void Runner::finished(Child& child, int status) {
     s.status = "failed";
   }
   count(s.status);
-  const std::string status_word = s.status == "complete" || s.status == "diverged" ? s.status : "failed";
+  const std::string status_word =
+      s.status == "complete" || s.status == "diverged" ? s.status : "failed";
   progress_.ended(child.cell, status_word, seconds);
   source_->ended(child.cell, status_word, seconds);
 }
@@ -400,9 +426,12 @@ void Runner::stop_children() {
 }
 
 void Runner::count(const std::string& status) {
-  if (status == "complete") ++summary_.complete;
-  else if (status == "diverged") ++summary_.diverged;
-  else ++summary_.failed;
+  if (status == "complete")
+    ++summary_.complete;
+  else if (status == "diverged")
+    ++summary_.diverged;
+  else
+    ++summary_.failed;
 }
 
 }  // namespace
@@ -415,18 +444,22 @@ std::vector<size_t> selected_cells(const Experiment& ex, const RunOptions& opt) 
     std::vector<std::string> unknown;
     for (const std::string& id : opt.cell_ids) {
       auto it = by_id.find(id);
-      if (it == by_id.end()) unknown.push_back(id);
-      else chosen[it->second] = true;
+      if (it == by_id.end())
+        unknown.push_back(id);
+      else
+        chosen[it->second] = true;
     }
     if (!unknown.empty())
-      throw InputError(fmt::format("--cells: {} {} not in the grid of {} ({} cells; kant validate lists them; "
-                                   "was the experiment or a --set changed since the list was made?)",
-                                   fmt::join(unknown, ", "), unknown.size() == 1 ? "is" : "are",
-                                   ex.file.string(), ex.cells.size()));
+      throw InputError(
+          fmt::format("--cells: {} {} not in the grid of {} ({} cells; kant validate lists them; "
+                      "was the experiment or a --set changed since the list was made?)",
+                      fmt::join(unknown, ", "), unknown.size() == 1 ? "is" : "are",
+                      ex.file.string(), ex.cells.size()));
   }
   std::vector<size_t> out;
   for (size_t i = 0; i < ex.cells.size(); ++i)
-    if (chosen[i] && static_cast<int>(i % static_cast<size_t>(opt.shard_count)) == opt.shard_index) out.push_back(i);
+    if (chosen[i] && static_cast<int>(i % static_cast<size_t>(opt.shard_count)) == opt.shard_index)
+      out.push_back(i);
   return out;
 }
 
@@ -440,11 +473,21 @@ std::vector<CellState> inspect_cells(const Experiment& ex, const RunOptions& opt
     c.index = i;
     c.seconds = s.seconds;
     switch (s.found) {
-      case Found::nothing: c.state = "missing"; break;
-      case Found::done: c.state = s.status; break;
-      case Found::failed: c.state = "failed", c.detail = s.reason; break;
-      case Found::damaged: c.state = "damaged", c.detail = s.reason; break;
-      case Found::not_a_file: c.state = "not_a_file", c.detail = s.reason; break;
+      case Found::nothing:
+        c.state = "missing";
+        break;
+      case Found::done:
+        c.state = s.status;
+        break;
+      case Found::failed:
+        c.state = "failed", c.detail = s.reason;
+        break;
+      case Found::damaged:
+        c.state = "damaged", c.detail = s.reason;
+        break;
+      case Found::not_a_file:
+        c.state = "not_a_file", c.detail = s.reason;
+        break;
     }
     std::error_code ec;
     c.claimed = fs::exists(claim_path(file), ec);
@@ -459,7 +502,8 @@ void write_experiment_manifest(const Experiment& ex, const RunOptions& opt) {
   write_manifest(dir, manifest_of(ex));
 }
 
-RunSummary run_experiment(const Experiment& ex, const Registry& registry, const RunOptions& opt, CellSource* source) {
+RunSummary run_experiment(const Experiment& ex, const Registry& registry, const RunOptions& opt,
+                          CellSource* source) {
   (void)registry;
   return Runner(ex, opt, source).run();
 }

@@ -32,18 +32,18 @@ struct RunOptions {
 /// Outcome counts of a run.
 struct RunSummary {
   int skipped = 0, complete = 0, diverged = 0, failed = 0;
-  int elsewhere = 0;  ///< cells another run (process, namespace or host) trained meanwhile
+  int elsewhere = 0;    ///< cells another run (process, namespace or host) trained meanwhile
   int interrupted = 0;  ///< cells whose process a signal stopped (not recorded; rerun resumes them)
-  int signal = 0;     ///< the signal that stopped the run (0: none); exit with 128 + signal
+  int signal = 0;       ///< the signal that stopped the run (0: none); exit with 128 + signal
 };
 
 /// What a cell's file says, without training anything.
 struct CellState {
-  size_t index = 0;     ///< in the experiment's cells
-  std::string state;    ///< complete | diverged | failed | missing | damaged | not_a_file
-  std::string detail;   ///< why it failed or is damaged
-  double seconds = -1;  ///< how long it trained (complete, diverged), < 0 unknown
-  bool claimed = false; ///< a claim file is beside it (a run may be training it)
+  size_t index = 0;      ///< in the experiment's cells
+  std::string state;     ///< complete | diverged | failed | missing | damaged | not_a_file
+  std::string detail;    ///< why it failed or is damaged
+  double seconds = -1;   ///< how long it trained (complete, diverged), < 0 unknown
+  bool claimed = false;  ///< a claim file is beside it (a run may be training it)
   bool done() const { return state == "complete" || state == "diverged"; }
 };
 

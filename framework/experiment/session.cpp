@@ -1,13 +1,13 @@
 // The "set up" stage: components, networks and random streams of one cell (see session.hpp).
 #include "experiment/session.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "experiment/combined_lipschitz.hpp"
-#include "kant/error.hpp"
 #include "kant/autodiff.hpp"
+#include "kant/error.hpp"
 #include "kant/packing.hpp"
 
 namespace kant {
@@ -15,7 +15,13 @@ namespace {
 
 // The random streams of a cell: one id each, fixed forever (results depend on them).
 enum Stream : uint64_t {
-  kInit = 1, kData = 2, kNoise = 3, kPenalty = 4, kMetric = 5, kEmaInit = 6, kMetricNoise = 7,
+  kInit = 1,
+  kData = 2,
+  kNoise = 3,
+  kPenalty = 4,
+  kMetric = 5,
+  kEmaInit = 6,
+  kMetricNoise = 7,
   kSnapshot = 8,  // the fixed inputs of samples during training (train.sample_every)
   kReinit = 1000  // + k: the k-th re-initialised network
 };
@@ -57,16 +63,19 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       throw Error(fmt::format("procedure '{}' asks for a network '{}' it did not declare",
                               cfg.procedure.component->name(), r.name));
     const bool packed = r.name == "critic" && cfg.pack > 1;
-    NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, cfg.pack) : r.input_shape, r.output_shape,
-                     &init_rng};
-    std::shared_ptr<Network> net = make<Network, ArchitectureFactory>(registry, choice->architecture, spec);
+    NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, cfg.pack) : r.input_shape,
+                     r.output_shape, &init_rng};
+    std::shared_ptr<Network> net =
+        make<Network, ArchitectureFactory>(registry, choice->architecture, spec);
     if (packed) net = std::make_shared<PackedCritic>(std::move(net), cfg.pack);
     networks.emplace_back(r.name, net);
     if (r.name == "generator") generator = net.get();
     if (r.name == "critic") critic = net.get();
   }
-  if (!generator) throw Error(fmt::format("procedure '{}' built no generator", cfg.procedure.component->name()));
-  if (cfg.objective.component) objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
+  if (!generator)
+    throw Error(fmt::format("procedure '{}' built no generator", cfg.procedure.component->name()));
+  if (cfg.objective.component)
+    objective = make<Objective, ObjectiveFactory>(registry, cfg.objective);
   std::vector<std::shared_ptr<LipschitzMethod>> methods;
   for (const ComponentChoice& c : cfg.lipschitz)
     methods.push_back(make<LipschitzMethod, LipschitzFactory>(registry, c));
@@ -88,13 +97,13 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
   }
   std::map<std::string, Network*> by_name;
   for (const auto& [name, net] : networks) by_name[name] = net.get();
-  context.reset(new TrainingContext{*dataset, by_name, objective.get(), *lipschitz, transform, train,
-                                    data_rng, noise_rng, penalty_rng,
-                                    [this](Rng& rng, int64_t n) { return noise(rng, n); },
-                                    [this, &registry](const std::string& network) -> Optimizer& {
-                                      return make_optimizer(registry, network);
-                                    },
-                                    [this, &registry](const std::string& network) { reinitialize(registry, network); }});
+  context.reset(new TrainingContext{
+      *dataset, by_name, objective.get(), *lipschitz, transform, train, data_rng, noise_rng,
+      penalty_rng, [this](Rng& rng, int64_t n) { return noise(rng, n); },
+      [this, &registry](const std::string& network) -> Optimizer& {
+        return make_optimizer(registry, network);
+      },
+      [this, &registry](const std::string& network) { reinitialize(registry, network); }});
   procedure->set_up(*context);
   scoring_critic = procedure->scoring_critic(*context);
   context->optimizer = [](const std::string& network) -> Optimizer& {
@@ -108,7 +117,9 @@ Optimizer& Session::make_optimizer(const Registry& registry, const std::string& 
     throw Error(fmt::format("procedure '{}' asks for an optimizer of '{}', which it does not train",
                             config.procedure.component->name(), network));
   std::string name = network + "_optimizer";
-  for (int k = 2; std::any_of(optimizers.begin(), optimizers.end(), [&](const auto& o) { return o.first == name; }); ++k)
+  for (int k = 2; std::any_of(optimizers.begin(), optimizers.end(),
+                              [&](const auto& o) { return o.first == name; });
+       ++k)
     name = fmt::format("{}_optimizer_{}", network, k);
   optimizers.emplace_back(name, make<Optimizer, OptimizerFactory>(registry, choice->optimizer));
   return *optimizers.back().second;
@@ -117,11 +128,14 @@ Optimizer& Session::make_optimizer(const Registry& registry, const std::string& 
 void Session::reinitialize(const Registry& registry, const std::string& network) {
   for (const NetworkRequest& r : requests_) {
     if (r.name != network) continue;
-    auto it = std::find_if(networks.begin(), networks.end(), [&](const auto& n) { return n.first == network; });
+    auto it = std::find_if(networks.begin(), networks.end(),
+                           [&](const auto& n) { return n.first == network; });
     Rng rng(config.seed, kReinit + reinitialized_++);
     const bool packed = r.name == "critic" && config.pack > 1;
-    NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, config.pack) : r.input_shape, r.output_shape, &rng};
-    std::shared_ptr<Network> fresh = make<Network, ArchitectureFactory>(registry, config.network(network)->architecture, spec);
+    NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, config.pack) : r.input_shape,
+                     r.output_shape, &rng};
+    std::shared_ptr<Network> fresh =
+        make<Network, ArchitectureFactory>(registry, config.network(network)->architecture, spec);
     copy_parameters(*it->second, *fresh);
     const auto& to = it->second->named_buffers();
     const auto& from = fresh->named_buffers();
@@ -146,7 +160,9 @@ Tensor Session::noise(Rng& rng, int64_t n) const {
                                    : rng.normal_tensor({n, config.noise_dim});
 }
 
-Tensor Session::generator_input(Rng& rng, int64_t n) { return procedure->generator_input(*context, rng, n); }
+Tensor Session::generator_input(Rng& rng, int64_t n) {
+  return procedure->generator_input(*context, rng, n);
+}
 
 void update_average(Network& average, const Network& net, float beta) {
   const auto& a = average.named_parameters();

@@ -35,11 +35,11 @@ struct Session {
   std::shared_ptr<Procedure> procedure;
   std::vector<std::pair<std::string, std::shared_ptr<Network>>> networks;  ///< by config block
   Network* generator = nullptr;
-  Network* critic = nullptr;         ///< the network named "critic" (packed), if the procedure has one
-  Network* scoring_critic = nullptr;  ///< the critic metrics see (one score per sample), or null
-  std::shared_ptr<Network> average;  ///< EMA of the generator's weights (train.ema > 0)
+  Network* critic = nullptr;  ///< the network named "critic" (packed), if the procedure has one
+  Network* scoring_critic = nullptr;     ///< the critic metrics see (one score per sample), or null
+  std::shared_ptr<Network> average;      ///< EMA of the generator's weights (train.ema > 0)
   std::shared_ptr<Objective> objective;  ///< null when the procedure uses none
-  std::shared_ptr<LipschitzMethod> lipschitz;  ///< one method, or several combined
+  std::shared_ptr<LipschitzMethod> lipschitz;    ///< one method, or several combined
   std::vector<std::shared_ptr<Metric>> metrics;  ///< in config order
   /// The optimizers the procedure made, named "<network>_optimizer" (checkpointed).
   std::vector<std::pair<std::string, std::shared_ptr<Optimizer>>> optimizers;

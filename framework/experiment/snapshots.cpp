@@ -57,8 +57,8 @@ class LipschitzGuard {
 SnapshotTaker::SnapshotTaker(Session& s, const Registry& registry) : session_(s) {
   inputs_ = s.generator_input(s.snapshot_rng, s.train.sample_size);
   if (s.dataset->sample_shape() != Shape{2} || !s.scoring_critic) return;
-  auto copy = registry.create<Dataset, DatasetFactory>(*s.config.dataset.component, s.config.dataset.params,
-                                                       s.config.seed);
+  auto copy = registry.create<Dataset, DatasetFactory>(*s.config.dataset.component,
+                                                       s.config.dataset.params, s.config.seed);
   Tensor x = copy->sample(kExtentSamples, s.snapshot_rng);
   double b[4] = {1e300, -1e300, 1e300, -1e300};
   for (int64_t i = 0; i < x.size(0); ++i)

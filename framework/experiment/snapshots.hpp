@@ -23,9 +23,9 @@ class SnapshotTaker {
   Tensor surface();
 
   Session& session_;
-  Tensor inputs_;              // the generator's fixed inputs [n, …]
-  Tensor grid_x_, grid_y_;     // [G] (2-D data with a critic), else undefined
-  Tensor points_;              // [G·G·pack, 2]: every grid point, pack times over
+  Tensor inputs_;           // the generator's fixed inputs [n, …]
+  Tensor grid_x_, grid_y_;  // [G] (2-D data with a critic), else undefined
+  Tensor points_;           // [G·G·pack, 2]: every grid point, pack times over
 };
 
 }  // namespace kant

@@ -7,10 +7,10 @@
 // A new training scheme is a procedure plugin (plugins/procedure/), not a change to this loop.
 #include "experiment/trainer.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "experiment/metric_stage.hpp"
 #include "experiment/resume.hpp"
@@ -24,10 +24,13 @@ namespace {
 class Trainer {
  public:
   Trainer(const CellConfig& config, const Registry& registry, const TrainOptions& options)
-      : session_(config, registry), options_(options), metric_ctx_(metric_context(session_)),
+      : session_(config, registry),
+        options_(options),
+        metric_ctx_(metric_context(session_)),
         stage_(session_metrics(session_), metric_ctx_, config.metric_errors_fatal, "training",
                options.metric_failed) {
-    if (session_.train.sample_every > 0) snapshots_ = std::make_unique<SnapshotTaker>(session_, registry);
+    if (session_.train.sample_every > 0)
+      snapshots_ = std::make_unique<SnapshotTaker>(session_, registry);
   }
 
   CellResult run();
@@ -36,7 +39,9 @@ class Trainer {
   using clock = std::chrono::steady_clock;
 
   /// Metrics due at `step` (periodic ones; all of them with final values at the end).
-  void evaluate_metrics(int64_t step, bool final_values) { stage_.evaluate(step, final_values, result_); }
+  void evaluate_metrics(int64_t step, bool final_values) {
+    stage_.evaluate(step, final_values, result_);
+  }
   /// After a completed iteration: the weight average, the losses, metrics, progress.
   void record_step(int64_t step, const StepOutcome& outcome);
   /// Continues from the checkpoint when there is one for this config; returns the last step
@@ -76,7 +81,8 @@ CellResult Trainer::run() {
       break;
     }
     record_step(step, outcome);
-    if (every > 0 && step % every == 0 && step < steps && !options_.checkpoint.empty()) write_checkpoint(step);
+    if (every > 0 && step % every == 0 && step < steps && !options_.checkpoint.empty())
+      write_checkpoint(step);
   }
   finish(std::min(step, steps));
   return std::move(result_);
@@ -121,7 +127,8 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
   const int64_t steps = session_.train.steps;
   if (session_.average)
     update_average(*session_.average, *session_.generator, static_cast<float>(session_.train.ema));
-  result_.losses.add(step, std::map<std::string, double>(outcome.losses.begin(), outcome.losses.end()));
+  result_.losses.add(step,
+                     std::map<std::string, double>(outcome.losses.begin(), outcome.losses.end()));
   if (step < steps) evaluate_metrics(step, false);
   if (step < steps) snapshot(step);
   const int64_t log_every =
@@ -131,13 +138,15 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
 }
 
 void Trainer::snapshot(int64_t step, bool last) {
-  if (snapshots_ && (last || step % session_.train.sample_every == 0)) snapshots_->take(step, result_.snapshots);
+  if (snapshots_ && (last || step % session_.train.sample_every == 0))
+    snapshots_->take(step, result_.snapshots);
 }
 
 void Trainer::finish(int64_t last_step) {
   evaluate_metrics(last_step, true);
   // what a metric appended to the list would see (kant evaluate): taken before arrays and samples
-  if (session_.config.store_networks) result_.final_state = capture_final_state(session_, last_step);
+  if (session_.config.store_networks)
+    result_.final_state = capture_final_state(session_, last_step);
   snapshot(last_step, true);  // changes no stream, network or state (see snapshots.hpp)
   stage_.final_arrays(last_step, result_);
   if (session_.train.samples > 0) {
@@ -150,7 +159,8 @@ void Trainer::finish(int64_t last_step) {
 
 }  // namespace
 
-CellResult train_cell(const CellConfig& config, const Registry& registry, const TrainOptions& options) {
+CellResult train_cell(const CellConfig& config, const Registry& registry,
+                      const TrainOptions& options) {
   return Trainer(config, registry, options).run();
 }
 

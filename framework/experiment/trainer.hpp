@@ -24,7 +24,8 @@ struct TrainOptions {
   /// train.checkpoint_every steps, removed by the caller once the cell file is written.
   std::filesystem::path checkpoint;
   /// Called when a metric fails (train.metric_errors: record): its name, the step, the reason.
-  std::function<void(const std::string& metric, int64_t step, const std::string& error)> metric_failed;
+  std::function<void(const std::string& metric, int64_t step, const std::string& error)>
+      metric_failed;
 };
 
 /// Training stopped by a signal; nothing of the cell is stored (its checkpoint stays).
@@ -36,6 +37,7 @@ class TrainingInterrupted : public Error {
 /// Trains the cell. NaN/Inf in a loss ends training with status "diverged"; an exception
 /// propagates (the caller stores it as "failed"); a metric's exception or undeclared
 /// non-finite value fails only that metric, unless train.metric_errors is `fail`.
-CellResult train_cell(const CellConfig& config, const Registry& registry, const TrainOptions& options);
+CellResult train_cell(const CellConfig& config, const Registry& registry,
+                      const TrainOptions& options);
 
 }  // namespace kant

@@ -1,12 +1,12 @@
 // Config values against parameter schemas (see validate.hpp).
 #include "experiment/validate.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace kant {
 namespace {
@@ -36,8 +36,10 @@ IntParse parse_int(const std::string& text, int64_t& out) {
   double d;
   auto [q, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
   if (q != s.data() + s.size() || s.empty()) return IntParse::not_integer;
-  const bool underflow = s.find("e-") != std::string_view::npos || s.find("E-") != std::string_view::npos;
-  if (ec2 == std::errc::result_out_of_range) return underflow ? IntParse::not_integer : IntParse::out_of_range;
+  const bool underflow =
+      s.find("e-") != std::string_view::npos || s.find("E-") != std::string_view::npos;
+  if (ec2 == std::errc::result_out_of_range)
+    return underflow ? IntParse::not_integer : IntParse::out_of_range;
   if (ec2 != std::errc() || !std::isfinite(d) || d != std::floor(d)) return IntParse::not_integer;
   if (std::abs(d) > kExact) return IntParse::out_of_range;
   out = static_cast<int64_t>(d);
@@ -76,8 +78,8 @@ void check_range(const ParamSpec& spec, double v, const ConfigNode& node, const 
   bool low = spec.min && (spec.min_exclusive ? v <= *spec.min : v < *spec.min);
   bool high = spec.max && v > *spec.max;
   if (low || high)
-    throw ConfigError(node.mark, fmt::format("{} must be {}, got {}", what, spec.constraint_str(),
-                                             node.scalar));
+    throw ConfigError(
+        node.mark, fmt::format("{} must be {}, got {}", what, spec.constraint_str(), node.scalar));
 }
 
 void require_number_scalar(const ConfigNode& node, const std::string& what, bool integer) {
@@ -90,18 +92,22 @@ int64_t scalar_integer(const ParamSpec& spec, const ConfigNode& node, const std:
   require_number_scalar(node, what, true);
   int64_t i = 0;
   switch (parse_int(node.scalar, i)) {
-    case IntParse::ok: break;
+    case IntParse::ok:
+      break;
     case IntParse::out_of_range:
-      throw ConfigError(node.mark, fmt::format("{} must be an int in [-9223372036854775808, 9223372036854775807] "
-                                               "(64 bits; float notation only up to 2^53), got '{}'",
-                                               what, node.scalar));
+      throw ConfigError(
+          node.mark, fmt::format("{} must be an int in [-9223372036854775808, 9223372036854775807] "
+                                 "(64 bits; float notation only up to 2^53), got '{}'",
+                                 what, node.scalar));
     case IntParse::not_integer:
       throw ConfigError(node.mark, fmt::format("{} must be an int, got '{}'", what, node.scalar));
   }
-  const bool low = spec.min && (spec.min_exclusive ? !int_above(i, *spec.min) : int_below(i, *spec.min));
+  const bool low =
+      spec.min && (spec.min_exclusive ? !int_above(i, *spec.min) : int_below(i, *spec.min));
   const bool high = spec.max && int_above(i, *spec.max);
   if (low || high)
-    throw ConfigError(node.mark, fmt::format("{} must be {}, got {}", what, spec.constraint_str(), node.scalar));
+    throw ConfigError(
+        node.mark, fmt::format("{} must be {}, got {}", what, spec.constraint_str(), node.scalar));
   return i;
 }
 
@@ -109,10 +115,13 @@ double scalar_real(const ParamSpec& spec, const ConfigNode& node, const std::str
   require_number_scalar(node, what, false);
   double v;
   switch (parse_real(node.scalar, v)) {
-    case RealParse::ok: break;
+    case RealParse::ok:
+      break;
     case RealParse::out_of_range:
-      throw ConfigError(node.mark, fmt::format("{} must be a float a double can hold (|x| ≤ 1.8e308, and 0 or "
-                                               "|x| ≥ 4.9e-324), got '{}'", what, node.scalar));
+      throw ConfigError(node.mark,
+                        fmt::format("{} must be a float a double can hold (|x| ≤ 1.8e308, and 0 or "
+                                    "|x| ≥ 4.9e-324), got '{}'",
+                                    what, node.scalar));
     case RealParse::not_real:
       throw ConfigError(node.mark, fmt::format("{} must be a float, got '{}'", what, node.scalar));
   }
@@ -127,10 +136,11 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
     case ParamType::boolean: {
       if (node.is_scalar() && !node.quoted) {
         if (node.scalar == "true" || node.scalar == "True" || node.scalar == "TRUE") return true;
-        if (node.scalar == "false" || node.scalar == "False" || node.scalar == "FALSE") return false;
+        if (node.scalar == "false" || node.scalar == "False" || node.scalar == "FALSE")
+          return false;
       }
-      throw ConfigError(node.mark, fmt::format("{} must be true or false, got '{}'", what,
-                                               flow_text(node)));
+      throw ConfigError(node.mark,
+                        fmt::format("{} must be true or false, got '{}'", what, flow_text(node)));
     }
     case ParamType::integer:
       return scalar_integer(spec, node, what);
@@ -138,8 +148,8 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
       return scalar_real(spec, node, what);
     case ParamType::string: {
       if (!node.is_scalar())
-        throw ConfigError(node.mark, fmt::format("{} must be a string, got {}", what,
-                                                 flow_text(node)));
+        throw ConfigError(node.mark,
+                          fmt::format("{} must be a string, got {}", what, flow_text(node)));
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), node.scalar) == spec.choices.end())
         throw ConfigError(node.mark, fmt::format("{} must be one of {}, got '{}'{}", what,
@@ -156,8 +166,10 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
       std::vector<int64_t> is;
       std::vector<double> ds;
       for (const ConfigNode& item : node.items) {
-        if (ints) is.push_back(scalar_integer(spec, item, what + " (element)"));
-        else ds.push_back(scalar_real(spec, item, what + " (element)"));
+        if (ints)
+          is.push_back(scalar_integer(spec, item, what + " (element)"));
+        else
+          ds.push_back(scalar_real(spec, item, what + " (element)"));
       }
       if (ints) return is;
       return ds;
@@ -214,8 +226,9 @@ Params validate_params(const ConfigNode& block, const Schema& schema,
     } else if (spec.default_value) {
       v = *spec.default_value;
     } else {
-      throw ConfigError(block.mark, fmt::format("{} needs parameter '{}' ({}), which has no default",
-                                                component, spec.name, spec.doc));
+      throw ConfigError(block.mark,
+                        fmt::format("{} needs parameter '{}' ({}), which has no default", component,
+                                    spec.name, spec.doc));
     }
     if (!(spec.omit_default && spec.default_value && v == *spec.default_value))
       canonical.set(spec.name, canonical_node(v));

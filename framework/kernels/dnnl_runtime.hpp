@@ -1,10 +1,9 @@
 // Internal: the process's oneDNN engine and stream, the primitive cache, and helpers that wrap
 // raw fp32 buffers as oneDNN memory. Shared by the kernel files; nothing outside kernels uses it.
 #pragma once
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "kant/tensor.hpp"
 

@@ -2,18 +2,16 @@
 // executed with named arguments; one engine and stream for the process; primitives cached.
 #include "kernels/kernels.hpp"
 
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 
-#include <fmt/format.h>
-
-#include "kernels/dnnl_runtime.hpp"
-
 #include "kant/error.hpp"
 #include "kant/special_functions.hpp"
+#include "kernels/dnnl_runtime.hpp"
 
 namespace kant::kernels {
 namespace {
@@ -23,20 +21,34 @@ using namespace dnnl_rt;
 dnnl::algorithm eltwise_alg(Eltwise f) {
   using a = dnnl::algorithm;
   switch (f) {
-    case Eltwise::relu: return a::eltwise_relu;
-    case Eltwise::tanh: return a::eltwise_tanh;
-    case Eltwise::logistic: return a::eltwise_logistic;
-    case Eltwise::soft_relu: return a::eltwise_soft_relu;
-    case Eltwise::exp: return a::eltwise_exp;
-    case Eltwise::log: return a::eltwise_log;
-    case Eltwise::sqrt: return a::eltwise_sqrt;
-    case Eltwise::square: return a::eltwise_square;
-    case Eltwise::abs: return a::eltwise_abs;
-    case Eltwise::clip: return a::eltwise_clip;
-    case Eltwise::linear: return a::eltwise_linear;
-    case Eltwise::elu: return a::eltwise_elu;
-    case Eltwise::gelu_erf: return a::eltwise_gelu_erf;
-    case Eltwise::pow: return a::eltwise_pow;
+    case Eltwise::relu:
+      return a::eltwise_relu;
+    case Eltwise::tanh:
+      return a::eltwise_tanh;
+    case Eltwise::logistic:
+      return a::eltwise_logistic;
+    case Eltwise::soft_relu:
+      return a::eltwise_soft_relu;
+    case Eltwise::exp:
+      return a::eltwise_exp;
+    case Eltwise::log:
+      return a::eltwise_log;
+    case Eltwise::sqrt:
+      return a::eltwise_sqrt;
+    case Eltwise::square:
+      return a::eltwise_square;
+    case Eltwise::abs:
+      return a::eltwise_abs;
+    case Eltwise::clip:
+      return a::eltwise_clip;
+    case Eltwise::linear:
+      return a::eltwise_linear;
+    case Eltwise::elu:
+      return a::eltwise_elu;
+    case Eltwise::gelu_erf:
+      return a::eltwise_gelu_erf;
+    case Eltwise::pow:
+      return a::eltwise_pow;
   }
   throw TensorError("unknown eltwise kernel");
 }
@@ -44,9 +56,12 @@ dnnl::algorithm eltwise_alg(Eltwise f) {
 dnnl::algorithm eltwise_bwd_alg(EltwiseBackward f) {
   using a = dnnl::algorithm;
   switch (f) {
-    case EltwiseBackward::relu: return a::eltwise_relu;
-    case EltwiseBackward::tanh_use_dst: return a::eltwise_tanh_use_dst_for_bwd;
-    case EltwiseBackward::logistic_use_dst: return a::eltwise_logistic_use_dst_for_bwd;
+    case EltwiseBackward::relu:
+      return a::eltwise_relu;
+    case EltwiseBackward::tanh_use_dst:
+      return a::eltwise_tanh_use_dst_for_bwd;
+    case EltwiseBackward::logistic_use_dst:
+      return a::eltwise_logistic_use_dst_for_bwd;
   }
   throw TensorError("unknown eltwise backward kernel");
 }
@@ -54,12 +69,18 @@ dnnl::algorithm eltwise_bwd_alg(EltwiseBackward f) {
 dnnl::algorithm binary_alg(Binary f) {
   using a = dnnl::algorithm;
   switch (f) {
-    case Binary::add: return a::binary_add;
-    case Binary::sub: return a::binary_sub;
-    case Binary::mul: return a::binary_mul;
-    case Binary::div: return a::binary_div;
-    case Binary::max: return a::binary_max;
-    case Binary::min: return a::binary_min;
+    case Binary::add:
+      return a::binary_add;
+    case Binary::sub:
+      return a::binary_sub;
+    case Binary::mul:
+      return a::binary_mul;
+    case Binary::div:
+      return a::binary_div;
+    case Binary::max:
+      return a::binary_max;
+    case Binary::min:
+      return a::binary_min;
   }
   throw TensorError("unknown binary kernel");
 }
@@ -75,8 +96,8 @@ void matmul(const float* a, const float* b, const float* bias, float* c, int64_t
   std::string key = fmt::format("matmul {} {} {} {:d}{:d}{:d}", m, k, n, transpose_a, transpose_b,
                                 bias != nullptr);
   auto& prim = cached(key, [&] {
-    auto d = bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md)
-                  : dnnl::matmul::desc(a_md, b_md, c_md);
+    auto d =
+        bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
     return dnnl::primitive(dnnl::matmul(dnnl::matmul::primitive_desc(d, rt().engine)));
   });
   std::unordered_map<int, memory> args{
@@ -122,13 +143,14 @@ void binary(Binary f, const float* a, const float* b, float* c, const Shape& sha
   if (shape_numel(shape_c) == 0) return;
   memory::desc c_md = plain_md(shape_c);
   memory::desc b_md = plain_md(shape_b);
-  std::string key = fmt::format("binary {} {} {}", static_cast<int>(f), shape_str(shape_c),
-                                shape_str(shape_b));
+  std::string key =
+      fmt::format("binary {} {} {}", static_cast<int>(f), shape_str(shape_c), shape_str(shape_b));
   auto& prim = cached(key, [&] {
     dnnl::binary::desc d(binary_alg(f), c_md, b_md, c_md);
     return dnnl::primitive(dnnl::binary(dnnl::binary::primitive_desc(d, rt().engine)));
   });
-  run(prim, {{DNNL_ARG_SRC_0, mem(c_md, a)}, {DNNL_ARG_SRC_1, mem(b_md, b)},
+  run(prim, {{DNNL_ARG_SRC_0, mem(c_md, a)},
+             {DNNL_ARG_SRC_1, mem(b_md, b)},
              {DNNL_ARG_DST, mem(c_md, c)}});
 }
 
@@ -160,8 +182,10 @@ void reduce_sum(const float* x, const Shape& shape_x, float* y, const Shape& sha
   for (size_t i = 0; i < shape_x.size(); ++i) {
     if (shape_x[i] == 1) continue;
     const bool reduced = shape_y[i] == 1;
-    if (!runs.empty() && runs.back().first == reduced) runs.back().second *= shape_x[i];
-    else runs.emplace_back(reduced, shape_x[i]);
+    if (!runs.empty() && runs.back().first == reduced)
+      runs.back().second *= shape_x[i];
+    else
+      runs.emplace_back(reduced, shape_x[i]);
   }
   if (runs.size() == 1 && runs[0].first) {  // everything: [1, R] · [R, 1]
     matmul(ones(runs[0].second), x, nullptr, y, 1, runs[0].second, 1, false, false);
@@ -238,8 +262,8 @@ void concat(const std::vector<const float*>& srcs, const std::vector<Shape>& sha
   }
   memory::desc dst_md = plain_md(shape_dst);
   auto& prim = cached(key, [&] {
-    return dnnl::primitive(
-        dnnl::concat(dnnl::concat::primitive_desc(dst_md, static_cast<int>(axis), mds, rt().engine)));
+    return dnnl::primitive(dnnl::concat(
+        dnnl::concat::primitive_desc(dst_md, static_cast<int>(axis), mds, rt().engine)));
   });
   std::unordered_map<int, memory> args{{DNNL_ARG_DST, mem(dst_md, dst)}};
   for (size_t i = 0; i < srcs.size(); ++i)
@@ -252,7 +276,8 @@ void copy_window(const float* src, float* dst, const Shape& big, const Shape& sm
   if (shape_numel(small) == 0) return;
   memory::desc big_md = plain_md(big);
   memory::desc small_md = plain_md(small);
-  memory::dims offs = offsets.empty() ? memory::dims{0} : memory::dims(offsets.begin(), offsets.end());
+  memory::dims offs =
+      offsets.empty() ? memory::dims{0} : memory::dims(offsets.begin(), offsets.end());
   memory::desc block_md = big_md.submemory_desc(dims_of(small), offs);
   std::string key = fmt::format("copy_window {} {} {} {:d}", shape_str(big), shape_str(small),
                                 shape_str(offsets), big_to_small);
@@ -331,7 +356,8 @@ void lambert_w(const float* x, float* y, int64_t n) {
 }
 
 void wright_omega(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(kant::wright_omega(static_cast<double>(x[i])));
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = static_cast<float>(kant::wright_omega(static_cast<double>(x[i])));
 }
 
 void expm1(const float* x, float* y, int64_t n) {
@@ -349,17 +375,28 @@ void sign(const float* x, float* y, int64_t n) {
 std::string cpu_isa() {
   using isa = dnnl::cpu_isa;
   switch (dnnl::get_effective_cpu_isa()) {
-    case isa::sse41: return "sse41";
-    case isa::avx: return "avx";
-    case isa::avx2: return "avx2";
-    case isa::avx512_mic: return "avx512_mic";
-    case isa::avx512_mic_4ops: return "avx512_mic_4ops";
-    case isa::avx512_core: return "avx512_core";
-    case isa::avx512_core_vnni: return "avx512_core_vnni";
-    case isa::avx512_core_bf16: return "avx512_core_bf16";
-    case isa::avx512_core_amx: return "avx512_core_amx";
-    case isa::avx2_vnni: return "avx2_vnni";
-    default: return "other";
+    case isa::sse41:
+      return "sse41";
+    case isa::avx:
+      return "avx";
+    case isa::avx2:
+      return "avx2";
+    case isa::avx512_mic:
+      return "avx512_mic";
+    case isa::avx512_mic_4ops:
+      return "avx512_mic_4ops";
+    case isa::avx512_core:
+      return "avx512_core";
+    case isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case isa::avx512_core_amx:
+      return "avx512_core_amx";
+    case isa::avx2_vnni:
+      return "avx2_vnni";
+    default:
+      return "other";
   }
 }
 

@@ -15,7 +15,20 @@ void matmul(const float* a, const float* b, const float* bias, float* c, int64_t
             int64_t n, bool transpose_a, bool transpose_b);
 
 enum class Eltwise {
-  relu, tanh, logistic, soft_relu, exp, log, sqrt, square, abs, clip, linear, elu, gelu_erf, pow
+  relu,
+  tanh,
+  logistic,
+  soft_relu,
+  exp,
+  log,
+  sqrt,
+  square,
+  abs,
+  clip,
+  linear,
+  elu,
+  gelu_erf,
+  pow
 };
 /// y = f(x) element-wise with oneDNN's alpha/beta convention.
 void eltwise(Eltwise f, float alpha, float beta, const float* x, float* y, int64_t n);
@@ -61,12 +74,12 @@ void max_pool2d_argmax(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh, i
                        int64_t pad_w, const float* x, int64_t* index);
 /// x viewed [outer, channels · pieces, inner] with consecutive pieces per channel: flat index
 /// of the maximum over the pieces, for each (outer, channel, inner).
-void maxout_argmax(int64_t outer, int64_t channels, int64_t pieces, int64_t inner,
-                   const float* x, int64_t* index);
+void maxout_argmax(int64_t outer, int64_t channels, int64_t pieces, int64_t inner, const float* x,
+                   int64_t* index);
 /// x viewed [outer, channels, inner], channels in consecutive groups: the flat index of the
 /// element that lands at each position when every group is sorted ascending.
-void group_sort_index(int64_t outer, int64_t channels, int64_t group, int64_t inner,
-                      const float* x, int64_t* index);
+void group_sort_index(int64_t outer, int64_t channels, int64_t group, int64_t inner, const float* x,
+                      int64_t* index);
 /// y = 1 where x > 0, ½ where x = 0, 0 where x < 0 (Heaviside with the symmetric value).
 void step(const float* x, float* y, int64_t n);
 /// y = erf(x).

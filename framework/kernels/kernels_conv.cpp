@@ -3,15 +3,15 @@
 // plain layouts.
 #include "kernels/kernels_conv.hpp"
 
+#include <fmt/format.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include "kernels/dnnl_runtime.hpp"
 #include "kant/error.hpp"
+#include "kernels/dnnl_runtime.hpp"
 
 namespace kant::kernels {
 namespace {
@@ -56,11 +56,13 @@ void execute(Prepared& p, const std::vector<Buffer>& buffers) {
     auto sit = p.scratch.find(b.arg);
     if (sit == p.scratch.end()) {
       sit = p.scratch.emplace(b.arg, memory(want, rt().engine)).first;
-      p.reorders.emplace(b.arg, b.output ? dnnl::reorder(sit->second, user)
-                                         : dnnl::reorder(user, sit->second));
+      p.reorders.emplace(
+          b.arg, b.output ? dnnl::reorder(sit->second, user) : dnnl::reorder(user, sit->second));
     }
-    if (!b.output) p.reorders.at(b.arg).execute(s, user, sit->second);
-    else to_copy_out.emplace_back(&b, user);
+    if (!b.output)
+      p.reorders.at(b.arg).execute(s, user, sit->second);
+    else
+      to_copy_out.emplace_back(&b, user);
     args.emplace(b.arg, sit->second);
   }
   p.prim.execute(s, args);
@@ -97,12 +99,11 @@ ConvDescs conv_descs(const ConvGeometry& g) {
 
 dnnl::convolution_forward::primitive_desc conv_forward_pd(const ConvDescs& d, bool bias) {
   using cf = dnnl::convolution_forward;
-  auto desc = bias ? cf::desc(dnnl::prop_kind::forward_training,
-                              dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.bias,
-                              d.any_y, d.strides, d.dilates, d.pad_l, d.pad_r)
-                   : cf::desc(dnnl::prop_kind::forward_training,
-                              dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.any_y,
-                              d.strides, d.dilates, d.pad_l, d.pad_r);
+  auto desc =
+      bias ? cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                      d.any_x, d.any_w, d.bias, d.any_y, d.strides, d.dilates, d.pad_l, d.pad_r)
+           : cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                      d.any_x, d.any_w, d.any_y, d.strides, d.dilates, d.pad_l, d.pad_r);
   return cf::primitive_desc(desc, rt().engine);
 }
 
@@ -182,7 +183,8 @@ namespace {
 
 // Right/bottom padding that makes the output size exact.
 memory::dims pool_pad_r(const PoolGeometry& g) {
-  return {(g.oh - 1) * g.stride_h + g.kh - g.h - g.pad_h, (g.ow - 1) * g.stride_w + g.kw - g.w - g.pad_w};
+  return {(g.oh - 1) * g.stride_h + g.kh - g.h - g.pad_h,
+          (g.ow - 1) * g.stride_w + g.kw - g.w - g.pad_w};
 }
 
 dnnl::algorithm avg_pool_alg(const PoolGeometry& g) {
@@ -237,17 +239,17 @@ dnnl::resampling_forward::primitive_desc resample_pd(bool bilinear, const memory
 void resample_forward(bool bilinear, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh,
                       int64_t ow, const float* x, float* y) {
   const memory::desc src = plain_md({n, c, h, w}), dst = plain_md({n, c, oh, ow});
-  auto& prim = cached(fmt::format("resample_fwd {:d} {} {} {} {} {} {}", bilinear, n, c, h, w, oh,
-                                  ow),
-                      [&] { return dnnl::primitive(dnnl::resampling_forward(resample_pd(bilinear, src, dst))); });
+  auto& prim = cached(
+      fmt::format("resample_fwd {:d} {} {} {} {} {} {}", bilinear, n, c, h, w, oh, ow),
+      [&] { return dnnl::primitive(dnnl::resampling_forward(resample_pd(bilinear, src, dst))); });
   run(prim, {{DNNL_ARG_SRC, mem(src, x)}, {DNNL_ARG_DST, mem(dst, y)}});
 }
 
 void resample_backward(bool bilinear, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh,
                        int64_t ow, const float* dy, float* dx) {
   const memory::desc src = plain_md({n, c, h, w}), dst = plain_md({n, c, oh, ow});
-  auto& prim = cached(
-      fmt::format("resample_bwd {:d} {} {} {} {} {} {}", bilinear, n, c, h, w, oh, ow), [&] {
+  auto& prim =
+      cached(fmt::format("resample_bwd {:d} {} {} {} {} {} {}", bilinear, n, c, h, w, oh, ow), [&] {
         dnnl::resampling_backward::desc desc(
             bilinear ? dnnl::algorithm::resampling_linear : dnnl::algorithm::resampling_nearest,
             src, dst);

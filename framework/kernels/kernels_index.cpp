@@ -47,8 +47,8 @@ void max_pool2d_argmax(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh, i
   }
 }
 
-void maxout_argmax(int64_t outer, int64_t channels, int64_t pieces, int64_t inner,
-                   const float* x, int64_t* index) {
+void maxout_argmax(int64_t outer, int64_t channels, int64_t pieces, int64_t inner, const float* x,
+                   int64_t* index) {
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t ch = 0; ch < channels; ++ch)
       for (int64_t s = 0; s < inner; ++s) {
@@ -61,8 +61,8 @@ void maxout_argmax(int64_t outer, int64_t channels, int64_t pieces, int64_t inne
       }
 }
 
-void group_sort_index(int64_t outer, int64_t channels, int64_t group, int64_t inner,
-                      const float* x, int64_t* index) {
+void group_sort_index(int64_t outer, int64_t channels, int64_t group, int64_t inner, const float* x,
+                      int64_t* index) {
   std::vector<int64_t> members(static_cast<size_t>(group));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t g0 = 0; g0 < channels; g0 += group)

@@ -1,10 +1,10 @@
 // Layers and weight initialisers (see layers.hpp).
 #include "kant/layers.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 
@@ -25,7 +25,8 @@ Tensor orthogonal(const Shape& shape, float gain, Rng& rng) {
   const int64_t cols = shape_numel(shape) / std::max<int64_t>(rows, 1);
   const bool by_rows = rows <= cols;
   const int64_t k = by_rows ? rows : cols, len = by_rows ? cols : rows;
-  std::vector<std::vector<double>> v(static_cast<size_t>(k), std::vector<double>(static_cast<size_t>(len)));
+  std::vector<std::vector<double>> v(static_cast<size_t>(k),
+                                     std::vector<double>(static_cast<size_t>(len)));
   for (auto& row : v)
     for (double& x : row) x = rng.normal();
   for (int64_t i = 0; i < k; ++i) {
@@ -49,9 +50,9 @@ Tensor orthogonal(const Shape& shape, float gain, Rng& rng) {
 }  // namespace
 
 const std::vector<std::string>& init_kinds() {
-  static const std::vector<std::string> kinds{"pytorch", "normal", "uniform", "he_normal",
-                                              "he_uniform", "xavier_normal", "xavier_uniform",
-                                              "orthogonal"};
+  static const std::vector<std::string> kinds{"pytorch",        "normal",     "uniform",
+                                              "he_normal",      "he_uniform", "xavier_normal",
+                                              "xavier_uniform", "orthogonal"};
   return kinds;
 }
 
@@ -102,11 +103,13 @@ namespace {
 
 // Registers <name>.weight of `shape` and, if asked, <name>.bias of `out` entries; returns
 // their indices (the bias index is unused without a bias).
-std::pair<size_t, size_t> add_weight_and_bias(Module& owner, const std::string& name, const Shape& shape,
-                                              int64_t out, bool bias, const Init& init, Rng& rng) {
+std::pair<size_t, size_t> add_weight_and_bias(Module& owner, const std::string& name,
+                                              const Shape& shape, int64_t out, bool bias,
+                                              const Init& init, Rng& rng) {
   const size_t w = owner.register_parameter(name + ".weight", initialise(shape, init, rng));
   if (!bias) return {w, 0};
-  return {w, owner.register_parameter(name + ".bias", bias_init(out, fans(shape).first, init, rng))};
+  return {w,
+          owner.register_parameter(name + ".bias", bias_init(out, fans(shape).first, init, rng))};
 }
 
 }  // namespace
@@ -122,7 +125,9 @@ Tensor Linear::operator()(const Tensor& x) const {
 }
 
 LinearOperator Linear::as_operator(const std::string& name) const {
-  return {name, {in_}, [owner = owner_, w = weight_](const Tensor& x) { return linear(x, owner->use(w), Tensor()); }};
+  return {name, {in_}, [owner = owner_, w = weight_](const Tensor& x) {
+            return linear(x, owner->use(w), Tensor());
+          }};
 }
 
 Conv2d::Conv2d(Module& owner, const std::string& name, int64_t in, int64_t out, int64_t kernel,
@@ -159,7 +164,8 @@ BatchNorm::BatchNorm(Module& owner, const std::string& name, int64_t channels, R
                      bool dcgan_init, float momentum, float eps)
     : owner_(&owner), momentum_(momentum), eps_(eps) {
   gamma_ = owner.register_parameter(
-      name + ".weight", dcgan_init ? rng.normal_tensor({channels}, 1.0f, 0.02f) : Tensor::ones({channels}));
+      name + ".weight",
+      dcgan_init ? rng.normal_tensor({channels}, 1.0f, 0.02f) : Tensor::ones({channels}));
   beta_ = owner.register_parameter(name + ".bias", Tensor::zeros({channels}));
   running_mean_ = owner.register_buffer(name + ".running_mean", Tensor::zeros({channels}));
   running_var_ = owner.register_buffer(name + ".running_var", Tensor::ones({channels}));

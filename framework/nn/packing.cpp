@@ -14,7 +14,8 @@ Shape packed_shape(const Shape& sample_shape, int64_t m) {
   return s;
 }
 
-PackedCritic::PackedCritic(std::shared_ptr<Network> inner, int64_t m) : inner_(std::move(inner)), m_(m) {
+PackedCritic::PackedCritic(std::shared_ptr<Network> inner, int64_t m)
+    : inner_(std::move(inner)), m_(m) {
   for (const auto& [name, t] : inner_->named_parameters()) register_parameter(name, t);
   for (const auto& [name, t] : inner_->named_buffers()) register_buffer(name, t);
 }
@@ -22,7 +23,8 @@ PackedCritic::PackedCritic(std::shared_ptr<Network> inner, int64_t m) : inner_(s
 Tensor PackedCritic::forward(const Tensor& x) {
   const int64_t n = x.size(0);
   if (n % m_ != 0)
-    throw Error(fmt::format("a critic packing {} samples needs batches that are multiples of {}; got {}", m_, m_, n));
+    throw Error(fmt::format(
+        "a critic packing {} samples needs batches that are multiples of {}; got {}", m_, m_, n));
   Shape shape = x.shape();
   shape.erase(shape.begin());
   shape = packed_shape(shape, m_);
@@ -31,7 +33,9 @@ Tensor PackedCritic::forward(const Tensor& x) {
 }
 
 // The inner network reads the weights; the wrapper never calls use().
-void PackedCritic::set_parameter_transform(ParameterTransform t) { inner_->set_parameter_transform(std::move(t)); }
+void PackedCritic::set_parameter_transform(ParameterTransform t) {
+  inner_->set_parameter_transform(std::move(t));
+}
 
 void PackedCritic::set_training(bool on) {
   inner_->set_training(on);

@@ -1,9 +1,9 @@
 // Parameter schema builders, canonical value text, and typed access to validated values.
 #include "kant/params.hpp"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "kant/error.hpp"
 
@@ -11,12 +11,18 @@ namespace kant {
 
 const char* param_type_name(ParamType t) {
   switch (t) {
-    case ParamType::boolean: return "bool";
-    case ParamType::integer: return "int";
-    case ParamType::real: return "float";
-    case ParamType::string: return "string";
-    case ParamType::integer_list: return "list of int";
-    case ParamType::real_list: return "list of float";
+    case ParamType::boolean:
+      return "bool";
+    case ParamType::integer:
+      return "int";
+    case ParamType::real:
+      return "float";
+    case ParamType::string:
+      return "string";
+    case ParamType::integer_list:
+      return "list of int";
+    case ParamType::real_list:
+      return "list of float";
   }
   return "?";
 }

@@ -4,16 +4,15 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/dll/shared_library.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-
-#include <boost/dll/shared_library.hpp>
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "plugin/plugin_file.hpp"
@@ -27,19 +26,27 @@ bool stored_name_matches(const std::string& documented, const std::string& name)
   const size_t close = documented.find('>', open);
   const std::string prefix = documented.substr(0, open);
   const std::string suffix = close == std::string::npos ? "" : documented.substr(close + 1);
-  return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+  return name.size() > prefix.size() + suffix.size() &&
+         name.compare(0, prefix.size(), prefix) == 0 &&
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::architecture: return "architecture";
-    case Kind::dataset: return "dataset";
-    case Kind::objective: return "objective";
-    case Kind::lipschitz: return "lipschitz";
-    case Kind::optimizer: return "optimizer";
-    case Kind::metric: return "metric";
-    case Kind::procedure: return "procedure";
+    case Kind::architecture:
+      return "architecture";
+    case Kind::dataset:
+      return "dataset";
+    case Kind::objective:
+      return "objective";
+    case Kind::lipschitz:
+      return "lipschitz";
+    case Kind::optimizer:
+      return "optimizer";
+    case Kind::metric:
+      return "metric";
+    case Kind::procedure:
+      return "procedure";
   }
   return "?";
 }
@@ -129,12 +136,14 @@ void Registry::load_library(const fs::path& file) {
   // for its ELF note; only then does the dynamic loader see it (and run its constructors).
   std::error_code canon_ec;
   const fs::path real = fs::canonical(file, canon_ec);
-  if (canon_ec) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, canon_ec.message()));
+  if (canon_ec)
+    throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, canon_ec.message()));
   const int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, std::strerror(errno)));
+  if (fd < 0)
+    throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, std::strerror(errno)));
   PluginNoteFields note;
   try {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
       throw PluginError(fmt::format("plugin {}: cannot be loaded: not a regular file", path));
     if (!trust_path_) check_plugin_trust(fd, real);
@@ -150,30 +159,36 @@ void Registry::load_library(const fs::path& file) {
         "against the installed headers; not loaded",
         path, note.abi_version, kAbiVersion));
   if (note.abi_tag != KANT_ABI_TAG)
-    throw PluginError(fmt::format(
-        "plugin {}: built with '{}', this kant with '{}'; rebuild it with the same compiler; not loaded",
-        path, note.abi_tag, KANT_ABI_TAG));
+    throw PluginError(
+        fmt::format("plugin {}: built with '{}', this kant with '{}'; rebuild it with the same "
+                    "compiler; not loaded",
+                    path, note.abi_tag, KANT_ABI_TAG));
 
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   lib->load(real, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
-  if (ec) throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, loader_reason(real)));
+  if (ec)
+    throw PluginError(fmt::format("plugin {}: cannot be loaded: {}", path, loader_reason(real)));
   if (!lib->has(kPluginEntrySymbol))
     throw PluginError(fmt::format(
         "plugin {}: not a Kantorovich plugin (no entry symbol '{}'; define it with KANT_PLUGIN)",
         path, kPluginEntrySymbol));
   const PluginInfo* info = lib->get<const PluginInfo*()>(kPluginEntrySymbol)();
-  if (info == nullptr) throw PluginError(fmt::format("plugin {}: entry symbol returned null", path));
-  if (info->abi_version != note.abi_version || info->abi_tag == nullptr || note.abi_tag != info->abi_tag)
-    throw PluginError(fmt::format("plugin {}: its entry symbol declares ABI {}, its ELF note ABI {}: a "
-                                  "hand-made or damaged plugin",
-                                  path, info->abi_version, note.abi_version));
+  if (info == nullptr)
+    throw PluginError(fmt::format("plugin {}: entry symbol returned null", path));
+  if (info->abi_version != note.abi_version || info->abi_tag == nullptr ||
+      note.abi_tag != info->abi_tag)
+    throw PluginError(
+        fmt::format("plugin {}: its entry symbol declares ABI {}, its ELF note ABI {}: a "
+                    "hand-made or damaged plugin",
+                    path, info->abi_version, note.abi_version));
 
   Registrar registrar;
   try {
     info->register_components(registrar);
   } catch (const std::exception& e) {
-    throw PluginError(fmt::format("plugin {}: registering its components failed: {}", path, e.what()));
+    throw PluginError(
+        fmt::format("plugin {}: registering its components failed: {}", path, e.what()));
   }
   std::vector<std::unique_ptr<Component>> added;
   for (const Registration& r : registrar.items()) {

@@ -1,12 +1,12 @@
 // Tidy export of stored cells (kant export): one row per (cell, final value), or per (cell,
 // series, step), with one column per grid axis, as CSV or JSON lines — what pandas, R or a
 // spreadsheet read without walking HDF5 groups. See docs/pandas.md.
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cmath>
 #include <ostream>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "report/report.hpp"
@@ -25,11 +25,16 @@ std::string csv_field(const std::string& s) {
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-    else out += static_cast<char>(c);
+    if (c == '"' || c == '\\')
+      out += '\\', out += static_cast<char>(c);
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += static_cast<char>(c);
   }
   return out + "\"";
 }
@@ -43,8 +48,10 @@ bool json_number(const std::string& s) {
     return i > from;
   };
   if (i < s.size() && s[i] == '-') ++i;
-  if (i < s.size() && s[i] == '0') ++i;
-  else if (!digits()) return false;
+  if (i < s.size() && s[i] == '0')
+    ++i;
+  else if (!digits())
+    return false;
   if (i < s.size() && s[i] == '.') {
     ++i;
     if (!digits()) return false;
@@ -62,7 +69,8 @@ bool json_number(const std::string& s) {
 // -Infinity as Python's json module and pandas read them).
 std::string number_text(double v, ExportFormat format) {
   if (std::isfinite(v)) return fmt::format("{}", v);
-  if (format == ExportFormat::jsonl) return std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+  if (format == ExportFormat::jsonl)
+    return std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
   return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
 }
 
@@ -81,11 +89,15 @@ class Writer {
     std::vector<std::string> parts;
     for (size_t i = 0; i < fields.size(); ++i) {
       const auto& [text, numeric] = fields[i];
-      if (format_ == ExportFormat::csv) parts.push_back(csv_field(text));
-      else parts.push_back(json_string(columns_[i]) + ": " + (numeric ? text : json_string(text)));
+      if (format_ == ExportFormat::csv)
+        parts.push_back(csv_field(text));
+      else
+        parts.push_back(json_string(columns_[i]) + ": " + (numeric ? text : json_string(text)));
     }
-    if (format_ == ExportFormat::csv) out_ << fmt::format("{}\n", fmt::join(parts, ","));
-    else out_ << fmt::format("{{{}}}\n", fmt::join(parts, ", "));
+    if (format_ == ExportFormat::csv)
+      out_ << fmt::format("{}\n", fmt::join(parts, ","));
+    else
+      out_ << fmt::format("{{{}}}\n", fmt::join(parts, ", "));
   }
 
  private:
@@ -96,8 +108,8 @@ class Writer {
 
 }  // namespace
 
-size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells, const std::vector<std::string>& axes,
-                    ExportFormat format, bool series) {
+size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells,
+                    const std::vector<std::string>& axes, ExportFormat format, bool series) {
   // fixed columns first; an axis of the same name is suffixed so that no column is lost
   const std::vector<std::string> fixed{"experiment", "cell_id", "status"};
   const std::vector<std::string> tail = series ? std::vector<std::string>{"series", "step", "value"}
@@ -110,7 +122,8 @@ size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells, co
   Writer w(out, format, columns);
   size_t rows = 0;
   for (const CellSummary& c : cells) {
-    std::vector<std::pair<std::string, bool>> head{{c.experiment, false}, {c.cell_id, false}, {c.status, false}};
+    std::vector<std::pair<std::string, bool>> head{
+        {c.experiment, false}, {c.cell_id, false}, {c.status, false}};
     for (const std::string& a : axes) {
       const std::string label = cell_label(c, a);
       head.emplace_back(label, format == ExportFormat::jsonl && json_number(label));

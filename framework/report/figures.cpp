@@ -1,5 +1,7 @@
 // Report figures (see write_figures in report.hpp): the experiment's own plots, training and
 // metric curves as mean ± std bands over seeds, and generated samples over the data.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -7,8 +9,6 @@
 #include <optional>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "kant/hash.hpp"
@@ -29,8 +29,10 @@ constexpr size_t kMaxScatterPoints = 1000;
 std::string file_stem(const std::string& s) {
   constexpr size_t kLongest = 100;
   std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
-  if (out.size() > kLongest) out = fmt::format("{}-{:016x}", out.substr(0, kLongest), fnv1a64(s.data(), s.size()));
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  if (out.size() > kLongest)
+    out = fmt::format("{}-{:016x}", out.substr(0, kLongest), fnv1a64(s.data(), s.size()));
   return out;
 }
 
@@ -46,9 +48,12 @@ std::vector<std::pair<std::string, std::vector<const CellSummary*>>> groups_of(
   for (const CellSummary& c : cells) {
     if (c.status == "failed") continue;
     const std::string label = cell_row_label(c, rows);
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == label; });
-    if (it == groups.end()) groups.push_back({label, {&c}});
-    else it->second.push_back(&c);
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == label; });
+    if (it == groups.end())
+      groups.push_back({label, {&c}});
+    else
+      it->second.push_back(&c);
   }
   return groups;
 }
@@ -125,7 +130,8 @@ struct Panels {
       std::vector<std::string> v;
       for (const CellSummary& c : all) {
         const std::string label = axis.empty() ? "" : cell_label(c, axis);
-        if (c.status != "failed" && std::find(v.begin(), v.end(), label) == v.end()) v.push_back(label);
+        if (c.status != "failed" && std::find(v.begin(), v.end(), label) == v.end())
+          v.push_back(label);
       }
       if (v.empty()) v.push_back("");
       return v;
@@ -135,9 +141,13 @@ struct Panels {
     cells.resize(rows.size() * columns.size());
     for (const CellSummary& c : all) {
       if (c.status == "failed") continue;
-      const auto r = std::find(rows.begin(), rows.end(), split.rows.empty() ? "" : cell_label(c, split.rows));
-      const auto k = std::find(columns.begin(), columns.end(), split.columns.empty() ? "" : cell_label(c, split.columns));
-      cells[static_cast<size_t>(r - rows.begin()) * columns.size() + static_cast<size_t>(k - columns.begin())].push_back(&c);
+      const auto r =
+          std::find(rows.begin(), rows.end(), split.rows.empty() ? "" : cell_label(c, split.rows));
+      const auto k = std::find(columns.begin(), columns.end(),
+                               split.columns.empty() ? "" : cell_label(c, split.columns));
+      cells[static_cast<size_t>(r - rows.begin()) * columns.size() +
+            static_cast<size_t>(k - columns.begin())]
+          .push_back(&c);
     }
   }
   // "columns axis = value" for panel c of row r (the row's own title says the rows value)
@@ -163,8 +173,9 @@ struct Panels {
 
 constexpr double kPanelScale = 0.6;
 
-std::optional<Figure> save_figure(const std::string& section, const std::string& title, const fs::path& file,
-                                  const std::string& svg, std::vector<std::string>& problems) {
+std::optional<Figure> save_figure(const std::string& section, const std::string& title,
+                                  const fs::path& file, const std::string& svg,
+                                  std::vector<std::string>& problems) {
   try {
     save(file, svg);
   } catch (const Error& e) {
@@ -177,8 +188,9 @@ std::optional<Figure> save_figure(const std::string& section, const std::string&
 // One figure of a dataset's mean ± std per group; with a split, one panel per (row, column)
 // value, each with its groups' lines. nullopt when no cell has it.
 std::optional<Figure> curve_figure(const std::vector<CellSummary>& cells, const ReportSpec& spec,
-                                   const std::string& y_path, const std::string& title, const std::string& section,
-                                   const fs::path& out_dir, std::vector<std::string>& problems, bool log_y = false) {
+                                   const std::string& y_path, const std::string& title,
+                                   const std::string& section, const fs::path& out_dir,
+                                   std::vector<std::string>& problems, bool log_y = false) {
   svg::PlotOptions o;
   o.title = title;
   o.x_label = "generator step";
@@ -187,7 +199,8 @@ std::optional<Figure> curve_figure(const std::vector<CellSummary>& cells, const 
   if (!spec.figures.any()) {
     std::vector<svg::Series> lines = curve_lines(groups_of(cells, spec.rows), y_path);
     if (lines.empty()) return std::nullopt;
-    return save_figure(section, title, out_dir / (file_stem(y_path) + ".svg"), svg::plot(lines, o), problems);
+    return save_figure(section, title, out_dir / (file_stem(y_path) + ".svg"), svg::plot(lines, o),
+                       problems);
   }
   const Panels panels(cells, spec.figures);
   std::vector<std::string> docs;
@@ -195,7 +208,8 @@ std::optional<Figure> curve_figure(const std::vector<CellSummary>& cells, const 
   for (size_t r = 0; r < panels.rows.size(); ++r)
     for (size_t c = 0; c < panels.columns.size(); ++c) {
       std::vector<CellSummary> members;
-      for (const CellSummary* cell : panels.cells[r * panels.columns.size() + c]) members.push_back(*cell);
+      for (const CellSummary* cell : panels.cells[r * panels.columns.size() + c])
+        members.push_back(*cell);
       std::vector<svg::Series> lines = curve_lines(groups_of(members, spec.rows), y_path);
       any = any || !lines.empty();
       svg::PlotOptions po = o;
@@ -204,9 +218,10 @@ std::optional<Figure> curve_figure(const std::vector<CellSummary>& cells, const 
       docs.push_back(lines.empty() && members.empty() ? "" : svg::plot(lines, po));
     }
   if (!any) return std::nullopt;
-  return save_figure(section, title, out_dir / (file_stem(y_path) + panels.file_suffix() + ".svg"),
-                     svg::small_multiples(docs, panels.columns.size(), kPanelScale, title, panels.row_titles()),
-                     problems);
+  return save_figure(
+      section, title, out_dir / (file_stem(y_path) + panels.file_suffix() + ".svg"),
+      svg::small_multiples(docs, panels.columns.size(), kPanelScale, title, panels.row_titles()),
+      problems);
 }
 
 svg::Series scatter(const double* d, size_t n, const std::string& name, const std::string& color) {
@@ -225,8 +240,8 @@ svg::Series scatter(const double* d, size_t n, const std::string& name, const st
 // Samples of one shape as a picture: generated over the data (2-D points), or the first images
 // in a grid; "" for shapes without a generic picture. `each` is the shape of one sample.
 std::string samples_svg(const std::vector<double>& gen, size_t offset, size_t n, const Shape& each,
-                        const std::vector<double>& real, const std::string& title, svg::PlotOptions o,
-                        size_t max_images, size_t columns) {
+                        const std::vector<double>& real, const std::string& title,
+                        svg::PlotOptions o, size_t max_images, size_t columns) {
   if (each == Shape{2}) {
     o.title = title;
     o.x_label = "x₁";
@@ -238,16 +253,19 @@ std::string samples_svg(const std::vector<double>& gen, size_t offset, size_t n,
   }
   if (each.size() == 2 || (each.size() == 3 && (each[0] == 1 || each[0] == 3))) {
     const size_t channels = each.size() == 3 ? static_cast<size_t>(each[0]) : 1;
-    const size_t h = static_cast<size_t>(each[each.size() - 2]), w = static_cast<size_t>(each.back());
-    const std::vector<double> images(gen.begin() + static_cast<std::ptrdiff_t>(offset),
-                                     gen.begin() + static_cast<std::ptrdiff_t>(offset + n * channels * h * w));
+    const size_t h = static_cast<size_t>(each[each.size() - 2]),
+                 w = static_cast<size_t>(each.back());
+    const std::vector<double> images(
+        gen.begin() + static_cast<std::ptrdiff_t>(offset),
+        gen.begin() + static_cast<std::ptrdiff_t>(offset + n * channels * h * w));
     return svg::image_grid(images, std::min(n, max_images), channels, h, w, columns, title);
   }
   return "";
 }
 
 // One cell's final samples as a picture ("" when it stored none or has no picture of them).
-std::string cell_samples_svg(const CellSummary& c, const std::string& title, const svg::PlotOptions& o) {
+std::string cell_samples_svg(const CellSummary& c, const std::string& title,
+                             const svg::PlotOptions& o) {
   Shape shape;
   std::vector<double> gen, real;
   try {
@@ -286,12 +304,15 @@ std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
 // Generated samples (over the data, 2-D) or a grid of generated images, and the critic's value
 // surface, per group (lowest seed); with a split, one figure of each with a panel per
 // (row, column) value (its first cell).
-void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec, const fs::path& out_dir,
-                    std::vector<Figure>& figures, std::vector<std::string>& problems) {
+void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                    const fs::path& out_dir, std::vector<Figure>& figures,
+                    std::vector<std::string>& problems) {
   using MakeSvg = std::string (*)(const CellSummary&, const std::string&);
   const std::vector<std::tuple<const char*, const char*, MakeSvg>> kinds{
-      {"samples", "samples", [](const CellSummary& c, const std::string& t) { return cell_samples_svg(c, t, {}); }},
-      {"critic value surfaces", "surface", [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }}};
+      {"samples", "samples",
+       [](const CellSummary& c, const std::string& t) { return cell_samples_svg(c, t, {}); }},
+      {"critic value surfaces", "surface",
+       [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }}};
   for (const auto& [section, stem, make] : kinds) {
     try {
       if (!spec.figures.any()) {
@@ -301,7 +322,9 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
           if (std::string(stem) == "surface") title = "critic value surface — " + title;
           const std::string doc = make(*c, title);
           if (doc.empty()) continue;
-          if (auto f = save_figure(section, title, out_dir / fmt::format("{}_{}.svg", stem, file_stem(label)), doc, problems))
+          if (auto f = save_figure(section, title,
+                                   out_dir / fmt::format("{}_{}.svg", stem, file_stem(label)), doc,
+                                   problems))
             figures.push_back(*f);
         }
         continue;
@@ -312,15 +335,18 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
       for (size_t r = 0; r < panels.rows.size(); ++r)
         for (size_t c = 0; c < panels.columns.size(); ++c) {
           const auto& members = panels.cells[r * panels.columns.size() + c];
-          docs.push_back(members.empty() ? "" : make(*members.front(), fmt::format("{} (seed {})", panels.title(r, c),
-                                                                                   cell_label(*members.front(), "seed"))));
+          docs.push_back(members.empty() ? ""
+                                         : make(*members.front(),
+                                                fmt::format("{} (seed {})", panels.title(r, c),
+                                                            cell_label(*members.front(), "seed"))));
           any = any || !docs.back().empty();
         }
       if (!any) continue;
       const std::string title = std::string(section) + " by " + panels.axes_text();
-      if (auto f = save_figure(section, title, out_dir / (std::string(stem) + panels.file_suffix() + ".svg"),
-                               svg::small_multiples(docs, panels.columns.size(), 0.5, title, panels.row_titles()),
-                               problems))
+      if (auto f = save_figure(
+              section, title, out_dir / (std::string(stem) + panels.file_suffix() + ".svg"),
+              svg::small_multiples(docs, panels.columns.size(), 0.5, title, panels.row_titles()),
+              problems))
         figures.push_back(*f);
     } catch (const Error& e) {
       problems.push_back(e.what());
@@ -328,7 +354,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
   }
 }
 
-constexpr size_t kMaxTimePanels = 8;  // snapshots shown per cell: evenly spaced, first and last included
+constexpr size_t kMaxTimePanels =
+    8;  // snapshots shown per cell: evenly spaced, first and last included
 
 // Which of k snapshots to show: all of them, or kMaxTimePanels evenly spaced.
 std::vector<size_t> shown_snapshots(size_t k) {
@@ -348,8 +375,9 @@ std::vector<size_t> shown_snapshots(size_t k) {
 // seed): generated samples over the data (2-D) or image grids, one panel per stored step, and
 // for 2-D data the critic's value surface at the same steps beneath — how a run spreads over the
 // modes or collapses onto a few.
-void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec, const fs::path& out_dir,
-                      std::vector<Figure>& figures, std::vector<std::string>& problems) {
+void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& spec,
+                      const fs::path& out_dir, std::vector<Figure>& figures,
+                      std::vector<std::string>& problems) {
   for (const auto& [label, members] : groups_of(cells, spec.rows)) {
     const CellSummary* c = members.front();
     Shape shape;
@@ -362,10 +390,11 @@ void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& s
     }
     try {
       if (shape.size() < 3 || static_cast<size_t>(shape[0]) != steps.size())
-        throw Error(fmt::format("{}: snapshots/generated has shape {} for {} steps", c->path.string(), shape_str(shape),
-                                steps.size()));
+        throw Error(fmt::format("{}: snapshots/generated has shape {} for {} steps",
+                                c->path.string(), shape_str(shape), steps.size()));
       const Shape each(shape.begin() + 2, shape.end());
-      const size_t n = static_cast<size_t>(shape[1]), per = n * static_cast<size_t>(shape_numel(each));
+      const size_t n = static_cast<size_t>(shape[1]),
+                   per = n * static_cast<size_t>(shape_numel(each));
       svg::PlotOptions o;
       o.legend = false;
       o.width = 340;
@@ -376,14 +405,17 @@ void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& s
         // twice the data's size on each side (a run flying off is still seen leaving)
         double b[4] = {1e300, -1e300, 1e300, -1e300};
         for (size_t i = 0; i + 1 < real.size(); i += 2)
-          for (int k : {0, 1}) b[2 * k] = std::min(b[2 * k], real[i + k]), b[2 * k + 1] = std::max(b[2 * k + 1], real[i + k]);
+          for (int k : {0, 1})
+            b[2 * k] = std::min(b[2 * k], real[i + k]),
+                  b[2 * k + 1] = std::max(b[2 * k + 1], real[i + k]);
         double lim[4] = {b[0], b[1], b[2], b[3]};
         for (size_t i = 0; i + 1 < gen.size(); i += 2)
           for (int k : {0, 1})
             if (std::isfinite(gen[i + k])) {
               const double span = b[2 * k + 1] - b[2 * k];
               lim[2 * k] = std::max(std::min(lim[2 * k], gen[i + k]), b[2 * k] - 2 * span);
-              lim[2 * k + 1] = std::min(std::max(lim[2 * k + 1], gen[i + k]), b[2 * k + 1] + 2 * span);
+              lim[2 * k + 1] =
+                  std::min(std::max(lim[2 * k + 1], gen[i + k]), b[2 * k + 1] + 2 * span);
             }
         if (lim[0] < lim[1] && lim[2] < lim[3]) {
           const double px = 0.05 * (lim[1] - lim[0]), py = 0.05 * (lim[3] - lim[2]);
@@ -394,7 +426,8 @@ void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& s
       std::vector<std::string> docs;
       for (size_t i : shown) {
         o.clip_id = fmt::format("t{}", docs.size());
-        docs.push_back(samples_svg(gen, i * per, n, each, real, fmt::format("step {:.0f}", steps[i]), o, 16, 4));
+        docs.push_back(samples_svg(gen, i * per, n, each, real,
+                                   fmt::format("step {:.0f}", steps[i]), o, 16, 4));
       }
       if (docs.empty() || docs.front().empty()) continue;  // no generic picture of this shape
       std::vector<std::string> row_titles{"generated samples"};
@@ -415,26 +448,34 @@ void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& s
         }
         for (size_t i : shown) {
           if ((i + 1) * g > v.size()) break;
-          docs.push_back(svg::contour(x, y, std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(i * g),
-                                                                 v.begin() + static_cast<std::ptrdiff_t>((i + 1) * g)),
-                                      8, points, fmt::format("step {:.0f}", steps[i])));
+          docs.push_back(svg::contour(
+              x, y,
+              std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(i * g),
+                                  v.begin() + static_cast<std::ptrdiff_t>((i + 1) * g)),
+              8, points, fmt::format("step {:.0f}", steps[i])));
         }
         row_titles.push_back("critic value surface");
       }
-      const std::string title = fmt::format("{} (seed {}) over training", label, cell_label(*c, "seed"));
+      const std::string title =
+          fmt::format("{} (seed {}) over training", label, cell_label(*c, "seed"));
       const double scale = each == Shape{2} ? 0.55 : 1.0;
       std::string doc;
       if (row_titles.size() == 1) {
         doc = svg::small_multiples(docs, shown.size(), scale, title, row_titles);
-      } else {  // two rows of different panel sizes: samples, then surfaces scaled to the same width
-        std::vector<std::string> top(docs.begin(), docs.begin() + static_cast<std::ptrdiff_t>(shown.size()));
-        std::vector<std::string> bottom(docs.begin() + static_cast<std::ptrdiff_t>(shown.size()), docs.end());
-        doc = svg::small_multiples({svg::small_multiples(top, shown.size(), scale, row_titles[0]),
-                                    svg::small_multiples(bottom, shown.size(), scale * 340 / 560, row_titles[1])},
-                                   1, 1.0, title);
+      } else {  // two rows of different panel sizes: samples, then surfaces scaled to the same
+                // width
+        std::vector<std::string> top(docs.begin(),
+                                     docs.begin() + static_cast<std::ptrdiff_t>(shown.size()));
+        std::vector<std::string> bottom(docs.begin() + static_cast<std::ptrdiff_t>(shown.size()),
+                                        docs.end());
+        doc = svg::small_multiples(
+            {svg::small_multiples(top, shown.size(), scale, row_titles[0]),
+             svg::small_multiples(bottom, shown.size(), scale * 340 / 560, row_titles[1])},
+            1, 1.0, title);
       }
-      if (auto f = save_figure("samples over time", title, out_dir / fmt::format("over_time_{}.svg", file_stem(label)),
-                               doc, problems))
+      if (auto f = save_figure("samples over time", title,
+                               out_dir / fmt::format("over_time_{}.svg", file_stem(label)), doc,
+                               problems))
         figures.push_back(*f);
     } catch (const Error& e) {
       problems.push_back(e.what());
@@ -445,8 +486,9 @@ void snapshot_figures(const std::vector<CellSummary>& cells, const ReportSpec& s
 // The critic loss's gradient norm at each hidden block at the end of training (gradient_norms'
 // activation_grad_hidden<k>), block index on x, mean ± std over seeds per group, log scale:
 // the WGAN-GP paper's Figure 1b. Nothing when no cell recorded blocks.
-std::optional<Figure> layer_figure(const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
-                                   const fs::path& out_dir, std::vector<std::string>& problems) {
+std::optional<Figure> layer_figure(
+    const std::vector<std::pair<std::string, std::vector<const CellSummary*>>>& groups,
+    const fs::path& out_dir, std::vector<std::string>& problems) {
   const std::string prefix = "gradient_norms.activation_grad_hidden";
   std::vector<svg::Series> lines;
   for (const auto& [label, members] : groups) {
@@ -468,8 +510,8 @@ std::optional<Figure> layer_figure(const std::vector<std::pair<std::string, std:
   o.x_label = "critic hidden block k (1: next to the input)";
   o.y_label = "gradient norm";
   o.log_y = true;
-  return save_figure("gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg", svg::plot(lines, o),
-                     problems);
+  return save_figure("gradient norms", o.title, out_dir / "gradient_norms_per_layer.svg",
+                     svg::plot(lines, o), problems);
 }
 
 }  // namespace
@@ -484,7 +526,8 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
   snapshot_figures(cells, spec, out_dir, figures, problems);
   if (auto f = layer_figure(groups_of(cells, spec.rows), out_dir, problems)) figures.push_back(*f);
   for (const char* series : {"loss_critic", "loss_generator", "penalty", "divergence_estimate"})
-    if (auto f = curve_figure(cells, spec, std::string("series/") + series, series, "training curves", out_dir, problems))
+    if (auto f = curve_figure(cells, spec, std::string("series/") + series, series,
+                              "training curves", out_dir, problems))
       figures.push_back(*f);
   // the report's values, and the gradient norms (on a log axis) whenever a cell has them
   std::vector<std::string> curves = spec.values;
@@ -496,7 +539,8 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
     if (dot == std::string::npos || !done.insert(value).second) continue;
     const std::string path = "metrics/" + value.substr(0, dot) + "/" + value.substr(dot + 1);
     const bool log_y = value.rfind("gradient_norms.", 0) == 0;
-    if (auto f = curve_figure(cells, spec, path, value, log_y ? "gradient norms" : "metrics", out_dir, problems, log_y))
+    if (auto f = curve_figure(cells, spec, path, value, log_y ? "gradient norms" : "metrics",
+                              out_dir, problems, log_y))
       figures.push_back(*f);
   }
 
@@ -528,7 +572,9 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       return svg::plot(series, o);
     };
     for (const std::string& panel : panels) {
-      auto in_panel = [&](const CellSummary& c) { return p.panels.empty() || cell_label(c, p.panels) == panel; };
+      auto in_panel = [&](const CellSummary& c) {
+        return p.panels.empty() || cell_label(c, p.panels) == panel;
+      };
       svg::PlotOptions o;
       o.title = p.title.empty() ? p.y : p.title;
       if (!panel.empty()) o.title += fmt::format(" — {} = {}", p.panels, panel);
@@ -536,7 +582,8 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       o.y_label = p.y;
       o.log_y = p.log_y;
       o.equal_aspect = p.equal_aspect;
-      const fs::path file = out_dir / ((panel.empty() ? p.name : p.name + "_" + file_stem(panel)) + ".svg");
+      const fs::path file =
+          out_dir / ((panel.empty() ? p.name : p.name + "_" + file_stem(panel)) + ".svg");
       try {
         if (p.rows.empty() && p.columns.empty()) {
           save(file, plot_of(in_panel, o));
@@ -552,11 +599,19 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
               svg::PlotOptions po = o;
               po.title = grid.title(r, c);
               po.clip_id = fmt::format("p{}", docs.size());
-              docs.push_back(chosen.empty() ? "" : plot_of([&](const CellSummary& x) {
-                return std::any_of(chosen.begin(), chosen.end(), [&](const CellSummary* m) { return m->cell_id == x.cell_id; });
-              }, po));
+              docs.push_back(chosen.empty()
+                                 ? ""
+                                 : plot_of(
+                                       [&](const CellSummary& x) {
+                                         return std::any_of(chosen.begin(), chosen.end(),
+                                                            [&](const CellSummary* m) {
+                                                              return m->cell_id == x.cell_id;
+                                                            });
+                                       },
+                                       po));
             }
-          save(file, svg::small_multiples(docs, grid.columns.size(), kPanelScale, o.title, grid.row_titles()));
+          save(file, svg::small_multiples(docs, grid.columns.size(), kPanelScale, o.title,
+                                          grid.row_titles()));
         }
         figures.push_back({"plots", o.title, file});
       } catch (const Error& e) {

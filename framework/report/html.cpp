@@ -1,9 +1,9 @@
 // The HTML report page of an experiment: table, figures, failures, and each cell's config and
 // provenance, in one file beside its SVG figures. A small script records on <body> how many
 // images and tables rendered (data-images-ok="k/n"), which the browser test reads.
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "kant/error.hpp"
 #include "report/report.hpp"
@@ -17,16 +17,22 @@ namespace {
 std::string esc(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
   }
   return out;
 }
 
-constexpr const char* kStyle = R"(body{font-family:sans-serif;margin:2em auto;max-width:1200px;color:#222}
+constexpr const char* kStyle =
+    R"(body{font-family:sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table.results{border-collapse:collapse;margin:1em 0}table.results td,table.results th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}
 table.results th:first-child,table.results tbody th{text-align:left}thead th{border-bottom:2px solid #333!important}
 td.miss{color:#b71c1c}.figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{border:1px solid #eee;max-width:100%}
@@ -45,8 +51,9 @@ window.addEventListener('load', function () {
 
 }  // namespace
 
-fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const std::vector<CellSummary>& cells,
-                           const Table& table, const std::vector<Figure>& figures,
+fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
+                           const std::vector<CellSummary>& cells, const Table& table,
+                           const std::vector<Figure>& figures,
                            const std::vector<std::string>& problems) {
   const fs::path out_dir = dir / "report";
   fs::create_directories(out_dir);
@@ -56,46 +63,56 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
     diverged += c.status == "diverged";
     failed += c.status == "failed";
   }
-  std::string h = fmt::format("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} — Kantorovich report</title>\n<style>{}</style></head>\n<body>\n",
-                              esc(manifest.name), kStyle);
-  h += fmt::format("<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over the "
-                   "complete cells behind each value (n: its seeds, times any grid axis that is neither a row "
-                   "nor a column); a row's diverged and failed cells are counted, never dropped. A value "
-                   "marked (k/n) is over the k of n seeds whose value was finite: NaN and ±Inf are left out of "
-                   "the mean and counted; figures draw them as grey marks. A metric that failed in a cell "
-                   "reads “failed [k]”, note k saying why.</p>\n",
-                   esc(manifest.name), cells.size(), complete, diverged, failed);
+  std::string h = fmt::format(
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} — Kantorovich "
+      "report</title>\n<style>{}</style></head>\n<body>\n",
+      esc(manifest.name), kStyle);
+  h += fmt::format(
+      "<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over "
+      "the "
+      "complete cells behind each value (n: its seeds, times any grid axis that is neither a row "
+      "nor a column); a row's diverged and failed cells are counted, never dropped. A value "
+      "marked (k/n) is over the k of n seeds whose value was finite: NaN and ±Inf are left out of "
+      "the mean and counted; figures draw them as grey marks. A metric that failed in a cell "
+      "reads “failed [k]”, note k saying why.</p>\n",
+      esc(manifest.name), cells.size(), complete, diverged, failed);
   if (!problems.empty()) {
     h += "<div class=\"problems\"><p>Files left out:</p><ul>\n";
     for (const std::string& p : problems) h += fmt::format("<li>{}</li>\n", esc(p));
     h += "</ul></div>\n";
   }
-  h += "<h2>Table</h2>\n<div class=\"scroll\">\n" + render_table(table, TableFormat::html) + "</div>\n";
-  if (std::string s = reference_summary(table); !s.empty()) h += fmt::format("<p><b>{}</b>. ✗ marks a difference beyond the tolerance.</p>\n", esc(s));
+  h += "<h2>Table</h2>\n<div class=\"scroll\">\n" + render_table(table, TableFormat::html) +
+       "</div>\n";
+  if (std::string s = reference_summary(table); !s.empty())
+    h += fmt::format("<p><b>{}</b>. ✗ marks a difference beyond the tolerance.</p>\n", esc(s));
   if (!table.notes.empty()) {
     h += "<p>Metrics that failed (their values are never shown as numbers):</p><ul>\n";
-    for (const std::string& n : table.notes) h += fmt::format("<li class=\"status-failed\">{}</li>\n", esc(n));
+    for (const std::string& n : table.notes)
+      h += fmt::format("<li class=\"status-failed\">{}</li>\n", esc(n));
     h += "</ul>\n";
   }
 
   std::vector<std::string> sections;
   for (const Figure& f : figures)
-    if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) sections.push_back(f.section);
+    if (std::find(sections.begin(), sections.end(), f.section) == sections.end())
+      sections.push_back(f.section);
   for (const std::string& section : sections) {
     std::string anchor = section;  // "samples over time" → #samples-over-time
     std::replace(anchor.begin(), anchor.end(), ' ', '-');
     h += fmt::format("<h2 id=\"{}\">{}</h2>\n<div class=\"figs\">\n", esc(anchor), esc(section));
     for (const Figure& f : figures)
       if (f.section == section)
-        h += fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                         esc(f.file.filename().string()), esc(f.title), esc(f.title));
+        h +=
+            fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+                        esc(f.file.filename().string()), esc(f.title), esc(f.title));
     h += "</div>\n";
   }
 
   std::vector<const CellSummary*> bad;
   for (const CellSummary& c : cells)
     if (c.status != "complete" ||
-        std::any_of(c.metrics.begin(), c.metrics.end(), [](const auto& m) { return m.second.status == "failed"; }))
+        std::any_of(c.metrics.begin(), c.metrics.end(),
+                    [](const auto& m) { return m.second.status == "failed"; }))
       bad.push_back(&c);
   if (!bad.empty()) {
     h += "<h2>Failures and divergences</h2>\n<ul>\n";
@@ -104,12 +121,14 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
       for (const auto& [k, v] : c->labels) labels.push_back(k + "=" + v);
       if (c->status != "complete")
         h += fmt::format("<li class=\"status-{}\"><b>{}</b> ({}): {} — {}</li>\n", esc(c->status),
-                         esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(c->status), esc(c->detail));
+                         esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id),
+                         esc(c->status), esc(c->detail));
       for (const auto& [name, m] : c->metrics)
         if (m.status == "failed")
-          h += fmt::format("<li class=\"status-failed\"><b>{}</b> ({}): metric {} failed at step {} — {}</li>\n",
-                           esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(name), m.failed_step,
-                           esc(m.error));
+          h += fmt::format(
+              "<li class=\"status-failed\"><b>{}</b> ({}): metric {} failed at step {} — {}</li>\n",
+              esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id), esc(name),
+              m.failed_step, esc(m.error));
     }
     h += "</ul>\n";
   }
@@ -118,15 +137,21 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest, const 
   for (const CellSummary& c : cells) {
     std::vector<std::string> labels;
     for (const auto& [k, v] : c.labels) labels.push_back(k + "=" + v);
-    h += fmt::format("<details><summary>{} — <span class=\"status-{}\">{}</span> <code>{}</code></summary>\n<table class=\"kv\">\n",
-                     esc(fmt::format("{}", fmt::join(labels, " "))), esc(c.status), esc(c.status), esc(c.cell_id));
+    h += fmt::format(
+        "<details><summary>{} — <span class=\"status-{}\">{}</span> "
+        "<code>{}</code></summary>\n<table class=\"kv\">\n",
+        esc(fmt::format("{}", fmt::join(labels, " "))), esc(c.status), esc(c.status),
+        esc(c.cell_id));
     for (const auto& [k, v] : c.attrs)
-      if (k != "config" && k != "labels") h += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", esc(k), esc(v));
-    for (const auto& [k, v] : c.final_metrics) h += fmt::format("<tr><td>final {}</td><td>{}</td></tr>\n", esc(k), v);
+      if (k != "config" && k != "labels")
+        h += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", esc(k), esc(v));
+    for (const auto& [k, v] : c.final_metrics)
+      h += fmt::format("<tr><td>final {}</td><td>{}</td></tr>\n", esc(k), v);
     for (const auto& [name, m] : c.metrics)
-      h += fmt::format("<tr><td>metric {}</td><td>{}{}{}</td></tr>\n", esc(name), esc(m.status),
-                       m.status == "failed" ? esc(fmt::format(" at step {}: {}", m.failed_step, m.error)) : "",
-                       m.source == "evaluate" ? esc(" (kant evaluate, " + m.evaluated_at + ")") : "");
+      h += fmt::format(
+          "<tr><td>metric {}</td><td>{}{}{}</td></tr>\n", esc(name), esc(m.status),
+          m.status == "failed" ? esc(fmt::format(" at step {}: {}", m.failed_step, m.error)) : "",
+          m.source == "evaluate" ? esc(" (kant evaluate, " + m.evaluated_at + ")") : "");
     h += fmt::format("</table>\n<pre>{}</pre>\n</details>\n", esc(c.config_yaml));
   }
   h += kScript;

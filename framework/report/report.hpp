@@ -16,10 +16,10 @@ namespace kant {
 
 /// A figure of the report: one line per cell group, y (and x) read from each cell's file.
 struct PlotSpec {
-  std::string name;    ///< file name stem
-  std::string x, y;    ///< dataset paths in a cell file; x "" : the `step` beside y
-  std::string panels;  ///< grid axis: one figure per value ("" : one figure)
-  std::string lines;   ///< grid axis: one line per value (seeds get a line each)
+  std::string name;           ///< file name stem
+  std::string x, y;           ///< dataset paths in a cell file; x "" : the `step` beside y
+  std::string panels;         ///< grid axis: one figure per value ("" : one figure)
+  std::string lines;          ///< grid axis: one line per value (seeds get a line each)
   std::string rows, columns;  ///< grid axes: small multiples in one figure, a panel per value
   bool log_y = false;
   bool equal_aspect = false;
@@ -30,10 +30,11 @@ struct PlotSpec {
 /// values: row label → {value name → number}, or row → column label → {value → number}.
 struct ReferenceSpec {
   std::string source;
-  double tolerance = 0;                        ///< |ours − paper| ≤ tolerance counts as agreeing
-  std::map<std::string, double> tolerances;    ///< per value name, overriding `tolerance`
-  double relative = 0;  ///< `relative_tolerance`: |ours − paper| ≤ relative·|paper| (values without their own)
-  std::map<std::string, double> values;        ///< key: row \x1f column \x1f value
+  double tolerance = 0;                      ///< |ours − paper| ≤ tolerance counts as agreeing
+  std::map<std::string, double> tolerances;  ///< per value name, overriding `tolerance`
+  double relative =
+      0;  ///< `relative_tolerance`: |ours − paper| ≤ relative·|paper| (values without their own)
+  std::map<std::string, double> values;  ///< key: row \x1f column \x1f value
 };
 
 /// How the report's standard figures (curves, samples) are split into small multiples:
@@ -44,9 +45,9 @@ struct FigureSplit {
 };
 
 struct ReportSpec {
-  std::vector<std::string> rows;     ///< grid axes for rows (empty: the first axis)
-  std::string columns;               ///< optional grid axis for column groups
-  std::vector<std::string> values;   ///< "metric.value" names (empty: all found)
+  std::vector<std::string> rows;    ///< grid axes for rows (empty: the first axis)
+  std::string columns;              ///< optional grid axis for column groups
+  std::vector<std::string> values;  ///< "metric.value" names (empty: all found)
   std::vector<PlotSpec> plots;
   FigureSplit figures;
   ReferenceSpec reference;
@@ -64,8 +65,8 @@ std::string cell_row_label(const CellSummary& cell, const std::vector<std::strin
 /// are dropped and counted): `finite` of `n` went into mean and std.
 struct Stat {
   double mean = 0, std = 0;
-  size_t n = 0;       ///< values present (one per complete cell that computes it), failed ones included
-  size_t finite = 0;  ///< of which finite: mean and std are over these
+  size_t n = 0;  ///< values present (one per complete cell that computes it), failed ones included
+  size_t finite = 0;                         ///< of which finite: mean and std are over these
   size_t nan = 0, pos_inf = 0, neg_inf = 0;  ///< the dropped ones, by kind
   size_t failed = 0;  ///< cells whose metric failed (no value: never shown as a number)
   std::string note;   ///< the failures' notes, e.g. "[1]" (Table::notes says why)
@@ -80,9 +81,9 @@ Stat finite_stats(const std::vector<double>& values);
 struct Table {
   std::string row_header, column_axis;
   std::vector<std::string> rows, columns, values;
-  std::vector<Stat> stats;                        ///< [row][column][value], complete cells only
-  std::vector<std::optional<double>> reference;   ///< same indexing
-  std::vector<size_t> complete, diverged, failed; ///< per row
+  std::vector<Stat> stats;                         ///< [row][column][value], complete cells only
+  std::vector<std::optional<double>> reference;    ///< same indexing
+  std::vector<size_t> complete, diverged, failed;  ///< per row
   /// Why metrics failed, numbered as the values' notes: "[1] faulty failed at step 1000 in
   /// method=A seed=0: the reason".
   std::vector<std::string> notes;
@@ -91,7 +92,9 @@ struct Table {
   std::vector<size_t> counted;
   ReferenceSpec ref;
 
-  size_t index(size_t r, size_t c, size_t v) const { return (r * columns.size() + c) * values.size() + v; }
+  size_t index(size_t r, size_t c, size_t v) const {
+    return (r * columns.size() + c) * values.size() + v;
+  }
   /// n of a row: the complete cells behind each of its values, "2–3" when its columns differ.
   std::string n_text(size_t r) const;
   double tolerance(const std::string& value) const;
@@ -115,8 +118,8 @@ enum class ExportFormat { csv, jsonl };
 /// axis (its labels), then metric and value — one row per final value of each cell — or, with
 /// `series`, series, step and value — one row per stored step of every loss and metric series
 /// (metrics as "metric.value"). Values keep full double precision. Returns the rows written.
-size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells, const std::vector<std::string>& axes,
-                    ExportFormat format, bool series);
+size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells,
+                    const std::vector<std::string>& axes, ExportFormat format, bool series);
 
 /// A figure written as SVG.
 struct Figure {

@@ -1,12 +1,12 @@
 // SVG line and scatter plots (see svg_plot.hpp).
 #include "report/svg_plot.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 
@@ -21,11 +21,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -46,7 +55,8 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       break;
     }
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9 && ticks.size() < kMaxTicks; t += step)
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9 && ticks.size() < kMaxTicks;
+       t += step)
     ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
   return ticks;
 }
@@ -79,20 +89,26 @@ constexpr double kEdgeInset = 5;  // px between a non-finite mark and the plot's
 
 enum class NonFinite { nan, pos_inf, neg_inf };
 
-NonFinite kind_of(double v) { return std::isnan(v) ? NonFinite::nan : v > 0 ? NonFinite::pos_inf : NonFinite::neg_inf; }
+NonFinite kind_of(double v) {
+  return std::isnan(v) ? NonFinite::nan : v > 0 ? NonFinite::pos_inf : NonFinite::neg_inf;
+}
 
 std::string nonfinite_mark(NonFinite kind, double x, double y) {
   if (kind == NonFinite::nan)
-    return fmt::format("<path d=\"M{0:.1f} {1:.1f}l6 6M{0:.1f} {2:.1f}l6 -6\" stroke=\"{3}\" stroke-width=\"1.3\"/>\n",
-                       x - 3, y - 3, y + 3, kNonFiniteColor);
+    return fmt::format(
+        "<path d=\"M{0:.1f} {1:.1f}l6 6M{0:.1f} {2:.1f}l6 -6\" stroke=\"{3}\" "
+        "stroke-width=\"1.3\"/>\n",
+        x - 3, y - 3, y + 3, kNonFiniteColor);
   const double d = kind == NonFinite::pos_inf ? -4 : 4;  // the tip points off the plot
-  return fmt::format("<path d=\"M{:.1f} {:.1f}l-4 {:.1f}h8z\" fill=\"{}\"/>\n", x, y + d, -2 * d, kNonFiniteColor);
+  return fmt::format("<path d=\"M{:.1f} {:.1f}l-4 {:.1f}h8z\" fill=\"{}\"/>\n", x, y + d, -2 * d,
+                     kNonFiniteColor);
 }
 
 // Hatch patterns for non-finite cells of colour maps and images, drawn on `base`.
 std::string hatch_defs() {
   std::string out = "<defs>";
-  for (auto [id, base] : {std::pair{"nan", "#ffffff"}, std::pair{"posinf", "#fde725"}, std::pair{"neginf", "#440154"}})
+  for (auto [id, base] : {std::pair{"nan", "#ffffff"}, std::pair{"posinf", "#fde725"},
+                          std::pair{"neginf", "#440154"}})
     out += fmt::format(
         "<pattern id=\"hatch-{}\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\" "
         "patternTransform=\"rotate(45)\"><rect width=\"4\" height=\"4\" fill=\"{}\"/>"
@@ -102,10 +118,14 @@ std::string hatch_defs() {
 }
 
 const char* hatch_of(NonFinite kind) {
-  return kind == NonFinite::nan ? "url(#hatch-nan)" : kind == NonFinite::pos_inf ? "url(#hatch-posinf)" : "url(#hatch-neginf)";
+  return kind == NonFinite::nan       ? "url(#hatch-nan)"
+         : kind == NonFinite::pos_inf ? "url(#hatch-posinf)"
+                                      : "url(#hatch-neginf)";
 }
 
-const char* kind_label(NonFinite kind) { return kind == NonFinite::nan ? "NaN" : kind == NonFinite::pos_inf ? "+Inf" : "−Inf"; }
+const char* kind_label(NonFinite kind) {
+  return kind == NonFinite::nan ? "NaN" : kind == NonFinite::pos_inf ? "+Inf" : "−Inf";
+}
 
 }  // namespace
 
@@ -119,7 +139,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   for (const Series& s : series) {
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) count(s.x[i], s.y[i]);
-    for (size_t i = 0; i < s.dropped_x.size() && i < s.dropped_y.size(); ++i) count(s.dropped_x[i], s.dropped_y[i]);
+    for (size_t i = 0; i < s.dropped_x.size() && i < s.dropped_y.size(); ++i)
+      count(s.dropped_x[i], s.dropped_y[i]);
   }
   std::vector<std::string> labels;
   for (const Series& s : series) labels.push_back(s.label);
@@ -133,7 +154,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   size_t longest = 0;
   for (const std::string& l : labels) longest = std::max(longest, l.size());
   if (!o.legend) labels.clear();
-  const double legend = labels.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
+  const double legend =
+      labels.empty() ? 0 : 30 + 6.2 * static_cast<double>(std::min<size_t>(longest, 40));
   const double left = 64, right = 16 + legend, top = 32, bottom = 48;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   auto ty = [&](double y) { return o.log_y ? std::log10(y) : y; };
@@ -164,7 +186,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
   widen(y0, y1);
   const double pad_x = (x1 - x0) * 0.04, pad_y = (y1 - y0) * 0.04;
   x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
-  if (o.limits.size() == 4 && std::all_of(o.limits.begin(), o.limits.end(), [](double v) { return std::isfinite(v); }) &&
+  if (o.limits.size() == 4 &&
+      std::all_of(o.limits.begin(), o.limits.end(), [](double v) { return std::isfinite(v); }) &&
       o.limits[0] < o.limits[1] && o.limits[2] < o.limits[3] && (!o.log_y || o.limits[2] > 0)) {
     x0 = o.limits[0], x1 = o.limits[1], y0 = ty(o.limits[2]), y1 = ty(o.limits[3]);
   }
@@ -186,47 +209,64 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
     return std::isfinite(x) ? px(x) : x > 0 ? left + pw - kEdgeInset : left + kEdgeInset;
   };
   auto mark_y = [&](double y) {
-    return std::isfinite(y) && (!o.log_y || y > 0) ? py(y) : y > 0 ? top + kEdgeInset : top + ph - kEdgeInset;
+    return std::isfinite(y) && (!o.log_y || y > 0) ? py(y)
+           : y > 0                                 ? top + kEdgeInset
+                                                   : top + ph - kEdgeInset;
   };
 
   std::string out = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
       o.width, o.height, o.width, o.height);
   out += fmt::format("<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
                      o.width / 2, escape(o.title));
   // grid and ticks
   for (double t : nice_ticks(x0, x1, 6)) {
     double x = px(t);
-    out += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#eee\"/>\n", x, top, x, top + ph);
-    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x, top + ph + 14, tick_label(t));
+    out += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#eee\"/>\n",
+                       x, top, x, top + ph);
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x,
+                       top + ph + 14, tick_label(t));
   }
   for (double t : nice_ticks(y0, y1, 6)) {
     double y = top + (1 - (t - y0) / (y1 - y0)) * ph;
-    out += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#eee\"/>\n", left, y, left + pw, y);
-    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, y + 4,
-                       tick_label(o.log_y ? std::pow(10.0, t) : t));
+    out += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#eee\"/>\n",
+                       left, y, left + pw, y);
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4,
+                       y + 4, tick_label(o.log_y ? std::pow(10.0, t) : t));
   }
-  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, pw, ph);
-  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2, o.height - 8,
-                     escape(o.x_label));
-  out += fmt::format("<text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-                     top + ph / 2, escape(o.y_label));
+  out += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left,
+      top, pw, ph);
+  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2,
+                     o.height - 8, escape(o.x_label));
+  out += fmt::format(
+      "<text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+      top + ph / 2, escape(o.y_label));
   // data, clipped to the plot area
-  out += fmt::format("<clipPath id=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g clip-path=\"url(#{})\">\n",
-                     escape(o.clip_id), left, top, pw, ph, escape(o.clip_id));
-  auto color_of = [&](size_t k) { return series[k].color.empty() ? std::string(kColors[k % 10]) : series[k].color; };
+  out += fmt::format(
+      "<clipPath id=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n<g "
+      "clip-path=\"url(#{})\">\n",
+      escape(o.clip_id), left, top, pw, ph, escape(o.clip_id));
+  auto color_of = [&](size_t k) {
+    return series[k].color.empty() ? std::string(kColors[k % 10]) : series[k].color;
+  };
   auto drawable = [&](double y) { return std::isfinite(y) && (!o.log_y || y > 0); };
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
     if (s.lo.size() != s.x.size() || s.hi.size() != s.x.size()) continue;
     std::string poly;
     for (size_t i = 0; i < s.x.size(); ++i)
-      if (std::isfinite(s.x[i]) && drawable(s.hi[i])) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.hi[i]));
+      if (std::isfinite(s.x[i]) && drawable(s.hi[i]))
+        poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.hi[i]));
     for (size_t i = s.x.size(); i-- > 0;)
-      if (std::isfinite(s.x[i]) && drawable(s.lo[i])) poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.lo[i]));
+      if (std::isfinite(s.x[i]) && drawable(s.lo[i]))
+        poly += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.lo[i]));
     if (!poly.empty())
-      out += fmt::format("<polygon fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>\n", color_of(k), poly);
+      out += fmt::format(
+          "<polygon fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>\n",
+          color_of(k), poly);
   }
   std::string marks;
   for (size_t k = 0; k < series.size(); ++k) {
@@ -235,7 +275,9 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
     std::string pts;
     auto flush = [&] {  // a line is broken where a point is non-finite
       if (!s.markers && !pts.empty())
-        out += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color, pts);
+        out += fmt::format(
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color,
+            pts);
       pts.clear();
     };
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -247,8 +289,9 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
       }
       if (o.log_y && y <= 0) continue;
       if (s.markers)
-        out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.6\" fill=\"{}\" fill-opacity=\"0.6\"/>\n",
-                           px(x), py(y), color);
+        out += fmt::format(
+            "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.6\" fill=\"{}\" fill-opacity=\"0.6\"/>\n",
+            px(x), py(y), color);
       else
         pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
     }
@@ -265,7 +308,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
     double y = top + 12 + 14 * static_cast<double>(k);
     double x = left + pw + 12;
     if (k < series.size())
-      out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", x, y - 9, color_of(k));
+      out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>\n",
+                         x, y - 9, color_of(k));
     else
       out += nonfinite_mark(legend_marks[k - series.size()], x + 5, y - 4);
     out += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", x + 14, y, escape(labels[k]));
@@ -277,34 +321,46 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
 std::string image_grid(const std::vector<double>& data, size_t count, size_t channels, size_t h,
                        size_t w, size_t columns, const std::string& title) {
   if (channels == 0 || h == 0 || w == 0 || columns == 0 || data.size() / (channels * h * w) < count)
-    throw Error(fmt::format("image grid: {} values cannot hold {} images of {}×{}×{}", data.size(), count, channels, h, w));
+    throw Error(fmt::format("image grid: {} values cannot hold {} images of {}×{}×{}", data.size(),
+                            count, channels, h, w));
   const size_t scale = std::max<size_t>(1, 48 / std::max<size_t>(h, 1)), gap = 2;
   const size_t cell = w * scale + gap, rows = (count + columns - 1) / columns;
   size_t bad = 0;
   for (size_t i = 0; i < count * channels * h * w; ++i) bad += !std::isfinite(data[i]);
   const size_t head = bad ? 40 : 24;
-  const size_t width = std::max<size_t>(columns * cell + gap, bad ? 240 : 0), height = rows * (h * scale + gap) + gap + head;
+  const size_t width = std::max<size_t>(columns * cell + gap, bad ? 240 : 0),
+               height = rows * (h * scale + gap) + gap + head;
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" shape-rendering=\"crispEdges\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "shape-rendering=\"crispEdges\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n"
       "<text x=\"{}\" y=\"16\" text-anchor=\"middle\">{}</text>\n",
       width, height, width / 2, escape(title));
   if (bad) {
     out += hatch_defs();
-    out += fmt::format("<rect x=\"4\" y=\"24\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"18\" y=\"33\" font-size=\"11\">"
-                       "NaN or ±Inf pixels ({})</text>\n", hatch_of(NonFinite::nan), bad);
+    out += fmt::format(
+        "<rect x=\"4\" y=\"24\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"18\" y=\"33\" "
+        "font-size=\"11\">"
+        "NaN or ±Inf pixels ({})</text>\n",
+        hatch_of(NonFinite::nan), bad);
   }
-  auto level = [](double v) { return static_cast<int>(std::lround(std::clamp((v + 1) / 2, 0.0, 1.0) * 255)); };
+  auto level = [](double v) {
+    return static_cast<int>(std::lround(std::clamp((v + 1) / 2, 0.0, 1.0) * 255));
+  };
   for (size_t k = 0; k < count; ++k) {
-    const size_t x0 = gap + (k % columns) * cell, y0 = head + gap + (k / columns) * (h * scale + gap);
+    const size_t x0 = gap + (k % columns) * cell,
+                 y0 = head + gap + (k / columns) * (h * scale + gap);
     const double* img = data.data() + k * channels * h * w;
     for (size_t i = 0; i < h; ++i)
       for (size_t j = 0; j < w; ++j) {
         bool finite = true;
-        for (size_t c = 0; c < channels && c < 3; ++c) finite = finite && std::isfinite(img[c * h * w + i * w + j]);
+        for (size_t c = 0; c < channels && c < 3; ++c)
+          finite = finite && std::isfinite(img[c * h * w + i * w + j]);
         if (!finite) {
-          out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>", x0 + j * scale,
-                             y0 + i * scale, scale, scale, hatch_of(NonFinite::nan));
+          out +=
+              fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>",
+                          x0 + j * scale, y0 + i * scale, scale, scale, hatch_of(NonFinite::nan));
           continue;
         }
         int r = level(img[i * w + j]), g = r, b = r;
@@ -312,8 +368,9 @@ std::string image_grid(const std::vector<double>& data, size_t count, size_t cha
           g = level(img[h * w + i * w + j]);
           b = level(img[2 * h * w + i * w + j]);
         }
-        out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#{:02x}{:02x}{:02x}\"/>", x0 + j * scale,
-                           y0 + i * scale, scale, scale, r, g, b);
+        out += fmt::format(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#{:02x}{:02x}{:02x}\"/>",
+            x0 + j * scale, y0 + i * scale, scale, scale, r, g, b);
       }
     out += "\n";
   }
@@ -348,15 +405,18 @@ std::string small_multiples(const std::vector<std::string>& panels, size_t colum
   const double width = std::max(240.0, gap + static_cast<double>(columns) * (cell_w + gap));
   const double height = head + static_cast<double>(rows) * (row_head + cell_h + gap) + gap;
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 "
+      "{:.0f} {:.0f}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n"
       "<text x=\"{:.0f}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
       width, height, width, height, width / 2, escape(title));
   for (size_t r = 0; r < rows; ++r) {
     const double y = head + static_cast<double>(r) * (row_head + cell_h + gap);
     if (r < row_titles.size())
-      out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\" font-size=\"12\" font-weight=\"bold\">{}</text>\n", gap,
-                         y + 13, escape(row_titles[r]));
+      out += fmt::format(
+          "<text x=\"{:.0f}\" y=\"{:.0f}\" font-size=\"12\" font-weight=\"bold\">{}</text>\n", gap,
+          y + 13, escape(row_titles[r]));
     for (size_t c = 0; c < columns && r * columns + c < panels.size(); ++c) {
       const std::string& p = panels[r * columns + c];
       if (p.empty()) continue;
@@ -378,21 +438,26 @@ std::string colormap(double t) {
   const int k = std::min(4, static_cast<int>(t));
   const double f = t - k;
   int rgb[3];
-  for (int c = 0; c < 3; ++c) rgb[c] = static_cast<int>(std::lround(stops[k][c] * (1 - f) + stops[k + 1][c] * f));
+  for (int c = 0; c < 3; ++c)
+    rgb[c] = static_cast<int>(std::lround(stops[k][c] * (1 - f) + stops[k + 1][c] * f));
   return fmt::format("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
 }
 
 // A grid axis must have two or more finite, strictly increasing coordinates.
 void check_axis(const std::vector<double>& a, const char* name) {
   bool ok = a.size() >= 2;
-  for (size_t i = 0; ok && i < a.size(); ++i) ok = std::isfinite(a[i]) && (i == 0 || a[i] > a[i - 1]);
-  if (!ok) throw Error(fmt::format("contour: the {} axis must have 2 or more finite, increasing points", name));
+  for (size_t i = 0; ok && i < a.size(); ++i)
+    ok = std::isfinite(a[i]) && (i == 0 || a[i] > a[i - 1]);
+  if (!ok)
+    throw Error(
+        fmt::format("contour: the {} axis must have 2 or more finite, increasing points", name));
 }
 
 }  // namespace
 
-std::string contour(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& v,
-                    int levels, const Series& points, const std::string& title) {
+std::string contour(const std::vector<double>& x, const std::vector<double>& y,
+                    const std::vector<double>& v, int levels, const Series& points,
+                    const std::string& title) {
   check_axis(x, "x");
   check_axis(y, "y");
   const size_t nx = x.size(), ny = y.size();
@@ -417,8 +482,10 @@ std::string contour(const std::vector<double>& x, const std::vector<double>& y, 
   auto px = [&](double xv) { return left + (xv - x.front()) / (x.back() - x.front()) * size; };
   auto py = [&](double yv) { return top + (1 - (yv - y.front()) / (y.back() - y.front())) * size; };
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n"
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"18\" "
+      "text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
       width, height, left + size / 2, escape(title));
   if (any_bad) out += hatch_defs();
   // colour cells centred on the grid points
@@ -427,9 +494,11 @@ std::string contour(const std::vector<double>& x, const std::vector<double>& y, 
   for (size_t i = 0; i < ny; ++i)
     for (size_t j = 0; j < nx; ++j) {
       const double val = v[i * nx + j];
-      const std::string fill = std::isfinite(val) ? colormap((val - lo) / (hi - lo)) : hatch_of(kind_of(val));
-      out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", px(x[j]) - cw / 2,
-                         py(y[i]) - ch / 2, cw + 0.5, ch + 0.5, fill);
+      const std::string fill =
+          std::isfinite(val) ? colormap((val - lo) / (hi - lo)) : hatch_of(kind_of(val));
+      out += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>",
+          px(x[j]) - cw / 2, py(y[i]) - ch / 2, cw + 0.5, ch + 0.5, fill);
     }
   out += "\n</g>\n";
   // marching squares: each level crosses a cell's edges where the corner values straddle it;
@@ -439,46 +508,62 @@ std::string contour(const std::vector<double>& x, const std::vector<double>& y, 
     const double level = lo + (hi - lo) * l / (levels + 1);
     for (size_t i = 0; i + 1 < ny; ++i)
       for (size_t j = 0; j + 1 < nx; ++j) {
-        const double c[4] = {v[i * nx + j], v[i * nx + j + 1], v[(i + 1) * nx + j + 1], v[(i + 1) * nx + j]};
+        const double c[4] = {v[i * nx + j], v[i * nx + j + 1], v[(i + 1) * nx + j + 1],
+                             v[(i + 1) * nx + j]};
         if (!std::all_of(c, c + 4, [](double a) { return std::isfinite(a); })) continue;
-        const double cx[4] = {x[j], x[j + 1], x[j + 1], x[j]}, cy[4] = {y[i], y[i], y[i + 1], y[i + 1]};
+        const double cx[4] = {x[j], x[j + 1], x[j + 1], x[j]},
+                     cy[4] = {y[i], y[i], y[i + 1], y[i + 1]};
         std::vector<std::pair<double, double>> hits;
         for (int e = 0; e < 4; ++e) {
           const double a = c[e], b = c[(e + 1) % 4];
           if ((a < level) == (b < level)) continue;
           const double t = (level - a) / (b - a);
-          hits.emplace_back(cx[e] + t * (cx[(e + 1) % 4] - cx[e]), cy[e] + t * (cy[(e + 1) % 4] - cy[e]));
+          hits.emplace_back(cx[e] + t * (cx[(e + 1) % 4] - cx[e]),
+                            cy[e] + t * (cy[(e + 1) % 4] - cy[e]));
         }
         for (size_t h = 0; h + 1 < hits.size(); h += 2)
           path += fmt::format("M{:.1f} {:.1f}L{:.1f} {:.1f}", px(hits[h].first), py(hits[h].second),
                               px(hits[h + 1].first), py(hits[h + 1].second));
       }
   }
-  out += fmt::format("<path d=\"{}\" stroke=\"white\" stroke-width=\"0.8\" fill=\"none\" stroke-opacity=\"0.8\"/>\n", path);
+  out += fmt::format(
+      "<path d=\"{}\" stroke=\"white\" stroke-width=\"0.8\" fill=\"none\" "
+      "stroke-opacity=\"0.8\"/>\n",
+      path);
   for (size_t i = 0; i < points.x.size() && i < points.y.size(); ++i)
     if (std::isfinite(points.x[i]) && std::isfinite(points.y[i]))
-      out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.3\" fill=\"#ff5252\"/>", px(points.x[i]), py(points.y[i]));
-  out += fmt::format("\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, size, size);
+      out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"1.3\" fill=\"#ff5252\"/>",
+                         px(points.x[i]), py(points.y[i]));
+  out += fmt::format(
+      "\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n",
+      left, top, size, size);
   for (double t : nice_ticks(x.front(), x.back(), 5))
-    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(t), top + size + 14, tick_label(t));
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(t),
+                       top + size + 14, tick_label(t));
   for (double t : nice_ticks(y.front(), y.back(), 5))
-    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, py(t) + 4, tick_label(t));
+    out += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4,
+                       py(t) + 4, tick_label(t));
   // colour bar, and the hatches of non-finite cells below it
   for (int k = 0; k < 50; ++k)
-    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" fill=\"{}\"/>", left + size + 16,
-                       top + size * (49 - k) / 50.0, size / 50.0 + 0.5, colormap(k / 49.0));
-  out += fmt::format("\n<text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{}</text>\n", left + size + 34, top + 8,
-                     tick_label(hi), left + size + 34, top + size, tick_label(lo));
+    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"14\" height=\"{:.1f}\" fill=\"{}\"/>",
+                       left + size + 16, top + size * (49 - k) / 50.0, size / 50.0 + 0.5,
+                       colormap(k / 49.0));
+  out += fmt::format("\n<text x=\"{}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{}</text>\n",
+                     left + size + 34, top + 8, tick_label(hi), left + size + 34, top + size,
+                     tick_label(lo));
   double legend_y = top + size + 8;
   for (NonFinite k : {NonFinite::nan, NonFinite::pos_inf, NonFinite::neg_inf}) {
     const size_t n = counts[static_cast<int>(k)];
     if (!n) continue;
-    out += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\" stroke=\"#333\" stroke-width=\"0.5\"/>"
-                       "<text x=\"{}\" y=\"{:.1f}\" font-size=\"10\">{} ({})</text>\n",
-                       left + size + 4, legend_y, hatch_of(k), left + size + 17, legend_y + 9, kind_label(k), n);
+    out += fmt::format(
+        "<rect x=\"{}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\" stroke=\"#333\" "
+        "stroke-width=\"0.5\"/>"
+        "<text x=\"{}\" y=\"{:.1f}\" font-size=\"10\">{} ({})</text>\n",
+        left + size + 4, legend_y, hatch_of(k), left + size + 17, legend_y + 9, kind_label(k), n);
     legend_y += 12;
   }
-  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">D(x)</text>\n</svg>\n", left + size + 23, top - 6);
+  out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">D(x)</text>\n</svg>\n",
+                     left + size + 23, top - 6);
   return out;
 }
 

@@ -15,14 +15,14 @@ struct Series {
   /// points left out of the line (e.g. a seed's NaN dropped from a band's mean): drawn as
   /// non-finite marks at x, with y's kind (NaN, +Inf, −Inf) choosing the mark
   std::vector<double> dropped_x, dropped_y;
-  bool markers = false;        ///< draw points instead of a line
-  std::string color;           ///< "" : the next colour of the cycle
+  bool markers = false;  ///< draw points instead of a line
+  std::string color;     ///< "" : the next colour of the cycle
 };
 
 struct PlotOptions {
   std::string title, x_label, y_label;
   bool log_y = false;
-  bool equal_aspect = false;  ///< same scale on both axes (phase planes, 2-D samples)
+  bool equal_aspect = false;      ///< same scale on both axes (phase planes, 2-D samples)
   int width = 680, height = 400;  ///< including the legend on the right
   bool legend = true;             ///< false: no legend (small multiples share one)
   std::vector<double> limits;     ///< {x_min, x_max, y_min, y_max}: fixed axes (empty: the data's)
@@ -51,7 +51,8 @@ std::string contour(const std::vector<double>& x, const std::vector<double>& y,
 /// scaled by `scale`, under `title`; row_titles[i] (if given) heads row i, an empty document
 /// leaves its place blank. Every panel keeps its own ids, so give plots distinct clip ids.
 std::string small_multiples(const std::vector<std::string>& panels, size_t columns, double scale,
-                            const std::string& title, const std::vector<std::string>& row_titles = {});
+                            const std::string& title,
+                            const std::vector<std::string>& row_titles = {});
 
 /// "1e-05", "0.25", "1500": tick labels.
 std::string tick_label(double v);

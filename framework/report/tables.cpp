@@ -1,6 +1,6 @@
 // Report tables: the report/reference blocks, aggregation over seeds, and the Markdown / CSV /
 // LaTeX / HTML renderings (see report.hpp).
-#include "report/report.hpp"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
@@ -8,9 +8,8 @@
 #include <map>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "kant/error.hpp"
+#include "report/report.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;
@@ -24,7 +23,8 @@ std::vector<std::string> names_of(const ConfigNode& n, const char* key) {
   if (n.is_sequence()) {
     std::vector<std::string> out;
     for (const ConfigNode& i : n.items) {
-      if (!i.is_scalar()) throw ConfigError(i.mark, fmt::format("report '{}' must list names", key));
+      if (!i.is_scalar())
+        throw ConfigError(i.mark, fmt::format("report '{}' must list names", key));
       out.push_back(i.scalar);
     }
     return out;
@@ -50,7 +50,7 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
   if (!n.is_map()) throw ConfigError(n.mark, "a plot must be a map {y: dataset, lines: axis, ...}");
   PlotSpec p;
   p.name = fmt::format("plot{}", index + 1);
-  const std::vector<std::string> keys{"name",  "x",     "y",       "panels",       "lines",
+  const std::vector<std::string> keys{"name", "x",       "y",     "panels",       "lines",
                                       "rows", "columns", "log_y", "equal_aspect", "title"};
   for (const ConfigEntry& e : n.entries) {
     if (e.key == "log_y" || e.key == "equal_aspect") {
@@ -60,20 +60,30 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
       (e.key == "log_y" ? p.log_y : p.equal_aspect) = v;
     } else if (std::find(keys.begin(), keys.end(), e.key) != keys.end()) {
       std::string v = scalar_of(e.value, e.key.c_str());
-      if (e.key == "name") p.name = v;
-      else if (e.key == "x") p.x = v;
-      else if (e.key == "y") p.y = v;
-      else if (e.key == "panels") p.panels = v;
-      else if (e.key == "lines") p.lines = v;
-      else if (e.key == "rows") p.rows = v;
-      else if (e.key == "columns") p.columns = v;
-      else p.title = v;
+      if (e.key == "name")
+        p.name = v;
+      else if (e.key == "x")
+        p.x = v;
+      else if (e.key == "y")
+        p.y = v;
+      else if (e.key == "panels")
+        p.panels = v;
+      else if (e.key == "lines")
+        p.lines = v;
+      else if (e.key == "rows")
+        p.rows = v;
+      else if (e.key == "columns")
+        p.columns = v;
+      else
+        p.title = v;
     } else {
-      throw ConfigError(e.key_mark, fmt::format("unknown plot key '{}'{}; expected one of: {}", e.key,
-                                                did_you_mean(e.key, keys), fmt::join(keys, ", ")));
+      throw ConfigError(e.key_mark,
+                        fmt::format("unknown plot key '{}'{}; expected one of: {}", e.key,
+                                    did_you_mean(e.key, keys), fmt::join(keys, ", ")));
     }
   }
-  if (p.y.empty()) throw ConfigError(n.mark, "a plot needs 'y': a dataset path such as series/loss_critic");
+  if (p.y.empty())
+    throw ConfigError(n.mark, "a plot needs 'y': a dataset path such as series/loss_critic");
   if (p.name.empty() || p.name.find_first_of("/\\ ") != std::string::npos)
     throw ConfigError(n.mark, fmt::format("plot name '{}' must be a plain file name", p.name));
   return p;
@@ -81,17 +91,20 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
 
 // values: row → {value → n} or row → column → {value → n}
 void parse_reference_values(const ConfigNode& values, ReferenceSpec& ref) {
-  if (!values.is_map()) throw ConfigError(values.mark, "reference 'values' must map row labels to numbers");
+  if (!values.is_map())
+    throw ConfigError(values.mark, "reference 'values' must map row labels to numbers");
   for (const ConfigEntry& row : values.entries) {
     if (!row.value.is_map())
-      throw ConfigError(row.value.mark, fmt::format("reference values for '{}' must be a map", row.key));
+      throw ConfigError(row.value.mark,
+                        fmt::format("reference values for '{}' must be a map", row.key));
     for (const ConfigEntry& e : row.value.entries) {
       if (e.value.is_map()) {  // a column level
         for (const ConfigEntry& v : e.value.entries)
           ref.values[row.key + kSep + e.key + kSep + v.key] =
               number_of(v.value, fmt::format("reference {} / {} / {}", row.key, e.key, v.key));
       } else {
-        ref.values[row.key + kSep + kSep + e.key] = number_of(e.value, fmt::format("reference {} / {}", row.key, e.key));
+        ref.values[row.key + kSep + kSep + e.key] =
+            number_of(e.value, fmt::format("reference {} / {}", row.key, e.key));
       }
     }
   }
@@ -118,8 +131,9 @@ ReferenceSpec parse_reference(const ConfigNode& reference) {
     } else if (e.key == "values") {
       parse_reference_values(e.value, ref);
     } else {
-      throw ConfigError(e.key_mark, fmt::format("unknown reference key '{}'{}; expected one of: {}", e.key,
-                                                did_you_mean(e.key, keys), fmt::join(keys, ", ")));
+      throw ConfigError(e.key_mark,
+                        fmt::format("unknown reference key '{}'{}; expected one of: {}", e.key,
+                                    did_you_mean(e.key, keys), fmt::join(keys, ", ")));
     }
   }
   return ref;
@@ -162,7 +176,9 @@ std::string latex_escape(const std::string& s) {
   for (char c : s) {
     if (std::string("&%$#_{}").find(c) != std::string::npos) out += '\\';
     if (c == '~' || c == '^' || c == '\\') {
-      out += c == '~' ? "\\textasciitilde{}" : c == '^' ? "\\textasciicircum{}" : "\\textbackslash{}";
+      out += c == '~'   ? "\\textasciitilde{}"
+             : c == '^' ? "\\textasciicircum{}"
+                        : "\\textbackslash{}";
       continue;
     }
     out += c;
@@ -173,10 +189,14 @@ std::string latex_escape(const std::string& s) {
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
   }
   return out;
 }
@@ -194,10 +214,14 @@ Stat finite_stats(const std::vector<double>& values) {
   s.n = values.size();
   std::vector<double> v;
   for (double x : values) {
-    if (std::isfinite(x)) v.push_back(x);
-    else if (std::isnan(x)) ++s.nan;
-    else if (x > 0) ++s.pos_inf;
-    else ++s.neg_inf;
+    if (std::isfinite(x))
+      v.push_back(x);
+    else if (std::isnan(x))
+      ++s.nan;
+    else if (x > 0)
+      ++s.pos_inf;
+    else
+      ++s.neg_inf;
   }
   s.finite = v.size();
   if (v.empty()) return s;
@@ -209,9 +233,7 @@ Stat finite_stats(const std::vector<double>& values) {
   return s;
 }
 
-std::string Stat::dropped_str() const {
-  return finite == n ? "" : fmt::format("{}/{}", finite, n);
-}
+std::string Stat::dropped_str() const { return finite == n ? "" : fmt::format("{}/{}", finite, n); }
 
 std::string cell_label(const CellSummary& c, const std::string& axis) {
   for (const auto& [k, v] : c.labels)
@@ -229,7 +251,9 @@ ReportSpec parse_report_spec(const ConfigNode& report, const ConfigNode& referen
   ReportSpec spec;
   spec.reference = parse_reference(reference);
   if (report.type == ConfigNode::Type::null) return spec;
-  if (!report.is_map()) throw ConfigError(report.mark, "'report' must be a map (rows, columns, values, plots, figures)");
+  if (!report.is_map())
+    throw ConfigError(report.mark,
+                      "'report' must be a map (rows, columns, values, plots, figures)");
   const std::vector<std::string> keys{"rows", "columns", "values", "plots", "figures"};
   for (const ConfigEntry& e : report.entries) {
     if (e.key == "rows") {
@@ -239,20 +263,27 @@ ReportSpec parse_report_spec(const ConfigNode& report, const ConfigNode& referen
     } else if (e.key == "values") {
       spec.values = names_of(e.value, "values");
     } else if (e.key == "figures") {
-      if (!e.value.is_map()) throw ConfigError(e.value.mark, "report 'figures' must be a map {rows: axis, columns: axis}");
+      if (!e.value.is_map())
+        throw ConfigError(e.value.mark,
+                          "report 'figures' must be a map {rows: axis, columns: axis}");
       for (const ConfigEntry& f : e.value.entries) {
-        if (f.key == "rows") spec.figures.rows = scalar_of(f.value, "report.figures.rows");
-        else if (f.key == "columns") spec.figures.columns = scalar_of(f.value, "report.figures.columns");
+        if (f.key == "rows")
+          spec.figures.rows = scalar_of(f.value, "report.figures.rows");
+        else if (f.key == "columns")
+          spec.figures.columns = scalar_of(f.value, "report.figures.columns");
         else
-          throw ConfigError(f.key_mark, fmt::format("unknown report.figures key '{}'{}; expected rows or columns", f.key,
-                                                    did_you_mean(f.key, {"rows", "columns"})));
+          throw ConfigError(
+              f.key_mark, fmt::format("unknown report.figures key '{}'{}; expected rows or columns",
+                                      f.key, did_you_mean(f.key, {"rows", "columns"})));
       }
     } else if (e.key == "plots") {
       if (!e.value.is_sequence()) throw ConfigError(e.value.mark, "report 'plots' must be a list");
-      for (size_t i = 0; i < e.value.items.size(); ++i) spec.plots.push_back(parse_plot(e.value.items[i], i));
+      for (size_t i = 0; i < e.value.items.size(); ++i)
+        spec.plots.push_back(parse_plot(e.value.items[i], i));
     } else {
-      throw ConfigError(e.key_mark, fmt::format("unknown report key '{}'{}; expected one of: {}", e.key,
-                                                did_you_mean(e.key, keys), fmt::join(keys, ", ")));
+      throw ConfigError(e.key_mark,
+                        fmt::format("unknown report key '{}'{}; expected one of: {}", e.key,
+                                    did_you_mean(e.key, keys), fmt::join(keys, ", ")));
     }
   }
   return spec;
@@ -269,7 +300,8 @@ bool Table::agrees(const std::string& value, double ours, double paper) const {
 }
 
 bool Table::has_reference() const {
-  return std::any_of(reference.begin(), reference.end(), [](const auto& r) { return r.has_value(); });
+  return std::any_of(reference.begin(), reference.end(),
+                     [](const auto& r) { return r.has_value(); });
 }
 
 Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_in,
@@ -286,21 +318,25 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
   for (const CellSummary& c : cells) {
     for (const auto& [k, v] : c.final_metrics) {
       auto r = c.metrics.find(metric_of(k));
-      if (spec.values.empty() || (r != c.metrics.end() && r->second.source == "evaluate")) names.insert(k);
+      if (spec.values.empty() || (r != c.metrics.end() && r->second.source == "evaluate"))
+        names.insert(k);
     }
   }
   for (const CellSummary& c : cells)  // metrics that failed everywhere have no value: their name
     for (const auto& [m, r] : c.metrics)
       if (r.status == "failed" && (spec.values.empty() || r.source == "evaluate") &&
-          std::none_of(names.begin(), names.end(), [&](const std::string& n) { return metric_of(n) == m; }) &&
-          std::none_of(t.values.begin(), t.values.end(), [&](const std::string& n) { return metric_of(n) == m; }))
+          std::none_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return metric_of(n) == m; }) &&
+          std::none_of(t.values.begin(), t.values.end(),
+                       [&](const std::string& n) { return metric_of(n) == m; }))
         names.insert(m);
   for (const std::string& n : names)
     if (std::find(t.values.begin(), t.values.end(), n) == t.values.end()) t.values.push_back(n);
   std::map<std::string, size_t> note_of;  // metric \x1f error → index into t.notes
   std::vector<std::vector<std::string>> note_cells;
   // the note of a metric's failure in a cell (one note per metric and reason, listing its cells)
-  auto note_failure = [&](const CellSummary& cell, const std::string& metric, const MetricRecord& rec) {
+  auto note_failure = [&](const CellSummary& cell, const std::string& metric,
+                          const MetricRecord& rec) {
     auto [it, added] = note_of.try_emplace(metric + kSep + rec.error, note_of.size());
     if (added) {
       t.notes.push_back(metric + kSep + rec.error);
@@ -331,7 +367,8 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
     for (size_t c = 0; c < t.columns.size(); ++c) {
       std::vector<const CellSummary*> group;
       for (const CellSummary& cell : cells)
-        if (cell_row_label(cell, spec.rows) == t.rows[r] && (spec.columns.empty() || cell_label(cell, spec.columns) == t.columns[c]))
+        if (cell_row_label(cell, spec.rows) == t.rows[r] &&
+            (spec.columns.empty() || cell_label(cell, spec.columns) == t.columns[c]))
           group.push_back(&cell);
       for (const CellSummary* cell : group) {
         t.counted[r * t.columns.size() + c] += cell->status == "complete";
@@ -346,7 +383,8 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
         for (const CellSummary* cell : group) {
           if (cell->status != "complete") continue;
           const std::string metric = metric_of(t.values[v]);
-          if (auto rec = cell->metrics.find(metric); rec != cell->metrics.end() && rec->second.status == "failed") {
+          if (auto rec = cell->metrics.find(metric);
+              rec != cell->metrics.end() && rec->second.status == "failed") {
             ++failed;
             notes.insert(note_failure(*cell, metric, rec->second));
             continue;
@@ -364,7 +402,8 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
         if (ref != t.ref.values.end()) t.reference[t.index(r, c, v)] = ref->second;
       }
     }
-  // metrics that failed but have no column (the report block names other values): noted all the same
+  // metrics that failed but have no column (the report block names other values): noted all the
+  // same
   for (const CellSummary& cell : cells)
     if (cell.status == "complete")
       for (const auto& [metric, rec] : cell.metrics)
@@ -402,8 +441,8 @@ std::string reference_summary(const Table& t) {
       }
   if (total == 0) return "";
   std::string tol = !t.ref.tolerances.empty() ? "tolerances as the experiment states"
-                    : t.ref.relative > 0   ? fmt::format("{:g} % relative", 100 * t.ref.relative)
-                                           : fmt::format("tolerance {}", t.ref.tolerance);
+                    : t.ref.relative > 0      ? fmt::format("{:g} % relative", 100 * t.ref.relative)
+                                              : fmt::format("tolerance {}", t.ref.tolerance);
   return fmt::format("{} of {} published numbers reproduced within {} ({})", within, total, tol,
                      t.ref.source.empty() ? "reference" : t.ref.source);
 }
@@ -418,9 +457,12 @@ std::string render_table(const Table& t, TableFormat format) {
   std::vector<Col> cols;
   for (size_t c = 0; c < t.columns.size(); ++c)
     for (size_t v = 0; v < t.values.size(); ++v) {
-      std::string name = t.columns[c].empty() ? t.values[v] : fmt::format("{}={} {}", t.column_axis, t.columns[c], t.values[v]);
+      std::string name = t.columns[c].empty()
+                             ? t.values[v]
+                             : fmt::format("{}={} {}", t.column_axis, t.columns[c], t.values[v]);
       bool referenced = false;
-      for (size_t r = 0; r < t.rows.size(); ++r) referenced = referenced || t.reference[t.index(r, c, v)].has_value();
+      for (size_t r = 0; r < t.rows.size(); ++r)
+        referenced = referenced || t.reference[t.index(r, c, v)].has_value();
       cols.push_back({name, c, v, 0});
       if (referenced) {
         cols.push_back({name + " (paper)", c, v, 1});
@@ -434,11 +476,13 @@ std::string render_table(const Table& t, TableFormat format) {
       if (csv) {
         const std::string failed = s.failed ? fmt::format(" ({} failed {})", s.failed, s.note) : "";
         if (!s.finite) return {"", "", s.n ? fmt::format("0/{}{}", s.n, failed) : ""};
-        return {fmt::format("{}", s.mean), fmt::format("{}", s.std), fmt::format("{}/{}{}", s.finite, s.n, failed)};
+        return {fmt::format("{}", s.mean), fmt::format("{}", s.std),
+                fmt::format("{}/{}{}", s.finite, s.n, failed)};
       }
       return {mean_text(s)};
     }
-    if (col.kind == 1) return {ref ? (csv ? fmt::format("{}", *ref) : number(*ref)) : (csv ? "" : "—")};
+    if (col.kind == 1)
+      return {ref ? (csv ? fmt::format("{}", *ref) : number(*ref)) : (csv ? "" : "—")};
     if (!ref || !s.finite) return {csv ? "" : "—"};
     const double d = s.mean - *ref;
     if (csv) return {fmt::format("{}", d)};
@@ -454,7 +498,8 @@ std::string render_table(const Table& t, TableFormat format) {
     std::vector<std::string> row{t.rows[r]};
     for (const Col& col : cols)
       for (std::string& s : cell_text(r, col, csv)) row.push_back(std::move(s));
-    row.insert(row.end(), {t.n_text(r), std::to_string(t.diverged[r]), std::to_string(t.failed[r])});
+    row.insert(row.end(),
+               {t.n_text(r), std::to_string(t.diverged[r]), std::to_string(t.failed[r])});
     body.push_back(std::move(row));
   }
 
@@ -486,8 +531,10 @@ std::string render_table(const Table& t, TableFormat format) {
       return out;
     }
     case TableFormat::latex: {
-      out += fmt::format("% generated by kant report; needs \\usepackage{{booktabs}}\n\\begin{{tabular}}{{l{}}}\n\\toprule\n",
-                         std::string(header.size() - 1, 'r'));
+      out += fmt::format(
+          "% generated by kant report; needs "
+          "\\usepackage{{booktabs}}\n\\begin{{tabular}}{{l{}}}\n\\toprule\n",
+          std::string(header.size() - 1, 'r'));
       std::vector<std::string> h;
       for (const auto& x : header) h.push_back(latex_escape(x));
       out += fmt::format("{} \\\\\n\\midrule\n", fmt::join(h, " & "));
@@ -519,7 +566,8 @@ std::string render_table(const Table& t, TableFormat format) {
         for (size_t i = 0; i < row.size(); ++i) {
           const bool miss = row[i].find("✗") != std::string::npos;
           const char* tag = i == 0 ? "th" : "td";
-          out += fmt::format("<{}{}>{}</{}>", tag, miss ? " class=\"miss\"" : "", html_escape(row[i]), tag);
+          out += fmt::format("<{}{}>{}</{}>", tag, miss ? " class=\"miss\"" : "",
+                             html_escape(row[i]), tag);
         }
         out += "</tr>\n";
       }
@@ -530,7 +578,8 @@ std::string render_table(const Table& t, TableFormat format) {
       std::vector<size_t> width(header.size());
       for (size_t i = 0; i < header.size(); ++i) width[i] = display_width(header[i]);
       for (const auto& row : body)
-        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
+        for (size_t i = 0; i < row.size(); ++i)
+          width[i] = std::max(width[i], display_width(row[i]));
       auto line = [&](const std::vector<std::string>& cells) {
         std::string l = "|";
         for (size_t i = 0; i < cells.size(); ++i)

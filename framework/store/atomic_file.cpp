@@ -2,13 +2,12 @@
 #include "store/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "store/host.hpp"
@@ -32,8 +31,11 @@ void check_regular_or_absent(const fs::path& target) {
   struct stat st;
   if (::lstat(target.c_str(), &st) != 0) return;  // absent (or unreachable: the write will say)
   if (S_ISREG(st.st_mode)) return;
-  const char* kind = S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(st.st_mode) ? "a folder" : "not a regular file";
-  throw StorageError(fmt::format("{}: is {}; refusing to write there (remove or rename it)", target.string(), kind));
+  const char* kind = S_ISLNK(st.st_mode)   ? "a symbolic link"
+                     : S_ISDIR(st.st_mode) ? "a folder"
+                                           : "not a regular file";
+  throw StorageError(fmt::format("{}: is {}; refusing to write there (remove or rename it)",
+                                 target.string(), kind));
 }
 
 void sync_file(const fs::path& file) {
@@ -47,10 +49,12 @@ void sync_file(const fs::path& file) {
 
 void commit_temporary(const fs::path& temporary, const fs::path& target) {
   check_regular_or_absent(target);
-  if (::rename(temporary.c_str(), target.c_str()) != 0) fail(target, "rename its temporary into place", errno);
+  if (::rename(temporary.c_str(), target.c_str()) != 0)
+    fail(target, "rename its temporary into place", errno);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {  // the rename is durable once the folder is flushed (best effort on odd file systems)
+  if (fd >=
+      0) {  // the rename is durable once the folder is flushed (best effort on odd file systems)
     ::fsync(fd);
     ::close(fd);
   }

@@ -1,16 +1,16 @@
 // Cell files: sealed and written atomically; read back only when they prove themselves whole.
 #include "store/cell_file.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <ctime>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "config/config.hpp"
+#include "core/sha256.hpp"
 #include "kant/error.hpp"
 #include "kant/version.hpp"
-#include "core/sha256.hpp"
 #include "store/checkpoint_io.hpp"
 #include "store/h5.hpp"
 #include "store/host.hpp"
@@ -44,7 +44,8 @@ std::string plugins_yaml(const std::vector<PluginUse>& plugins) {
   for (const PluginUse& p : plugins) {
     ConfigNode entry = ConfigNode::make_map();
     for (const auto& [k, v] : {std::pair<const char*, const std::string&>{"version", p.version},
-                               {"library", p.library}, {"sha256", p.sha256}}) {
+                               {"library", p.library},
+                               {"sha256", p.sha256}}) {
       ConfigNode s = ConfigNode::make_scalar(v);
       s.quoted = true;
       entry.set(k, s);
@@ -134,7 +135,8 @@ h5::File open_cell(const fs::path& path) {
     throw StorageError(fmt::format("{}: holds cell {} (sealed as {}), not the cell its name says",
                                    path.string(), id, seal.fields["cell_id"]));
   if (sha256_hex(root.attr_string("config")) != seal.fields["config_sha256"])
-    throw StorageError(fmt::format("{}: its config does not match the hash it was sealed with", path.string()));
+    throw StorageError(
+        fmt::format("{}: its config does not match the hash it was sealed with", path.string()));
   return file;
 }
 
@@ -155,7 +157,8 @@ std::string utc_now() {
 
 void write_cell_file(const fs::path& path, const CellInfo& info, const CellResult& r) {
   fs::create_directories(path.parent_path());
-  write_sealed(path, kSealKind, {{"cell_id", info.cell_id}, {"config_sha256", sha256_hex(info.config_yaml)}},
+  write_sealed(path, kSealKind,
+               {{"cell_id", info.cell_id}, {"config_sha256", sha256_hex(info.config_yaml)}},
                [&](h5::Group& root) { write_cell(root, info, r); });
 }
 
@@ -200,8 +203,10 @@ FinalState load_final_state(const fs::path& path, const CheckpointParts& parts) 
   h5::File f = open_cell(path);
   h5::Group root = f.root();
   if (!root.exists("networks") || !root.exists("final_state"))
-    throw StorageError(fmt::format("{}: stores no networks (trained with train.store_networks: false, or by an older "
-                                   "kant): train the cell again to evaluate it", path.string()));
+    throw StorageError(fmt::format(
+        "{}: stores no networks (trained with train.store_networks: false, or by an older "
+        "kant): train the cell again to evaluate it",
+        path.string()));
   auto assign = stage_parts(root.open_group("networks"), parts, path.string());
   FinalState s;
   h5::Group state = root.open_group("final_state");
@@ -212,7 +217,8 @@ FinalState load_final_state(const fs::path& path, const CheckpointParts& parts) 
     s.streams.emplace_back(name, std::vector<uint64_t>(w.begin(), w.end()));
   }
   h5::Group states = state.open_group("states");
-  for (const std::string& name : states.children()) s.states[name] = read_state(states.open_group(name));
+  for (const std::string& name : states.children())
+    s.states[name] = read_state(states.open_group(name));
   assign();
   return s;
 }

@@ -3,11 +3,10 @@
 #pragma once
 #include <filesystem>
 #include <map>
-#include <string>
-#include <vector>
-
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "kant/checkpoint.hpp"
 #include "kant/components.hpp"
@@ -66,17 +65,17 @@ struct CellResult {
   std::string detail;               ///< why it diverged or failed
   int64_t diverged_step = -1;
   Series losses;  ///< loss_critic, penalty, divergence_estimate, loss_generator per step
-  std::map<std::string, Series> metrics;          ///< per metric: its values over steps
+  std::map<std::string, Series> metrics;               ///< per metric: its values over steps
   std::map<std::string, MetricRecord> metric_records;  ///< per metric: what it is, ok or failed
-  std::map<std::string, double> final_metrics;    ///< "metric.value" at the end
+  std::map<std::string, double> final_metrics;         ///< "metric.value" at the end
   std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
-  Tensor generated;                               ///< generated samples at the end
-  Tensor real;                                    ///< as many data samples, for plots
-  Snapshots snapshots;                            ///< samples during training (none by default)
-  double wall_time_s = 0;                         ///< over every resume
-  int64_t resumes = 0;                            ///< times training continued from a checkpoint
-  std::string first_start_time;                   ///< when training of the cell first began
-  std::optional<FinalState> final_state;          ///< unless train.store_networks is false
+  Tensor generated;                                             ///< generated samples at the end
+  Tensor real;                                                  ///< as many data samples, for plots
+  Snapshots snapshots;                    ///< samples during training (none by default)
+  double wall_time_s = 0;                 ///< over every resume
+  int64_t resumes = 0;                    ///< times training continued from a checkpoint
+  std::string first_start_time;           ///< when training of the cell first began
+  std::optional<FinalState> final_state;  ///< unless train.store_networks is false
 };
 
 /// A plugin component a cell used, as its provenance records it.
@@ -98,7 +97,7 @@ struct CellInfo {
   int threads = 1;
   std::string start_time, end_time;
   std::string backend_version, backend_isa;  ///< oneDNN's version and the ISA it dispatches to
-  int64_t resumes = 0;  ///< times training continued from a checkpoint
+  int64_t resumes = 0;                       ///< times training continued from a checkpoint
 };
 
 /// The file of a cell: <dir>/cells/<cell_id>.h5.
@@ -140,7 +139,7 @@ struct CellSummary {
   int64_t resumes = 0;
   std::vector<std::pair<std::string, std::string>> labels;
   std::map<std::string, double> final_metrics;
-  std::map<std::string, std::string> attrs;  ///< every string attribute (provenance)
+  std::map<std::string, std::string> attrs;     ///< every string attribute (provenance)
   std::map<std::string, MetricRecord> metrics;  ///< per stored metric (empty for older files)
   bool has_networks = false;                    ///< the final networks are stored
   int64_t threads = 1;                          ///< OpenMP threads the cell trained with

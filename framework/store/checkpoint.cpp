@@ -2,9 +2,9 @@
 // (store/checkpoint_io.hpp).
 #include "kant/checkpoint.hpp"
 
-#include <set>
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "kant/error.hpp"
 #include "store/checkpoint_io.hpp"
@@ -21,7 +21,8 @@ void write_all(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
 }
 
 // Reads every entry of `into` from g, checking names and shapes first.
-std::vector<std::vector<double>> read_all(const h5::Group& g, const std::vector<Module::NamedTensor>& into,
+std::vector<std::vector<double>> read_all(const h5::Group& g,
+                                          const std::vector<Module::NamedTensor>& into,
                                           const std::string& file) {
   std::vector<std::vector<double>> values;
   for (const auto& [name, t] : into) {
@@ -36,7 +37,8 @@ std::vector<std::vector<double>> read_all(const h5::Group& g, const std::vector<
   return values;
 }
 
-void assign(const std::vector<Module::NamedTensor>& into, const std::vector<std::vector<double>>& values) {
+void assign(const std::vector<Module::NamedTensor>& into,
+            const std::vector<std::vector<double>>& values) {
   for (size_t i = 0; i < into.size(); ++i) {
     Tensor t = into[i].second;
     float* d = t.data();
@@ -65,23 +67,30 @@ void write_parts(h5::Group& root, const CheckpointParts& parts) {
   for (const auto& [name, o] : parts.optimizers) write_all(root.create_group(name), o->state());
 }
 
-std::function<void()> stage_parts(const h5::Group& root, const CheckpointParts& parts, const std::string& file) {
-  using Staged = std::pair<const std::vector<Module::NamedTensor>*, std::vector<std::vector<double>>>;
+std::function<void()> stage_parts(const h5::Group& root, const CheckpointParts& parts,
+                                  const std::string& file) {
+  using Staged =
+      std::pair<const std::vector<Module::NamedTensor>*, std::vector<std::vector<double>>>;
   auto staged = std::make_shared<std::vector<Staged>>();
   for (const auto& [name, m] : parts.modules) {
-    if (!root.exists(name)) throw StorageError(fmt::format("{}: checkpoint has no module {}", file, name));
+    if (!root.exists(name))
+      throw StorageError(fmt::format("{}: checkpoint has no module {}", file, name));
     h5::Group g = root.open_group(name);
-    staged->emplace_back(&m->named_parameters(), read_all(g.open_group("parameters"), m->named_parameters(), file));
-    staged->emplace_back(&m->named_buffers(), read_all(g.open_group("buffers"), m->named_buffers(), file));
+    staged->emplace_back(&m->named_parameters(),
+                         read_all(g.open_group("parameters"), m->named_parameters(), file));
+    staged->emplace_back(&m->named_buffers(),
+                         read_all(g.open_group("buffers"), m->named_buffers(), file));
   }
   auto optimizer_states = std::make_shared<std::vector<std::vector<Module::NamedTensor>>>();
   for (const auto& [name, o] : parts.optimizers) {
-    if (!root.exists(name)) throw StorageError(fmt::format("{}: checkpoint has no optimizer {}", file, name));
+    if (!root.exists(name))
+      throw StorageError(fmt::format("{}: checkpoint has no optimizer {}", file, name));
     optimizer_states->push_back(read_tensors(root.open_group(name)));
   }
   return [staged, optimizer_states, optimizers = parts.optimizers] {
     for (const auto& [into, values] : *staged) assign(*into, values);
-    for (size_t i = 0; i < optimizers.size(); ++i) optimizers[i].second->load_state((*optimizer_states)[i]);
+    for (size_t i = 0; i < optimizers.size(); ++i)
+      optimizers[i].second->load_state((*optimizer_states)[i]);
   };
 }
 
@@ -166,7 +175,8 @@ void write_stacked(h5::Group& g, const std::string& name, const std::vector<Tens
   std::vector<float> data;
   data.reserve(static_cast<size_t>(shape_numel(shape)));
   for (const Tensor& t : items) {
-    if (t.shape() != each) throw StorageError(fmt::format("{}: snapshots of different shapes", g.path()));
+    if (t.shape() != each)
+      throw StorageError(fmt::format("{}: snapshots of different shapes", g.path()));
     data.insert(data.end(), t.data(), t.data() + t.numel());
   }
   g.write(name, data.data(), shape);
@@ -180,8 +190,9 @@ std::vector<Tensor> read_stacked(const h5::Group& g, const std::string& name) {
   const Shape each(shape.begin() + 1, shape.end());
   const size_t n = static_cast<size_t>(shape_numel(each));
   for (int64_t k = 0; k < shape[0]; ++k)
-    items.push_back(Tensor::from(each, std::vector<float>(data.begin() + static_cast<std::ptrdiff_t>(k * n),
-                                                          data.begin() + static_cast<std::ptrdiff_t>((k + 1) * n))));
+    items.push_back(Tensor::from(
+        each, std::vector<float>(data.begin() + static_cast<std::ptrdiff_t>(k * n),
+                                 data.begin() + static_cast<std::ptrdiff_t>((k + 1) * n))));
   return items;
 }
 

@@ -2,6 +2,7 @@
 #include "store/claim.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <map>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "store/host.hpp"
@@ -24,16 +23,16 @@ namespace {
 // A write lock on the whole file, owned by the open file description (shared by dup'ed and
 // inherited descriptors, released when the last of them closes).
 bool try_lock(int fd) {
-  struct flock l{};
+  struct flock l {};
   l.l_type = F_WRLCK;
   l.l_whence = SEEK_SET;
   return ::fcntl(fd, F_OFD_SETLK, &l) == 0;
 }
 
 std::string identity() {
-  return fmt::format("host {}\nboot_id {}\npid_namespace {}\npid {}\nstart_ticks {}\n", host::name(),
-                     host::boot_id(), host::pid_namespace(), static_cast<long>(::getpid()),
-                     host::start_ticks(::getpid()).value_or(0));
+  return fmt::format("host {}\nboot_id {}\npid_namespace {}\npid {}\nstart_ticks {}\n",
+                     host::name(), host::boot_id(), host::pid_namespace(),
+                     static_cast<long>(::getpid()), host::start_ticks(::getpid()).value_or(0));
 }
 
 std::map<std::string, std::string> read_fields(int fd) {
@@ -44,15 +43,17 @@ std::map<std::string, std::string> read_fields(int fd) {
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line))
-    if (size_t sp = line.find(' '); sp != std::string::npos) fields[line.substr(0, sp)] = line.substr(sp + 1);
+    if (size_t sp = line.find(' '); sp != std::string::npos)
+      fields[line.substr(0, sp)] = line.substr(sp + 1);
   return fields;
 }
 
 void write_identity(int fd, const fs::path& file) {
   const std::string id = identity();
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, id.data(), id.size(), 0) != static_cast<ssize_t>(id.size()) ||
-      ::fsync(fd) != 0)
-    throw StorageError(fmt::format("{}: cannot write the claim: {}", file.string(), std::strerror(errno)));
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, id.data(), id.size(), 0) != static_cast<ssize_t>(id.size()) || ::fsync(fd) != 0)
+    throw StorageError(
+        fmt::format("{}: cannot write the claim: {}", file.string(), std::strerror(errno)));
   ::futimens(fd, nullptr);
 }
 
@@ -69,7 +70,8 @@ std::string held_still(const std::map<std::string, std::string>& fields, const s
   const auto age = std::chrono::system_clock::now() -
                    std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
   const bool empty = !fields.count("pid");
-  if (empty && age < std::chrono::seconds(2)) return "another process claiming it at the same moment";
+  if (empty && age < std::chrono::seconds(2))
+    return "another process claiming it at the same moment";
   // an empty claim seconds old lost its creator before it said who it was (a crash, a full
   // disk): nobody holds it, on any host
   if (!empty && !same_kernel && age < stale_after) return describe(fields) + " (heartbeat recent)";
@@ -83,7 +85,8 @@ fs::path claim_path(const fs::path& cell_file) {
   return p.replace_extension(".claim");
 }
 
-std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds stale_after, std::string* holder) {
+std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds stale_after,
+                                    std::string* holder) {
   for (int attempt = 0; attempt < 20; ++attempt) {
     int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd >= 0) {
@@ -108,11 +111,13 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
       return Claim(file, fd);
     }
     if (errno != EEXIST)
-      throw StorageError(fmt::format("{}: cannot create the claim: {}", file.string(), std::strerror(errno)));
+      throw StorageError(
+          fmt::format("{}: cannot create the claim: {}", file.string(), std::strerror(errno)));
     fd = ::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) continue;  // released meanwhile: try again
-      throw StorageError(fmt::format("{}: cannot open the claim: {}", file.string(), std::strerror(errno)));
+      throw StorageError(
+          fmt::format("{}: cannot open the claim: {}", file.string(), std::strerror(errno)));
     }
     const auto fields = read_fields(fd);
     if (!try_lock(fd)) {  // its holder lives (on this kernel, or on a host whose locks we see)
@@ -121,8 +126,8 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
       return std::nullopt;
     }
     struct stat by_fd, by_path;
-    if (::fstat(fd, &by_fd) != 0 || ::lstat(file.c_str(), &by_path) != 0 || by_fd.st_ino != by_path.st_ino ||
-        by_fd.st_dev != by_path.st_dev) {
+    if (::fstat(fd, &by_fd) != 0 || ::lstat(file.c_str(), &by_path) != 0 ||
+        by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev) {
       ::close(fd);  // released and perhaps claimed anew since we opened it: look again
       continue;
     }
@@ -144,11 +149,13 @@ std::optional<Claim> Claim::acquire(const fs::path& file, std::chrono::seconds s
   return std::nullopt;
 }
 
-std::optional<std::string> Claim::live_holder(const fs::path& file, std::chrono::seconds stale_after) {
+std::optional<std::string> Claim::live_holder(const fs::path& file,
+                                              std::chrono::seconds stale_after) {
   const int fd = ::open(file.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
-    throw StorageError(fmt::format("{}: cannot open the claim: {}", file.string(), std::strerror(errno)));
+    throw StorageError(
+        fmt::format("{}: cannot open the claim: {}", file.string(), std::strerror(errno)));
   }
   std::optional<std::string> holder;
   const auto fields = read_fields(fd);
@@ -156,7 +163,8 @@ std::optional<std::string> Claim::live_holder(const fs::path& file, std::chrono:
   if (!try_lock(fd)) {
     holder = describe(fields);
   } else if (::fstat(fd, &st) == 0) {
-    if (std::string still = held_still(read_fields(fd), st, stale_after); !still.empty()) holder = still;
+    if (std::string still = held_still(read_fields(fd), st, stale_after); !still.empty())
+      holder = still;
   }
   ::close(fd);  // drops the lock we took to look
   return holder;

@@ -24,7 +24,8 @@ class Claim {
   /// Claims `file`, or returns nullopt when a live holder has it (then `holder`, if given,
   /// describes it). Throws StorageError when the file cannot be created or read at all.
   static std::optional<Claim> acquire(const std::filesystem::path& file,
-                                      std::chrono::seconds stale_after, std::string* holder = nullptr);
+                                      std::chrono::seconds stale_after,
+                                      std::string* holder = nullptr);
 
   /// Who holds `file` when a live holder has it (by the rules above); nullopt when there is no
   /// claim or it is stale. Looks only: writes, takes over and removes nothing.

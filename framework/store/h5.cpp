@@ -1,11 +1,10 @@
 // HDF5 C API behind h5.hpp. Automatic error printing is off; every failure throws.
 #include "store/h5.hpp"
 
+#include <fmt/format.h>
 #include <hdf5.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 
@@ -56,9 +55,9 @@ Handle string_type() {
 Handle space_of(const Shape& shape) {
   if (shape.empty()) return Handle(check(H5Screate(H5S_SCALAR), "dataspace"), H5Sclose);
   std::vector<hsize_t> dims(shape.begin(), shape.end());
-  return Handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                      "dataspace"),
-                H5Sclose);
+  return Handle(
+      check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "dataspace"),
+      H5Sclose);
 }
 
 void write_dataset(const Group& g, const std::string& name, hid mem_type, hid file_type,
@@ -71,7 +70,8 @@ void write_dataset(const Group& g, const std::string& name, hid mem_type, hid fi
     hsize_t row = 1;
     for (size_t i = 1; i < chunk.size(); ++i) row *= chunk[i];
     chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], 8192 / std::max<hsize_t>(row, 1)));
-    check_status(H5Pset_chunk(props.id(), static_cast<int>(chunk.size()), chunk.data()), "chunking");
+    check_status(H5Pset_chunk(props.id(), static_cast<int>(chunk.size()), chunk.data()),
+                 "chunking");
     check_status(H5Pset_shuffle(props.id()), "shuffle filter");
     check_status(H5Pset_deflate(props.id(), 4), "deflate filter");
   }
@@ -157,19 +157,19 @@ void Group::set_attr(const std::string& name, const std::string& value) {
 
 void Group::set_attr(const std::string& name, double value) {
   Handle space(check(H5Screate(H5S_SCALAR), "dataspace"), H5Sclose);
-  Handle a(check(H5Acreate2(id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT,
-                            H5P_DEFAULT),
-                 "creating attribute " + name),
-           H5Aclose);
+  Handle a(
+      check(H5Acreate2(id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+            "creating attribute " + name),
+      H5Aclose);
   check_status(H5Awrite(a.id(), H5T_NATIVE_DOUBLE, &value), "writing attribute " + name);
 }
 
 void Group::set_attr(const std::string& name, int64_t value) {
   Handle space(check(H5Screate(H5S_SCALAR), "dataspace"), H5Sclose);
-  Handle a(check(H5Acreate2(id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT,
-                            H5P_DEFAULT),
-                 "creating attribute " + name),
-           H5Aclose);
+  Handle a(
+      check(H5Acreate2(id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+            "creating attribute " + name),
+      H5Aclose);
   check_status(H5Awrite(a.id(), H5T_NATIVE_INT64, &value), "writing attribute " + name);
 }
 
@@ -203,7 +203,8 @@ std::string Group::attr_string(const std::string& name) const {
     return s;
   }
   size_t n = H5Tget_size(ftype.id());
-  if (n == 0) throw StorageError(fmt::format("HDF5: attribute '{}' on {} has no size", name, path_));
+  if (n == 0)
+    throw StorageError(fmt::format("HDF5: attribute '{}' on {} has no size", name, path_));
   std::string s(n, '\0');
   check_status(H5Aread(a.id(), ftype.id(), s.data()), "reading attribute " + name);
   return s.substr(0, s.find('\0'));
@@ -286,9 +287,10 @@ void Group::copy_attributes(Group& to, const std::function<bool(const std::strin
     // read and written in the file's own type: variable-length strings come back as pointers
     std::vector<unsigned char> buffer(static_cast<size_t>(n) * size);
     check_status(H5Aread(a.id(), type.id(), buffer.data()), "reading attribute " + name);
-    Handle copy(check(H5Acreate2(to.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
-                      "creating attribute " + name),
-                H5Aclose);
+    Handle copy(
+        check(H5Acreate2(to.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+              "creating attribute " + name),
+        H5Aclose);
     const herr_t written = H5Awrite(copy.id(), type.id(), buffer.data());
     if (H5Tdetect_class(type.id(), H5T_VLEN) > 0 || H5Tis_variable_str(type.id()) > 0)
       H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, buffer.data());
@@ -305,7 +307,8 @@ File File::create(const std::filesystem::path& path, uint64_t userblock) {
   // H5F_ACC_EXCL is O_CREAT|O_EXCL: an existing file or a symlink at `path` is an error
   hid f = H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.id(), fapl.id());
   if (f < 0)
-    throw StorageError(fmt::format("{}: cannot create the HDF5 file{}", path.string(), hdf5_reason()));
+    throw StorageError(
+        fmt::format("{}: cannot create the HDF5 file{}", path.string(), hdf5_reason()));
   return File(Handle(f, H5Fclose), path);
 }
 
@@ -316,7 +319,9 @@ File File::create_in_memory(const std::string& name, uint64_t userblock) {
   check_status(H5Pset_fapl_core(fapl.id(), 1 << 20, /*backing_store=*/0), "in-memory driver");
   check_status(H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG), "close degree");
   hid f = H5Fcreate(name.c_str(), H5F_ACC_EXCL, fcpl.id(), fapl.id());
-  if (f < 0) throw StorageError(fmt::format("{}: cannot create the HDF5 file in memory{}", name, hdf5_reason()));
+  if (f < 0)
+    throw StorageError(
+        fmt::format("{}: cannot create the HDF5 file in memory{}", name, hdf5_reason()));
   return File(Handle(f, H5Fclose), name);
 }
 
@@ -325,7 +330,8 @@ std::string File::image() {
   const ssize_t n = H5Fget_file_image(h_.id(), nullptr, 0);
   if (n < 0) check_status(-1, "the image of " + path_.string());
   std::string bytes(static_cast<size_t>(n), '\0');
-  if (H5Fget_file_image(h_.id(), bytes.data(), bytes.size()) != n) check_status(-1, "the image of " + path_.string());
+  if (H5Fget_file_image(h_.id(), bytes.data(), bytes.size()) != n)
+    check_status(-1, "the image of " + path_.string());
   return bytes;
 }
 
@@ -338,7 +344,8 @@ File File::open(const std::filesystem::path& path) {
   check_status(H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG), "close degree");
   hid f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
   if (f < 0)
-    throw StorageError(fmt::format("{}: cannot open the HDF5 file{}", path.string(), hdf5_reason()));
+    throw StorageError(
+        fmt::format("{}: cannot open the HDF5 file{}", path.string(), hdf5_reason()));
   return File(Handle(f, H5Fclose), path);
 }
 
@@ -356,6 +363,8 @@ Group File::root() const {
   return Group(Handle(check(H5Gopen2(h_.id(), "/", H5P_DEFAULT), "opening /"), H5Gclose), "");
 }
 
-void File::flush() { check_status(H5Fflush(h_.id(), H5F_SCOPE_GLOBAL), "flush of " + path_.string()); }
+void File::flush() {
+  check_status(H5Fflush(h_.id(), H5F_SCOPE_GLOBAL), "flush of " + path_.string());
+}
 
 }  // namespace kant::h5

@@ -1,12 +1,11 @@
 // Host and process identity from the kernel (see host.hpp).
 #include "store/host.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace kant::host {
 namespace {

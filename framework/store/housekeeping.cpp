@@ -1,13 +1,12 @@
 // Housekeeping of results folders (see housekeeping.hpp).
 #include "store/housekeeping.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "store/cell_file.hpp"
@@ -99,8 +98,8 @@ ExperimentState inspect_experiment(const fs::path& dir, std::chrono::seconds sta
   return s;
 }
 
-CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids, std::chrono::seconds stale_after,
-                     bool damaged) {
+CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
+                     std::chrono::seconds stale_after, bool damaged) {
   CleanPlan plan;
   std::set<std::string> grid = grid_ids(dir);
   grid.insert(keep_ids.begin(), keep_ids.end());
@@ -109,7 +108,8 @@ CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
   auto holder = [&](const std::string& id) -> const std::optional<std::string>& {
     auto it = holders.find(id);
     if (it == holders.end())
-      it = holders.emplace(id, Claim::live_holder(claim_path(cell_path(dir, id)), stale_after)).first;
+      it = holders.emplace(id, Claim::live_holder(claim_path(cell_path(dir, id)), stale_after))
+               .first;
     return it->second;
   };
   auto done = [&](const std::string& id) {
@@ -130,15 +130,18 @@ CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
     const auto parts = split_cell_name(name);
     if (!parts) {
       if (is_temporary(name) && age_of(f) > stale_after)
-        plan.remove.push_back({f, fmt::format("a temporary older than {} s", stale_after.count()), ""});
+        plan.remove.push_back(
+            {f, fmt::format("a temporary older than {} s", stale_after.count()), ""});
       continue;  // not a file of ours
     }
     const auto& [id, rest] = *parts;
     const bool in_grid = grid.count(id) > 0;
     const std::optional<std::string>& live = holder(id);
     if (rest == ".claim") {
-      if (live) plan.keep.push_back({f, "claimed by " + *live, id});
-      else plan.remove.push_back({f, "a stale claim (its holder is gone)", id});
+      if (live)
+        plan.keep.push_back({f, "claimed by " + *live, id});
+      else
+        plan.remove.push_back({f, "a stale claim (its holder is gone)", id});
       continue;
     }
     if (live) {
@@ -148,10 +151,18 @@ CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
     if (is_temporary(name)) {
       plan.remove.push_back({f, "a temporary no live run holds", id});
     } else if (rest.rfind(".h5.damaged.", 0) == 0) {
-      if (damaged || !in_grid) plan.remove.push_back({f, in_grid ? "a damaged copy (--damaged)" : "a damaged copy of a cell no longer in the grid", id});
-      else plan.keep.push_back({f, "a damaged copy, kept for inspection (--damaged removes it)", id});
+      if (damaged || !in_grid)
+        plan.remove.push_back({f,
+                               in_grid ? "a damaged copy (--damaged)"
+                                       : "a damaged copy of a cell no longer in the grid",
+                               id});
+      else
+        plan.keep.push_back({f, "a damaged copy, kept for inspection (--damaged removes it)", id});
     } else if (!in_grid && (rest == ".h5" || rest == ".ckpt")) {
-      plan.remove.push_back({f, rest == ".h5" ? "a cell no longer in the grid" : "a checkpoint of a cell no longer in the grid", id});
+      plan.remove.push_back({f,
+                             rest == ".h5" ? "a cell no longer in the grid"
+                                           : "a checkpoint of a cell no longer in the grid",
+                             id});
     } else if (rest == ".ckpt" && done(id)) {
       plan.remove.push_back({f, "a checkpoint of a cell that is done", id});
     }
@@ -159,8 +170,10 @@ CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
   // the folder's own temporaries (cells.yaml, report files): no claim covers them, so by age
   for (const fs::path& sub : {dir, dir / "report"})
     for (const auto& e : fs::directory_iterator(sub, ec))
-      if (e.is_regular_file(ec) && is_temporary(e.path().filename().string()) && age_of(e.path()) > stale_after)
-        plan.remove.push_back({e.path(), fmt::format("a temporary older than {} s", stale_after.count()), ""});
+      if (e.is_regular_file(ec) && is_temporary(e.path().filename().string()) &&
+          age_of(e.path()) > stale_after)
+        plan.remove.push_back(
+            {e.path(), fmt::format("a temporary older than {} s", stale_after.count()), ""});
   return plan;
 }
 
@@ -173,7 +186,8 @@ std::vector<std::string> apply_clean(const CleanPlan& plan, std::chrono::seconds
       continue;
     }
     std::error_code ec;
-    if (!fs::remove(item.path, ec) && ec) problems.push_back(fmt::format("{}: {}", item.path.string(), ec.message()));
+    if (!fs::remove(item.path, ec) && ec)
+      problems.push_back(fmt::format("{}: {}", item.path.string(), ec.message()));
   }
   for (const auto& [id, items] : by_cell) {
     const fs::path claim = claim_path(items.front()->path.parent_path() / (id + ".h5"));
@@ -186,13 +200,15 @@ std::vector<std::string> apply_clean(const CleanPlan& plan, std::chrono::seconds
       continue;
     }
     if (!held) {
-      problems.push_back(fmt::format("cell {}: left as it is, claimed meanwhile by {}", id, holder));
+      problems.push_back(
+          fmt::format("cell {}: left as it is, claimed meanwhile by {}", id, holder));
       continue;
     }
     for (const CleanItem* item : items) {
       if (item->path == claim) continue;  // released below
       std::error_code ec;
-      if (!fs::remove(item->path, ec) && ec) problems.push_back(fmt::format("{}: {}", item->path.string(), ec.message()));
+      if (!fs::remove(item->path, ec) && ec)
+        problems.push_back(fmt::format("{}: {}", item->path.string(), ec.message()));
     }
     held->release();  // removes the claim file: the stale one we took over, or the one we made
   }

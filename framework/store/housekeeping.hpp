@@ -19,9 +19,9 @@ struct ExperimentState {
   std::string last_run;  ///< UTC: when the last run wrote cells.yaml (its modification time)
   size_t grid = 0;       ///< cells of the latest grid (cells.yaml)
   size_t complete = 0, diverged = 0, failed = 0, damaged = 0;
-  size_t missing = 0;    ///< of the grid, without a cell file
-  size_t running = 0;    ///< of the missing, claimed by a live run now
-  size_t outside = 0;    ///< cell files of cells no longer in the grid
+  size_t missing = 0;  ///< of the grid, without a cell file
+  size_t running = 0;  ///< of the missing, claimed by a live run now
+  size_t outside = 0;  ///< cell files of cells no longer in the grid
 };
 
 /// Experiment folders of a results root (its folders holding cells.yaml, sorted), or `root`
@@ -29,7 +29,8 @@ struct ExperimentState {
 std::vector<std::filesystem::path> experiment_folders(const std::filesystem::path& root);
 
 /// Reads every cell file of the folder (checked as reports check them).
-ExperimentState inspect_experiment(const std::filesystem::path& dir, std::chrono::seconds stale_after);
+ExperimentState inspect_experiment(const std::filesystem::path& dir,
+                                   std::chrono::seconds stale_after);
 
 /// A file kant clean removes or keeps, and why.
 struct CleanItem {

@@ -46,7 +46,8 @@ void write_manifest(const fs::path& dir, const Manifest& manifest) {
   }
   if (!manifest.run.sets.empty()) run.set("set", string_list(manifest.run.sets));
   if (!manifest.run.sweeps.empty()) run.set("sweep", string_list(manifest.run.sweeps));
-  if (!manifest.run.profile.empty()) run.set("profile", ConfigNode::make_scalar(manifest.run.profile));
+  if (!manifest.run.profile.empty())
+    run.set("profile", ConfigNode::make_scalar(manifest.run.profile));
   m.set("run", run);
   ConfigNode list = ConfigNode::make_sequence();
   for (size_t i = 0; i < manifest.cell_ids.size(); ++i) {
@@ -62,13 +63,17 @@ void write_manifest(const fs::path& dir, const Manifest& manifest) {
   }
   m.set("cells", list);
   fs::create_directories(dir);
-  write_file_atomically(dir / "cells.yaml", "# Cells of the latest expansion of this experiment (written by kant run).\n" +
-                                                emit_yaml(m, false));
+  write_file_atomically(
+      dir / "cells.yaml",
+      "# Cells of the latest expansion of this experiment (written by kant run).\n" +
+          emit_yaml(m, false));
 }
 
-void write_manifest(const fs::path& dir, const std::string& name, const std::vector<std::string>& axes,
-                    const ConfigNode& report, const ConfigNode& reference,
-                    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& cells) {
+void write_manifest(
+    const fs::path& dir, const std::string& name, const std::vector<std::string>& axes,
+    const ConfigNode& report, const ConfigNode& reference,
+    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>&
+        cells) {
   Manifest m;
   m.name = name;
   m.axes = axes;
@@ -84,7 +89,8 @@ void write_manifest(const fs::path& dir, const std::string& name, const std::vec
 Manifest read_manifest(const fs::path& dir) {
   const fs::path file = dir / "cells.yaml";
   if (!fs::exists(file))
-    throw InputError(fmt::format("{}: no cells.yaml here: not a results folder written by kant run", dir.string()));
+    throw InputError(fmt::format("{}: no cells.yaml here: not a results folder written by kant run",
+                                 dir.string()));
   ConfigNode m = load_yaml_file(file);
   Manifest out;
   if (const ConfigNode* n = m.find("experiment")) out.name = n->scalar;
@@ -114,7 +120,8 @@ std::vector<CellSummary> load_cells(const fs::path& dir, std::vector<std::string
   return load_cells(dir, read_manifest(dir), problems);
 }
 
-std::vector<CellSummary> load_cells(const fs::path& dir, const Manifest& m, std::vector<std::string>& problems) {
+std::vector<CellSummary> load_cells(const fs::path& dir, const Manifest& m,
+                                    std::vector<std::string>& problems) {
   std::vector<CellSummary> cells;
   for (size_t i = 0; i < m.cell_ids.size(); ++i) {
     const fs::path file = cell_path(dir, m.cell_ids[i]);
@@ -124,7 +131,8 @@ std::vector<CellSummary> load_cells(const fs::path& dir, const Manifest& m, std:
     }
     try {
       cells.push_back(read_cell_summary(file));
-      if (i < m.cell_labels.size() && !m.cell_labels[i].empty()) cells.back().labels = m.cell_labels[i];
+      if (i < m.cell_labels.size() && !m.cell_labels[i].empty())
+        cells.back().labels = m.cell_labels[i];
     } catch (const Error& e) {
       problems.push_back(e.what());
     }

@@ -35,10 +35,11 @@ struct Manifest {
 /// Writes <dir>/cells.yaml atomically. It holds no time, so a run that changes nothing writes
 /// the same text (its modification time says when the last run was).
 void write_manifest(const std::filesystem::path& dir, const Manifest& manifest);
-void write_manifest(const std::filesystem::path& dir, const std::string& name,
-                    const std::vector<std::string>& axes, const ConfigNode& report,
-                    const ConfigNode& reference,
-                    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& cells);
+void write_manifest(
+    const std::filesystem::path& dir, const std::string& name, const std::vector<std::string>& axes,
+    const ConfigNode& report, const ConfigNode& reference,
+    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>&
+        cells);
 Manifest read_manifest(const std::filesystem::path& dir);
 
 /// Cells of an experiment folder, per its manifest; missing, truncated or foreign files are
@@ -47,7 +48,7 @@ std::vector<CellSummary> load_cells(const std::filesystem::path& experiment_dir,
                                     std::vector<std::string>& problems);
 /// The cells `manifest` lists (in its order, with its labels), read from experiment_dir/cells:
 /// a grid's view of stored cells, e.g. of an experiment file that was not run as it is now.
-std::vector<CellSummary> load_cells(const std::filesystem::path& experiment_dir, const Manifest& manifest,
-                                    std::vector<std::string>& problems);
+std::vector<CellSummary> load_cells(const std::filesystem::path& experiment_dir,
+                                    const Manifest& manifest, std::vector<std::string>& problems);
 
 }  // namespace kant

@@ -39,6 +39,7 @@ Seal read_seal(const std::filesystem::path& file);
 
 /// Checks the file against its seal (kind and digest) and opens it; throws StorageError with
 /// the reason ("damaged: its content does not match its checksum", "truncated", …).
-h5::File open_sealed(const std::filesystem::path& file, const std::string& kind, Seal* seal = nullptr);
+h5::File open_sealed(const std::filesystem::path& file, const std::string& kind,
+                     Seal* seal = nullptr);
 
 }  // namespace kant

@@ -1,10 +1,10 @@
 // The cached label classifier of kant/classifier.hpp.
 #include "kant/classifier.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "kant/autodiff.hpp"
 #include "kant/checkpoint.hpp"
@@ -30,7 +30,8 @@ void train(LabelClassifier& classifier, const LabelledSet& set, int64_t epochs, 
   const int64_t n = set.data.size(0), in = set.data.numel() / n, batch = 64;
   std::vector<int64_t> train_rows, test_rows;
   for (int64_t i = 0; i < n; ++i) (held_out(i) ? test_rows : train_rows).push_back(i);
-  auto rows = [&](const std::vector<int64_t>& idx, size_t from, size_t count, std::vector<int64_t>& labels) {
+  auto rows = [&](const std::vector<int64_t>& idx, size_t from, size_t count,
+                  std::vector<int64_t>& labels) {
     Tensor x = Tensor::empty({static_cast<int64_t>(count), in});
     labels.clear();
     for (size_t r = 0; r < count; ++r) {
@@ -60,7 +61,8 @@ void train(LabelClassifier& classifier, const LabelledSet& set, int64_t epochs, 
 
 }  // namespace
 
-LabelClassifier::LabelClassifier(int64_t in, const std::vector<int64_t>& hidden, int64_t classes, Rng& rng)
+LabelClassifier::LabelClassifier(int64_t in, const std::vector<int64_t>& hidden, int64_t classes,
+                                 Rng& rng)
     : Mlp(in, hidden, classes, rng), classes_(classes) {
   accuracy_ = register_buffer("accuracy", Tensor::zeros({1}));
 }
@@ -77,7 +79,8 @@ std::vector<int64_t> LabelClassifier::predict(const Tensor& x) {
   return out;
 }
 
-std::unique_ptr<LabelClassifier> cached_classifier(const LabelledSet& set, const std::vector<int64_t>& hidden,
+std::unique_ptr<LabelClassifier> cached_classifier(const LabelledSet& set,
+                                                   const std::vector<int64_t>& hidden,
                                                    int64_t epochs, const std::string& cache_dir) {
   const int64_t n = set.data.size(0), in = set.data.numel() / n;
   uint64_t h = fnv1a64(set.data.data(), static_cast<size_t>(set.data.numel()) * sizeof(float));

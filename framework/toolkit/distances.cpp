@@ -1,10 +1,10 @@
 // Norms; exact W1 by network simplex, 1-D and sliced Wasserstein, unbiased MMD, Fréchet distance.
 #include "kant/distances.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 // LEMON's graphs push default-constructed node and arc records whose padding GCC 12 (with
 // -O3 and the sanitizers) reports as maybe-uninitialized inside the standard library; the
 // warning is about LEMON's code, so it is silenced for its headers only.
@@ -94,7 +94,8 @@ double wasserstein_1d(std::vector<double> a, std::vector<double> b, double p) {
   return std::pow(total, 1.0 / p);
 }
 
-double sliced_wasserstein(const Tensor& a, const Tensor& b, int64_t projections, double p, Rng& rng) {
+double sliced_wasserstein(const Tensor& a, const Tensor& b, int64_t projections, double p,
+                          Rng& rng) {
   require_points(a, b, "sliced_wasserstein");
   const int64_t d = dims(a);
   double total = 0;
@@ -109,7 +110,8 @@ double sliced_wasserstein(const Tensor& a, const Tensor& b, int64_t projections,
     auto project = [&](const Tensor& x, std::vector<double>& out) {
       out.assign(static_cast<size_t>(x.size(0)), 0.0);
       for (int64_t i = 0; i < x.size(0); ++i)
-        for (int64_t j = 0; j < d; ++j) out[static_cast<size_t>(i)] += theta[static_cast<size_t>(j)] / norm * x.data()[i * d + j];
+        for (int64_t j = 0; j < d; ++j)
+          out[static_cast<size_t>(i)] += theta[static_cast<size_t>(j)] / norm * x.data()[i * d + j];
     };
     project(a, pa);
     project(b, pb);
@@ -120,7 +122,8 @@ double sliced_wasserstein(const Tensor& a, const Tensor& b, int64_t projections,
 
 double mmd2_unbiased(const Tensor& a, const Tensor& b, const std::vector<double>& bandwidths) {
   require_points(a, b, "mmd2_unbiased");
-  if (a.size(0) < 2 || b.size(0) < 2) throw Error("mmd2_unbiased: needs at least 2 points per side");
+  if (a.size(0) < 2 || b.size(0) < 2)
+    throw Error("mmd2_unbiased: needs at least 2 points per side");
   if (bandwidths.empty()) throw Error("mmd2_unbiased: no bandwidths");
   const int64_t d = dims(a);
   auto kernel = [&](const float* x, const float* y) {
@@ -147,15 +150,19 @@ double mmd2_unbiased(const Tensor& a, const Tensor& b, const std::vector<double>
 Gaussian fit_gaussian(const Tensor& a) {
   const int64_t n = a.size(0), d = dims(a);
   if (n < 2) throw Error("fit_gaussian: needs at least 2 points");
-  Gaussian g{std::vector<double>(static_cast<size_t>(d)), std::vector<double>(static_cast<size_t>(d * d))};
+  Gaussian g{std::vector<double>(static_cast<size_t>(d)),
+             std::vector<double>(static_cast<size_t>(d * d))};
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < d; ++j) g.mean[static_cast<size_t>(j)] += a.data()[i * d + j];
   for (double& v : g.mean) v /= static_cast<double>(n);
   std::vector<double> centred(static_cast<size_t>(d));
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < d; ++j) centred[static_cast<size_t>(j)] = a.data()[i * d + j] - g.mean[static_cast<size_t>(j)];
     for (int64_t j = 0; j < d; ++j)
-      for (int64_t k = j; k < d; ++k) g.cov[static_cast<size_t>(j * d + k)] += centred[static_cast<size_t>(j)] * centred[static_cast<size_t>(k)];
+      centred[static_cast<size_t>(j)] = a.data()[i * d + j] - g.mean[static_cast<size_t>(j)];
+    for (int64_t j = 0; j < d; ++j)
+      for (int64_t k = j; k < d; ++k)
+        g.cov[static_cast<size_t>(j * d + k)] +=
+            centred[static_cast<size_t>(j)] * centred[static_cast<size_t>(k)];
   }
   for (int64_t j = 0; j < d; ++j)
     for (int64_t k = j; k < d; ++k) {
@@ -221,7 +228,8 @@ double frechet_distance(const Gaussian& p, const Gaussian& q) {
   for (int64_t i = 0; i < d; ++i)
     for (int64_t j = 0; j < d; ++j)
       for (int64_t k = 0; k < d; ++k)
-        root[at(i, j)] += v[at(i, k)] * std::sqrt(std::max(0.0, lambda[static_cast<size_t>(k)])) * v[at(j, k)];
+        root[at(i, j)] +=
+            v[at(i, k)] * std::sqrt(std::max(0.0, lambda[static_cast<size_t>(k)])) * v[at(j, k)];
   for (int64_t i = 0; i < d; ++i)
     for (int64_t k = 0; k < d; ++k)
       for (int64_t j = 0; j < d; ++j) tmp[at(i, j)] += root[at(i, k)] * q.cov[at(k, j)];
@@ -229,7 +237,8 @@ double frechet_distance(const Gaussian& p, const Gaussian& q) {
     for (int64_t k = 0; k < d; ++k)
       for (int64_t j = 0; j < d; ++j) m[at(i, j)] += tmp[at(i, k)] * root[at(k, j)];
   for (int64_t i = 0; i < d; ++i)
-    for (int64_t j = i + 1; j < d; ++j) m[at(i, j)] = m[at(j, i)] = 0.5 * (m[at(i, j)] + m[at(j, i)]);
+    for (int64_t j = i + 1; j < d; ++j)
+      m[at(i, j)] = m[at(j, i)] = 0.5 * (m[at(i, j)] + m[at(j, i)]);
   symmetric_eigen(m, d, lambda, v);
   for (double l : lambda) result -= 2 * std::sqrt(std::max(0.0, l));
   return result;
@@ -237,7 +246,8 @@ double frechet_distance(const Gaussian& p, const Gaussian& q) {
 
 double max_weight_assignment(const std::vector<double>& w, int64_t rows, int64_t cols) {
   if (static_cast<int64_t>(w.size()) != rows * cols || rows < 1 || cols < 1)
-    throw Error(fmt::format("max_weight_assignment: {} weights for a {} × {} matrix", w.size(), rows, cols));
+    throw Error(fmt::format("max_weight_assignment: {} weights for a {} × {} matrix", w.size(),
+                            rows, cols));
   // source → each row (capacity 1) → each column (capacity 1, cost −w) → sink; flow min(rows, cols)
   lemon::SmartDigraph g;
   std::vector<lemon::SmartDigraph::Node> row_nodes, col_nodes;
@@ -248,8 +258,9 @@ double max_weight_assignment(const std::vector<double>& w, int64_t rows, int64_t
   for (int64_t i = 0; i < rows; ++i) {
     g.addArc(source, row_nodes[static_cast<size_t>(i)]);
     for (int64_t j = 0; j < cols; ++j)
-      weighted.emplace_back(g.addArc(row_nodes[static_cast<size_t>(i)], col_nodes[static_cast<size_t>(j)]),
-                            w[static_cast<size_t>(i * cols + j)]);
+      weighted.emplace_back(
+          g.addArc(row_nodes[static_cast<size_t>(i)], col_nodes[static_cast<size_t>(j)]),
+          w[static_cast<size_t>(i * cols + j)]);
   }
   for (int64_t j = 0; j < cols; ++j) g.addArc(col_nodes[static_cast<size_t>(j)], sink);
   // maps made after the arcs (arcs added later would get default values)

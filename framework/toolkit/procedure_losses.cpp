@@ -20,19 +20,22 @@ Tensor pair(const Tensor& x, const Tensor& z) {
   return concat({reshape(x, {x.size(0), -1}), reshape(z, {z.size(0), -1})}, 1);
 }
 
-Tensor mean_squared_distance(const Tensor& a, const Tensor& b) { return per_sample_mean(square(sub(a, b))); }
+Tensor mean_squared_distance(const Tensor& a, const Tensor& b) {
+  return per_sample_mean(square(sub(a, b)));
+}
 
 Tensor veegan_discriminator_loss(const Tensor& d_generated, const Tensor& d_reconstructed) {
   return add(mean(softplus(neg(d_generated))), mean(softplus(d_reconstructed)));
 }
 
-Tensor veegan_generator_loss(const Tensor& d_generated, const Tensor& z, const Tensor& z_reconstructed,
-                             float reconstruction_weight) {
+Tensor veegan_generator_loss(const Tensor& d_generated, const Tensor& z,
+                             const Tensor& z_reconstructed, float reconstruction_weight) {
   return add(mean(d_generated), mean_squared_distance(z, z_reconstructed) * reconstruction_weight);
 }
 
-Tensor infogan_information_loss(const Tensor& q_logits, const Tensor& c_one_hot, const Tensor& q_means,
-                                const Tensor& c_continuous, float lambda_categorical, float lambda_continuous) {
+Tensor infogan_information_loss(const Tensor& q_logits, const Tensor& c_one_hot,
+                                const Tensor& q_means, const Tensor& c_continuous,
+                                float lambda_categorical, float lambda_continuous) {
   Tensor total;
   if (q_logits.defined() && q_logits.numel() > 0)
     total = cross_entropy(q_logits, c_one_hot) * lambda_categorical;
@@ -52,8 +55,10 @@ Tensor vae_reconstruction(const Tensor& x, const Tensor& x_hat, const std::strin
                           float observation_std) {
   if (likelihood == "gaussian") {
     const double d = static_cast<double>(x.numel() / x.size(0));
-    const float constant = static_cast<float>(d * (std::log(observation_std) + 0.5 * std::log(2 * std::numbers::pi)));
-    return per_sample_mean(square(sub(x, x_hat))) * (0.5f / (observation_std * observation_std)) + constant;
+    const float constant =
+        static_cast<float>(d * (std::log(observation_std) + 0.5 * std::log(2 * std::numbers::pi)));
+    return per_sample_mean(square(sub(x, x_hat))) * (0.5f / (observation_std * observation_std)) +
+           constant;
   }
   if (likelihood == "bernoulli") {
     constexpr float eps = 1e-6f;  // keeps log finite where the decoder saturates

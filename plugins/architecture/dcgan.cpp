@@ -11,10 +11,10 @@
 //            sample, which batch norm breaks (WGAN-GP §4); layer norm is the paper's substitute.
 #include <fmt/format.h>
 
+#include "blocks.hpp"
 #include "kant/error.hpp"
 #include "kant/layers.hpp"
 #include "kant/plugin.hpp"
-#include "blocks.hpp"
 
 namespace {
 using namespace kant;
@@ -25,10 +25,12 @@ class Dcgan : public Network {
  public:
   Dcgan(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
-    if (image.size() != 3 || image[1] != image[2] || (image[1] != 28 && image[1] != 32 && image[1] != 64))
-      throw Error(fmt::format("dcgan: images must be [C, S, S] with S in 28, 32, 64; the data set "
-                              "gives {}",
-                              shape_str(image)));
+    if (image.size() != 3 || image[1] != image[2] ||
+        (image[1] != 28 && image[1] != 32 && image[1] != 64))
+      throw Error(
+          fmt::format("dcgan: images must be [C, S, S] with S in 28, 32, 64; the data set "
+                      "gives {}",
+                      shape_str(image)));
     channels_ = image[0];
     size_ = image[1];
     norm_ = p.string("normalization");
@@ -39,7 +41,8 @@ class Dcgan : public Network {
     act_ = blocks::Activation(activation, slope_);
     const std::string init_kind = p.string("init");
     const bool dcgan_init = init_kind == "dcgan";
-    Init init = dcgan_init ? Init{"normal", 1.0f, 0.02f} : Init{init_kind, init_gain(activation, slope_), 0.02f};
+    Init init = dcgan_init ? Init{"normal", 1.0f, 0.02f}
+                           : Init{init_kind, init_gain(activation, slope_), 0.02f};
     if (init_kind == "pytorch") init.gain = 1.0f;
     const int64_t width = p.integer("width");
     const bool constant = p.boolean("constant_width");
@@ -57,8 +60,10 @@ class Dcgan : public Network {
       for (int64_t i = stages - 1; i >= 1; --i) {
         side = side * 2 == 8 && size_ == 28 ? 7 : side * 2;
         const std::string name = fmt::format("up{}", stages - i);
-        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i), ch(i - 1), 4, down, conv_bias, init, rng));
-        up_norm_.push_back(Norm(*this, norm_, name + ".norm", {ch(i - 1), side, side}, rng, dcgan_init));
+        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i), ch(i - 1), 4, down, conv_bias,
+                                      init, rng));
+        up_norm_.push_back(
+            Norm(*this, norm_, name + ".norm", {ch(i - 1), side, side}, rng, dcgan_init));
       }
       out_t_ = ConvTranspose2d(*this, "out", ch(0), channels_, 4, down, true, init, rng);
     } else {
@@ -67,13 +72,14 @@ class Dcgan : public Network {
         down_inputs_.push_back({i == 0 ? channels_ : ch(i - 1), side, side});
         side = (side + 2 - 4) / 2 + 1;
         const std::string name = fmt::format("down{}", i + 1);
-        down_.push_back(Conv2d(*this, name + ".conv", i == 0 ? channels_ : ch(i - 1), ch(i), 4, down,
-                               i == 0 || conv_bias, init, rng));
+        down_.push_back(Conv2d(*this, name + ".conv", i == 0 ? channels_ : ch(i - 1), ch(i), 4,
+                               down, i == 0 || conv_bias, init, rng));
         // DCGAN: no normalisation on the critic's first layer
-        down_norm_.push_back(Norm(*this, i == 0 ? "none" : norm_, name + ".norm", {ch(i), side, side}, rng,
-                                  dcgan_init));
+        down_norm_.push_back(Norm(*this, i == 0 ? "none" : norm_, name + ".norm",
+                                  {ch(i), side, side}, rng, dcgan_init));
       }
-      fc_ = Linear(*this, "fc", ch(stages - 1) * side * side, shape_numel(spec.output_shape), true, init, rng);
+      fc_ = Linear(*this, "fc", ch(stages - 1) * side * side, shape_numel(spec.output_shape), true,
+                   init, rng);
     }
   }
 
@@ -82,7 +88,8 @@ class Dcgan : public Network {
     if (generator_ || norm_ != "none") return std::nullopt;
     double bound = norm(fc_.as_operator("fc"));
     for (size_t i = 0; i < down_.size(); ++i)
-      bound *= act_.lipschitz() * norm(down_[i].as_operator(fmt::format("down{}.conv", i + 1), down_inputs_[i]));
+      bound *= act_.lipschitz() *
+               norm(down_[i].as_operator(fmt::format("down{}.conv", i + 1), down_inputs_[i]));
     return bound;
   }
 
@@ -128,12 +135,15 @@ KANT_PLUGIN("dcgan", "1.0.0") {
   std::vector<std::string> inits = init_kinds();
   inits.push_back("dcgan");
   registrar.add(
-      {"dcgan", "1.0.0",
+      {"dcgan",
+       "1.0.0",
        "DCGAN generator/critic for 1- or 3-channel 28/32/64 px images (Radford et al. 2016), "
        "with the WGAN-GP paper's variants (Gulrajani et al. 2017)",
-       {param::integer("width", 64, "channels of the image-side stage; doubled per stage").at_least(1),
-        param::boolean("constant_width", false,
-                       "same channel count at every stage (WGAN-GP's 'constant number of filters')"),
+       {param::integer("width", 64, "channels of the image-side stage; doubled per stage")
+            .at_least(1),
+        param::boolean(
+            "constant_width", false,
+            "same channel count at every stage (WGAN-GP's 'constant number of filters')"),
         param::choice("normalization", "default", {"default", "batch", "layer", "none"},
                       "per-block normalisation; default: batch for the generator, none for the "
                       "critic (WGAN-GP: no batch norm with a gradient penalty)"),

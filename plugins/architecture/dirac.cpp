@@ -10,7 +10,8 @@ using namespace kant;
 class DiracGenerator : public Network {
  public:
   DiracGenerator(double init, const NetworkSpec& spec) : shape_(spec.output_shape) {
-    theta_ = register_parameter("theta", Tensor::full({shape_numel(shape_)}, static_cast<float>(init)));
+    theta_ =
+        register_parameter("theta", Tensor::full({shape_numel(shape_)}, static_cast<float>(init)));
   }
   Tensor forward(const Tensor& z) override {
     Shape out{z.size(0)};
@@ -28,8 +29,9 @@ class DiracGenerator : public Network {
 class LinearCritic : public Network {
  public:
   LinearCritic(double init, const NetworkSpec& spec) {
-    psi_ = register_parameter("psi", Tensor::full({shape_numel(spec.output_shape), shape_numel(spec.input_shape)},
-                                                  static_cast<float>(init)));
+    psi_ = register_parameter(
+        "psi", Tensor::full({shape_numel(spec.output_shape), shape_numel(spec.input_shape)},
+                            static_cast<float>(init)));
   }
   Tensor forward(const Tensor& x) override {
     return linear(reshape(x, {x.size(0), -1}), use(psi_), Tensor());
@@ -42,13 +44,15 @@ class LinearCritic : public Network {
 }  // namespace
 
 KANT_PLUGIN("dirac", "1.0.0") {
-  registrar.add({"dirac", "1.0.0",
+  registrar.add({"dirac",
+                 "1.0.0",
                  "Dirac generator δ_θ: outputs θ for every z (Dirac-GAN, Mescheder et al. 2018)",
                  {param::real("init", 1.0, "initial θ (every coordinate)")},
                  ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
                    return std::make_unique<DiracGenerator>(p.real("init"), spec);
                  })});
-  registrar.add({"linear_critic", "1.0.0",
+  registrar.add({"linear_critic",
+                 "1.0.0",
                  "linear critic D(x) = ψ·x without bias (Dirac-GAN, Mescheder et al. 2018)",
                  {param::real("init", 1.0, "initial ψ (every coordinate)")},
                  ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {

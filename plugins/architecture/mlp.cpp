@@ -6,9 +6,9 @@
 // pieces (Lin et al. 2018). group_sort sorts consecutive groups of units (Anil et al. 2019).
 // Parameters are named layers.<i>.weight [out, in] and layers.<i>.bias [out]; normalisation
 // layers.<i>.norm.*.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "blocks.hpp"
 #include "kant/error.hpp"
@@ -20,9 +20,12 @@ using namespace kant;
 class Mlp : public Network {
  public:
   Mlp(const Params& p, const NetworkSpec& spec)
-      : activation_(p.string("activation"), static_cast<float>(p.real("negative_slope")), p.integer("group_size")),
-        output_activation_(p.string("output_activation"), static_cast<float>(p.real("negative_slope"))),
-        pieces_(p.integer("maxout_pieces")), norm_(p.string("normalization")),
+      : activation_(p.string("activation"), static_cast<float>(p.real("negative_slope")),
+                    p.integer("group_size")),
+        output_activation_(p.string("output_activation"),
+                           static_cast<float>(p.real("negative_slope"))),
+        pieces_(p.integer("maxout_pieces")),
+        norm_(p.string("normalization")),
         output_shape_(spec.output_shape) {
     std::vector<int64_t> widths{shape_numel(spec.input_shape)};
     if (p.integer("depth") > 0)
@@ -33,8 +36,8 @@ class Mlp : public Network {
     if (activation_.name() == "group_sort")
       for (size_t i = 1; i + 1 < widths.size(); ++i)
         if (widths[i] % p.integer("group_size") != 0)
-          throw Error(fmt::format("mlp: hidden width {} is not a multiple of group_size {}", widths[i],
-                                  p.integer("group_size")));
+          throw Error(fmt::format("mlp: hidden width {} is not a multiple of group_size {}",
+                                  widths[i], p.integer("group_size")));
     const std::string& init = p.string("init");
     const bool hidden_bias = p.boolean("hidden_bias");
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
@@ -58,9 +61,11 @@ class Mlp : public Network {
       }
       const size_t weight = register_parameter(fmt::format("layers.{}.weight", i), w);
       const bool bias = !hidden || hidden_bias;  // a bias before batch norm is redundant
-      layers_.push_back({weight, bias ? register_parameter(fmt::format("layers.{}.bias", i), b) : 0, in, bias});
+      layers_.push_back(
+          {weight, bias ? register_parameter(fmt::format("layers.{}.bias", i), b) : 0, in, bias});
       if (hidden)
-        norms_.emplace_back(*this, norm_, fmt::format("layers.{}.norm", i), Shape{out}, *spec.init_rng);
+        norms_.emplace_back(*this, norm_, fmt::format("layers.{}.norm", i), Shape{out},
+                            *spec.init_rng);
     }
   }
 
@@ -91,8 +96,10 @@ class Mlp : public Network {
     double bound = output_activation_.lipschitz();
     for (size_t i = 0; i < layers_.size(); ++i) {
       const size_t w = layers_[i].weight;
-      bound *= norm({fmt::format("layers.{}.weight", i), {layers_[i].in},
-                     [this, w](const Tensor& v) { return linear(v, use(w), Tensor()); }});
+      bound *=
+          norm({fmt::format("layers.{}.weight", i), {layers_[i].in}, [this, w](const Tensor& v) {
+                  return linear(v, use(w), Tensor());
+                }});
       if (i + 1 < layers_.size()) bound *= activation_.lipschitz();
     }
     return bound;
@@ -117,38 +124,44 @@ class Mlp : public Network {
 
 KANT_PLUGIN("mlp", "1.1.0") {
   using kant::blocks::Activation;
-  registrar.add({"mlp", "1.1.0",
-                 "fully connected network: flattened input → hidden layers → output",
-                 {param::integers("hidden", {512, 512, 512}, "widths of the hidden layers (may be "
-                                                             "empty: an affine map)")
-                      .at_least(1),
-                  param::integer("depth", 0, "number of hidden layers of `width` units; overrides "
-                                             "`hidden` when > 0")
-                      .at_least(0),
-                  param::integer("width", 512, "hidden width when `depth` > 0").at_least(1),
-                  param::choice("activation", "relu", Activation::names(),
-                                "activation after each hidden layer"),
-                  param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0),
-                  param::integer("group_size", 2, "group size of group_sort (2: MaxMin)").at_least(1),
-                  param::integer("maxout_pieces", 1, "maxout pieces per hidden unit (1: no maxout; "
-                                                     "PacGAN's critic: 5)")
-                      .at_least(1),
-                  param::choice("normalization", "none", {"none", "batch", "layer"},
-                                "normalisation after each hidden linear layer"),
-                  param::choice("output_activation", "none", Activation::names(),
-                                "activation of the output layer"),
-                  param::choice("init", "uniform_fan_in",
-                                {"uniform_fan_in", "he_normal", "xavier_uniform", "normal"},
-                                "weight initialisation: PyTorch's default U(±1/√fan_in), He "
-                                "normal, Xavier uniform, or N(0, init_std²) (the last three with "
-                                "zero bias)"),
-                  param::real("init_std", 0.02, "standard deviation of the `normal` initialisation")
-                      .at_least(0, true)
-                      .added_later(),
-                  param::boolean("hidden_bias", true, "biases in the hidden layers (false: PacGAN's "
-                                                      "generator, Linear without bias before batch norm)")
-                      .added_later()},
-                 ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
-                   return std::make_unique<Mlp>(p, spec);
-                 })});
+  registrar.add(
+      {"mlp",
+       "1.1.0",
+       "fully connected network: flattened input → hidden layers → output",
+       {param::integers("hidden", {512, 512, 512},
+                        "widths of the hidden layers (may be "
+                        "empty: an affine map)")
+            .at_least(1),
+        param::integer("depth", 0,
+                       "number of hidden layers of `width` units; overrides "
+                       "`hidden` when > 0")
+            .at_least(0),
+        param::integer("width", 512, "hidden width when `depth` > 0").at_least(1),
+        param::choice("activation", "relu", Activation::names(),
+                      "activation after each hidden layer"),
+        param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0),
+        param::integer("group_size", 2, "group size of group_sort (2: MaxMin)").at_least(1),
+        param::integer("maxout_pieces", 1,
+                       "maxout pieces per hidden unit (1: no maxout; "
+                       "PacGAN's critic: 5)")
+            .at_least(1),
+        param::choice("normalization", "none", {"none", "batch", "layer"},
+                      "normalisation after each hidden linear layer"),
+        param::choice("output_activation", "none", Activation::names(),
+                      "activation of the output layer"),
+        param::choice("init", "uniform_fan_in",
+                      {"uniform_fan_in", "he_normal", "xavier_uniform", "normal"},
+                      "weight initialisation: PyTorch's default U(±1/√fan_in), He "
+                      "normal, Xavier uniform, or N(0, init_std²) (the last three with "
+                      "zero bias)"),
+        param::real("init_std", 0.02, "standard deviation of the `normal` initialisation")
+            .at_least(0, true)
+            .added_later(),
+        param::boolean("hidden_bias", true,
+                       "biases in the hidden layers (false: PacGAN's "
+                       "generator, Linear without bias before batch norm)")
+            .added_later()},
+       ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
+         return std::make_unique<Mlp>(p, spec);
+       })});
 }

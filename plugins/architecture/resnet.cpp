@@ -31,7 +31,7 @@ struct UpBlock {
 struct DownBlock {
   Conv2d conv1, conv2, shortcut;
   bool first = false, pool = false, has_shortcut = false;  // first: no ReLU before conv1
-  Shape input;  // per sample
+  Shape input;                                             // per sample
 };
 
 class ResNet : public Network {
@@ -39,8 +39,10 @@ class ResNet : public Network {
   ResNet(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2])
-      throw Error(fmt::format("resnet: images must be [C, S, S]; the data set gives {}", shape_str(image)));
-    const int64_t c = image[0], size = image[1], width = p.integer("width"), depth = p.integer("depth");
+      throw Error(
+          fmt::format("resnet: images must be [C, S, S]; the data set gives {}", shape_str(image)));
+    const int64_t c = image[0], size = image[1], width = p.integer("width"),
+                  depth = p.integer("depth");
     width_ = width;
     norm_ = p.string("normalization");
     if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
@@ -49,10 +51,13 @@ class ResNet : public Network {
     const Conv2dOptions same = Conv2dOptions::square(1, 1), point{};
     if (generator_) {
       if (size % (int64_t{1} << depth) != 0 || (size >> depth) < 2)
-        throw Error(fmt::format("resnet: a generator of depth {} doubles {} times, which cannot "
-                                "reach {} px from a start of at least 2 px", depth, depth, size));
+        throw Error(
+            fmt::format("resnet: a generator of depth {} doubles {} times, which cannot "
+                        "reach {} px from a start of at least 2 px",
+                        depth, depth, size));
       start_ = size >> depth;
-      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape), width * start_ * start_, true, init, rng);
+      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape), width * start_ * start_, true, init,
+                   rng);
       int64_t side = start_;
       for (int64_t i = 0; i < depth; ++i) {
         const std::string name = fmt::format("up{}", i + 1);
@@ -71,7 +76,8 @@ class ResNet : public Network {
       int64_t channels = c, side = size;
       const int64_t pools = p.integer("downsample");
       if (pools > depth || (size >> pools) < 1 || size % (int64_t{1} << pools) != 0)
-        throw Error(fmt::format("resnet: cannot halve {} px {} times in {} blocks", size, pools, depth));
+        throw Error(
+            fmt::format("resnet: cannot halve {} px {} times in {} blocks", size, pools, depth));
       for (int64_t i = 0; i < depth; ++i) {
         const std::string name = fmt::format("down{}", i + 1);
         DownBlock b;
@@ -81,7 +87,9 @@ class ResNet : public Network {
         b.has_shortcut = b.pool || channels != width;
         b.conv1 = Conv2d(*this, name + ".conv1", channels, width, 3, same, true, init, rng);
         b.conv2 = Conv2d(*this, name + ".conv2", width, width, 3, same, true, init, rng);
-        if (b.has_shortcut) b.shortcut = Conv2d(*this, name + ".shortcut", channels, width, 1, point, true, init, rng);
+        if (b.has_shortcut)
+          b.shortcut =
+              Conv2d(*this, name + ".shortcut", channels, width, 1, point, true, init, rng);
         down_norms_.emplace_back(*this, norm_, name + ".norm", Shape{width, side, side}, rng);
         down_.push_back(std::move(b));
         channels = width;
@@ -133,7 +141,8 @@ class ResNet : public Network {
       double skip = 1;
       if (b.has_shortcut) {
         const LinearOperator s = b.shortcut.as_operator(name + ".shortcut", b.input);
-        skip = norm({s.name, b.input, [s, pool](const Tensor& v) { return pool ? pool2(s.apply(v)) : s.apply(v); }});
+        skip = norm({s.name, b.input,
+                     [s, pool](const Tensor& v) { return pool ? pool2(s.apply(v)) : s.apply(v); }});
       }
       bound *= skip + norm(b.conv1.as_operator(name + ".conv1", b.input)) *
                           norm({c2.name, c2.input_shape, [c2, pool](const Tensor& v) {
@@ -142,7 +151,9 @@ class ResNet : public Network {
       if (pool) side /= 2;
     }
     const LinearOperator fc = fc_.as_operator("fc");
-    return bound * norm({"fc", {width_, side, side}, [fc](const Tensor& v) { return fc.apply(sum(v, {2, 3})); }});
+    return bound * norm({"fc", {width_, side, side}, [fc](const Tensor& v) {
+                           return fc.apply(sum(v, {2, 3}));
+                         }});
   }
 
  private:
@@ -162,15 +173,19 @@ class ResNet : public Network {
 
 KANT_PLUGIN("resnet", "1.0.0") {
   registrar.add(
-      {"resnet", "1.0.0",
+      {"resnet",
+       "1.0.0",
        "residual generator/critic for [C, S, S] images (WGAN-GP / SNGAN CIFAR style)",
        {param::integer("width", 128, "channels of every block").at_least(1),
-        param::integer("depth", 3, "residual blocks (generator: each doubles the resolution)").range(1, 6),
-        param::integer("downsample", 2, "critic: how many of the first blocks halve the "
-                                        "resolution (2×2 average pooling)")
+        param::integer("depth", 3, "residual blocks (generator: each doubles the resolution)")
+            .range(1, 6),
+        param::integer("downsample", 2,
+                       "critic: how many of the first blocks halve the "
+                       "resolution (2×2 average pooling)")
             .at_least(0),
-        param::choice("normalization", "default", {"default", "batch", "layer", "none"},
-                      "per-block normalisation; default: batch for the generator, none for the critic"),
+        param::choice(
+            "normalization", "default", {"default", "batch", "layer", "none"},
+            "per-block normalisation; default: batch for the generator, none for the critic"),
         param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)")},
        ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
          return std::make_unique<ResNet>(p, spec);

@@ -3,10 +3,10 @@
 // 0…16 and the label. Pixels are scaled to [−1, 1] and optionally resized (bilinear) to 28,
 // 32 or 64 px so that image architectures apply; batches are drawn uniformly with replacement.
 // The labels are kept for classifier_scores.
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "image_set.hpp"
 #include "kant/error.hpp"
@@ -25,7 +25,8 @@ fs::path find_digits_csv() {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(base, ec))
       if (entry.path().filename().string().rfind("python3", 0) == 0)
-        for (const char* sub : {"dist-packages", "site-packages"}) roots.push_back(entry.path() / sub);
+        for (const char* sub : {"dist-packages", "site-packages"})
+          roots.push_back(entry.path() / sub);
   }
   for (const fs::path& root : roots)
     if (fs::exists(root / kRelative)) return root / kRelative;
@@ -57,13 +58,16 @@ std::unique_ptr<Dataset> load_digits(const std::string& path_param, int64_t size
         else
           pixels.push_back(std::stof(field) / 8.0f - 1.0f);  // 0…16 → −1…1
       } catch (const std::exception&) {
-        throw Error(fmt::format("digits: {}:{}: '{}' is not a number", path.string(), line_no, field));
+        throw Error(
+            fmt::format("digits: {}:{}: '{}' is not a number", path.string(), line_no, field));
       }
     }
     if (count != 65)
-      throw Error(fmt::format("digits: {}:{}: {} fields, expected 65", path.string(), line_no, count));
+      throw Error(
+          fmt::format("digits: {}:{}: {} fields, expected 65", path.string(), line_no, count));
     if (labels.back() < 0 || labels.back() > 9)
-      throw Error(fmt::format("digits: {}:{}: label {} is not a digit", path.string(), line_no, labels.back()));
+      throw Error(fmt::format("digits: {}:{}: label {} is not a digit", path.string(), line_no,
+                              labels.back()));
   }
   const auto rows = static_cast<int64_t>(labels.size());
   if (rows == 0) throw Error(fmt::format("digits: {} holds no images", path.string()));
@@ -73,7 +77,8 @@ std::unique_ptr<Dataset> load_digits(const std::string& path_param, int64_t size
 }  // namespace
 
 KANT_PLUGIN("digits", "1.0.0") {
-  registrar.add({"digits", "1.0.0",
+  registrar.add({"digits",
+                 "1.0.0",
                  "the 1,797 8×8 handwritten digits shipped with scikit-learn (python3-sklearn), "
                  "in [−1, 1], optionally resized",
                  {param::integer("size", 8, "side in pixels: 8, or 28, 32, 64 (resized bilinearly)")

@@ -22,7 +22,9 @@ class Dirac : public Dataset {
 }  // namespace
 
 KANT_PLUGIN("dirac", "1.0.0") {
-  registrar.add({"dirac", "1.0.0", "all mass at one point (Dirac-GAN data, Mescheder et al. 2018)",
+  registrar.add({"dirac",
+                 "1.0.0",
+                 "all mass at one point (Dirac-GAN data, Mescheder et al. 2018)",
                  {param::real("at", 0.0, "the point (every coordinate)"),
                   param::integer("dim", 1, "dimension of the data").at_least(1)},
                  DatasetFactory([](const Params& p, uint64_t) {

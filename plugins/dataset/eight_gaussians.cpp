@@ -8,7 +8,8 @@
 KANT_PLUGIN("eight_gaussians", "1.0.0") {
   using namespace kant;
   registrar.add(
-      {"eight_gaussians", "1.0.0",
+      {"eight_gaussians",
+       "1.0.0",
        "8 Gaussians at angles k·45° on a circle (WGAN-GP toy: radius 2, std 0.02, ÷1.414)",
        {param::real("radius", 2.0, "radius of the circle of centres, before normalisation")
             .at_least(0, true),
@@ -20,10 +21,16 @@ KANT_PLUGIN("eight_gaussians", "1.0.0") {
          std::vector<std::vector<double>> centers;
          const double r = p.real("radius"), s = 1.0 / std::sqrt(2.0);
          // the order of gan_toy.py: axes first, then diagonals
-         for (auto [x, y] : {std::pair{1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}, {s, s},
-                             {s, -s}, {-s, s}, {-s, -s}})
+         for (auto [x, y] : {std::pair{1.0, 0.0},
+                             {-1.0, 0.0},
+                             {0.0, 1.0},
+                             {0.0, -1.0},
+                             {s, s},
+                             {s, -s},
+                             {-s, s},
+                             {-s, -s}})
            centers.push_back({r * x, r * y});
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), p.real("normalize"),
-                                                  toys::fixed_sample(p), seed);
+                                                        toys::fixed_sample(p), seed);
        })});
 }

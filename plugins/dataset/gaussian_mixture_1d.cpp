@@ -2,9 +2,9 @@
 // density in closed form — the setting of the f-GAN paper's experiment (Nowozin et al. 2016,
 // §4: a Gaussian generator fitted to a mixture under different f-divergences), which the
 // `f_divergence_1d` metric evaluates exactly by quadrature.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "kant/error.hpp"
 #include "kant/plugin.hpp"
@@ -16,11 +16,15 @@ using namespace kant;
 class GaussianMixture1d : public toys::Toy {
  public:
   GaussianMixture1d(const Params& p, uint64_t seed)
-      : Toy(toys::fixed_sample(p), seed), weights_(p.reals("weights")), means_(p.reals("means")),
+      : Toy(toys::fixed_sample(p), seed),
+        weights_(p.reals("weights")),
+        means_(p.reals("means")),
         stds_(p.reals("stds")) {
     if (weights_.size() != means_.size() || stds_.size() != means_.size())
-      throw Error(fmt::format("gaussian_mixture_1d: weights, means and stds must have the same "
-                              "length (got {}, {}, {})", weights_.size(), means_.size(), stds_.size()));
+      throw Error(
+          fmt::format("gaussian_mixture_1d: weights, means and stds must have the same "
+                      "length (got {}, {}, {})",
+                      weights_.size(), means_.size(), stds_.size()));
     double total = 0;
     for (size_t k = 0; k < weights_.size(); ++k) {
       if (weights_[k] < 0) throw Error("gaussian_mixture_1d: weights must be ≥ 0");
@@ -47,7 +51,8 @@ class GaussianMixture1d : public toys::Toy {
     std::vector<double> terms;
     for (size_t k = 0; k < means_.size(); ++k) {
       const double z = (x[0] - means_[k]) / stds_[k];
-      terms.push_back(std::log(weights_[k]) - 0.5 * z * z - std::log(stds_[k] * std::sqrt(2 * M_PI)));
+      terms.push_back(std::log(weights_[k]) - 0.5 * z * z -
+                      std::log(stds_[k] * std::sqrt(2 * M_PI)));
     }
     return toys::log_sum_exp(terms);
   }
@@ -71,7 +76,8 @@ class GaussianMixture1d : public toys::Toy {
 }  // namespace
 
 KANT_PLUGIN("gaussian_mixture_1d", "1.0.0") {
-  registrar.add({"gaussian_mixture_1d", "1.0.0",
+  registrar.add({"gaussian_mixture_1d",
+                 "1.0.0",
                  "1-D mixture of Gaussians Σ w_k N(μ_k, σ_k²) with a closed-form density",
                  {param::reals("weights", {0.5, 0.5}, "mixture weights (normalised to sum 1)"),
                   param::reals("means", {-1.0, 1.0}, "component means"),

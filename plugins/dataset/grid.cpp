@@ -8,7 +8,9 @@
 KANT_PLUGIN("grid", "1.0.0") {
   using namespace kant;
   registrar.add(
-      {"grid", "1.0.0", "side×side grid of Gaussians (PacGAN/VEEGAN: 5×5, spacing 2, std 0.05)",
+      {"grid",
+       "1.0.0",
+       "side×side grid of Gaussians (PacGAN/VEEGAN: 5×5, spacing 2, std 0.05)",
        {param::integer("side", 5, "Gaussians per row and column").at_least(1),
         param::real("spacing", 2.0, "distance between neighbouring centres").at_least(0, true),
         param::real("std", 0.05, "standard deviation of each Gaussian").at_least(0),
@@ -19,7 +21,8 @@ KANT_PLUGIN("grid", "1.0.0") {
          const double d = p.real("spacing"), offset = 0.5 * static_cast<double>(side - 1);
          for (int64_t i = 0; i < side; ++i)
            for (int64_t j = 0; j < side; ++j)
-             centers.push_back({d * (static_cast<double>(i) - offset), d * (static_cast<double>(j) - offset)});
+             centers.push_back(
+                 {d * (static_cast<double>(i) - offset), d * (static_cast<double>(j) - offset)});
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), 1.0,
                                                         toys::fixed_sample(p), seed);
        })});

@@ -22,18 +22,21 @@ IdxArray parse_idx(const std::string& path) {
   std::string raw = images::read_maybe_gzip(path, "idx");
   auto byte = [&](size_t i) { return static_cast<unsigned char>(raw[i]); };
   if (raw.size() < 4 || byte(0) != 0 || byte(1) != 0)
-    throw Error(fmt::format("idx: {} is not an IDX file (it must start with two zero bytes)", path));
+    throw Error(
+        fmt::format("idx: {} is not an IDX file (it must start with two zero bytes)", path));
   if (byte(2) != 0x08)
-    throw Error(fmt::format("idx: {} holds elements of type 0x{:02x}; only unsigned bytes (0x08) "
-                            "are supported", path, byte(2)));
+    throw Error(
+        fmt::format("idx: {} holds elements of type 0x{:02x}; only unsigned bytes (0x08) "
+                    "are supported",
+                    path, byte(2)));
   const size_t d = byte(3);
-  if (d == 0 || raw.size() < 4 + 4 * d)
-    throw Error(fmt::format("idx: {}: truncated header", path));
+  if (d == 0 || raw.size() < 4 + 4 * d) throw Error(fmt::format("idx: {}: truncated header", path));
   IdxArray a;
   size_t count = 1;
   for (size_t k = 0; k < d; ++k) {
     const size_t at = 4 + 4 * k;
-    const int64_t size = (int64_t{byte(at)} << 24) | (byte(at + 1) << 16) | (byte(at + 2) << 8) | byte(at + 3);
+    const int64_t size =
+        (int64_t{byte(at)} << 24) | (byte(at + 1) << 16) | (byte(at + 2) << 8) | byte(at + 3);
     a.dims.push_back(size);
     count *= static_cast<size_t>(size);
   }
@@ -48,11 +51,14 @@ std::unique_ptr<Dataset> load_idx(const Params& p) {
   const std::string& path = p.string("images");
   IdxArray im = parse_idx(path);
   if (im.dims.size() != 3 && im.dims.size() != 4)
-    throw Error(fmt::format("idx: {} has {} dimensions; images need 3 ([n, rows, cols]) or 4 "
-                            "([n, channels, rows, cols])", path, im.dims.size()));
+    throw Error(
+        fmt::format("idx: {} has {} dimensions; images need 3 ([n, rows, cols]) or 4 "
+                    "([n, channels, rows, cols])",
+                    path, im.dims.size()));
   Shape shape = im.dims;
   if (shape.size() == 3) shape.insert(shape.begin() + 1, 1);
-  if (shape[2] != shape[3]) throw Error(fmt::format("idx: {}: images are {}×{}, not square", path, shape[2], shape[3]));
+  if (shape[2] != shape[3])
+    throw Error(fmt::format("idx: {}: images are {}×{}, not square", path, shape[2], shape[3]));
   int64_t n = shape[0];
   if (p.integer("limit") > 0) n = std::min(n, p.integer("limit"));
   if (n == 0) throw Error(fmt::format("idx: {} holds no images", path));
@@ -66,7 +72,8 @@ std::unique_ptr<Dataset> load_idx(const Params& p) {
     if (lab.dims.size() != 1 || lab.dims[0] != shape[0])
       throw Error(fmt::format("idx: {} must hold one label per image ({}), found shape [{}]",
                               p.string("labels"), shape[0], fmt::join(lab.dims, ", ")));
-    for (int64_t i = 0; i < n; ++i) labels.push_back(static_cast<unsigned char>(lab.bytes[static_cast<size_t>(i)]));
+    for (int64_t i = 0; i < n; ++i)
+      labels.push_back(static_cast<unsigned char>(lab.bytes[static_cast<size_t>(i)]));
   }
   shape[0] = n;
   return std::make_unique<images::ImageSet>(Tensor::from(shape, pixels), labels, p.integer("size"));
@@ -75,11 +82,13 @@ std::unique_ptr<Dataset> load_idx(const Params& p) {
 }  // namespace
 
 KANT_PLUGIN("idx", "1.0.0") {
-  registrar.add({"idx", "1.0.0",
-                 "images from MNIST-format IDX files (optionally gzip-compressed), in [−1, 1]",
-                 {param::required(ParamType::string, "images", "path of the IDX image file"),
-                  param::string("labels", "", "path of the IDX label file (optional)"),
-                  param::integer("size", 0, "resize to size × size pixels (0: as stored)").range(0, 256),
-                  param::integer("limit", 0, "use only the first n images (0: all)").at_least(0)},
-                 DatasetFactory([](const Params& p, uint64_t) { return load_idx(p); })});
+  registrar.add(
+      {"idx",
+       "1.0.0",
+       "images from MNIST-format IDX files (optionally gzip-compressed), in [−1, 1]",
+       {param::required(ParamType::string, "images", "path of the IDX image file"),
+        param::string("labels", "", "path of the IDX label file (optional)"),
+        param::integer("size", 0, "resize to size × size pixels (0: as stored)").range(0, 256),
+        param::integer("limit", 0, "use only the first n images (0: all)").at_least(0)},
+       DatasetFactory([](const Params& p, uint64_t) { return load_idx(p); })});
 }

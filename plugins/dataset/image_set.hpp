@@ -1,11 +1,11 @@
 // Shared by the image data sets (digits, idx): reading a file that may be gzip-compressed,
 // and a finite labelled set of [−1, 1] images served by uniform draws with replacement.
 #pragma once
-#include <filesystem>
-#include <string>
-
 #include <fmt/format.h>
 #include <zlib.h>
+
+#include <filesystem>
+#include <string>
 
 #include "kant/autodiff.hpp"
 #include "kant/components.hpp"
@@ -16,7 +16,8 @@ namespace kant::images {
 
 /// The whole file; zlib reads plain files unchanged, so `.gz` is optional.
 inline std::string read_maybe_gzip(const std::filesystem::path& path, const std::string& who) {
-  if (!std::filesystem::exists(path)) throw Error(fmt::format("{}: no file {}", who, path.string()));
+  if (!std::filesystem::exists(path))
+    throw Error(fmt::format("{}: no file {}", who, path.string()));
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw Error(fmt::format("{}: cannot open {}", who, path.string()));
   std::string bytes;
@@ -41,7 +42,9 @@ class ImageSet : public Dataset {
     for (int64_t l : labels_) classes_ = std::max(classes_, l + 1);
   }
 
-  Shape sample_shape() const override { return {images_.size(1), images_.size(2), images_.size(3)}; }
+  Shape sample_shape() const override {
+    return {images_.size(1), images_.size(2), images_.size(3)};
+  }
 
   Tensor sample(int64_t n, Rng& rng) override {
     const int64_t per = images_.numel() / images_.size(0);

@@ -9,7 +9,9 @@
 KANT_PLUGIN("ring", "1.0.0") {
   using namespace kant;
   registrar.add(
-      {"ring", "1.0.0", "K Gaussians evenly spaced on a circle (VEEGAN/PacGAN: 8, radius 1, std 0.01)",
+      {"ring",
+       "1.0.0",
+       "K Gaussians evenly spaced on a circle (VEEGAN/PacGAN: 8, radius 1, std 0.01)",
        {param::integer("modes", 8, "number of Gaussians").at_least(1),
         param::real("radius", 1.0, "radius of the circle of centres").at_least(0, true),
         param::real("std", 0.01, "standard deviation of each Gaussian").at_least(0),

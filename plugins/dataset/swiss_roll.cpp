@@ -34,7 +34,8 @@ class SwissRoll : public toys::Toy {
 }  // namespace
 
 KANT_PLUGIN("swiss_roll", "1.0.0") {
-  registrar.add({"swiss_roll", "1.0.0",
+  registrar.add({"swiss_roll",
+                 "1.0.0",
                  "2-D swiss roll: sklearn make_swiss_roll on (x, z), ÷7.5 (WGAN-GP toy)",
                  {param::real("noise", 0.25, "std of the Gaussian noise added to each coordinate")
                       .at_least(0),

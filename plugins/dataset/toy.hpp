@@ -45,13 +45,16 @@ struct FixedSample {
   int64_t size = 0;
   bool resample = false;
 };
-inline FixedSample fixed_sample(const Params& p) { return {p.integer("fixed_size"), p.boolean("resample")}; }
+inline FixedSample fixed_sample(const Params& p) {
+  return {p.integer("fixed_size"), p.boolean("resample")};
+}
 
 /// A toy defined by a sampler draw(n, rng). With fixed_size > 0 the first batch request
 /// draws the fixed sample with a generator seeded by the data seed.
 class Toy : public Dataset {
  public:
-  Toy(FixedSample fixed, uint64_t seed) : fixed_size_(fixed.size), resample_(fixed.resample), seed_(seed) {}
+  Toy(FixedSample fixed, uint64_t seed)
+      : fixed_size_(fixed.size), resample_(fixed.resample), seed_(seed) {}
 
   Tensor sample(int64_t n, Rng& rng) override {
     if (fixed_size_ == 0 || (n > fixed_size_ && !resample_)) return draw(n, rng);
@@ -142,7 +145,8 @@ class GaussianMixture : public Toy {
     for (int64_t i = 0; i < n; ++i) {
       const auto& c = centers_[rng.below(centers_.size())];
       for (int64_t j = 0; j < d; ++j)
-        p[d * i + j] = static_cast<float>((c[static_cast<size_t>(j)] + std_ * rng.normal()) / divisor_);
+        p[d * i + j] =
+            static_cast<float>((c[static_cast<size_t>(j)] + std_ * rng.normal()) / divisor_);
     }
     return t;
   }

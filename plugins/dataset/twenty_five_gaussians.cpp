@@ -7,7 +7,8 @@
 KANT_PLUGIN("twenty_five_gaussians", "1.0.0") {
   using namespace kant;
   registrar.add(
-      {"twenty_five_gaussians", "1.0.0",
+      {"twenty_five_gaussians",
+       "1.0.0",
        "5×5 grid of Gaussians (WGAN-GP toy: spacing 2, std 0.05, fixed 100k sample, ÷2.828)",
        {param::real("spacing", 2.0, "distance between neighbouring centres, before normalisation")
             .at_least(0, true),
@@ -21,6 +22,6 @@ KANT_PLUGIN("twenty_five_gaussians", "1.0.0") {
          for (int i = -2; i <= 2; ++i)
            for (int j = -2; j <= 2; ++j) centers.push_back({d * i, d * j});
          return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), p.real("normalize"),
-                                                  toys::fixed_sample(p), seed);
+                                                        toys::fixed_sample(p), seed);
        })});
 }

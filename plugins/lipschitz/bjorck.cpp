@@ -18,12 +18,14 @@ class Bjorck : public LipschitzMethod {
   bool transforms_weights() const override { return true; }
 
   Tensor transform_weight(const std::string& name, const Tensor& w) override {
-    if (w.dim() != 2 || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0) return w;
+    if (w.dim() != 2 || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0)
+      return w;
     Tensor x = div(w, kant::sqrt(sum(square(w))));
     const bool wide = w.size(0) <= w.size(1);
     for (int64_t k = 0; k < iterations_; ++k) {
       // W Wᵀ W with the smaller Gram matrix
-      Tensor cubic = wide ? matmul(matmul(x, x, false, true), x) : matmul(x, matmul(x, x, true, false));
+      Tensor cubic =
+          wide ? matmul(matmul(x, x, false, true), x) : matmul(x, matmul(x, x, true, false));
       x = sub(x * (1.0f + beta_), cubic * beta_);
     }
     return x;
@@ -39,10 +41,12 @@ class Bjorck : public LipschitzMethod {
 }  // namespace
 
 KANT_PLUGIN("bjorck", "1.0.0") {
-  registrar.add({"bjorck", "1.0.0",
-                 "Björck orthonormalisation of every weight matrix, W ← (1+β)W − βWWᵀW "
-                 "(Anil et al. 2019)",
-                 {param::integer("iterations", 20, "Björck iterations per forward pass").at_least(1),
-                  param::real("beta", 0.5, "step β of the order-1 iteration").range(0, 0.5)},
-                 LipschitzFactory([](const Params& p) { return std::make_unique<Bjorck>(p); })});
+  registrar.add(
+      {"bjorck",
+       "1.0.0",
+       "Björck orthonormalisation of every weight matrix, W ← (1+β)W − βWWᵀW "
+       "(Anil et al. 2019)",
+       {param::integer("iterations", 20, "Björck iterations per forward pass").at_least(1),
+        param::real("beta", 0.5, "step β of the order-1 iteration").range(0, 0.5)},
+       LipschitzFactory([](const Params& p) { return std::make_unique<Bjorck>(p); })});
 }

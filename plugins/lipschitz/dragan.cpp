@@ -14,8 +14,10 @@ using namespace kant;
 class Dragan : public LipschitzMethod {
  public:
   explicit Dragan(const Params& p)
-      : lambda_(static_cast<float>(p.real("lambda"))), c_(static_cast<float>(p.real("c"))),
-        target_(static_cast<float>(p.real("target"))), eps_(static_cast<float>(p.real("eps"))) {}
+      : lambda_(static_cast<float>(p.real("lambda"))),
+        c_(static_cast<float>(p.real("c"))),
+        target_(static_cast<float>(p.real("target"))),
+        eps_(static_cast<float>(p.real("eps"))) {}
 
   Tensor penalty(const CriticBatch& b) override {
     const Tensor& x = b.real;
@@ -41,7 +43,8 @@ class Dragan : public LipschitzMethod {
 
 KANT_PLUGIN("dragan", "1.0.0") {
   registrar.add(
-      {"dragan", "1.0.0",
+      {"dragan",
+       "1.0.0",
        "DRAGAN: λ·E[(‖∇D(x̂)‖₂ − K)²] at x̂ = x + α·c·std(x)·u near the data (Kodali et al. 2017)",
        {param::real("lambda", 10.0, "penalty weight λ").at_least(0),
         param::real("c", 0.5, "perturbation scale, in units of the batch's std").at_least(0),

@@ -8,8 +8,8 @@
 // derivative exists at zero gradient.
 #include <fmt/format.h>
 
-#include "kant/input_gradient.hpp"
 #include "kant/error.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -51,7 +51,8 @@ class GradientPenalty : public LipschitzMethod {
 
 KANT_PLUGIN("gradient_penalty", "1.1.0") {
   registrar.add(
-      {"gradient_penalty", "1.1.0",
+      {"gradient_penalty",
+       "1.1.0",
        "λ·E[(‖∇D(x̂)‖₂ − K)²] (two-sided, WGAN-GP, Gulrajani et al. 2017) or λ·E[max(0, "
        "‖∇D(x̂)‖₂ − K)²] (one-sided, Petzka et al. 2018), x̂ = εx + (1−ε)x̃ with ε per sample",
        {param::real("lambda", 10.0, "penalty weight λ").at_least(0),
@@ -62,8 +63,9 @@ KANT_PLUGIN("gradient_penalty", "1.1.0") {
         param::choice("sample", "interpolate", {"interpolate", "real", "fake"},
                       "where the gradient is taken: on random interpolates of real and "
                       "generated samples, on real samples, or on generated samples"),
-        param::real("eps", 1e-12, "added under the square root of the norm so that its "
-                                  "derivative exists at zero gradient")
+        param::real("eps", 1e-12,
+                    "added under the square root of the norm so that its "
+                    "derivative exists at zero gradient")
             .at_least(0)},
        LipschitzFactory([](const Params& p) { return std::make_unique<GradientPenalty>(p); })});
 }

@@ -3,6 +3,8 @@
 
 KANT_PLUGIN("none", "1.0.0") {
   using namespace kant;
-  registrar.add({"none", "1.0.0", "no Lipschitz constraint", {},
-                 LipschitzFactory([](const Params&) { return std::make_unique<LipschitzMethod>(); })});
+  registrar.add(
+      {"none", "1.0.0", "no Lipschitz constraint", {}, LipschitzFactory([](const Params&) {
+         return std::make_unique<LipschitzMethod>();
+       })});
 }

@@ -35,7 +35,8 @@ class OrthogonalRegularization : public LipschitzMethod {
 }  // namespace
 
 KANT_PLUGIN("orthogonal_regularization", "1.0.0") {
-  registrar.add({"orthogonal_regularization", "1.0.0",
+  registrar.add({"orthogonal_regularization",
+                 "1.0.0",
                  "β·Σ‖WWᵀ − I‖²_F over critic weight matrices (Brock et al. 2017)",
                  {param::real("beta", 1e-4, "regularisation weight β").at_least(0)},
                  LipschitzFactory([](const Params& p) {

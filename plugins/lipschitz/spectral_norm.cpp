@@ -19,14 +19,13 @@ bool is_weight(const std::string& name, const Tensor& w) {
 }
 
 // x / (‖x‖ + eps), no graph.
-Tensor normalized(const Tensor& x, float eps) {
-  return div(x, kant::sqrt(sum(square(x))) + eps);
-}
+Tensor normalized(const Tensor& x, float eps) { return div(x, kant::sqrt(sum(square(x))) + eps); }
 
 class SpectralNorm : public LipschitzMethod {
  public:
   explicit SpectralNorm(const Params& p)
-      : iterations_(p.integer("n_power_iterations")), eps_(static_cast<float>(p.real("eps"))),
+      : iterations_(p.integer("n_power_iterations")),
+        eps_(static_cast<float>(p.real("eps"))),
         rng_(static_cast<uint64_t>(p.integer("seed"))) {}
 
   bool transforms_weights() const override { return true; }
@@ -108,7 +107,8 @@ class SpectralNorm : public LipschitzMethod {
 
 KANT_PLUGIN("spectral_norm", "1.0.0") {
   registrar.add(
-      {"spectral_norm", "1.0.0",
+      {"spectral_norm",
+       "1.0.0",
        "spectral normalisation W/σ(W), σ by power iteration on a persistent u, no gradient "
        "through u, v (Miyato et al. 2018)",
        {param::integer("n_power_iterations", 1, "power iterations per forward pass").at_least(1),

@@ -42,13 +42,15 @@ class WeightClipping : public LipschitzMethod {
 
 KANT_PLUGIN("weight_clipping", "1.1.0") {
   using namespace kant;
-  registrar.add({"weight_clipping", "1.1.0",
+  registrar.add({"weight_clipping",
+                 "1.1.0",
                  "WGAN: clamp every critic weight to [−c, c] (Arjovsky et al. 2017)",
                  {param::real("c", 0.01, "clipping bound c").at_least(0, true),
                   param::choice("when", "after", {"after", "before"},
                                 "after each critic update (paper, Algorithm 1) or before each "
                                 "critic step's loss (reference code)")},
                  LipschitzFactory([](const Params& p) {
-                   return std::make_unique<WeightClipping>(p.real("c"), p.string("when") == "before");
+                   return std::make_unique<WeightClipping>(p.real("c"),
+                                                           p.string("when") == "before");
                  })});
 }

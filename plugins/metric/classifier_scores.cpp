@@ -19,8 +19,11 @@ using namespace kant;
 class ClassifierScores : public Metric {
  public:
   explicit ClassifierScores(const Params& p)
-      : samples_(p.integer("samples")), hidden_(p.integers("hidden")), epochs_(p.integer("epochs")),
-        min_fraction_(p.real("min_fraction")), cache_dir_(p.string("cache_dir")) {}
+      : samples_(p.integer("samples")),
+        hidden_(p.integers("hidden")),
+        epochs_(p.integer("epochs")),
+        min_fraction_(p.real("min_fraction")),
+        cache_dir_(p.string("cache_dir")) {}
 
   std::vector<std::string> value_names() const override { return {"fid", "classes", "accuracy"}; }
 
@@ -36,7 +39,8 @@ class ClassifierScores : public Metric {
     std::vector<int64_t> counts(static_cast<size_t>(classes_), 0);
     for (int64_t c : classifier_->predict(fake)) ++counts[static_cast<size_t>(c)];
     double covered = 0;
-    for (int64_t c : counts) covered += static_cast<double>(c) >= min_fraction_ * static_cast<double>(samples_) && c > 0;
+    for (int64_t c : counts)
+      covered += static_cast<double>(c) >= min_fraction_ * static_cast<double>(samples_) && c > 0;
     return {{"fid", frechet_distance(fit_gaussian(f_fake), fit_gaussian(f_real))},
             {"classes", covered},
             {"accuracy", classifier_->accuracy()}};
@@ -64,28 +68,34 @@ class ClassifierScores : public Metric {
 
 KANT_PLUGIN("classifier_scores", "1.0.0") {
   registrar.add(
-      {"classifier_scores", "1.0.0",
+      {"classifier_scores",
+       "1.0.0",
        "Fréchet distance of a digit classifier's features (FID-style), classes covered, and the "
        "classifier's held-out accuracy; the classifier is trained once and cached by data hash",
        {param::integer("samples", 1000, "generated and real samples compared").at_least(2),
-        param::integers("hidden", {256, 64}, "hidden widths of the classifier; the last is the "
-                                             "feature dimension")
+        param::integers("hidden", {256, 64},
+                        "hidden widths of the classifier; the last is the "
+                        "feature dimension")
             .at_least(1),
         param::integer("epochs", 30, "training epochs of the classifier").at_least(1),
-        param::real("min_fraction", 0.01, "a class is covered when at least this fraction of "
-                                          "generated samples is classified as it")
+        param::real("min_fraction", 0.01,
+                    "a class is covered when at least this fraction of "
+                    "generated samples is classified as it")
             .range(0, 1),
-        param::string("cache_dir", "", "where trained classifiers are kept (empty: "
-                                       "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, else "
-                                       "~/.cache/kantorovich)")},
+        param::string("cache_dir", "",
+                      "where trained classifiers are kept (empty: "
+                      "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, else "
+                      "~/.cache/kantorovich)")},
        MetricFactory([](const Params& p) { return std::make_unique<ClassifierScores>(p); }),
-       {
-        stored::value("fid", "Fréchet distance between Gaussians fitted to the classifier's last "
-                             "hidden features of generated and real samples (FID with this "
-                             "classifier in place of Inception; lower is better)"),
-        stored::value("classes", "classes the classifier predicts for at least min_fraction of the"
-                                 " generated samples"),
-        stored::value("accuracy", "the classifier's accuracy on the held-out 20 % of the data (how"
-                                  " far its scores can be trusted)")},
+       {stored::value("fid",
+                      "Fréchet distance between Gaussians fitted to the classifier's last "
+                      "hidden features of generated and real samples (FID with this "
+                      "classifier in place of Inception; lower is better)"),
+        stored::value("classes",
+                      "classes the classifier predicts for at least min_fraction of the"
+                      " generated samples"),
+        stored::value("accuracy",
+                      "the classifier's accuracy on the held-out 20 % of the data (how"
+                      " far its scores can be trusted)")},
        {{rules::labelled_data()}}});
 }

@@ -20,17 +20,22 @@ using namespace kant;
 class CodeClasses : public Metric {
  public:
   explicit CodeClasses(const Params& p)
-      : per_code_(p.integer("per_code")), hidden_(p.integers("hidden")), epochs_(p.integer("epochs")),
+      : per_code_(p.integer("per_code")),
+        hidden_(p.integers("hidden")),
+        epochs_(p.integer("epochs")),
         cache_dir_(p.string("cache_dir")) {}
 
-  std::vector<std::string> value_names() const override { return {"accuracy", "distinct", "classifier"}; }
+  std::vector<std::string> value_names() const override {
+    return {"accuracy", "distinct", "classifier"};
+  }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     if (ctx.categories < 1 || !ctx.generate_category)
       throw Error("code_classes needs a procedure with a categorical code (infogan)");
     if (!classifier_) {
       std::optional<LabelledSet> set = ctx.dataset.labelled();
-      if (!set) throw Error("code_classes needs a labelled data set (digits, or idx with `labels:`)");
+      if (!set)
+        throw Error("code_classes needs a labelled data set (digits, or idx with `labels:`)");
       classifier_ = cached_classifier(*set, hidden_, epochs_, cache_dir_);
     }
     const int64_t k = ctx.categories, classes = classifier_->classes();
@@ -42,7 +47,8 @@ class CodeClasses : public Metric {
       const auto row = counts.begin() + code * classes;
       majority[static_cast<size_t>(std::max_element(row, row + classes) - row)] = true;
     }
-    return {{"accuracy", max_weight_assignment(counts, k, classes) / static_cast<double>(k * per_code_)},
+    return {{"accuracy",
+             max_weight_assignment(counts, k, classes) / static_cast<double>(k * per_code_)},
             {"distinct", static_cast<double>(std::count(majority.begin(), majority.end(), true))},
             {"classifier", classifier_->accuracy()}};
   }
@@ -59,19 +65,23 @@ class CodeClasses : public Metric {
 
 KANT_PLUGIN("code_classes", "1.0.0") {
   registrar.add(
-      {"code_classes", "1.0.0",
-       "how well a categorical latent code (InfoGAN) names the data's classes: accuracy of the best "
+      {"code_classes",
+       "1.0.0",
+       "how well a categorical latent code (InfoGAN) names the data's classes: accuracy of the "
+       "best "
        "one-to-one code→class matching of the label classifier's predictions (Chen et al. 2016)",
        {param::integer("per_code", 200, "samples generated per code value").at_least(1),
-        param::integers("hidden", {256, 64}, "hidden widths of the label classifier (as classifier_scores)")
+        param::integers("hidden", {256, 64},
+                        "hidden widths of the label classifier (as classifier_scores)")
             .at_least(1),
         param::integer("epochs", 30, "training epochs of the label classifier").at_least(1),
-        param::string("cache_dir", "", "where trained classifiers are kept (as classifier_scores)")},
+        param::string("cache_dir", "",
+                      "where trained classifiers are kept (as classifier_scores)")},
        MetricFactory([](const Params& p) { return std::make_unique<CodeClasses>(p); }),
-       {
-        stored::value("accuracy", "fraction of generated samples whose class is the one the best "
-                                  "one-to-one code→class matching gives their code (1: the code "
-                                  "names the class)"),
+       {stored::value("accuracy",
+                      "fraction of generated samples whose class is the one the best "
+                      "one-to-one code→class matching gives their code (1: the code "
+                      "names the class)"),
         stored::value("distinct", "classes that are some code value's most frequent class"),
         stored::value("classifier", "the label classifier's held-out accuracy")},
        {{rules::categorical_code(), rules::labelled_data()}}});

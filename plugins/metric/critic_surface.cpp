@@ -2,10 +2,10 @@
 // bounding box (for value-surface and contour plots, as in the WGAN-GP paper's Figure 1).
 // Stored at the end as arrays/critic_surface/{x [G], y [G], values [G, G]} (row i is y_i);
 // its scalars are the range of D over the grid.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
@@ -94,25 +94,27 @@ class CriticSurface : public Metric {
 }  // namespace
 
 KANT_PLUGIN("critic_surface", "1.0.0") {
-  registrar.add({"critic_surface", "1.0.0",
-                 "critic values D(x) on a grid over the 2-D data (value surfaces; WGAN-GP paper, Fig. 1)",
-                 {param::integer("resolution", 64, "grid points per axis").range(2, 1024),
-                  param::real("margin", 0.25, "the grid extends the data's bounding box by this "
-                                              "fraction of its size on each side")
-                      .at_least(0),
-                  param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box")},
-                 MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); }),
-       {
-        stored::value("min", "smallest critic value D(x) over the grid"),
+  registrar.add(
+      {"critic_surface",
+       "1.0.0",
+       "critic values D(x) on a grid over the 2-D data (value surfaces; WGAN-GP paper, Fig. 1)",
+       {param::integer("resolution", 64, "grid points per axis").range(2, 1024),
+        param::real("margin", 0.25,
+                    "the grid extends the data's bounding box by this "
+                    "fraction of its size on each side")
+            .at_least(0),
+        param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box")},
+       MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); }),
+       {stored::value("min", "smallest critic value D(x) over the grid"),
         stored::value("max", "largest critic value D(x) over the grid"),
-        stored::array("x", "[G] grid abscissae"),
-        stored::array("y", "[G] grid ordinates"),
+        stored::array("x", "[G] grid abscissae"), stored::array("y", "[G] grid ordinates"),
         stored::array("values", "[G, G] D(x_j, y_i) at row i, column j (the value surface)")},
-                 {{rules::needs_critic(), rules::data_shape({2}, "2-D data"),
-                   {"`range` empty or [x_min, x_max, y_min, y_max] with min < max",
-                    [](const Params& p, CellView&) -> std::string {
-                      const std::vector<double>& r = p.reals("range");
-                      if (r.empty() || (r.size() == 4 && r[0] < r[1] && r[2] < r[3])) return "";
-                      return fmt::format("range is [{}]", fmt::join(r, ", "));
-                    }}}}});
+       {{rules::needs_critic(),
+         rules::data_shape({2}, "2-D data"),
+         {"`range` empty or [x_min, x_max, y_min, y_max] with min < max",
+          [](const Params& p, CellView&) -> std::string {
+            const std::vector<double>& r = p.reals("range");
+            if (r.empty() || (r.size() == 4 && r[0] < r[1] && r[2] < r[3])) return "";
+            return fmt::format("range is [{}]", fmt::join(r, ", "));
+          }}}}});
 }

@@ -21,6 +21,8 @@
 //   trained_estimate with `trained_estimate: true`: the cell's own objective's estimate
 //                    E_P[…] − E_Q[…] with the trained critic on `samples` fresh points (the
 //                    paper's F(ω̂, θ̂)).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -29,13 +31,11 @@
 #include <sstream>
 #include <tuple>
 
-#include <fmt/format.h>
-
-#include "kant/f_divergences.hpp"
-#include "kant/fit.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/f_divergences.hpp"
+#include "kant/fit.hpp"
 #include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
 
@@ -48,13 +48,23 @@ double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::l
 const std::vector<std::pair<std::string, double (*)(double, double)>>& integrands() {
   static const std::vector<std::pair<std::string, double (*)(double, double)>> table{
       {"kl", [](double lp, double lq) { return lp == -INFINITY ? 0.0 : std::exp(lp) * (lp - lq); }},
-      {"reverse_kl", [](double lp, double lq) { return lq == -INFINITY ? 0.0 : std::exp(lq) * (lq - lp); }},
+      {"reverse_kl",
+       [](double lp, double lq) { return lq == -INFINITY ? 0.0 : std::exp(lq) * (lq - lp); }},
       {"jeffrey", [](double lp, double lq) { return (std::exp(lp) - std::exp(lq)) * (lp - lq); }},
-      {"pearson", [](double lp, double lq) { return std::pow(std::exp(0.5 * lp + 0.5 * (lp - lq)) - std::exp(0.5 * lq), 2); }},
-      {"neyman", [](double lp, double lq) { return std::pow(std::exp(0.5 * lq + 0.5 * (lq - lp)) - std::exp(0.5 * lp), 2); }},
-      {"hellinger", [](double lp, double lq) { return std::pow(std::exp(0.5 * lp) - std::exp(0.5 * lq), 2); }},
-      {"total_variation", [](double lp, double lq) { return 0.5 * std::abs(std::exp(lp) - std::exp(lq)); }},
-      {"jensen_shannon", [](double lp, double lq) {
+      {"pearson",
+       [](double lp, double lq) {
+         return std::pow(std::exp(0.5 * lp + 0.5 * (lp - lq)) - std::exp(0.5 * lq), 2);
+       }},
+      {"neyman",
+       [](double lp, double lq) {
+         return std::pow(std::exp(0.5 * lq + 0.5 * (lq - lp)) - std::exp(0.5 * lp), 2);
+       }},
+      {"hellinger",
+       [](double lp, double lq) { return std::pow(std::exp(0.5 * lp) - std::exp(0.5 * lq), 2); }},
+      {"total_variation",
+       [](double lp, double lq) { return 0.5 * std::abs(std::exp(lp) - std::exp(lq)); }},
+      {"jensen_shannon",
+       [](double lp, double lq) {
          const double r = lp - lq;  // p log(2p/(p+q)) + q log(2q/(p+q))
          return (lp == -INFINITY ? 0.0 : std::exp(lp) * (std::log(2.0) - softplus(-r))) +
                 (lq == -INFINITY ? 0.0 : std::exp(lq) * (std::log(2.0) - softplus(r)));
@@ -74,8 +84,8 @@ std::vector<std::string> name_list(const std::string& text, const std::vector<st
     name.erase(name.find_last_not_of(' ') + 1);
     if (name.empty()) continue;
     if (std::find(known.begin(), known.end(), name) == known.end())
-      throw Error(fmt::format("f_divergence_1d: unknown divergence '{}' in `{}` (known: {})", name, parameter,
-                              fmt::join(known, ", ")));
+      throw Error(fmt::format("f_divergence_1d: unknown divergence '{}' in `{}` (known: {})", name,
+                              parameter, fmt::join(known, ", ")));
     out.push_back(name);
   }
   return out;
@@ -84,7 +94,8 @@ std::vector<std::string> name_list(const std::string& text, const std::vector<st
 // Nelder–Mead (Nelder & Mead 1965) on a function of two variables from `start` with initial
 // steps `scale`; returns the minimiser after `iterations` or when the simplex's values agree.
 std::array<double, 2> nelder_mead(const std::function<double(const std::array<double, 2>&)>& f,
-                                  std::array<double, 2> start, std::array<double, 2> scale, int iterations) {
+                                  std::array<double, 2> start, std::array<double, 2> scale,
+                                  int iterations) {
   std::array<std::array<double, 2>, 3> x{start, start, start};
   x[1][0] += scale[0];
   x[2][1] += scale[1];
@@ -94,10 +105,13 @@ std::array<double, 2> nelder_mead(const std::function<double(const std::array<do
   };
   for (int it = 0; it < iterations; ++it) {
     std::array<int, 3> order{0, 1, 2};
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return fx[static_cast<size_t>(a)] < fx[static_cast<size_t>(b)]; });
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+      return fx[static_cast<size_t>(a)] < fx[static_cast<size_t>(b)];
+    });
     const auto best = x[static_cast<size_t>(order[0])], mid = x[static_cast<size_t>(order[1])];
     const size_t worst = static_cast<size_t>(order[2]);
-    if (std::abs(fx[worst] - fx[static_cast<size_t>(order[0])]) < 1e-14 * (1 + std::abs(fx[worst]))) break;
+    if (std::abs(fx[worst] - fx[static_cast<size_t>(order[0])]) < 1e-14 * (1 + std::abs(fx[worst])))
+      break;
     const std::array<double, 2> centroid{(best[0] + mid[0]) / 2, (best[1] + mid[1]) / 2};
     const auto reflected = at(centroid, x[worst], -1);
     const double fr = f(reflected);
@@ -151,9 +165,11 @@ std::string affine_mismatch(Network& generator, int64_t noise_dim) {
   Tensor x = generator.forward(z);
   for (int64_t i = 0; i < z.size(0); ++i) {
     double affine = mu;
-    for (int64_t j = 0; j < noise_dim; ++j) affine += double(w.data()[j]) * z.data()[i * noise_dim + j];
+    for (int64_t j = 0; j < noise_dim; ++j)
+      affine += double(w.data()[j]) * z.data()[i * noise_dim + j];
     if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
-      return fmt::format("the initialised generator gives G(z) = {:.6g} where μ + w·z = {:.6g}", x.data()[i], affine);
+      return fmt::format("the initialised generator gives G(z) = {:.6g} where μ + w·z = {:.6g}",
+                         x.data()[i], affine);
   }
   return "";
 }
@@ -161,9 +177,12 @@ std::string affine_mismatch(Network& generator, int64_t noise_dim) {
 class FDivergence1d : public Metric {
  public:
   explicit FDivergence1d(const Params& p)
-      : points_(p.integer("quadrature_points")), samples_(p.integer("samples")),
-        critic_steps_(p.integer("critic_steps")), critic_width_(p.integer("critic_width")),
-        lr_(p.real("critic_lr")), tanh_critic_(p.string("critic_activation") == "tanh"),
+      : points_(p.integer("quadrature_points")),
+        samples_(p.integer("samples")),
+        critic_steps_(p.integer("critic_steps")),
+        critic_width_(p.integer("critic_width")),
+        lr_(p.real("critic_lr")),
+        tanh_critic_(p.string("critic_activation") == "tanh"),
         trained_estimate_(p.boolean("trained_estimate")) {
     std::vector<std::string> known;
     for (const auto& d : fgan::divergences()) known.push_back(d.name);
@@ -188,20 +207,24 @@ class FDivergence1d : public Metric {
       throw Error("f_divergence_1d needs a 1-D data set (e.g. gaussian_mixture_1d)");
     const double probe = 0;
     if (!ctx.dataset.log_density(&probe))
-      throw Error("f_divergence_1d needs a data set with a known density (e.g. gaussian_mixture_1d)");
+      throw Error(
+          "f_divergence_1d needs a data set with a known density (e.g. gaussian_mixture_1d)");
     auto [mu, sigma] = generator_gaussian(ctx);
     std::map<std::string, double> out{{"mu", mu}, {"sigma", sigma}};
     for (const auto& [name, value] : exact(ctx.dataset, mu, sigma)) out["exact_" + name] = value;
-    for (const auto& name : variational_) out["variational_" + name] = variational(ctx, *fgan::find(name));
+    for (const auto& name : variational_)
+      out["variational_" + name] = variational(ctx, *fgan::find(name));
     if (!best_fit_.empty()) {
       if (!best_) best_ = best_fit(ctx.dataset, best_fit_.front());  // the data do not change
       std::tie(out["best"], out["best_mu"], out["best_sigma"]) = *best_;
     }
     if (trained_estimate_) {
-      if (!ctx.critic || !ctx.objective) throw Error("f_divergence_1d: trained_estimate needs a critic and an objective");
+      if (!ctx.critic || !ctx.objective)
+        throw Error("f_divergence_1d: trained_estimate needs a critic and an objective");
       NoGradGuard no_grad;
-      out["trained_estimate"] = ctx.objective->divergence_estimate(ctx.critic->forward(ctx.dataset.sample(samples_, ctx.rng)),
-                                                                   ctx.critic->forward(ctx.generate(samples_)));
+      out["trained_estimate"] = ctx.objective->divergence_estimate(
+          ctx.critic->forward(ctx.dataset.sample(samples_, ctx.rng)),
+          ctx.critic->forward(ctx.generate(samples_)));
     }
     return out;
   }
@@ -220,11 +243,14 @@ class FDivergence1d : public Metric {
     Tensor x = ctx.generator.forward(z);
     for (int64_t i = 0; i < z.size(0); ++i) {
       double affine = mu;
-      for (int64_t j = 0; j < z.size(1); ++j) affine += double(w.data()[j]) * z.data()[i * z.size(1) + j];
+      for (int64_t j = 0; j < z.size(1); ++j)
+        affine += double(w.data()[j]) * z.data()[i * z.size(1) + j];
       if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
-        throw Error(fmt::format("f_divergence_1d needs an affine generator G(z) = μ + w·z (a Gaussian); "
-                                "G(z) = {} but μ + w·z = {} (use mlp with hidden: [] and "
-                                "output_activation: none)", x.data()[i], affine));
+        throw Error(
+            fmt::format("f_divergence_1d needs an affine generator G(z) = μ + w·z (a Gaussian); "
+                        "G(z) = {} but μ + w·z = {} (use mlp with hidden: [] and "
+                        "output_activation: none)",
+                        x.data()[i], affine));
     }
     return {mu, std::sqrt(squared_norm(w))};
   }
@@ -252,8 +278,8 @@ class FDivergence1d : public Metric {
       for (const auto& [name, f] : integrands()) total[name] += weight * f(lp, lq);
     }
     for (auto& [name, v] : total) v *= h / 3;
-    total["js"] = 0.5 * total["jensen_shannon"];                 // JSD
-    total["gan"] = total["jensen_shannon"] - std::log(4.0);       // 2·JSD − log 4
+    total["js"] = 0.5 * total["jensen_shannon"];             // JSD
+    total["gan"] = total["jensen_shannon"] - std::log(4.0);  // 2·JSD − log 4
     return total;
   }
 
@@ -262,20 +288,24 @@ class FDivergence1d : public Metric {
     if (!moments_) {  // the data's mean and std, by the same quadrature against N(0, 1)
       double lo = -1, hi = 1;
       if (auto m = data.modes())
-        for (const auto& c : m->centers) lo = std::min(lo, c[0] - 12 * m->std), hi = std::max(hi, c[0] + 12 * m->std);
+        for (const auto& c : m->centers)
+          lo = std::min(lo, c[0] - 12 * m->std), hi = std::max(hi, c[0] + 12 * m->std);
       while (*data.log_density(&lo) > -80) lo -= 1;
       while (*data.log_density(&hi) > -80) hi += 1;
       double m0 = 0, m1 = 0, m2 = 0;
       const int64_t n = points_ + (points_ % 2 == 0);
       const double h = (hi - lo) / static_cast<double>(n - 1);
       for (int64_t i = 0; i < n; ++i) {
-        const double x = lo + h * static_cast<double>(i), w = (i == 0 || i == n - 1) ? 1 : (i % 2 ? 4 : 2);
+        const double x = lo + h * static_cast<double>(i),
+                     w = (i == 0 || i == n - 1) ? 1 : (i % 2 ? 4 : 2);
         const double p = std::exp(*data.log_density(&x)) * w;
         m0 += p, m1 += p * x, m2 += p * x * x;
       }
       moments_ = std::pair<double, double>{m1 / m0, std::sqrt(m2 / m0 - (m1 / m0) * (m1 / m0))};
     }
-    auto objective = [&](const std::array<double, 2>& v) { return exact(data, v[0], std::exp(v[1])).at(name); };
+    auto objective = [&](const std::array<double, 2>& v) {
+      return exact(data, v[0], std::exp(v[1])).at(name);
+    };
     std::array<double, 2> x{moments_->first, std::log(moments_->second)};
     for (int restart = 0; restart < 3; ++restart) x = nelder_mead(objective, x, {0.1, 0.1}, 400);
     return {objective(x), x[0], std::exp(x[1])};
@@ -290,9 +320,11 @@ class FDivergence1d : public Metric {
     fit::Adam adam(params, static_cast<float>(lr_));
     auto objective = [&](int64_t n) {
       Tensor real = ctx.dataset.sample(n, ctx.rng), fake = ctx.generate(n);
-      return sub(mean(d.activation_t(critic.forward(real))), mean(d.conjugate_of_activation(critic.forward(fake))));
+      return sub(mean(d.activation_t(critic.forward(real))),
+                 mean(d.conjugate_of_activation(critic.forward(fake))));
     };
-    for (int64_t step = 0; step < critic_steps_; ++step) adam.step(grad({neg(objective(256))}, params));
+    for (int64_t step = 0; step < critic_steps_; ++step)
+      adam.step(grad({neg(objective(256))}, params));
     NoGradGuard no_grad;
     return objective(samples_).data()[0];
   }
@@ -309,46 +341,59 @@ class FDivergence1d : public Metric {
 
 KANT_PLUGIN("f_divergence_1d", "1.0.0") {
   registrar.add(
-      {"f_divergence_1d", "1.0.0",
+      {"f_divergence_1d",
+       "1.0.0",
        "exact f-divergences between a 1-D density and a Gaussian generator (quadrature), and "
        "variational estimates from a freshly trained critic (as the f-GAN paper)",
        {param::integer("quadrature_points", 20001, "Simpson quadrature points").at_least(3),
-        param::string("variational", "", "comma-separated f-GAN divergences to estimate with a "
-                                         "retrained critic, e.g. \"kl, pearson\" (empty: none)"),
+        param::string("variational", "",
+                      "comma-separated f-GAN divergences to estimate with a "
+                      "retrained critic, e.g. \"kl, pearson\" (empty: none)"),
         param::integer("critic_steps", 2000, "Adam steps of each retrained critic").at_least(1),
         param::integer("critic_width", 64, "hidden width of the retrained critic").at_least(1),
         param::real("critic_lr", 1e-3, "Adam step size of the retrained critic").at_least(0, true),
-        param::integer("samples", 20000, "samples per side for the variational estimate").at_least(1),
+        param::integer("samples", 20000, "samples per side for the variational estimate")
+            .at_least(1),
         param::choice("critic_activation", "relu", {"relu", "tanh"},
                       "hidden units of the retrained critic (the f-GAN paper's V: tanh)")
             .added_later(),
-        param::string("best_fit", "", "a divergence whose best Gaussian fit to the data (min over μ, σ of "
-                                      "its exact value) is reported as best, best_mu, best_sigma")
+        param::string("best_fit", "",
+                      "a divergence whose best Gaussian fit to the data (min over μ, σ of "
+                      "its exact value) is reported as best, best_mu, best_sigma")
             .added_later(),
-        param::boolean("trained_estimate", false, "also report the cell's objective's estimate with its "
-                                                  "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
+        param::boolean("trained_estimate", false,
+                       "also report the cell's objective's estimate with its "
+                       "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
             .added_later()},
        MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); }),
-       {
-        stored::value("mu", "μ = G(0), the mean of the affine generator's Gaussian"),
+       {stored::value("mu", "μ = G(0), the mean of the affine generator's Gaussian"),
         stored::value("sigma", "σ = ‖∇_z G‖, its standard deviation"),
-        stored::value("exact_<divergence>", "D_f(P‖Q) by log-space quadrature, for kl, reverse_kl,"
-                                            " jeffrey, pearson, neyman, hellinger, "
-                                            "total_variation, jensen_shannon (2·JSD), js (JSD, ≤ "
-                                            "log 2) and gan (2·JSD − log 4)"),
-        stored::value("variational_<divergence>", "the f-GAN lower bound sup_T E_P[g_f(V)] − "
-                                                  "E_Q[f*(g_f(V))] from a freshly trained critic, "
-                                                  "for each divergence in `variational`"),
-        stored::value("best", "with best_fit: min over (μ, σ) of exact_<best_fit>, the best Gaussian "
-                              "fit to the data (f-GAN, Table 1 left)"),
+        stored::value("exact_<divergence>",
+                      "D_f(P‖Q) by log-space quadrature, for kl, reverse_kl,"
+                      " jeffrey, pearson, neyman, hellinger, "
+                      "total_variation, jensen_shannon (2·JSD), js (JSD, ≤ "
+                      "log 2) and gan (2·JSD − log 4)"),
+        stored::value("variational_<divergence>",
+                      "the f-GAN lower bound sup_T E_P[g_f(V)] − "
+                      "E_Q[f*(g_f(V))] from a freshly trained critic, "
+                      "for each divergence in `variational`"),
+        stored::value("best",
+                      "with best_fit: min over (μ, σ) of exact_<best_fit>, the best Gaussian "
+                      "fit to the data (f-GAN, Table 1 left)"),
         stored::value("best_mu", "the μ of that best fit"),
         stored::value("best_sigma", "the σ of that best fit"),
-        stored::value("trained_estimate", "with trained_estimate: the cell's objective's divergence "
-                                          "estimate with its trained critic (F(ω̂, θ̂) of the f-GAN paper)")},
-       {{rules::data_shape({1}, "1-D data"), rules::closed_form_density(), rules::normal_noise(),
-         {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and output_activation: none), "
+        stored::value("trained_estimate",
+                      "with trained_estimate: the cell's objective's divergence "
+                      "estimate with its trained critic (F(ω̂, θ̂) of the f-GAN paper)")},
+       {{rules::data_shape({1}, "1-D data"),
+         rules::closed_form_density(),
+         rules::normal_noise(),
+         {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and "
+          "output_activation: none), "
           "checked on the initialised generator at random z",
-          [](const Params&, CellView& cell) { return affine_mismatch(cell.generator(), cell.noise_dim()); }},
+          [](const Params&, CellView& cell) {
+            return affine_mismatch(cell.generator(), cell.noise_dim());
+          }},
          {"`variational` lists f-GAN divergences (kl, reverse_kl, pearson, …)",
           [](const Params& p, CellView&) -> std::string {
             try {

@@ -25,10 +25,12 @@ using namespace kant;
 
 class GeneratorGradient : public Metric {
  public:
-  GeneratorGradient(int64_t samples, int64_t baseline_step) : samples_(samples), baseline_step_(baseline_step) {}
+  GeneratorGradient(int64_t samples, int64_t baseline_step)
+      : samples_(samples), baseline_step_(baseline_step) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"minimax", "nonsaturating"};
-    if (baseline_step_ > 0) names.insert(names.end(), {"minimax_log10_change", "nonsaturating_log10_change"});
+    if (baseline_step_ > 0)
+      names.insert(names.end(), {"minimax_log10_change", "nonsaturating_log10_change"});
     return names;
   }
 
@@ -36,9 +38,11 @@ class GeneratorGradient : public Metric {
     if (!ctx.noise) throw Error("generator_gradient needs the generator's noise");
     const int64_t m = critic_of(ctx, "generator_gradient").pack();
     const std::vector<Tensor> params = ctx.generator.parameters();
-    Tensor v = critic_of(ctx, "generator_gradient").forward(ctx.generator.forward(ctx.noise((samples_ + m - 1) / m * m)));
-    std::map<std::string, double> out{{"minimax", norm(grad({mean(neg(softplus(v)))}, params, {}, true))},
-                                      {"nonsaturating", norm(grad({mean(softplus(neg(v)))}, params))}};
+    Tensor v = critic_of(ctx, "generator_gradient")
+                   .forward(ctx.generator.forward(ctx.noise((samples_ + m - 1) / m * m)));
+    std::map<std::string, double> out{
+        {"minimax", norm(grad({mean(neg(softplus(v)))}, params, {}, true))},
+        {"nonsaturating", norm(grad({mean(softplus(neg(v)))}, params))}};
     if (baseline_step_ > 0) {
       if (!has_baseline_ && ctx.step >= baseline_step_) {
         baseline_ = {out["minimax"], out["nonsaturating"]};
@@ -46,7 +50,8 @@ class GeneratorGradient : public Metric {
       }
       const double nan = std::numeric_limits<double>::quiet_NaN();
       out["minimax_log10_change"] = has_baseline_ ? std::log10(out["minimax"] / baseline_[0]) : nan;
-      out["nonsaturating_log10_change"] = has_baseline_ ? std::log10(out["nonsaturating"] / baseline_[1]) : nan;
+      out["nonsaturating_log10_change"] =
+          has_baseline_ ? std::log10(out["nonsaturating"] / baseline_[1]) : nan;
     }
     return out;
   }
@@ -54,13 +59,16 @@ class GeneratorGradient : public Metric {
   // the baseline, bit for bit
   ComponentState state() const override {
     ComponentState s;
-    if (has_baseline_) s.words["baseline"] = {std::bit_cast<uint64_t>(baseline_[0]), std::bit_cast<uint64_t>(baseline_[1])};
+    if (has_baseline_)
+      s.words["baseline"] = {std::bit_cast<uint64_t>(baseline_[0]),
+                             std::bit_cast<uint64_t>(baseline_[1])};
     return s;
   }
   void load_state(const ComponentState& s) override {
     auto it = s.words.find("baseline");
     has_baseline_ = it != s.words.end() && it->second.size() == 2;
-    if (has_baseline_) baseline_ = {std::bit_cast<double>(it->second[0]), std::bit_cast<double>(it->second[1])};
+    if (has_baseline_)
+      baseline_ = {std::bit_cast<double>(it->second[0]), std::bit_cast<double>(it->second[1])};
   }
 
  private:
@@ -77,26 +85,33 @@ class GeneratorGradient : public Metric {
 }  // namespace
 
 KANT_PLUGIN("generator_gradient", "1.0.0") {
-  registrar.add({"generator_gradient", "1.0.0",
-                 "norm of the generator's gradient under the minimax and the −log D costs "
-                 "(Arjovsky & Bottou 2017)",
-                 {param::integer("samples", 256, "noise samples").at_least(1),
-                  param::integer("baseline_step", 0, "the first evaluation at or after this step is the "
-                                                     "baseline of the *_log10_change values (0: none)")
-                      .at_least(0)
-                      .added_later()},
-                 MetricFactory([](const Params& p) {
-                   return std::make_unique<GeneratorGradient>(p.integer("samples"), p.integer("baseline_step"));
-                 }),
-       {
-        stored::value("minimax", "‖∇_θ E_z[log(1 − D(G(z)))]‖ with D = σ(critic output): vanishes "
-                                 "as the critic grows confident"),
+  registrar.add(
+      {"generator_gradient",
+       "1.0.0",
+       "norm of the generator's gradient under the minimax and the −log D costs "
+       "(Arjovsky & Bottou 2017)",
+       {param::integer("samples", 256, "noise samples").at_least(1),
+        param::integer("baseline_step", 0,
+                       "the first evaluation at or after this step is the "
+                       "baseline of the *_log10_change values (0: none)")
+            .at_least(0)
+            .added_later()},
+       MetricFactory([](const Params& p) {
+         return std::make_unique<GeneratorGradient>(p.integer("samples"),
+                                                    p.integer("baseline_step"));
+       }),
+       {stored::value("minimax",
+                      "‖∇_θ E_z[log(1 − D(G(z)))]‖ with D = σ(critic output): vanishes "
+                      "as the critic grows confident"),
         stored::value("nonsaturating", "‖∇_θ E_z[−log D(G(z))]‖: the −log D cost's gradient norm"),
-        stored::value("minimax_log10_change", "with baseline_step: log10(minimax / minimax at the "
-                                              "baseline evaluation)"),
-        stored::value("nonsaturating_log10_change", "with baseline_step: log10(nonsaturating / "
-                                                    "nonsaturating at the baseline evaluation)")},
-                 {{rules::needs_critic()},
-                  {{"minimax_log10_change", "the baseline evaluation has not happened yet (steps before baseline_step)"},
-                   {"nonsaturating_log10_change", "the baseline evaluation has not happened yet"}}}});
+        stored::value("minimax_log10_change",
+                      "with baseline_step: log10(minimax / minimax at the "
+                      "baseline evaluation)"),
+        stored::value("nonsaturating_log10_change",
+                      "with baseline_step: log10(nonsaturating / "
+                      "nonsaturating at the baseline evaluation)")},
+       {{rules::needs_critic()},
+        {{"minimax_log10_change",
+          "the baseline evaluation has not happened yet (steps before baseline_step)"},
+         {"nonsaturating_log10_change", "the baseline evaluation has not happened yet"}}}});
 }

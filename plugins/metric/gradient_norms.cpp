@@ -21,9 +21,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kant/input_gradient.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
@@ -66,9 +66,11 @@ class GradientNorms : public Metric {
       : samples_(samples), bins_(bins), layers_(std::move(layers)), layer_ratio_(layer_ratio) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"activation_grad_<layer>"};  // each block the critic records
-    if (layer_ratio_) names.insert(names.end(), {"activation_grad_log10_ratio", "activation_grad_trend"});
+    if (layer_ratio_)
+      names.insert(names.end(), {"activation_grad_log10_ratio", "activation_grad_trend"});
     for (const char* where : {"real", "fake", "interpolates"})
-      for (const char* stat : {"mean", "std", "max"}) names.push_back(std::string(where) + "_" + stat);
+      for (const char* stat : {"mean", "std", "max"})
+        names.push_back(std::string(where) + "_" + stat);
     return names;
   }
 
@@ -83,8 +85,10 @@ class GradientNorms : public Metric {
       mixed = penalties::random_interpolates(real, fake, ctx.rng);
     }
     std::map<std::string, double> out = activation_gradients(ctx, real, fake);
-    for (auto [where, x] : {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
-      const std::vector<double> norms = row_norms(penalties::input_gradient(critic_of(ctx, "gradient_norms"), x), samples);
+    for (auto [where, x] :
+         {std::pair<const char*, Tensor>{"real", real}, {"fake", fake}, {"interpolates", mixed}}) {
+      const std::vector<double> norms =
+          row_norms(penalties::input_gradient(critic_of(ctx, "gradient_norms"), x), samples);
       double sum = 0, sum_sq = 0, max = 0;
       for (double n : norms) {
         sum += n;
@@ -93,7 +97,8 @@ class GradientNorms : public Metric {
       }
       const double mean = sum / static_cast<double>(samples);
       out[std::string(where) + "_mean"] = mean;
-      out[std::string(where) + "_std"] = std::sqrt(std::max(0.0, sum_sq / static_cast<double>(samples) - mean * mean));
+      out[std::string(where) + "_std"] =
+          std::sqrt(std::max(0.0, sum_sq / static_cast<double>(samples) - mean * mean));
       out[std::string(where) + "_max"] = max;
     }
     return out;
@@ -106,7 +111,8 @@ class GradientNorms : public Metric {
       const auto [lo, hi] = std::minmax_element(w.data(), w.data() + w.numel());
       const double width = (*hi > *lo ? *hi - *lo : 1.0) / static_cast<double>(bins_);
       Tensor counts = Tensor::zeros({bins_}), edges = Tensor::empty({bins_ + 1});
-      for (int64_t b = 0; b <= bins_; ++b) edges.data()[b] = static_cast<float>(*lo + width * static_cast<double>(b));
+      for (int64_t b = 0; b <= bins_; ++b)
+        edges.data()[b] = static_cast<float>(*lo + width * static_cast<double>(b));
       for (int64_t i = 0; i < w.numel(); ++i) {
         const auto b = static_cast<int64_t>((w.data()[i] - *lo) / width);
         counts.data()[std::min(b, bins_ - 1)] += 1;
@@ -129,16 +135,19 @@ class GradientNorms : public Metric {
     if (!layers_.empty())
       hidden.erase(std::remove_if(hidden.begin(), hidden.end(),
                                   [&](const Module::NamedTensor& h) {
-                                    return std::find(layers_.begin(), layers_.end(), h.first) == layers_.end();
+                                    return std::find(layers_.begin(), layers_.end(), h.first) ==
+                                           layers_.end();
                                   }),
                    hidden.end());
     std::map<std::string, double> out;
     if (hidden.empty()) return out;
-    Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake) : sub(mean(d_fake), mean(d_real));
+    Tensor loss = ctx.objective ? ctx.objective->critic_loss(d_real, d_fake)
+                                : sub(mean(d_fake), mean(d_real));
     std::vector<Tensor> activations;
     for (const auto& [name, h] : hidden) activations.push_back(h);
     const std::vector<Tensor> grads = grad({loss}, activations);
-    for (size_t k = 0; k < hidden.size(); ++k) out["activation_grad_" + hidden[k].first] += squared_norm(grads[k]);
+    for (size_t k = 0; k < hidden.size(); ++k)
+      out["activation_grad_" + hidden[k].first] += squared_norm(grads[k]);
     for (auto& [name, v] : out) v = std::sqrt(v);
     if (layer_ratio_) {  // the first and the last block in forward order
       const double r = std::log10(out["activation_grad_" + hidden.front().first] /
@@ -157,50 +166,62 @@ class GradientNorms : public Metric {
 }  // namespace
 
 KANT_PLUGIN("gradient_norms", "1.0.0") {
-  registrar.add({"gradient_norms", "1.0.0",
-                 "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; per-layer "
-                 "critic-loss gradient norms; weight histograms",
-                 {param::integer("samples", 512, "samples of each kind").at_least(1),
-                  param::integer("bins", 50, "bins of the final weight histograms").at_least(1),
-                  param::string("layers", "", "comma-separated hidden blocks of the critic whose "
-                                              "activation_grad_<layer> is reported, e.g. \"hidden1, "
-                                              "hidden3\" (empty: every block the critic records)")
-                      .added_later(),
-                  param::boolean("layer_ratio", false, "also report activation_grad_log10_ratio (log10 of the "
-                                                       "first block's norm over the last's) and its trend (±1, 0)")
-                      .added_later()},
-                 MetricFactory([](const Params& p) {
-                   return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
-                                                          names_of(p.string("layers")), p.boolean("layer_ratio"));
-                 }),
-       {
-        stored::value("real_<stat>", "mean, std or max of ‖∇ₓD(x)‖₂ over real samples (real_mean, "
-                                     "real_std, real_max)"),
+  registrar.add(
+      {"gradient_norms",
+       "1.0.0",
+       "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; per-layer "
+       "critic-loss gradient norms; weight histograms",
+       {param::integer("samples", 512, "samples of each kind").at_least(1),
+        param::integer("bins", 50, "bins of the final weight histograms").at_least(1),
+        param::string("layers", "",
+                      "comma-separated hidden blocks of the critic whose "
+                      "activation_grad_<layer> is reported, e.g. \"hidden1, "
+                      "hidden3\" (empty: every block the critic records)")
+            .added_later(),
+        param::boolean("layer_ratio", false,
+                       "also report activation_grad_log10_ratio (log10 of the "
+                       "first block's norm over the last's) and its trend (±1, 0)")
+            .added_later()},
+       MetricFactory([](const Params& p) {
+         return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
+                                                names_of(p.string("layers")),
+                                                p.boolean("layer_ratio"));
+       }),
+       {stored::value("real_<stat>",
+                      "mean, std or max of ‖∇ₓD(x)‖₂ over real samples (real_mean, "
+                      "real_std, real_max)"),
         stored::value("fake_<stat>", "the same over generated samples"),
-        stored::value("interpolates_<stat>", "the same over random interpolates εx + (1 − ε)x̃ "
-                                             "(where WGAN-GP penalises)"),
-        stored::value("activation_grad_<layer>", "‖∂L_D/∂h‖ for each hidden block h the critic "
-                                                 "records, L_D the critic loss without penalty "
-                                                 "(WGAN-GP Figure 1b)"),
-        stored::array("weight_histogram.<parameter>", "[bins] counts of each critic weight "
-                                                      "matrix's entries at the end (WGAN-GP Figure"
-                                                      " 1c)"),
+        stored::value("interpolates_<stat>",
+                      "the same over random interpolates εx + (1 − ε)x̃ "
+                      "(where WGAN-GP penalises)"),
+        stored::value("activation_grad_<layer>",
+                      "‖∂L_D/∂h‖ for each hidden block h the critic "
+                      "records, L_D the critic loss without penalty "
+                      "(WGAN-GP Figure 1b)"),
+        stored::array("weight_histogram.<parameter>",
+                      "[bins] counts of each critic weight "
+                      "matrix's entries at the end (WGAN-GP Figure"
+                      " 1c)"),
         stored::array("weight_edges.<parameter>", "[bins + 1] the histogram's bin edges"),
-        stored::value("activation_grad_log10_ratio", "with layer_ratio: log10 of the first recorded "
-                                                     "block's ‖∂L_D/∂h‖ over the last's (> 0 exploding,"
-                                                     " < 0 vanishing)"),
-        stored::value("activation_grad_trend", "with layer_ratio: +1 exploding (ratio > 1), −1 "
-                                               "vanishing (ratio < −1), 0 within a factor of 10")},
-                 {{rules::needs_critic(),
-                   {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
-                    [](const Params& p, CellView& cell) -> std::string {
-                      const std::vector<std::string> wanted = names_of(p.string("layers"));
-                      if (wanted.empty() || !cell.critic()) return "";
-                      const std::vector<std::string> blocks = recorded_blocks(*cell.critic(), cell.dataset().sample_shape());
-                      for (const std::string& w : wanted)
-                        if (std::find(blocks.begin(), blocks.end(), w) == blocks.end())
-                          return fmt::format("the critic records no block '{}' (it records: {})", w,
-                                             blocks.empty() ? "none" : fmt::format("{}", fmt::join(blocks, ", ")));
-                      return "";
-                    }}}}});
+        stored::value("activation_grad_log10_ratio",
+                      "with layer_ratio: log10 of the first recorded "
+                      "block's ‖∂L_D/∂h‖ over the last's (> 0 exploding,"
+                      " < 0 vanishing)"),
+        stored::value("activation_grad_trend",
+                      "with layer_ratio: +1 exploding (ratio > 1), −1 "
+                      "vanishing (ratio < −1), 0 within a factor of 10")},
+       {{rules::needs_critic(),
+         {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
+          [](const Params& p, CellView& cell) -> std::string {
+            const std::vector<std::string> wanted = names_of(p.string("layers"));
+            if (wanted.empty() || !cell.critic()) return "";
+            const std::vector<std::string> blocks =
+                recorded_blocks(*cell.critic(), cell.dataset().sample_shape());
+            for (const std::string& w : wanted)
+              if (std::find(blocks.begin(), blocks.end(), w) == blocks.end())
+                return fmt::format(
+                    "the critic records no block '{}' (it records: {})", w,
+                    blocks.empty() ? "none" : fmt::format("{}", fmt::join(blocks, ", ")));
+            return "";
+          }}}}});
 }

@@ -13,9 +13,9 @@
 #include <cmath>
 #include <limits>
 
-#include "kant/input_gradient.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
+#include "kant/input_gradient.hpp"
 #include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
@@ -28,10 +28,14 @@ double l2(const Tensor& t) { return std::sqrt(squared_norm(t)); }
 class LipschitzBounds : public Metric {
  public:
   explicit LipschitzBounds(const Params& p)
-      : samples_(p.integer("samples")), iterations_(p.integer("iterations")),
-        ascent_steps_(p.integer("ascent_steps")), ascent_lr_(p.real("ascent_lr")) {}
+      : samples_(p.integer("samples")),
+        iterations_(p.integer("iterations")),
+        ascent_steps_(p.integer("ascent_steps")),
+        ascent_lr_(p.real("ascent_lr")) {}
 
-  std::vector<std::string> value_names() const override { return {"upper", "lower", "lower_ascent"}; }
+  std::vector<std::string> value_names() const override {
+    return {"upper", "lower", "lower_ascent"};
+  }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     Rng& rng = ctx.rng;
@@ -48,7 +52,8 @@ class LipschitzBounds : public Metric {
       }
       return sigma;
     };
-    const std::optional<double> upper = critic_of(ctx, "lipschitz_bounds").lipschitz_upper_bound(spectral_norm);
+    const std::optional<double> upper =
+        critic_of(ctx, "lipschitz_bounds").lipschitz_upper_bound(spectral_norm);
 
     const int64_t m = critic_of(ctx, "lipschitz_bounds").pack();
     const int64_t n = (samples_ + m - 1) / m * m;
@@ -61,22 +66,26 @@ class LipschitzBounds : public Metric {
     const double lower = max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x);
     for (int64_t step = 0; step < ascent_steps_; ++step) {
       Tensor v = x.detach().set_requires_grad();
-      Tensor g = grad({sum(critic_of(ctx, "lipschitz_bounds").forward(v))}, {v}, {}, /*create_graph=*/true)[0];
+      Tensor g = grad({sum(critic_of(ctx, "lipschitz_bounds").forward(v))}, {v}, {},
+                      /*create_graph=*/true)[0];
       Tensor up = grad({sum(square(g))}, {v})[0];
       const double norm = l2(up);
       if (norm == 0 || !std::isfinite(norm)) break;
       NoGradGuard no_grad;
-      x = add(x, up * static_cast<float>(ascent_lr_ * std::sqrt(static_cast<double>(x.size(0))) / norm));
+      x = add(x, up * static_cast<float>(ascent_lr_ * std::sqrt(static_cast<double>(x.size(0))) /
+                                         norm));
     }
     return {{"upper", upper ? *upper : std::numeric_limits<double>::quiet_NaN()},
             {"lower", lower},
-            {"lower_ascent", std::max(lower, max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x))}};
+            {"lower_ascent",
+             std::max(lower, max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x))}};
   }
 
  private:
   // max over samples of the per-sample ‖∇ₓD‖ (per pack for a packed critic)
   static double max_gradient_norm(Network& critic, const Tensor& x) {
-    const std::vector<double> norms = row_norms(penalties::input_gradient(critic, x), x.size(0) / critic.pack());
+    const std::vector<double> norms =
+        row_norms(penalties::input_gradient(critic, x), x.size(0) / critic.pack());
     return *std::max_element(norms.begin(), norms.end());
   }
 
@@ -87,22 +96,27 @@ class LipschitzBounds : public Metric {
 }  // namespace
 
 KANT_PLUGIN("lipschitz_bounds", "1.0.0") {
-  registrar.add({"lipschitz_bounds", "1.0.0",
-                 "layer-wise upper bound (∏ spectral norms, convolutions included) and empirical "
-                 "lower bounds (max gradient norm, then gradient ascent) on the critic's Lipschitz constant",
-                 {param::integer("samples", 256, "real, generated and interpolated samples each").at_least(1),
-                  param::integer("iterations", 100, "power iterations per layer").at_least(1),
-                  param::integer("ascent_steps", 20, "gradient-ascent steps on ‖∇ₓD‖² (0: none)").at_least(0),
-                  param::real("ascent_lr", 0.01, "ascent step length per sample").at_least(0)},
-                 MetricFactory([](const Params& p) { return std::make_unique<LipschitzBounds>(p); }),
-       {
-        stored::value("upper", "the architecture's layer-wise bound on the critic's Lipschitz "
-                               "constant: product of spectral norms by power iteration (NaN when "
-                               "the architecture has none)"),
-        stored::value("lower", "max ‖∇ₓD(x)‖ over real, generated and interpolated samples: a "
-                               "lower bound"),
-        stored::value("lower_ascent", "the same after gradient ascent on ‖∇ₓD‖² from those points:"
-                                      " a tighter lower bound")},
-                 {{rules::needs_critic()},
-                  {{"upper", "the critic's architecture has no layer-wise bound (batch or layer normalisation)"}}}});
+  registrar.add(
+      {"lipschitz_bounds",
+       "1.0.0",
+       "layer-wise upper bound (∏ spectral norms, convolutions included) and empirical "
+       "lower bounds (max gradient norm, then gradient ascent) on the critic's Lipschitz constant",
+       {param::integer("samples", 256, "real, generated and interpolated samples each").at_least(1),
+        param::integer("iterations", 100, "power iterations per layer").at_least(1),
+        param::integer("ascent_steps", 20, "gradient-ascent steps on ‖∇ₓD‖² (0: none)").at_least(0),
+        param::real("ascent_lr", 0.01, "ascent step length per sample").at_least(0)},
+       MetricFactory([](const Params& p) { return std::make_unique<LipschitzBounds>(p); }),
+       {stored::value("upper",
+                      "the architecture's layer-wise bound on the critic's Lipschitz "
+                      "constant: product of spectral norms by power iteration (NaN when "
+                      "the architecture has none)"),
+        stored::value("lower",
+                      "max ‖∇ₓD(x)‖ over real, generated and interpolated samples: a "
+                      "lower bound"),
+        stored::value("lower_ascent",
+                      "the same after gradient ascent on ‖∇ₓD‖² from those points:"
+                      " a tighter lower bound")},
+       {{rules::needs_critic()},
+        {{"upper",
+          "the critic's architecture has no layer-wise bound (batch or layer normalisation)"}}}});
 }

@@ -7,10 +7,10 @@
 //   reverse_kl   = KL(p̂ ‖ uniform) = Σ_k p̂_k log(K p̂_k), p̂ the histogram of high-quality
 //                  samples over the K modes (PacGAN's measure; 0 when all modes are equally
 //                  hit, log K when one mode takes everything; NaN without high-quality samples)
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "kant/error.hpp"
 #include "kant/metric_rules.hpp"
@@ -22,10 +22,13 @@ using namespace kant;
 class ModeCoverage : public Metric {
  public:
   explicit ModeCoverage(const Params& p)
-      : samples_(p.integer("samples")), k_(p.real("threshold_std")),
+      : samples_(p.integer("samples")),
+        k_(p.real("threshold_std")),
         min_samples_(p.integer("min_samples")) {}
 
-  std::vector<std::string> value_names() const override { return {"modes", "high_quality", "reverse_kl"}; }
+  std::vector<std::string> value_names() const override {
+    return {"modes", "high_quality", "reverse_kl"};
+  }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     std::optional<Modes> modes = ctx.dataset.modes();
@@ -69,7 +72,8 @@ class ModeCoverage : public Metric {
     }
     return {{"modes", covered},
             {"reverse_kl", reverse_kl},
-            {"high_quality", 100.0 * static_cast<double>(high_quality) / static_cast<double>(samples_)}};
+            {"high_quality",
+             100.0 * static_cast<double>(high_quality) / static_cast<double>(samples_)}};
   }
 
  private:
@@ -82,26 +86,31 @@ class ModeCoverage : public Metric {
 
 KANT_PLUGIN("mode_coverage", "1.0.0") {
   registrar.add(
-      {"mode_coverage", "1.0.0",
+      {"mode_coverage",
+       "1.0.0",
        "modes covered, % high-quality samples (within k std of the nearest mode), and the "
        "reverse KL of their mode histogram to uniform "
        "(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)",
        {param::integer("samples", 2500, "generated samples evaluated").at_least(1),
-        param::real("threshold_std", 3.0, "a sample within this many stds of a mode is "
-                                          "high quality")
+        param::real("threshold_std", 3.0,
+                    "a sample within this many stds of a mode is "
+                    "high quality")
             .at_least(0, true),
-        param::integer("min_samples", 20, "high-quality samples a mode needs to count as "
-                                          "covered (PacGAN: 20 of 2500)")
+        param::integer("min_samples", 20,
+                       "high-quality samples a mode needs to count as "
+                       "covered (PacGAN: 20 of 2500)")
             .at_least(1)},
        MetricFactory([](const Params& p) { return std::make_unique<ModeCoverage>(p); }),
-       {
-        stored::value("modes", "modes with at least min_samples high-quality samples nearest to "
-                               "them"),
-        stored::value("high_quality", "percentage of samples within k standard deviations of their"
-                                      " nearest mode"),
-        stored::value("reverse_kl", "KL(p̂ ‖ uniform) of the high-quality samples' mode histogram "
-                                    "(0: modes equally hit, log K: one mode takes all; NaN without"
-                                    " high-quality samples)")},
+       {stored::value("modes",
+                      "modes with at least min_samples high-quality samples nearest to "
+                      "them"),
+        stored::value("high_quality",
+                      "percentage of samples within k standard deviations of their"
+                      " nearest mode"),
+        stored::value("reverse_kl",
+                      "KL(p̂ ‖ uniform) of the high-quality samples' mode histogram "
+                      "(0: modes equally hit, log K: one mode takes all; NaN without"
+                      " high-quality samples)")},
        {{rules::known_modes()},
         {{"reverse_kl", "no generated sample is high quality (within threshold_std of a mode)"}}}});
 }

@@ -25,13 +25,15 @@ class SlicedWasserstein : public Metric {
 }  // namespace
 
 KANT_PLUGIN("sliced_wasserstein", "1.0.0") {
-  registrar.add({"sliced_wasserstein", "1.0.0",
-                 "sliced Wasserstein distance SW_p over random projections",
-                 {param::integer("samples", 2000, "samples per side").at_least(1),
-                  param::integer("projections", 128, "random directions").at_least(1),
-                  param::real("p", 2.0, "order p of W_p").at_least(1)},
-                 MetricFactory([](const Params& p) { return std::make_unique<SlicedWasserstein>(p); }),
-       {
-        stored::value("sw", "SW_p: (mean over random unit directions θ of W_p(θ·x, θ·y)ᵖ)^(1/p) "
-                            "between generated and data samples")}});
+  registrar.add(
+      {"sliced_wasserstein",
+       "1.0.0",
+       "sliced Wasserstein distance SW_p over random projections",
+       {param::integer("samples", 2000, "samples per side").at_least(1),
+        param::integer("projections", 128, "random directions").at_least(1),
+        param::real("p", 2.0, "order p of W_p").at_least(1)},
+       MetricFactory([](const Params& p) { return std::make_unique<SlicedWasserstein>(p); }),
+       {stored::value("sw",
+                      "SW_p: (mean over random unit directions θ of W_p(θ·x, θ·y)ᵖ)^(1/p) "
+                      "between generated and data samples")}});
 }

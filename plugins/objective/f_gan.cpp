@@ -15,13 +15,15 @@ using namespace kant;
 
 class FGan : public Objective {
  public:
-  explicit FGan(const Params& p) : d_(*fgan::find(p.string("divergence"))), trick_(p.string("generator") == "trick") {}
+  explicit FGan(const Params& p)
+      : d_(*fgan::find(p.string("divergence"))), trick_(p.string("generator") == "trick") {}
 
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return sub(mean(d_.conjugate_of_activation(d_fake)), mean(d_.activation_t(d_real)));
   }
   Tensor generator_loss(const Tensor&, const Tensor& d_fake) override {
-    return trick_ ? neg(mean(d_.activation_t(d_fake))) : neg(mean(d_.conjugate_of_activation(d_fake)));
+    return trick_ ? neg(mean(d_.activation_t(d_fake)))
+                  : neg(mean(d_.conjugate_of_activation(d_fake)));
   }
   double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
     return -critic_loss(d_real, d_fake).item();
@@ -38,7 +40,8 @@ KANT_PLUGIN("f_gan", "1.0.0") {
   std::vector<std::string> names;
   for (const auto& d : fgan::divergences()) names.push_back(d.name);
   registrar.add(
-      {"f_gan", "1.0.0",
+      {"f_gan",
+       "1.0.0",
        "f-GAN: L_D = E_Q[f*(g_f(V))] − E_P[g_f(V)], estimate of D_f (Nowozin et al. 2016; "
        "jensen_shannon estimates 2·JSD)",
        {param::choice("divergence", "kl", names, "the f-divergence (Nowozin et al. 2016, Table 2)"),

@@ -12,7 +12,9 @@ class Minimax : public Objective {
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return gan::critic_loss(d_real, d_fake);
   }
-  Tensor generator_loss(const Tensor&, const Tensor& d_fake) override { return neg(mean(softplus(d_fake))); }
+  Tensor generator_loss(const Tensor&, const Tensor& d_fake) override {
+    return neg(mean(softplus(d_fake)));
+  }
   double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
     return gan::jsd_estimate(d_real, d_fake);
   }
@@ -21,7 +23,8 @@ class Minimax : public Objective {
 }  // namespace
 
 KANT_PLUGIN("minimax", "1.0.0") {
-  registrar.add({"minimax", "1.0.0",
+  registrar.add({"minimax",
+                 "1.0.0",
                  "saturating GAN: L_D = −E[log σ(D(x))] − E[log(1−σ(D(G(z))))], "
                  "L_G = E[log(1−σ(D(G(z))))] (Goodfellow et al. 2014); estimate: JSD",
                  {},

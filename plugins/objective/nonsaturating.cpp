@@ -12,7 +12,9 @@ class NonSaturating : public Objective {
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return gan::critic_loss(d_real, d_fake);
   }
-  Tensor generator_loss(const Tensor&, const Tensor& d_fake) override { return mean(softplus(neg(d_fake))); }
+  Tensor generator_loss(const Tensor&, const Tensor& d_fake) override {
+    return mean(softplus(neg(d_fake)));
+  }
   double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
     return gan::jsd_estimate(d_real, d_fake);
   }
@@ -21,9 +23,11 @@ class NonSaturating : public Objective {
 }  // namespace
 
 KANT_PLUGIN("nonsaturating", "1.0.0") {
-  registrar.add({"nonsaturating", "1.0.0",
-                 "non-saturating GAN: L_D as minimax, L_G = −E[log σ(D(G(z)))] "
-                 "(Goodfellow et al. 2014); estimate: JSD",
-                 {},
-                 ObjectiveFactory([](const Params&) { return std::make_unique<NonSaturating>(); })});
+  registrar.add(
+      {"nonsaturating",
+       "1.0.0",
+       "non-saturating GAN: L_D as minimax, L_G = −E[log σ(D(G(z)))] "
+       "(Goodfellow et al. 2014); estimate: JSD",
+       {},
+       ObjectiveFactory([](const Params&) { return std::make_unique<NonSaturating>(); })});
 }

@@ -40,7 +40,8 @@ class Relativistic : public Objective {
 }  // namespace
 
 KANT_PLUGIN("relativistic", "1.0.0") {
-  registrar.add({"relativistic", "1.0.0",
+  registrar.add({"relativistic",
+                 "1.0.0",
                  "relativistic average GAN on C_r = D(x) − E[D(G(z))], C_f = D(G(z)) − E[D(x)], "
                  "standard or hinge (Jolicoeur-Martineau 2019)",
                  {param::choice("variant", "standard", {"standard", "hinge"},

@@ -12,7 +12,10 @@ class Adam : public optim::BufferedOptimizer {
  public:
   explicit Adam(const Params& p)
       : BufferedOptimizer(2),
-        lr_(p.real("lr")), beta1_(p.real("beta1")), beta2_(p.real("beta2")), eps_(p.real("eps")),
+        lr_(p.real("lr")),
+        beta1_(p.real("beta1")),
+        beta2_(p.real("beta2")),
+        eps_(p.real("eps")),
         decay_(static_cast<float>(p.real("weight_decay"))) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
@@ -61,11 +64,14 @@ class Adam : public optim::BufferedOptimizer {
 }  // namespace
 
 KANT_PLUGIN("adam", "1.0.0") {
-  registrar.add({"adam", "1.0.0", "Adam with bias correction (Kingma & Ba 2015)",
-                 {param::real("lr", 1e-3, "learning rate").at_least(0, true),
-                  param::real("beta1", 0.9, "decay of the first-moment average β₁").range(0, 0.999999),
-                  param::real("beta2", 0.999, "decay of the second-moment average β₂").range(0, 0.999999),
-                  param::real("eps", 1e-8, "added to √v̂ in the denominator").at_least(0, true),
-                  param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0)},
-                 OptimizerFactory([](const Params& p) { return std::make_unique<Adam>(p); })});
+  registrar.add(
+      {"adam",
+       "1.0.0",
+       "Adam with bias correction (Kingma & Ba 2015)",
+       {param::real("lr", 1e-3, "learning rate").at_least(0, true),
+        param::real("beta1", 0.9, "decay of the first-moment average β₁").range(0, 0.999999),
+        param::real("beta2", 0.999, "decay of the second-moment average β₂").range(0, 0.999999),
+        param::real("eps", 1e-8, "added to √v̂ in the denominator").at_least(0, true),
+        param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0)},
+       OptimizerFactory([](const Params& p) { return std::make_unique<Adam>(p); })});
 }

@@ -45,7 +45,9 @@ class RmsProp : public optim::BufferedOptimizer {
 }  // namespace
 
 KANT_PLUGIN("rmsprop", "1.0.0") {
-  registrar.add({"rmsprop", "1.0.0", "RMSProp (Tieleman & Hinton 2012; PyTorch convention)",
+  registrar.add({"rmsprop",
+                 "1.0.0",
+                 "RMSProp (Tieleman & Hinton 2012; PyTorch convention)",
                  {param::real("lr", 1e-2, "learning rate").at_least(0, true),
                   param::real("alpha", 0.99, "decay of the squared-gradient average").range(0, 1),
                   param::real("eps", 1e-8, "added to √v in the denominator").at_least(0, true),

@@ -41,10 +41,13 @@ class Sgd : public optim::BufferedOptimizer {
 }  // namespace
 
 KANT_PLUGIN("sgd", "1.0.0") {
-  registrar.add({"sgd", "1.0.0", "stochastic gradient descent with momentum (PyTorch convention)",
-                 {param::real("lr", 0.01, "learning rate").at_least(0, true),
-                  param::real("momentum", 0.0, "momentum μ").range(0, 1),
-                  param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0),
-                  param::boolean("nesterov", false, "Nesterov momentum")},
-                 OptimizerFactory([](const Params& p) { return std::make_unique<Sgd>(p); })});
+  registrar.add(
+      {"sgd",
+       "1.0.0",
+       "stochastic gradient descent with momentum (PyTorch convention)",
+       {param::real("lr", 0.01, "learning rate").at_least(0, true),
+        param::real("momentum", 0.0, "momentum μ").range(0, 1),
+        param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0),
+        param::boolean("nesterov", false, "Nesterov momentum")},
+       OptimizerFactory([](const Params& p) { return std::make_unique<Sgd>(p); })});
 }

@@ -28,8 +28,10 @@ class State {
       for (const Tensor& p : params) shapes_.push_back(p.shape());
     }
     if (params.size() != shapes_.size() || params[i].shape() != shapes_[i])
-      throw Error(fmt::format("optimizer: parameter {} changed shape or count since the first "
-                              "step", i));
+      throw Error(
+          fmt::format("optimizer: parameter {} changed shape or count since the first "
+                      "step",
+                      i));
     return buffers_[i * static_cast<size_t>(slots_) + static_cast<size_t>(slot)].data();
   }
 
@@ -49,7 +51,8 @@ class State {
     for (size_t k = 0;; ++k) {
       const std::string name = fmt::format("slot{}.{}", k % static_cast<size_t>(slots_),
                                            k / static_cast<size_t>(slots_));
-      auto it = std::find_if(state.begin(), state.end(), [&](const auto& e) { return e.first == name; });
+      auto it =
+          std::find_if(state.begin(), state.end(), [&](const auto& e) { return e.first == name; });
       if (it == state.end()) break;
       buffers.push_back(it->second.clone());
       if (k % static_cast<size_t>(slots_) == 0) shapes.push_back(it->second.shape());
@@ -79,8 +82,8 @@ class BufferedOptimizer : public Optimizer {
 
 inline void check_sizes(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
   if (params.size() != grads.size())
-    throw Error(fmt::format("optimizer: {} parameters but {} gradients", params.size(),
-                            grads.size()));
+    throw Error(
+        fmt::format("optimizer: {} parameters but {} gradients", params.size(), grads.size()));
 }
 
 }  // namespace kant::optim

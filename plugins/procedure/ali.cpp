@@ -17,7 +17,8 @@ using namespace kant;
 class Ali : public procedures::JointCritic {
  public:
   explicit Ali(const Params& p)
-      : JointCritic("ali", "critic", "encoder", {"loss_critic", "penalty", "divergence_estimate", "loss_generator"}),
+      : JointCritic("ali", "critic", "encoder",
+                    {"loss_critic", "penalty", "divergence_estimate", "loss_generator"}),
         stochastic_(p.boolean("stochastic")) {}
 
   std::vector<NetworkRequest> networks(const Shape& data, int64_t noise_dim) const override {
@@ -61,18 +62,21 @@ class Ali : public procedures::JointCritic {
 }  // namespace
 
 KANT_PLUGIN("ali", "1.0.0") {
-  registrar.add({"ali", "1.0.0",
-                 "ALI / BiGAN (Dumoulin et al. 2017; Donahue et al. 2017): encoder E and a joint critic "
-                 "D(x, z); L_D = L(D(x, E(x)), D(G(z), z)), L_GE = L with the labels swapped",
-                 {param::boolean("stochastic", false,
-                                 "encoder outputs mean and log-variance, E(x) = μ + σε (ALI); false: "
-                                 "deterministic E(x) (BiGAN)")},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<Ali>(p); }),
-       {
-        stored::series("loss_critic", "L_D = L(D(x, E(x)), D(G(z), z)) of the last critic step, "
-                                      "without penalty"),
+  registrar.add(
+      {"ali",
+       "1.0.0",
+       "ALI / BiGAN (Dumoulin et al. 2017; Donahue et al. 2017): encoder E and a joint critic "
+       "D(x, z); L_D = L(D(x, E(x)), D(G(z), z)), L_GE = L with the labels swapped",
+       {param::boolean("stochastic", false,
+                       "encoder outputs mean and log-variance, E(x) = μ + σε (ALI); false: "
+                       "deterministic E(x) (BiGAN)")},
+       ProcedureFactory([](const Params& p) { return std::make_unique<Ali>(p); }),
+       {stored::series("loss_critic",
+                       "L_D = L(D(x, E(x)), D(G(z), z)) of the last critic step, "
+                       "without penalty"),
         stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
         stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
-        stored::series("loss_generator", "L_GE: the critic loss with the labels swapped, minimised"
-                                         " by generator and encoder")}});
+        stored::series("loss_generator",
+                       "L_GE: the critic loss with the labels swapped, minimised"
+                       " by generator and encoder")}});
 }

@@ -1,7 +1,8 @@
 // Procedure `critic_only`: a critic trained against a generator that does not learn — to study
 // the critic itself, as two papers do:
 //  - WGAN-GP (Gulrajani et al. 2017, Figure 1a): the critic "trained to optimality" against a
-//    fixed generator that is the data plus noise, `fake: data_plus_noise`, G = x + s·ε, ε ~ N(0, I);
+//    fixed generator that is the data plus noise, `fake: data_plus_noise`, G = x + s·ε, ε ~ N(0,
+//    I);
 //  - Arjovsky & Bottou 2017 (Figure 2): a GAN trained for `pretrain_steps` iterations as `gan`
 //    does, then its generator frozen and a fresh critic (re-initialised, new optimizer moments)
 //    trained alone, while metrics such as `generator_gradient` follow the generator's gradient.
@@ -18,14 +19,18 @@ using procedures::finite;
 class CriticOnly : public procedures::Gan {
  public:
   explicit CriticOnly(const Params& p)
-      : data_plus_noise_(p.string("fake") == "data_plus_noise"), noise_std_(static_cast<float>(p.real("noise_std"))),
-        pretrain_(p.integer("pretrain_steps")), reset_(p.boolean("reset_critic")) {
-    if (data_plus_noise_ && pretrain_ > 0) throw Error("critic_only: pretrain_steps needs fake: generator");
+      : data_plus_noise_(p.string("fake") == "data_plus_noise"),
+        noise_std_(static_cast<float>(p.real("noise_std"))),
+        pretrain_(p.integer("pretrain_steps")),
+        reset_(p.boolean("reset_critic")) {
+    if (data_plus_noise_ && pretrain_ > 0)
+      throw Error("critic_only: pretrain_steps needs fake: generator");
   }
 
   void set_up(TrainingContext& ctx) override {
     Gan::set_up(ctx);
-    if (pretrain_ > 0) fresh_optimizer_ = &ctx.optimizer("critic");  // new moments for the new critic
+    if (pretrain_ > 0)
+      fresh_optimizer_ = &ctx.optimizer("critic");  // new moments for the new critic
   }
 
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
@@ -37,8 +42,10 @@ class CriticOnly : public procedures::Gan {
     StepOutcome out;
     for (int64_t k = 0; k < ctx.train.n_critic; ++k)
       if (!critic_update(ctx, out)) return out;
-    out.losses = {{"loss_critic", critic_loss_}, {"penalty", penalty_},
-                  {"divergence_estimate", estimate_}, {"loss_generator", generator_loss_}};
+    out.losses = {{"loss_critic", critic_loss_},
+                  {"penalty", penalty_},
+                  {"divergence_estimate", estimate_},
+                  {"loss_generator", generator_loss_}};
     return out;
   }
 
@@ -49,12 +56,14 @@ class CriticOnly : public procedures::Gan {
 
   ComponentState state() const override {
     ComponentState s = Gan::state();
-    s.words["frozen"] = {static_cast<uint64_t>(critic_optimizer_ == fresh_optimizer_ && fresh_optimizer_)};
+    s.words["frozen"] = {
+        static_cast<uint64_t>(critic_optimizer_ == fresh_optimizer_ && fresh_optimizer_)};
     return s;
   }
   void load_state(const ComponentState& s) override {
     Gan::load_state(s);
-    if (auto it = s.words.find("frozen"); it != s.words.end() && !it->second.empty() && it->second[0])
+    if (auto it = s.words.find("frozen");
+        it != s.words.end() && !it->second.empty() && it->second[0])
       critic_optimizer_ = fresh_optimizer_;
   }
 
@@ -95,22 +104,28 @@ class CriticOnly : public procedures::Gan {
 }  // namespace
 
 KANT_PLUGIN("critic_only", "1.0.0") {
-  registrar.add({"critic_only", "1.0.0",
-                 "a critic trained against a generator that does not learn: the data plus noise "
-                 "(WGAN-GP, Gulrajani et al. 2017, Fig. 1a), or a GAN's generator frozen after "
-                 "pretrain_steps with a fresh critic (Arjovsky & Bottou 2017, Fig. 2)",
-                 {param::choice("fake", "data_plus_noise", {"data_plus_noise", "generator"},
-                                "the critic's fake samples: x + s·ε from the data, or the generator's"),
-                  param::real("noise_std", 1.0, "s, the noise of data_plus_noise").at_least(0),
-                  param::integer("pretrain_steps", 0, "GAN iterations (as `gan`) before the generator "
-                                                      "is frozen (fake: generator)")
-                      .at_least(0),
-                  param::boolean("reset_critic", true, "re-initialise the critic when the generator freezes")},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<CriticOnly>(p); }),
-                 {stored::series("loss_critic", "the critic loss L_D(D(x), D(fake)) of the iteration's last "
-                                                "critic step, without penalty"),
-                  stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-                  stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
-                  stored::series("loss_generator", "the objective's generator loss on the batch, not applied "
-                                                   "after pretraining")}});
+  registrar.add(
+      {"critic_only",
+       "1.0.0",
+       "a critic trained against a generator that does not learn: the data plus noise "
+       "(WGAN-GP, Gulrajani et al. 2017, Fig. 1a), or a GAN's generator frozen after "
+       "pretrain_steps with a fresh critic (Arjovsky & Bottou 2017, Fig. 2)",
+       {param::choice("fake", "data_plus_noise", {"data_plus_noise", "generator"},
+                      "the critic's fake samples: x + s·ε from the data, or the generator's"),
+        param::real("noise_std", 1.0, "s, the noise of data_plus_noise").at_least(0),
+        param::integer("pretrain_steps", 0,
+                       "GAN iterations (as `gan`) before the generator "
+                       "is frozen (fake: generator)")
+            .at_least(0),
+        param::boolean("reset_critic", true,
+                       "re-initialise the critic when the generator freezes")},
+       ProcedureFactory([](const Params& p) { return std::make_unique<CriticOnly>(p); }),
+       {stored::series("loss_critic",
+                       "the critic loss L_D(D(x), D(fake)) of the iteration's last "
+                       "critic step, without penalty"),
+        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
+        stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
+        stored::series("loss_generator",
+                       "the objective's generator loss on the batch, not applied "
+                       "after pretraining")}});
 }

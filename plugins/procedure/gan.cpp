@@ -14,17 +14,21 @@
 using namespace kant;
 
 KANT_PLUGIN("gan", "1.0.0") {
-  registrar.add({"gan", "1.0.0",
-                 "adversarial training of a generator G against a critic D (Goodfellow et al. 2014): "
-                 "n_critic critic steps then a generator step, or simultaneous steps; WGAN's critic "
-                 "schedule (Arjovsky et al. 2017); unrolled critic steps (Metz et al. 2017); "
-                 "settings in `train`",
-                 {}, ProcedureFactory([](const Params&) { return std::make_unique<kant::procedures::Gan>(); }),
-       {
-        stored::series("loss_critic", "the critic loss L_D(D(x), D(G(z))) of the last critic step "
-                                      "of each generator step, without penalty"),
+  registrar.add(
+      {"gan",
+       "1.0.0",
+       "adversarial training of a generator G against a critic D (Goodfellow et al. 2014): "
+       "n_critic critic steps then a generator step, or simultaneous steps; WGAN's critic "
+       "schedule (Arjovsky et al. 2017); unrolled critic steps (Metz et al. 2017); "
+       "settings in `train`",
+       {},
+       ProcedureFactory([](const Params&) { return std::make_unique<kant::procedures::Gan>(); }),
+       {stored::series("loss_critic",
+                       "the critic loss L_D(D(x), D(G(z))) of the last critic step "
+                       "of each generator step, without penalty"),
         stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-        stored::series("divergence_estimate", "the objective's divergence estimate at that step "
-                                              "(W₁ for wasserstein, JSD for the GAN losses)"),
+        stored::series("divergence_estimate",
+                       "the objective's divergence estimate at that step "
+                       "(W₁ for wasserstein, JSD for the GAN losses)"),
         stored::series("loss_generator", "the generator loss L_G(D(G(z)))")}});
 }

@@ -32,9 +32,13 @@ class Gan : public Procedure {
 
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
     StepOutcome out;
-    bool ok = ctx.train.simultaneous ? simultaneous_step(ctx, out) : alternating_step(ctx, step, out);
-    if (ok) out.losses = {{"loss_critic", critic_loss_}, {"penalty", penalty_},
-                          {"divergence_estimate", estimate_}, {"loss_generator", generator_loss_}};
+    bool ok =
+        ctx.train.simultaneous ? simultaneous_step(ctx, out) : alternating_step(ctx, step, out);
+    if (ok)
+      out.losses = {{"loss_critic", critic_loss_},
+                    {"penalty", penalty_},
+                    {"divergence_estimate", estimate_},
+                    {"loss_generator", generator_loss_}};
     return out;
   }
 
@@ -58,8 +62,9 @@ class Gan : public Procedure {
   bool alternating_step(TrainingContext& ctx, int64_t step, StepOutcome& out) {
     const bool schedule = ctx.train.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
     const int64_t n_critic = schedule ? 100 : ctx.train.n_critic;
-    return procedures::alternate(ctx.train, n_critic, [&] { return critic_step(ctx, out); },
-                                 [&] { return generator_step(ctx, out); });
+    return procedures::alternate(
+        ctx.train, n_critic, [&] { return critic_step(ctx, out); },
+        [&] { return generator_step(ctx, out); });
   }
 
   // D(real) and D(fake); one forward pass over both when the critic treats rows independently
@@ -74,15 +79,17 @@ class Gan : public Procedure {
 
   // The critic's loss and penalty at (real, fake) and their gradient in its parameters;
   // false on a non-finite value (nothing is applied then).
-  bool critic_gradient(TrainingContext& ctx, const Tensor& real, const Tensor& fake, const Tensor& d_real,
-                       const Tensor& d_fake, std::vector<Tensor>& grads, StepOutcome& out) {
+  bool critic_gradient(TrainingContext& ctx, const Tensor& real, const Tensor& fake,
+                       const Tensor& d_real, const Tensor& d_fake, std::vector<Tensor>& grads,
+                       StepOutcome& out) {
     Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
     Tensor penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, real, fake, ctx.penalty_rng});
     std::vector<Tensor> g = grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
     critic_loss_ = loss.item();
     penalty_ = penalty.defined() ? penalty.item() : 0.0;
     estimate_ = ctx.objective->divergence_estimate(d_real, d_fake);
-    if (!finite(out, "the critic loss", critic_loss_) || !finite(out, "the Lipschitz penalty", penalty_))
+    if (!finite(out, "the critic loss", critic_loss_) ||
+        !finite(out, "the Lipschitz penalty", penalty_))
       return false;
     grads = std::move(g);
     return true;
@@ -106,8 +113,9 @@ class Gan : public Procedure {
 
   bool generator_step(TrainingContext& ctx, StepOutcome& out) {
     Tensor fake = generator_->forward(ctx.noise(ctx.noise_rng, ctx.train.batch_size));
-    Tensor real = ctx.objective->generator_needs_real() ? ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)
-                                                        : Tensor();
+    Tensor real = ctx.objective->generator_needs_real()
+                      ? ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)
+                      : Tensor();
     Tensor loss = unrolled_generator_loss(ctx, fake, real);
     std::vector<Tensor> grads = grad({loss}, generator_params_);
     generator_loss_ = loss.item();
@@ -126,7 +134,8 @@ class Gan : public Procedure {
     // d_fake serves both losses: the critic's gradient stops at the critic's parameters
     std::vector<Tensor> critic_grads;
     if (!critic_gradient(ctx, real, fake.detach(), d_real, d_fake, critic_grads, out)) return false;
-    Tensor loss = ctx.objective->generator_loss(ctx.objective->generator_needs_real() ? d_real : Tensor(), d_fake);
+    Tensor loss = ctx.objective->generator_loss(
+        ctx.objective->generator_needs_real() ? d_real : Tensor(), d_fake);
     std::vector<Tensor> generator_grads = grad({loss}, generator_params_);
     generator_loss_ = loss.item();
     if (!finite(out, "the generator loss", generator_loss_)) return false;
@@ -151,7 +160,8 @@ class Gan : public Procedure {
       critic_->set_parameter_transform(substitute);
       for (int64_t k = 0; k < ctx.train.unrolled_steps; ++k) {
         Tensor loss = ctx.objective->critic_loss(
-            critic_->forward(ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)), critic_->forward(fake));
+            critic_->forward(ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)),
+            critic_->forward(fake));
         std::vector<Tensor> g = grad({loss}, theta, {}, /*create_graph=*/true);
         for (size_t i = 0; i < theta.size(); ++i)
           theta[i] = sub(theta[i], g[i] * static_cast<float>(ctx.train.unrolled_lr));

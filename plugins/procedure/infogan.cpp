@@ -34,10 +34,12 @@ class ScoreHead : public Network {
 class InfoGan : public Procedure {
  public:
   explicit InfoGan(const Params& p)
-      : categories_(p.integer("categories")), continuous_(p.integer("continuous")),
+      : categories_(p.integer("categories")),
+        continuous_(p.integer("continuous")),
         lambda_cat_(static_cast<float>(p.real("lambda_categorical"))),
         lambda_cont_(static_cast<float>(p.real("lambda_continuous"))) {
-    if (categories_ + continuous_ == 0) throw Error("infogan needs a code: categories or continuous > 0");
+    if (categories_ + continuous_ == 0)
+      throw Error("infogan needs a code: categories or continuous > 0");
   }
 
   std::vector<std::string> network_names() const override { return {"generator", "critic"}; }
@@ -47,16 +49,20 @@ class InfoGan : public Procedure {
             {"critic", Role::critic, data, {1 + categories_ + continuous_}}};
   }
 
-  Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) override { return input(ctx, rng, n, -1); }
+  Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) override {
+    return input(ctx, rng, n, -1);
+  }
   int64_t categories() const override { return categories_; }
-  Tensor generator_input_for_category(TrainingContext& ctx, Rng& rng, int64_t n, int64_t category) override {
+  Tensor generator_input_for_category(TrainingContext& ctx, Rng& rng, int64_t n,
+                                      int64_t category) override {
     return input(ctx, rng, n, category);
   }
   Network* scoring_critic(TrainingContext&) override { return head_.get(); }
 
   void set_up(TrainingContext& ctx) override {
     if (ctx.train.simultaneous || ctx.train.unrolled_steps > 0)
-      throw Error("infogan alternates critic and generator steps (no simultaneous or unrolled updates)");
+      throw Error(
+          "infogan alternates critic and generator steps (no simultaneous or unrolled updates)");
     generator_ = &procedures::network(ctx, "generator");
     critic_ = &procedures::network(ctx, "critic");
     head_ = std::make_unique<ScoreHead>(*critic_);
@@ -72,18 +78,24 @@ class InfoGan : public Procedure {
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
-    if (!procedures::alternate(ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
-                               [&] { return generator_step(ctx, out); }))
+    if (!procedures::alternate(
+            ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
+            [&] { return generator_step(ctx, out); }))
       return out;
-    out.losses = {{"loss_critic", critic_loss_}, {"penalty", penalty_}, {"divergence_estimate", estimate_},
-                  {"loss_generator", generator_loss_}, {"information", information_}};
+    out.losses = {{"loss_critic", critic_loss_},
+                  {"penalty", penalty_},
+                  {"divergence_estimate", estimate_},
+                  {"loss_generator", generator_loss_},
+                  {"information", information_}};
     return out;
   }
 
   ComponentState state() const override {
     ComponentState s;
-    for (const auto& [k, v] : {std::pair<const char*, double>{"loss_critic", critic_loss_}, {"penalty", penalty_},
-                               {"divergence_estimate", estimate_}, {"loss_generator", generator_loss_},
+    for (const auto& [k, v] : {std::pair<const char*, double>{"loss_critic", critic_loss_},
+                               {"penalty", penalty_},
+                               {"divergence_estimate", estimate_},
+                               {"loss_generator", generator_loss_},
                                {"information", information_}})
       procedures::put(s, k, v);
     return s;
@@ -102,7 +114,9 @@ class InfoGan : public Procedure {
     Tensor z = ctx.noise(rng, n);
     Tensor one_hot = Tensor::zeros({n, categories_});
     for (int64_t i = 0; i < n && categories_ > 0; ++i) {
-      const int64_t c = category >= 0 ? category : static_cast<int64_t>(rng.below(static_cast<uint64_t>(categories_)));
+      const int64_t c = category >= 0
+                            ? category
+                            : static_cast<int64_t>(rng.below(static_cast<uint64_t>(categories_)));
       one_hot.data()[i * categories_ + c] = 1;
     }
     Tensor cont = rng.uniform_tensor({n, continuous_}, -1.0f, 1.0f);
@@ -112,9 +126,10 @@ class InfoGan : public Procedure {
   // L_I of the critic's Q outputs on generated samples against the codes they were made from
   Tensor information_loss(const Tensor& out, const Tensor& codes, int64_t noise_dim) {
     const int64_t k = categories_, c = continuous_;
-    return losses::infogan_information_loss(slice(out, 1, 1, 1 + k), slice(codes, 1, noise_dim, noise_dim + k),
-                                            slice(out, 1, 1 + k, 1 + k + c),
-                                            slice(codes, 1, noise_dim + k, noise_dim + k + c), lambda_cat_, lambda_cont_);
+    return losses::infogan_information_loss(
+        slice(out, 1, 1, 1 + k), slice(codes, 1, noise_dim, noise_dim + k),
+        slice(out, 1, 1 + k, 1 + k + c), slice(codes, 1, noise_dim + k, noise_dim + k + c),
+        lambda_cat_, lambda_cont_);
   }
 
   bool critic_step(TrainingContext& ctx, StepOutcome& out) {
@@ -133,11 +148,13 @@ class InfoGan : public Procedure {
     Tensor info = information_loss(out_fake, codes, noise_dim);
     Tensor penalty = ctx.lipschitz.penalty(CriticBatch{*head_, real, fake, ctx.penalty_rng});
     Tensor total = add(loss, info);
-    std::vector<Tensor> grads = grad({penalty.defined() ? add(total, penalty) : total}, critic_params_);
+    std::vector<Tensor> grads =
+        grad({penalty.defined() ? add(total, penalty) : total}, critic_params_);
     critic_loss_ = loss.item();
     penalty_ = penalty.defined() ? penalty.item() : 0.0;
     estimate_ = ctx.objective->divergence_estimate(d_real, d_fake);
-    if (!finite(out, "the critic loss", critic_loss_) || !finite(out, "the Lipschitz penalty", penalty_) ||
+    if (!finite(out, "the critic loss", critic_loss_) ||
+        !finite(out, "the Lipschitz penalty", penalty_) ||
         !finite(out, "the information loss", info.item()))
       return false;
     critic_optimizer_->step(critic_params_, grads);
@@ -157,7 +174,8 @@ class InfoGan : public Procedure {
     std::vector<Tensor> grads = grad({add(loss, info)}, generator_params_);
     generator_loss_ = loss.item();
     information_ = info.item();
-    if (!finite(out, "the generator loss", generator_loss_) || !finite(out, "the information loss", information_))
+    if (!finite(out, "the generator loss", generator_loss_) ||
+        !finite(out, "the information loss", information_))
       return false;
     generator_optimizer_->step(generator_params_, grads);
     return true;
@@ -175,21 +193,24 @@ class InfoGan : public Procedure {
 }  // namespace
 
 KANT_PLUGIN("infogan", "1.0.0") {
-  registrar.add({"infogan", "1.0.0",
-                 "InfoGAN (Chen et al. 2016): codes c = (one-hot categorical, U[−1,1] continuous) in the "
-                 "generator's input, a Q head on the critic's body, both players minimise "
-                 "λ_cat·CE(Q_cat, c_cat) + λ_cont·½‖Q_cont − c_cont‖², a bound on −I(c; G(z, c))",
-                 {param::integer("categories", 10, "classes K of the categorical code (0: none)").at_least(0),
-                  param::integer("continuous", 2, "continuous codes (0: none)").at_least(0),
-                  param::real("lambda_categorical", 1.0, "λ of the categorical code's term").at_least(0),
-                  param::real("lambda_continuous", 0.1, "λ of the continuous codes' term").at_least(0)},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<InfoGan>(p); }),
-       {
-        stored::series("loss_critic", "the critic loss of the last critic step, without penalty or"
-                                      " information term"),
+  registrar.add(
+      {"infogan",
+       "1.0.0",
+       "InfoGAN (Chen et al. 2016): codes c = (one-hot categorical, U[−1,1] continuous) in the "
+       "generator's input, a Q head on the critic's body, both players minimise "
+       "λ_cat·CE(Q_cat, c_cat) + λ_cont·½‖Q_cont − c_cont‖², a bound on −I(c; G(z, c))",
+       {param::integer("categories", 10, "classes K of the categorical code (0: none)").at_least(0),
+        param::integer("continuous", 2, "continuous codes (0: none)").at_least(0),
+        param::real("lambda_categorical", 1.0, "λ of the categorical code's term").at_least(0),
+        param::real("lambda_continuous", 0.1, "λ of the continuous codes' term").at_least(0)},
+       ProcedureFactory([](const Params& p) { return std::make_unique<InfoGan>(p); }),
+       {stored::series("loss_critic",
+                       "the critic loss of the last critic step, without penalty or"
+                       " information term"),
         stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
         stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
         stored::series("loss_generator", "the generator loss, without the information term"),
-        stored::series("information", "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the "
-                                      "mutual-information term")}});
+        stored::series("information",
+                       "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the "
+                       "mutual-information term")}});
 }

@@ -16,11 +16,15 @@ namespace kant::procedures {
 
 class JointCritic : public Procedure {
  public:
-  std::vector<std::string> network_names() const override { return {"generator", inverse_, "critic"}; }
+  std::vector<std::string> network_names() const override {
+    return {"generator", inverse_, "critic"};
+  }
 
   void set_up(TrainingContext& ctx) override {
     if (ctx.train.simultaneous)
-      throw Error(procedure_ + " alternates critic and generator steps: train.updates: simultaneous is not supported");
+      throw Error(
+          procedure_ +
+          " alternates critic and generator steps: train.updates: simultaneous is not supported");
     generator_ = &network(ctx, "generator");
     inverse_network_ = &network(ctx, inverse_);
     critic_ = &network(ctx, "critic");
@@ -40,8 +44,9 @@ class JointCritic : public Procedure {
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
-    if (alternate(ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
-                  [&] { return generator_step(ctx, out); }))
+    if (alternate(
+            ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
+            [&] { return generator_step(ctx, out); }))
       out.losses = losses_;
     return out;
   }
@@ -60,15 +65,19 @@ class JointCritic : public Procedure {
   /// `procedure` names it in messages, `critic` is what its papers call the critic, `inverse`
   /// the network that maps x to z; `losses`, in the order they are recorded, include
   /// loss_critic, penalty and loss_generator.
-  JointCritic(std::string procedure, std::string critic, std::string inverse, std::vector<std::string> losses)
-      : procedure_(std::move(procedure)), critic_word_(std::move(critic)), inverse_(std::move(inverse)) {
+  JointCritic(std::string procedure, std::string critic, std::string inverse,
+              std::vector<std::string> losses)
+      : procedure_(std::move(procedure)),
+        critic_word_(std::move(critic)),
+        inverse_(std::move(inverse)) {
     for (auto& name : losses) losses_.emplace_back(std::move(name), 0.0);
   }
 
   /// The pairs the critic tells apart on a fresh batch: (data side, generator side).
   virtual std::pair<Tensor, Tensor> critic_pairs(TrainingContext& ctx) = 0;
   /// The critic's loss on them, its forward passes included.
-  virtual Tensor critic_loss(TrainingContext& ctx, const Tensor& data_side, const Tensor& generator_side) = 0;
+  virtual Tensor critic_loss(TrainingContext& ctx, const Tensor& data_side,
+                             const Tensor& generator_side) = 0;
   /// The loss that G and the inverse network minimise, on a fresh batch.
   virtual Tensor generator_loss(TrainingContext& ctx) = 0;
 
@@ -90,8 +99,10 @@ class JointCritic : public Procedure {
       std::tie(data_side, generator_side) = critic_pairs(ctx);
     }
     Tensor loss = critic_loss(ctx, data_side, generator_side);
-    Tensor penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, data_side, generator_side, ctx.penalty_rng});
-    std::vector<Tensor> grads = grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
+    Tensor penalty =
+        ctx.lipschitz.penalty(CriticBatch{*critic_, data_side, generator_side, ctx.penalty_rng});
+    std::vector<Tensor> grads =
+        grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
     const double critic_loss = recorded("loss_critic") = loss.item();
     const double penalty_value = recorded("penalty") = penalty.defined() ? penalty.item() : 0.0;
     if (!finite(out, "the " + critic_word_ + " loss", critic_loss) ||
@@ -116,7 +127,8 @@ class JointCritic : public Procedure {
   }
 
   std::string procedure_, critic_word_, inverse_;
-  Optimizer *generator_optimizer_ = nullptr, *inverse_optimizer_ = nullptr, *critic_optimizer_ = nullptr;
+  Optimizer *generator_optimizer_ = nullptr, *inverse_optimizer_ = nullptr,
+            *critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, inverse_params_, critic_params_;
   std::vector<std::pair<std::string, double>> losses_;
 };

@@ -17,7 +17,8 @@ using procedures::finite;
 class Vae : public Procedure {
  public:
   explicit Vae(const Params& p)
-      : beta_(static_cast<float>(p.real("beta"))), likelihood_(p.string("likelihood")),
+      : beta_(static_cast<float>(p.real("beta"))),
+        likelihood_(p.string("likelihood")),
         observation_std_(static_cast<float>(p.real("observation_std"))) {}
 
   std::vector<std::string> network_names() const override { return {"generator", "encoder"}; }
@@ -25,7 +26,8 @@ class Vae : public Procedure {
   bool uses_lipschitz() const override { return false; }
 
   std::vector<NetworkRequest> networks(const Shape& data, int64_t noise_dim) const override {
-    return {{"generator", Role::generator, {noise_dim}, data}, {"encoder", Role::encoder, data, {2 * noise_dim}}};
+    return {{"generator", Role::generator, {noise_dim}, data},
+            {"encoder", Role::encoder, data, {2 * noise_dim}}};
   }
 
   void set_up(TrainingContext& ctx) override {
@@ -46,7 +48,8 @@ class Vae : public Procedure {
     const int64_t d = h.size(1) / 2;
     Tensor mu = slice(h, 1, 0, d), log_var = slice(h, 1, d, 2 * d);
     Tensor z = add(mu, mul(exp(log_var * 0.5f), ctx.noise_rng.normal_tensor(mu.shape())));
-    Tensor reconstruction = losses::vae_reconstruction(x, decoder_->forward(z), likelihood_, observation_std_);
+    Tensor reconstruction =
+        losses::vae_reconstruction(x, decoder_->forward(z), likelihood_, observation_std_);
     Tensor kl = losses::vae_kl(mu, log_var);
     Tensor loss = add(reconstruction, kl * beta_);
     std::vector<Tensor> params = decoder_params_;
@@ -73,19 +76,22 @@ class Vae : public Procedure {
 }  // namespace
 
 KANT_PLUGIN("vae", "1.0.0") {
-  registrar.add({"vae", "1.0.0",
-                 "variational autoencoder (Kingma & Welling 2014): encoder [μ, log σ²], decoder = the "
-                 "generator, L = −E log p(x|z) + β·KL(q(z|x) ‖ N(0, I)), z = μ + σε",
-                 {param::real("beta", 1.0, "β, the weight of the KL term (1: the ELBO; β-VAE, Higgins et al. 2017)")
-                      .at_least(0),
-                  param::choice("likelihood", "gaussian", {"gaussian", "bernoulli"},
-                                "p(x|z): N(x̂, s²) or Bernoulli with p = (x̂ + 1)/2 for data in [−1, 1]"),
-                  param::real("observation_std", 1.0, "s, the Gaussian likelihood's standard deviation")
-                      .at_least(0, true)},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<Vae>(p); }),
-       {
-        stored::series("loss", "the negative ELBO −E log p(x|z) + β KL(q(z|x) ‖ N(0, I)) per "
-                               "sample"),
+  registrar.add(
+      {"vae",
+       "1.0.0",
+       "variational autoencoder (Kingma & Welling 2014): encoder [μ, log σ²], decoder = the "
+       "generator, L = −E log p(x|z) + β·KL(q(z|x) ‖ N(0, I)), z = μ + σε",
+       {param::real("beta", 1.0,
+                    "β, the weight of the KL term (1: the ELBO; β-VAE, Higgins et al. 2017)")
+            .at_least(0),
+        param::choice("likelihood", "gaussian", {"gaussian", "bernoulli"},
+                      "p(x|z): N(x̂, s²) or Bernoulli with p = (x̂ + 1)/2 for data in [−1, 1]"),
+        param::real("observation_std", 1.0, "s, the Gaussian likelihood's standard deviation")
+            .at_least(0, true)},
+       ProcedureFactory([](const Params& p) { return std::make_unique<Vae>(p); }),
+       {stored::series("loss",
+                       "the negative ELBO −E log p(x|z) + β KL(q(z|x) ‖ N(0, I)) per "
+                       "sample"),
         stored::series("reconstruction", "−E log p(x|z), the reconstruction term"),
         stored::series("kl", "KL(q(z|x) ‖ N(0, I)), the prior term (before β)")}});
 }

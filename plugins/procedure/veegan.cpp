@@ -18,7 +18,8 @@ class Veegan : public procedures::JointCritic {
   explicit Veegan(const Params& p)
       : JointCritic("veegan", "discriminator", "reconstructor",
                     {"loss_critic", "penalty", "loss_generator", "reconstruction"}),
-        lambda_(static_cast<float>(p.real("reconstruction_weight"))), eps_dim_(p.integer("reconstructor_noise")) {}
+        lambda_(static_cast<float>(p.real("reconstruction_weight"))),
+        eps_dim_(p.integer("reconstructor_noise")) {}
 
   bool uses_objective() const override { return false; }  // its loss is its own (above)
 
@@ -34,7 +35,8 @@ class Veegan : public procedures::JointCritic {
   Tensor reconstruct(TrainingContext& ctx, const Tensor& x) {
     Tensor flat = reshape(x, {x.size(0), -1});
     if (eps_dim_ == 0) return inverse_network_->forward(flat);
-    return inverse_network_->forward(concat({flat, ctx.noise_rng.normal_tensor({x.size(0), eps_dim_})}, 1));
+    return inverse_network_->forward(
+        concat({flat, ctx.noise_rng.normal_tensor({x.size(0), eps_dim_})}, 1));
   }
 
   // the reconstructor pair (x, F(x)) and the generator pair (G(z), z) of a fresh batch
@@ -45,15 +47,18 @@ class Veegan : public procedures::JointCritic {
     return {losses::pair(x, reconstruct(ctx, x)), generated};
   }
 
-  Tensor critic_loss(TrainingContext&, const Tensor& reconstructed, const Tensor& generated) override {
-    return losses::veegan_discriminator_loss(critic_->forward(generated), critic_->forward(reconstructed));
+  Tensor critic_loss(TrainingContext&, const Tensor& reconstructed,
+                     const Tensor& generated) override {
+    return losses::veegan_discriminator_loss(critic_->forward(generated),
+                                             critic_->forward(reconstructed));
   }
 
   Tensor generator_loss(TrainingContext& ctx) override {
     Tensor z = ctx.noise(ctx.noise_rng, ctx.train.batch_size);
     Tensor x = generator_->forward(z);
     Tensor z_back = reconstruct(ctx, x);
-    Tensor loss = losses::veegan_generator_loss(critic_->forward(losses::pair(x, z)), z, z_back, lambda_);
+    Tensor loss =
+        losses::veegan_generator_loss(critic_->forward(losses::pair(x, z)), z, z_back, lambda_);
     NoGradGuard no_grad;
     recorded("reconstruction") = losses::mean_squared_distance(z, z_back).item();
     return loss;
@@ -66,20 +71,25 @@ class Veegan : public procedures::JointCritic {
 }  // namespace
 
 KANT_PLUGIN("veegan", "1.0.0") {
-  registrar.add({"veegan", "1.0.0",
-                 "VEEGAN (Srivastava et al. 2017): reconstructor F and joint discriminator D(z, x); "
-                 "L_D = E[softplus(−D(z, G(z)))] + E[softplus(D(F(x), x))], "
-                 "L_GF = E[D(z, G(z))] + λ·E‖z − F(G(z))‖²",
-                 {param::real("reconstruction_weight", 1.0, "λ, the weight of the ℓ2 reconstruction of z").at_least(0),
-                  param::integer("reconstructor_noise", 1, "dimensions of ε ~ N(0, I) appended to the "
-                                                           "reconstructor's input (the notebook: 1)")
-                      .at_least(0)},
-                 ProcedureFactory([](const Params& p) { return std::make_unique<Veegan>(p); }),
-       {
-        stored::series("loss_critic", "L_D = E softplus(−D(z, G(z))) + E softplus(D(F(x), x)) of "
-                                      "the last critic step"),
+  registrar.add(
+      {"veegan",
+       "1.0.0",
+       "VEEGAN (Srivastava et al. 2017): reconstructor F and joint discriminator D(z, x); "
+       "L_D = E[softplus(−D(z, G(z)))] + E[softplus(D(F(x), x))], "
+       "L_GF = E[D(z, G(z))] + λ·E‖z − F(G(z))‖²",
+       {param::real("reconstruction_weight", 1.0, "λ, the weight of the ℓ2 reconstruction of z")
+            .at_least(0),
+        param::integer("reconstructor_noise", 1,
+                       "dimensions of ε ~ N(0, I) appended to the "
+                       "reconstructor's input (the notebook: 1)")
+            .at_least(0)},
+       ProcedureFactory([](const Params& p) { return std::make_unique<Veegan>(p); }),
+       {stored::series("loss_critic",
+                       "L_D = E softplus(−D(z, G(z))) + E softplus(D(F(x), x)) of "
+                       "the last critic step"),
         stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-        stored::series("loss_generator", "L_GF = E D(z, G(z)) + λ E‖z − F(G(z))‖², minimised by "
-                                         "generator and reconstructor"),
+        stored::series("loss_generator",
+                       "L_GF = E D(z, G(z)) + λ E‖z − F(G(z))‖², minimised by "
+                       "generator and reconstructor"),
         stored::series("reconstruction", "E‖z − F(G(z))‖², the reconstruction of the noise")}});
 }

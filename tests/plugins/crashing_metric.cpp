@@ -20,7 +20,10 @@ class Crash : public kant::Metric {
 
 KANT_PLUGIN("crashing_metric", "1.0.0") {
   using namespace kant;
-  registrar.add({"crash", "1.0.0", "aborts the process when crash is true",
-                 {param::boolean("crash", true, "abort in compute()")},
-                 MetricFactory([](const Params& p) { return std::make_unique<Crash>(p.boolean("crash")); })});
+  registrar.add(
+      {"crash",
+       "1.0.0",
+       "aborts the process when crash is true",
+       {param::boolean("crash", true, "abort in compute()")},
+       MetricFactory([](const Params& p) { return std::make_unique<Crash>(p.boolean("crash")); })});
 }

@@ -14,9 +14,9 @@ namespace kant {
 struct Node {
   /// Returns one gradient per input (an undefined Tensor where `needs[i]` is false or the
   /// gradient is identically zero).
-  using Backward = std::function<std::vector<Tensor>(
-      const Tensor& grad_out, const Tensor& out, const std::vector<Tensor>& inputs,
-      const std::vector<bool>& needs)>;
+  using Backward = std::function<std::vector<Tensor>(const Tensor& grad_out, const Tensor& out,
+                                                     const std::vector<Tensor>& inputs,
+                                                     const std::vector<bool>& needs)>;
 
   std::string op;
   std::vector<Tensor> inputs;
@@ -54,7 +54,6 @@ Tensor record(Tensor out, const char* op, std::vector<Tensor> inputs, Node::Back
 /// returned gradients are themselves differentiable. An input the outputs do not depend on
 /// gets a zero tensor of its shape.
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {},
-                         bool create_graph = false);
+                         const std::vector<Tensor>& grad_outputs = {}, bool create_graph = false);
 
 }  // namespace kant

@@ -13,8 +13,7 @@ namespace kant {
 
 // ---- linear algebra -------------------------------------------------------------------
 /// C = op(A) op(B) for 2-D A, B, where op transposes when asked.
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
-              bool transpose_b = false);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 /// y = x Wᵀ + b for x [N, in], W [out, in], b [out] (b may be undefined: no bias).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 

@@ -19,9 +19,9 @@ std::string shape_str(const Shape& shape);
 struct TensorImpl {
   Shape shape;
   int64_t numel = 0;
-  std::shared_ptr<float> storage;    ///< 64-byte aligned, contiguous row-major
-  bool requires_grad = false;        ///< leaf that gradients may be taken with respect to
-  std::shared_ptr<Node> grad_fn;     ///< the op that produced this tensor (null for leaves)
+  std::shared_ptr<float> storage;  ///< 64-byte aligned, contiguous row-major
+  bool requires_grad = false;      ///< leaf that gradients may be taken with respect to
+  std::shared_ptr<Node> grad_fn;   ///< the op that produced this tensor (null for leaves)
 };
 
 /// A handle to a dense, contiguous, row-major fp32 tensor. Copies share storage.

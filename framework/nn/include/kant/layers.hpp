@@ -22,8 +22,8 @@ namespace kant {
 ///   pytorch         U(±1/√fan_in), PyTorch's default for Linear and Conv
 struct Init {
   std::string kind = "pytorch";
-  float gain = 1.0f;   ///< he_*, xavier_*, orthogonal
-  float scale = 0.02f; ///< std of normal, bound of uniform
+  float gain = 1.0f;    ///< he_*, xavier_*, orthogonal
+  float scale = 0.02f;  ///< std of normal, bound of uniform
 };
 /// The names Init accepts, for parameter schemas.
 const std::vector<std::string>& init_kinds();

@@ -27,7 +27,7 @@ class Module {
   using ParameterTransform = std::function<Tensor(const std::string& name, const Tensor& value)>;
   virtual void set_parameter_transform(ParameterTransform t) { transform_ = std::move(t); }
 
- /// Adds a parameter (marked requires_grad) and returns its index for use(). Layers
+  /// Adds a parameter (marked requires_grad) and returns its index for use(). Layers
   /// (layers.hpp) call this on the network that owns them.
   size_t register_parameter(std::string name, Tensor value);
   /// Parameter `index` as the forward pass must see it (after the transform, if any).

@@ -146,14 +146,14 @@ struct TrainSettings;
 struct MetricContext {
   Dataset& dataset;
   Network& generator;
-  Network* critic;  ///< null when the procedure trains none (a VAE)
+  Network* critic;                            ///< null when the procedure trains none (a VAE)
   std::function<Tensor(int64_t n)> generate;  ///< n generated samples, no graph
   Rng& rng;
   /// n inputs z for the generator, drawn as in training (for metrics that differentiate
   /// through the generator or need its noise distribution).
   std::function<Tensor(int64_t n)> noise = {};
   std::string noise_kind = "normal";  ///< the distribution noise() draws: normal or uniform
-  Objective* objective = nullptr;     ///< the cell's objective (critic loss for per-layer statistics)
+  Objective* objective = nullptr;  ///< the cell's objective (critic loss for per-layer statistics)
   /// Categories of the procedure's categorical latent code (InfoGAN), 0 when it has none, and
   /// n generated samples whose code is `category`.
   int64_t categories = 0;
@@ -163,7 +163,8 @@ struct MetricContext {
 
 /// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
 inline Network& critic_of(const MetricContext& ctx, const char* metric) {
-  if (!ctx.critic) throw Error(std::string(metric) + " needs a critic, and this cell's procedure trains none");
+  if (!ctx.critic)
+    throw Error(std::string(metric) + " needs a critic, and this cell's procedure trains none");
   return *ctx.critic;
 }
 
@@ -229,17 +230,17 @@ struct MetricRequirements {
 // ---- procedure -------------------------------------------------------------------------
 /// Training loop settings (the `train` block), as every procedure sees them.
 struct TrainSettings {
-  int64_t steps = 0;       ///< generator iterations
+  int64_t steps = 0;  ///< generator iterations
   int64_t batch_size = 0;
-  int64_t n_critic = 0;    ///< critic steps per generator step
-  bool simultaneous = false;  ///< one joint step from the same point instead of alternating
+  int64_t n_critic = 0;               ///< critic steps per generator step
+  bool simultaneous = false;          ///< one joint step from the same point instead of alternating
   bool wgan_critic_schedule = false;  ///< 100 critic steps for the first 25 and every 500th
-  double ema = 0;          ///< decay of the generator's weight average (0: none)
-  int64_t unrolled_steps = 0;  ///< critic steps the generator differentiates through
-  double unrolled_lr = 0;  ///< SGD step size of the unrolled critic steps
-  int64_t log_every = 0;   ///< progress line period in generator steps
-  int64_t samples = 0;     ///< generated samples stored at the end
-  int64_t checkpoint_every = 0;  ///< resume checkpoint period in generator steps (0: none)
+  double ema = 0;                     ///< decay of the generator's weight average (0: none)
+  int64_t unrolled_steps = 0;         ///< critic steps the generator differentiates through
+  double unrolled_lr = 0;             ///< SGD step size of the unrolled critic steps
+  int64_t log_every = 0;              ///< progress line period in generator steps
+  int64_t samples = 0;                ///< generated samples stored at the end
+  int64_t checkpoint_every = 0;       ///< resume checkpoint period in generator steps (0: none)
   /// alternating updates: the generator step before the critic steps (train.order)
   bool generator_first = false;
   int64_t sample_every = 0;        ///< samples stored during training every k steps (0: none)
@@ -301,18 +302,23 @@ class Procedure {
   virtual bool uses_objective() const { return true; }
   virtual bool uses_lipschitz() const { return true; }
   /// Shapes of its networks for data samples of `data_shape` and noise of `noise_dim`.
-  virtual std::vector<NetworkRequest> networks(const Shape& data_shape, int64_t noise_dim) const = 0;
+  virtual std::vector<NetworkRequest> networks(const Shape& data_shape,
+                                               int64_t noise_dim) const = 0;
   /// The generator's inputs for n samples: noise by default (InfoGAN adds its codes).
-  virtual Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) { return ctx.noise(rng, n); }
+  virtual Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) {
+    return ctx.noise(rng, n);
+  }
   /// Categories of a categorical latent code (InfoGAN), 0 when there is none; the generator's
   /// inputs for n samples of one category.
   virtual int64_t categories() const { return 0; }
-  virtual Tensor generator_input_for_category(TrainingContext& ctx, Rng& rng, int64_t n, int64_t /*category*/) {
+  virtual Tensor generator_input_for_category(TrainingContext& ctx, Rng& rng, int64_t n,
+                                              int64_t /*category*/) {
     return generator_input(ctx, rng, n);
   }
   /// Generated samples drawn some other way than from the generator (e.g. a fixed generator
   /// "data + noise"), from `data` and `rng`; none: the framework runs the generator.
-  virtual std::optional<Tensor> samples(TrainingContext& /*ctx*/, Dataset& /*data*/, Rng& /*rng*/, int64_t /*n*/) {
+  virtual std::optional<Tensor> samples(TrainingContext& /*ctx*/, Dataset& /*data*/, Rng& /*rng*/,
+                                        int64_t /*n*/) {
     return std::nullopt;
   }
   /// The critic metrics see, one score per sample (InfoGAN: its D head without Q); null when

@@ -2,9 +2,9 @@
 // critic, data of some dimension or kind (known modes, a closed-form density, labels), a
 // categorical code. Each returns a MetricRule whose check names the value that breaks it.
 #pragma once
-#include <string>
-
 #include <fmt/format.h>
+
+#include <string>
 
 #include "kant/components.hpp"
 
@@ -34,16 +34,19 @@ inline MetricRule data_shape(const Shape& shape, const std::string& what) {
   return {fmt::format("{} (samples of shape {})", what, shape_str(shape)),
           [shape](const Params&, CellView& cell) -> std::string {
             const Shape s = cell.dataset().sample_shape();
-            return s == shape ? "" : fmt::format("the data set's samples have shape {}", shape_str(s));
+            return s == shape ? ""
+                              : fmt::format("the data set's samples have shape {}", shape_str(s));
           }};
 }
 
 /// Image data: samples [C, H, W].
 inline MetricRule image_data() {
-  return {"image data (samples of shape [C, H, W])", [](const Params&, CellView& cell) -> std::string {
-            const Shape s = cell.dataset().sample_shape();
-            return s.size() == 3 ? "" : fmt::format("the data set's samples have shape {}", shape_str(s));
-          }};
+  return {
+      "image data (samples of shape [C, H, W])", [](const Params&, CellView& cell) -> std::string {
+        const Shape s = cell.dataset().sample_shape();
+        return s.size() == 3 ? ""
+                             : fmt::format("the data set's samples have shape {}", shape_str(s));
+      }};
 }
 
 /// A mixture data set that knows its modes (eight_gaussians, ring, grid, …).
@@ -67,22 +70,27 @@ inline MetricRule closed_form_density() {
 
 /// A finite data set with class labels (digits, idx with `labels:`).
 inline MetricRule labelled_data() {
-  return {"a labelled data set (digits, or idx with `labels:`)", [](const Params&, CellView& cell) -> std::string {
+  return {"a labelled data set (digits, or idx with `labels:`)",
+          [](const Params&, CellView& cell) -> std::string {
             return cell.dataset().labelled() ? "" : "the data set has no labels";
           }};
 }
 
 /// A procedure with a categorical latent code (infogan).
 inline MetricRule categorical_code() {
-  return {"a procedure with a categorical latent code (infogan)", [](const Params&, CellView& cell) -> std::string {
+  return {"a procedure with a categorical latent code (infogan)",
+          [](const Params&, CellView& cell) -> std::string {
             return cell.categories() > 0 ? "" : "the cell's procedure has no categorical code";
           }};
 }
 
 /// Gaussian generator noise (generator.noise: normal).
 inline MetricRule normal_noise() {
-  return {"Gaussian generator noise (generator.noise: normal)", [](const Params&, CellView& cell) -> std::string {
-            return cell.noise_kind() == "normal" ? "" : fmt::format("generator.noise is {}", cell.noise_kind());
+  return {"Gaussian generator noise (generator.noise: normal)",
+          [](const Params&, CellView& cell) -> std::string {
+            return cell.noise_kind() == "normal"
+                       ? ""
+                       : fmt::format("generator.noise is {}", cell.noise_kind());
           }};
 }
 

@@ -14,8 +14,8 @@ enum class ParamType { boolean, integer, real, string, integer_list, real_list }
 /// "bool", "int", "float", "string", "list of int", "list of float".
 const char* param_type_name(ParamType t);
 
-using Value = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
-                           std::vector<double>>;
+using Value =
+    std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
 /// Canonical text of a value as it appears in resolved configs ("1e-04" → "0.0001").
 std::string value_str(const Value& v);
 
@@ -26,7 +26,7 @@ struct ParamSpec {
   std::optional<Value> default_value;  ///< none: the parameter is required
   std::optional<double> min, max;      ///< inclusive bounds (each element, for lists)
   bool min_exclusive = false;
-  std::vector<std::string> choices;    ///< allowed strings (string parameters)
+  std::vector<std::string> choices;  ///< allowed strings (string parameters)
   std::string doc;
   /// Left out of a cell's canonical config (and so of its id) while at its default: for a
   /// parameter added after cells were stored, so that they keep their ids.

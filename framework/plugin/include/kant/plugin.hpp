@@ -124,31 +124,33 @@ struct PluginNote {
   uint32_t abi_version;
   char abi_tag[kAbiTagBytes];
 };
-static_assert(sizeof(PluginNote) == 12 + sizeof kPluginNoteName + 8 + kAbiTagBytes, "no padding in the note");
+static_assert(sizeof(PluginNote) == 12 + sizeof kPluginNoteName + 8 + kAbiTagBytes,
+              "no padding in the note");
 
 }  // namespace kant
 
 /// The note alone, with a given ABI version and tag (KANT_PLUGIN uses the host's; tests plant
 /// others).
-#define KANT_PLUGIN_NOTE(ABI_VERSION, ABI_TAG)                                                 \
-  static_assert(sizeof(ABI_TAG) <= ::kant::kAbiTagBytes, "ABI tag too long for the note");    \
-  [[gnu::section(".note.kantorovich"), gnu::used, gnu::aligned(4)]] static const               \
-  ::kant::PluginNote kant_plugin_note{sizeof ::kant::kPluginNoteName,                         \
-                                      8 + ::kant::kAbiTagBytes,                               \
-                                      ::kant::kPluginNoteType,                                \
-                                      "Kantorovich",                                          \
-                                      ::kant::kPluginNoteMagic,                               \
-                                      ABI_VERSION,                                            \
-                                      ABI_TAG};
+#define KANT_PLUGIN_NOTE(ABI_VERSION, ABI_TAG)                                             \
+  static_assert(sizeof(ABI_TAG) <= ::kant::kAbiTagBytes, "ABI tag too long for the note"); \
+  [[gnu::section(".note.kantorovich"), gnu::used,                                          \
+    gnu::aligned(4)]] static const ::kant::PluginNote kant_plugin_note{                    \
+      sizeof ::kant::kPluginNoteName,                                                      \
+      8 + ::kant::kAbiTagBytes,                                                            \
+      ::kant::kPluginNoteType,                                                             \
+      "Kantorovich",                                                                       \
+      ::kant::kPluginNoteMagic,                                                            \
+      ABI_VERSION,                                                                         \
+      ABI_TAG};
 
 /// Defines a plugin library's note and entry symbol; the braces that follow fill `registrar`.
-#define KANT_PLUGIN(NAME, VERSION)                                                          \
-  KANT_PLUGIN_NOTE(::kant::kAbiVersion, KANT_ABI_TAG)                                       \
-  static void kant_register_components(::kant::Registrar& registrar);                       \
-  extern "C" __attribute__((visibility("default"))) const ::kant::PluginInfo*               \
-  kant_plugin_entry() {                                                                     \
-    static const ::kant::PluginInfo info{::kant::kAbiVersion, KANT_ABI_TAG, NAME, VERSION,  \
-                                         &kant_register_components};                        \
-    return &info;                                                                           \
-  }                                                                                         \
+#define KANT_PLUGIN(NAME, VERSION)                                                         \
+  KANT_PLUGIN_NOTE(::kant::kAbiVersion, KANT_ABI_TAG)                                      \
+  static void kant_register_components(::kant::Registrar& registrar);                      \
+  extern "C" __attribute__((visibility("default"))) const ::kant::PluginInfo*              \
+  kant_plugin_entry() {                                                                    \
+    static const ::kant::PluginInfo info{::kant::kAbiVersion, KANT_ABI_TAG, NAME, VERSION, \
+                                         &kant_register_components};                       \
+    return &info;                                                                          \
+  }                                                                                        \
   static void kant_register_components([[maybe_unused]] ::kant::Registrar& registrar)

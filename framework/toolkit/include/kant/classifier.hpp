@@ -31,7 +31,8 @@ class LabelClassifier : public fit::Mlp {
 /// The classifier for `set` with these settings: from the cache in `cache_dir` (empty:
 /// $KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, else ~/.cache/kantorovich) when it holds
 /// one, else trained (hidden widths, epochs) and cached.
-std::unique_ptr<LabelClassifier> cached_classifier(const LabelledSet& set, const std::vector<int64_t>& hidden,
+std::unique_ptr<LabelClassifier> cached_classifier(const LabelledSet& set,
+                                                   const std::vector<int64_t>& hidden,
                                                    int64_t epochs, const std::string& cache_dir);
 
 /// Mean cross-entropy −(1/N) Σ log softmax(z_i)[y_i] of logits [N, K] against one-hot rows;

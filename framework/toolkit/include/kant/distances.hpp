@@ -23,7 +23,8 @@ double wasserstein_1d(std::vector<double> a, std::vector<double> b, double p);
 
 /// Sliced W_p (Rabin et al. 2011; Deshpande et al. 2018): (mean over `projections` directions
 /// θ uniform on the sphere of W_p(θ·a, θ·b)ᵖ)^{1/p}.
-double sliced_wasserstein(const Tensor& a, const Tensor& b, int64_t projections, double p, Rng& rng);
+double sliced_wasserstein(const Tensor& a, const Tensor& b, int64_t projections, double p,
+                          Rng& rng);
 
 /// Unbiased MMD² (Gretton et al. 2012, eq. 3) with the kernel k(x, y) = Σ_σ exp(−‖x−y‖²/(2σ²))
 /// over the bandwidths σ. Needs n, m ≥ 2.

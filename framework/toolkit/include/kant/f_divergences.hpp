@@ -126,7 +126,8 @@ inline Tensor jeffrey_conjugate_t(const Tensor& v) {
   auto small = [](const Tensor& t) {
     Tensor x = 1.0f - t;
     Tensor u0 = split_at(
-        x, 1.0f, [](const Tensor& y) { return neg(log1p(wright_omega(y) - 1.0f)); },  // ω − 1 is exact
+        x, 1.0f,
+        [](const Tensor& y) { return neg(log1p(wright_omega(y) - 1.0f)); },  // ω − 1 is exact
         [](const Tensor& y) { return sub(wright_omega(y), y); });
     Tensor residual = sub(sub(u0, expm1(neg(u0))), t);
     Tensor u = sub(u0, div(residual, kant::exp(neg(u0)) + 1.0f));
@@ -169,9 +170,9 @@ inline const std::vector<Divergence>& divergences() {
        [](double t) { return t < 1; }, [](const Tensor& v) { return neg(expm1(neg(v))); },
        [](const Tensor& v) { return expm1(v); }},
       {"jeffrey",  // f(u) = (u − 1) log u;  f*(t) = W(e^{1−t}) + 1/W(e^{1−t}) + t − 2;  g(v) = v
-       [](double u) { return (u - 1) * std::log(u); }, jeffrey_conjugate, [](double v) { return v; },
-       jeffrey_conjugate, [](double) { return true; }, [](const Tensor& v) { return v; },
-       jeffrey_conjugate_t},
+       [](double u) { return (u - 1) * std::log(u); }, jeffrey_conjugate,
+       [](double v) { return v; }, jeffrey_conjugate, [](double) { return true; },
+       [](const Tensor& v) { return v; }, jeffrey_conjugate_t},
       {"jensen_shannon",  // f(u) = u log u − (u+1) log((u+1)/2);  f*(t) = −log(2 − eᵗ);
                           // g(v) = log 2 − log(1 + e^{−v}); f*(g(v)) = log((1 + eᵛ)/2) = −g(−v)
        [](double u) { return u * std::log(u) - (u + 1) * std::log((u + 1) / 2); },

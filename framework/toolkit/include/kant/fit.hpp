@@ -1,10 +1,10 @@
 // Shared by metrics that train a small network of their own (a retrained critic, a digit
 // classifier): Adam (Kingma & Ba 2015) over a fixed parameter list, and a plain MLP.
 #pragma once
+#include <fmt/format.h>
+
 #include <cmath>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "kant/layers.hpp"
 
@@ -45,17 +45,20 @@ class Adam {
 /// hidden layer.
 class Mlp : public Network {
  public:
-  Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Rng& rng, bool tanh_units = false)
+  Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, Rng& rng,
+      bool tanh_units = false)
       : tanh_(tanh_units) {
     std::vector<int64_t> widths{in};
     widths.insert(widths.end(), hidden.begin(), hidden.end());
     widths.push_back(out);
     for (size_t i = 0; i + 1 < widths.size(); ++i)
-      layers_.emplace_back(*this, fmt::format("layers.{}", i), widths[i], widths[i + 1], true, Init{}, rng);
+      layers_.emplace_back(*this, fmt::format("layers.{}", i), widths[i], widths[i + 1], true,
+                           Init{}, rng);
   }
   Tensor features(const Tensor& x) const {
     Tensor h = reshape(x, {x.size(0), -1});
-    for (size_t i = 0; i + 1 < layers_.size(); ++i) h = tanh_ ? kant::tanh(layers_[i](h)) : relu(layers_[i](h));
+    for (size_t i = 0; i + 1 < layers_.size(); ++i)
+      h = tanh_ ? kant::tanh(layers_[i](h)) : relu(layers_[i](h));
     return h;
   }
   Tensor forward(const Tensor& x) override { return layers_.back()(features(x)); }

@@ -22,15 +22,16 @@ Tensor mean_squared_distance(const Tensor& a, const Tensor& b);
 ///   L_D  = E[softplus(−D(z, G(z)))] + E[softplus(D(F(x), x))]
 ///   L_GF = E[D(z, G(z))] + λ·E‖z − F(G(z))‖²
 Tensor veegan_discriminator_loss(const Tensor& d_generated, const Tensor& d_reconstructed);
-Tensor veegan_generator_loss(const Tensor& d_generated, const Tensor& z, const Tensor& z_reconstructed,
-                             float reconstruction_weight);
+Tensor veegan_generator_loss(const Tensor& d_generated, const Tensor& z,
+                             const Tensor& z_reconstructed, float reconstruction_weight);
 
 /// InfoGAN's variational lower bound on I(c; G(z, c)) (Chen et al. 2016, eq. 4), as the loss
 /// the generator and Q minimise: λ_cat·CE(Q_cat, c_cat) + λ_cont·E[½‖Q_cont − c_cont‖²]
 /// (a factored Gaussian Q with unit variance; constants dropped; CE as kant/classifier.hpp's
 /// cross_entropy). Either part may be empty.
-Tensor infogan_information_loss(const Tensor& q_logits, const Tensor& c_one_hot, const Tensor& q_means,
-                                const Tensor& c_continuous, float lambda_categorical, float lambda_continuous);
+Tensor infogan_information_loss(const Tensor& q_logits, const Tensor& c_one_hot,
+                                const Tensor& q_means, const Tensor& c_continuous,
+                                float lambda_categorical, float lambda_continuous);
 
 /// The VAE's loss (Kingma & Welling 2014), −ELBO per sample = reconstruction + β·KL:
 ///   KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − 1 − log σ²)
