@@ -5,7 +5,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${KANT_BUILD_DIR:-$here/build}
 
 packages=(
-  build-essential cmake git pkg-config
+  build-essential cmake git pkg-config clang-format-14
   libdnnl-dev libboost-dev libyaml-cpp-dev libhdf5-dev libfmt-dev libcli11-dev catch2 zlib1g-dev liblemon-dev
   python3 python3-h5py python3-numpy python3-yaml python3-sklearn python3-mpmath python3-pandas python3-matplotlib
   chromium chromium-driver
