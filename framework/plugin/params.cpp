@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "kant/error.hpp"
+#include "kant/options.hpp"
 
 namespace kant {
 
@@ -129,6 +130,15 @@ const std::vector<int64_t>& Params::integers(const std::string& n) const {
 }
 const std::vector<double>& Params::reals(const std::string& n) const {
   return typed<std::vector<double>>(at(n), n, "list of float");
+}
+
+Params defaults_of(const Schema& schema) {
+  std::map<std::string, Value> values;
+  for (const ParamSpec& spec : schema) {
+    if (!spec.default_value) throw Error(fmt::format("parameter '{}' has no default", spec.name));
+    values[spec.name] = *spec.default_value;
+  }
+  return Params(std::move(values));
 }
 
 }  // namespace kant

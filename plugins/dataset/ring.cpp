@@ -6,24 +6,33 @@
 #include "kant/plugin.hpp"
 #include "toy.hpp"
 
-KANT_PLUGIN("ring", "1.0.0") {
-  using namespace kant;
-  registrar.add(
-      {"ring",
-       "1.0.0",
-       "K Gaussians evenly spaced on a circle (VEEGAN/PacGAN: 8, radius 1, std 0.01)",
-       {param::integer("modes", 8, "number of Gaussians").at_least(1),
-        param::real("radius", 1.0, "radius of the circle of centres").at_least(0, true),
-        param::real("std", 0.01, "standard deviation of each Gaussian").at_least(0),
-        toys::fixed_size_param(0), toys::resample_param()},
-       DatasetFactory([](const Params& p, uint64_t seed) {
-         std::vector<std::vector<double>> centers;
-         const int64_t k = p.integer("modes");
-         for (int64_t i = 0; i < k; ++i) {
-           const double a = 2 * M_PI * static_cast<double>(i) / static_cast<double>(k);
-           centers.push_back({p.real("radius") * std::cos(a), p.real("radius") * std::sin(a)});
-         }
-         return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), 1.0,
-                                                        toys::fixed_sample(p), seed);
-       })});
+namespace {
+using namespace kant;
+
+struct RingOptions {
+  int64_t modes;
+  double radius, std;
+  toys::FixedSample fixed;
+  static void declare(Declare<RingOptions>& d) {
+    d(&RingOptions::modes, param::integer("modes", 8, "number of Gaussians").at_least(1));
+    d(&RingOptions::radius,
+      param::real("radius", 1.0, "radius of the circle of centres").at_least(0, true));
+    d(&RingOptions::std,
+      param::real("std", 0.01, "standard deviation of each Gaussian").at_least(0));
+    toys::declare_fixed_sample(d, &RingOptions::fixed, 0);
+  }
+};
+
+std::unique_ptr<Dataset> make_ring(const RingOptions& o, uint64_t seed) {
+  std::vector<std::vector<double>> centers;
+  for (int64_t i = 0; i < o.modes; ++i) {
+    const double a = 2 * M_PI * static_cast<double>(i) / static_cast<double>(o.modes);
+    centers.push_back({o.radius * std::cos(a), o.radius * std::sin(a)});
+  }
+  return std::make_unique<toys::GaussianMixture>(centers, o.std, 1.0, o.fixed, seed);
 }
+
+}  // namespace
+
+KANT_COMPONENT_FN(make_ring, "ring", "1.0.0",
+                  "K Gaussians evenly spaced on a circle (VEEGAN/PacGAN: 8, radius 1, std 0.01)")

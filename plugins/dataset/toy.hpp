@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kant/components.hpp"
+#include "kant/options.hpp"
 #include "kant/params.hpp"
 
 namespace kant::toys {
@@ -45,8 +46,13 @@ struct FixedSample {
   int64_t size = 0;
   bool resample = false;
 };
-inline FixedSample fixed_sample(const Params& p) {
-  return {p.integer("fixed_size"), p.boolean("resample")};
+/// Declares fixed_size (default `def`) and resample, read into `member` of a toy's options.
+template <typename O>
+void declare_fixed_sample(Declare<O>& d, FixedSample O::*member, int64_t def) {
+  d.custom(fixed_size_param(def),
+           [member](O& o, const Params& p) { (o.*member).size = p.integer("fixed_size"); });
+  d.custom(resample_param(),
+           [member](O& o, const Params& p) { (o.*member).resample = p.boolean("resample"); });
 }
 
 /// A toy defined by a sampler draw(n, rng). With fixed_size > 0 the first batch request

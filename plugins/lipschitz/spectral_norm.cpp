@@ -23,10 +23,20 @@ Tensor normalized(const Tensor& x, float eps) { return div(x, kant::sqrt(sum(squ
 
 class SpectralNorm : public LipschitzMethod {
  public:
-  explicit SpectralNorm(const Params& p)
-      : iterations_(p.integer("n_power_iterations")),
-        eps_(static_cast<float>(p.real("eps"))),
-        rng_(static_cast<uint64_t>(p.integer("seed"))) {}
+  struct Options {
+    int64_t n_power_iterations;
+    float eps;
+    uint64_t seed;
+    static void declare(Declare<Options>& d) {
+      d(&Options::n_power_iterations,
+        param::integer("n_power_iterations", 1, "power iterations per forward pass").at_least(1));
+      d(&Options::eps,
+        param::real("eps", 1e-12, "added to norms in the power iteration").at_least(0));
+      d(&Options::seed, param::integer("seed", 0, "seed of the initial u vectors").at_least(0));
+    }
+  };
+  explicit SpectralNorm(const Options& o)
+      : iterations_(o.n_power_iterations), eps_(o.eps), rng_(o.seed) {}
 
   bool transforms_weights() const override { return true; }
 
@@ -105,14 +115,6 @@ class SpectralNorm : public LipschitzMethod {
 
 }  // namespace
 
-KANT_PLUGIN("spectral_norm", "1.0.0") {
-  registrar.add(
-      {"spectral_norm",
-       "1.0.0",
-       "spectral normalisation W/σ(W), σ by power iteration on a persistent u, no gradient "
-       "through u, v (Miyato et al. 2018)",
-       {param::integer("n_power_iterations", 1, "power iterations per forward pass").at_least(1),
-        param::real("eps", 1e-12, "added to norms in the power iteration").at_least(0),
-        param::integer("seed", 0, "seed of the initial u vectors").at_least(0)},
-       LipschitzFactory([](const Params& p) { return std::make_unique<SpectralNorm>(p); })});
-}
+KANT_COMPONENT(SpectralNorm, "spectral_norm", "1.0.0",
+               "spectral normalisation W/σ(W), σ by power iteration on a persistent u, no gradient "
+               "through u, v (Miyato et al. 2018)")

@@ -13,7 +13,10 @@ namespace kant {
 /// settings gain the update order and the sampling during training.
 /// 5: both of the above together (the two branches each called their change 4); a Registration
 /// lists `stores` before `requirements`.
-constexpr unsigned kAbiVersion = 5;
+/// 6 (issue 29): options structs (kant/options.hpp); a Registration carries the rules between
+/// its parameters (`check`); procedures own their update settings (TrainSettings loses n_critic
+/// and its siblings); Lipschitz methods apply to any network.
+constexpr unsigned kAbiVersion = 6;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

@@ -1,23 +1,34 @@
-// Writing a plugin: register components (kind, name, version, summary, schema, factory)
-// inside KANT_PLUGIN(...) { ... } in one .cpp built as a shared library. The macro also puts
-// an ELF note (magic, ABI version, ABI tag) in the library's .note.kantorovich section, which
-// the host reads from the file before loading it: a file without the note never runs.
+// Writing a plugin. The common plugin is one component class whose parameters are an options
+// struct (kant/options.hpp), registered in one line that states its name, version and summary
+// once; the kind follows from the class's base:
 //
-//   KANT_PLUGIN("my_objectives", "1.0.0") {
-//     registrar.add({"hinge", "1.0.0", "hinge loss (Lim & Ye 2017)", {}, ObjectiveFactory(...)});
-//   }
+//   class Hinge : public kant::Objective {
+//    public:
+//     struct Options { double margin; static void declare(kant::Declare<Options>& d) { … } };
+//     explicit Hinge(const Options& o);
+//     …
+//   };
+//   KANT_COMPONENT(Hinge, "hinge", "1.0.0", "hinge loss (Lim & Ye 2017)")
 //
-// After its factory a metric or procedure lists what it stores (stored::value/array/series),
-// and a metric then its requirements (kant/metric_rules.hpp):
-//   registrar.add({"m", "1.0.0", "…", {…}, MetricFactory(...),
-//                  {stored::value("v", "what v means")}, {{rules::needs_critic()}}});
+// A metric adds `static std::vector<StoredValue> stored()` (what it stores, each with its
+// meaning) and `static MetricRequirements requirements()` (kant/metric_rules.hpp); a procedure
+// declares its losses once in a `Losses` struct (DeclareLosses below). A component made by a
+// function rather than a constructor: KANT_COMPONENT_FN(make_ring, …). A library of several
+// components registers each inside KANT_PLUGIN(NAME, VERSION) { registrar.add(component<T>(…)); }.
+// The macros also put an ELF note (magic, ABI version, ABI tag) in the library's
+// .note.kantorovich section, which the host reads from the file before loading it: a file
+// without the note never runs.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
 #include "kant/components.hpp"
+#include "kant/options.hpp"
 #include "kant/version.hpp"
 
 namespace kant {
@@ -73,8 +84,157 @@ struct Registration {
   std::vector<StoredValue> stores = {};
   /// Metrics only: the rules a cell must meet and the values that may be NaN.
   MetricRequirements requirements = {};
+  /// Rules between parameters (options structs' d.check): "" when `params` meet them, else
+  /// what is wrong; `kant validate` reports it at the component's block. None: no rules.
+  std::function<std::string(const Params&)> check = {};
   Kind kind() const { return static_cast<Kind>(factory.index()); }
 };
+
+/// A loss a procedure reports every generator step (stored as series/<name>), declared once:
+/// a member of the procedure's losses struct bound to its name and meaning.
+///
+///   struct Losses {
+///     double loss = 0, kl = 0;
+///     static void declare(kant::DeclareLosses<Losses>& d) {
+///       d(&Losses::loss, "loss", "−ELBO");
+///       d(&Losses::kl, "kl", "KL(q(z|x) ‖ p(z))");
+///     }
+///   };
+///
+/// The declaration feeds loss_names(), the step's outcome, checkpoints and `kant plugins`.
+template <typename L>
+class DeclareLosses {
+ public:
+  void operator()(double L::*member, std::string name, std::string doc) {
+    members_.push_back(member);
+    stores_.push_back(stored::series(std::move(name), std::move(doc)));
+  }
+  const std::vector<StoredValue>& stores() const { return stores_; }
+  const std::vector<double L::*>& members() const { return members_; }
+
+ private:
+  std::vector<double L::*> members_;
+  std::vector<StoredValue> stores_;
+};
+
+template <typename L>
+const DeclareLosses<L>& losses_of() {
+  static const DeclareLosses<L> d = [] {
+    DeclareLosses<L> out;
+    L::declare(out);
+    return out;
+  }();
+  return d;
+}
+
+/// The declared losses' names, in declaration order (a procedure's loss_names()).
+template <typename L>
+std::vector<std::string> loss_names_of() {
+  std::vector<std::string> names;
+  for (const StoredValue& s : losses_of<L>().stores()) names.push_back(s.name);
+  return names;
+}
+/// Each declared loss with its value in `l`, in declaration order (a step's outcome).
+template <typename L>
+std::vector<std::pair<std::string, double>> loss_values(const L& l) {
+  std::vector<std::pair<std::string, double>> out;
+  const auto& d = losses_of<L>();
+  for (size_t i = 0; i < d.members().size(); ++i)
+    out.emplace_back(d.stores()[i].name, l.*(d.members()[i]));
+  return out;
+}
+
+namespace detail {
+/// A component without parameters.
+struct NoOptions {
+  static void declare(Declare<NoOptions>&) {}
+};
+template <typename T>
+struct options_type {
+  using type = NoOptions;
+};
+template <typename T>
+requires requires { typename T::Options; }
+struct options_type<T> {
+  using type = typename T::Options;
+};
+
+// The factory of kind X, calling `make(options, extra…)`.
+template <typename O, typename X, typename Make>
+Factory factory_for(Make make) {
+  if constexpr (std::is_base_of_v<Network, X>)
+    return ArchitectureFactory(
+        [make](const Params& p, const NetworkSpec& spec) -> std::unique_ptr<Network> {
+          return make(options_from<O>(p), spec);
+        });
+  else if constexpr (std::is_base_of_v<Dataset, X>)
+    return DatasetFactory([make](const Params& p, uint64_t seed) -> std::unique_ptr<Dataset> {
+      return make(options_from<O>(p), seed);
+    });
+  else if constexpr (std::is_base_of_v<Objective, X>)
+    return ObjectiveFactory(
+        [make](const Params& p) -> std::unique_ptr<Objective> { return make(options_from<O>(p)); });
+  else if constexpr (std::is_base_of_v<LipschitzMethod, X>)
+    return LipschitzFactory([make](const Params& p) -> std::unique_ptr<LipschitzMethod> {
+      return make(options_from<O>(p));
+    });
+  else if constexpr (std::is_base_of_v<Optimizer, X>)
+    return OptimizerFactory(
+        [make](const Params& p) -> std::unique_ptr<Optimizer> { return make(options_from<O>(p)); });
+  else if constexpr (std::is_base_of_v<Metric, X>)
+    return MetricFactory(
+        [make](const Params& p) -> std::unique_ptr<Metric> { return make(options_from<O>(p)); });
+  else {
+    static_assert(std::is_base_of_v<Procedure, X>, "not a component of any plugin kind");
+    return ProcedureFactory(
+        [make](const Params& p) -> std::unique_ptr<Procedure> { return make(options_from<O>(p)); });
+  }
+}
+
+template <typename O>
+Registration registration_for(std::string name, std::string version, std::string summary,
+                              Factory factory) {
+  Registration r{std::move(name), std::move(version), std::move(summary), schema_of<O>(),
+                 std::move(factory)};
+  if constexpr (!std::is_same_v<O, NoOptions>)
+    r.check = [](const Params& p) {
+      return declaration_of<O>().broken_rule(declaration_of<O>().fill(p));
+    };
+  return r;
+}
+}  // namespace detail
+
+/// The registration of component class T: its parameters from T::Options (none without one),
+/// made as T(options, extra…) — extra is the NetworkSpec of an architecture, the seed of a
+/// data set — or T(extra…) without options. What it stores comes from T::stored() (metrics)
+/// or T::Losses (procedures), a metric's requirements from T::requirements().
+template <typename T>
+Registration component(std::string name, std::string version, std::string summary) {
+  using O = typename detail::options_type<T>::type;
+  auto make = [](const O& o, auto&&... extra) {
+    if constexpr (std::is_same_v<O, detail::NoOptions>)
+      return std::make_unique<T>(extra...);
+    else
+      return std::make_unique<T>(o, extra...);
+  };
+  Registration r = detail::registration_for<O>(std::move(name), std::move(version),
+                                               std::move(summary), detail::factory_for<O, T>(make));
+  if constexpr (requires { T::stored(); }) r.stores = T::stored();
+  if constexpr (requires { typename T::Losses; })
+    r.stores = losses_of<typename T::Losses>().stores();
+  if constexpr (requires { T::requirements(); }) r.requirements = T::requirements();
+  return r;
+}
+
+/// The registration of a component made by a function `make(const Options&, extra…)` that
+/// returns a std::unique_ptr to the component (a Network, a Dataset, …).
+template <typename R, typename O, typename... Extra>
+Registration component(R (*make)(const O&, Extra...), std::string name, std::string version,
+                       std::string summary) {
+  using X = typename R::element_type;
+  return detail::registration_for<O>(std::move(name), std::move(version), std::move(summary),
+                                     detail::factory_for<O, X>(make));
+}
 
 /// Collects the registrations of one plugin library.
 class Registrar {
@@ -142,6 +302,17 @@ static_assert(sizeof(PluginNote) == 12 + sizeof kPluginNoteName + 8 + kAbiTagByt
       ::kant::kPluginNoteMagic,                                                            \
       ABI_VERSION,                                                                         \
       ABI_TAG};
+
+/// A plugin library of one component class, its name, version and summary stated once:
+///   KANT_COMPONENT(SpectralNorm, "spectral_norm", "1.0.0", "W/σ(W) (Miyato et al. 2018)")
+#define KANT_COMPONENT(TYPE, NAME, VERSION, SUMMARY) \
+  KANT_PLUGIN(NAME, VERSION) { registrar.add(::kant::component<TYPE>(NAME, VERSION, SUMMARY)); }
+/// A plugin library of one component made by a function `make(const Options&, extra…)`:
+///   KANT_COMPONENT_FN(make_ring, "ring", "1.0.0", "K Gaussians on a circle")
+#define KANT_COMPONENT_FN(FUNCTION, NAME, VERSION, SUMMARY)              \
+  KANT_PLUGIN(NAME, VERSION) {                                           \
+    registrar.add(::kant::component(&FUNCTION, NAME, VERSION, SUMMARY)); \
+  }
 
 /// Defines a plugin library's note and entry symbol; the braces that follow fill `registrar`.
 #define KANT_PLUGIN(NAME, VERSION)                                                         \
