@@ -270,3 +270,81 @@ TEST_CASE("kant plugins prints every component with its parameters", "[cli]") {
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("did you mean 'objective'?"));
 }
+
+TEST_CASE("procedures own their settings: refused where they do not apply, old files still read",
+          "[cli][errors][procedures]") {
+  const std::string vae = R"(name: bad
+base:
+  dataset:   {plugin: eight_gaussians}
+  generator: {plugin: mlp, hidden: [8]}
+  procedure: vae
+  encoder:   {plugin: mlp, hidden: [8]}
+  optimizer: {plugin: adam}
+)";
+  expect_bad_input(vae + "  train:     {n_critic: 5}\n",
+                   {"exp.yaml:8:15: error: procedure 'vae' takes no 'n_critic'"});
+  const std::string ali = R"(name: bad
+base:
+  dataset:   {plugin: eight_gaussians}
+  generator: {plugin: mlp, hidden: [8]}
+  procedure: ali
+  encoder:   {plugin: mlp, hidden: [8]}
+  critic:    {plugin: mlp, hidden: [8]}
+  objective: nonsaturating
+  optimizer: {plugin: adam}
+)";
+  expect_bad_input(ali + "  train:     {steps: 3, unrolled_steps: 2}\n",
+                   {"exp.yaml:10:25: error: procedure 'ali' takes no 'unrolled_steps'",
+                    "ali' takes: stochastic, n_critic, order"});
+  expect_bad_input(ali + "  train:     {updates: simultaneous}\n",
+                   {"exp.yaml:10:15", "procedure 'ali' takes no 'updates'"});
+  // a setting in the procedure's own block that it does not take, with a did-you-mean
+  expect_bad_input(std::string(kValidBase) + "  procedure: {plugin: gan, n_critc: 2}\n",
+                   {"exp.yaml:8:28: error: unknown parameter 'n_critc' for procedure 'gan' (did "
+                    "you mean 'n_critic'?)"});
+  // a rule between settings is checked at validate time, not in the child
+  expect_bad_input(
+      std::string(kValidBase) + "  procedure: {plugin: gan, updates: simultaneous, n_critic: 5}\n",
+      {"exp.yaml:8:14", "n_critic must be 1"});
+  expect_bad_input(std::string(kValidBase) +
+                       "  procedure: {plugin: infogan, categories: 0, "
+                       "continuous: 0}\n",
+                   {"exp.yaml:8:14", "infogan needs a code"});
+  expect_bad_input(std::string(kValidBase) + "  procedure: {plugin: gan, n_critic: 2}\n" +
+                       "  train: {n_critic: 2}\n",
+                   {"exp.yaml:9:11", "'n_critic' is given in both 'train' and 'procedure'"});
+
+  // the old default of a setting the procedure does not take passes silently
+  Scratch s;
+  CommandResult quiet = run_command(
+      kant_exe() + " validate " + s.write("vae.yaml", vae + "  train: {n_critic: 1, steps: 2}\n"));
+  INFO(quiet.output);
+  CHECK(quiet.exit_code == 0);
+  CHECK_THAT(quiet.output, !Catch::Contains("note"));
+  // an old file's train.n_critic is the procedure's, said once, and the cell is the same cell
+  const std::string grid = "seeds: [0, 1, 2]\n";
+  CommandResult old_style =
+      run_command(kant_exe() + " validate " +
+                  s.write("old.yaml", std::string(kValidBase) + "  train: {n_critic: 5}\n" + grid));
+  CommandResult new_style =
+      run_command(kant_exe() + " validate " +
+                  s.write("new.yaml", std::string(kValidBase) +
+                                          "  procedure: {plugin: gan, n_critic: 5}\n" + grid));
+  INFO(old_style.output << new_style.output);
+  REQUIRE(old_style.exit_code == 0);
+  REQUIRE(new_style.exit_code == 0);
+  const std::string note = "kant: note: train.n_critic is read as the n_critic of procedure 'gan'";
+  CHECK_THAT(old_style.output, Catch::Contains(note));
+  CHECK(old_style.output.find(note) == old_style.output.rfind(note));  // once for three cells
+  CHECK_THAT(new_style.output, !Catch::Contains("note"));
+  auto ids = [](const std::string& out) {
+    std::vector<std::string> v;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (line.size() > 24 && line.find("seed=") != std::string::npos)
+        v.push_back(line.substr(6, 16));
+    return v;
+  };
+  CHECK(ids(old_style.output).size() == 3);
+  CHECK(ids(old_style.output) == ids(new_style.output));
+}

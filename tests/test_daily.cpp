@@ -321,7 +321,7 @@ TEST_CASE(
                {"did you mean 'generator_first'"});
   expect_error(kcmd("validate " + tiny +
                     " --set train.order=generator_first --set train.updates=simultaneous"),
-               {"generator_first contradicts train.updates: simultaneous"});
+               {"generator_first contradicts updates: simultaneous"});
 
   // both run; the generator's first update comes before any critic update, so the losses differ
   Scratch a, b;

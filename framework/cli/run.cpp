@@ -22,6 +22,11 @@ namespace fs = std::filesystem;
 namespace kant::cli {
 namespace {
 
+// What resolving the grid read otherwise than written, each once (e.g. an old train.n_critic).
+void print_notes(const Experiment& ex) {
+  for (const std::string& note : ex.notes) fmt::print(stderr, "kant: note: {}\n", note);
+}
+
 struct RunArgs {
   std::string file, jobs, threads, results = "results", shard, claim_timeout, profile, cells,
                                    status_every;
@@ -147,6 +152,7 @@ Command add_run(CLI::App& kant) {
         }
         Registry registry = Registry::load_default();
         Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
+        print_notes(ex);
         parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
         cluster::read_slurm_block(ex.slurm);         // and a malformed slurm block
         const int ranks = cluster::mpi_world_size_from_environment();
@@ -192,6 +198,7 @@ Command add_validate(CLI::App& kant) {
             require_file(a->file);
             Registry registry = Registry::load_default();
             Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
+            print_notes(ex);
             parse_report_spec(ex.report, ex.reference);
             cluster::read_slurm_block(ex.slurm);
             for (size_t i = 0; i < ex.cells.size(); ++i)

@@ -62,36 +62,44 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
   ComponentChoice choice;
   choice.component = c;
   choice.params = validate_params(block, c->schema(), skip, what, canonical);
+  if (c->registration.check)
+    if (std::string why = c->registration.check(choice.params); !why.empty())
+      throw ConfigError(block.mark, fmt::format("{}: {}", what, why));
   return choice;
 }
 
+constexpr const char* kMoved = "the procedure's setting (see `kant plugins procedure NAME`)";
+
+// Settings of a procedure's updates that the `train` block held before procedures owned them.
+// Every cell's canonical text keeps them in `train`, where they stood (a procedure that takes
+// one: its value; one that does not: the old default), so that every cell keeps its id; an old
+// experiment file's `train.<key>` is read into the procedure's block.
+const std::vector<std::string> kProcedureSettings{
+    "n_critic", "updates", "order", "wgan_critic_schedule", "unrolled_steps", "unrolled_lr"};
+bool is_procedure_setting(const std::string& key) {
+  return std::find(kProcedureSettings.begin(), kProcedureSettings.end(), key) !=
+         kProcedureSettings.end();
+}
+
+// The `train` block: the loop's settings, then the procedure settings' old places (above).
 const Schema& train_schema() {
   static const Schema s{
       param::integer("steps", 1000, "generator iterations").at_least(1),
       param::integer("batch_size", 256, "samples per batch, for real and generated data")
           .at_least(1),
-      param::integer("n_critic", 1, "critic steps per generator step").at_least(1),
-      param::choice("updates", "alternating", {"alternating", "simultaneous"},
-                    "alternating: n_critic critic steps, then a generator step on the updated "
-                    "critic; simultaneous: both gradients at the same point, applied together"),
-      param::choice(
-          "order", "critic_first", {"critic_first", "generator_first", "simultaneous"},
-          "the order of one iteration's updates: n_critic critic steps then the generator "
-          "step (critic_first), the generator step then the critic steps "
-          "(generator_first), or both from the same point (simultaneous: the same as "
-          "updates: simultaneous)"),
-      param::boolean("wgan_critic_schedule", false,
-                     "WGAN's schedule: 100 critic steps for the first 25 generator steps and "
-                     "every 500th (Arjovsky et al. 2017, reference code)"),
+      // n_critic … wgan_critic_schedule, and unrolled_* below: the procedure's settings, kept
+      // here for where they stand in every cell's canonical text (kProcedureSettings)
+      param::integer("n_critic", 1, kMoved).at_least(1),
+      param::choice("updates", "alternating", {"alternating", "simultaneous"}, kMoved),
+      param::choice("order", "critic_first", {"critic_first", "generator_first", "simultaneous"},
+                    kMoved),
+      param::boolean("wgan_critic_schedule", false, kMoved),
       param::real("ema", 0.0,
                   "decay β of an exponential moving average of the generator's "
                   "weights used for metrics and samples (0: none)")
           .range(0, 0.999999),
-      param::integer("unrolled_steps", 0,
-                     "critic SGD steps the generator loss is "
-                     "differentiated through (Metz et al. 2017; 0: none)")
-          .at_least(0),
-      param::real("unrolled_lr", 1e-4, "step size of the unrolled critic steps").at_least(0),
+      param::integer("unrolled_steps", 0, kMoved).at_least(0),
+      param::real("unrolled_lr", 1e-4, kMoved).at_least(0),
       param::integer("log_every", 0, "progress line every k generator steps (0: 10 lines a run)")
           .at_least(0),
       param::integer("samples", 2500, "generated samples stored with the results").at_least(0),
@@ -99,29 +107,35 @@ const Schema& train_schema() {
                      "write a resume checkpoint every k generator steps; a "
                      "cell killed and run again continues from it bit for "
                      "bit (0: none). Not part of the cell's identity")
-          .at_least(0),
+          .at_least(0)
+          .not_identity(),
       param::choice(
           "metric_errors", "record", {"record", "fail"},
           "record: a metric that throws or returns a non-finite value it does not declare "
           "is stored as failed at that step and training goes on; fail: the cell fails "
-          "(non-finite values are stored as numbers). Not part of the cell's identity"),
+          "(non-finite values are stored as numbers). Not part of the cell's identity")
+          .not_identity(),
       param::boolean(
           "store_networks", true,
           "store the final networks (EMA included) and the metric state in the cell file, "
           "so that `kant evaluate` can compute metrics later (see results/README.md for "
-          "the size). Not part of the cell's identity"),
+          "the size). Not part of the cell's identity")
+          .not_identity(),
       param::integer("sample_every", 0,
                      "store generated samples (and, for 2-D data, the critic's "
                      "value surface) at step 0, every k generator steps and at "
                      "the end, from one fixed batch of inputs (0: only the final "
                      "samples)")
-          .at_least(0),
+          .at_least(0)
+          .added_later(),
       param::integer("sample_size", 500, "generated samples stored at each of those steps")
-          .at_least(1),
+          .at_least(1)
+          .only_beside("sample_every"),
       param::integer("surface_resolution", 32,
                      "grid points per axis of the critic surfaces stored "
                      "with them (2-D data)")
-          .range(2, 1024),
+          .range(2, 1024)
+          .only_beside("sample_every"),
   };
   return s;
 }
@@ -156,26 +170,117 @@ const Schema& metric_reserved() {
   return s;
 }
 
-// train keys that cannot change a result: left out of the cell id, and of the stored config
-// when at their default (so that older cells keep their ids and configs)
-const std::vector<std::string> kNeutralTrainKeys{"checkpoint_every", "metric_errors",
-                                                 "store_networks"};
-// train keys added later: left out of the stored config (and so of the id) at their default,
-// so that cells from before them keep their ids and configs; set, they make a new cell
-const std::vector<std::string> kSamplingTrainKeys{"sample_every", "sample_size",
-                                                  "surface_resolution"};
-
 // keys of every cell; each network of the procedure adds `<network>` and `<network>_optimizer`
 const std::vector<std::string> kCellKeys{"dataset",   "procedure", "objective", "lipschitz",
                                          "optimizer", "train",     "metrics",   "seed"};
 constexpr const char* kDefaultProcedure = "gan";
+
+// The procedure block ({plugin: gan} when absent), with an old file's `train.<setting>` read
+// into it where the procedure takes that setting; where it does not, the old default passes
+// silently and any other value is an error naming the procedure. The canonical block goes into
+// `canon` unless it is `gan` at its defaults (so that cells from before procedures keep their
+// ids); its kProcedureSettings go into `settings` instead, for the train block.
+ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& registry,
+                                  ConfigNode& canon, ConfigNode& settings,
+                                  std::vector<std::string>& notes) {
+  const ConfigNode default_procedure = ConfigNode::make_scalar(kDefaultProcedure, config.mark);
+  const ConfigNode* node = config.find("procedure");
+  ConfigNode block = node ? *node : default_procedure;
+  if (block.is_scalar()) {
+    ConfigNode name = block;
+    block = ConfigNode::make_map(name.mark);
+    block.set("plugin", name, name.mark);
+  }
+  const ConfigNode* plugin = block.is_map() ? block.find("plugin") : nullptr;
+  const Component* c =
+      plugin && plugin->is_scalar() ? registry.find(Kind::procedure, plugin->scalar) : nullptr;
+  const ConfigNode* train = config.find("train");
+  if (c && train && train->is_map()) {
+    std::vector<std::string> takes;
+    for (const ParamSpec& spec : c->schema()) takes.push_back(spec.name);
+    for (const ConfigEntry& e : train->entries) {
+      if (!is_procedure_setting(e.key)) continue;
+      if (std::find(takes.begin(), takes.end(), e.key) != takes.end()) {
+        if (block.find(e.key))
+          throw ConfigError(e.key_mark,
+                            fmt::format("'{}' is given in both 'train' and 'procedure'; "
+                                        "it is a setting of procedure '{}': remove train.{}",
+                                        e.key, c->name(), e.key));
+        block.set(e.key, e.value, e.key_mark);
+        notes.push_back(
+            fmt::format("train.{} is read as the {} of procedure '{}' (procedures own their "
+                        "settings: it belongs in the procedure block)",
+                        e.key, e.key, c->name()));
+        continue;
+      }
+      const ParamSpec& spec = *std::find_if(train_schema().begin(), train_schema().end(),
+                                            [&](const ParamSpec& p) { return p.name == e.key; });
+      if (convert_value(spec, e.value, "'train." + e.key + "'") != *spec.default_value)
+        throw ConfigError(
+            e.key_mark,
+            fmt::format("procedure '{}' takes no '{}': remove train.{} (it would have "
+                        "no effect); procedure '{}' takes: {}",
+                        c->name(), e.key, e.key, c->name(),
+                        takes.empty() ? "no settings" : fmt::format("{}", fmt::join(takes, ", "))));
+    }
+  }
+  ConfigNode procedure_canon, defaults;
+  ComponentChoice choice = resolve_component(&block, config.mark, "procedure", Kind::procedure,
+                                             registry, {}, procedure_canon);
+  resolve_component(&default_procedure, config.mark, "procedure", Kind::procedure, registry, {},
+                    defaults);
+  settings = ConfigNode::make_map();
+  for (const std::string& key : kProcedureSettings) {
+    if (const ConfigNode* n = procedure_canon.find(key)) settings.set(key, *n);
+    procedure_canon.erase(key);
+    defaults.erase(key);
+  }
+  if (emit_yaml(procedure_canon, true) != emit_yaml(defaults, true))
+    canon.set("procedure", procedure_canon);
+  return choice;
+}
+
+// The `train` block against train_schema(), with the procedure's `settings` (canonical) standing
+// where those keys stood before procedures owned them; fills the cell's loop settings.
+ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, CellConfig& cell) {
+  const ConfigNode* train = config.find("train");
+  if (train && !train->is_map() && train->type != ConfigNode::Type::null)
+    throw ConfigError(train->mark, "'train' must be a map");
+  ConfigNode block = train && train->is_map() ? *train : ConfigNode::make_map(config.mark);
+  for (const std::string& key : kProcedureSettings) block.erase(key);
+  for (const ConfigEntry& e : settings.entries) block.set(e.key, e.value);
+  ConfigNode canonical = ConfigNode::make_map();
+  Params t = validate_params(block, train_schema(), {}, "'train'", canonical);
+  cell.train.steps = t.integer("steps");
+  cell.train.batch_size = t.integer("batch_size");
+  cell.train.ema = t.real("ema");
+  cell.train.log_every = t.integer("log_every");
+  cell.train.samples = t.integer("samples");
+  cell.train.checkpoint_every = t.integer("checkpoint_every");
+  cell.train.sample_every = t.integer("sample_every");
+  cell.train.sample_size = t.integer("sample_size");
+  cell.train.surface_resolution = t.integer("surface_resolution");
+  cell.metric_errors_fatal = t.string("metric_errors") == "fail";
+  cell.store_networks = t.boolean("store_networks");
+  // order: simultaneous is updates: simultaneous (one spelling in the canonical text, one id);
+  // critic_first, the order before there was a choice, is left out
+  const std::string order = t.string("order");
+  if (order == "simultaneous") {
+    ConfigNode updates = ConfigNode::make_scalar("simultaneous");
+    updates.quoted = true;  // as a resolved string parameter is written
+    canonical.set("updates", updates);
+  }
+  if (order != "generator_first") canonical.erase("order");
+  return canonical;
+}
 
 }  // namespace
 
 std::string CellConfig::id() const {
   ConfigNode identity = canonical;
   if (ConfigNode* train = identity.find("train"))
-    for (const std::string& k : kNeutralTrainKeys) train->erase(k);
+    for (const ParamSpec& spec : train_schema())
+      if (spec.outside_identity) train->erase(spec.name);
   const std::string text = emit_yaml(identity, true);
   return fmt::format("{:016x}", fnv1a64(text.data(), text.size()));
 }
@@ -237,21 +342,9 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   };
   cell.dataset = section("dataset", Kind::dataset);
 
-  // the procedure decides which networks (config blocks) the cell has; `gan` at its defaults
-  // is left out of the canonical text, so that cells from before procedures keep their ids
-  const ConfigNode default_procedure = ConfigNode::make_scalar(kDefaultProcedure, config.mark);
-  const ConfigNode* procedure_node = config.find("procedure");
-  ConfigNode procedure_canon;
-  cell.procedure =
-      resolve_component(procedure_node ? procedure_node : &default_procedure, config.mark,
-                        "procedure", Kind::procedure, registry, {}, procedure_canon);
-  {
-    ConfigNode defaults;
-    resolve_component(&default_procedure, config.mark, "procedure", Kind::procedure, registry, {},
-                      defaults);
-    if (emit_yaml(procedure_canon, true) != emit_yaml(defaults, true))
-      canon.set("procedure", procedure_canon);
-  }
+  // the procedure decides which networks (config blocks) the cell has
+  ConfigNode procedure_settings;  // its kProcedureSettings, canonical, for the train block
+  cell.procedure = resolve_procedure(config, registry, canon, procedure_settings, cell.notes);
   auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component,
                                                                 cell.procedure.params);
   const std::string procedure_name = cell.procedure.component->name();
@@ -333,54 +426,7 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     }
   }
 
-  ConfigNode train_canon = ConfigNode::make_map();
-  const ConfigNode* train = config.find("train");
-  ConfigNode empty = ConfigNode::make_map(config.mark);
-  if (train && !train->is_map() && train->type != ConfigNode::Type::null)
-    throw ConfigError(train->mark, "'train' must be a map");
-  Params t = validate_params(train && train->is_map() ? *train : empty, train_schema(), {},
-                             "'train'", train_canon);
-  cell.train.steps = t.integer("steps");
-  cell.train.batch_size = t.integer("batch_size");
-  cell.train.n_critic = t.integer("n_critic");
-  cell.train.simultaneous = t.string("updates") == "simultaneous";
-  cell.train.wgan_critic_schedule = t.boolean("wgan_critic_schedule");
-  cell.train.ema = t.real("ema");
-  cell.train.unrolled_steps = t.integer("unrolled_steps");
-  cell.train.unrolled_lr = t.real("unrolled_lr");
-  cell.train.log_every = t.integer("log_every");
-  cell.train.samples = t.integer("samples");
-  cell.train.checkpoint_every = t.integer("checkpoint_every");
-  if (cell.train.checkpoint_every == 0) train_canon.erase("checkpoint_every");
-  cell.metric_errors_fatal = t.string("metric_errors") == "fail";
-  if (!cell.metric_errors_fatal) train_canon.erase("metric_errors");
-  cell.store_networks = t.boolean("store_networks");
-  if (cell.store_networks) train_canon.erase("store_networks");
-  // order: simultaneous is updates: simultaneous (one spelling in the canonical text, one id);
-  // critic_first, today's order, is left out
-  const std::string order = t.string("order");
-  if (order == "simultaneous") {
-    cell.train.simultaneous = true;
-    ConfigNode updates = ConfigNode::make_scalar("simultaneous");
-    updates.quoted = true;  // as a resolved string parameter is written
-    train_canon.set("updates", updates);
-  } else if (order == "generator_first") {
-    if (cell.train.simultaneous)
-      throw ConfigError(train ? train->mark : config.mark,
-                        "train.order: generator_first contradicts train.updates: simultaneous");
-    cell.train.generator_first = true;
-  }
-  if (order != "generator_first") train_canon.erase("order");
-  cell.train.sample_every = t.integer("sample_every");
-  cell.train.sample_size = t.integer("sample_size");
-  cell.train.surface_resolution = t.integer("surface_resolution");
-  if (cell.train.sample_every == 0)
-    for (const std::string& k : kSamplingTrainKeys) train_canon.erase(k);
-  if (cell.train.simultaneous && (cell.train.n_critic != 1 || cell.train.wgan_critic_schedule ||
-                                  cell.train.unrolled_steps > 0))
-    throw ConfigError(train ? train->mark : config.mark,
-                      "simultaneous updates take one critic and one generator step at a time: "
-                      "n_critic must be 1, without wgan_critic_schedule or unrolled_steps");
+  ConfigNode train_canon = resolve_train(config, procedure_settings, cell);
   if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
     const ConfigNode* critic = config.find("critic");
     throw ConfigError(critic ? critic->mark : config.mark,

@@ -62,6 +62,9 @@ struct CellConfig {
   bool store_networks = true;
   uint64_t seed = 0;
   ConfigNode canonical;
+  /// What resolving it read otherwise than written (an old file's train.n_critic read into the
+  /// procedure's block), for the command to say once.
+  std::vector<std::string> notes;
 
   /// The network of that config block, or nullptr.
   const NetworkChoice* network(const std::string& name) const;
@@ -97,6 +100,8 @@ struct Experiment {
   std::vector<std::string> sets, sweeps;  ///< the command line's --set and --sweep arguments
   std::string profile;                    ///< and its --profile
   ConfigNode slurm;  ///< how `kant slurm` submits it (null if absent; no cell depends on it)
+  /// The cells' notes, each once (CellConfig::notes).
+  std::vector<std::string> notes;
 };
 
 /// What the command line changes in an experiment.

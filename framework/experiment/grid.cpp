@@ -501,6 +501,9 @@ Experiment load_experiment(const std::filesystem::path& file,
       seeded.set("seed", ConfigNode::make_scalar(std::to_string(seed)));
       Cell cell;
       cell.config = resolve_cell(seeded, registry);
+      for (const std::string& note : cell.config.notes)
+        if (std::find(ex.notes.begin(), ex.notes.end(), note) == ex.notes.end())
+          ex.notes.push_back(note);
       cell.id = cell.config.id();
       cell.labels = labels;
       cell.labels.emplace_back("seed", std::to_string(seed));

@@ -230,9 +230,18 @@ Params validate_params(const ConfigNode& block, const Schema& schema,
                         fmt::format("{} needs parameter '{}' ({}), which has no default", component,
                                     spec.name, spec.doc));
     }
-    if (!(spec.omit_default && spec.default_value && v == *spec.default_value))
+    const bool at_default = spec.default_value && v == *spec.default_value;
+    if (!((spec.omit_default || spec.outside_identity) && at_default))
       canonical.set(spec.name, canonical_node(v));
     values.emplace(spec.name, std::move(v));
+  }
+  for (const ParamSpec& spec : schema) {  // only_with: out while the other is at its default
+    if (spec.only_with.empty()) continue;
+    auto other = std::find_if(schema.begin(), schema.end(),
+                              [&](const ParamSpec& s) { return s.name == spec.only_with; });
+    if (other != schema.end() && other->default_value &&
+        values.at(other->name) == *other->default_value)
+      canonical.erase(spec.name);
   }
   return Params(std::move(values));
 }

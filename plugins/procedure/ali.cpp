@@ -7,19 +7,40 @@
 // swapped loss is the papers' −log D(G(z), z) − log(1 − D(x, E(x)))). With `stochastic`, E
 // outputs a mean and a log-variance and E(x) = μ + σ·ε (ALI); otherwise it is deterministic
 // (BiGAN). Data are flattened: the critic is a vector network (e.g. mlp) on [x, z].
-#include "joint_steps.hpp"
+#include "kant/joint_steps.hpp"
 #include "kant/plugin.hpp"
 #include "kant/procedure_losses.hpp"
 
 namespace {
 using namespace kant;
 
-class Ali : public procedures::JointCritic {
+struct AliLosses {
+  double loss_critic = 0, penalty = 0, divergence_estimate = 0, loss_generator = 0;
+  static void declare(DeclareLosses<AliLosses>& d) {
+    d(&AliLosses::loss_critic, "loss_critic",
+      "L_D = L(D(x, E(x)), D(G(z), z)) of the last critic step, without penalty");
+    d(&AliLosses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
+    d(&AliLosses::divergence_estimate, "divergence_estimate",
+      "the objective's divergence estimate at that step");
+    d(&AliLosses::loss_generator, "loss_generator",
+      "L_GE: the critic loss with the labels swapped, minimised by generator and encoder");
+  }
+};
+
+class Ali : public procedures::JointCritic<AliLosses> {
  public:
-  explicit Ali(const Params& p)
-      : JointCritic("ali", "critic", "encoder",
-                    {"loss_critic", "penalty", "divergence_estimate", "loss_generator"}),
-        stochastic_(p.boolean("stochastic")) {}
+  struct Options {
+    bool stochastic;
+    procedures::Alternation alternation;
+    static void declare(Declare<Options>& d) {
+      d(&Options::stochastic, param::boolean("stochastic", false,
+                                             "encoder outputs mean and log-variance, E(x) = μ + σε "
+                                             "(ALI); false: deterministic E(x) (BiGAN)"));
+      d.nested(&Options::alternation);
+    }
+  };
+  explicit Ali(const Options& o)
+      : JointCritic("critic", "encoder", o.alternation), stochastic_(o.stochastic) {}
 
   std::vector<NetworkRequest> networks(const Shape& data, int64_t noise_dim) const override {
     const int64_t d = shape_numel(data);
@@ -47,7 +68,7 @@ class Ali : public procedures::JointCritic {
 
   Tensor critic_loss(TrainingContext& ctx, const Tensor& real, const Tensor& fake) override {
     Tensor d_real = critic_->forward(real), d_fake = critic_->forward(fake);
-    recorded("divergence_estimate") = ctx.objective->divergence_estimate(d_real, d_fake);
+    latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
     return ctx.objective->critic_loss(d_real, d_fake);
   }
 
@@ -61,22 +82,7 @@ class Ali : public procedures::JointCritic {
 
 }  // namespace
 
-KANT_PLUGIN("ali", "1.0.0") {
-  registrar.add(
-      {"ali",
-       "1.0.0",
-       "ALI / BiGAN (Dumoulin et al. 2017; Donahue et al. 2017): encoder E and a joint critic "
-       "D(x, z); L_D = L(D(x, E(x)), D(G(z), z)), L_GE = L with the labels swapped",
-       {param::boolean("stochastic", false,
-                       "encoder outputs mean and log-variance, E(x) = μ + σε (ALI); false: "
-                       "deterministic E(x) (BiGAN)")},
-       ProcedureFactory([](const Params& p) { return std::make_unique<Ali>(p); }),
-       {stored::series("loss_critic",
-                       "L_D = L(D(x, E(x)), D(G(z), z)) of the last critic step, "
-                       "without penalty"),
-        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-        stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
-        stored::series("loss_generator",
-                       "L_GE: the critic loss with the labels swapped, minimised"
-                       " by generator and encoder")}});
-}
+KANT_COMPONENT(
+    Ali, "ali", "1.0.0",
+    "ALI / BiGAN (Dumoulin et al. 2017; Donahue et al. 2017): encoder E and a joint critic "
+    "D(x, z); L_D = L(D(x, E(x)), D(G(z), z)), L_GE = L with the labels swapped")

@@ -6,10 +6,10 @@
 //  - Arjovsky & Bottou 2017 (Figure 2): a GAN trained for `pretrain_steps` iterations as `gan`
 //    does, then its generator frozen and a fresh critic (re-initialised, new optimizer moments)
 //    trained alone, while metrics such as `generator_gradient` follow the generator's gradient.
-// Each iteration after pretraining is one critic update (n_critic of them with `train.n_critic`),
+// Each iteration after pretraining is one critic update (n_critic of them with `n_critic`),
 // with the Lipschitz hooks around it; `loss_generator` reports the objective's generator loss on
 // the batch, unapplied.
-#include "gan_steps.hpp"
+#include "kant/gan_steps.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -18,14 +18,52 @@ using procedures::finite;
 
 class CriticOnly : public procedures::Gan {
  public:
-  explicit CriticOnly(const Params& p)
-      : data_plus_noise_(p.string("fake") == "data_plus_noise"),
-        noise_std_(static_cast<float>(p.real("noise_std"))),
-        pretrain_(p.integer("pretrain_steps")),
-        reset_(p.boolean("reset_critic")) {
-    if (data_plus_noise_ && pretrain_ > 0)
-      throw Error("critic_only: pretrain_steps needs fake: generator");
-  }
+  struct Options {
+    std::string fake;
+    float noise_std;
+    int64_t pretrain_steps;
+    bool reset_critic;
+    procedures::GanSettings gan;  // n_critic after pretraining; all of them during it
+    static void declare(Declare<Options>& d) {
+      d(&Options::fake,
+        param::choice("fake", "data_plus_noise", {"data_plus_noise", "generator"},
+                      "the critic's fake samples: x + s·ε from the data, or the generator's"));
+      d(&Options::noise_std,
+        param::real("noise_std", 1.0, "s, the noise of data_plus_noise").at_least(0));
+      d(&Options::pretrain_steps, param::integer("pretrain_steps", 0,
+                                                 "GAN iterations (as `gan`) before the generator "
+                                                 "is frozen (fake: generator)")
+                                      .at_least(0));
+      d(&Options::reset_critic,
+        param::boolean("reset_critic", true,
+                       "re-initialise the critic when the generator freezes"));
+      d.nested(&Options::gan);
+      d.check([](const Options& o) {
+        return o.fake == "data_plus_noise" && o.pretrain_steps > 0
+                   ? "critic_only: pretrain_steps needs fake: generator"
+                   : "";
+      });
+    }
+  };
+  // the GAN's losses, as this procedure means them
+  struct Losses : procedures::GanLosses {
+    static void declare(DeclareLosses<Losses>& d) {
+      d(&Losses::loss_critic, "loss_critic",
+        "the critic loss L_D(D(x), D(fake)) of the iteration's last critic step, without penalty");
+      d(&Losses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
+      d(&Losses::divergence_estimate, "divergence_estimate",
+        "the objective's divergence estimate at that step");
+      d(&Losses::loss_generator, "loss_generator",
+        "the objective's generator loss on the batch, not applied after pretraining");
+    }
+  };
+
+  explicit CriticOnly(const Options& o)
+      : Gan(o.gan),
+        data_plus_noise_(o.fake == "data_plus_noise"),
+        noise_std_(o.noise_std),
+        pretrain_(o.pretrain_steps),
+        reset_(o.reset_critic) {}
 
   void set_up(TrainingContext& ctx) override {
     Gan::set_up(ctx);
@@ -40,12 +78,9 @@ class CriticOnly : public procedures::Gan {
       critic_optimizer_ = fresh_optimizer_;
     }
     StepOutcome out;
-    for (int64_t k = 0; k < ctx.train.n_critic; ++k)
+    for (int64_t k = 0; k < settings_.n_critic; ++k)
       if (!critic_update(ctx, out)) return out;
-    out.losses = {{"loss_critic", critic_loss_},
-                  {"penalty", penalty_},
-                  {"divergence_estimate", estimate_},
-                  {"loss_generator", generator_loss_}};
+    out.losses = loss_values(latest_);
     return out;
   }
 
@@ -87,7 +122,7 @@ class CriticOnly : public procedures::Gan {
     if (!critic_gradient(ctx, real, fake, d_real, d_fake, grads, out)) return false;
     {
       NoGradGuard no_grad;
-      generator_loss_ = ctx.objective->generator_loss(d_real, d_fake).item();
+      latest_.loss_generator = ctx.objective->generator_loss(d_real, d_fake).item();
     }
     critic_optimizer_->step(critic_params_, grads);
     ctx.lipschitz.after_critic_step(*critic_);
@@ -103,29 +138,7 @@ class CriticOnly : public procedures::Gan {
 
 }  // namespace
 
-KANT_PLUGIN("critic_only", "1.0.0") {
-  registrar.add(
-      {"critic_only",
-       "1.0.0",
-       "a critic trained against a generator that does not learn: the data plus noise "
-       "(WGAN-GP, Gulrajani et al. 2017, Fig. 1a), or a GAN's generator frozen after "
-       "pretrain_steps with a fresh critic (Arjovsky & Bottou 2017, Fig. 2)",
-       {param::choice("fake", "data_plus_noise", {"data_plus_noise", "generator"},
-                      "the critic's fake samples: x + s·ε from the data, or the generator's"),
-        param::real("noise_std", 1.0, "s, the noise of data_plus_noise").at_least(0),
-        param::integer("pretrain_steps", 0,
-                       "GAN iterations (as `gan`) before the generator "
-                       "is frozen (fake: generator)")
-            .at_least(0),
-        param::boolean("reset_critic", true,
-                       "re-initialise the critic when the generator freezes")},
-       ProcedureFactory([](const Params& p) { return std::make_unique<CriticOnly>(p); }),
-       {stored::series("loss_critic",
-                       "the critic loss L_D(D(x), D(fake)) of the iteration's last "
-                       "critic step, without penalty"),
-        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-        stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
-        stored::series("loss_generator",
-                       "the objective's generator loss on the batch, not applied "
-                       "after pretraining")}});
-}
+KANT_COMPONENT(CriticOnly, "critic_only", "1.0.0",
+               "a critic trained against a generator that does not learn: the data plus noise "
+               "(WGAN-GP, Gulrajani et al. 2017, Fig. 1a), or a GAN's generator frozen after "
+               "pretrain_steps with a fresh critic (Arjovsky & Bottou 2017, Fig. 2)")

@@ -10,7 +10,7 @@
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 #include "kant/procedure_losses.hpp"
-#include "steps.hpp"
+#include "kant/procedure_steps.hpp"
 
 namespace {
 using namespace kant;
@@ -33,14 +33,50 @@ class ScoreHead : public Network {
 
 class InfoGan : public Procedure {
  public:
-  explicit InfoGan(const Params& p)
-      : categories_(p.integer("categories")),
-        continuous_(p.integer("continuous")),
-        lambda_cat_(static_cast<float>(p.real("lambda_categorical"))),
-        lambda_cont_(static_cast<float>(p.real("lambda_continuous"))) {
-    if (categories_ + continuous_ == 0)
-      throw Error("infogan needs a code: categories or continuous > 0");
-  }
+  struct Options {
+    int64_t categories, continuous;
+    float lambda_categorical, lambda_continuous;
+    procedures::Alternation alternation;
+    static void declare(Declare<Options>& d) {
+      d(&Options::categories,
+        param::integer("categories", 10, "classes K of the categorical code (0: none)")
+            .at_least(0));
+      d(&Options::continuous,
+        param::integer("continuous", 2, "continuous codes (0: none)").at_least(0));
+      d(&Options::lambda_categorical,
+        param::real("lambda_categorical", 1.0, "λ of the categorical code's term").at_least(0));
+      d(&Options::lambda_continuous,
+        param::real("lambda_continuous", 0.1, "λ of the continuous codes' term").at_least(0));
+      d.nested(&Options::alternation);
+      d.check([](const Options& o) {
+        return o.categories + o.continuous == 0
+                   ? "infogan needs a code: categories or continuous > 0"
+                   : "";
+      });
+    }
+  };
+  struct Losses {
+    double loss_critic = 0, penalty = 0, divergence_estimate = 0, loss_generator = 0,
+           information = 0;
+    static void declare(DeclareLosses<Losses>& d) {
+      d(&Losses::loss_critic, "loss_critic",
+        "the critic loss of the last critic step, without penalty or information term");
+      d(&Losses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
+      d(&Losses::divergence_estimate, "divergence_estimate",
+        "the objective's divergence estimate at that step");
+      d(&Losses::loss_generator, "loss_generator",
+        "the generator loss, without the information term");
+      d(&Losses::information, "information",
+        "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the mutual-information term");
+    }
+  };
+
+  explicit InfoGan(const Options& o)
+      : categories_(o.categories),
+        continuous_(o.continuous),
+        lambda_cat_(o.lambda_categorical),
+        lambda_cont_(o.lambda_continuous),
+        alternation_(o.alternation) {}
 
   std::vector<std::string> network_names() const override { return {"generator", "critic"}; }
 
@@ -60,9 +96,6 @@ class InfoGan : public Procedure {
   Network* scoring_critic(TrainingContext&) override { return head_.get(); }
 
   void set_up(TrainingContext& ctx) override {
-    if (ctx.train.simultaneous || ctx.train.unrolled_steps > 0)
-      throw Error(
-          "infogan alternates critic and generator steps (no simultaneous or unrolled updates)");
     generator_ = &procedures::network(ctx, "generator");
     critic_ = &procedures::network(ctx, "critic");
     head_ = std::make_unique<ScoreHead>(*critic_);
@@ -72,41 +105,19 @@ class InfoGan : public Procedure {
     critic_params_ = critic_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override {
-    return {"loss_critic", "penalty", "divergence_estimate", "loss_generator", "information"};
-  }
+  std::vector<std::string> loss_names() const override { return loss_names_of<Losses>(); }
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
-    if (!procedures::alternate(
-            ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
-            [&] { return generator_step(ctx, out); }))
-      return out;
-    out.losses = {{"loss_critic", critic_loss_},
-                  {"penalty", penalty_},
-                  {"divergence_estimate", estimate_},
-                  {"loss_generator", generator_loss_},
-                  {"information", information_}};
+    if (procedures::alternate(
+            alternation_.generator_first(), alternation_.n_critic,
+            [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); }))
+      out.losses = loss_values(latest_);
     return out;
   }
 
-  ComponentState state() const override {
-    ComponentState s;
-    for (const auto& [k, v] : {std::pair<const char*, double>{"loss_critic", critic_loss_},
-                               {"penalty", penalty_},
-                               {"divergence_estimate", estimate_},
-                               {"loss_generator", generator_loss_},
-                               {"information", information_}})
-      procedures::put(s, k, v);
-    return s;
-  }
-  void load_state(const ComponentState& s) override {
-    critic_loss_ = procedures::get(s, "loss_critic");
-    penalty_ = procedures::get(s, "penalty");
-    estimate_ = procedures::get(s, "divergence_estimate");
-    generator_loss_ = procedures::get(s, "loss_generator");
-    information_ = procedures::get(s, "information");
-  }
+  ComponentState state() const override { return procedures::losses_state(latest_); }
+  void load_state(const ComponentState& s) override { procedures::load_losses(s, latest_); }
 
  private:
   // [z, one-hot(c_cat), c_cont]; c_cat uniform, or `category` when it is ≥ 0
@@ -150,11 +161,11 @@ class InfoGan : public Procedure {
     Tensor total = add(loss, info);
     std::vector<Tensor> grads =
         grad({penalty.defined() ? add(total, penalty) : total}, critic_params_);
-    critic_loss_ = loss.item();
-    penalty_ = penalty.defined() ? penalty.item() : 0.0;
-    estimate_ = ctx.objective->divergence_estimate(d_real, d_fake);
-    if (!finite(out, "the critic loss", critic_loss_) ||
-        !finite(out, "the Lipschitz penalty", penalty_) ||
+    latest_.loss_critic = loss.item();
+    latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
+    latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
+    if (!finite(out, "the critic loss", latest_.loss_critic) ||
+        !finite(out, "the Lipschitz penalty", latest_.penalty) ||
         !finite(out, "the information loss", info.item()))
       return false;
     critic_optimizer_->step(critic_params_, grads);
@@ -172,10 +183,10 @@ class InfoGan : public Procedure {
     Tensor loss = ctx.objective->generator_loss(real, slice(out_fake, 1, 0, 1));
     Tensor info = information_loss(out_fake, codes, noise_dim);
     std::vector<Tensor> grads = grad({add(loss, info)}, generator_params_);
-    generator_loss_ = loss.item();
-    information_ = info.item();
-    if (!finite(out, "the generator loss", generator_loss_) ||
-        !finite(out, "the information loss", information_))
+    latest_.loss_generator = loss.item();
+    latest_.information = info.item();
+    if (!finite(out, "the generator loss", latest_.loss_generator) ||
+        !finite(out, "the information loss", latest_.information))
       return false;
     generator_optimizer_->step(generator_params_, grads);
     return true;
@@ -183,34 +194,18 @@ class InfoGan : public Procedure {
 
   int64_t categories_, continuous_;
   float lambda_cat_, lambda_cont_;
+  procedures::Alternation alternation_;
   Network *generator_ = nullptr, *critic_ = nullptr;
   std::unique_ptr<ScoreHead> head_;
   Optimizer *generator_optimizer_ = nullptr, *critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, critic_params_;
-  double critic_loss_ = 0, penalty_ = 0, estimate_ = 0, generator_loss_ = 0, information_ = 0;
+  Losses latest_;
 };
 
 }  // namespace
 
-KANT_PLUGIN("infogan", "1.0.0") {
-  registrar.add(
-      {"infogan",
-       "1.0.0",
-       "InfoGAN (Chen et al. 2016): codes c = (one-hot categorical, U[−1,1] continuous) in the "
-       "generator's input, a Q head on the critic's body, both players minimise "
-       "λ_cat·CE(Q_cat, c_cat) + λ_cont·½‖Q_cont − c_cont‖², a bound on −I(c; G(z, c))",
-       {param::integer("categories", 10, "classes K of the categorical code (0: none)").at_least(0),
-        param::integer("continuous", 2, "continuous codes (0: none)").at_least(0),
-        param::real("lambda_categorical", 1.0, "λ of the categorical code's term").at_least(0),
-        param::real("lambda_continuous", 0.1, "λ of the continuous codes' term").at_least(0)},
-       ProcedureFactory([](const Params& p) { return std::make_unique<InfoGan>(p); }),
-       {stored::series("loss_critic",
-                       "the critic loss of the last critic step, without penalty or"
-                       " information term"),
-        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-        stored::series("divergence_estimate", "the objective's divergence estimate at that step"),
-        stored::series("loss_generator", "the generator loss, without the information term"),
-        stored::series("information",
-                       "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the "
-                       "mutual-information term")}});
-}
+KANT_COMPONENT(
+    InfoGan, "infogan", "1.0.0",
+    "InfoGAN (Chen et al. 2016): codes c = (one-hot categorical, U[−1,1] continuous) in the "
+    "generator's input, a Q head on the critic's body, both players minimise "
+    "λ_cat·CE(Q_cat, c_cat) + λ_cont·½‖Q_cont − c_cont‖², a bound on −I(c; G(z, c))")

@@ -8,7 +8,7 @@
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
 #include "kant/procedure_losses.hpp"
-#include "steps.hpp"
+#include "kant/procedure_steps.hpp"
 
 namespace {
 using namespace kant;
@@ -16,10 +16,34 @@ using procedures::finite;
 
 class Vae : public Procedure {
  public:
-  explicit Vae(const Params& p)
-      : beta_(static_cast<float>(p.real("beta"))),
-        likelihood_(p.string("likelihood")),
-        observation_std_(static_cast<float>(p.real("observation_std"))) {}
+  struct Options {
+    float beta;
+    std::string likelihood;
+    float observation_std;
+    static void declare(Declare<Options>& d) {
+      d(&Options::beta,
+        param::real("beta", 1.0,
+                    "β, the weight of the KL term (1: the ELBO; β-VAE, Higgins et al. 2017)")
+            .at_least(0));
+      d(&Options::likelihood,
+        param::choice("likelihood", "gaussian", {"gaussian", "bernoulli"},
+                      "p(x|z): N(x̂, s²) or Bernoulli with p = (x̂ + 1)/2 for data in [−1, 1]"));
+      d(&Options::observation_std,
+        param::real("observation_std", 1.0, "s, the Gaussian likelihood's standard deviation")
+            .at_least(0, true));
+    }
+  };
+  struct Losses {
+    double loss = 0, reconstruction = 0, kl = 0;
+    static void declare(DeclareLosses<Losses>& d) {
+      d(&Losses::loss, "loss",
+        "the negative ELBO −E log p(x|z) + β KL(q(z|x) ‖ N(0, I)) per sample");
+      d(&Losses::reconstruction, "reconstruction", "−E log p(x|z), the reconstruction term");
+      d(&Losses::kl, "kl", "KL(q(z|x) ‖ N(0, I)), the prior term (before β)");
+    }
+  };
+  explicit Vae(const Options& o)
+      : beta_(o.beta), likelihood_(o.likelihood), observation_std_(o.observation_std) {}
 
   std::vector<std::string> network_names() const override { return {"generator", "encoder"}; }
   bool uses_objective() const override { return false; }
@@ -39,7 +63,7 @@ class Vae : public Procedure {
     encoder_params_ = encoder_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override { return {"loss", "reconstruction", "kl"}; }
+  std::vector<std::string> loss_names() const override { return loss_names_of<Losses>(); }
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
@@ -60,7 +84,7 @@ class Vae : public Procedure {
     const auto split = grads.begin() + static_cast<std::ptrdiff_t>(decoder_params_.size());
     decoder_optimizer_->step(decoder_params_, std::vector<Tensor>(grads.begin(), split));
     encoder_optimizer_->step(encoder_params_, std::vector<Tensor>(split, grads.end()));
-    out.losses = {{"loss", value}, {"reconstruction", reconstruction.item()}, {"kl", kl.item()}};
+    out.losses = loss_values(Losses{value, reconstruction.item(), kl.item()});
     return out;
   }
 
@@ -75,23 +99,7 @@ class Vae : public Procedure {
 
 }  // namespace
 
-KANT_PLUGIN("vae", "1.0.0") {
-  registrar.add(
-      {"vae",
-       "1.0.0",
-       "variational autoencoder (Kingma & Welling 2014): encoder [μ, log σ²], decoder = the "
-       "generator, L = −E log p(x|z) + β·KL(q(z|x) ‖ N(0, I)), z = μ + σε",
-       {param::real("beta", 1.0,
-                    "β, the weight of the KL term (1: the ELBO; β-VAE, Higgins et al. 2017)")
-            .at_least(0),
-        param::choice("likelihood", "gaussian", {"gaussian", "bernoulli"},
-                      "p(x|z): N(x̂, s²) or Bernoulli with p = (x̂ + 1)/2 for data in [−1, 1]"),
-        param::real("observation_std", 1.0, "s, the Gaussian likelihood's standard deviation")
-            .at_least(0, true)},
-       ProcedureFactory([](const Params& p) { return std::make_unique<Vae>(p); }),
-       {stored::series("loss",
-                       "the negative ELBO −E log p(x|z) + β KL(q(z|x) ‖ N(0, I)) per "
-                       "sample"),
-        stored::series("reconstruction", "−E log p(x|z), the reconstruction term"),
-        stored::series("kl", "KL(q(z|x) ‖ N(0, I)), the prior term (before β)")}});
-}
+KANT_COMPONENT(
+    Vae, "vae", "1.0.0",
+    "variational autoencoder (Kingma & Welling 2014): encoder [μ, log σ²], decoder = the "
+    "generator, L = −E log p(x|z) + β·KL(q(z|x) ‖ N(0, I)), z = μ + σε")

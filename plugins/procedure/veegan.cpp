@@ -6,20 +6,47 @@
 //   generator+reconstructor  L_GF = E[D(z, G(z))] + λ·E‖z − F(G(z))‖²
 // ε ~ N(0, I) of `reconstructor_noise` dimensions is appended to F's input (the notebook: 1).
 // Data are flattened: the critic is a vector network (e.g. mlp) on [x, z].
-#include "joint_steps.hpp"
+#include "kant/joint_steps.hpp"
 #include "kant/plugin.hpp"
 #include "kant/procedure_losses.hpp"
 
 namespace {
 using namespace kant;
 
-class Veegan : public procedures::JointCritic {
+struct VeeganLosses {
+  double loss_critic = 0, penalty = 0, loss_generator = 0, reconstruction = 0;
+  static void declare(DeclareLosses<VeeganLosses>& d) {
+    d(&VeeganLosses::loss_critic, "loss_critic",
+      "L_D = E softplus(−D(z, G(z))) + E softplus(D(F(x), x)) of the last critic step");
+    d(&VeeganLosses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
+    d(&VeeganLosses::loss_generator, "loss_generator",
+      "L_GF = E D(z, G(z)) + λ E‖z − F(G(z))‖², minimised by generator and reconstructor");
+    d(&VeeganLosses::reconstruction, "reconstruction",
+      "E‖z − F(G(z))‖², the reconstruction of the noise");
+  }
+};
+
+class Veegan : public procedures::JointCritic<VeeganLosses> {
  public:
-  explicit Veegan(const Params& p)
-      : JointCritic("veegan", "discriminator", "reconstructor",
-                    {"loss_critic", "penalty", "loss_generator", "reconstruction"}),
-        lambda_(static_cast<float>(p.real("reconstruction_weight"))),
-        eps_dim_(p.integer("reconstructor_noise")) {}
+  struct Options {
+    float reconstruction_weight;
+    int64_t reconstructor_noise;
+    procedures::Alternation alternation;
+    static void declare(Declare<Options>& d) {
+      d(&Options::reconstruction_weight,
+        param::real("reconstruction_weight", 1.0, "λ, the weight of the ℓ2 reconstruction of z")
+            .at_least(0));
+      d(&Options::reconstructor_noise, param::integer("reconstructor_noise", 1,
+                                                      "dimensions of ε ~ N(0, I) appended to the "
+                                                      "reconstructor's input (the notebook: 1)")
+                                           .at_least(0));
+      d.nested(&Options::alternation);
+    }
+  };
+  explicit Veegan(const Options& o)
+      : JointCritic("discriminator", "reconstructor", o.alternation),
+        lambda_(o.reconstruction_weight),
+        eps_dim_(o.reconstructor_noise) {}
 
   bool uses_objective() const override { return false; }  // its loss is its own (above)
 
@@ -60,7 +87,7 @@ class Veegan : public procedures::JointCritic {
     Tensor loss =
         losses::veegan_generator_loss(critic_->forward(losses::pair(x, z)), z, z_back, lambda_);
     NoGradGuard no_grad;
-    recorded("reconstruction") = losses::mean_squared_distance(z, z_back).item();
+    latest_.reconstruction = losses::mean_squared_distance(z, z_back).item();
     return loss;
   }
 
@@ -70,26 +97,7 @@ class Veegan : public procedures::JointCritic {
 
 }  // namespace
 
-KANT_PLUGIN("veegan", "1.0.0") {
-  registrar.add(
-      {"veegan",
-       "1.0.0",
-       "VEEGAN (Srivastava et al. 2017): reconstructor F and joint discriminator D(z, x); "
-       "L_D = E[softplus(−D(z, G(z)))] + E[softplus(D(F(x), x))], "
-       "L_GF = E[D(z, G(z))] + λ·E‖z − F(G(z))‖²",
-       {param::real("reconstruction_weight", 1.0, "λ, the weight of the ℓ2 reconstruction of z")
-            .at_least(0),
-        param::integer("reconstructor_noise", 1,
-                       "dimensions of ε ~ N(0, I) appended to the "
-                       "reconstructor's input (the notebook: 1)")
-            .at_least(0)},
-       ProcedureFactory([](const Params& p) { return std::make_unique<Veegan>(p); }),
-       {stored::series("loss_critic",
-                       "L_D = E softplus(−D(z, G(z))) + E softplus(D(F(x), x)) of "
-                       "the last critic step"),
-        stored::series("penalty", "the Lipschitz penalty of that step (0 without one)"),
-        stored::series("loss_generator",
-                       "L_GF = E D(z, G(z)) + λ E‖z − F(G(z))‖², minimised by "
-                       "generator and reconstructor"),
-        stored::series("reconstruction", "E‖z − F(G(z))‖², the reconstruction of the noise")}});
-}
+KANT_COMPONENT(Veegan, "veegan", "1.0.0",
+               "VEEGAN (Srivastava et al. 2017): reconstructor F and joint discriminator D(z, x); "
+               "L_D = E[softplus(−D(z, G(z)))] + E[softplus(D(F(x), x))], "
+               "L_GF = E[D(z, G(z))] + λ·E‖z − F(G(z))‖²")

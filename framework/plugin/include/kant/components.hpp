@@ -228,21 +228,15 @@ struct MetricRequirements {
 };
 
 // ---- procedure -------------------------------------------------------------------------
-/// Training loop settings (the `train` block), as every procedure sees them.
+/// Training loop settings (the `train` block), as every procedure sees them. How a procedure
+/// steps its networks (n_critic, update order, …) is its own options' business.
 struct TrainSettings {
   int64_t steps = 0;  ///< generator iterations
   int64_t batch_size = 0;
-  int64_t n_critic = 0;               ///< critic steps per generator step
-  bool simultaneous = false;          ///< one joint step from the same point instead of alternating
-  bool wgan_critic_schedule = false;  ///< 100 critic steps for the first 25 and every 500th
-  double ema = 0;                     ///< decay of the generator's weight average (0: none)
-  int64_t unrolled_steps = 0;         ///< critic steps the generator differentiates through
-  double unrolled_lr = 0;             ///< SGD step size of the unrolled critic steps
-  int64_t log_every = 0;              ///< progress line period in generator steps
-  int64_t samples = 0;                ///< generated samples stored at the end
-  int64_t checkpoint_every = 0;       ///< resume checkpoint period in generator steps (0: none)
-  /// alternating updates: the generator step before the critic steps (train.order)
-  bool generator_first = false;
+  double ema = 0;                  ///< decay of the generator's weight average (0: none)
+  int64_t log_every = 0;           ///< progress line period in generator steps
+  int64_t samples = 0;             ///< generated samples stored at the end
+  int64_t checkpoint_every = 0;    ///< resume checkpoint period in generator steps (0: none)
   int64_t sample_every = 0;        ///< samples stored during training every k steps (0: none)
   int64_t sample_size = 0;         ///< generated samples stored at each of those steps
   int64_t surface_resolution = 0;  ///< grid points per axis of the critic surfaces stored then

@@ -20,7 +20,8 @@
 // std::vector<double> ← list of float; a mismatch is an Error when the schema is first built.
 // A rule between parameters is declared with them: d.check([](const Options& o) { return
 // o.a <= o.b ? "" : "a must not exceed b"; }) — `kant validate` reports a broken rule at the
-// component's block.
+// component's block. Settings several components share are a struct of their own, declared
+// once and included with d.nested(&Options::member).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -69,6 +70,11 @@ M read(const Params& p, const std::string& name) {
 }
 }  // namespace detail
 
+template <typename O>
+class Declare;
+template <typename O>
+const Declare<O>& declaration_of();
+
 /// Collects an options struct's declaration: the schema, a setter per member, the rules.
 template <typename O>
 class Declare {
@@ -92,6 +98,17 @@ class Declare {
     schema_.push_back(std::move(spec));
     return schema_.back();
   }
+  /// The parameters (and rules) of a nested options struct S, declared by S::declare, read
+  /// into `member`: settings that several components share, declared once.
+  template <typename S>
+  void nested(S O::*member) {
+    const Declare<S>& sub = declaration_of<S>();
+    schema_.insert(schema_.end(), sub.schema_.begin(), sub.schema_.end());
+    for (const auto& set : sub.setters_)
+      setters_.push_back([member, set](O& o, const Params& p) { set(o.*member, p); });
+    for (const auto& rule : sub.rules_)
+      rules_.push_back([member, rule](const O& o) { return rule(o.*member); });
+  }
   /// A rule between parameters: "" when `o` meets it, else what is wrong.
   void check(std::function<std::string(const O&)> rule) { rules_.push_back(std::move(rule)); }
 
@@ -109,6 +126,8 @@ class Declare {
   }
 
  private:
+  template <typename>
+  friend class Declare;
   Schema schema_;
   std::vector<std::function<void(O&, const Params&)>> setters_;
   std::vector<std::function<std::string(const O&)>> rules_;

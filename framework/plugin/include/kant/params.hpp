@@ -31,6 +31,12 @@ struct ParamSpec {
   /// Left out of a cell's canonical config (and so of its id) while at its default: for a
   /// parameter added after cells were stored, so that they keep their ids.
   bool omit_default = false;
+  /// Cannot change a result (a checkpoint period, how errors are reported): never part of a
+  /// cell's id, and left out of its stored config while at its default.
+  bool outside_identity = false;
+  /// Meaningful only beside another parameter of the same block: left out of the stored config
+  /// (and so of the id) while that one is at its default.
+  std::string only_with;
 
   /// value ≥ lo (or > lo when exclusive).
   ParamSpec& at_least(double lo, bool exclusive = false) {
@@ -46,6 +52,16 @@ struct ParamSpec {
   /// See omit_default.
   ParamSpec& added_later() {
     omit_default = true;
+    return *this;
+  }
+  /// See outside_identity.
+  ParamSpec& not_identity() {
+    outside_identity = true;
+    return *this;
+  }
+  /// See only_with.
+  ParamSpec& only_beside(std::string other) {
+    only_with = std::move(other);
     return *this;
   }
   /// "≥ 0", "in [0, 1]", "one of relu, tanh", "" when unconstrained.

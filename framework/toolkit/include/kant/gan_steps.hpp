@@ -1,16 +1,83 @@
-// The GAN's iteration (see gan.cpp for its formulas), shared by the procedures built on it:
-// `gan` itself and `critic_only` (a critic trained against a frozen or fixed generator).
+// The GAN's iteration (see plugins/procedure/gan.cpp for its formulas) and its settings, for
+// the procedures built on it: `gan` itself, `critic_only` (a critic trained against a frozen or
+// fixed generator), and procedures outside the tree.
 #pragma once
 #include <cmath>
 
 #include "kant/autodiff.hpp"
 #include "kant/ops.hpp"
-#include "steps.hpp"
+#include "kant/procedure_steps.hpp"
 
 namespace kant::procedures {
 
+/// How the GAN steps its two networks; the names and defaults of the `train` keys that held
+/// them before procedures owned their settings.
+struct GanSettings {
+  int64_t n_critic;
+  std::string updates, order;
+  bool wgan_critic_schedule;
+  int64_t unrolled_steps;
+  double unrolled_lr;
+
+  bool simultaneous() const { return updates == "simultaneous" || order == "simultaneous"; }
+  bool generator_first() const { return order == "generator_first"; }
+
+  static void declare(Declare<GanSettings>& d) {
+    d(&GanSettings::n_critic, n_critic_param());
+    d(&GanSettings::updates,
+      param::choice("updates", "alternating", {"alternating", "simultaneous"},
+                    "alternating: n_critic critic steps, then a generator step on the updated "
+                    "critic; simultaneous: both gradients at the same point, applied together"));
+    d(&GanSettings::order, order_param(true));
+    d(&GanSettings::wgan_critic_schedule,
+      param::boolean("wgan_critic_schedule", false,
+                     "WGAN's schedule: 100 critic steps for the first 25 generator steps and "
+                     "every 500th (Arjovsky et al. 2017, reference code)"));
+    d(&GanSettings::unrolled_steps,
+      param::integer("unrolled_steps", 0,
+                     "critic SGD steps the generator loss is "
+                     "differentiated through (Metz et al. 2017; 0: none)")
+          .at_least(0));
+    d(&GanSettings::unrolled_lr,
+      param::real("unrolled_lr", 1e-4, "step size of the unrolled critic steps").at_least(0));
+    d.check([](const GanSettings& s) -> std::string {
+      if (s.order == "generator_first" && s.updates == "simultaneous")
+        return "order: generator_first contradicts updates: simultaneous";
+      if (s.simultaneous() && (s.n_critic != 1 || s.wgan_critic_schedule || s.unrolled_steps > 0))
+        return "simultaneous updates take one critic and one generator step at a time: "
+               "n_critic must be 1, without wgan_critic_schedule or unrolled_steps";
+      return "";
+    });
+  }
+};
+
+/// What a GAN step records, each loss declared once.
+struct GanLosses {
+  double loss_critic = 0, penalty = 0, divergence_estimate = 0, loss_generator = 0;
+  static void declare(DeclareLosses<GanLosses>& d) {
+    d(&GanLosses::loss_critic, "loss_critic",
+      "the critic loss L_D(D(x), D(G(z))) of the last critic step of each generator step, "
+      "without penalty");
+    d(&GanLosses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
+    d(&GanLosses::divergence_estimate, "divergence_estimate",
+      "the objective's divergence estimate at that step (W₁ for wasserstein, JSD for the GAN "
+      "losses)");
+    d(&GanLosses::loss_generator, "loss_generator", "the generator loss L_G(D(G(z)))");
+  }
+};
+
+/// A generator against a critic, stepped as GanSettings say. Subclasses may replace step()
+/// and reuse the critic and generator steps.
 class Gan : public Procedure {
  public:
+  struct Options {
+    GanSettings settings;
+    static void declare(Declare<Options>& d) { d.nested(&Options::settings); }
+  };
+  using Losses = GanLosses;
+  explicit Gan(const GanSettings& settings) : settings_(settings) {}
+  explicit Gan(const Options& o) : Gan(o.settings) {}
+
   std::vector<std::string> network_names() const override { return {"generator", "critic"}; }
 
   std::vector<NetworkRequest> networks(const Shape& data, int64_t noise_dim) const override {
@@ -18,52 +85,34 @@ class Gan : public Procedure {
   }
 
   void set_up(TrainingContext& ctx) override {
-    generator_ = &procedures::network(ctx, "generator");
-    critic_ = &procedures::network(ctx, "critic");
+    generator_ = &network(ctx, "generator");
+    critic_ = &network(ctx, "critic");
     generator_optimizer_ = &ctx.optimizer("generator");
     critic_optimizer_ = &ctx.optimizer("critic");
     generator_params_ = generator_->parameters();
     critic_params_ = critic_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override {
-    return {"loss_critic", "penalty", "divergence_estimate", "loss_generator"};
-  }
+  std::vector<std::string> loss_names() const override { return loss_names_of<Losses>(); }
 
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
     StepOutcome out;
     bool ok =
-        ctx.train.simultaneous ? simultaneous_step(ctx, out) : alternating_step(ctx, step, out);
-    if (ok)
-      out.losses = {{"loss_critic", critic_loss_},
-                    {"penalty", penalty_},
-                    {"divergence_estimate", estimate_},
-                    {"loss_generator", generator_loss_}};
+        settings_.simultaneous() ? simultaneous_step(ctx, out) : alternating_step(ctx, step, out);
+    if (ok) out.losses = loss_values(latest_);
     return out;
   }
 
   // the latest losses carry over into the next iteration's record
-  ComponentState state() const override {
-    ComponentState s;
-    procedures::put(s, "loss_critic", critic_loss_);
-    procedures::put(s, "penalty", penalty_);
-    procedures::put(s, "divergence_estimate", estimate_);
-    procedures::put(s, "loss_generator", generator_loss_);
-    return s;
-  }
-  void load_state(const ComponentState& s) override {
-    critic_loss_ = procedures::get(s, "loss_critic");
-    penalty_ = procedures::get(s, "penalty");
-    estimate_ = procedures::get(s, "divergence_estimate");
-    generator_loss_ = procedures::get(s, "loss_generator");
-  }
+  ComponentState state() const override { return losses_state(latest_); }
+  void load_state(const ComponentState& s) override { load_losses(s, latest_); }
 
  protected:
   bool alternating_step(TrainingContext& ctx, int64_t step, StepOutcome& out) {
-    const bool schedule = ctx.train.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
-    const int64_t n_critic = schedule ? 100 : ctx.train.n_critic;
-    return procedures::alternate(
-        ctx.train, n_critic, [&] { return critic_step(ctx, out); },
+    const bool schedule = settings_.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
+    const int64_t n_critic = schedule ? 100 : settings_.n_critic;
+    return alternate(
+        settings_.generator_first(), n_critic, [&] { return critic_step(ctx, out); },
         [&] { return generator_step(ctx, out); });
   }
 
@@ -85,11 +134,11 @@ class Gan : public Procedure {
     Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
     Tensor penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, real, fake, ctx.penalty_rng});
     std::vector<Tensor> g = grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
-    critic_loss_ = loss.item();
-    penalty_ = penalty.defined() ? penalty.item() : 0.0;
-    estimate_ = ctx.objective->divergence_estimate(d_real, d_fake);
-    if (!finite(out, "the critic loss", critic_loss_) ||
-        !finite(out, "the Lipschitz penalty", penalty_))
+    latest_.loss_critic = loss.item();
+    latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
+    latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
+    if (!finite(out, "the critic loss", latest_.loss_critic) ||
+        !finite(out, "the Lipschitz penalty", latest_.penalty))
       return false;
     grads = std::move(g);
     return true;
@@ -118,8 +167,8 @@ class Gan : public Procedure {
                       : Tensor();
     Tensor loss = unrolled_generator_loss(ctx, fake, real);
     std::vector<Tensor> grads = grad({loss}, generator_params_);
-    generator_loss_ = loss.item();
-    if (!finite(out, "the generator loss", generator_loss_)) return false;
+    latest_.loss_generator = loss.item();
+    if (!finite(out, "the generator loss", latest_.loss_generator)) return false;
     generator_optimizer_->step(generator_params_, grads);
     return true;
   }
@@ -137,8 +186,8 @@ class Gan : public Procedure {
     Tensor loss = ctx.objective->generator_loss(
         ctx.objective->generator_needs_real() ? d_real : Tensor(), d_fake);
     std::vector<Tensor> generator_grads = grad({loss}, generator_params_);
-    generator_loss_ = loss.item();
-    if (!finite(out, "the generator loss", generator_loss_)) return false;
+    latest_.loss_generator = loss.item();
+    if (!finite(out, "the generator loss", latest_.loss_generator)) return false;
     critic_optimizer_->step(critic_params_, critic_grads);
     ctx.lipschitz.after_critic_step(*critic_);
     generator_optimizer_->step(generator_params_, generator_grads);
@@ -150,7 +199,7 @@ class Gan : public Procedure {
   Tensor unrolled_generator_loss(TrainingContext& ctx, const Tensor& fake, const Tensor& real) {
     const std::vector<Tensor>& params = critic_params_;
     std::vector<Tensor> theta = params;  // the unrolled critic's weights: alive until the loss
-    if (ctx.train.unrolled_steps > 0) {
+    if (settings_.unrolled_steps > 0) {
       auto substitute = [&](const std::string& name, const Tensor& w) {
         for (size_t i = 0; i < params.size(); ++i)
           if (params[i].impl() == w.impl())
@@ -158,13 +207,13 @@ class Gan : public Procedure {
         return w;
       };
       critic_->set_parameter_transform(substitute);
-      for (int64_t k = 0; k < ctx.train.unrolled_steps; ++k) {
+      for (int64_t k = 0; k < settings_.unrolled_steps; ++k) {
         Tensor loss = ctx.objective->critic_loss(
             critic_->forward(ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)),
             critic_->forward(fake));
         std::vector<Tensor> g = grad({loss}, theta, {}, /*create_graph=*/true);
         for (size_t i = 0; i < theta.size(); ++i)
-          theta[i] = sub(theta[i], g[i] * static_cast<float>(ctx.train.unrolled_lr));
+          theta[i] = sub(theta[i], g[i] * static_cast<float>(settings_.unrolled_lr));
       }
     }
     Tensor d_real = ctx.objective->generator_needs_real() ? critic_->forward(real) : Tensor();
@@ -178,7 +227,8 @@ class Gan : public Procedure {
   Optimizer* generator_optimizer_ = nullptr;
   Optimizer* critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, critic_params_;
-  double critic_loss_ = 0, penalty_ = 0, estimate_ = 0, generator_loss_ = 0;
+  GanSettings settings_;
+  Losses latest_;
 };
 
 }  // namespace kant::procedures

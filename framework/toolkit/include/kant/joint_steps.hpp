@@ -1,8 +1,9 @@
-// The iteration shared by the procedures with a joint critic (ALI/BiGAN and VEEGAN; see ali.cpp
-// and veegan.cpp for their losses): a generator G: z → x, an inverse network that maps x back
-// to z (ALI's encoder, VEEGAN's reconstructor) and a critic on concatenated pairs [x, z].
-// Alternating updates: the critic tells a data-side pair (x, inverse(x)) from a generator-side
-// pair (G(z), z); then one gradient of the procedure's loss updates G and the inverse network.
+// The iteration shared by the procedures with a joint critic (ALI/BiGAN and VEEGAN; see
+// plugins/procedure/ali.cpp and veegan.cpp for their losses): a generator G: z → x, an inverse
+// network that maps x back to z (ALI's encoder, VEEGAN's reconstructor) and a critic on
+// concatenated pairs [x, z]. Alternating updates: the critic tells a data-side pair (x, inverse(x))
+// from a generator-side pair (G(z), z); then one gradient of the procedure's loss updates G and the
+// inverse network.
 #pragma once
 #include <string>
 #include <utility>
@@ -10,21 +11,22 @@
 
 #include "kant/autodiff.hpp"
 #include "kant/ops.hpp"
-#include "steps.hpp"
+#include "kant/procedure_steps.hpp"
 
 namespace kant::procedures {
 
+/// L, the procedure's declared losses (DeclareLosses), has at least loss_critic, penalty and
+/// loss_generator; a subclass records any others in latest_. Options: alternation.
+template <typename L>
 class JointCritic : public Procedure {
  public:
+  using Losses = L;
+
   std::vector<std::string> network_names() const override {
     return {"generator", inverse_, "critic"};
   }
 
   void set_up(TrainingContext& ctx) override {
-    if (ctx.train.simultaneous)
-      throw Error(
-          procedure_ +
-          " alternates critic and generator steps: train.updates: simultaneous is not supported");
     generator_ = &network(ctx, "generator");
     inverse_network_ = &network(ctx, inverse_);
     critic_ = &network(ctx, "critic");
@@ -36,42 +38,25 @@ class JointCritic : public Procedure {
     critic_params_ = critic_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override {
-    std::vector<std::string> names;
-    for (const auto& [name, value] : losses_) names.push_back(name);
-    return names;
-  }
+  std::vector<std::string> loss_names() const override { return loss_names_of<L>(); }
 
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
     if (alternate(
-            ctx.train, ctx.train.n_critic, [&] { return critic_step(ctx, out); },
-            [&] { return generator_step(ctx, out); }))
-      out.losses = losses_;
+            alternation_.generator_first(), alternation_.n_critic,
+            [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); }))
+      out.losses = loss_values(latest_);
     return out;
   }
 
   // the latest losses carry over into the next iteration's record
-  ComponentState state() const override {
-    ComponentState s;
-    for (const auto& [name, value] : losses_) put(s, name, value);
-    return s;
-  }
-  void load_state(const ComponentState& s) override {
-    for (auto& [name, value] : losses_) value = get(s, name);
-  }
+  ComponentState state() const override { return losses_state(latest_); }
+  void load_state(const ComponentState& s) override { load_losses(s, latest_); }
 
  protected:
-  /// `procedure` names it in messages, `critic` is what its papers call the critic, `inverse`
-  /// the network that maps x to z; `losses`, in the order they are recorded, include
-  /// loss_critic, penalty and loss_generator.
-  JointCritic(std::string procedure, std::string critic, std::string inverse,
-              std::vector<std::string> losses)
-      : procedure_(std::move(procedure)),
-        critic_word_(std::move(critic)),
-        inverse_(std::move(inverse)) {
-    for (auto& name : losses) losses_.emplace_back(std::move(name), 0.0);
-  }
+  /// `critic` is what its papers call the critic, `inverse` the network that maps x to z.
+  JointCritic(std::string critic, std::string inverse, const Alternation& alternation)
+      : critic_word_(std::move(critic)), inverse_(std::move(inverse)), alternation_(alternation) {}
 
   /// The pairs the critic tells apart on a fresh batch: (data side, generator side).
   virtual std::pair<Tensor, Tensor> critic_pairs(TrainingContext& ctx) = 0;
@@ -81,14 +66,8 @@ class JointCritic : public Procedure {
   /// The loss that G and the inverse network minimise, on a fresh batch.
   virtual Tensor generator_loss(TrainingContext& ctx) = 0;
 
-  /// A recorded loss, by name (one of those given to the constructor).
-  double& recorded(const std::string& name) {
-    for (auto& [n, value] : losses_)
-      if (n == name) return value;
-    throw Error(procedure_ + " records no loss '" + name + "'");
-  }
-
   Network *generator_ = nullptr, *inverse_network_ = nullptr, *critic_ = nullptr;
+  L latest_;
 
  private:
   bool critic_step(TrainingContext& ctx, StepOutcome& out) {
@@ -103,8 +82,8 @@ class JointCritic : public Procedure {
         ctx.lipschitz.penalty(CriticBatch{*critic_, data_side, generator_side, ctx.penalty_rng});
     std::vector<Tensor> grads =
         grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
-    const double critic_loss = recorded("loss_critic") = loss.item();
-    const double penalty_value = recorded("penalty") = penalty.defined() ? penalty.item() : 0.0;
+    const double critic_loss = latest_.loss_critic = loss.item();
+    const double penalty_value = latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
     if (!finite(out, "the " + critic_word_ + " loss", critic_loss) ||
         !finite(out, "the Lipschitz penalty", penalty_value))
       return false;
@@ -118,7 +97,7 @@ class JointCritic : public Procedure {
     std::vector<Tensor> params = generator_params_;
     params.insert(params.end(), inverse_params_.begin(), inverse_params_.end());
     std::vector<Tensor> grads = grad({loss}, params);
-    const double generator_loss = recorded("loss_generator") = loss.item();
+    const double generator_loss = latest_.loss_generator = loss.item();
     if (!finite(out, "the generator and " + inverse_ + " loss", generator_loss)) return false;
     const auto split = grads.begin() + static_cast<std::ptrdiff_t>(generator_params_.size());
     generator_optimizer_->step(generator_params_, std::vector<Tensor>(grads.begin(), split));
@@ -126,11 +105,11 @@ class JointCritic : public Procedure {
     return true;
   }
 
-  std::string procedure_, critic_word_, inverse_;
+  std::string critic_word_, inverse_;
+  Alternation alternation_;
   Optimizer *generator_optimizer_ = nullptr, *inverse_optimizer_ = nullptr,
             *critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, inverse_params_, critic_params_;
-  std::vector<std::pair<std::string, double>> losses_;
 };
 
 }  // namespace kant::procedures
