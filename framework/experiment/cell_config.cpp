@@ -350,8 +350,10 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   const std::string procedure_name = cell.procedure.component->name();
 
   std::vector<std::string> keys = kCellKeys;
-  for (const std::string& name : procedure->network_names())
+  for (const std::string& name : procedure->network_names()) {
     keys.insert(keys.end(), {name, name + "_optimizer"});
+    if (name != "critic") keys.push_back(name + "_lipschitz");
+  }
   for (const ConfigEntry& e : config.entries)
     if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
       throw ConfigError(
@@ -413,6 +415,31 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
                                                Kind::lipschitz, registry, {}, c));
     canon.set("lipschitz", c);
   }
+  // the other networks' methods: only those that reparameterise weights act outside the critic
+  for (NetworkChoice& net : cell.networks) {
+    const std::string key = net.name + "_lipschitz";
+    const ConfigNode* block = config.find(key);
+    if (!block) continue;
+    ConfigNode list = ConfigNode::make_sequence();
+    for (const ConfigNode& item : block->is_sequence() ? block->items : std::vector{*block}) {
+      ConfigNode c;
+      net.lipschitz.push_back(
+          resolve_component(&item, item.mark, key, Kind::lipschitz, registry, {}, c));
+      const ComponentChoice& m = net.lipschitz.back();
+      if (!registry.create<LipschitzMethod, LipschitzFactory>(*m.component, m.params)
+               ->transforms_weights())
+        throw ConfigError(item.mark,
+                          fmt::format("lipschitz '{}' cannot act on the {}: outside the critic "
+                                      "only methods that reparameterise weights apply (e.g. "
+                                      "spectral_norm, bjorck); penalties and step hooks act on "
+                                      "the critic's loss and steps",
+                                      m.component->name(), net.name));
+      list.items.push_back(c);
+    }
+    if (list.items.empty())
+      throw ConfigError(block->mark, fmt::format("'{}' lists no method", key));
+    canon.set(key, block->is_sequence() ? list : list.items.front());
+  }
   // one optimizer block for every network, or one per network (which wins over the shared one)
   const bool shared = config.find("optimizer") != nullptr;
   for (NetworkChoice& net : cell.networks) {
@@ -427,6 +454,10 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   }
 
   ConfigNode train_canon = resolve_train(config, procedure_settings, cell);
+  if (cell.train.ema > 0 && !cell.networks.front().lipschitz.empty())
+    throw ConfigError(config.find("generator_lipschitz")->mark,
+                      "generator_lipschitz with train.ema > 0: the generator's weight average "
+                      "would be read without the method (not supported yet); set ema: 0");
   if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
     const ConfigNode* critic = config.find("critic");
     throw ConfigError(critic ? critic->mark : config.mark,

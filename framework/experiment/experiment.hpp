@@ -39,6 +39,9 @@ struct NetworkChoice {
   std::string name;
   ComponentChoice architecture;
   ComponentChoice optimizer;  ///< from `<name>_optimizer`, else the shared `optimizer` block
+  /// From `<name>_lipschitz` (any network but the critic, whose methods are `lipschitz`):
+  /// methods that reparameterise its weights (spectral_norm, bjorck), combined; none: empty.
+  std::vector<ComponentChoice> lipschitz;
 };
 
 /// One fully resolved, validated cell config. `canonical` holds every parameter (defaults

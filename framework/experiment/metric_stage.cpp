@@ -50,6 +50,8 @@ FinalState capture_final_state(Session& session, int64_t step) {
   f.states["procedure"] = session.procedure->state();
   f.states["dataset"] = session.dataset->state();
   f.states["lipschitz"] = session.lipschitz->state();
+  for (const auto& [network, method] : session.network_lipschitz)
+    f.states["lipschitz." + network] = method->state();
   return f;
 }
 
@@ -64,6 +66,8 @@ void restore_final_state(Session& session, const FinalState& f) {
   session.procedure->load_state(state("procedure"));
   session.dataset->load_state(state("dataset"));
   session.lipschitz->load_state(state("lipschitz"));
+  for (const auto& [network, method] : session.network_lipschitz)
+    method->load_state(state(("lipschitz." + network).c_str()));
 }
 
 std::vector<MetricStage::Entry> session_metrics(const Session& session) {

@@ -37,6 +37,9 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   ComponentState dataset = read_state(states.open_group("dataset"));
   const int64_t reinitialized = root.attr_int("reinitialized");
   ComponentState lipschitz = read_state(states.open_group("lipschitz"));
+  std::vector<ComponentState> network_lipschitz;
+  for (const auto& [network, method] : session.network_lipschitz)
+    network_lipschitz.push_back(read_state(states.open_group("lipschitz." + network)));
   std::vector<ComponentState> metric_states(session.metrics.size());
   for (size_t k = 0; k < metric_states.size(); ++k)
     if (states.exists("metric" + std::to_string(k)))
@@ -66,6 +69,8 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   session.dataset->load_state(dataset);
   session.set_reinitialized(static_cast<uint64_t>(reinitialized));
   session.lipschitz->load_state(lipschitz);
+  for (size_t k = 0; k < network_lipschitz.size(); ++k)
+    session.network_lipschitz[k].second->load_state(network_lipschitz[k]);
   for (size_t k = 0; k < metric_states.size(); ++k)
     session.metrics[k]->load_state(metric_states[k]);
   size_t i = 0;
@@ -114,6 +119,8 @@ void save_training_checkpoint(const fs::path& file, const Session& session,
     write_state(states.create_group("dataset"), session.dataset->state());
     root.set_attr("reinitialized", static_cast<int64_t>(session.reinitialized()));
     write_state(states.create_group("lipschitz"), session.lipschitz->state());
+    for (const auto& [network, method] : session.network_lipschitz)
+      write_state(states.create_group("lipschitz." + network), method->state());
     for (size_t k = 0; k < session.metrics.size(); ++k)
       if (ComponentState s = session.metrics[k]->state(); !s.empty())
         write_state(states.create_group("metric" + std::to_string(k)), s);

@@ -80,6 +80,19 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
   for (const ComponentChoice& c : cfg.lipschitz)
     methods.push_back(make<LipschitzMethod, LipschitzFactory>(registry, c));
   lipschitz = methods.size() == 1 ? methods.front() : std::make_shared<CombinedLipschitz>(methods);
+  for (const NetworkChoice& net : cfg.networks) {
+    if (net.lipschitz.empty()) continue;
+    std::vector<std::shared_ptr<LipschitzMethod>> own;
+    for (const ComponentChoice& c : net.lipschitz)
+      own.push_back(make<LipschitzMethod, LipschitzFactory>(registry, c));
+    auto method = own.size() == 1 ? own.front() : std::make_shared<CombinedLipschitz>(own);
+    for (auto& [name, network] : networks)
+      if (name == net.name)
+        network->set_parameter_transform([method](const std::string& w, const Tensor& value) {
+          return method->transform_weight(w, value);
+        });
+    network_lipschitz.emplace_back(net.name, method);
+  }
   for (const MetricChoice& m : cfg.metrics)
     metrics.push_back(make<Metric, MetricFactory>(registry, m.choice));
   if (train.ema > 0) {
@@ -173,6 +186,18 @@ void update_average(Network& average, const Network& net, float beta) {
     const float* s = p[i].second.data();
     for (int64_t j = 0, n = t.numel(); j < n; ++j) d[j] = beta * d[j] + (1.0f - beta) * s[j];
   }
+}
+
+NetworkLipschitzGuard::NetworkLipschitzGuard(Session& s) : session_(s) {
+  for (const auto& [network, method] : s.network_lipschitz) {
+    saved_.push_back(method->state());
+    for (auto& [name, t] : saved_.back().tensors) t = t.clone();
+  }
+}
+
+NetworkLipschitzGuard::~NetworkLipschitzGuard() {
+  for (size_t k = 0; k < saved_.size(); ++k)
+    session_.network_lipschitz[k].second->load_state(saved_[k]);
 }
 
 }  // namespace kant

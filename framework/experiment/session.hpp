@@ -39,7 +39,9 @@ struct Session {
   Network* scoring_critic = nullptr;     ///< the critic metrics see (one score per sample), or null
   std::shared_ptr<Network> average;      ///< EMA of the generator's weights (train.ema > 0)
   std::shared_ptr<Objective> objective;  ///< null when the procedure uses none
-  std::shared_ptr<LipschitzMethod> lipschitz;    ///< one method, or several combined
+  std::shared_ptr<LipschitzMethod> lipschitz;  ///< one method, or several combined
+  /// The other networks' methods (`<network>_lipschitz`), by config block.
+  std::vector<std::pair<std::string, std::shared_ptr<LipschitzMethod>>> network_lipschitz;
   std::vector<std::shared_ptr<Metric>> metrics;  ///< in config order
   /// The optimizers the procedure made, named "<network>_optimizer" (checkpointed).
   std::vector<std::pair<std::string, std::shared_ptr<Optimizer>>> optimizers;
@@ -69,5 +71,20 @@ struct Session {
 
 /// ema ← β·ema + (1 − β)·p for every parameter of the generator's average.
 void update_average(Network& average, const Network& net, float beta);
+
+/// Keeps the state of the networks' own Lipschitz methods (`<network>_lipschitz`, e.g. a
+/// generator's spectral-norm vectors, which every forward pass advances) as it was while
+/// metrics and samples run the networks, so that evaluating never changes what trains.
+class NetworkLipschitzGuard {
+ public:
+  explicit NetworkLipschitzGuard(Session& s);
+  ~NetworkLipschitzGuard();
+  NetworkLipschitzGuard(const NetworkLipschitzGuard&) = delete;
+  NetworkLipschitzGuard& operator=(const NetworkLipschitzGuard&) = delete;
+
+ private:
+  Session& session_;
+  std::vector<ComponentState> saved_;
+};
 
 }  // namespace kant

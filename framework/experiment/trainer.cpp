@@ -40,6 +40,7 @@ class Trainer {
 
   /// Metrics due at `step` (periodic ones; all of them with final values at the end).
   void evaluate_metrics(int64_t step, bool final_values) {
+    NetworkLipschitzGuard keep(session_);
     stage_.evaluate(step, final_values, result_);
   }
   /// After a completed iteration: the weight average, the losses, metrics, progress.
@@ -138,8 +139,10 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
 }
 
 void Trainer::snapshot(int64_t step, bool last) {
-  if (snapshots_ && (last || step % session_.train.sample_every == 0))
+  if (snapshots_ && (last || step % session_.train.sample_every == 0)) {
+    NetworkLipschitzGuard keep(session_);
     snapshots_->take(step, result_.snapshots);
+  }
 }
 
 void Trainer::finish(int64_t last_step) {
