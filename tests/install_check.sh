@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installed Kantorovich, as a plugin author outside the tree sees it (run by ctest):
-#   1. cmake --install into a temporary prefix; the example out-of-tree plugin
-#      (examples/out_of_tree_plugin) configured and built against that prefix alone, in an
+#   1. cmake --install into a temporary prefix; the example out-of-tree plugins, a metric and
+#      a procedure (examples/out_of_tree_plugin), configured and built against that prefix alone, in an
 #      environment without the build tree (find_package(Kantorovich) + kant_add_plugin), and
 #      a grid that uses it run by the installed kant;
 #   2. the same plugin built with pkg-config and g++ only, and loaded;
@@ -40,6 +40,7 @@ cp -r "$src/examples/out_of_tree_plugin" "$example"
 "${clean_env[@]}" cmake --build "$example/build" > "$tmp/example-build.log" 2>&1 || { cat "$tmp/example-build.log"; fail "building the example"; }
 plugin=$example/build/kant_sample_spread.so
 [ -f "$plugin" ] || fail "kant_add_plugin did not make kant_sample_spread.so"
+[ -f "$example/build/kant_gan_repeat_generator.so" ] || fail "kant_add_plugin did not make the example procedure"
 chmod -R go-w "$example"
 run_grid() {  # KANT BINARY, plugin folder, results folder
   "${clean_env[@]}" KANT_PLUGIN_PATH="$2" "$1" run "$example/grid.yaml" --results "$3" > "$3.log" 2>&1 \
@@ -50,6 +51,9 @@ run_grid() {  # KANT BINARY, plugin folder, results folder
 run_grid "$prefix/bin/kant" "$example/build" "$tmp/results-prefix"
 "${clean_env[@]}" KANT_PLUGIN_PATH="$example/build" "$prefix/bin/kant" plugins metric sample_spread > "$tmp/sp.txt" 2>&1
 grep -q "value  ratio" "$tmp/sp.txt" || { cat "$tmp/sp.txt"; fail "kant plugins metric sample_spread lists no stored values"; }
+"${clean_env[@]}" KANT_PLUGIN_PATH="$example/build" "$prefix/bin/kant" plugins procedure gan_repeat_generator > "$tmp/rg.txt" 2>&1
+grep -q "generator_steps" "$tmp/rg.txt" && grep -q "series loss_generator" "$tmp/rg.txt" \
+  || { cat "$tmp/rg.txt"; fail "kant plugins procedure gan_repeat_generator: no generator_steps or losses"; }
 echo "install_check: cmake --install + find_package + kant_add_plugin: ok"
 
 # ---- 2. pkg-config ------------------------------------------------------------------------

@@ -328,74 +328,78 @@ std::string MetricChoice::key() const {
   return emit_yaml(k, true);
 }
 
-CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
-  if (!config.is_map()) throw ConfigError(config.mark, "a cell config must be a map");
-  CellConfig cell;
-  ConfigNode& canon = cell.canonical = ConfigNode::make_map();
-  auto section = [&](const char* key, Kind kind, const Schema& reserved = {},
-                     Params* reserved_out = nullptr) {
-    ConfigNode c;
-    ComponentChoice choice = resolve_component(config.find(key), config.mark, key, kind, registry,
-                                               reserved, c, reserved_out);
-    canon.set(key, c);
-    return choice;
-  };
-  cell.dataset = section("dataset", Kind::dataset);
+namespace {
 
-  // the procedure decides which networks (config blocks) the cell has
-  ConfigNode procedure_settings;  // its kProcedureSettings, canonical, for the train block
-  cell.procedure = resolve_procedure(config, registry, canon, procedure_settings, cell.notes);
-  auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component,
-                                                                cell.procedure.params);
-  const std::string procedure_name = cell.procedure.component->name();
+// Each section of a cell config, resolved into `cell` and its canonical text `canon` (in the
+// order that text has always had: it is what the cell id hashes).
 
+// A block `key` of `config` (a component, with the framework's `reserved` keys beside it).
+ComponentChoice section(const ConfigNode& config, const Registry& registry, ConfigNode& canon,
+                        const std::string& key, Kind kind, const Schema& reserved = {},
+                        Params* reserved_out = nullptr) {
+  ConfigNode c;
+  ComponentChoice choice = resolve_component(config.find(key), config.mark, key, kind, registry,
+                                             reserved, c, reserved_out);
+  canon.set(key, c);
+  return choice;
+}
+
+// No key but the cell's, and the blocks of the networks the procedure trains.
+void check_keys(const ConfigNode& config, const Procedure& procedure, const std::string& name) {
   std::vector<std::string> keys = kCellKeys;
-  for (const std::string& name : procedure->network_names()) {
-    keys.insert(keys.end(), {name, name + "_optimizer"});
-    if (name != "critic") keys.push_back(name + "_lipschitz");
+  for (const std::string& network : procedure.network_names()) {
+    keys.insert(keys.end(), {network, network + "_optimizer"});
+    if (network != "critic") keys.push_back(network + "_lipschitz");
   }
   for (const ConfigEntry& e : config.entries)
     if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
       throw ConfigError(
           e.key_mark, fmt::format("unknown config key '{}'{}; expected one of: {} (procedure '{}' "
                                   "trains: {})",
-                                  e.key, did_you_mean(e.key, keys), fmt::join(keys, ", "),
-                                  procedure_name, fmt::join(procedure->network_names(), ", ")));
+                                  e.key, did_you_mean(e.key, keys), fmt::join(keys, ", "), name,
+                                  fmt::join(procedure.network_names(), ", ")));
+}
 
-  for (const std::string& name : procedure->network_names()) {
+// The networks' architectures, with the generator's noise and the critic's packing.
+void resolve_networks(const ConfigNode& config, const Registry& registry,
+                      const Procedure& procedure, const std::string& name, CellConfig& cell,
+                      ConfigNode& canon) {
+  for (const std::string& network : procedure.network_names()) {
     NetworkChoice net;
-    net.name = name;
+    net.name = network;
     Params reserved;
-    if (name == "generator") {
-      net.architecture = section("generator", Kind::architecture, generator_reserved(), &reserved);
+    if (network == "generator") {
+      net.architecture = section(config, registry, canon, "generator", Kind::architecture,
+                                 generator_reserved(), &reserved);
       cell.noise_dim = reserved.integer("noise_dim");
       cell.noise = reserved.string("noise");
-    } else if (name == "critic") {
-      net.architecture = section("critic", Kind::architecture, critic_reserved(), &reserved);
+    } else if (network == "critic") {
+      net.architecture = section(config, registry, canon, "critic", Kind::architecture,
+                                 critic_reserved(), &reserved);
       cell.pack = reserved.integer("pack");
     } else {
-      net.architecture = section(name.c_str(), Kind::architecture);
+      net.architecture = section(config, registry, canon, network, Kind::architecture);
     }
     cell.networks.push_back(std::move(net));
   }
   if (cell.networks.empty() || cell.networks.front().name != "generator")
-    throw ConfigError(config.mark, fmt::format("procedure '{}' does not train a generator first",
-                                               procedure_name));
+    throw ConfigError(config.mark,
+                      fmt::format("procedure '{}' does not train a generator first", name));
+}
 
-  auto unused = [&](const char* key, const char* what) {
-    if (const ConfigNode* n = config.find(key))
-      throw ConfigError(n->mark, fmt::format("procedure '{}' uses no {}: remove '{}'",
-                                             procedure_name, what, key));
-  };
-  if (procedure->uses_objective())
-    cell.objective = section("objective", Kind::objective);
-  else
-    unused("objective", "adversarial objective");
-  // one Lipschitz method, or a list of methods whose hooks combine
+// `lipschitz`: one method or a list whose hooks combine (`none` when the procedure trains no
+// critic); then each other network's `<network>_lipschitz`, where only methods that
+// reparameterise weights act.
+void resolve_lipschitz(const ConfigNode& config, const Registry& registry,
+                       const Procedure& procedure, const std::string& name, CellConfig& cell,
+                       ConfigNode& canon) {
   const ConfigNode* lip = config.find("lipschitz");
   const ConfigNode none = ConfigNode::make_scalar("none", config.mark);
-  if (!procedure->uses_lipschitz()) {
-    unused("lipschitz", "critic, so no Lipschitz method");
+  if (!procedure.uses_lipschitz()) {
+    if (lip)
+      throw ConfigError(lip->mark, fmt::format("procedure '{}' uses no critic, so no Lipschitz "
+                                               "method: remove 'lipschitz'",
+                                               name));
     ConfigNode c;
     cell.lipschitz.push_back(
         resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz, registry, {}, c));
@@ -415,7 +419,6 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
                                                Kind::lipschitz, registry, {}, c));
     canon.set("lipschitz", c);
   }
-  // the other networks' methods: only those that reparameterise weights act outside the critic
   for (NetworkChoice& net : cell.networks) {
     const std::string key = net.name + "_lipschitz";
     const ConfigNode* block = config.find(key);
@@ -440,32 +443,27 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
       throw ConfigError(block->mark, fmt::format("'{}' lists no method", key));
     canon.set(key, block->is_sequence() ? list : list.items.front());
   }
-  // one optimizer block for every network, or one per network (which wins over the shared one)
+}
+
+// One optimizer block for every network, or one per network (which wins over the shared one).
+void resolve_optimizers(const ConfigNode& config, const Registry& registry, CellConfig& cell,
+                        ConfigNode& canon) {
   const bool shared = config.find("optimizer") != nullptr;
   for (NetworkChoice& net : cell.networks) {
     const std::string key = net.name + "_optimizer";
     if (config.find(key) || !shared) {
-      net.optimizer = section(key.c_str(), Kind::optimizer);
+      net.optimizer = section(config, registry, canon, key, Kind::optimizer);
     } else {
-      net.optimizer = section("optimizer", Kind::optimizer);
+      net.optimizer = section(config, registry, canon, "optimizer", Kind::optimizer);
       canon.set(key, *canon.find("optimizer"));
       canon.erase("optimizer");
     }
   }
+}
 
-  ConfigNode train_canon = resolve_train(config, procedure_settings, cell);
-  if (cell.train.ema > 0 && !cell.networks.front().lipschitz.empty())
-    throw ConfigError(config.find("generator_lipschitz")->mark,
-                      "generator_lipschitz with train.ema > 0: the generator's weight average "
-                      "would be read without the method (not supported yet); set ema: 0");
-  if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
-    const ConfigNode* critic = config.find("critic");
-    throw ConfigError(critic ? critic->mark : config.mark,
-                      fmt::format("critic.pack = {} must divide train.batch_size = {}", cell.pack,
-                                  cell.train.batch_size));
-  }
-  canon.set("train", train_canon);
-
+// `metrics`: each validated, no two stored under one name.
+void resolve_metrics(const ConfigNode& config, const Registry& registry, CellConfig& cell,
+                     ConfigNode& canon) {
   ConfigNode metrics_canon = ConfigNode::make_sequence();
   if (const ConfigNode* metrics = config.find("metrics")) {
     if (!metrics->is_sequence() && metrics->type != ConfigNode::Type::null)
@@ -481,7 +479,48 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
     }
   }
   canon.set("metrics", metrics_canon);
+}
 
+// What one section asks of another, once both are resolved.
+void check_across_sections(const ConfigNode& config, const CellConfig& cell) {
+  if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
+    const ConfigNode* critic = config.find("critic");
+    throw ConfigError(critic ? critic->mark : config.mark,
+                      fmt::format("critic.pack = {} must divide train.batch_size = {}", cell.pack,
+                                  cell.train.batch_size));
+  }
+  if (cell.train.ema > 0 && !cell.networks.front().lipschitz.empty())
+    throw ConfigError(config.find("generator_lipschitz")->mark,
+                      "generator_lipschitz with train.ema > 0: the generator's weight average "
+                      "would be read without the method (not supported yet); set ema: 0");
+}
+
+}  // namespace
+
+CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
+  if (!config.is_map()) throw ConfigError(config.mark, "a cell config must be a map");
+  CellConfig cell;
+  ConfigNode& canon = cell.canonical = ConfigNode::make_map();
+  cell.dataset = section(config, registry, canon, "dataset", Kind::dataset);
+  // the procedure decides which networks (config blocks) the cell has
+  ConfigNode procedure_settings;  // its kProcedureSettings, canonical, for the train block
+  cell.procedure = resolve_procedure(config, registry, canon, procedure_settings, cell.notes);
+  auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component,
+                                                                cell.procedure.params);
+  const std::string name = cell.procedure.component->name();
+  check_keys(config, *procedure, name);
+  resolve_networks(config, registry, *procedure, name, cell, canon);
+  if (procedure->uses_objective())
+    cell.objective = section(config, registry, canon, "objective", Kind::objective);
+  else if (const ConfigNode* n = config.find("objective"))
+    throw ConfigError(n->mark, fmt::format("procedure '{}' uses no adversarial objective: remove "
+                                           "'objective'",
+                                           name));
+  resolve_lipschitz(config, registry, *procedure, name, cell, canon);
+  resolve_optimizers(config, registry, cell, canon);
+  canon.set("train", resolve_train(config, procedure_settings, cell));
+  check_across_sections(config, cell);
+  resolve_metrics(config, registry, cell, canon);
   if (const ConfigNode* seed = config.find("seed")) {
     ParamSpec spec = param::integer("seed", 0, "random seed").at_least(0);
     cell.seed = static_cast<uint64_t>(std::get<int64_t>(convert_value(spec, *seed, "'seed'")));
