@@ -54,6 +54,14 @@ void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps) {
       ->allow_extra_args(false);
 }
 
+void add_child_options(CLI::App& app, ChildArgs& a, const ChildHelp& help) {
+  app.add_option("SPEC", a.spec, help.spec)->required();
+  app.add_option(help.file_name, a.file, help.file)->required();
+  app.add_option("--threads", a.threads, "threads")->type_name("T");
+  app.add_option("--tag", a.tag, help.tag);
+  app.add_option("--parent", a.parent, help.parent + "'s pid: stop when it dies")->type_name("PID");
+}
+
 // "--jobs must be a positive integer, got 'x'" (the option is read as text so that the
 // message is ours).
 int positive_int(const std::string& option, const std::string& text) {
@@ -202,21 +210,16 @@ Command add_validate(CLI::App& kant) {
 }
 
 Command add_cell(CLI::App& kant) {
-  struct Args {
-    std::string spec, out, threads = "1", tag = "[cell]", parent = "0";
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<ChildArgs>();
   CLI::App* app = kant.add_subcommand("_cell", "train one cell (started by kant run)");
   app->group("");  // internal: not listed
   app->allow_extras();
-  app->add_option("SPEC", a->spec, "the cell's spec file (-: standard input)")->required();
-  app->add_option("OUT", a->out, "the cell file to write")->required();
-  app->add_option("--threads", a->threads, "threads")->type_name("T");
-  app->add_option("--tag", a->tag, "progress line prefix");
-  app->add_option("--parent", a->parent, "the runner's pid: stop when it dies")->type_name("PID");
+  add_child_options(*app, *a,
+                    {"the cell's spec file (-: standard input)", "OUT", "the cell file to write",
+                     "progress line prefix", "the runner"});
   return {app, [a] {
             Registry registry = Registry::load_default();
-            return run_cell_process(a->spec, a->out, positive_int("threads", a->threads), a->tag,
+            return run_cell_process(a->spec, a->file, positive_int("threads", a->threads), a->tag,
                                     std::stol(a->parent), registry);
           }};
 }
