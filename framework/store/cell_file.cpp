@@ -59,19 +59,11 @@ void write_samples(h5::Group& g, const std::string& name, const Tensor& t) {
   if (t.defined()) g.write(name, t.data(), t.shape());
 }
 
-void write_tensors(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
-  for (const auto& [name, t] : tensors) g.write(name, t.data(), t.shape());
-}
-
 // networks/<name>/{parameters,buffers}/… (the checkpoint format, kant/checkpoint.hpp) and
 // final_state/{streams/<stream>, states/<component>/…}
 void write_final_state(h5::Group& root, const FinalState& f) {
   h5::Group nets = root.create_group("networks");
-  for (const NetworkState& n : f.networks) {
-    h5::Group g = nets.create_group(n.name);
-    write_tensors(g.create_group("parameters"), n.parameters);
-    write_tensors(g.create_group("buffers"), n.buffers);
-  }
+  for (const NetworkState& n : f.networks) write_network(nets, n.name, n.parameters, n.buffers);
   h5::Group state = root.create_group("final_state");
   state.set_attr("step", f.step);
   h5::Group streams = state.create_group("streams");
