@@ -130,7 +130,7 @@ Command add_show(CLI::App& kant) {
             CellSummary s = read_cell_summary(*file);
             fmt::print("cell {} of {}\n", s.cell_id, s.experiment);
             for (const auto& [k, v] : s.labels) fmt::print("  {} = {}\n", k, v);
-            fmt::print("status: {}{}\n", s.status,
+            fmt::print("status: {}{}\n", to_string(s.status),
                        s.detail.empty() ? "" : fmt::format(" — {}", s.detail));
             fmt::print("provenance:\n");
             for (const char* k : {"framework_version", "git_commit", "onednn_version", "onednn_isa",
