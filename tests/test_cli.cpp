@@ -110,6 +110,32 @@ TEST_CASE("a missing file and bad command lines", "[cli][errors]") {
   CHECK_THAT(r.output, Catch::Contains("unknown option --jobz (did you mean 'jobs'?)"));
 }
 
+TEST_CASE("a --results that names a file: one line naming it, exit 2, nothing written",
+          "[cli][errors]") {
+  Scratch s;
+  const std::string file = s.write("results.txt", "not a folder\n");
+  const std::string tiny = kData + "tiny.yaml";
+  auto refused = [&](const std::string& command, const std::string& results,
+                     const std::string& message) {
+    CommandResult r =
+        run_command(kant_exe() + " " + command + " " + tiny + " --results " + results);
+    INFO(command << " --results " << results << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output ==
+          "kant: " + results + ": error: --results must name a folder; " + message + "\n");
+    // nothing written: the scratch folder holds the file alone, as it was
+    std::vector<std::string> entries;
+    for (const auto& e : fs::recursive_directory_iterator(s.dir))
+      entries.push_back(e.path().filename().string());
+    CHECK(entries == std::vector<std::string>{"results.txt"});
+    CHECK(fs::file_size(file) == 13);
+  };
+  for (const std::string command : {"run", "report", "export", "slurm --dry-run"}) {
+    refused(command, file, "this is a file");
+    refused(command, file + "/deeper", file + " is a file");
+  }
+}
+
 TEST_CASE("a broken plugin on the plugin path stops everything with its file name",
           "[cli][errors]") {
   Scratch s;

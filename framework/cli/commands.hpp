@@ -50,6 +50,9 @@ void add_child_options(CLI::App& app, ChildArgs& args, const ChildHelp& help);
 
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);
+/// Throws InputError("PATH: error: --results must name a folder; this is a file") unless
+/// `path` is a folder or can be made one (no part of it that exists is anything but a folder).
+void require_results_root(const std::string& path);
 /// The value of option --`option` given as `text`, a positive integer, else InputError
 /// ("--jobs must be a positive integer, got 'x'").
 int positive_int(const std::string& option, const std::string& text);

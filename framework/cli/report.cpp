@@ -22,6 +22,7 @@ ResultsView open_results(const std::string& target, const std::vector<std::strin
                          const std::string& profile) {
   std::error_code ec;
   if (fs::is_regular_file(target, ec)) {
+    require_results_root(results_root);
     Registry registry = Registry::load_default();
     Experiment ex = load_experiment(target, {sets, sweeps, profile}, registry);
     parse_report_spec(ex.report, ex.reference);  // a malformed report block: its line and column

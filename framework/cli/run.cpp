@@ -80,6 +80,17 @@ void require_file(const std::string& path) {
     throw InputError(fmt::format("{}: error: no such file", path));
 }
 
+void require_results_root(const std::string& path) {
+  // the path itself or, where it does not exist yet, the nearest part of it that does
+  std::error_code ec;
+  fs::path p = path;
+  while (!p.empty() && !fs::exists(fs::symlink_status(p, ec))) p = p.parent_path();
+  if (p.empty() || fs::is_directory(p, ec)) return;
+  const std::string what = fs::is_regular_file(p, ec) ? "a file" : "not a folder";
+  throw InputError(fmt::format("{}: error: --results must name a folder; {} is {}", path,
+                               p == fs::path(path) ? "this" : p.string(), what));
+}
+
 Command add_run(CLI::App& kant) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* app = kant.add_subcommand(
@@ -122,6 +133,7 @@ Command add_run(CLI::App& kant) {
   return {
       app, [a] {
         require_file(a->file);
+        require_results_root(a->results);
         RunOptions opt;
         opt.jobs = a->jobs.empty() ? 0 : positive_int("jobs", a->jobs);
         opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);

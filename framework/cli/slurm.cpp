@@ -76,6 +76,7 @@ Command add_slurm(CLI::App& kant) {
   return {
       app, [a] {
         require_file(a->file);
+        require_results_root(a->results);
         cluster::SlurmRequest r;
         r.experiment_file = a->file;
         r.sets = a->sets;
