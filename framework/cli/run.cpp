@@ -11,6 +11,7 @@
 #include "cli/report_output.hpp"
 #include "cluster/mpi_run.hpp"
 #include "cluster/slurm.hpp"
+#include "experiment/applicability.hpp"
 #include "experiment/cell_process.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/runner.hpp"
@@ -169,6 +170,7 @@ Command add_run(CLI::App& kant) {
         Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
         parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
         cluster::read_slurm_block(ex.slurm);         // and a malformed slurm block
+        check_experiment_datasets(ex, registry, selected_cells(ex, opt));  // and a bad data file
         const int ranks = cluster::mpi_world_size_from_environment();
         cluster::MpiOutcome mpi;
         if (ranks > 1) {
@@ -214,6 +216,7 @@ Command add_validate(CLI::App& kant) {
             Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
             parse_report_spec(ex.report, ex.reference);
             cluster::read_slurm_block(ex.slurm);
+            check_experiment_datasets(ex, registry);
             for (size_t i = 0; i < ex.cells.size(); ++i)
               fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());
             fmt::print("{}: {} cells, all valid\n", ex.name, ex.cells.size());
