@@ -81,7 +81,7 @@ double dynamic_makespan(const std::vector<double>& cells, int workers, double ov
     const std::optional<size_t> cell = coordinator.assign(w);
     if (!cell) continue;  // this worker is done
     const double done = t + overhead + cells[*cell];
-    coordinator.ended(w, *cell, "complete", true);
+    coordinator.ended(w, *cell, kant::CellStatus::complete, true);
     end = std::max(end, done);
     free_at.push({done, w});
   }

@@ -1,5 +1,6 @@
-# kant_add_plugin(TARGET SOURCE...): a Kantorovich plugin as a MODULE library (installed CMake
-# package). The plugin includes only the public headers ("kant/plugin.hpp", …), links
+# kant_add_plugin(TARGET SOURCE...): a Kantorovich plugin as a MODULE library, for the installed
+# CMake package and for the built-in plugins of the tree alike (plugins/CMakeLists.txt includes
+# this file). The plugin includes only the public headers ("kant/plugin.hpp", …), links
 # Kantorovich::plugin_api, is named kant_<TARGET>.so and exports nothing but its entry symbol.
 # kant loads it from a folder on KANT_PLUGIN_PATH or from Kantorovich_PLUGIN_DIR.
 # The plugin's ABI tag is its compiler's: build it with the compiler Kantorovich was built with

@@ -18,28 +18,7 @@ import subprocess
 import sys
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
-GRID = HERE / "data" / "cluster.yaml"
-SKIP = 77
-
-
-def ancestors():
-    """This process and the ones that started it (their command lines may name the work folder)."""
-    pids, pid = set(), os.getpid()
-    while pid > 1:
-        pids.add(pid)
-        try:
-            stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            break
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-    return pids
-
-
-def skip(reason):
-    print(f"SKIPPED: {reason}")
-    sys.exit(SKIP)
+from cluster_check_support import GRID, compare_results, skip, stray_processes
 
 
 def main():
@@ -126,13 +105,11 @@ def main():
     verify = subprocess.run([kant, "verify", str(work / "mpi" / "cluster")], capture_output=True, text=True)
     if verify.returncode != 0:
         problems.append(f"kant verify: {verify.stdout}{verify.stderr}")
-    cmp = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_results.py"), str(work / "single" / "cluster"),
-                          str(work / "mpi" / "cluster")], capture_output=True, text=True)
+    cmp = compare_results(work / "single" / "cluster", work / "mpi" / "cluster")
     print(cmp.stdout.strip())
     if cmp.returncode != 0:
         problems.append("results differ from the single-process run:\n" + cmp.stdout + cmp.stderr)
-    stray = [p for p in subprocess.run(["pgrep", "-f", str(work)], capture_output=True, text=True).stdout.split()
-                 if int(p) not in ancestors()]
+    stray = stray_processes(work)
     if stray:
         problems.append(f"processes left running: {stray}")
 
@@ -169,8 +146,7 @@ def main():
     if "kant: stopped by User defined signal 1; run again to continue" not in text:
         problems.append("rank 0 did not report the stop")
     time.sleep(0.5)
-    stray = [p for p in subprocess.run(["pgrep", "-f", str(stopped_dir)], capture_output=True, text=True).stdout.split()
-             if int(p) not in ancestors()]
+    stray = stray_processes(stopped_dir)
     if stray:
         problems.append(f"processes left running after SIGUSR1: {stray}")
     leftovers = [p.name for p in (stopped_dir / "cluster" / "cells").iterdir() if not p.name.endswith(".h5")
@@ -188,8 +164,7 @@ def main():
         problems.append(f"the second mpirun trained {trained2} cells, not the {cells - first} missing")
     if f"{cells} cells, {first} done already, {cells - first} to run" not in out2:
         problems.append("the second mpirun did not see the stored cells as done")
-    cmp2 = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_results.py"), str(work / "single" / "cluster"),
-                           str(stopped_dir / "cluster")], capture_output=True, text=True)
+    cmp2 = compare_results(work / "single" / "cluster", stopped_dir / "cluster")
     print(cmp2.stdout.strip())
     if cmp2.returncode != 0:
         problems.append("results after SIGUSR1 and a second mpirun differ:\n" + cmp2.stdout + cmp2.stderr)

@@ -18,31 +18,11 @@ import subprocess
 import sys
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
-GRID = HERE / "data" / "cluster.yaml"
+from cluster_check_support import GRID, ROOT, compare_results, skip, stray_processes
+
 CLUSTER = ROOT / "scripts" / "slurm_cluster.sh"
-SKIP = 77
 CELLS = 12
 LONG_TASK = 0  # cell 1/12: train.steps=400, the longest
-
-
-def ancestors():
-    """This process and the ones that started it (their command lines may name the work folder)."""
-    pids, pid = set(), os.getpid()
-    while pid > 1:
-        pids.add(pid)
-        try:
-            stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            break
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-    return pids
-
-
-def skip(reason):
-    print(f"SKIPPED: {reason}")
-    sys.exit(SKIP)
 
 
 class Check:
@@ -202,8 +182,7 @@ def main():
         v = c.run([kant, "verify", str(results / "cluster")])
         if v.returncode != 0:
             c.fail("kant verify: " + v.stdout + v.stderr)
-        cmp = c.run([sys.executable, str(ROOT / "scripts" / "compare_results.py"), str(work / "plain" / "cluster"),
-                     str(results / "cluster")])
+        cmp = compare_results(work / "plain" / "cluster", results / "cluster", env=c.env, timeout=300)
         print(cmp.stdout.strip())
         if cmp.returncode != 0:
             c.fail("cells differ from a plain kant run:\n" + cmp.stdout + cmp.stderr)
@@ -211,8 +190,7 @@ def main():
         down = subprocess.run(["bash", str(CLUSTER), "stop", str(work / "cluster")], capture_output=True, text=True)
         if down.returncode != 0:
             c.fail("stopping the cluster: " + down.stdout + down.stderr)
-        stray = [p for p in subprocess.run(["pgrep", "-f", str(work)], capture_output=True, text=True).stdout.split()
-                 if int(p) not in ancestors()]
+        stray = stray_processes(work)
         if stray:
             c.fail(f"processes left running: {stray}")
     print(f"total {time.monotonic() - t_start:.1f} s")

@@ -110,6 +110,93 @@ TEST_CASE("a missing file and bad command lines", "[cli][errors]") {
   CHECK_THAT(r.output, Catch::Contains("unknown option --jobz (did you mean 'jobs'?)"));
 }
 
+TEST_CASE("a --results that names a file: one line naming it, exit 2, nothing written",
+          "[cli][errors]") {
+  Scratch s;
+  const std::string file = s.write("results.txt", "not a folder\n");
+  const std::string tiny = kData + "tiny.yaml";
+  auto refused = [&](const std::string& command, const std::string& results,
+                     const std::string& message) {
+    CommandResult r =
+        run_command(kant_exe() + " " + command + " " + tiny + " --results " + results);
+    INFO(command << " --results " << results << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output ==
+          "kant: " + results + ": error: --results must name a folder; " + message + "\n");
+    // nothing written: the scratch folder holds the file alone, as it was
+    std::vector<std::string> entries;
+    for (const auto& e : fs::recursive_directory_iterator(s.dir))
+      entries.push_back(e.path().filename().string());
+    CHECK(entries == std::vector<std::string>{"results.txt"});
+    CHECK(fs::file_size(file) == 13);
+  };
+  for (const std::string command : {"run", "report", "export", "slurm --dry-run"}) {
+    refused(command, file, "this is a file");
+    refused(command, file + "/deeper", file + " is a file");
+  }
+}
+
+namespace {
+
+// An experiment of 8×8 idx images (tests/data/digits-240-images-idx3-ubyte or a broken copy).
+std::string idx_experiment(const Scratch& s, const std::string& images) {
+  return s.write("exp.yaml",
+                 "name: idx_check\n"
+                 "base:\n"
+                 "  dataset:   {plugin: idx, images: " +
+                     images +
+                     "}\n"
+                     "  generator: {plugin: mlp, hidden: [8]}\n"
+                     "  critic:    {plugin: mlp, hidden: [8]}\n"
+                     "  objective: wasserstein\n"
+                     "  optimizer: {plugin: adam}\n");
+}
+
+}  // namespace
+
+TEST_CASE("a missing or truncated data file is refused by kant validate and run, at its block",
+          "[cli][errors]") {
+  Scratch s;
+  const fs::path good = kData + "digits-240-images-idx3-ubyte";  // 240 images of 8×8
+  auto refused = [&](const std::string& images, const std::string& reason) {
+    const std::string exp = idx_experiment(s, images);
+    for (const std::string& command :
+         {"validate " + exp, "run " + exp + " --results " + s.results().string()}) {
+      CommandResult r = run_command(kant_exe() + " " + command);
+      INFO(command << "\n" << r.output);
+      CHECK(r.exit_code == 2);
+      // one line: the dataset block, the plugin's library and the data file's trouble
+      CHECK_THAT(r.output,
+                 Catch::StartsWith("kant: " + exp + ":3:14: error: dataset 'idx' (plugin ") &&
+                     Catch::EndsWith(") could not be created: idx: " + reason + "\n"));
+      CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+      CHECK_FALSE(fs::exists(s.results()));
+    }
+  };
+  const std::string missing = (s.dir / "missing-idx3-ubyte").string();
+  refused(missing, "no file " + missing);
+
+  // a header announcing 240 images of 8×8 over a file 64 bytes short of them
+  std::ifstream in(good, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() == 16 + 240 * 64);
+  const std::string truncated = s.write("truncated-idx3-ubyte", bytes.substr(0, bytes.size() - 64));
+  refused(truncated, truncated + ": the header announces 15360 elements but the file holds 15296");
+
+  // sizes whose product wraps around 2^64 to the file's very size: 65536 · 65537 · 4294901761
+  // = 2^64 + 65536, over 65536 bytes; refused, not taken for 65536 elements
+  const std::string wrapped = s.write(
+      "wrapped-idx3-ubyte", std::string("\0\0\x08\x03\0\x01\0\0\0\x01\0\x01\xff\xff\0\x01", 16) +
+                                std::string(65536, '\0'));
+  refused(wrapped, wrapped + ": the header announces over 2^64 elements but the file holds 65536");
+
+  // the good file validates
+  CommandResult r = run_command(kant_exe() + " validate " + idx_experiment(s, good.string()));
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("idx_check: 1 cells, all valid"));
+}
+
 TEST_CASE("a broken plugin on the plugin path stops everything with its file name",
           "[cli][errors]") {
   Scratch s;

@@ -92,8 +92,8 @@ TEST_CASE("the status line counts cells and estimates time left from each settin
     CHECK(p.time_left_at(GridProgress::Clock::now()) < 0);
     CHECK_THAT(p.line(), Catch::Contains("four: 0/4 done, 0 running, 0 failed, 4 to do") &&
                              Catch::Contains("time left unknown until a cell finishes"));
-    p.ended(0, "complete", 10);  // a=x takes 10 s
-    p.ended(2, "complete", 30);  // a=y takes 30 s
+    p.ended(0, CellStatus::complete, 10);  // a=x takes 10 s
+    p.ended(2, CellStatus::complete, 30);  // a=y takes 30 s
     p.set_slots(2);
     CHECK(p.time_left_at(GridProgress::Clock::now()) == Approx(30));  // 10 and 30 side by side
     p.set_slots(1);
@@ -104,9 +104,9 @@ TEST_CASE("the status line counts cells and estimates time left from each settin
     const auto later = GridProgress::Clock::now() + std::chrono::seconds(4);
     CHECK(p.time_left_at(later) ==
           Approx(6 + 30).margin(0.5));  // 10 − 4 s left of cell 1, then cell 3
-    p.ended(3, "failed", 1);            // failures count as failed, not as a duration
+    p.ended(3, CellStatus::failed, 1);  // failures count as failed, not as a duration
     CHECK(p.count(GridProgress::State::failed) == 1);
-    p.ended(1, "interrupted", 2);  // back to do
+    p.ended(1, CellStatus::interrupted, 2);  // back to do
     CHECK(p.count(GridProgress::State::todo) == 1);
     p.set_held(1);
     CHECK_THAT(p.line(), Catch::Contains("(1 held by another run)"));
@@ -359,8 +359,8 @@ TEST_CASE("dynamic assignment: the next cell to whoever asks, every worker's end
   CHECK(c.assign(2) == std::optional<size_t>(0));
   CHECK(c.assign(0) == std::optional<size_t>(1));
   CHECK(c.assign(2) == std::optional<size_t>(2));
-  c.ended(2, 0, "complete", true);
-  c.ended(2, 2, "elsewhere", false);
+  c.ended(2, 0, CellStatus::complete, true);
+  c.ended(2, 2, CellStatus::elsewhere, false);
   CHECK(c.trained() == std::vector<int>{0, 0, 1});
   CHECK(c.assigned() == std::vector<int>{1, 0, 2});
   CHECK(c.abandon() == 2);
@@ -369,9 +369,9 @@ TEST_CASE("dynamic assignment: the next cell to whoever asks, every worker's end
   CHECK(c.unfinished() == 2);
   CHECK(c.others().complete == 1);  // worker 2's, as it ended
   CHECK(c.others().elsewhere == 1);
-  c.ended(0, 1, "complete", true);  // worker 0 counts its own
+  c.ended(0, 1, CellStatus::complete, true);  // worker 0 counts its own
   CHECK(c.others().complete == 1);
-  c.ended(1, 3, "failed", true);
+  c.ended(1, 3, CellStatus::failed, true);
   CHECK(c.others().failed == 1);
   RunSummary s;
   s.signal = 15;

@@ -343,7 +343,7 @@ seeds: [0]
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("0 complete, 0 diverged, 1 failed"));
   const fs::path failed = only_cell(c.results() / "faulty");
-  CHECK(kant::read_cell_summary(failed).status == "failed");
+  CHECK(kant::read_cell_summary(failed).status == kant::CellStatus::failed);
   CHECK_THAT(kant::read_cell_summary(failed).detail,
              Catch::Contains("forced failure at step 1000"));
   // the setting is not part of the cell's identity
@@ -467,7 +467,7 @@ TEST_CASE("a kant evaluate killed mid-way leaves every file whole, and the next 
       if (digest == original.at(file)) continue;
       ++evaluated_when_killed;
       const kant::CellSummary s = kant::read_cell_summary(file);
-      CHECK(s.status == "complete");
+      CHECK(s.status == kant::CellStatus::complete);
       CHECK(s.final_metrics.at("faulty.value") == 20);
       CHECK(s.has_networks);
     }

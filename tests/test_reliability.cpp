@@ -60,7 +60,7 @@ Tally tally(const fs::path& cells) {
     if (e.path().extension() != ".h5") continue;
     try {
       CellSummary s = read_cell_summary(e.path());
-      (s.status == "failed" ? t.failed : t.complete)++;
+      (s.status == CellStatus::failed ? t.failed : t.complete)++;
     } catch (const Error&) {
       ++t.damaged;
     }

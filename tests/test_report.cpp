@@ -177,7 +177,7 @@ fs::path nonfinite_results() {
       info.config_yaml = "seed: " + std::to_string(seed) + "\n";
       CellResult r;
       if (seed == 3) {  // a diverged cell: its final values are not in the table
-        r.status = "diverged";
+        r.status = CellStatus::diverged;
         r.detail = "loss_critic is NaN at generator step 3";
         r.diverged_step = 3;
       }

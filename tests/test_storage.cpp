@@ -16,7 +16,7 @@ namespace {
 
 CellResult sample_result() {
   CellResult r;
-  r.status = "diverged";
+  r.status = CellStatus::diverged;
   r.detail = "the critic loss became nan at generator step 3";
   r.diverged_step = 3;
   r.losses.add(1, {{"loss_critic", -0.5}, {"loss_generator", 0.25}});
@@ -75,6 +75,41 @@ TEST_CASE("HDF5 groups, attributes and datasets round trip", "[storage]") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("cell status: one word each, the words cell files have always stored", "[storage]") {
+  const std::vector<std::pair<CellStatus, std::string>> words{
+      {CellStatus::complete, "complete"},
+      {CellStatus::diverged, "diverged"},
+      {CellStatus::failed, "failed"},
+      {CellStatus::elsewhere, "elsewhere"},
+      {CellStatus::interrupted, "interrupted"}};
+  for (const auto& [status, word] : words) {
+    CHECK(to_string(status) == word);
+    CHECK(parse_cell_status(word) == status);
+    CHECK(is_stored(status) == (word == "complete" || word == "diverged" || word == "failed"));
+    CHECK(is_done(status) == (word == "complete" || word == "diverged"));
+  }
+  CHECK_FALSE(parse_cell_status("Complete"));
+  CHECK_FALSE(parse_cell_status(""));
+
+  fs::path dir = temp_dir("kant-status");
+  for (CellStatus status : {CellStatus::complete, CellStatus::diverged, CellStatus::failed}) {
+    CellResult r = sample_result();
+    r.status = status;
+    const fs::path file = cell_path(dir, "0123456789abcdef");
+    fs::remove(file);
+    write_cell_file(file, sample_info(), r);
+    CHECK(h5::File::open(file).root().attr_string("status") == to_string(status));
+    CHECK(read_cell_summary(file).status == status);
+  }
+  // the outcomes of a run that store nothing are refused, and nothing is left
+  CellResult r = sample_result();
+  r.status = CellStatus::interrupted;
+  const fs::path file = cell_path(dir, "fedcba9876543210");
+  CHECK_THROWS_AS(write_cell_file(file, sample_info(), r), StorageError);
+  CHECK_FALSE(fs::exists(file));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cell files: write, read back, and no temporary left", "[storage]") {
   fs::path dir = temp_dir("kant-cell");
   fs::path file = cell_path(dir, "0123456789abcdef");
@@ -82,7 +117,7 @@ TEST_CASE("cell files: write, read back, and no temporary left", "[storage]") {
   for (const auto& e : fs::directory_iterator(file.parent_path()))
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
   CellSummary s = read_cell_summary(file);
-  CHECK(s.status == "diverged");
+  CHECK(s.status == CellStatus::diverged);
   CHECK(s.diverged_step == 3);
   CHECK(s.detail == "the critic loss became nan at generator step 3");
   CHECK(s.labels ==

@@ -33,8 +33,26 @@ Command add_completion(CLI::App& kant, const std::vector<Command>& commands);  /
 /// --sweep KEY=V1,V2,… (kant run, validate, report, export).
 void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps);
 
+/// What an internal child command (kant _cell, kant _evaluate) is started with.
+struct ChildArgs {
+  std::string spec, file, threads = "1", tag = "[cell]", parent = "0";
+};
+/// The help texts in which kant _cell and kant _evaluate differ.
+struct ChildHelp {
+  std::string spec;       ///< of SPEC
+  std::string file_name;  ///< the cell file's positional name (OUT, CELL)
+  std::string file;       ///< of that positional
+  std::string tag;        ///< of --tag
+  std::string parent;     ///< who --parent is ("runner": "the runner's pid: …")
+};
+/// SPEC, the cell file, --threads T, --tag and --parent PID of a child command.
+void add_child_options(CLI::App& app, ChildArgs& args, const ChildHelp& help);
+
 /// Throws InputError("PATH: error: no such file") unless `path` is a regular file.
 void require_file(const std::string& path);
+/// Throws InputError("PATH: error: --results must name a folder; this is a file") unless
+/// `path` is a folder or can be made one (no part of it that exists is anything but a folder).
+void require_results_root(const std::string& path);
 /// The value of option --`option` given as `text`, a positive integer, else InputError
 /// ("--jobs must be a positive integer, got 'x'").
 int positive_int(const std::string& option, const std::string& text);

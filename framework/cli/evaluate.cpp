@@ -80,20 +80,14 @@ Command add_evaluate(CLI::App& kant) {
 }
 
 Command add_evaluate_cell(CLI::App& kant) {
-  struct Args {
-    std::string spec, file, threads = "1", tag = "[cell]", parent = "0";
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<ChildArgs>();
   CLI::App* app =
       kant.add_subcommand("_evaluate", "evaluate metrics on one cell (started by kant evaluate)");
   app->group("");  // internal: not listed
   app->allow_extras();
-  app->add_option("SPEC", a->spec, "the spec (-: standard input)")->required();
-  app->add_option("CELL", a->file, "the cell file")->required();
-  app->add_option("--threads", a->threads, "threads")->type_name("T");
-  app->add_option("--tag", a->tag, "message prefix");
-  app->add_option("--parent", a->parent, "the evaluator's pid: stop when it dies")
-      ->type_name("PID");
+  add_child_options(
+      *app, *a,
+      {"the spec (-: standard input)", "CELL", "the cell file", "message prefix", "the evaluator"});
   return {app, [a] {
             Registry registry = Registry::load_default();
             return run_evaluate_process(a->spec, a->file, positive_int("threads", a->threads),

@@ -22,6 +22,7 @@ ResultsView open_results(const std::string& target, const std::vector<std::strin
                          const std::string& profile) {
   std::error_code ec;
   if (fs::is_regular_file(target, ec)) {
+    require_results_root(results_root);
     Registry registry = Registry::load_default();
     Experiment ex = load_experiment(target, {sets, sweeps, profile}, registry);
     parse_report_spec(ex.report, ex.reference);  // a malformed report block: its line and column
@@ -130,7 +131,7 @@ Command add_show(CLI::App& kant) {
             CellSummary s = read_cell_summary(*file);
             fmt::print("cell {} of {}\n", s.cell_id, s.experiment);
             for (const auto& [k, v] : s.labels) fmt::print("  {} = {}\n", k, v);
-            fmt::print("status: {}{}\n", s.status,
+            fmt::print("status: {}{}\n", to_string(s.status),
                        s.detail.empty() ? "" : fmt::format(" — {}", s.detail));
             fmt::print("provenance:\n");
             for (const char* k : {"framework_version", "git_commit", "onednn_version", "onednn_isa",

@@ -11,6 +11,7 @@
 #include "cli/report_output.hpp"
 #include "cluster/mpi_run.hpp"
 #include "cluster/slurm.hpp"
+#include "experiment/applicability.hpp"
 #include "experiment/cell_process.hpp"
 #include "experiment/experiment.hpp"
 #include "experiment/runner.hpp"
@@ -59,6 +60,14 @@ void add_sweep_option(CLI::App& app, std::vector<std::string>& sweeps) {
       ->allow_extra_args(false);
 }
 
+void add_child_options(CLI::App& app, ChildArgs& a, const ChildHelp& help) {
+  app.add_option("SPEC", a.spec, help.spec)->required();
+  app.add_option(help.file_name, a.file, help.file)->required();
+  app.add_option("--threads", a.threads, "threads")->type_name("T");
+  app.add_option("--tag", a.tag, help.tag);
+  app.add_option("--parent", a.parent, help.parent + "'s pid: stop when it dies")->type_name("PID");
+}
+
 // "--jobs must be a positive integer, got 'x'" (the option is read as text so that the
 // message is ours).
 int positive_int(const std::string& option, const std::string& text) {
@@ -75,6 +84,17 @@ void require_file(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw InputError(fmt::format("{}: error: no such file", path));
+}
+
+void require_results_root(const std::string& path) {
+  // the path itself or, where it does not exist yet, the nearest part of it that does
+  std::error_code ec;
+  fs::path p = path;
+  while (!p.empty() && !fs::exists(fs::symlink_status(p, ec))) p = p.parent_path();
+  if (p.empty() || fs::is_directory(p, ec)) return;
+  const std::string what = fs::is_regular_file(p, ec) ? "a file" : "not a folder";
+  throw InputError(fmt::format("{}: error: --results must name a folder; {} is {}", path,
+                               p == fs::path(path) ? "this" : p.string(), what));
 }
 
 Command add_run(CLI::App& kant) {
@@ -119,6 +139,7 @@ Command add_run(CLI::App& kant) {
   return {
       app, [a] {
         require_file(a->file);
+        require_results_root(a->results);
         RunOptions opt;
         opt.jobs = a->jobs.empty() ? 0 : positive_int("jobs", a->jobs);
         opt.threads = a->threads.empty() ? 0 : positive_int("threads", a->threads);
@@ -155,6 +176,7 @@ Command add_run(CLI::App& kant) {
         print_notes(ex);
         parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
         cluster::read_slurm_block(ex.slurm);         // and a malformed slurm block
+        check_experiment_datasets(ex, registry, selected_cells(ex, opt));  // and a bad data file
         const int ranks = cluster::mpi_world_size_from_environment();
         cluster::MpiOutcome mpi;
         if (ranks > 1) {
@@ -201,6 +223,7 @@ Command add_validate(CLI::App& kant) {
             print_notes(ex);
             parse_report_spec(ex.report, ex.reference);
             cluster::read_slurm_block(ex.slurm);
+            check_experiment_datasets(ex, registry);
             for (size_t i = 0; i < ex.cells.size(); ++i)
               fmt::print("{:>4}  {}  {}\n", i + 1, ex.cells[i].id, ex.cells[i].label_str());
             fmt::print("{}: {} cells, all valid\n", ex.name, ex.cells.size());
@@ -209,21 +232,16 @@ Command add_validate(CLI::App& kant) {
 }
 
 Command add_cell(CLI::App& kant) {
-  struct Args {
-    std::string spec, out, threads = "1", tag = "[cell]", parent = "0";
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<ChildArgs>();
   CLI::App* app = kant.add_subcommand("_cell", "train one cell (started by kant run)");
   app->group("");  // internal: not listed
   app->allow_extras();
-  app->add_option("SPEC", a->spec, "the cell's spec file (-: standard input)")->required();
-  app->add_option("OUT", a->out, "the cell file to write")->required();
-  app->add_option("--threads", a->threads, "threads")->type_name("T");
-  app->add_option("--tag", a->tag, "progress line prefix");
-  app->add_option("--parent", a->parent, "the runner's pid: stop when it dies")->type_name("PID");
+  add_child_options(*app, *a,
+                    {"the cell's spec file (-: standard input)", "OUT", "the cell file to write",
+                     "progress line prefix", "the runner"});
   return {app, [a] {
             Registry registry = Registry::load_default();
-            return run_cell_process(a->spec, a->out, positive_int("threads", a->threads), a->tag,
+            return run_cell_process(a->spec, a->file, positive_int("threads", a->threads), a->tag,
                                     std::stol(a->parent), registry);
           }};
 }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "experiment/applicability.hpp"
 #include "experiment/experiment.hpp"
 #include "kant/error.hpp"
 #include "report/report.hpp"
@@ -76,6 +77,7 @@ Command add_slurm(CLI::App& kant) {
   return {
       app, [a] {
         require_file(a->file);
+        require_results_root(a->results);
         cluster::SlurmRequest r;
         r.experiment_file = a->file;
         r.sets = a->sets;
@@ -91,6 +93,7 @@ Command add_slurm(CLI::App& kant) {
         Experiment ex = load_experiment(a->file, a->sets, registry);
         parse_report_spec(
             ex.report, ex.reference);  // a malformed report block fails now, not in the report job
+        check_experiment_datasets(ex, registry);  // and a bad data file, not in every task
         const cluster::SlurmPlan plan = cluster::plan_slurm(ex, r);
         const auto& s = plan.settings;
         if (plan.pending.empty()) {

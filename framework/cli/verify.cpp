@@ -38,9 +38,9 @@ int verify_experiment(const fs::path& dir) {
     present.insert(f.stem().string());
     try {
       CellSummary s = read_cell_summary(f);
-      complete += s.status == "complete";
-      diverged += s.status == "diverged";
-      failed += s.status == "failed";
+      complete += s.status == CellStatus::complete;
+      diverged += s.status == CellStatus::diverged;
+      failed += s.status == CellStatus::failed;
     } catch (const Error& e) {
       fmt::print("{}\n", e.what());
       ++problems;

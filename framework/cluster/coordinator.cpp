@@ -20,19 +20,26 @@ size_t Coordinator::abandon() {
   return n;
 }
 
-void Coordinator::ended(int worker, size_t, const std::string& status, bool trained) {
+void Coordinator::ended(int worker, size_t, CellStatus status, bool trained) {
   if (trained) ++trained_.at(worker);
   if (worker == 0) return;  // worker 0's own runner counts its cells
-  if (status == "complete")
-    ++others_.complete;
-  else if (status == "diverged")
-    ++others_.diverged;
-  else if (status == "elsewhere")
-    ++others_.elsewhere;
-  else if (status == "interrupted")
-    ++others_.interrupted;
-  else
-    ++others_.failed;
+  switch (status) {
+    case CellStatus::complete:
+      ++others_.complete;
+      break;
+    case CellStatus::diverged:
+      ++others_.diverged;
+      break;
+    case CellStatus::elsewhere:
+      ++others_.elsewhere;
+      break;
+    case CellStatus::interrupted:
+      ++others_.interrupted;
+      break;
+    case CellStatus::failed:
+      ++others_.failed;
+      break;
+  }
 }
 
 void Coordinator::finished(int worker, const RunSummary& s) {

@@ -24,7 +24,7 @@ class Coordinator {
   size_t abandon();
   /// A worker's cell ended (complete, diverged, failed, elsewhere, interrupted); `trained` when
   /// its process ran (not a cell done elsewhere). Counted in others() for workers other than 0.
-  void ended(int worker, size_t cell, const std::string& status, bool trained);
+  void ended(int worker, size_t cell, CellStatus status, bool trained);
   /// A worker has nothing left and stops (its summary: the signal that stopped it, if any).
   void finished(int worker, const RunSummary& summary);
 

@@ -52,33 +52,16 @@ MpiOutcome run_experiment_mpi(const Experiment&, const Registry&, RunOptions) {
 namespace {
 
 enum Tag : int { kRequest = 1, kAssign = 2, kEnded = 3, kFinished = 4 };
-enum Status : int64_t { kComplete, kDiverged, kFailed, kElsewhere, kInterrupted };
+// A cell's status on the wire: its place in CellStatus (every rank runs the same kant).
+int64_t status_code(CellStatus s) { return static_cast<int64_t>(s); }
 
-int64_t status_code(const std::string& s) {
-  if (s == "complete") return kComplete;
-  if (s == "diverged") return kDiverged;
-  if (s == "elsewhere") return kElsewhere;
-  if (s == "interrupted") return kInterrupted;
-  return kFailed;
-}
-
-std::string status_word(int64_t code) {
-  switch (code) {
-    case kComplete:
-      return "complete";
-    case kDiverged:
-      return "diverged";
-    case kElsewhere:
-      return "elsewhere";
-    case kInterrupted:
-      return "interrupted";
-    default:
-      return "failed";
-  }
+CellStatus status_of(int64_t code) {
+  return code >= 0 && code <= status_code(CellStatus::interrupted) ? static_cast<CellStatus>(code)
+                                                                   : CellStatus::failed;
 }
 
 // a cell whose process ran and stored an outcome
-bool trained(int64_t code, double seconds) { return seconds >= 0 && code <= kFailed; }
+bool trained(CellStatus status, double seconds) { return seconds >= 0 && is_stored(status); }
 
 void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) {
@@ -106,8 +89,8 @@ class RankZeroSource : public CellSource {
     for (size_t i : *queue_) progress_->add(i, GridProgress::State::failed);
     return coordinator_->abandon();
   }
-  void ended(size_t cell, const std::string& status, double seconds) override {
-    coordinator_->ended(0, cell, status, trained(status_code(status), seconds));
+  void ended(size_t cell, CellStatus status, double seconds) override {
+    coordinator_->ended(0, cell, status, trained(status, seconds));
   }
   void poll() override {
     while (true) {
@@ -127,8 +110,9 @@ class RankZeroSource : public CellSource {
       } else if (st.MPI_TAG == kEnded) {
         const size_t cell = static_cast<size_t>(msg[0]);
         const double seconds = msg[2] < 0 ? -1 : static_cast<double>(msg[2]) / 1000.0;
-        coordinator_->ended(from, cell, status_word(msg[1]), trained(msg[1], seconds));
-        progress_->ended(cell, status_word(msg[1]), seconds);
+        const CellStatus status = status_of(msg[1]);
+        coordinator_->ended(from, cell, status, trained(status, seconds));
+        progress_->ended(cell, status, seconds);
       } else if (st.MPI_TAG == kFinished) {
         RunSummary s;
         s.skipped = static_cast<int>(msg[0]), s.complete = static_cast<int>(msg[1]);
@@ -188,14 +172,14 @@ class WorkerSource : public CellSource {
       check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
       asking_ = false;
       if (answer_ >= 0) {
-        ended(static_cast<size_t>(answer_), "failed", -1);
+        ended(static_cast<size_t>(answer_), CellStatus::failed, -1);
         n = 1;
       }
     }
     no_more_ = true;
     return n;
   }
-  void ended(size_t cell, const std::string& status, double seconds) override {
+  void ended(size_t cell, CellStatus status, double seconds) override {
     int64_t msg[3] = {static_cast<int64_t>(cell), status_code(status),
                       seconds < 0 ? -1 : static_cast<int64_t>(seconds * 1000.0)};
     check(MPI_Send(msg, 3, MPI_INT64_T, 0, kEnded, comm_), "MPI_Send");
@@ -213,7 +197,8 @@ class WorkerSource : public CellSource {
       int cancelled = 0;
       MPI_Test_cancelled(&st, &cancelled);
       asking_ = false;
-      if (!cancelled && answer_ >= 0) ended(static_cast<size_t>(answer_), "interrupted", -1);
+      if (!cancelled && answer_ >= 0)
+        ended(static_cast<size_t>(answer_), CellStatus::interrupted, -1);
     }
     int64_t msg[7] = {s.skipped,   s.complete,    s.diverged, s.failed,
                       s.elsewhere, s.interrupted, s.signal};

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <numeric>
+#include <set>
 
 #include "experiment/session.hpp"
 #include "kant/error.hpp"
@@ -13,6 +15,17 @@ namespace {
 
 /// A view whose data set or networks could not be built: its rules are left to the run.
 struct Unavailable {};
+
+// The canonical text of a cell's dataset block: cells with the same one share a data set.
+std::string dataset_key(const CellConfig& c) {
+  return emit_yaml(*c.canonical.find("dataset"), true);
+}
+
+// A cell's data set as the checks build it: seed 0 (rules read structure, never the sample).
+std::shared_ptr<Dataset> build_dataset(const CellConfig& c, const Registry& registry) {
+  return registry.create<Dataset, DatasetFactory>(*c.dataset.component, c.dataset.params,
+                                                  uint64_t{0});
+}
 
 // The canonical text of a config without its metrics and seed: cells that differ only there
 // have the same data set shape and the same networks' structure.
@@ -37,13 +50,12 @@ struct ApplicabilityCache::Impl {
   std::map<std::string, int64_t> categories;                 // by procedure block
 
   Dataset& dataset(const CellConfig& c) {
-    const std::string key = emit_yaml(*c.canonical.find("dataset"), true);
+    const std::string key = dataset_key(c);
     auto it = datasets.find(key);
     if (it == datasets.end()) {
       std::shared_ptr<Dataset> d;
-      try {  // seed 0: rules read structure (shape, modes, labels), never the sample
-        d = registry.create<Dataset, DatasetFactory>(*c.dataset.component, c.dataset.params,
-                                                     uint64_t{0});
+      try {
+        d = build_dataset(c, registry);
       } catch (const Error&) {
       }
       it = datasets.emplace(key, d).first;
@@ -136,6 +148,26 @@ void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricC
                                     label, rule.rule, broken));
     }
   }
+}
+
+void check_experiment_datasets(const Experiment& ex, const Registry& registry,
+                               const std::vector<size_t>& cells) {
+  std::set<std::string> built;
+  for (size_t i : cells) {
+    const CellConfig& c = ex.cells.at(i).config;
+    if (!built.insert(dataset_key(c)).second) continue;
+    try {
+      build_dataset(c, registry);        // and let go of it at once: the cells build their own
+    } catch (const std::exception& e) {  // "dataset 'idx' (plugin …) could not be created: …"
+      throw ConfigError(c.dataset.mark, e.what());
+    }
+  }
+}
+
+void check_experiment_datasets(const Experiment& ex, const Registry& registry) {
+  std::vector<size_t> all(ex.cells.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  check_experiment_datasets(ex, registry, all);
 }
 
 void check_experiment_metrics(const Experiment& ex, const Registry& registry) {

@@ -29,11 +29,21 @@ class ApplicabilityCache {
 /// Checks every metric of `metrics` against its rules for the cell; the first rule broken is
 /// a ConfigError at the metric's block naming the metric, the rule, the value that breaks it
 /// and the cell (`label`, e.g. "divergence=kl seed=0"). A rule whose view cannot be built
-/// (a data set that fails to load) is not checked here: the cell fails when it runs, as before.
+/// (a data set that fails to load) is not checked here: check_experiment_datasets reports such
+/// a data set before a run; otherwise the cell fails when it runs.
 void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricChoice*>& metrics,
                          const std::string& label, ApplicabilityCache& cache);
 
 /// check_metrics_apply on every cell of the experiment with all its metrics.
 void check_experiment_metrics(const Experiment& ex, const Registry& registry);
+
+/// Builds the data set of each of `cells` (indices in ex.cells), every distinct dataset block
+/// once, as the metrics' rules build them. One that cannot be built (a data file missing or
+/// malformed, any error of its plugin) is a ConfigError at that cell's dataset block with the
+/// reason: kant validate, run and slurm call it before anything runs or is written.
+void check_experiment_datasets(const Experiment& ex, const Registry& registry,
+                               const std::vector<size_t>& cells);
+/// The same for every cell of the experiment.
+void check_experiment_datasets(const Experiment& ex, const Registry& registry);
 
 }  // namespace kant

@@ -60,6 +60,7 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
     for (ConfigEntry& e : reserved_canonical.entries) canonical.set(e.key, e.value);
   }
   ComponentChoice choice;
+  choice.mark = block.mark;
   choice.component = c;
   choice.params = validate_params(block, c->schema(), skip, what, canonical);
   if (c->registration.check)

@@ -124,7 +124,7 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
     return 128 + stop_signal();
   } catch (const std::exception& e) {
     result = CellResult{};
-    result.status = "failed";
+    result.status = CellStatus::failed;
     result.detail = e.what();
   }
   info.end_time = utc_now();
@@ -133,12 +133,12 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
   if (info.config_yaml.empty()) info.config_yaml = emit_yaml(*spec.find("config"), true);
   write_cell_file(out_path, info,
                   result);  // a StorageError here (a full disk): exit 1, said by main
-  if (result.status != "failed") remove_checkpoint(checkpoint);
-  if (result.status == "failed") {
+  if (result.status != CellStatus::failed) remove_checkpoint(checkpoint);
+  if (result.status == CellStatus::failed) {
     fmt::print(stderr, "{} failed: {}\n", tag, result.detail);
     return 1;
   }
-  if (result.status == "diverged")
+  if (result.status == CellStatus::diverged)
     fmt::print(stderr, "{} diverged: {}\n", tag, result.detail);
   else
     fmt::print(stderr, "{} complete in {:.1f}s\n", tag, result.wall_time_s);

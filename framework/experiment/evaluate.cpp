@@ -95,7 +95,8 @@ std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& sum
   } catch (const Error& e) {
     return skip(e.what());
   }
-  if (s.status == "failed") return skip("the cell failed (" + s.detail + "); run it again first");
+  if (s.status == CellStatus::failed)
+    return skip("the cell failed (" + s.detail + "); run it again first");
   if (!s.has_networks)
     return skip("it stores no networks (train.store_networks: false, or an older kant)");
   const CellConfig config =

@@ -15,6 +15,7 @@ namespace kant {
 struct ComponentChoice {
   const Component* component = nullptr;
   Params params;
+  Mark mark;  ///< its block in the YAML, for errors
 };
 
 struct MetricChoice {

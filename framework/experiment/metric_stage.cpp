@@ -132,7 +132,7 @@ void MetricStage::evaluate(int64_t step, bool final_values, CellResult& result) 
         if (!std::isfinite(v) && !(std::isnan(v) && may_be_nan.count(k)) && bad.empty())
           bad = fmt::format("{} returned {} = {} at step {} (a non-finite value)",
                             m.choice.component->name(), k, v, step);
-      if (!bad.empty() && result.status != "diverged") {
+      if (!bad.empty() && result.status != CellStatus::diverged) {
         fail(i, step, bad, result);
         continue;
       }

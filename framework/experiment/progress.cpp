@@ -71,16 +71,16 @@ void GridProgress::started(size_t cell) {
   draw(false);
 }
 
-void GridProgress::ended(size_t cell, const std::string& status, double seconds) {
+void GridProgress::ended(size_t cell, CellStatus status, double seconds) {
   if (cell >= cells_.size()) return;
   Entry& e = cells_[cell];
   e.tracked = true;
-  if (status == "complete" || status == "diverged") {
+  if (is_done(status)) {
     e.state = State::done;
     record_duration(e.setting, seconds);
-  } else if (status == "elsewhere") {
+  } else if (status == CellStatus::elsewhere) {
     e.state = State::done;
-  } else if (status == "interrupted") {
+  } else if (status == CellStatus::interrupted) {
     e.state = State::todo;
   } else {
     e.state = State::failed;

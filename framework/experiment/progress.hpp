@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "experiment/experiment.hpp"
+#include "store/cell_status.hpp"
 
 namespace kant {
 
@@ -43,7 +44,7 @@ class GridProgress {
   void add(size_t cell, State state, double seconds = -1);
   void started(size_t cell);
   /// complete | diverged | elsewhere → done; failed → failed; interrupted → to do.
-  void ended(size_t cell, const std::string& status, double seconds);
+  void ended(size_t cell, CellStatus status, double seconds);
   /// Cells another run holds (waited for): shown, and counted as to do.
   void set_held(size_t n) { held_ = n; }
   /// Parallel slots of the whole run (jobs, or ranks × jobs).

@@ -50,7 +50,8 @@ enum class Found { nothing, done, failed, damaged, not_a_file };
 
 struct Inspection {
   Found found = Found::nothing;
-  std::string status, reason;
+  CellStatus status = CellStatus::failed;  // done: complete or diverged; failed: failed
+  std::string reason;
   double seconds = -1;  // from the file's start and end times (complete, diverged)
 };
 
@@ -71,20 +72,20 @@ Inspection inspect(const fs::path& file) {
   struct stat st;
   if (::lstat(file.c_str(), &st) != 0) return {};
   if (!S_ISREG(st.st_mode))
-    return {Found::not_a_file, "",
+    return {Found::not_a_file, CellStatus::failed,
             fmt::format("{}: is not a regular file; remove it to run this cell", file.string())};
   try {
     CellSummary s = read_cell_summary(file);
-    if (s.status == "complete" || s.status == "diverged") {
+    if (is_done(s.status)) {
       const auto start = s.attrs.find("start_time"), end = s.attrs.find("end_time");
       const double seconds = start != s.attrs.end() && end != s.attrs.end()
                                  ? seconds_between(start->second, end->second)
                                  : -1;
       return {Found::done, s.status, "", seconds};
     }
-    return {Found::failed, s.status, s.detail};
+    return {Found::failed, CellStatus::failed, s.detail};
   } catch (const Error& e) {
-    return {Found::damaged, "", e.what()};
+    return {Found::damaged, CellStatus::failed, e.what()};
   }
 }
 
@@ -123,7 +124,7 @@ class LocalSource : public CellSource {
     queue_->clear();
     return n;
   }
-  void ended(size_t, const std::string&, double) override {}
+  void ended(size_t, CellStatus, double) override {}
   void poll() override {}
   bool may_end() const override { return true; }
   int slots(int jobs) const override { return jobs; }
@@ -179,7 +180,7 @@ class Runner {
   void poll_deferred();
   void heartbeat();
   void stop_children();
-  void count(const std::string& status);
+  void count(CellStatus status);
 
   const Experiment& ex_;
   const RunOptions& opt_;
@@ -251,7 +252,7 @@ RunSummary Runner::run() {
       const size_t n = source_->abandon() + deferred_.size();
       for (size_t i : deferred_) {
         progress_.add(i, GridProgress::State::failed);
-        source_->ended(i, "failed", -1);
+        source_->ended(i, CellStatus::failed, -1);
       }
       if (n > 0)
         fmt::print(
@@ -325,8 +326,8 @@ bool Runner::try_start(size_t i) {
 
 void Runner::done_elsewhere(size_t i) {
   ++summary_.elsewhere;
-  progress_.ended(i, "elsewhere", -1);
-  source_->ended(i, "elsewhere", -1);
+  progress_.ended(i, CellStatus::elsewhere, -1);
+  source_->ended(i, CellStatus::elsewhere, -1);
 }
 
 void Runner::launch(size_t i, Claim claim) {
@@ -360,8 +361,8 @@ void Runner::finished(Child& child, int status) {
           cell.id, cell.label_str());
       ++summary_.interrupted;
     }
-    progress_.ended(child.cell, "interrupted", seconds);
-    source_->ended(child.cell, "interrupted", seconds);
+    progress_.ended(child.cell, CellStatus::interrupted, seconds);
+    source_->ended(child.cell, CellStatus::interrupted, seconds);
     return;
   }
   Inspection s = inspect(file);
@@ -374,7 +375,7 @@ void Runner::finished(Child& child, int status) {
                   utc_now(),        backend::version(),
                   backend::isa(),   0};
     CellResult failed;
-    failed.status = "failed";
+    failed.status = CellStatus::failed;
     failed.detail = s.found == Found::damaged ? s.reason : describe_exit(status);
     try {
       write_cell_file(file, info, failed);
@@ -383,13 +384,11 @@ void Runner::finished(Child& child, int status) {
       storage_broken_ = true;
     }
     fmt::print(stderr, "kant: cell {} ({}) failed: {}\n", cell.id, cell.label_str(), failed.detail);
-    s.status = "failed";
+    s.status = CellStatus::failed;
   }
   count(s.status);
-  const std::string status_word =
-      s.status == "complete" || s.status == "diverged" ? s.status : "failed";
-  progress_.ended(child.cell, status_word, seconds);
-  source_->ended(child.cell, status_word, seconds);
+  progress_.ended(child.cell, s.status, seconds);
+  source_->ended(child.cell, s.status, seconds);
 }
 
 void Runner::poll_deferred() {
@@ -425,10 +424,10 @@ void Runner::stop_children() {
   kant::stop_children(running_, [&](const Child& c) { remove_temporaries(file_of(c.cell)); });
 }
 
-void Runner::count(const std::string& status) {
-  if (status == "complete")
+void Runner::count(CellStatus status) {
+  if (status == CellStatus::complete)
     ++summary_.complete;
-  else if (status == "diverged")
+  else if (status == CellStatus::diverged)
     ++summary_.diverged;
   else
     ++summary_.failed;
@@ -477,10 +476,9 @@ std::vector<CellState> inspect_cells(const Experiment& ex, const RunOptions& opt
         c.state = "missing";
         break;
       case Found::done:
-        c.state = s.status;
-        break;
       case Found::failed:
-        c.state = "failed", c.detail = s.reason;
+        c.status = s.status;
+        c.state = to_string(s.status), c.detail = s.reason;
         break;
       case Found::damaged:
         c.state = "damaged", c.detail = s.reason;

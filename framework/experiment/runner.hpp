@@ -13,6 +13,7 @@
 
 #include "experiment/experiment.hpp"
 #include "experiment/progress.hpp"
+#include "store/cell_status.hpp"
 
 namespace kant {
 
@@ -39,12 +40,13 @@ struct RunSummary {
 
 /// What a cell's file says, without training anything.
 struct CellState {
-  size_t index = 0;      ///< in the experiment's cells
+  size_t index = 0;                  ///< in the experiment's cells
+  std::optional<CellStatus> status;  ///< the file's; none: missing, damaged or not a file
   std::string state;     ///< complete | diverged | failed | missing | damaged | not_a_file
   std::string detail;    ///< why it failed or is damaged
   double seconds = -1;   ///< how long it trained (complete, diverged), < 0 unknown
   bool claimed = false;  ///< a claim file is beside it (a run may be training it)
-  bool done() const { return state == "complete" || state == "diverged"; }
+  bool done() const { return status && is_done(*status); }
 };
 
 /// The experiment's results folder: <results_root>/<name>.
@@ -79,7 +81,7 @@ class CellSource {
   /// failed by this process).
   virtual size_t abandon() = 0;
   /// A cell this process took is over: complete, diverged, failed, elsewhere or interrupted.
-  virtual void ended(size_t cell, const std::string& status, double seconds) = 0;
+  virtual void ended(size_t cell, CellStatus status, double seconds) = 0;
   /// Each turn of the runner's loop (messages in and out).
   virtual void poll() = 0;
   /// Whether the run may end once this process has nothing left to do (rank 0: every other

@@ -76,7 +76,7 @@ CellResult Trainer::run() {
       throw TrainingInterrupted(fmt::format("interrupted at generator step {}", step));
     StepOutcome outcome = session_.procedure->step(*session_.context, step);
     if (!outcome.diverged.empty()) {
-      result_.status = "diverged";
+      result_.status = CellStatus::diverged;
       result_.diverged_step = step;
       result_.detail = fmt::format("{} at generator step {}", outcome.diverged, step);
       break;

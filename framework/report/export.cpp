@@ -123,7 +123,7 @@ size_t write_export(std::ostream& out, const std::vector<CellSummary>& cells,
   size_t rows = 0;
   for (const CellSummary& c : cells) {
     std::vector<std::pair<std::string, bool>> head{
-        {c.experiment, false}, {c.cell_id, false}, {c.status, false}};
+        {c.experiment, false}, {c.cell_id, false}, {to_string(c.status), false}};
     for (const std::string& a : axes) {
       const std::string label = cell_label(c, a);
       head.emplace_back(label, format == ExportFormat::jsonl && json_number(label));

@@ -46,7 +46,7 @@ std::vector<std::pair<std::string, std::vector<const CellSummary*>>> groups_of(
     const std::vector<CellSummary>& cells, const std::vector<std::string>& rows) {
   std::vector<std::pair<std::string, std::vector<const CellSummary*>>> groups;
   for (const CellSummary& c : cells) {
-    if (c.status == "failed") continue;
+    if (c.status == CellStatus::failed) continue;
     const std::string label = cell_row_label(c, rows);
     auto it =
         std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == label; });
@@ -130,7 +130,7 @@ struct Panels {
       std::vector<std::string> v;
       for (const CellSummary& c : all) {
         const std::string label = axis.empty() ? "" : cell_label(c, axis);
-        if (c.status != "failed" && std::find(v.begin(), v.end(), label) == v.end())
+        if (c.status != CellStatus::failed && std::find(v.begin(), v.end(), label) == v.end())
           v.push_back(label);
       }
       if (v.empty()) v.push_back("");
@@ -140,7 +140,7 @@ struct Panels {
     columns = values(split.columns);
     cells.resize(rows.size() * columns.size());
     for (const CellSummary& c : all) {
-      if (c.status == "failed") continue;
+      if (c.status == CellStatus::failed) continue;
       const auto r =
           std::find(rows.begin(), rows.end(), split.rows.empty() ? "" : cell_label(c, split.rows));
       const auto k = std::find(columns.begin(), columns.end(),
@@ -494,7 +494,7 @@ std::optional<Figure> layer_figure(
   for (const auto& [label, members] : groups) {
     std::vector<std::vector<double>> xs, ys;
     for (const CellSummary* c : members) {
-      if (c->status != "complete") continue;
+      if (c->status != CellStatus::complete) continue;
       std::vector<double> x, y;
       for (int k = 1; c->final_metrics.count(prefix + std::to_string(k)); ++k) {
         x.push_back(k);
@@ -554,7 +554,7 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
     auto plot_of = [&](const std::function<bool(const CellSummary&)>& keep, svg::PlotOptions o) {
       std::vector<svg::Series> series;
       for (const CellSummary& c : cells) {
-        if (!keep(c) || c.status == "failed") continue;
+        if (!keep(c) || c.status == CellStatus::failed) continue;
         svg::Series s;
         s.label = p.lines.empty() ? c.cell_id : cell_label(c, p.lines);
         const std::string seed = cell_label(c, "seed");

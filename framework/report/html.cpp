@@ -59,9 +59,9 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
   fs::create_directories(out_dir);
   size_t complete = 0, diverged = 0, failed = 0;
   for (const CellSummary& c : cells) {
-    complete += c.status == "complete";
-    diverged += c.status == "diverged";
-    failed += c.status == "failed";
+    complete += c.status == CellStatus::complete;
+    diverged += c.status == CellStatus::diverged;
+    failed += c.status == CellStatus::failed;
   }
   std::string h = fmt::format(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} — Kantorovich "
@@ -110,7 +110,7 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
 
   std::vector<const CellSummary*> bad;
   for (const CellSummary& c : cells)
-    if (c.status != "complete" ||
+    if (c.status != CellStatus::complete ||
         std::any_of(c.metrics.begin(), c.metrics.end(),
                     [](const auto& m) { return m.second.status == "failed"; }))
       bad.push_back(&c);
@@ -119,10 +119,10 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
     for (const CellSummary* c : bad) {
       std::vector<std::string> labels;
       for (const auto& [k, v] : c->labels) labels.push_back(k + "=" + v);
-      if (c->status != "complete")
-        h += fmt::format("<li class=\"status-{}\"><b>{}</b> ({}): {} — {}</li>\n", esc(c->status),
-                         esc(fmt::format("{}", fmt::join(labels, " "))), esc(c->cell_id),
-                         esc(c->status), esc(c->detail));
+      if (c->status != CellStatus::complete)
+        h += fmt::format("<li class=\"status-{}\"><b>{}</b> ({}): {} — {}</li>\n",
+                         esc(to_string(c->status)), esc(fmt::format("{}", fmt::join(labels, " "))),
+                         esc(c->cell_id), esc(to_string(c->status)), esc(c->detail));
       for (const auto& [name, m] : c->metrics)
         if (m.status == "failed")
           h += fmt::format(
@@ -140,8 +140,8 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
     h += fmt::format(
         "<details><summary>{} — <span class=\"status-{}\">{}</span> "
         "<code>{}</code></summary>\n<table class=\"kv\">\n",
-        esc(fmt::format("{}", fmt::join(labels, " "))), esc(c.status), esc(c.status),
-        esc(c.cell_id));
+        esc(fmt::format("{}", fmt::join(labels, " "))), esc(to_string(c.status)),
+        esc(to_string(c.status)), esc(c.cell_id));
     for (const auto& [k, v] : c.attrs)
       if (k != "config" && k != "labels")
         h += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", esc(k), esc(v));

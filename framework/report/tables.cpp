@@ -371,17 +371,17 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
             (spec.columns.empty() || cell_label(cell, spec.columns) == t.columns[c]))
           group.push_back(&cell);
       for (const CellSummary* cell : group) {
-        t.counted[r * t.columns.size() + c] += cell->status == "complete";
-        t.complete[r] += cell->status == "complete";
-        t.diverged[r] += cell->status == "diverged";
-        t.failed[r] += cell->status == "failed";
+        t.counted[r * t.columns.size() + c] += cell->status == CellStatus::complete;
+        t.complete[r] += cell->status == CellStatus::complete;
+        t.diverged[r] += cell->status == CellStatus::diverged;
+        t.failed[r] += cell->status == CellStatus::failed;
       }
       for (size_t v = 0; v < t.values.size(); ++v) {
         std::vector<double> xs;
         size_t failed = 0;
         std::set<size_t> notes;
         for (const CellSummary* cell : group) {
-          if (cell->status != "complete") continue;
+          if (cell->status != CellStatus::complete) continue;
           const std::string metric = metric_of(t.values[v]);
           if (auto rec = cell->metrics.find(metric);
               rec != cell->metrics.end() && rec->second.status == "failed") {
@@ -405,7 +405,7 @@ Table build_table(const std::vector<CellSummary>& cells, const ReportSpec& spec_
   // metrics that failed but have no column (the report block names other values): noted all the
   // same
   for (const CellSummary& cell : cells)
-    if (cell.status == "complete")
+    if (cell.status == CellStatus::complete)
       for (const auto& [metric, rec] : cell.metrics)
         if (rec.status == "failed") note_failure(cell, metric, rec);
   for (size_t k = 0; k < t.notes.size(); ++k) {

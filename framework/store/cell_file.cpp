@@ -59,19 +59,11 @@ void write_samples(h5::Group& g, const std::string& name, const Tensor& t) {
   if (t.defined()) g.write(name, t.data(), t.shape());
 }
 
-void write_tensors(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
-  for (const auto& [name, t] : tensors) g.write(name, t.data(), t.shape());
-}
-
 // networks/<name>/{parameters,buffers}/… (the checkpoint format, kant/checkpoint.hpp) and
 // final_state/{streams/<stream>, states/<component>/…}
 void write_final_state(h5::Group& root, const FinalState& f) {
   h5::Group nets = root.create_group("networks");
-  for (const NetworkState& n : f.networks) {
-    h5::Group g = nets.create_group(n.name);
-    write_tensors(g.create_group("parameters"), n.parameters);
-    write_tensors(g.create_group("buffers"), n.buffers);
-  }
+  for (const NetworkState& n : f.networks) write_network(nets, n.name, n.parameters, n.buffers);
   h5::Group state = root.create_group("final_state");
   state.set_attr("step", f.step);
   h5::Group streams = state.create_group("streams");
@@ -89,7 +81,10 @@ void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
   root.set_attr("labels", labels_yaml(info.labels));
   root.set_attr("config", info.config_yaml);
   root.set_attr("seed", static_cast<int64_t>(info.seed));
-  root.set_attr("status", r.status);
+  if (!is_stored(r.status))
+    throw StorageError(fmt::format("cell {}: a cell file cannot store the status '{}'",
+                                   info.cell_id, to_string(r.status)));
+  root.set_attr("status", to_string(r.status));
   root.set_attr("status_detail", r.detail);
   root.set_attr("diverged_step", r.diverged_step);
   root.set_attr("framework_version", std::string(framework_version()));
@@ -268,7 +263,11 @@ CellSummary read_cell_summary(const fs::path& path) {
     }
     s.cell_id = root.attr_string("cell_id");
     s.experiment = root.attr_string("experiment");
-    s.status = root.attr_string("status");
+    const std::string status = root.attr_string("status");
+    const std::optional<CellStatus> known = parse_cell_status(status);
+    if (!known || !is_stored(*known))
+      throw StorageError(fmt::format("{}: unknown status '{}'", path.string(), status));
+    s.status = *known;
     s.detail = root.attr_string("status_detail");
     s.config_yaml = root.attr_string("config");
     s.diverged_step = root.attr_int("diverged_step");

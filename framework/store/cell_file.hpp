@@ -11,6 +11,7 @@
 #include "kant/checkpoint.hpp"
 #include "kant/components.hpp"
 #include "kant/tensor.hpp"
+#include "store/cell_status.hpp"
 
 namespace kant {
 
@@ -61,8 +62,8 @@ struct Snapshots {
 
 /// The outcome of one cell: what its file stores besides identity and provenance.
 struct CellResult {
-  std::string status = "complete";  ///< complete | diverged | failed
-  std::string detail;               ///< why it diverged or failed
+  CellStatus status = CellStatus::complete;  ///< complete, diverged or failed
+  std::string detail;                        ///< why it diverged or failed
   int64_t diverged_step = -1;
   Series losses;  ///< loss_critic, penalty, divergence_estimate, loss_generator per step
   std::map<std::string, Series> metrics;               ///< per metric: its values over steps
@@ -134,7 +135,8 @@ FinalState load_final_state(const std::filesystem::path& path, const CheckpointP
 /// What a report needs of a stored cell.
 struct CellSummary {
   std::filesystem::path path;
-  std::string cell_id, experiment, status, detail, config_yaml;
+  std::string cell_id, experiment, detail, config_yaml;
+  CellStatus status = CellStatus::complete;
   int64_t diverged_step = -1;
   int64_t resumes = 0;
   std::vector<std::pair<std::string, std::string>> labels;

@@ -16,10 +16,6 @@ namespace {
 constexpr const char* kFormat = "kantorovich-checkpoint";
 constexpr const char* kSealKind = "checkpoint";
 
-void write_all(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
-  for (const auto& [name, t] : tensors) g.write(name, t.data(), t.shape());
-}
-
 // Reads every entry of `into` from g, checking names and shapes first.
 std::vector<std::vector<double>> read_all(const h5::Group& g,
                                           const std::vector<Module::NamedTensor>& into,
@@ -58,13 +54,22 @@ std::vector<Module::NamedTensor> read_tensors(const h5::Group& g) {
 
 }  // namespace
 
+void write_tensors(h5::Group g, const std::vector<Module::NamedTensor>& tensors) {
+  for (const auto& [name, t] : tensors) g.write(name, t.data(), t.shape());
+}
+
+void write_network(h5::Group& parent, const std::string& name,
+                   const std::vector<Module::NamedTensor>& parameters,
+                   const std::vector<Module::NamedTensor>& buffers) {
+  h5::Group g = parent.create_group(name);
+  write_tensors(g.create_group("parameters"), parameters);
+  write_tensors(g.create_group("buffers"), buffers);
+}
+
 void write_parts(h5::Group& root, const CheckpointParts& parts) {
-  for (const auto& [name, m] : parts.modules) {
-    h5::Group g = root.create_group(name);
-    write_all(g.create_group("parameters"), m->named_parameters());
-    write_all(g.create_group("buffers"), m->named_buffers());
-  }
-  for (const auto& [name, o] : parts.optimizers) write_all(root.create_group(name), o->state());
+  for (const auto& [name, m] : parts.modules)
+    write_network(root, name, m->named_parameters(), m->named_buffers());
+  for (const auto& [name, o] : parts.optimizers) write_tensors(root.create_group(name), o->state());
 }
 
 std::function<void()> stage_parts(const h5::Group& root, const CheckpointParts& parts,

@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "kant/checkpoint.hpp"
 #include "store/cell_file.hpp"
@@ -11,6 +12,13 @@
 
 namespace kant {
 
+/// Each tensor as a float32 dataset <name> of `g`, in the order given.
+void write_tensors(h5::Group g, const std::vector<Module::NamedTensor>& tensors);
+/// A network as checkpoints and cell files store it: <name>/parameters/<tensor>, then
+/// <name>/buffers/<tensor>, under `parent`.
+void write_network(h5::Group& parent, const std::string& name,
+                   const std::vector<Module::NamedTensor>& parameters,
+                   const std::vector<Module::NamedTensor>& buffers);
 /// /<module>/parameters/<name>, /<module>/buffers/<name>, /<optimizer>/<name> under `root`.
 void write_parts(h5::Group& root, const CheckpointParts& parts);
 /// Reads and checks every part (names, shapes) and returns the function that assigns them, so

@@ -84,10 +84,10 @@ ExperimentState inspect_experiment(const fs::path& dir, std::chrono::seconds sta
       continue;
     }
     try {
-      const std::string status = read_cell_summary(file).status;
-      s.complete += status == "complete";
-      s.diverged += status == "diverged";
-      s.failed += status == "failed";
+      const CellStatus status = read_cell_summary(file).status;
+      s.complete += status == CellStatus::complete;
+      s.diverged += status == CellStatus::diverged;
+      s.failed += status == CellStatus::failed;
     } catch (const Error&) {
       ++s.damaged;
     }
@@ -114,8 +114,7 @@ CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
   };
   auto done = [&](const std::string& id) {
     try {
-      const std::string status = read_cell_summary(cell_path(dir, id)).status;
-      return status == "complete" || status == "diverged";
+      return is_done(read_cell_summary(cell_path(dir, id)).status);
     } catch (const Error&) {
       return false;
     }

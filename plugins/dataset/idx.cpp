@@ -38,6 +38,11 @@ IdxArray parse_idx(const std::string& path) {
     const int64_t size =
         (int64_t{byte(at)} << 24) | (byte(at + 1) << 16) | (byte(at + 2) << 8) | byte(at + 3);
     a.dims.push_back(size);
+    // a product that wraps around could pass for the file's size below
+    if (size > 0 && count > ~size_t{0} / static_cast<size_t>(size))
+      throw Error(
+          fmt::format("idx: {}: the header announces over 2^64 elements but the file holds {}",
+                      path, raw.size() - 4 - 4 * d));
     count *= static_cast<size_t>(size);
   }
   if (raw.size() != 4 + 4 * d + count)
