@@ -21,10 +21,10 @@
 #include <numeric>
 #include <sstream>
 
-#include "experiment/experiment.hpp"
-#include "experiment/trainer.hpp"
+#include "cells/experiment.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/ops.hpp"
+#include "training/trainer.hpp"
 
 using namespace kant;
 using clock_type = std::chrono::steady_clock;

@@ -122,13 +122,18 @@ def check(layers_file, root):
 def planted(layers_file, root):
     """Each break planted in a copy of the tree must be reported, naming the include."""
     plants = [
-        ("framework/core/tensor.cpp", '#include "experiment/trainer.hpp"', "experiment/trainer.hpp"),
+        ("framework/core/tensor.cpp", '#include "training/trainer.hpp"', "training/trainer.hpp"),
         ("framework/kernels/kernels.cpp", '#include "kant/ops.hpp"', "kant/ops.hpp"),
-        ("framework/report/tables.cpp", '#include "experiment/trainer.hpp"', "experiment/trainer.hpp"),
+        ("framework/report/tables.cpp", '#include "training/trainer.hpp"', "training/trainer.hpp"),
+        # the three layers of experiments: cells below training below runs
+        ("framework/cells/grid.cpp", '#include "training/session.hpp"', "training/session.hpp"),
+        ("framework/cells/cell_config.cpp", '#include "runs/runner.hpp"', "runs/runner.hpp"),
+        ("framework/training/trainer.cpp", '#include "runs/progress.hpp"', "runs/progress.hpp"),
+        ("framework/training/session.hpp", '#include "cluster/slurm.hpp"', "cluster/slurm.hpp"),
         ("framework/nn/layers.cpp", '#include "kernels/kernels.hpp"', "kernels/kernels.hpp"),
         ("framework/nn/include/kant/module.hpp", '#include "store/h5.hpp"', "store/h5.hpp"),
         ("framework/core/include/kant/tensor.hpp", '#include "kant/ops.hpp"', "kant/ops.hpp"),
-        ("framework/experiment/runner.cpp", "#include <hdf5.h>", "hdf5.h"),
+        ("framework/runs/runner.cpp", "#include <hdf5.h>", "hdf5.h"),
         ("plugins/metric/mmd.cpp", '#include "../lipschitz/x.hpp"', "../lipschitz/x.hpp"),
     ]
     failures = 0

@@ -14,7 +14,7 @@
 
 #include "cluster/coordinator.hpp"
 #include "cluster/slurm.hpp"
-#include "experiment/progress.hpp"
+#include "runs/progress.hpp"
 #include "store/cell_file.hpp"
 #include "support.hpp"
 

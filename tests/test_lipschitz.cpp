@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "config/config.hpp"
-#include "experiment/session.hpp"
 #include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
 #include "support.hpp"
+#include "training/session.hpp"
 
 using namespace kant;
 using namespace kant::testing;

@@ -74,7 +74,8 @@ base:
   critic:    {plugin: mlp, hidden: [8], activation: tanh}
   objective: {plugin: f_gan, divergence: kl}
   optimizer: {plugin: sgd, lr: 0.01}
-  train:     {steps: 2, batch_size: 8, updates: simultaneous}
+  procedure: {plugin: gan, updates: simultaneous}
+  train:     {steps: 2, batch_size: 8}
 )";
 
 // `base` with its line `  key: …` replaced by `  key: value`

@@ -10,13 +10,13 @@
 #include <set>
 
 #include "config/config.hpp"
-#include "experiment/session.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/components.hpp"
 #include "kant/layers.hpp"
 #include "report/report.hpp"
 #include "store/cell_file.hpp"
 #include "support.hpp"
+#include "training/session.hpp"
 
 using namespace kant;
 using namespace kant::testing;

@@ -6,13 +6,13 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "experiment/session.hpp"
 #include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/procedure_losses.hpp"
 #include "support.hpp"
+#include "training/session.hpp"
 
 using namespace kant;
 using namespace kant::testing;

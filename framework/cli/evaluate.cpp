@@ -1,6 +1,6 @@
 // kant evaluate and the internal kant _evaluate: metrics computed on finished cells from their
 // stored networks, written into their files, without retraining.
-#include "experiment/evaluate.hpp"
+#include "runs/evaluate.hpp"
 
 #include <fmt/format.h>
 

@@ -10,10 +10,10 @@
 #include <memory>
 #include <set>
 
+#include "cells/experiment.hpp"
 #include "cli/commands.hpp"
-#include "experiment/experiment.hpp"
-#include "experiment/runner.hpp"
 #include "kant/error.hpp"
+#include "runs/runner.hpp"
 
 namespace fs = std::filesystem;
 

@@ -6,12 +6,12 @@
 #include <map>
 #include <memory>
 
+#include "cells/experiment.hpp"
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
 #include "config/config.hpp"
-#include "experiment/experiment.hpp"
-#include "experiment/runner.hpp"
 #include "kant/error.hpp"
+#include "runs/runner.hpp"
 
 namespace fs = std::filesystem;
 

@@ -7,16 +7,16 @@
 #include <cstring>
 #include <memory>
 
+#include "cells/experiment.hpp"
 #include "cli/commands.hpp"
 #include "cli/report_output.hpp"
 #include "cluster/mpi_run.hpp"
 #include "cluster/slurm.hpp"
-#include "experiment/applicability.hpp"
-#include "experiment/cell_process.hpp"
-#include "experiment/experiment.hpp"
-#include "experiment/runner.hpp"
 #include "kant/error.hpp"
 #include "report/report.hpp"
+#include "runs/cell_process.hpp"
+#include "runs/runner.hpp"
+#include "training/applicability.hpp"
 
 namespace fs = std::filesystem;
 
@@ -174,6 +174,7 @@ Command add_run(CLI::App& kant) {
         Registry registry = Registry::load_default();
         Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
         print_notes(ex);
+        check_experiment_metrics(ex, registry);      // each metric's rules: can it apply?
         parse_report_spec(ex.report, ex.reference);  // malformed report blocks: fail before running
         cluster::read_slurm_block(ex.slurm);         // and a malformed slurm block
         check_experiment_datasets(ex, registry, selected_cells(ex, opt));  // and a bad data file
@@ -221,6 +222,7 @@ Command add_validate(CLI::App& kant) {
             Registry registry = Registry::load_default();
             Experiment ex = load_experiment(a->file, {a->sets, a->sweeps, a->profile}, registry);
             print_notes(ex);
+            check_experiment_metrics(ex, registry);
             parse_report_spec(ex.report, ex.reference);
             cluster::read_slurm_block(ex.slurm);
             check_experiment_datasets(ex, registry);

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <memory>
 
+#include "cells/experiment.hpp"
 #include "cli/commands.hpp"
-#include "experiment/applicability.hpp"
-#include "experiment/experiment.hpp"
 #include "kant/error.hpp"
 #include "report/report.hpp"
+#include "training/applicability.hpp"
 
 namespace fs = std::filesystem;
 
@@ -93,6 +93,7 @@ Command add_slurm(CLI::App& kant) {
         Experiment ex = load_experiment(a->file, a->sets, registry);
         parse_report_spec(
             ex.report, ex.reference);  // a malformed report block fails now, not in the report job
+        check_experiment_metrics(ex, registry);   // each metric's rules: can it apply?
         check_experiment_datasets(ex, registry);  // and a bad data file, not in every task
         const cluster::SlurmPlan plan = cluster::plan_slurm(ex, r);
         const auto& s = plan.settings;

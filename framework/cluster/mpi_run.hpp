@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "experiment/runner.hpp"
+#include "runs/runner.hpp"
 
 namespace kant::cluster {
 

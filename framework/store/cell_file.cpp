@@ -17,6 +17,11 @@
 #include "store/sealed.hpp"
 
 namespace kant {
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& cell_file) {
+  std::filesystem::path p = cell_file;
+  return p.replace_extension(".ckpt");
+}
 namespace fs = std::filesystem;
 
 void Series::add(int64_t s, const std::map<std::string, double>& row) {

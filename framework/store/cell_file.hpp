@@ -15,6 +15,9 @@
 
 namespace kant {
 
+/// <cells>/<id>.ckpt: a cell's resume checkpoint, beside its cell file <cells>/<id>.h5.
+std::filesystem::path checkpoint_path(const std::filesystem::path& cell_file);
+
 /// A time series: steps and one column of values per name.
 struct Series {
   std::vector<int64_t> step;

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <functional>
 
-#include "experiment/experiment.hpp"
+#include "cells/experiment.hpp"
 #include "kant/error.hpp"
 #include "store/cell_file.hpp"
 

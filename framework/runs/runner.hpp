@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "experiment/experiment.hpp"
-#include "experiment/progress.hpp"
+#include "cells/experiment.hpp"
+#include "runs/progress.hpp"
 #include "store/cell_status.hpp"
 
 namespace kant {

@@ -1,5 +1,5 @@
 // The grid's status line (see progress.hpp).
-#include "experiment/progress.hpp"
+#include "runs/progress.hpp"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>

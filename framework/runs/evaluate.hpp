@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "experiment/experiment.hpp"
+#include "cells/experiment.hpp"
 
 namespace kant {
 

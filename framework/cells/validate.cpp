@@ -1,5 +1,5 @@
 // Config values against parameter schemas (see validate.hpp).
-#include "experiment/validate.hpp"
+#include "cells/validate.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // A runner's child process, both sides (see child_process.hpp).
-#include "experiment/child_process.hpp"
+#include "runs/child_process.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "experiment/resume.hpp"
 #include "kant/error.hpp"
+#include "store/cell_file.hpp"
 
 extern char** environ;
 

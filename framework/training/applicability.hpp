@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiment/experiment.hpp"
+#include "cells/experiment.hpp"
 
 namespace kant {
 

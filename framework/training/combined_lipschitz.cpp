@@ -1,5 +1,5 @@
 // Several Lipschitz methods as one (see combined_lipschitz.hpp).
-#include "experiment/combined_lipschitz.hpp"
+#include "training/combined_lipschitz.hpp"
 
 #include <algorithm>
 

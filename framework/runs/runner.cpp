@@ -1,7 +1,7 @@
 // Experiment runner (see runner.hpp): this shard's cells, each verified, claimed and trained in
 // a `kant _cell` child at most `jobs` at once, taken from a CellSource (its own queue unless
 // MPI hands them out); the grid's status line; signals stop everything cleanly.
-#include "experiment/runner.hpp"
+#include "runs/runner.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -20,10 +20,9 @@
 #include <thread>
 
 #include "autodiff/backend.hpp"
-#include "experiment/cell_process.hpp"
-#include "experiment/child_process.hpp"
-#include "experiment/resume.hpp"
 #include "kant/error.hpp"
+#include "runs/cell_process.hpp"
+#include "runs/child_process.hpp"
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
 #include "store/manifest.hpp"

@@ -1,5 +1,5 @@
 // Samples during training (see snapshots.hpp).
-#include "experiment/snapshots.hpp"
+#include "training/snapshots.hpp"
 
 #include <algorithm>
 

@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <set>
 
+#include "cells/experiment.hpp"
+#include "cells/validate.hpp"
 #include "config/limits.hpp"
-#include "experiment/applicability.hpp"
-#include "experiment/experiment.hpp"
-#include "experiment/validate.hpp"
 #include "kant/components.hpp"
 
 namespace kant {
@@ -523,7 +522,6 @@ Experiment load_experiment(const std::filesystem::path& file,
   }
   check_report_values(ex, registry);
   check_report_axes(ex.report, ex.axes);
-  check_experiment_metrics(ex, registry);  // each metric's rules: can it apply to the cell?
   return ex;
 }
 

@@ -1,5 +1,5 @@
 // `kant _cell`: one cell in its own process (see cell_process.hpp).
-#include "experiment/cell_process.hpp"
+#include "runs/cell_process.hpp"
 
 #include <fmt/format.h>
 
@@ -7,10 +7,10 @@
 
 #include "autodiff/backend.hpp"
 #include "core/sha256.hpp"
-#include "experiment/child_process.hpp"
-#include "experiment/resume.hpp"
-#include "experiment/trainer.hpp"
 #include "kant/error.hpp"
+#include "runs/child_process.hpp"
+#include "training/resume.hpp"
+#include "training/trainer.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;

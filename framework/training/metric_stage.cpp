@@ -1,13 +1,13 @@
 // The metric stage (see metric_stage.hpp).
-#include "experiment/metric_stage.hpp"
+#include "training/metric_stage.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "experiment/resume.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
+#include "training/resume.hpp"
 
 namespace kant {
 

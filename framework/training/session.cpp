@@ -1,14 +1,14 @@
 // The "set up" stage: components, networks and random streams of one cell (see session.hpp).
-#include "experiment/session.hpp"
+#include "training/session.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "experiment/combined_lipschitz.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
 #include "kant/packing.hpp"
+#include "training/combined_lipschitz.hpp"
 
 namespace kant {
 namespace {

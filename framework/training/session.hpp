@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "experiment/experiment.hpp"
+#include "cells/experiment.hpp"
 #include "kant/components.hpp"
 
 namespace kant {

@@ -1,6 +1,6 @@
 // `kant evaluate` and its child `kant _evaluate` (see evaluate.hpp): plan every cell first,
 // then claim and evaluate the cells with work in child processes.
-#include "experiment/evaluate.hpp"
+#include "runs/evaluate.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -16,15 +16,15 @@
 #include <thread>
 
 #include "autodiff/backend.hpp"
-#include "experiment/applicability.hpp"
-#include "experiment/child_process.hpp"
-#include "experiment/metric_stage.hpp"
-#include "experiment/resume.hpp"
-#include "experiment/runner.hpp"
 #include "kant/error.hpp"
+#include "runs/child_process.hpp"
+#include "runs/runner.hpp"
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
 #include "store/manifest.hpp"
+#include "training/applicability.hpp"
+#include "training/metric_stage.hpp"
+#include "training/resume.hpp"
 
 namespace kant {
 namespace fs = std::filesystem;

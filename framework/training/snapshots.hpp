@@ -6,8 +6,8 @@
 // networks' buffers and the Lipschitz method's state (spectral norm's vectors) are put back
 // after each forward pass.
 #pragma once
-#include "experiment/session.hpp"
 #include "store/cell_file.hpp"
+#include "training/session.hpp"
 
 namespace kant {
 

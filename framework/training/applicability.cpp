@@ -1,5 +1,5 @@
 // Metrics' rules against a lazily built view of each cell (see applicability.hpp).
-#include "experiment/applicability.hpp"
+#include "training/applicability.hpp"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <numeric>
 #include <set>
 
-#include "experiment/session.hpp"
 #include "kant/error.hpp"
+#include "training/session.hpp"
 
 namespace kant {
 namespace {

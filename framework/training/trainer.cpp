@@ -5,18 +5,18 @@
 // and samples. A non-finite loss ends the loop early: the cell is diverged at that step.
 //
 // A new training scheme is a procedure plugin (plugins/procedure/), not a change to this loop.
-#include "experiment/trainer.hpp"
+#include "training/trainer.hpp"
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <memory>
 
-#include "experiment/metric_stage.hpp"
-#include "experiment/resume.hpp"
-#include "experiment/session.hpp"
-#include "experiment/snapshots.hpp"
 #include "kant/autodiff.hpp"
+#include "training/metric_stage.hpp"
+#include "training/resume.hpp"
+#include "training/session.hpp"
+#include "training/snapshots.hpp"
 
 namespace kant {
 namespace {

@@ -1,5 +1,5 @@
 // Resume checkpoints of a training cell (see resume.hpp).
-#include "experiment/resume.hpp"
+#include "training/resume.hpp"
 
 #include <fmt/format.h>
 
@@ -95,11 +95,6 @@ CheckpointParts network_parts(const Session& s) {
   for (const auto& [name, net] : s.networks) p.modules.emplace_back(name, net.get());
   if (s.average) p.modules.emplace_back("average", s.average.get());
   return p;
-}
-
-fs::path checkpoint_path(const fs::path& cell_file) {
-  fs::path p = cell_file;
-  return p.replace_extension(".ckpt");
 }
 
 void save_training_checkpoint(const fs::path& file, const Session& session,

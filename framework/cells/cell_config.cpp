@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <set>
 
-#include "experiment/experiment.hpp"
-#include "experiment/validate.hpp"
+#include "cells/experiment.hpp"
+#include "cells/validate.hpp"
 #include "kant/components.hpp"
 #include "kant/hash.hpp"
 

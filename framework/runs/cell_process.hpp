@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "experiment/experiment.hpp"
+#include "cells/experiment.hpp"
 #include "store/cell_file.hpp"
 
 namespace kant {

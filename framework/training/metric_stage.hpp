@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "experiment/session.hpp"
 #include "store/cell_file.hpp"
+#include "training/session.hpp"
 
 namespace kant {
 

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <string>
 
-#include "experiment/session.hpp"
 #include "kant/error.hpp"
 #include "store/cell_file.hpp"
+#include "training/session.hpp"
 
 namespace kant {
 
@@ -36,9 +36,6 @@ class CheckpointUnusable : public StorageError {
 std::vector<std::pair<std::string, Rng*>> session_streams(Session& session);
 /// The session's networks by config block, then its generator's average as "average".
 CheckpointParts network_parts(const Session& session);
-
-/// <cells>/<id>.ckpt beside the cell file.
-std::filesystem::path checkpoint_path(const std::filesystem::path& cell_file);
 
 void save_training_checkpoint(const std::filesystem::path& file, const Session& session,
                               const TrainingProgress& progress);
