@@ -23,7 +23,39 @@ using blocks::Norm;
 
 class Dcgan : public Network {
  public:
-  Dcgan(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
+  struct Options {
+    int64_t width;
+    bool constant_width;
+    std::string normalization, activation;
+    float negative_slope;
+    std::string init;
+    static void declare(Declare<Options>& d) {
+      std::vector<std::string> inits = init_kinds();
+      inits.push_back("dcgan");
+      d(&Options::width,
+        param::integer("width", 64, "channels of the image-side stage; doubled per stage")
+            .at_least(1));
+      d(&Options::constant_width,
+        param::boolean(
+            "constant_width", false,
+            "same channel count at every stage (WGAN-GP's 'constant number of filters')"));
+      d(&Options::normalization,
+        param::choice("normalization", "default", {"default", "batch", "layer", "none"},
+                      "per-block normalisation; default: batch for the generator, none for the "
+                      "critic (WGAN-GP: no batch norm with a gradient penalty)"));
+      d(&Options::activation,
+        param::choice("activation", "default", {"default", "relu", "leaky_relu", "elu", "tanh"},
+                      "hidden activation; default: ReLU for the generator, leaky ReLU for the "
+                      "critic; tanh everywhere is a WGAN-GP variant"));
+      d(&Options::negative_slope,
+        param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0));
+      d(&Options::init,
+        param::choice("init", "pytorch", inits,
+                      "weight initialiser (layers.hpp); dcgan: N(0, 0.02²) weights and batch-norm "
+                      "γ ~ N(1, 0.02²), as Radford et al."));
+    }
+  };
+  Dcgan(const Options& o, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2] ||
         (image[1] != 28 && image[1] != 32 && image[1] != 64))
@@ -33,23 +65,21 @@ class Dcgan : public Network {
                       shape_str(image)));
     channels_ = image[0];
     size_ = image[1];
-    norm_ = p.string("normalization");
+    norm_ = o.normalization;
     if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
-    std::string activation = p.string("activation");
+    std::string activation = o.activation;
     if (activation == "default") activation = generator_ ? "relu" : "leaky_relu";
-    slope_ = static_cast<float>(p.real("negative_slope"));
+    slope_ = o.negative_slope;
     act_ = blocks::Activation(activation, slope_);
-    const std::string init_kind = p.string("init");
+    const std::string& init_kind = o.init;
     const bool dcgan_init = init_kind == "dcgan";
     Init init = dcgan_init ? Init{"normal", 1.0f, 0.02f}
                            : Init{init_kind, init_gain(activation, slope_), 0.02f};
     if (init_kind == "pytorch") init.gain = 1.0f;
-    const int64_t width = p.integer("width");
-    const bool constant = p.boolean("constant_width");
     const int64_t stages = size_ == 64 ? 4 : 3;  // stride-2 stages between 4×4 and the image
     Rng& rng = *spec.init_rng;
     // channel count at stage i (0 = image side): width·2^i, or width throughout
-    auto ch = [&](int64_t i) { return constant ? width : width << i; };
+    auto ch = [&](int64_t i) { return o.constant_width ? o.width : o.width << i; };
     const bool conv_bias = norm_ == "none";
     const Conv2dOptions down = Conv2dOptions::square(2, 1);
     if (generator_) {
@@ -131,30 +161,7 @@ class Dcgan : public Network {
 
 }  // namespace
 
-KANT_PLUGIN("dcgan", "1.0.0") {
-  std::vector<std::string> inits = init_kinds();
-  inits.push_back("dcgan");
-  registrar.add(
-      {"dcgan",
-       "1.0.0",
-       "DCGAN generator/critic for 1- or 3-channel 28/32/64 px images (Radford et al. 2016), "
-       "with the WGAN-GP paper's variants (Gulrajani et al. 2017)",
-       {param::integer("width", 64, "channels of the image-side stage; doubled per stage")
-            .at_least(1),
-        param::boolean(
-            "constant_width", false,
-            "same channel count at every stage (WGAN-GP's 'constant number of filters')"),
-        param::choice("normalization", "default", {"default", "batch", "layer", "none"},
-                      "per-block normalisation; default: batch for the generator, none for the "
-                      "critic (WGAN-GP: no batch norm with a gradient penalty)"),
-        param::choice("activation", "default", {"default", "relu", "leaky_relu", "elu", "tanh"},
-                      "hidden activation; default: ReLU for the generator, leaky ReLU for the "
-                      "critic; tanh everywhere is a WGAN-GP variant"),
-        param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0),
-        param::choice("init", "pytorch", inits,
-                      "weight initialiser (layers.hpp); dcgan: N(0, 0.02²) weights and batch-norm "
-                      "γ ~ N(1, 0.02²), as Radford et al.")},
-       ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
-         return std::make_unique<Dcgan>(p, spec);
-       })});
-}
+KANT_COMPONENT(
+    Dcgan, "dcgan", "1.0.0",
+    "DCGAN generator/critic for 1- or 3-channel 28/32/64 px images (Radford et al. 2016), "
+    "with the WGAN-GP paper's variants (Gulrajani et al. 2017)")

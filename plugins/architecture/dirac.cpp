@@ -9,9 +9,14 @@ using namespace kant;
 
 class DiracGenerator : public Network {
  public:
-  DiracGenerator(double init, const NetworkSpec& spec) : shape_(spec.output_shape) {
-    theta_ =
-        register_parameter("theta", Tensor::full({shape_numel(shape_)}, static_cast<float>(init)));
+  struct Options {
+    float init;
+    static void declare(Declare<Options>& d) {
+      d(&Options::init, param::real("init", 1.0, "initial θ (every coordinate)"));
+    }
+  };
+  DiracGenerator(const Options& o, const NetworkSpec& spec) : shape_(spec.output_shape) {
+    theta_ = register_parameter("theta", Tensor::full({shape_numel(shape_)}, o.init));
   }
   Tensor forward(const Tensor& z) override {
     Shape out{z.size(0)};
@@ -28,10 +33,16 @@ class DiracGenerator : public Network {
 
 class LinearCritic : public Network {
  public:
-  LinearCritic(double init, const NetworkSpec& spec) {
+  struct Options {
+    float init;
+    static void declare(Declare<Options>& d) {
+      d(&Options::init, param::real("init", 1.0, "initial ψ (every coordinate)"));
+    }
+  };
+  LinearCritic(const Options& o, const NetworkSpec& spec) {
     psi_ = register_parameter(
-        "psi", Tensor::full({shape_numel(spec.output_shape), shape_numel(spec.input_shape)},
-                            static_cast<float>(init)));
+        "psi",
+        Tensor::full({shape_numel(spec.output_shape), shape_numel(spec.input_shape)}, o.init));
   }
   Tensor forward(const Tensor& x) override {
     return linear(reshape(x, {x.size(0), -1}), use(psi_), Tensor());
@@ -44,18 +55,10 @@ class LinearCritic : public Network {
 }  // namespace
 
 KANT_PLUGIN("dirac", "1.0.0") {
-  registrar.add({"dirac",
-                 "1.0.0",
-                 "Dirac generator δ_θ: outputs θ for every z (Dirac-GAN, Mescheder et al. 2018)",
-                 {param::real("init", 1.0, "initial θ (every coordinate)")},
-                 ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
-                   return std::make_unique<DiracGenerator>(p.real("init"), spec);
-                 })});
-  registrar.add({"linear_critic",
-                 "1.0.0",
-                 "linear critic D(x) = ψ·x without bias (Dirac-GAN, Mescheder et al. 2018)",
-                 {param::real("init", 1.0, "initial ψ (every coordinate)")},
-                 ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
-                   return std::make_unique<LinearCritic>(p.real("init"), spec);
-                 })});
+  registrar.add(kant::component<DiracGenerator>(
+      "dirac", "1.0.0",
+      "Dirac generator δ_θ: outputs θ for every z (Dirac-GAN, Mescheder et al. 2018)"));
+  registrar.add(kant::component<LinearCritic>(
+      "linear_critic", "1.0.0",
+      "linear critic D(x) = ψ·x without bias (Dirac-GAN, Mescheder et al. 2018)"));
 }

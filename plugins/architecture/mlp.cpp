@@ -19,33 +19,82 @@ using namespace kant;
 
 class Mlp : public Network {
  public:
-  Mlp(const Params& p, const NetworkSpec& spec)
-      : activation_(p.string("activation"), static_cast<float>(p.real("negative_slope")),
-                    p.integer("group_size")),
-        output_activation_(p.string("output_activation"),
-                           static_cast<float>(p.real("negative_slope"))),
-        pieces_(p.integer("maxout_pieces")),
-        norm_(p.string("normalization")),
+  struct Options {
+    std::vector<int64_t> hidden;
+    int64_t depth, width;
+    std::string activation;
+    float negative_slope;
+    int64_t group_size, maxout_pieces;
+    std::string normalization, output_activation, init;
+    float init_std;
+    bool hidden_bias;
+    static void declare(Declare<Options>& d) {
+      using blocks::Activation;
+      d(&Options::hidden,
+        param::integers("hidden", {512, 512, 512},
+                        "widths of the hidden layers (may be empty: an affine map)")
+            .at_least(1));
+      d(&Options::depth,
+        param::integer("depth", 0,
+                       "number of hidden layers of `width` units; overrides `hidden` when > 0")
+            .at_least(0));
+      d(&Options::width, param::integer("width", 512, "hidden width when `depth` > 0").at_least(1));
+      d(&Options::activation, param::choice("activation", "relu", Activation::names(),
+                                            "activation after each hidden layer"));
+      d(&Options::negative_slope,
+        param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0));
+      d(&Options::group_size,
+        param::integer("group_size", 2, "group size of group_sort (2: MaxMin)").at_least(1));
+      d(&Options::maxout_pieces,
+        param::integer("maxout_pieces", 1,
+                       "maxout pieces per hidden unit (1: no maxout; PacGAN's critic: 5)")
+            .at_least(1));
+      d(&Options::normalization, param::choice("normalization", "none", {"none", "batch", "layer"},
+                                               "normalisation after each hidden linear layer"));
+      d(&Options::output_activation, param::choice("output_activation", "none", Activation::names(),
+                                                   "activation of the output layer"));
+      d(&Options::init,
+        param::choice("init", "uniform_fan_in",
+                      {"uniform_fan_in", "he_normal", "xavier_uniform", "normal"},
+                      "weight initialisation: PyTorch's default U(±1/√fan_in), He "
+                      "normal, Xavier uniform, or N(0, init_std²) (the last three with "
+                      "zero bias)"));
+      d(&Options::init_std,
+        param::real("init_std", 0.02, "standard deviation of the `normal` initialisation")
+            .at_least(0, true)
+            .added_later());
+      d(&Options::hidden_bias,
+        param::boolean("hidden_bias", true,
+                       "biases in the hidden layers (false: PacGAN's generator, Linear without "
+                       "bias before batch norm)")
+            .added_later());
+    }
+  };
+  Mlp(const Options& o, const NetworkSpec& spec)
+      : activation_(o.activation, o.negative_slope, o.group_size),
+        output_activation_(o.output_activation, o.negative_slope),
+        pieces_(o.maxout_pieces),
+        norm_(o.normalization),
         output_shape_(spec.output_shape) {
     std::vector<int64_t> widths{shape_numel(spec.input_shape)};
-    if (p.integer("depth") > 0)
-      widths.insert(widths.end(), static_cast<size_t>(p.integer("depth")), p.integer("width"));
+    if (o.depth > 0)
+      widths.insert(widths.end(), static_cast<size_t>(o.depth), o.width);
     else
-      for (int64_t h : p.integers("hidden")) widths.push_back(h);
+      for (int64_t h : o.hidden) widths.push_back(h);
     widths.push_back(shape_numel(spec.output_shape));
     if (activation_.name() == "group_sort")
       for (size_t i = 1; i + 1 < widths.size(); ++i)
-        if (widths[i] % p.integer("group_size") != 0)
+        if (widths[i] % o.group_size != 0)
           throw Error(fmt::format("mlp: hidden width {} is not a multiple of group_size {}",
-                                  widths[i], p.integer("group_size")));
-    const std::string& init = p.string("init");
-    const bool hidden_bias = p.boolean("hidden_bias");
+                                  widths[i], o.group_size));
+    const std::string& init = o.init;
+    const bool hidden_bias = o.hidden_bias;
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
       const bool hidden = i + 2 < widths.size();
       const int64_t in = widths[i], out = hidden ? widths[i + 1] * pieces_ : widths[i + 1];
       Tensor w, b;
       if (init == "normal") {  // N(0, std²), zero bias (DCGAN, PacGAN: std 0.02)
-        w = spec.init_rng->normal_tensor({out, in}, 0.0f, static_cast<float>(p.real("init_std")));
+        w = spec.init_rng->normal_tensor({out, in}, 0.0f, o.init_std);
         b = Tensor::zeros({out});
       } else if (init == "uniform_fan_in") {  // PyTorch's nn.Linear default: U(±1/√fan_in)
         const float bound = 1.0f / std::sqrt(static_cast<float>(in));
@@ -122,46 +171,5 @@ class Mlp : public Network {
 
 }  // namespace
 
-KANT_PLUGIN("mlp", "1.1.0") {
-  using kant::blocks::Activation;
-  registrar.add(
-      {"mlp",
-       "1.1.0",
-       "fully connected network: flattened input → hidden layers → output",
-       {param::integers("hidden", {512, 512, 512},
-                        "widths of the hidden layers (may be "
-                        "empty: an affine map)")
-            .at_least(1),
-        param::integer("depth", 0,
-                       "number of hidden layers of `width` units; overrides "
-                       "`hidden` when > 0")
-            .at_least(0),
-        param::integer("width", 512, "hidden width when `depth` > 0").at_least(1),
-        param::choice("activation", "relu", Activation::names(),
-                      "activation after each hidden layer"),
-        param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0),
-        param::integer("group_size", 2, "group size of group_sort (2: MaxMin)").at_least(1),
-        param::integer("maxout_pieces", 1,
-                       "maxout pieces per hidden unit (1: no maxout; "
-                       "PacGAN's critic: 5)")
-            .at_least(1),
-        param::choice("normalization", "none", {"none", "batch", "layer"},
-                      "normalisation after each hidden linear layer"),
-        param::choice("output_activation", "none", Activation::names(),
-                      "activation of the output layer"),
-        param::choice("init", "uniform_fan_in",
-                      {"uniform_fan_in", "he_normal", "xavier_uniform", "normal"},
-                      "weight initialisation: PyTorch's default U(±1/√fan_in), He "
-                      "normal, Xavier uniform, or N(0, init_std²) (the last three with "
-                      "zero bias)"),
-        param::real("init_std", 0.02, "standard deviation of the `normal` initialisation")
-            .at_least(0, true)
-            .added_later(),
-        param::boolean("hidden_bias", true,
-                       "biases in the hidden layers (false: PacGAN's "
-                       "generator, Linear without bias before batch norm)")
-            .added_later()},
-       ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
-         return std::make_unique<Mlp>(p, spec);
-       })});
-}
+KANT_COMPONENT(Mlp, "mlp", "1.1.0",
+               "fully connected network: flattened input → hidden layers → output")

@@ -36,18 +36,38 @@ struct DownBlock {
 
 class ResNet : public Network {
  public:
-  ResNet(const Params& p, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
+  struct Options {
+    int64_t width, depth, downsample;
+    std::string normalization, init;
+    static void declare(Declare<Options>& d) {
+      d(&Options::width, param::integer("width", 128, "channels of every block").at_least(1));
+      d(&Options::depth,
+        param::integer("depth", 3, "residual blocks (generator: each doubles the resolution)")
+            .range(1, 6));
+      d(&Options::downsample,
+        param::integer("downsample", 2,
+                       "critic: how many of the first blocks halve the resolution (2×2 average "
+                       "pooling)")
+            .at_least(0));
+      d(&Options::normalization,
+        param::choice(
+            "normalization", "default", {"default", "batch", "layer", "none"},
+            "per-block normalisation; default: batch for the generator, none for the critic"));
+      d(&Options::init,
+        param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)"));
+    }
+  };
+  ResNet(const Options& o, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2])
       throw Error(
           fmt::format("resnet: images must be [C, S, S]; the data set gives {}", shape_str(image)));
-    const int64_t c = image[0], size = image[1], width = p.integer("width"),
-                  depth = p.integer("depth");
+    const int64_t c = image[0], size = image[1], width = o.width, depth = o.depth;
     width_ = width;
-    norm_ = p.string("normalization");
+    norm_ = o.normalization;
     if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
     Rng& rng = *spec.init_rng;
-    const Init init{p.string("init"), 1.0f, 0.02f};
+    const Init init{o.init, 1.0f, 0.02f};
     const Conv2dOptions same = Conv2dOptions::square(1, 1), point{};
     if (generator_) {
       if (size % (int64_t{1} << depth) != 0 || (size >> depth) < 2)
@@ -74,7 +94,7 @@ class ResNet : public Network {
       out_ = Conv2d(*this, "out.conv", width, c, 3, same, true, init, rng);
     } else {
       int64_t channels = c, side = size;
-      const int64_t pools = p.integer("downsample");
+      const int64_t pools = o.downsample;
       if (pools > depth || (size >> pools) < 1 || size % (int64_t{1} << pools) != 0)
         throw Error(
             fmt::format("resnet: cannot halve {} px {} times in {} blocks", size, pools, depth));
@@ -171,23 +191,5 @@ class ResNet : public Network {
 
 }  // namespace
 
-KANT_PLUGIN("resnet", "1.0.0") {
-  registrar.add(
-      {"resnet",
-       "1.0.0",
-       "residual generator/critic for [C, S, S] images (WGAN-GP / SNGAN CIFAR style)",
-       {param::integer("width", 128, "channels of every block").at_least(1),
-        param::integer("depth", 3, "residual blocks (generator: each doubles the resolution)")
-            .range(1, 6),
-        param::integer("downsample", 2,
-                       "critic: how many of the first blocks halve the "
-                       "resolution (2×2 average pooling)")
-            .at_least(0),
-        param::choice(
-            "normalization", "default", {"default", "batch", "layer", "none"},
-            "per-block normalisation; default: batch for the generator, none for the critic"),
-        param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)")},
-       ArchitectureFactory([](const Params& p, const NetworkSpec& spec) {
-         return std::make_unique<ResNet>(p, spec);
-       })});
-}
+KANT_COMPONENT(ResNet, "resnet", "1.0.0",
+               "residual generator/critic for [C, S, S] images (WGAN-GP / SNGAN CIFAR style)")

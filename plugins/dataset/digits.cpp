@@ -36,10 +36,22 @@ fs::path find_digits_csv() {
       kRelative));
 }
 
-std::unique_ptr<Dataset> load_digits(const std::string& path_param, int64_t size) {
-  if (size != 8 && size != 28 && size != 32 && size != 64)
-    throw Error(fmt::format("digits: size {} is not one of 8, 28, 32, 64", size));
-  const fs::path path = path_param.empty() ? find_digits_csv() : fs::path(path_param);
+struct DigitsOptions {
+  int64_t size;
+  std::string path;
+  static void declare(Declare<DigitsOptions>& d) {
+    d(&DigitsOptions::size,
+      param::integer("size", 8, "side in pixels: 8, or 28, 32, 64 (resized bilinearly)")
+          .range(8, 64));
+    d(&DigitsOptions::path,
+      param::string("path", "", "digits.csv.gz to read; empty: find scikit-learn's"));
+  }
+};
+
+std::unique_ptr<Dataset> load_digits(const DigitsOptions& o, uint64_t) {
+  if (o.size != 8 && o.size != 28 && o.size != 32 && o.size != 64)
+    throw Error(fmt::format("digits: size {} is not one of 8, 28, 32, 64", o.size));
+  const fs::path path = o.path.empty() ? find_digits_csv() : fs::path(o.path);
   std::istringstream in(images::read_maybe_gzip(path, "digits"));
   std::vector<float> pixels;
   std::vector<int64_t> labels;
@@ -71,20 +83,11 @@ std::unique_ptr<Dataset> load_digits(const std::string& path_param, int64_t size
   }
   const auto rows = static_cast<int64_t>(labels.size());
   if (rows == 0) throw Error(fmt::format("digits: {} holds no images", path.string()));
-  return std::make_unique<images::ImageSet>(Tensor::from({rows, 1, 8, 8}, pixels), labels, size);
+  return std::make_unique<images::ImageSet>(Tensor::from({rows, 1, 8, 8}, pixels), labels, o.size);
 }
 
 }  // namespace
 
-KANT_PLUGIN("digits", "1.0.0") {
-  registrar.add({"digits",
-                 "1.0.0",
-                 "the 1,797 8×8 handwritten digits shipped with scikit-learn (python3-sklearn), "
-                 "in [−1, 1], optionally resized",
-                 {param::integer("size", 8, "side in pixels: 8, or 28, 32, 64 (resized bilinearly)")
-                      .range(8, 64),
-                  param::string("path", "", "digits.csv.gz to read; empty: find scikit-learn's")},
-                 DatasetFactory([](const Params& p, uint64_t) {
-                   return load_digits(p.string("path"), p.integer("size"));
-                 })});
-}
+KANT_COMPONENT_FN(load_digits, "digits", "1.0.0",
+                  "the 1,797 8×8 handwritten digits shipped with scikit-learn (python3-sklearn), "
+                  "in [−1, 1], optionally resized")

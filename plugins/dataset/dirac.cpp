@@ -7,7 +7,15 @@ using namespace kant;
 
 class Dirac : public Dataset {
  public:
-  Dirac(double at, int64_t dim) : at_(static_cast<float>(at)), dim_(dim) {}
+  struct Options {
+    float at;
+    int64_t dim;
+    static void declare(Declare<Options>& d) {
+      d(&Options::at, param::real("at", 0.0, "the point (every coordinate)"));
+      d(&Options::dim, param::integer("dim", 1, "dimension of the data").at_least(1));
+    }
+  };
+  Dirac(const Options& o, uint64_t) : at_(o.at), dim_(o.dim) {}
   Shape sample_shape() const override { return {dim_}; }
   Tensor sample(int64_t n, Rng&) override { return Tensor::full({n, dim_}, at_); }
   std::optional<Modes> modes() const override {
@@ -21,13 +29,5 @@ class Dirac : public Dataset {
 
 }  // namespace
 
-KANT_PLUGIN("dirac", "1.0.0") {
-  registrar.add({"dirac",
-                 "1.0.0",
-                 "all mass at one point (Dirac-GAN data, Mescheder et al. 2018)",
-                 {param::real("at", 0.0, "the point (every coordinate)"),
-                  param::integer("dim", 1, "dimension of the data").at_least(1)},
-                 DatasetFactory([](const Params& p, uint64_t) {
-                   return std::make_unique<Dirac>(p.real("at"), p.integer("dim"));
-                 })});
-}
+KANT_COMPONENT(Dirac, "dirac", "1.0.0",
+               "all mass at one point (Dirac-GAN data, Mescheder et al. 2018)")

@@ -15,11 +15,19 @@ using namespace kant;
 
 class GaussianMixture1d : public toys::Toy {
  public:
-  GaussianMixture1d(const Params& p, uint64_t seed)
-      : Toy(toys::fixed_sample(p), seed),
-        weights_(p.reals("weights")),
-        means_(p.reals("means")),
-        stds_(p.reals("stds")) {
+  struct Options {
+    std::vector<double> weights, means, stds;
+    toys::FixedSample fixed;
+    static void declare(Declare<Options>& d) {
+      d(&Options::weights,
+        param::reals("weights", {0.5, 0.5}, "mixture weights (normalised to sum 1)"));
+      d(&Options::means, param::reals("means", {-1.0, 1.0}, "component means"));
+      d(&Options::stds, param::reals("stds", {0.5, 0.5}, "component standard deviations"));
+      toys::declare_fixed_sample(d, &Options::fixed, 0);
+    }
+  };
+  GaussianMixture1d(const Options& o, uint64_t seed)
+      : Toy(o.fixed, seed), weights_(o.weights), means_(o.means), stds_(o.stds) {
     if (weights_.size() != means_.size() || stds_.size() != means_.size())
       throw Error(
           fmt::format("gaussian_mixture_1d: weights, means and stds must have the same "
@@ -75,15 +83,5 @@ class GaussianMixture1d : public toys::Toy {
 
 }  // namespace
 
-KANT_PLUGIN("gaussian_mixture_1d", "1.0.0") {
-  registrar.add({"gaussian_mixture_1d",
-                 "1.0.0",
-                 "1-D mixture of Gaussians Σ w_k N(μ_k, σ_k²) with a closed-form density",
-                 {param::reals("weights", {0.5, 0.5}, "mixture weights (normalised to sum 1)"),
-                  param::reals("means", {-1.0, 1.0}, "component means"),
-                  param::reals("stds", {0.5, 0.5}, "component standard deviations"),
-                  toys::fixed_size_param(0), toys::resample_param()},
-                 DatasetFactory([](const Params& p, uint64_t seed) {
-                   return std::make_unique<GaussianMixture1d>(p, seed);
-                 })});
-}
+KANT_COMPONENT(GaussianMixture1d, "gaussian_mixture_1d", "1.0.0",
+               "1-D mixture of Gaussians Σ w_k N(μ_k, σ_k²) with a closed-form density")

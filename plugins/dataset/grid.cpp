@@ -5,25 +5,35 @@
 #include "kant/plugin.hpp"
 #include "toy.hpp"
 
-KANT_PLUGIN("grid", "1.0.0") {
-  using namespace kant;
-  registrar.add(
-      {"grid",
-       "1.0.0",
-       "side×side grid of Gaussians (PacGAN/VEEGAN: 5×5, spacing 2, std 0.05)",
-       {param::integer("side", 5, "Gaussians per row and column").at_least(1),
-        param::real("spacing", 2.0, "distance between neighbouring centres").at_least(0, true),
-        param::real("std", 0.05, "standard deviation of each Gaussian").at_least(0),
-        toys::fixed_size_param(0), toys::resample_param()},
-       DatasetFactory([](const Params& p, uint64_t seed) {
-         std::vector<std::vector<double>> centers;
-         const int64_t side = p.integer("side");
-         const double d = p.real("spacing"), offset = 0.5 * static_cast<double>(side - 1);
-         for (int64_t i = 0; i < side; ++i)
-           for (int64_t j = 0; j < side; ++j)
-             centers.push_back(
-                 {d * (static_cast<double>(i) - offset), d * (static_cast<double>(j) - offset)});
-         return std::make_unique<toys::GaussianMixture>(centers, p.real("std"), 1.0,
-                                                        toys::fixed_sample(p), seed);
-       })});
+namespace {
+using namespace kant;
+
+struct GridOptions {
+  int64_t side;
+  double spacing, std;
+  toys::FixedSample fixed;
+  static void declare(Declare<GridOptions>& d) {
+    d(&GridOptions::side, param::integer("side", 5, "Gaussians per row and column").at_least(1));
+    d(&GridOptions::spacing,
+      param::real("spacing", 2.0, "distance between neighbouring centres").at_least(0, true));
+    d(&GridOptions::std,
+      param::real("std", 0.05, "standard deviation of each Gaussian").at_least(0));
+    toys::declare_fixed_sample(d, &GridOptions::fixed, 0);
+  }
+};
+
+std::unique_ptr<Dataset> make_grid(const GridOptions& o, uint64_t seed) {
+  std::vector<std::vector<double>> centers;
+  const int64_t side = o.side;
+  const double d = o.spacing, offset = 0.5 * static_cast<double>(side - 1);
+  for (int64_t i = 0; i < side; ++i)
+    for (int64_t j = 0; j < side; ++j)
+      centers.push_back(
+          {d * (static_cast<double>(i) - offset), d * (static_cast<double>(j) - offset)});
+  return std::make_unique<toys::GaussianMixture>(centers, o.std, 1.0, o.fixed, seed);
 }
+
+}  // namespace
+
+KANT_COMPONENT_FN(make_grid, "grid", "1.0.0",
+                  "side×side grid of Gaussians (PacGAN/VEEGAN: 5×5, spacing 2, std 0.05)")

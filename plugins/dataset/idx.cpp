@@ -52,8 +52,22 @@ IdxArray parse_idx(const std::string& path) {
   return a;
 }
 
-std::unique_ptr<Dataset> load_idx(const Params& p) {
-  const std::string& path = p.string("images");
+struct IdxOptions {
+  std::string images, labels;
+  int64_t size, limit;
+  static void declare(Declare<IdxOptions>& d) {
+    d(&IdxOptions::images,
+      param::required(ParamType::string, "images", "path of the IDX image file"));
+    d(&IdxOptions::labels, param::string("labels", "", "path of the IDX label file (optional)"));
+    d(&IdxOptions::size,
+      param::integer("size", 0, "resize to size × size pixels (0: as stored)").range(0, 256));
+    d(&IdxOptions::limit,
+      param::integer("limit", 0, "use only the first n images (0: all)").at_least(0));
+  }
+};
+
+std::unique_ptr<Dataset> load_idx(const IdxOptions& o, uint64_t) {
+  const std::string& path = o.images;
   IdxArray im = parse_idx(path);
   if (im.dims.size() != 3 && im.dims.size() != 4)
     throw Error(
@@ -65,35 +79,26 @@ std::unique_ptr<Dataset> load_idx(const Params& p) {
   if (shape[2] != shape[3])
     throw Error(fmt::format("idx: {}: images are {}×{}, not square", path, shape[2], shape[3]));
   int64_t n = shape[0];
-  if (p.integer("limit") > 0) n = std::min(n, p.integer("limit"));
+  if (o.limit > 0) n = std::min(n, o.limit);
   if (n == 0) throw Error(fmt::format("idx: {} holds no images", path));
   const int64_t per = shape[1] * shape[2] * shape[3];
   std::vector<float> pixels(static_cast<size_t>(n * per));
   for (size_t i = 0; i < pixels.size(); ++i)
     pixels[i] = static_cast<float>(static_cast<unsigned char>(im.bytes[i])) / 127.5f - 1.0f;
   std::vector<int64_t> labels;
-  if (!p.string("labels").empty()) {
-    IdxArray lab = parse_idx(p.string("labels"));
+  if (!o.labels.empty()) {
+    IdxArray lab = parse_idx(o.labels);
     if (lab.dims.size() != 1 || lab.dims[0] != shape[0])
       throw Error(fmt::format("idx: {} must hold one label per image ({}), found shape [{}]",
-                              p.string("labels"), shape[0], fmt::join(lab.dims, ", ")));
+                              o.labels, shape[0], fmt::join(lab.dims, ", ")));
     for (int64_t i = 0; i < n; ++i)
       labels.push_back(static_cast<unsigned char>(lab.bytes[static_cast<size_t>(i)]));
   }
   shape[0] = n;
-  return std::make_unique<images::ImageSet>(Tensor::from(shape, pixels), labels, p.integer("size"));
+  return std::make_unique<images::ImageSet>(Tensor::from(shape, pixels), labels, o.size);
 }
 
 }  // namespace
 
-KANT_PLUGIN("idx", "1.0.0") {
-  registrar.add(
-      {"idx",
-       "1.0.0",
-       "images from MNIST-format IDX files (optionally gzip-compressed), in [−1, 1]",
-       {param::required(ParamType::string, "images", "path of the IDX image file"),
-        param::string("labels", "", "path of the IDX label file (optional)"),
-        param::integer("size", 0, "resize to size × size pixels (0: as stored)").range(0, 256),
-        param::integer("limit", 0, "use only the first n images (0: all)").at_least(0)},
-       DatasetFactory([](const Params& p, uint64_t) { return load_idx(p); })});
-}
+KANT_COMPONENT_FN(load_idx, "idx", "1.0.0",
+                  "images from MNIST-format IDX files (optionally gzip-compressed), in [−1, 1]")

@@ -11,12 +11,23 @@ using namespace kant;
 
 class Spirals : public toys::Toy {
  public:
-  Spirals(const Params& p, uint64_t seed)
-      : Toy(toys::fixed_sample(p), seed),
-        arms_(p.integer("arms")),
-        turns_(p.real("turns")),
-        radius_(p.real("radius")),
-        noise_(p.real("noise")) {}
+  struct Options {
+    int64_t arms;
+    double turns, radius, noise;
+    toys::FixedSample fixed;
+    static void declare(Declare<Options>& d) {
+      d(&Options::arms, param::integer("arms", 2, "number of spiral arms").at_least(1));
+      d(&Options::turns,
+        param::real("turns", 1.5, "turns of each arm from centre to rim").at_least(0, true));
+      d(&Options::radius,
+        param::real("radius", 1.0, "radius at the end of each arm").at_least(0, true));
+      d(&Options::noise,
+        param::real("noise", 0.02, "std of the Gaussian noise on each coordinate").at_least(0));
+      toys::declare_fixed_sample(d, &Options::fixed, 0);
+    }
+  };
+  Spirals(const Options& o, uint64_t seed)
+      : Toy(o.fixed, seed), arms_(o.arms), turns_(o.turns), radius_(o.radius), noise_(o.noise) {}
   Shape sample_shape() const override { return {2}; }
 
  protected:
@@ -40,16 +51,4 @@ class Spirals : public toys::Toy {
 
 }  // namespace
 
-KANT_PLUGIN("spirals", "1.0.0") {
-  registrar.add(
-      {"spirals",
-       "1.0.0",
-       "interleaved 2-D spiral arms with Gaussian noise",
-       {param::integer("arms", 2, "number of spiral arms").at_least(1),
-        param::real("turns", 1.5, "turns of each arm from centre to rim").at_least(0, true),
-        param::real("radius", 1.0, "radius at the end of each arm").at_least(0, true),
-        param::real("noise", 0.02, "std of the Gaussian noise on each coordinate").at_least(0),
-        toys::fixed_size_param(0), toys::resample_param()},
-       DatasetFactory(
-           [](const Params& p, uint64_t seed) { return std::make_unique<Spirals>(p, seed); })});
-}
+KANT_COMPONENT(Spirals, "spirals", "1.0.0", "interleaved 2-D spiral arms with Gaussian noise")

@@ -11,8 +11,20 @@ using namespace kant;
 
 class SwissRoll : public toys::Toy {
  public:
-  SwissRoll(double noise, double divisor, toys::FixedSample fixed_size, uint64_t seed)
-      : Toy(fixed_size, seed), noise_(noise), divisor_(divisor) {}
+  struct Options {
+    double noise, normalize;
+    toys::FixedSample fixed;
+    static void declare(Declare<Options>& d) {
+      d(&Options::noise,
+        param::real("noise", 0.25, "std of the Gaussian noise added to each coordinate")
+            .at_least(0));
+      d(&Options::normalize,
+        param::real("normalize", 7.5, "every point is divided by this").at_least(0, true));
+      toys::declare_fixed_sample(d, &Options::fixed, 0);
+    }
+  };
+  SwissRoll(const Options& o, uint64_t seed)
+      : Toy(o.fixed, seed), noise_(o.noise), divisor_(o.normalize) {}
   Shape sample_shape() const override { return {2}; }
 
  protected:
@@ -33,16 +45,5 @@ class SwissRoll : public toys::Toy {
 
 }  // namespace
 
-KANT_PLUGIN("swiss_roll", "1.0.0") {
-  registrar.add({"swiss_roll",
-                 "1.0.0",
-                 "2-D swiss roll: sklearn make_swiss_roll on (x, z), ÷7.5 (WGAN-GP toy)",
-                 {param::real("noise", 0.25, "std of the Gaussian noise added to each coordinate")
-                      .at_least(0),
-                  param::real("normalize", 7.5, "every point is divided by this").at_least(0, true),
-                  toys::fixed_size_param(0), toys::resample_param()},
-                 DatasetFactory([](const Params& p, uint64_t seed) {
-                   return std::make_unique<SwissRoll>(p.real("noise"), p.real("normalize"),
-                                                      toys::fixed_sample(p), seed);
-                 })});
-}
+KANT_COMPONENT(SwissRoll, "swiss_roll", "1.0.0",
+               "2-D swiss roll: sklearn make_swiss_roll on (x, z), ÷7.5 (WGAN-GP toy)")

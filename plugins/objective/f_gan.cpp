@@ -15,8 +15,19 @@ using namespace kant;
 
 class FGan : public Objective {
  public:
-  explicit FGan(const Params& p)
-      : d_(*fgan::find(p.string("divergence"))), trick_(p.string("generator") == "trick") {}
+  struct Options {
+    std::string divergence, generator;
+    static void declare(Declare<Options>& d) {
+      std::vector<std::string> names;
+      for (const auto& f : fgan::divergences()) names.push_back(f.name);
+      d(&Options::divergence, param::choice("divergence", "kl", names,
+                                            "the f-divergence (Nowozin et al. 2016, Table 2)"));
+      d(&Options::generator,
+        param::choice("generator", "saddle", {"saddle", "trick"},
+                      "saddle: minimise −E_Q[f*(g_f(V))]; trick: maximise E_Q[g_f(V)]"));
+    }
+  };
+  explicit FGan(const Options& o) : d_(*fgan::find(o.divergence)), trick_(o.generator == "trick") {}
 
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return sub(mean(d_.conjugate_of_activation(d_fake)), mean(d_.activation_t(d_real)));
@@ -36,16 +47,6 @@ class FGan : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("f_gan", "1.0.0") {
-  std::vector<std::string> names;
-  for (const auto& d : fgan::divergences()) names.push_back(d.name);
-  registrar.add(
-      {"f_gan",
-       "1.0.0",
-       "f-GAN: L_D = E_Q[f*(g_f(V))] − E_P[g_f(V)], estimate of D_f (Nowozin et al. 2016; "
-       "jensen_shannon estimates 2·JSD)",
-       {param::choice("divergence", "kl", names, "the f-divergence (Nowozin et al. 2016, Table 2)"),
-        param::choice("generator", "saddle", {"saddle", "trick"},
-                      "saddle: minimise −E_Q[f*(g_f(V))]; trick: maximise E_Q[g_f(V)]")},
-       ObjectiveFactory([](const Params& p) { return std::make_unique<FGan>(p); })});
-}
+KANT_COMPONENT(FGan, "f_gan", "1.0.0",
+               "f-GAN: L_D = E_Q[f*(g_f(V))] − E_P[g_f(V)], estimate of D_f (Nowozin et al. 2016; "
+               "jensen_shannon estimates 2·JSD)")

@@ -21,11 +21,6 @@ class Hinge : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("hinge", "1.0.0") {
-  registrar.add({"hinge",
-                 "1.0.0",
-                 "hinge: L_D = E[max(0, 1−D(x))] + E[max(0, 1+D(G(z)))], L_G = −E[D(G(z))] "
-                 "(Lim & Ye 2017)",
-                 {},
-                 ObjectiveFactory([](const Params&) { return std::make_unique<Hinge>(); })});
-}
+KANT_COMPONENT(Hinge, "hinge", "1.0.0",
+               "hinge: L_D = E[max(0, 1−D(x))] + E[max(0, 1+D(G(z)))], L_G = −E[D(G(z))] "
+               "(Lim & Ye 2017)")

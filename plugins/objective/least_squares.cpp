@@ -12,10 +12,16 @@ using namespace kant;
 
 class LeastSquares : public Objective {
  public:
-  explicit LeastSquares(const Params& p)
-      : a_(static_cast<float>(p.real("a"))),
-        b_(static_cast<float>(p.real("b"))),
-        c_(static_cast<float>(p.real("c"))) {}
+  struct Options {
+    float a, b, c;
+    static void declare(Declare<Options>& d) {
+      d(&Options::a, param::real("a", 0.0, "target of the critic for generated samples"));
+      d(&Options::b, param::real("b", 1.0, "target of the critic for real samples"));
+      d(&Options::c,
+        param::real("c", 1.0, "target the generator wants the critic to give its samples"));
+    }
+  };
+  explicit LeastSquares(const Options& o) : a_(o.a), b_(o.b), c_(o.c) {}
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return add(mean(square(d_real - b_)), mean(square(d_fake - a_))) * 0.5f;
   }
@@ -32,14 +38,6 @@ class LeastSquares : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("least_squares", "1.0.0") {
-  registrar.add(
-      {"least_squares",
-       "1.0.0",
-       "LSGAN: L_D = ½E[(D(x)−b)²] + ½E[(D(G(z))−a)²], L_G = ½E[(D(G(z))−c)²] "
-       "(Mao et al. 2017)",
-       {param::real("a", 0.0, "target of the critic for generated samples"),
-        param::real("b", 1.0, "target of the critic for real samples"),
-        param::real("c", 1.0, "target the generator wants the critic to give its samples")},
-       ObjectiveFactory([](const Params& p) { return std::make_unique<LeastSquares>(p); })});
-}
+KANT_COMPONENT(LeastSquares, "least_squares", "1.0.0",
+               "LSGAN: L_D = ½E[(D(x)−b)²] + ½E[(D(G(z))−a)²], L_G = ½E[(D(G(z))−c)²] "
+               "(Mao et al. 2017)")

@@ -22,11 +22,6 @@ class Minimax : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("minimax", "1.0.0") {
-  registrar.add({"minimax",
-                 "1.0.0",
-                 "saturating GAN: L_D = −E[log σ(D(x))] − E[log(1−σ(D(G(z))))], "
-                 "L_G = E[log(1−σ(D(G(z))))] (Goodfellow et al. 2014); estimate: JSD",
-                 {},
-                 ObjectiveFactory([](const Params&) { return std::make_unique<Minimax>(); })});
-}
+KANT_COMPONENT(Minimax, "minimax", "1.0.0",
+               "saturating GAN: L_D = −E[log σ(D(x))] − E[log(1−σ(D(G(z))))], "
+               "L_G = E[log(1−σ(D(G(z))))] (Goodfellow et al. 2014); estimate: JSD")

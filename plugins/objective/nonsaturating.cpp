@@ -22,12 +22,6 @@ class NonSaturating : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("nonsaturating", "1.0.0") {
-  registrar.add(
-      {"nonsaturating",
-       "1.0.0",
-       "non-saturating GAN: L_D as minimax, L_G = −E[log σ(D(G(z)))] "
-       "(Goodfellow et al. 2014); estimate: JSD",
-       {},
-       ObjectiveFactory([](const Params&) { return std::make_unique<NonSaturating>(); })});
-}
+KANT_COMPONENT(NonSaturating, "nonsaturating", "1.0.0",
+               "non-saturating GAN: L_D as minimax, L_G = −E[log σ(D(G(z)))] "
+               "(Goodfellow et al. 2014); estimate: JSD")

@@ -15,7 +15,14 @@ using namespace kant;
 
 class Relativistic : public Objective {
  public:
-  explicit Relativistic(bool hinge) : hinge_(hinge) {}
+  struct Options {
+    std::string variant;
+    static void declare(Declare<Options>& d) {
+      d(&Options::variant, param::choice("variant", "standard", {"standard", "hinge"},
+                                         "standard: logistic losses (RaSGAN); hinge: RaHinge"));
+    }
+  };
+  explicit Relativistic(const Options& o) : hinge_(o.variant == "hinge") {}
 
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
     return loss(sub(d_real, mean(d_fake)), sub(d_fake, mean(d_real)));
@@ -39,14 +46,6 @@ class Relativistic : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("relativistic", "1.0.0") {
-  registrar.add({"relativistic",
-                 "1.0.0",
-                 "relativistic average GAN on C_r = D(x) − E[D(G(z))], C_f = D(G(z)) − E[D(x)], "
-                 "standard or hinge (Jolicoeur-Martineau 2019)",
-                 {param::choice("variant", "standard", {"standard", "hinge"},
-                                "standard: logistic losses (RaSGAN); hinge: RaHinge")},
-                 ObjectiveFactory([](const Params& p) {
-                   return std::make_unique<Relativistic>(p.string("variant") == "hinge");
-                 })});
-}
+KANT_COMPONENT(Relativistic, "relativistic", "1.0.0",
+               "relativistic average GAN on C_r = D(x) − E[D(G(z))], C_f = D(G(z)) − E[D(x)], "
+               "standard or hinge (Jolicoeur-Martineau 2019)")

@@ -21,10 +21,5 @@ class Wasserstein : public Objective {
 
 }  // namespace
 
-KANT_PLUGIN("wasserstein", "1.0.0") {
-  registrar.add({"wasserstein",
-                 "1.0.0",
-                 "WGAN: L_D = E[D(G(z))] − E[D(x)], L_G = −E[D(G(z))] (Arjovsky et al. 2017)",
-                 {},
-                 ObjectiveFactory([](const Params&) { return std::make_unique<Wasserstein>(); })});
-}
+KANT_COMPONENT(Wasserstein, "wasserstein", "1.0.0",
+               "WGAN: L_D = E[D(G(z))] − E[D(x)], L_G = −E[D(G(z))] (Arjovsky et al. 2017)")

@@ -10,13 +10,28 @@ using namespace kant;
 
 class Adam : public optim::BufferedOptimizer {
  public:
-  explicit Adam(const Params& p)
+  struct Options {
+    double lr, beta1, beta2, eps;
+    float weight_decay;
+    static void declare(Declare<Options>& d) {
+      d(&Options::lr, param::real("lr", 1e-3, "learning rate").at_least(0, true));
+      d(&Options::beta1,
+        param::real("beta1", 0.9, "decay of the first-moment average β₁").range(0, 0.999999));
+      d(&Options::beta2,
+        param::real("beta2", 0.999, "decay of the second-moment average β₂").range(0, 0.999999));
+      d(&Options::eps,
+        param::real("eps", 1e-8, "added to √v̂ in the denominator").at_least(0, true));
+      d(&Options::weight_decay,
+        param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0));
+    }
+  };
+  explicit Adam(const Options& o)
       : BufferedOptimizer(2),
-        lr_(p.real("lr")),
-        beta1_(p.real("beta1")),
-        beta2_(p.real("beta2")),
-        eps_(p.real("eps")),
-        decay_(static_cast<float>(p.real("weight_decay"))) {}
+        lr_(o.lr),
+        beta1_(o.beta1),
+        beta2_(o.beta2),
+        eps_(o.eps),
+        decay_(o.weight_decay) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
     optim::check_sizes(params, grads);
@@ -63,15 +78,4 @@ class Adam : public optim::BufferedOptimizer {
 
 }  // namespace
 
-KANT_PLUGIN("adam", "1.0.0") {
-  registrar.add(
-      {"adam",
-       "1.0.0",
-       "Adam with bias correction (Kingma & Ba 2015)",
-       {param::real("lr", 1e-3, "learning rate").at_least(0, true),
-        param::real("beta1", 0.9, "decay of the first-moment average β₁").range(0, 0.999999),
-        param::real("beta2", 0.999, "decay of the second-moment average β₂").range(0, 0.999999),
-        param::real("eps", 1e-8, "added to √v̂ in the denominator").at_least(0, true),
-        param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0)},
-       OptimizerFactory([](const Params& p) { return std::make_unique<Adam>(p); })});
-}
+KANT_COMPONENT(Adam, "adam", "1.0.0", "Adam with bias correction (Kingma & Ba 2015)")

@@ -10,12 +10,19 @@ using namespace kant;
 
 class RmsProp : public optim::BufferedOptimizer {
  public:
-  explicit RmsProp(const Params& p)
-      : BufferedOptimizer(2),
-        lr_(static_cast<float>(p.real("lr"))),
-        alpha_(static_cast<float>(p.real("alpha"))),
-        eps_(static_cast<float>(p.real("eps"))),
-        momentum_(static_cast<float>(p.real("momentum"))) {}
+  struct Options {
+    float lr, alpha, eps, momentum;
+    static void declare(Declare<Options>& d) {
+      d(&Options::lr, param::real("lr", 1e-2, "learning rate").at_least(0, true));
+      d(&Options::alpha,
+        param::real("alpha", 0.99, "decay of the squared-gradient average").range(0, 1));
+      d(&Options::eps,
+        param::real("eps", 1e-8, "added to √v in the denominator").at_least(0, true));
+      d(&Options::momentum, param::real("momentum", 0.0, "momentum μ").range(0, 1));
+    }
+  };
+  explicit RmsProp(const Options& o)
+      : BufferedOptimizer(2), lr_(o.lr), alpha_(o.alpha), eps_(o.eps), momentum_(o.momentum) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
     optim::check_sizes(params, grads);
@@ -44,13 +51,4 @@ class RmsProp : public optim::BufferedOptimizer {
 
 }  // namespace
 
-KANT_PLUGIN("rmsprop", "1.0.0") {
-  registrar.add({"rmsprop",
-                 "1.0.0",
-                 "RMSProp (Tieleman & Hinton 2012; PyTorch convention)",
-                 {param::real("lr", 1e-2, "learning rate").at_least(0, true),
-                  param::real("alpha", 0.99, "decay of the squared-gradient average").range(0, 1),
-                  param::real("eps", 1e-8, "added to √v in the denominator").at_least(0, true),
-                  param::real("momentum", 0.0, "momentum μ").range(0, 1)},
-                 OptimizerFactory([](const Params& p) { return std::make_unique<RmsProp>(p); })});
-}
+KANT_COMPONENT(RmsProp, "rmsprop", "1.0.0", "RMSProp (Tieleman & Hinton 2012; PyTorch convention)")

@@ -8,12 +8,23 @@ using namespace kant;
 
 class Sgd : public optim::BufferedOptimizer {
  public:
-  explicit Sgd(const Params& p)
+  struct Options {
+    float lr, momentum, weight_decay;
+    bool nesterov;
+    static void declare(Declare<Options>& d) {
+      d(&Options::lr, param::real("lr", 0.01, "learning rate").at_least(0, true));
+      d(&Options::momentum, param::real("momentum", 0.0, "momentum μ").range(0, 1));
+      d(&Options::weight_decay,
+        param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0));
+      d(&Options::nesterov, param::boolean("nesterov", false, "Nesterov momentum"));
+    }
+  };
+  explicit Sgd(const Options& o)
       : BufferedOptimizer(1),
-        lr_(static_cast<float>(p.real("lr"))),
-        momentum_(static_cast<float>(p.real("momentum"))),
-        decay_(static_cast<float>(p.real("weight_decay"))),
-        nesterov_(p.boolean("nesterov")) {}
+        lr_(o.lr),
+        momentum_(o.momentum),
+        decay_(o.weight_decay),
+        nesterov_(o.nesterov) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
     optim::check_sizes(params, grads);
@@ -40,14 +51,5 @@ class Sgd : public optim::BufferedOptimizer {
 
 }  // namespace
 
-KANT_PLUGIN("sgd", "1.0.0") {
-  registrar.add(
-      {"sgd",
-       "1.0.0",
-       "stochastic gradient descent with momentum (PyTorch convention)",
-       {param::real("lr", 0.01, "learning rate").at_least(0, true),
-        param::real("momentum", 0.0, "momentum μ").range(0, 1),
-        param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0),
-        param::boolean("nesterov", false, "Nesterov momentum")},
-       OptimizerFactory([](const Params& p) { return std::make_unique<Sgd>(p); })});
-}
+KANT_COMPONENT(Sgd, "sgd", "1.0.0",
+               "stochastic gradient descent with momentum (PyTorch convention)")
