@@ -28,7 +28,21 @@ double mean_std(const Tensor& x) {
 
 class SampleSpread : public Metric {
  public:
-  explicit SampleSpread(const Params& p) : samples_(p.integer("samples")) {}
+  struct Options {
+    int64_t samples;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples, param::integer("samples", 500, "samples per side").at_least(2));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("spread",
+                          "mean over coordinates of the generated samples' standard deviation"),
+            stored::value("ratio",
+                          "spread divided by the data's (1: as spread as the data, near 0: "
+                          "collapsed)")};
+  }
+
+  explicit SampleSpread(const Options& o) : samples_(o.samples) {}
   std::vector<std::string> value_names() const override { return {"spread", "ratio"}; }
   std::map<std::string, double> compute(MetricContext& ctx) override {
     const double fake = mean_std(ctx.generate(samples_));
@@ -42,16 +56,6 @@ class SampleSpread : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("sample_spread", "1.0.0") {
-  registrar.add(
-      {"sample_spread",
-       "1.0.0",
-       "mean per-coordinate standard deviation of generated samples, and its ratio to the data's",
-       {param::integer("samples", 500, "samples per side").at_least(2)},
-       MetricFactory([](const Params& p) { return std::make_unique<SampleSpread>(p); }),
-       {stored::value("spread",
-                      "mean over coordinates of the generated samples' standard deviation"),
-        stored::value(
-            "ratio",
-            "spread divided by the data's (1: as spread as the data, near 0: collapsed)")}});
-}
+KANT_COMPONENT(SampleSpread, "sample_spread", "1.0.0",
+               "mean per-coordinate standard deviation of generated samples, and its ratio to the "
+               "data's")

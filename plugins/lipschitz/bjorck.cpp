@@ -12,21 +12,28 @@ using namespace kant;
 
 class Bjorck : public LipschitzMethod {
  public:
-  explicit Bjorck(const Params& p)
-      : iterations_(p.integer("iterations")), beta_(static_cast<float>(p.real("beta"))) {}
+  struct Options {
+    int64_t iterations;
+    float beta;
+    static void declare(Declare<Options>& d) {
+      d(&Options::iterations,
+        param::integer("iterations", 20, "Björck iterations per forward pass").at_least(1));
+      d(&Options::beta, param::real("beta", 0.5, "step β of the order-1 iteration").range(0, 0.5));
+    }
+  };
+  explicit Bjorck(const Options& o) : o_(o) {}
 
   bool transforms_weights() const override { return true; }
 
   Tensor transform_weight(const std::string& name, const Tensor& w) override {
-    if (w.dim() != 2 || name.size() < 6 || name.compare(name.size() - 6, 6, "weight") != 0)
-      return w;
+    if (w.dim() != 2 || !name.ends_with("weight")) return w;
     Tensor x = div(w, kant::sqrt(sum(square(w))));
     const bool wide = w.size(0) <= w.size(1);
-    for (int64_t k = 0; k < iterations_; ++k) {
+    for (int64_t k = 0; k < o_.iterations; ++k) {
       // W Wᵀ W with the smaller Gram matrix
       Tensor cubic =
           wide ? matmul(matmul(x, x, false, true), x) : matmul(x, matmul(x, x, true, false));
-      x = sub(x * (1.0f + beta_), cubic * beta_);
+      x = sub(x * (1.0f + o_.beta), cubic * o_.beta);
     }
     return x;
   }
@@ -34,19 +41,11 @@ class Bjorck : public LipschitzMethod {
   std::optional<double> lipschitz_bound(const Network&) override { return 1.0; }
 
  private:
-  int64_t iterations_;
-  float beta_;
+  Options o_;
 };
 
 }  // namespace
 
-KANT_PLUGIN("bjorck", "1.0.0") {
-  registrar.add(
-      {"bjorck",
-       "1.0.0",
-       "Björck orthonormalisation of every weight matrix, W ← (1+β)W − βWWᵀW "
-       "(Anil et al. 2019)",
-       {param::integer("iterations", 20, "Björck iterations per forward pass").at_least(1),
-        param::real("beta", 0.5, "step β of the order-1 iteration").range(0, 0.5)},
-       LipschitzFactory([](const Params& p) { return std::make_unique<Bjorck>(p); })});
-}
+KANT_COMPONENT(Bjorck, "bjorck", "1.0.0",
+               "Björck orthonormalisation of every weight matrix, W ← (1+β)W − βWWᵀW "
+               "(Anil et al. 2019)")

@@ -5,7 +5,7 @@
 //   P = λ · mean_i (‖∇D(x̂_i)‖₂ − K)²
 #include <cmath>
 
-#include "kant/input_gradient.hpp"
+#include "gradient_norm.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
@@ -13,11 +13,18 @@ using namespace kant;
 
 class Dragan : public LipschitzMethod {
  public:
-  explicit Dragan(const Params& p)
-      : lambda_(static_cast<float>(p.real("lambda"))),
-        c_(static_cast<float>(p.real("c"))),
-        target_(static_cast<float>(p.real("target"))),
-        eps_(static_cast<float>(p.real("eps"))) {}
+  struct Options {
+    float lambda, c, target, eps;
+    static void declare(Declare<Options>& d) {
+      d(&Options::lambda, param::real("lambda", 10.0, "penalty weight λ").at_least(0));
+      d(&Options::c,
+        param::real("c", 0.5, "perturbation scale, in units of the batch's std").at_least(0));
+      d(&Options::target, param::real("target", 1.0, "target gradient norm K").at_least(0));
+      d(&Options::eps,
+        param::real("eps", 1e-12, "added under the square root of the norm").at_least(0));
+    }
+  };
+  explicit Dragan(const Options& o) : o_(o) {}
 
   Tensor penalty(const CriticBatch& b) override {
     const Tensor& x = b.real;
@@ -28,27 +35,18 @@ class Dragan : public LipschitzMethod {
     for (int64_t i = 0; i < x.numel(); ++i) ss += (d[i] - avg) * (d[i] - avg);
     // population std (ddof = 0), as numpy's x.std() in the authors' code
     const float std = static_cast<float>(std::sqrt(ss / static_cast<double>(x.numel())));
-    Tensor perturbed = add(x, b.rng.uniform_tensor(x.shape()) * (c_ * std));
+    Tensor perturbed = add(x, b.rng.uniform_tensor(x.shape()) * (o_.c * std));
     Tensor alpha = b.rng.uniform_tensor(penalties::per_sample_shape(x.shape()));
     Tensor points = add(x, mul(alpha, sub(perturbed, x)));
-    Tensor norm = kant::sqrt(penalties::squared_grad_norms(b.critic, points) + eps_);
-    return kant::mean(square(norm - target_)) * lambda_;
+    return gradient_norm::penalty(b.critic, points, o_.lambda, o_.target, o_.eps);
   }
 
  private:
-  float lambda_, c_, target_, eps_;
+  Options o_;
 };
 
 }  // namespace
 
-KANT_PLUGIN("dragan", "1.0.0") {
-  registrar.add(
-      {"dragan",
-       "1.0.0",
-       "DRAGAN: λ·E[(‖∇D(x̂)‖₂ − K)²] at x̂ = x + α·c·std(x)·u near the data (Kodali et al. 2017)",
-       {param::real("lambda", 10.0, "penalty weight λ").at_least(0),
-        param::real("c", 0.5, "perturbation scale, in units of the batch's std").at_least(0),
-        param::real("target", 1.0, "target gradient norm K").at_least(0),
-        param::real("eps", 1e-12, "added under the square root of the norm").at_least(0)},
-       LipschitzFactory([](const Params& p) { return std::make_unique<Dragan>(p); })});
-}
+KANT_COMPONENT(Dragan, "dragan", "1.0.0",
+               "DRAGAN: λ·E[(‖∇D(x̂)‖₂ − K)²] at x̂ = x + α·c·std(x)·u near the data (Kodali et al. "
+               "2017)")

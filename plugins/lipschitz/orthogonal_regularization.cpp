@@ -10,7 +10,13 @@ using namespace kant;
 
 class OrthogonalRegularization : public LipschitzMethod {
  public:
-  explicit OrthogonalRegularization(double beta) : beta_(static_cast<float>(beta)) {}
+  struct Options {
+    float beta;
+    static void declare(Declare<Options>& d) {
+      d(&Options::beta, param::real("beta", 1e-4, "regularisation weight β").at_least(0));
+    }
+  };
+  explicit OrthogonalRegularization(const Options& o) : beta_(o.beta) {}
 
   Tensor penalty(const CriticBatch& b) override {
     Tensor total;
@@ -34,12 +40,5 @@ class OrthogonalRegularization : public LipschitzMethod {
 
 }  // namespace
 
-KANT_PLUGIN("orthogonal_regularization", "1.0.0") {
-  registrar.add({"orthogonal_regularization",
-                 "1.0.0",
-                 "β·Σ‖WWᵀ − I‖²_F over critic weight matrices (Brock et al. 2017)",
-                 {param::real("beta", 1e-4, "regularisation weight β").at_least(0)},
-                 LipschitzFactory([](const Params& p) {
-                   return std::make_unique<OrthogonalRegularization>(p.real("beta"));
-                 })});
-}
+KANT_COMPONENT(OrthogonalRegularization, "orthogonal_regularization", "1.0.0",
+               "β·Σ‖WWᵀ − I‖²_F over critic weight matrices (Brock et al. 2017)")

@@ -12,7 +12,17 @@ using namespace kant;
 
 class WeightClipping : public LipschitzMethod {
  public:
-  WeightClipping(double c, bool before) : c_(static_cast<float>(c)), before_(before) {}
+  struct Options {
+    float c;
+    std::string when;
+    static void declare(Declare<Options>& d) {
+      d(&Options::c, param::real("c", 0.01, "clipping bound c").at_least(0, true));
+      d(&Options::when, param::choice("when", "after", {"after", "before"},
+                                      "after each critic update (paper, Algorithm 1) or before "
+                                      "each critic step's loss (reference code)"));
+    }
+  };
+  explicit WeightClipping(const Options& o) : c_(o.c), before_(o.when == "before") {}
   void before_critic_step(Network& critic) override {
     if (before_) clip(critic);
   }
@@ -40,17 +50,5 @@ class WeightClipping : public LipschitzMethod {
 
 }  // namespace
 
-KANT_PLUGIN("weight_clipping", "1.1.0") {
-  using namespace kant;
-  registrar.add({"weight_clipping",
-                 "1.1.0",
-                 "WGAN: clamp every critic weight to [−c, c] (Arjovsky et al. 2017)",
-                 {param::real("c", 0.01, "clipping bound c").at_least(0, true),
-                  param::choice("when", "after", {"after", "before"},
-                                "after each critic update (paper, Algorithm 1) or before each "
-                                "critic step's loss (reference code)")},
-                 LipschitzFactory([](const Params& p) {
-                   return std::make_unique<WeightClipping>(p.real("c"),
-                                                           p.string("when") == "before");
-                 })});
-}
+KANT_COMPONENT(WeightClipping, "weight_clipping", "1.1.0",
+               "WGAN: clamp every critic weight to [−c, c] (Arjovsky et al. 2017)")

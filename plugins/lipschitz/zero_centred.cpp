@@ -8,29 +8,31 @@
 namespace {
 using namespace kant;
 
+template <bool OnReal>
 class ZeroCentred : public LipschitzMethod {
  public:
-  ZeroCentred(double gamma, bool on_real)
-      : half_gamma_(static_cast<float>(gamma / 2)), on_real_(on_real) {}
+  struct Options {
+    double gamma;
+    static void declare(Declare<Options>& d) {
+      d(&Options::gamma, param::real("gamma", 10.0, "regularisation weight γ").at_least(0));
+    }
+  };
+  explicit ZeroCentred(const Options& o) : half_gamma_(static_cast<float>(o.gamma / 2)) {}
   Tensor penalty(const CriticBatch& b) override {
-    return mean(penalties::squared_grad_norms(b.critic, on_real_ ? b.real : b.fake)) * half_gamma_;
+    return mean(penalties::squared_grad_norms(b.critic, OnReal ? b.real : b.fake)) * half_gamma_;
   }
 
  private:
   float half_gamma_;
-  bool on_real_;
 };
+
+constexpr const char* kVersion = "1.0.0";
 
 }  // namespace
 
-KANT_PLUGIN("zero_centred", "1.0.0") {
-  for (bool real : {true, false})
-    registrar.add({real ? "r1" : "r2",
-                   "1.0.0",
-                   real ? "R1: (γ/2)·E_x[‖∇D(x)‖²] on real data (Mescheder et al. 2018)"
-                        : "R2: (γ/2)·E[‖∇D(x̃)‖²] on generated data (Mescheder et al. 2018)",
-                   {param::real("gamma", 10.0, "regularisation weight γ").at_least(0)},
-                   LipschitzFactory([real](const Params& p) {
-                     return std::make_unique<ZeroCentred>(p.real("gamma"), real);
-                   })});
+KANT_PLUGIN("zero_centred", kVersion) {
+  registrar.add(component<ZeroCentred<true>>(
+      "r1", kVersion, "R1: (γ/2)·E_x[‖∇D(x)‖²] on real data (Mescheder et al. 2018)"));
+  registrar.add(component<ZeroCentred<false>>(
+      "r2", kVersion, "R2: (γ/2)·E[‖∇D(x̃)‖²] on generated data (Mescheder et al. 2018)"));
 }

@@ -19,11 +19,38 @@ using namespace kant;
 
 class CodeClasses : public Metric {
  public:
-  explicit CodeClasses(const Params& p)
-      : per_code_(p.integer("per_code")),
-        hidden_(p.integers("hidden")),
-        epochs_(p.integer("epochs")),
-        cache_dir_(p.string("cache_dir")) {}
+  struct Options {
+    int64_t per_code;
+    std::vector<int64_t> hidden;
+    int64_t epochs;
+    std::string cache_dir;
+    static void declare(Declare<Options>& d) {
+      d(&Options::per_code,
+        param::integer("per_code", 200, "samples generated per code value").at_least(1));
+      d(&Options::hidden,
+        param::integers("hidden", {256, 64},
+                        "hidden widths of the label classifier (as classifier_scores)")
+            .at_least(1));
+      d(&Options::epochs,
+        param::integer("epochs", 30, "training epochs of the label classifier").at_least(1));
+      d(&Options::cache_dir,
+        param::string("cache_dir", "",
+                      "where trained classifiers are kept (as classifier_scores)"));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("accuracy",
+                          "fraction of generated samples whose class is the one the best "
+                          "one-to-one code→class matching gives their code (1: the code "
+                          "names the class)"),
+            stored::value("distinct", "classes that are some code value's most frequent class"),
+            stored::value("classifier", "the label classifier's held-out accuracy")};
+  }
+  static MetricRequirements requirements() {
+    return {{rules::categorical_code(), rules::labelled_data()}};
+  }
+
+  explicit CodeClasses(const Options& o) : o_(o) {}
 
   std::vector<std::string> value_names() const override {
     return {"accuracy", "distinct", "classifier"};
@@ -36,53 +63,31 @@ class CodeClasses : public Metric {
       std::optional<LabelledSet> set = ctx.dataset.labelled();
       if (!set)
         throw Error("code_classes needs a labelled data set (digits, or idx with `labels:`)");
-      classifier_ = cached_classifier(*set, hidden_, epochs_, cache_dir_);
+      classifier_ = cached_classifier(*set, o_.hidden, o_.epochs, o_.cache_dir);
     }
     const int64_t k = ctx.categories, classes = classifier_->classes();
     std::vector<double> counts(static_cast<size_t>(k * classes), 0.0);
     std::vector<bool> majority(static_cast<size_t>(classes), false);
     for (int64_t code = 0; code < k; ++code) {
-      for (int64_t c : classifier_->predict(ctx.generate_category(per_code_, code)))
+      for (int64_t c : classifier_->predict(ctx.generate_category(o_.per_code, code)))
         counts[static_cast<size_t>(code * classes + c)] += 1;
       const auto row = counts.begin() + code * classes;
       majority[static_cast<size_t>(std::max_element(row, row + classes) - row)] = true;
     }
     return {{"accuracy",
-             max_weight_assignment(counts, k, classes) / static_cast<double>(k * per_code_)},
+             max_weight_assignment(counts, k, classes) / static_cast<double>(k * o_.per_code)},
             {"distinct", static_cast<double>(std::count(majority.begin(), majority.end(), true))},
             {"classifier", classifier_->accuracy()}};
   }
 
  private:
-  int64_t per_code_;
-  std::vector<int64_t> hidden_;
-  int64_t epochs_;
-  std::string cache_dir_;
+  Options o_;
   std::unique_ptr<LabelClassifier> classifier_;
 };
 
 }  // namespace
 
-KANT_PLUGIN("code_classes", "1.0.0") {
-  registrar.add(
-      {"code_classes",
-       "1.0.0",
-       "how well a categorical latent code (InfoGAN) names the data's classes: accuracy of the "
-       "best "
-       "one-to-one code→class matching of the label classifier's predictions (Chen et al. 2016)",
-       {param::integer("per_code", 200, "samples generated per code value").at_least(1),
-        param::integers("hidden", {256, 64},
-                        "hidden widths of the label classifier (as classifier_scores)")
-            .at_least(1),
-        param::integer("epochs", 30, "training epochs of the label classifier").at_least(1),
-        param::string("cache_dir", "",
-                      "where trained classifiers are kept (as classifier_scores)")},
-       MetricFactory([](const Params& p) { return std::make_unique<CodeClasses>(p); }),
-       {stored::value("accuracy",
-                      "fraction of generated samples whose class is the one the best "
-                      "one-to-one code→class matching gives their code (1: the code "
-                      "names the class)"),
-        stored::value("distinct", "classes that are some code value's most frequent class"),
-        stored::value("classifier", "the label classifier's held-out accuracy")},
-       {{rules::categorical_code(), rules::labelled_data()}}});
-}
+KANT_COMPONENT(CodeClasses, "code_classes", "1.0.0",
+               "how well a categorical latent code (InfoGAN) names the data's classes: accuracy of "
+               "the best one-to-one code→class matching of the label classifier's predictions "
+               "(Chen et al. 2016)")

@@ -17,8 +17,40 @@ using namespace kant;
 
 class CriticSurface : public Metric {
  public:
-  explicit CriticSurface(const Params& p)
-      : resolution_(p.integer("resolution")), margin_(p.real("margin")), range_(p.reals("range")) {
+  struct Options {
+    int64_t resolution;
+    double margin;
+    std::vector<double> range;
+    static void declare(Declare<Options>& d) {
+      d(&Options::resolution,
+        param::integer("resolution", 64, "grid points per axis").range(2, 1024));
+      d(&Options::margin, param::real("margin", 0.25,
+                                      "the grid extends the data's bounding box by this "
+                                      "fraction of its size on each side")
+                              .at_least(0));
+      d(&Options::range,
+        param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box"));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("min", "smallest critic value D(x) over the grid"),
+            stored::value("max", "largest critic value D(x) over the grid"),
+            stored::array("x", "[G] grid abscissae"), stored::array("y", "[G] grid ordinates"),
+            stored::array("values", "[G, G] D(x_j, y_i) at row i, column j (the value surface)")};
+  }
+  static MetricRequirements requirements() {
+    return {{rules::needs_critic(),
+             rules::data_shape({2}, "2-D data"),
+             {"`range` empty or [x_min, x_max, y_min, y_max] with min < max",
+              [](const Params& p, CellView&) -> std::string {
+                const std::vector<double> r = options_from<Options>(p).range;
+                if (r.empty() || (r.size() == 4 && r[0] < r[1] && r[2] < r[3])) return "";
+                return fmt::format("range is [{}]", fmt::join(r, ", "));
+              }}}};
+  }
+
+  explicit CriticSurface(const Options& o)
+      : resolution_(o.resolution), margin_(o.margin), range_(o.range) {
     if (!range_.empty() && (range_.size() != 4 || range_[0] >= range_[1] || range_[2] >= range_[3]))
       throw Error("critic_surface: range must be [x_min, x_max, y_min, y_max] with min < max");
   }
@@ -93,28 +125,6 @@ class CriticSurface : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("critic_surface", "1.0.0") {
-  registrar.add(
-      {"critic_surface",
-       "1.0.0",
-       "critic values D(x) on a grid over the 2-D data (value surfaces; WGAN-GP paper, Fig. 1)",
-       {param::integer("resolution", 64, "grid points per axis").range(2, 1024),
-        param::real("margin", 0.25,
-                    "the grid extends the data's bounding box by this "
-                    "fraction of its size on each side")
-            .at_least(0),
-        param::reals("range", {}, "[x_min, x_max, y_min, y_max] instead of the data's box")},
-       MetricFactory([](const Params& p) { return std::make_unique<CriticSurface>(p); }),
-       {stored::value("min", "smallest critic value D(x) over the grid"),
-        stored::value("max", "largest critic value D(x) over the grid"),
-        stored::array("x", "[G] grid abscissae"), stored::array("y", "[G] grid ordinates"),
-        stored::array("values", "[G, G] D(x_j, y_i) at row i, column j (the value surface)")},
-       {{rules::needs_critic(),
-         rules::data_shape({2}, "2-D data"),
-         {"`range` empty or [x_min, x_max, y_min, y_max] with min < max",
-          [](const Params& p, CellView&) -> std::string {
-            const std::vector<double>& r = p.reals("range");
-            if (r.empty() || (r.size() == 4 && r[0] < r[1] && r[2] < r[3])) return "";
-            return fmt::format("range is [{}]", fmt::join(r, ", "));
-          }}}}});
-}
+KANT_COMPONENT(CriticSurface, "critic_surface", "1.0.0",
+               "critic values D(x) on a grid over the 2-D data (value surfaces; WGAN-GP paper, "
+               "Fig. 1)")

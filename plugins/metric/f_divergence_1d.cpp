@@ -176,18 +176,103 @@ std::string affine_mismatch(Network& generator, int64_t noise_dim) {
 
 class FDivergence1d : public Metric {
  public:
-  explicit FDivergence1d(const Params& p)
-      : points_(p.integer("quadrature_points")),
-        samples_(p.integer("samples")),
-        critic_steps_(p.integer("critic_steps")),
-        critic_width_(p.integer("critic_width")),
-        lr_(p.real("critic_lr")),
-        tanh_critic_(p.string("critic_activation") == "tanh"),
-        trained_estimate_(p.boolean("trained_estimate")) {
+  struct Options {
+    int64_t quadrature_points;
+    std::string variational;
+    int64_t critic_steps, critic_width;
+    double critic_lr;
+    int64_t samples;
+    std::string critic_activation, best_fit;
+    bool trained_estimate;
+    static void declare(Declare<Options>& d) {
+      d(&Options::quadrature_points,
+        param::integer("quadrature_points", 20001, "Simpson quadrature points").at_least(3));
+      d(&Options::variational,
+        param::string("variational", "",
+                      "comma-separated f-GAN divergences to estimate with a "
+                      "retrained critic, e.g. \"kl, pearson\" (empty: none)"));
+      d(&Options::critic_steps,
+        param::integer("critic_steps", 2000, "Adam steps of each retrained critic").at_least(1));
+      d(&Options::critic_width,
+        param::integer("critic_width", 64, "hidden width of the retrained critic").at_least(1));
+      d(&Options::critic_lr,
+        param::real("critic_lr", 1e-3, "Adam step size of the retrained critic").at_least(0, true));
+      d(&Options::samples,
+        param::integer("samples", 20000, "samples per side for the variational estimate")
+            .at_least(1));
+      d(&Options::critic_activation,
+        param::choice("critic_activation", "relu", {"relu", "tanh"},
+                      "hidden units of the retrained critic (the f-GAN paper's V: tanh)")
+            .added_later());
+      d(&Options::best_fit,
+        param::string("best_fit", "",
+                      "a divergence whose best Gaussian fit to the data (min over μ, σ of "
+                      "its exact value) is reported as best, best_mu, best_sigma")
+            .added_later());
+      d(&Options::trained_estimate,
+        param::boolean("trained_estimate", false,
+                       "also report the cell's objective's estimate with its "
+                       "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
+            .added_later());
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("mu", "μ = G(0), the mean of the affine generator's Gaussian"),
+            stored::value("sigma", "σ = ‖∇_z G‖, its standard deviation"),
+            stored::value("exact_<divergence>",
+                          "D_f(P‖Q) by log-space quadrature, for kl, reverse_kl,"
+                          " jeffrey, pearson, neyman, hellinger, "
+                          "total_variation, jensen_shannon (2·JSD), js (JSD, ≤ "
+                          "log 2) and gan (2·JSD − log 4)"),
+            stored::value("variational_<divergence>",
+                          "the f-GAN lower bound sup_T E_P[g_f(V)] − "
+                          "E_Q[f*(g_f(V))] from a freshly trained critic, "
+                          "for each divergence in `variational`"),
+            stored::value("best",
+                          "with best_fit: min over (μ, σ) of exact_<best_fit>, the best Gaussian "
+                          "fit to the data (f-GAN, Table 1 left)"),
+            stored::value("best_mu", "the μ of that best fit"),
+            stored::value("best_sigma", "the σ of that best fit"),
+            stored::value("trained_estimate",
+                          "with trained_estimate: the cell's objective's divergence "
+                          "estimate with its trained critic (F(ω̂, θ̂) of the f-GAN paper)")};
+  }
+  static MetricRequirements requirements() {
+    return {{rules::data_shape({1}, "1-D data"),
+             rules::closed_form_density(),
+             rules::normal_noise(),
+             {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and "
+              "output_activation: none), "
+              "checked on the initialised generator at random z",
+              [](const Params&, CellView& cell) {
+                return affine_mismatch(cell.generator(), cell.noise_dim());
+              }},
+             {"`variational` lists f-GAN divergences (kl, reverse_kl, pearson, …)",
+              [](const Params& p, CellView&) -> std::string {
+                const std::string variational = options_from<Options>(p).variational;
+                try {
+                  std::vector<std::string> known;
+                  for (const auto& d : fgan::divergences()) known.push_back(d.name);
+                  name_list(variational, known, "variational");
+                } catch (const Error& e) {
+                  return fmt::format("variational is \"{}\" ({})", variational, e.what());
+                }
+                return "";
+              }}}};
+  }
+
+  explicit FDivergence1d(const Options& o)
+      : points_(o.quadrature_points),
+        samples_(o.samples),
+        critic_steps_(o.critic_steps),
+        critic_width_(o.critic_width),
+        lr_(o.critic_lr),
+        tanh_critic_(o.critic_activation == "tanh"),
+        trained_estimate_(o.trained_estimate) {
     std::vector<std::string> known;
     for (const auto& d : fgan::divergences()) known.push_back(d.name);
-    variational_ = name_list(p.string("variational"), known, "variational");
-    best_fit_ = name_list(p.string("best_fit"), integrand_names(), "best_fit");
+    variational_ = name_list(o.variational, known, "variational");
+    best_fit_ = name_list(o.best_fit, integrand_names(), "best_fit");
     if (best_fit_.size() > 1) throw Error("f_divergence_1d: `best_fit` names one divergence");
   }
 
@@ -339,70 +424,6 @@ class FDivergence1d : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("f_divergence_1d", "1.0.0") {
-  registrar.add(
-      {"f_divergence_1d",
-       "1.0.0",
-       "exact f-divergences between a 1-D density and a Gaussian generator (quadrature), and "
-       "variational estimates from a freshly trained critic (as the f-GAN paper)",
-       {param::integer("quadrature_points", 20001, "Simpson quadrature points").at_least(3),
-        param::string("variational", "",
-                      "comma-separated f-GAN divergences to estimate with a "
-                      "retrained critic, e.g. \"kl, pearson\" (empty: none)"),
-        param::integer("critic_steps", 2000, "Adam steps of each retrained critic").at_least(1),
-        param::integer("critic_width", 64, "hidden width of the retrained critic").at_least(1),
-        param::real("critic_lr", 1e-3, "Adam step size of the retrained critic").at_least(0, true),
-        param::integer("samples", 20000, "samples per side for the variational estimate")
-            .at_least(1),
-        param::choice("critic_activation", "relu", {"relu", "tanh"},
-                      "hidden units of the retrained critic (the f-GAN paper's V: tanh)")
-            .added_later(),
-        param::string("best_fit", "",
-                      "a divergence whose best Gaussian fit to the data (min over μ, σ of "
-                      "its exact value) is reported as best, best_mu, best_sigma")
-            .added_later(),
-        param::boolean("trained_estimate", false,
-                       "also report the cell's objective's estimate with its "
-                       "trained critic (F(ω̂, θ̂) of the f-GAN paper)")
-            .added_later()},
-       MetricFactory([](const Params& p) { return std::make_unique<FDivergence1d>(p); }),
-       {stored::value("mu", "μ = G(0), the mean of the affine generator's Gaussian"),
-        stored::value("sigma", "σ = ‖∇_z G‖, its standard deviation"),
-        stored::value("exact_<divergence>",
-                      "D_f(P‖Q) by log-space quadrature, for kl, reverse_kl,"
-                      " jeffrey, pearson, neyman, hellinger, "
-                      "total_variation, jensen_shannon (2·JSD), js (JSD, ≤ "
-                      "log 2) and gan (2·JSD − log 4)"),
-        stored::value("variational_<divergence>",
-                      "the f-GAN lower bound sup_T E_P[g_f(V)] − "
-                      "E_Q[f*(g_f(V))] from a freshly trained critic, "
-                      "for each divergence in `variational`"),
-        stored::value("best",
-                      "with best_fit: min over (μ, σ) of exact_<best_fit>, the best Gaussian "
-                      "fit to the data (f-GAN, Table 1 left)"),
-        stored::value("best_mu", "the μ of that best fit"),
-        stored::value("best_sigma", "the σ of that best fit"),
-        stored::value("trained_estimate",
-                      "with trained_estimate: the cell's objective's divergence "
-                      "estimate with its trained critic (F(ω̂, θ̂) of the f-GAN paper)")},
-       {{rules::data_shape({1}, "1-D data"),
-         rules::closed_form_density(),
-         rules::normal_noise(),
-         {"an affine generator G(z) = μ + w·z, a Gaussian (mlp with hidden: [] and "
-          "output_activation: none), "
-          "checked on the initialised generator at random z",
-          [](const Params&, CellView& cell) {
-            return affine_mismatch(cell.generator(), cell.noise_dim());
-          }},
-         {"`variational` lists f-GAN divergences (kl, reverse_kl, pearson, …)",
-          [](const Params& p, CellView&) -> std::string {
-            try {
-              std::vector<std::string> known;
-              for (const auto& d : fgan::divergences()) known.push_back(d.name);
-              name_list(p.string("variational"), known, "variational");
-            } catch (const Error& e) {
-              return fmt::format("variational is \"{}\" ({})", p.string("variational"), e.what());
-            }
-            return "";
-          }}}}});
-}
+KANT_COMPONENT(FDivergence1d, "f_divergence_1d", "1.0.0",
+               "exact f-divergences between a 1-D density and a Gaussian generator (quadrature), "
+               "and variational estimates from a freshly trained critic (as the f-GAN paper)")

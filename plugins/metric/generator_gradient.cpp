@@ -25,8 +25,39 @@ using namespace kant;
 
 class GeneratorGradient : public Metric {
  public:
-  GeneratorGradient(int64_t samples, int64_t baseline_step)
-      : samples_(samples), baseline_step_(baseline_step) {}
+  struct Options {
+    int64_t samples, baseline_step;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples, param::integer("samples", 256, "noise samples").at_least(1));
+      d(&Options::baseline_step, param::integer("baseline_step", 0,
+                                                "the first evaluation at or after this step is the "
+                                                "baseline of the *_log10_change values (0: none)")
+                                     .at_least(0)
+                                     .added_later());
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {
+        stored::value("minimax",
+                      "‖∇_θ E_z[log(1 − D(G(z)))]‖ with D = σ(critic output): vanishes "
+                      "as the critic grows confident"),
+        stored::value("nonsaturating", "‖∇_θ E_z[−log D(G(z))]‖: the −log D cost's gradient norm"),
+        stored::value("minimax_log10_change",
+                      "with baseline_step: log10(minimax / minimax at the "
+                      "baseline evaluation)"),
+        stored::value("nonsaturating_log10_change",
+                      "with baseline_step: log10(nonsaturating / "
+                      "nonsaturating at the baseline evaluation)")};
+  }
+  static MetricRequirements requirements() {
+    return {{rules::needs_critic()},
+            {{"minimax_log10_change",
+              "the baseline evaluation has not happened yet (steps before baseline_step)"},
+             {"nonsaturating_log10_change", "the baseline evaluation has not happened yet"}}};
+  }
+
+  explicit GeneratorGradient(const Options& o)
+      : samples_(o.samples), baseline_step_(o.baseline_step) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"minimax", "nonsaturating"};
     if (baseline_step_ > 0)
@@ -84,34 +115,6 @@ class GeneratorGradient : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("generator_gradient", "1.0.0") {
-  registrar.add(
-      {"generator_gradient",
-       "1.0.0",
-       "norm of the generator's gradient under the minimax and the −log D costs "
-       "(Arjovsky & Bottou 2017)",
-       {param::integer("samples", 256, "noise samples").at_least(1),
-        param::integer("baseline_step", 0,
-                       "the first evaluation at or after this step is the "
-                       "baseline of the *_log10_change values (0: none)")
-            .at_least(0)
-            .added_later()},
-       MetricFactory([](const Params& p) {
-         return std::make_unique<GeneratorGradient>(p.integer("samples"),
-                                                    p.integer("baseline_step"));
-       }),
-       {stored::value("minimax",
-                      "‖∇_θ E_z[log(1 − D(G(z)))]‖ with D = σ(critic output): vanishes "
-                      "as the critic grows confident"),
-        stored::value("nonsaturating", "‖∇_θ E_z[−log D(G(z))]‖: the −log D cost's gradient norm"),
-        stored::value("minimax_log10_change",
-                      "with baseline_step: log10(minimax / minimax at the "
-                      "baseline evaluation)"),
-        stored::value("nonsaturating_log10_change",
-                      "with baseline_step: log10(nonsaturating / "
-                      "nonsaturating at the baseline evaluation)")},
-       {{rules::needs_critic()},
-        {{"minimax_log10_change",
-          "the baseline evaluation has not happened yet (steps before baseline_step)"},
-         {"nonsaturating_log10_change", "the baseline evaluation has not happened yet"}}}});
-}
+KANT_COMPONENT(GeneratorGradient, "generator_gradient", "1.0.0",
+               "norm of the generator's gradient under the minimax and the −log D costs "
+               "(Arjovsky & Bottou 2017)")

@@ -62,8 +62,73 @@ std::vector<std::string> recorded_blocks(Network& critic, const Shape& sample_sh
 
 class GradientNorms : public Metric {
  public:
-  GradientNorms(int64_t samples, int64_t bins, std::vector<std::string> layers, bool layer_ratio)
-      : samples_(samples), bins_(bins), layers_(std::move(layers)), layer_ratio_(layer_ratio) {}
+  struct Options {
+    int64_t samples, bins;
+    std::string layers;
+    bool layer_ratio;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples, param::integer("samples", 512, "samples of each kind").at_least(1));
+      d(&Options::bins,
+        param::integer("bins", 50, "bins of the final weight histograms").at_least(1));
+      d(&Options::layers, param::string("layers", "",
+                                        "comma-separated hidden blocks of the critic whose "
+                                        "activation_grad_<layer> is reported, e.g. \"hidden1, "
+                                        "hidden3\" (empty: every block the critic records)")
+                              .added_later());
+      d(&Options::layer_ratio,
+        param::boolean("layer_ratio", false,
+                       "also report activation_grad_log10_ratio (log10 of the "
+                       "first block's norm over the last's) and its trend (±1, 0)")
+            .added_later());
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("real_<stat>",
+                          "mean, std or max of ‖∇ₓD(x)‖₂ over real samples (real_mean, "
+                          "real_std, real_max)"),
+            stored::value("fake_<stat>", "the same over generated samples"),
+            stored::value("interpolates_<stat>",
+                          "the same over random interpolates εx + (1 − ε)x̃ "
+                          "(where WGAN-GP penalises)"),
+            stored::value("activation_grad_<layer>",
+                          "‖∂L_D/∂h‖ for each hidden block h the critic "
+                          "records, L_D the critic loss without penalty "
+                          "(WGAN-GP Figure 1b)"),
+            stored::array("weight_histogram.<parameter>",
+                          "[bins] counts of each critic weight "
+                          "matrix's entries at the end (WGAN-GP Figure"
+                          " 1c)"),
+            stored::array("weight_edges.<parameter>", "[bins + 1] the histogram's bin edges"),
+            stored::value("activation_grad_log10_ratio",
+                          "with layer_ratio: log10 of the first recorded "
+                          "block's ‖∂L_D/∂h‖ over the last's (> 0 exploding,"
+                          " < 0 vanishing)"),
+            stored::value("activation_grad_trend",
+                          "with layer_ratio: +1 exploding (ratio > 1), −1 "
+                          "vanishing (ratio < −1), 0 within a factor of 10")};
+  }
+  static MetricRequirements requirements() {
+    return {{rules::needs_critic(),
+             {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
+              [](const Params& p, CellView& cell) -> std::string {
+                const std::vector<std::string> wanted = names_of(options_from<Options>(p).layers);
+                if (wanted.empty() || !cell.critic()) return "";
+                const std::vector<std::string> blocks =
+                    recorded_blocks(*cell.critic(), cell.dataset().sample_shape());
+                for (const std::string& w : wanted)
+                  if (std::find(blocks.begin(), blocks.end(), w) == blocks.end())
+                    return fmt::format(
+                        "the critic records no block '{}' (it records: {})", w,
+                        blocks.empty() ? "none" : fmt::format("{}", fmt::join(blocks, ", ")));
+                return "";
+              }}}};
+  }
+
+  explicit GradientNorms(const Options& o)
+      : samples_(o.samples),
+        bins_(o.bins),
+        layers_(names_of(o.layers)),
+        layer_ratio_(o.layer_ratio) {}
   std::vector<std::string> value_names() const override {
     std::vector<std::string> names{"activation_grad_<layer>"};  // each block the critic records
     if (layer_ratio_)
@@ -165,63 +230,6 @@ class GradientNorms : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("gradient_norms", "1.0.0") {
-  registrar.add(
-      {"gradient_norms",
-       "1.0.0",
-       "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; per-layer "
-       "critic-loss gradient norms; weight histograms",
-       {param::integer("samples", 512, "samples of each kind").at_least(1),
-        param::integer("bins", 50, "bins of the final weight histograms").at_least(1),
-        param::string("layers", "",
-                      "comma-separated hidden blocks of the critic whose "
-                      "activation_grad_<layer> is reported, e.g. \"hidden1, "
-                      "hidden3\" (empty: every block the critic records)")
-            .added_later(),
-        param::boolean("layer_ratio", false,
-                       "also report activation_grad_log10_ratio (log10 of the "
-                       "first block's norm over the last's) and its trend (±1, 0)")
-            .added_later()},
-       MetricFactory([](const Params& p) {
-         return std::make_unique<GradientNorms>(p.integer("samples"), p.integer("bins"),
-                                                names_of(p.string("layers")),
-                                                p.boolean("layer_ratio"));
-       }),
-       {stored::value("real_<stat>",
-                      "mean, std or max of ‖∇ₓD(x)‖₂ over real samples (real_mean, "
-                      "real_std, real_max)"),
-        stored::value("fake_<stat>", "the same over generated samples"),
-        stored::value("interpolates_<stat>",
-                      "the same over random interpolates εx + (1 − ε)x̃ "
-                      "(where WGAN-GP penalises)"),
-        stored::value("activation_grad_<layer>",
-                      "‖∂L_D/∂h‖ for each hidden block h the critic "
-                      "records, L_D the critic loss without penalty "
-                      "(WGAN-GP Figure 1b)"),
-        stored::array("weight_histogram.<parameter>",
-                      "[bins] counts of each critic weight "
-                      "matrix's entries at the end (WGAN-GP Figure"
-                      " 1c)"),
-        stored::array("weight_edges.<parameter>", "[bins + 1] the histogram's bin edges"),
-        stored::value("activation_grad_log10_ratio",
-                      "with layer_ratio: log10 of the first recorded "
-                      "block's ‖∂L_D/∂h‖ over the last's (> 0 exploding,"
-                      " < 0 vanishing)"),
-        stored::value("activation_grad_trend",
-                      "with layer_ratio: +1 exploding (ratio > 1), −1 "
-                      "vanishing (ratio < −1), 0 within a factor of 10")},
-       {{rules::needs_critic(),
-         {"each of `layers` a hidden block the critic records (its activation_grad_<layer>)",
-          [](const Params& p, CellView& cell) -> std::string {
-            const std::vector<std::string> wanted = names_of(p.string("layers"));
-            if (wanted.empty() || !cell.critic()) return "";
-            const std::vector<std::string> blocks =
-                recorded_blocks(*cell.critic(), cell.dataset().sample_shape());
-            for (const std::string& w : wanted)
-              if (std::find(blocks.begin(), blocks.end(), w) == blocks.end())
-                return fmt::format(
-                    "the critic records no block '{}' (it records: {})", w,
-                    blocks.empty() ? "none" : fmt::format("{}", fmt::join(blocks, ", ")));
-            return "";
-          }}}}});
-}
+KANT_COMPONENT(GradientNorms, "gradient_norms", "1.0.0",
+               "mean, std and max of ‖∇ₓD‖₂ on real, generated and interpolated samples; "
+               "per-layer critic-loss gradient norms; weight histograms")

@@ -27,11 +27,46 @@ double l2(const Tensor& t) { return std::sqrt(squared_norm(t)); }
 
 class LipschitzBounds : public Metric {
  public:
-  explicit LipschitzBounds(const Params& p)
-      : samples_(p.integer("samples")),
-        iterations_(p.integer("iterations")),
-        ascent_steps_(p.integer("ascent_steps")),
-        ascent_lr_(p.real("ascent_lr")) {}
+  struct Options {
+    int64_t samples, iterations, ascent_steps;
+    double ascent_lr;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples,
+        param::integer("samples", 256, "real, generated and interpolated samples each")
+            .at_least(1));
+      d(&Options::iterations,
+        param::integer("iterations", 100, "power iterations per layer").at_least(1));
+      d(&Options::ascent_steps,
+        param::integer("ascent_steps", 20, "gradient-ascent steps on ‖∇ₓD‖² (0: none)")
+            .at_least(0));
+      d(&Options::ascent_lr,
+        param::real("ascent_lr", 0.01, "ascent step length per sample").at_least(0));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("upper",
+                          "the architecture's layer-wise bound on the critic's Lipschitz "
+                          "constant: product of spectral norms by power iteration (NaN when "
+                          "the architecture has none)"),
+            stored::value("lower",
+                          "max ‖∇ₓD(x)‖ over real, generated and interpolated samples: a "
+                          "lower bound"),
+            stored::value("lower_ascent",
+                          "the same after gradient ascent on ‖∇ₓD‖² from those points:"
+                          " a tighter lower bound")};
+  }
+  static MetricRequirements requirements() {
+    return {{rules::needs_critic()},
+            {{"upper",
+              "the critic's architecture has no layer-wise bound (batch or layer "
+              "normalisation)"}}};
+  }
+
+  explicit LipschitzBounds(const Options& o)
+      : samples_(o.samples),
+        iterations_(o.iterations),
+        ascent_steps_(o.ascent_steps),
+        ascent_lr_(o.ascent_lr) {}
 
   std::vector<std::string> value_names() const override {
     return {"upper", "lower", "lower_ascent"};
@@ -95,28 +130,7 @@ class LipschitzBounds : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("lipschitz_bounds", "1.0.0") {
-  registrar.add(
-      {"lipschitz_bounds",
-       "1.0.0",
-       "layer-wise upper bound (∏ spectral norms, convolutions included) and empirical "
-       "lower bounds (max gradient norm, then gradient ascent) on the critic's Lipschitz constant",
-       {param::integer("samples", 256, "real, generated and interpolated samples each").at_least(1),
-        param::integer("iterations", 100, "power iterations per layer").at_least(1),
-        param::integer("ascent_steps", 20, "gradient-ascent steps on ‖∇ₓD‖² (0: none)").at_least(0),
-        param::real("ascent_lr", 0.01, "ascent step length per sample").at_least(0)},
-       MetricFactory([](const Params& p) { return std::make_unique<LipschitzBounds>(p); }),
-       {stored::value("upper",
-                      "the architecture's layer-wise bound on the critic's Lipschitz "
-                      "constant: product of spectral norms by power iteration (NaN when "
-                      "the architecture has none)"),
-        stored::value("lower",
-                      "max ‖∇ₓD(x)‖ over real, generated and interpolated samples: a "
-                      "lower bound"),
-        stored::value("lower_ascent",
-                      "the same after gradient ascent on ‖∇ₓD‖² from those points:"
-                      " a tighter lower bound")},
-       {{rules::needs_critic()},
-        {{"upper",
-          "the critic's architecture has no layer-wise bound (batch or layer normalisation)"}}}});
-}
+KANT_COMPONENT(LipschitzBounds, "lipschitz_bounds", "1.0.0",
+               "layer-wise upper bound (∏ spectral norms, convolutions included) and empirical "
+               "lower bounds (max gradient norm, then gradient ascent) on the critic's Lipschitz "
+               "constant")

@@ -21,10 +21,43 @@ using namespace kant;
 
 class ModeCoverage : public Metric {
  public:
-  explicit ModeCoverage(const Params& p)
-      : samples_(p.integer("samples")),
-        k_(p.real("threshold_std")),
-        min_samples_(p.integer("min_samples")) {}
+  struct Options {
+    int64_t samples;
+    double threshold_std;
+    int64_t min_samples;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples,
+        param::integer("samples", 2500, "generated samples evaluated").at_least(1));
+      d(&Options::threshold_std, param::real("threshold_std", 3.0,
+                                             "a sample within this many stds of a mode is "
+                                             "high quality")
+                                     .at_least(0, true));
+      d(&Options::min_samples, param::integer("min_samples", 20,
+                                              "high-quality samples a mode needs to count as "
+                                              "covered (PacGAN: 20 of 2500)")
+                                   .at_least(1));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("modes",
+                          "modes with at least min_samples high-quality samples nearest to "
+                          "them"),
+            stored::value("high_quality",
+                          "percentage of samples within k standard deviations of their"
+                          " nearest mode"),
+            stored::value("reverse_kl",
+                          "KL(p̂ ‖ uniform) of the high-quality samples' mode histogram "
+                          "(0: modes equally hit, log K: one mode takes all; NaN without"
+                          " high-quality samples)")};
+  }
+  static MetricRequirements requirements() {
+    return {
+        {rules::known_modes()},
+        {{"reverse_kl", "no generated sample is high quality (within threshold_std of a mode)"}}};
+  }
+
+  explicit ModeCoverage(const Options& o)
+      : samples_(o.samples), k_(o.threshold_std), min_samples_(o.min_samples) {}
 
   std::vector<std::string> value_names() const override {
     return {"modes", "high_quality", "reverse_kl"};
@@ -84,33 +117,7 @@ class ModeCoverage : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("mode_coverage", "1.0.0") {
-  registrar.add(
-      {"mode_coverage",
-       "1.0.0",
-       "modes covered, % high-quality samples (within k std of the nearest mode), and the "
-       "reverse KL of their mode histogram to uniform "
-       "(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)",
-       {param::integer("samples", 2500, "generated samples evaluated").at_least(1),
-        param::real("threshold_std", 3.0,
-                    "a sample within this many stds of a mode is "
-                    "high quality")
-            .at_least(0, true),
-        param::integer("min_samples", 20,
-                       "high-quality samples a mode needs to count as "
-                       "covered (PacGAN: 20 of 2500)")
-            .at_least(1)},
-       MetricFactory([](const Params& p) { return std::make_unique<ModeCoverage>(p); }),
-       {stored::value("modes",
-                      "modes with at least min_samples high-quality samples nearest to "
-                      "them"),
-        stored::value("high_quality",
-                      "percentage of samples within k standard deviations of their"
-                      " nearest mode"),
-        stored::value("reverse_kl",
-                      "KL(p̂ ‖ uniform) of the high-quality samples' mode histogram "
-                      "(0: modes equally hit, log K: one mode takes all; NaN without"
-                      " high-quality samples)")},
-       {{rules::known_modes()},
-        {{"reverse_kl", "no generated sample is high quality (within threshold_std of a mode)"}}}});
-}
+KANT_COMPONENT(ModeCoverage, "mode_coverage", "1.0.0",
+               "modes covered, % high-quality samples (within k std of the nearest mode), and the "
+               "reverse KL of their mode histogram to uniform "
+               "(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)")

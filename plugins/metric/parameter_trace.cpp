@@ -15,7 +15,37 @@ using namespace kant;
 
 class ParameterTrace : public Metric {
  public:
-  explicit ParameterTrace(int64_t max_values) : max_values_(max_values) {}
+  struct Options {
+    int64_t max_values;
+    static void declare(Declare<Options>& d) {
+      d(&Options::max_values,
+        param::integer("max_values", 64, "refuse networks with more parameters").at_least(1));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {
+        stored::value("norm", "the joint Euclidean norm of every generator and critic parameter"),
+        stored::value("generator.<parameter>",
+                      "each generator parameter's value ([i] for elements"
+                      " of larger tensors)"),
+        stored::value("critic.<parameter>", "each critic parameter's value")};
+  }
+  static MetricRequirements requirements() {
+    return {
+        {{"at most max_values parameters in the generator and critic together (it stores one "
+          "value per parameter at every evaluation)",
+          [](const Params& p, CellView& cell) -> std::string {
+            const int64_t max_values = options_from<Options>(p).max_values;
+            const int64_t g = cell.generator().parameter_count();
+            const int64_t c = cell.critic() ? cell.critic()->parameter_count() : 0;
+            if (g + c <= max_values) return "";
+            return fmt::format("they have {} (generator {}, critic {}) and max_values is {}",
+                               rules::thousands(g + c), rules::thousands(g), rules::thousands(c),
+                               rules::thousands(max_values));
+          }}}};
+  }
+
+  explicit ParameterTrace(const Options& o) : max_values_(o.max_values) {}
   std::vector<std::string> value_names() const override {
     return {"norm", "generator.<parameter>", "critic.<parameter>"};  // each scalar (or [i]) entry
   }
@@ -52,29 +82,6 @@ class ParameterTrace : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("parameter_trace", "1.0.0") {
-  registrar.add(
-      {"parameter_trace",
-       "1.0.0",
-       "every generator and critic parameter and their joint norm (for tiny models, "
-       "e.g. the Dirac-GAN's (θ, ψ))",
-       {param::integer("max_values", 64, "refuse networks with more parameters").at_least(1)},
-       MetricFactory([](const Params& p) {
-         return std::make_unique<ParameterTrace>(p.integer("max_values"));
-       }),
-       {stored::value("norm", "the joint Euclidean norm of every generator and critic parameter"),
-        stored::value("generator.<parameter>",
-                      "each generator parameter's value ([i] for elements"
-                      " of larger tensors)"),
-        stored::value("critic.<parameter>", "each critic parameter's value")},
-       {{{"at most max_values parameters in the generator and critic together (it stores one "
-          "value per parameter at every evaluation)",
-          [](const Params& p, CellView& cell) -> std::string {
-            const int64_t g = cell.generator().parameter_count();
-            const int64_t c = cell.critic() ? cell.critic()->parameter_count() : 0;
-            if (g + c <= p.integer("max_values")) return "";
-            return fmt::format("they have {} (generator {}, critic {}) and max_values is {}",
-                               rules::thousands(g + c), rules::thousands(g), rules::thousands(c),
-                               rules::thousands(p.integer("max_values")));
-          }}}}});
-}
+KANT_COMPONENT(ParameterTrace, "parameter_trace", "1.0.0",
+               "every generator and critic parameter and their joint norm (for tiny models, "
+               "e.g. the Dirac-GAN's (θ, ψ))")

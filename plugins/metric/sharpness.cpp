@@ -34,7 +34,20 @@ double mean_squared_laplacian(const Tensor& x) {
 
 class Sharpness : public Metric {
  public:
-  explicit Sharpness(int64_t samples) : samples_(samples) {}
+  struct Options {
+    int64_t samples;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples, param::integer("samples", 500, "images of each kind").at_least(1));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {
+        stored::value("generated", "S, the mean squared discrete Laplacian, of generated samples"),
+        stored::value("data", "S of as many data samples"),
+        stored::value("ratio", "generated / data (1: as sharp as the data)")};
+  }
+
+  explicit Sharpness(const Options& o) : samples_(o.samples) {}
   std::vector<std::string> value_names() const override { return {"generated", "data", "ratio"}; }
   std::map<std::string, double> compute(MetricContext& ctx) override {
     const double generated = mean_squared_laplacian(ctx.generate(samples_));
@@ -48,16 +61,6 @@ class Sharpness : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("sharpness", "1.0.0") {
-  registrar.add(
-      {"sharpness",
-       "1.0.0",
-       "mean squared discrete Laplacian of generated and data images, and their ratio "
-       "(blur: a VAE's samples score below the data)",
-       {param::integer("samples", 500, "images of each kind").at_least(1)},
-       MetricFactory(
-           [](const Params& p) { return std::make_unique<Sharpness>(p.integer("samples")); }),
-       {stored::value("generated", "S, the mean squared discrete Laplacian, of generated samples"),
-        stored::value("data", "S of as many data samples"),
-        stored::value("ratio", "generated / data (1: as sharp as the data)")}});
-}
+KANT_COMPONENT(Sharpness, "sharpness", "1.0.0",
+               "mean squared discrete Laplacian of generated and data images, and their ratio "
+               "(blur: a VAE's samples score below the data)")

@@ -16,7 +16,30 @@ constexpr int64_t kMaxSamples = 2000;
 
 class WassersteinExact : public Metric {
  public:
-  explicit WassersteinExact(int64_t samples) : samples_(samples) {}
+  struct Options {
+    int64_t samples;
+    static void declare(Declare<Options>& d) {
+      d(&Options::samples, param::integer("samples", 1000, "samples per side").at_least(1));
+    }
+  };
+  static std::vector<StoredValue> stored() {
+    return {stored::value("w1",
+                          "W1 = min over couplings of Σ π_ij ‖x_i − y_j‖ between generated and "
+                          "data samples (exact optimal transport)")};
+  }
+  static MetricRequirements requirements() {
+    return {{{fmt::format("at most {} samples per side (exact transport on an n × n cost matrix: "
+                          "about 1.5 s and {} MB at {})",
+                          rules::thousands(kMaxSamples), 8 * kMaxSamples * kMaxSamples / 1000000,
+                          rules::thousands(kMaxSamples)),
+              [](const Params& p, CellView&) -> std::string {
+                const int64_t samples = options_from<Options>(p).samples;
+                if (samples <= kMaxSamples) return "";
+                return fmt::format("samples is {}", rules::thousands(samples));
+              }}}};
+  }
+
+  explicit WassersteinExact(const Options& o) : samples_(o.samples) {}
   std::vector<std::string> value_names() const override { return {"w1"}; }
   std::map<std::string, double> compute(MetricContext& ctx) override {
     return {
@@ -29,24 +52,5 @@ class WassersteinExact : public Metric {
 
 }  // namespace
 
-KANT_PLUGIN("wasserstein_exact", "1.0.0") {
-  registrar.add(
-      {"wasserstein_exact",
-       "1.0.0",
-       "W1 between generated and data samples by exact optimal transport (network simplex)",
-       {param::integer("samples", 1000, "samples per side").at_least(1)},
-       MetricFactory([](const Params& p) {
-         return std::make_unique<WassersteinExact>(p.integer("samples"));
-       }),
-       {stored::value("w1",
-                      "W1 = min over couplings of Σ π_ij ‖x_i − y_j‖ between generated and "
-                      "data samples (exact optimal transport)")},
-       {{{fmt::format("at most {} samples per side (exact transport on an n × n cost matrix: "
-                      "about 1.5 s and {} MB at {})",
-                      rules::thousands(kMaxSamples), 8 * kMaxSamples * kMaxSamples / 1000000,
-                      rules::thousands(kMaxSamples)),
-          [](const Params& p, CellView&) -> std::string {
-            if (p.integer("samples") <= kMaxSamples) return "";
-            return fmt::format("samples is {}", rules::thousands(p.integer("samples")));
-          }}}}});
-}
+KANT_COMPONENT(WassersteinExact, "wasserstein_exact", "1.0.0",
+               "W1 between generated and data samples by exact optimal transport (network simplex)")

@@ -6,7 +6,13 @@
 namespace {
 class Crash : public kant::Metric {
  public:
-  explicit Crash(bool crash) : crash_(crash) {}
+  struct Options {
+    bool crash;
+    static void declare(kant::Declare<Options>& d) {
+      d(&Options::crash, kant::param::boolean("crash", true, "abort in compute()"));
+    }
+  };
+  explicit Crash(const Options& o) : crash_(o.crash) {}
   std::vector<std::string> value_names() const override { return {"value"}; }
   std::map<std::string, double> compute(kant::MetricContext&) override {
     if (crash_) std::abort();
@@ -18,12 +24,4 @@ class Crash : public kant::Metric {
 };
 }  // namespace
 
-KANT_PLUGIN("crashing_metric", "1.0.0") {
-  using namespace kant;
-  registrar.add(
-      {"crash",
-       "1.0.0",
-       "aborts the process when crash is true",
-       {param::boolean("crash", true, "abort in compute()")},
-       MetricFactory([](const Params& p) { return std::make_unique<Crash>(p.boolean("crash")); })});
-}
+KANT_COMPONENT(Crash, "crash", "1.0.0", "aborts the process when crash is true")

@@ -13,38 +13,37 @@
 namespace {
 class Faulty : public kant::Metric {
  public:
-  Faulty(int64_t fail_at, std::string how, int64_t sleep_ms)
-      : fail_at_(fail_at), how_(std::move(how)), sleep_ms_(sleep_ms) {}
+  struct Options {
+    int64_t fail_at;
+    std::string how;
+    int64_t sleep_ms;
+    static void declare(kant::Declare<Options>& d) {
+      using namespace kant;
+      d(&Options::fail_at,
+        param::integer("fail_at", -1, "first step at which it fails (-1: never)"));
+      d(&Options::how, param::choice("how", "throw", {"throw", "nan", "inf"},
+                                     "throw an Error, or return NaN or +Inf"));
+      d(&Options::sleep_ms,
+        param::integer("sleep_ms", 0, "milliseconds each evaluation takes").at_least(0));
+    }
+  };
+  explicit Faulty(const Options& o) : o_(o) {}
   std::vector<std::string> value_names() const override { return {"value"}; }
   std::map<std::string, double> compute(kant::MetricContext& ctx) override {
-    if (sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
-    if (fail_at_ >= 0 && ctx.step >= fail_at_) {
-      if (how_ == "throw")
+    if (o_.sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o_.sleep_ms));
+    if (o_.fail_at >= 0 && ctx.step >= o_.fail_at) {
+      if (o_.how == "throw")
         throw kant::Error(fmt::format("faulty: forced failure at step {}", ctx.step));
-      return {{"value", how_ == "nan" ? std::numeric_limits<double>::quiet_NaN()
-                                      : std::numeric_limits<double>::infinity()}};
+      return {{"value", o_.how == "nan" ? std::numeric_limits<double>::quiet_NaN()
+                                        : std::numeric_limits<double>::infinity()}};
     }
     return {{"value", static_cast<double>(ctx.step)}};
   }
 
  private:
-  int64_t fail_at_;
-  std::string how_;
-  int64_t sleep_ms_;
+  Options o_;
 };
 }  // namespace
 
-KANT_PLUGIN("faulty_metric", "1.0.0") {
-  using namespace kant;
-  registrar.add({"faulty",
-                 "1.0.0",
-                 "returns the step, and fails from step fail_at on (tests)",
-                 {param::integer("fail_at", -1, "first step at which it fails (-1: never)"),
-                  param::choice("how", "throw", {"throw", "nan", "inf"},
-                                "throw an Error, or return NaN or +Inf"),
-                  param::integer("sleep_ms", 0, "milliseconds each evaluation takes").at_least(0)},
-                 MetricFactory([](const Params& p) {
-                   return std::make_unique<Faulty>(p.integer("fail_at"), p.string("how"),
-                                                   p.integer("sleep_ms"));
-                 })});
-}
+KANT_COMPONENT(Faulty, "faulty", "1.0.0",
+               "returns the step, and fails from step fail_at on (tests)")
