@@ -46,9 +46,6 @@ struct FixedSample {
   int64_t size = 0;
   bool resample = false;
 };
-inline FixedSample fixed_sample(const Params& p) {
-  return {p.integer("fixed_size"), p.boolean("resample")};
-}
 /// Declares fixed_size (default `def`) and resample, read into `member` of a toy's options.
 template <typename O>
 void declare_fixed_sample(Declare<O>& d, FixedSample O::*member, int64_t def) {

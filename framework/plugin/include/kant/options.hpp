@@ -113,6 +113,7 @@ class Declare {
   void check(std::function<std::string(const O&)> rule) { rules_.push_back(std::move(rule)); }
 
   const Schema& schema() const { return schema_; }
+  bool has_rules() const { return !rules_.empty(); }
   O fill(const Params& p) const {
     O o{};
     for (const auto& set : setters_) set(o, p);

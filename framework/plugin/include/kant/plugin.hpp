@@ -196,7 +196,7 @@ Registration registration_for(std::string name, std::string version, std::string
                               Factory factory) {
   Registration r{std::move(name), std::move(version), std::move(summary), schema_of<O>(),
                  std::move(factory)};
-  if constexpr (!std::is_same_v<O, NoOptions>)
+  if (declaration_of<O>().has_rules())
     r.check = [](const Params& p) {
       return declaration_of<O>().broken_rule(declaration_of<O>().fill(p));
     };
