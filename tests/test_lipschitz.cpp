@@ -266,6 +266,21 @@ TEST_CASE("a grid with spectral normalisation of the generator runs from YAML, i
         "print('lipschitz.generator' in f['final_state/states'])\" " +
         e.path().string());
     if (ls.output.find("True") != std::string::npos) ++with_state;
+    // lipschitz_bounds reports the constrained generator's layer-wise bound, and only there
+    CommandResult bound = run_command(
+        "/usr/bin/python3 -c \"import h5py,sys; f=h5py.File(sys.argv[1]); "
+        "a=f['final'].attrs; k='lipschitz_bounds.upper_generator'; "
+        "print(a[k] if k in a else 'none')\" " +
+        e.path().string());
+    INFO(bound.output);
+    if (ls.output.find("True") != std::string::npos) {
+      REQUIRE(bound.output.find("none") == std::string::npos);
+      const double upper = std::stod(bound.output);
+      CHECK(upper > 0.5);  // ≈ 1 per layer once the power iteration has converged
+      CHECK(upper < 2.0);
+    } else {
+      CHECK(bound.output.find("none") != std::string::npos);
+    }
   }
   CHECK(cells == 2);
   CHECK(with_state == 1);

@@ -7,6 +7,7 @@
 
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
+#include "kant/plugin.hpp"
 #include "training/resume.hpp"
 
 namespace kant {
@@ -15,9 +16,20 @@ Tensor generate_samples(Session& session, int64_t n) {
   return session.generate(session.metric_noise_rng, n);
 }
 
+namespace {
+// Whether a metric declares that `value` may be NaN (a declared name may be a pattern,
+// "upper_<network>").
+bool may_be_nan_named(const std::map<std::string, std::string>& may_be_nan,
+                      const std::string& value) {
+  for (const auto& [name, when] : may_be_nan)
+    if (stored_name_matches(name, value)) return true;
+  return false;
+}
+}  // namespace
+
 MetricContext metric_context(Session& s) {
   Session* session = &s;
-  return MetricContext{
+  MetricContext ctx{
       *s.dataset,
       s.sampler(),
       s.scoring_critic,
@@ -32,6 +44,10 @@ MetricContext metric_context(Session& s) {
         return session->sampler().forward(
             session->generator_input_for_category(session->metric_noise_rng, n, category));
       }};
+  for (const auto& [network, method] : s.network_lipschitz)
+    for (const auto& [name, net] : s.networks)
+      if (name == network) ctx.constrained.emplace_back(name, net.get());
+  return ctx;
 }
 
 FinalState capture_final_state(Session& session, int64_t step) {
@@ -129,7 +145,7 @@ void MetricStage::evaluate(int64_t step, bool final_values, CellResult& result) 
       const auto& may_be_nan = m.choice.component->registration.requirements.may_be_nan;
       std::string bad;
       for (const auto& [k, v] : values)
-        if (!std::isfinite(v) && !(std::isnan(v) && may_be_nan.count(k)) && bad.empty())
+        if (!std::isfinite(v) && !(std::isnan(v) && may_be_nan_named(may_be_nan, k)) && bad.empty())
           bad = fmt::format("{} returned {} = {} at step {} (a non-finite value)",
                             m.choice.component->name(), k, v, step);
       if (!bad.empty() && result.status != CellStatus::diverged) {

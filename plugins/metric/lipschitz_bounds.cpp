@@ -9,6 +9,8 @@
 //                norm is a lower bound on L.
 //   lower_ascent the same after `ascent_steps` of normalised gradient ascent on ‖∇ₓD(x)‖²
 //                from those points (second-order autodiff).
+//   upper_<net>  the layer-wise bound of each other network with Lipschitz methods of its own
+//                (`<net>_lipschitz`, e.g. a spectrally normalised generator, in z).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -24,6 +26,7 @@ namespace {
 using namespace kant;
 
 double l2(const Tensor& t) { return std::sqrt(squared_norm(t)); }
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 class LipschitzBounds : public Metric {
  public:
@@ -53,13 +56,17 @@ class LipschitzBounds : public Metric {
                           "lower bound"),
             stored::value("lower_ascent",
                           "the same after gradient ascent on ‖∇ₓD‖² from those points:"
-                          " a tighter lower bound")};
+                          " a tighter lower bound"),
+            stored::value("upper_<network>",
+                          "the layer-wise bound of each other network constrained by a "
+                          "<network>_lipschitz block (e.g. upper_generator, in z)")};
   }
   static MetricRequirements requirements() {
     return {{rules::needs_critic()},
             {{"upper",
               "the critic's architecture has no layer-wise bound (batch or layer "
-              "normalisation)"}}};
+              "normalisation)"},
+             {"upper_<network>", "that network's architecture has no layer-wise bound"}}};
   }
 
   explicit LipschitzBounds(const Options& o)
@@ -69,7 +76,7 @@ class LipschitzBounds : public Metric {
         ascent_lr_(o.ascent_lr) {}
 
   std::vector<std::string> value_names() const override {
-    return {"upper", "lower", "lower_ascent"};
+    return {"upper", "lower", "lower_ascent", "upper_<network>"};
   }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
@@ -89,6 +96,9 @@ class LipschitzBounds : public Metric {
     };
     const std::optional<double> upper =
         critic_of(ctx, "lipschitz_bounds").lipschitz_upper_bound(spectral_norm);
+    std::map<std::string, double> values;
+    for (const auto& [name, net] : ctx.constrained)
+      values["upper_" + name] = net->lipschitz_upper_bound(spectral_norm).value_or(kNaN);
 
     const int64_t m = critic_of(ctx, "lipschitz_bounds").pack();
     const int64_t n = (samples_ + m - 1) / m * m;
@@ -110,10 +120,11 @@ class LipschitzBounds : public Metric {
       x = add(x, up * static_cast<float>(ascent_lr_ * std::sqrt(static_cast<double>(x.size(0))) /
                                          norm));
     }
-    return {{"upper", upper ? *upper : std::numeric_limits<double>::quiet_NaN()},
-            {"lower", lower},
-            {"lower_ascent",
-             std::max(lower, max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x))}};
+    values["upper"] = upper.value_or(kNaN);
+    values["lower"] = lower;
+    values["lower_ascent"] =
+        std::max(lower, max_gradient_norm(critic_of(ctx, "lipschitz_bounds"), x));
+    return values;
   }
 
  private:

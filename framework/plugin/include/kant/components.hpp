@@ -159,6 +159,9 @@ struct MetricContext {
   int64_t categories = 0;
   std::function<Tensor(int64_t n, int64_t category)> generate_category = {};
   int64_t step = 0;  ///< the generator step being evaluated (the last one for final values)
+  /// The networks other than the critic that have Lipschitz methods of their own
+  /// (`<network>_lipschitz`), by config block, read through those methods.
+  std::vector<std::pair<std::string, Network*>> constrained = {};
 };
 
 /// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
