@@ -51,6 +51,7 @@ run_grid() {  # KANT BINARY, plugin folder, results folder
 run_grid "$prefix/bin/kant" "$example/build" "$tmp/results-prefix"
 "${clean_env[@]}" KANT_PLUGIN_PATH="$example/build" "$prefix/bin/kant" plugins metric sample_spread > "$tmp/sp.txt" 2>&1
 grep -q "value  ratio" "$tmp/sp.txt" || { cat "$tmp/sp.txt"; fail "kant plugins metric sample_spread lists no stored values"; }
+grep -q "ratio is NaN when" "$tmp/sp.txt" || { cat "$tmp/sp.txt"; fail "sample_spread does not declare that its ratio may be NaN"; }
 "${clean_env[@]}" KANT_PLUGIN_PATH="$example/build" "$prefix/bin/kant" plugins procedure gan_repeat_generator > "$tmp/rg.txt" 2>&1
 grep -q "generator_steps" "$tmp/rg.txt" && grep -q "series loss_generator" "$tmp/rg.txt" \
   || { cat "$tmp/rg.txt"; fail "kant plugins procedure gan_repeat_generator: no generator_steps or losses"; }

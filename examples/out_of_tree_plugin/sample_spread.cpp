@@ -42,6 +42,10 @@ class SampleSpread : public Metric {
                           "collapsed)")};
   }
 
+  static MetricRequirements requirements() {
+    return {{}, {{"ratio", "the data samples have no spread (a constant data set)"}}};
+  }
+
   explicit SampleSpread(const Options& o) : samples_(o.samples) {}
   std::vector<std::string> value_names() const override { return {"spread", "ratio"}; }
   std::map<std::string, double> compute(MetricContext& ctx) override {

@@ -365,20 +365,13 @@ Manifest manifest_of(const Experiment& ex) {
   return m;
 }
 
-Experiment load_experiment(const std::filesystem::path& file,
-                           const ExperimentOverrides& command_line, const Registry& registry) {
-  const std::vector<std::string>& override_args = command_line.sets;
+namespace {
+
+// The command line's settings: a profile's first, so that --set wins over them; those of the
+// experiment itself (seeds, name) and of its report go into `root`, the others are returned,
+// to be set in every cell.
+std::vector<Override> apply_overrides(ConfigNode& root, const ExperimentOverrides& command_line) {
   const std::string& profile = command_line.profile;
-  ConfigNode root = load_yaml_file(file);
-  if (!root.is_map())
-    throw ConfigError(root.mark, "an experiment file must be a map (name, base, grid, seeds, ...)");
-  for (const ConfigEntry& e : root.entries)
-    if (std::find(kExperimentKeys.begin(), kExperimentKeys.end(), e.key) == kExperimentKeys.end())
-      throw ConfigError(
-          e.key_mark,
-          fmt::format("unknown experiment key '{}'{}; expected one of: {}", e.key,
-                      did_you_mean(e.key, kExperimentKeys), fmt::join(kExperimentKeys, ", ")));
-  // a profile's settings first, so that --set wins over them
   std::vector<Override> overrides;
   if (!profile.empty()) {
     const ConfigNode* profiles = root.find("profiles");
@@ -396,7 +389,7 @@ Experiment load_experiment(const std::filesystem::path& file,
                         fmt::format("profile '{}' must map dotted keys to values", profile));
     for (const ConfigEntry& e : chosen->entries) overrides.push_back({e.key, e.value, e.key_mark});
   }
-  for (const std::string& arg : override_args) overrides.push_back(parse_override(arg));
+  for (const std::string& arg : command_line.sets) overrides.push_back(parse_override(arg));
   std::vector<Override> cell_overrides;
   for (const Override& o : overrides) {
     if (o.key == "seeds" || o.key == "name") {
@@ -408,12 +401,11 @@ Experiment load_experiment(const std::filesystem::path& file,
       cell_overrides.push_back(o);
     }
   }
+  return cell_overrides;
+}
 
-  Experiment ex;
-  ex.file = file;
-  ex.sets = command_line.sets;
-  ex.sweeps = command_line.sweeps;
-  ex.profile = command_line.profile;
+// The experiment's own keys (name, report, reference, slurm) into `ex`; returns `base`.
+ConfigNode read_header(const ConfigNode& root, Experiment& ex) {
   const ConfigNode* name = root.find("name");
   if (!name) throw ConfigError(root.mark, "the experiment needs a 'name'");
   ex.name = scalar_or_throw(*name, "name");
@@ -427,7 +419,11 @@ Experiment load_experiment(const std::filesystem::path& file,
   if (const ConfigNode* r = root.find("report")) ex.report = *r;
   if (const ConfigNode* r = root.find("reference")) ex.reference = *r;
   if (const ConfigNode* r = root.find("slurm")) ex.slurm = *r;  // read by kant slurm
+  return base_config;
+}
 
+// The `grid` block's axes (named variants, dotted keys, zip groups), their names into `ex`.
+std::vector<AxisPoints> read_axes(const ConfigNode& root, Experiment& ex) {
   std::vector<AxisPoints> axes;
   if (const ConfigNode* grid = root.find("grid")) {
     if (!grid->is_map() && grid->type != ConfigNode::Type::null)
@@ -445,9 +441,15 @@ Experiment load_experiment(const std::filesystem::path& file,
       }
     }
   }
-  // --sweep: new axes after the file's, or new values for one of its dotted axes
+  return axes;
+}
+
+// --sweep: new axes after the file's, or new values for one of its dotted axes.
+void apply_sweeps(const std::vector<std::string>& sweeps,
+                  const std::vector<Override>& cell_overrides, std::vector<AxisPoints>& axes,
+                  Experiment& ex) {
   std::set<std::string> swept;
-  for (const std::string& arg : command_line.sweeps) {
+  for (const std::string& arg : sweeps) {
     auto [key, points] = parse_sweep(arg);
     const Mark& mark = points.front().front().mark;
     if (!swept.insert(key).second)
@@ -474,16 +476,14 @@ Experiment load_experiment(const std::filesystem::path& file,
                                                                    : "an axis of named variants"));
     *own = std::move(points);
   }
-  std::vector<uint64_t> seeds = parse_seeds(root.find("seeds"));
-  ex.axes.push_back("seed");
-  uint64_t override_nodes = 0;
-  for (const Override& o : cell_overrides) override_nodes += count_nodes(o.value);
-  Mark grid_mark = root.mark;  // the `grid:` key, where the sizes multiply
-  for (const ConfigEntry& e : root.entries)
-    if (e.key == "grid") grid_mark = e.key_mark;
-  check_grid_size(axes, seeds.size(), count_nodes(base_config), override_nodes, grid_mark);
+}
 
-  // cartesian product, first axis slowest, seeds fastest
+// The cells: the cartesian product of the axes (first axis slowest), seeds fastest, each
+// resolved; two grid points with one config are an error (an axis that changes nothing).
+void expand_cells(const ConfigNode& root, const ConfigNode& base_config,
+                  const std::vector<AxisPoints>& axes, const std::vector<uint64_t>& seeds,
+                  const std::vector<Override>& cell_overrides, const Registry& registry,
+                  Experiment& ex) {
   std::vector<size_t> index(axes.size(), 0);
   std::set<std::string> ids;
   while (true) {
@@ -520,6 +520,39 @@ Experiment load_experiment(const std::filesystem::path& file,
     }
     if (a == 0) break;
   }
+}
+
+}  // namespace
+
+Experiment load_experiment(const std::filesystem::path& file,
+                           const ExperimentOverrides& command_line, const Registry& registry) {
+  ConfigNode root = load_yaml_file(file);
+  if (!root.is_map())
+    throw ConfigError(root.mark, "an experiment file must be a map (name, base, grid, seeds, ...)");
+  for (const ConfigEntry& e : root.entries)
+    if (std::find(kExperimentKeys.begin(), kExperimentKeys.end(), e.key) == kExperimentKeys.end())
+      throw ConfigError(
+          e.key_mark,
+          fmt::format("unknown experiment key '{}'{}; expected one of: {}", e.key,
+                      did_you_mean(e.key, kExperimentKeys), fmt::join(kExperimentKeys, ", ")));
+  const std::vector<Override> cell_overrides = apply_overrides(root, command_line);
+  Experiment ex;
+  ex.file = file;
+  ex.sets = command_line.sets;
+  ex.sweeps = command_line.sweeps;
+  ex.profile = command_line.profile;
+  const ConfigNode base_config = read_header(root, ex);
+  std::vector<AxisPoints> axes = read_axes(root, ex);
+  apply_sweeps(command_line.sweeps, cell_overrides, axes, ex);
+  const std::vector<uint64_t> seeds = parse_seeds(root.find("seeds"));
+  ex.axes.push_back("seed");
+  uint64_t override_nodes = 0;
+  for (const Override& o : cell_overrides) override_nodes += count_nodes(o.value);
+  Mark grid_mark = root.mark;  // the `grid:` key, where the sizes multiply
+  for (const ConfigEntry& e : root.entries)
+    if (e.key == "grid") grid_mark = e.key_mark;
+  check_grid_size(axes, seeds.size(), count_nodes(base_config), override_nodes, grid_mark);
+  expand_cells(root, base_config, axes, seeds, cell_overrides, registry, ex);
   check_report_values(ex, registry);
   check_report_axes(ex.report, ex.axes);
   return ex;
