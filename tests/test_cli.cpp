@@ -434,4 +434,10 @@ base:
   };
   CHECK(ids(old_style.output).size() == 3);
   CHECK(ids(old_style.output) == ids(new_style.output));
+  // a procedure block of settings alone is the default procedure's: --set works without one
+  CommandResult set =
+      run_command(kant_exe() + " validate " + s.write("set.yaml", std::string(kValidBase) + grid) +
+                  " --set procedure.n_critic=5");
+  INFO(set.output);
+  CHECK(ids(set.output) == ids(new_style.output));
 }

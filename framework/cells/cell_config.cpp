@@ -192,6 +192,8 @@ ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& regi
     block = ConfigNode::make_map(name.mark);
     block.set("plugin", name, name.mark);
   }
+  if (block.is_map() && !block.find("plugin"))  // settings alone: the default procedure's
+    block.set("plugin", ConfigNode::make_scalar(kDefaultProcedure, block.mark), block.mark);
   const ConfigNode* plugin = block.is_map() ? block.find("plugin") : nullptr;
   const Component* c =
       plugin && plugin->is_scalar() ? registry.find(Kind::procedure, plugin->scalar) : nullptr;
