@@ -1,6 +1,7 @@
 // Plugin loading: every way a library can be unusable is a PluginError naming the file; files
 // that others own or can write are refused (unless trusted); a file without the Kantorovich
-// ELF note, or with another ABI's, is refused before any of its code runs.
+// ELF note, or with another ABI's, is refused before any of its code runs. Options structs and
+// declared losses: schema, defaults, typed values, rules.
 #include <dlfcn.h>
 #include <elf.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include <fstream>
 
 #include "kant/error.hpp"
+#include "kant/options.hpp"
+#include "kant/procedure_steps.hpp"
 #include "support.hpp"
 
 using namespace kant;
@@ -275,4 +278,79 @@ TEST_CASE("plugin files and folders others own or can write are refused, unless 
     REQUIRE(::chown(dir.c_str(), 0, 0) == 0);
   }
   CHECK_NOTHROW(load(false));  // root-owned (or ours) and written only by the owner
+}
+
+namespace {
+// An options struct as a component declares one: a nested struct of shared settings, a rule.
+struct Shared {
+  int64_t steps;
+  static void declare(kant::Declare<Shared>& d) {
+    d(&Shared::steps, kant::param::integer("steps", 3, "shared steps").at_least(1));
+  }
+};
+struct Probe {
+  float lambda;
+  std::string side;
+  std::vector<int64_t> widths;
+  Shared shared;
+  static void declare(kant::Declare<Probe>& d) {
+    d(&Probe::lambda, kant::param::real("lambda", 0.1, "weight").at_least(0));
+    d(&Probe::side, kant::param::choice("side", "two", {"one", "two"}, "side"));
+    d(&Probe::widths, kant::param::integers("widths", {4, 8}, "widths"));
+    d.nested(&Probe::shared);
+    d.check([](const Probe& p) { return p.side == "one" && p.shared.steps > 5 ? "too many" : ""; });
+  }
+};
+struct Mismatched {
+  int64_t lambda;
+  static void declare(kant::Declare<Mismatched>& d) {
+    d(&Mismatched::lambda, kant::param::real("lambda", 1.0, "a float into an int member"));
+  }
+};
+struct Losses {
+  double a = 0, b = 0;
+  static void declare(kant::DeclareLosses<Losses>& d) {
+    d(&Losses::a, "a", "first");
+    d(&Losses::b, "b", "second");
+  }
+};
+}  // namespace
+
+TEST_CASE("an options struct is its schema, its defaults and its typed values",
+          "[plugins][options]") {
+  const kant::Schema& schema = kant::schema_of<Probe>();
+  REQUIRE(schema.size() == 4);
+  CHECK(schema[0].name == "lambda");
+  CHECK(schema[3].name == "steps");  // the nested struct's, after the members before it
+  CHECK(schema[0].constraint_str() == "≥ 0");
+  const Probe defaults = kant::default_options<Probe>();
+  CHECK(defaults.lambda == 0.1f);  // the double default, converted as the member's type
+  CHECK(defaults.side == "two");
+  CHECK(defaults.widths == std::vector<int64_t>{4, 8});
+  CHECK(defaults.shared.steps == 3);
+  const Probe set = kant::options_from<Probe>(kant::Params({{"lambda", 2.5},
+                                                            {"side", std::string("one")},
+                                                            {"widths", std::vector<int64_t>{1}},
+                                                            {"steps", int64_t{5}}}));
+  CHECK(set.lambda == 2.5f);
+  CHECK(set.shared.steps == 5);
+  // a rule between parameters, nested ones included
+  CHECK_THROWS_WITH(kant::options_from<Probe>(kant::Params({{"lambda", 2.5},
+                                                            {"side", std::string("one")},
+                                                            {"widths", std::vector<int64_t>{1}},
+                                                            {"steps", int64_t{6}}})),
+                    "too many");
+  CHECK(kant::declaration_of<Probe>().has_rules());
+  CHECK_FALSE(kant::declaration_of<Shared>().has_rules());
+  // a member that cannot hold the declared type is an error when the schema is first built
+  CHECK_THROWS_WITH(kant::schema_of<Mismatched>(), Catch::Contains("option 'lambda'"));
+  // losses declared once: names, values in order, exact checkpoint state
+  CHECK(kant::loss_names_of<Losses>() == std::vector<std::string>{"a", "b"});
+  const Losses l{0.1, -2.0};
+  const auto values = kant::loss_values(l);
+  CHECK(values == std::vector<std::pair<std::string, double>>{{"a", 0.1}, {"b", -2.0}});
+  Losses back;
+  kant::procedures::load_losses(kant::procedures::losses_state(l), back);
+  CHECK(back.a == l.a);
+  CHECK(back.b == l.b);
 }
