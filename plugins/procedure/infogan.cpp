@@ -31,7 +31,22 @@ class ScoreHead : public Network {
   Network& critic_;
 };
 
-class InfoGan : public Procedure {
+struct InfoGanLosses {
+  double loss_critic = 0, penalty = 0, divergence_estimate = 0, loss_generator = 0, information = 0;
+  static void declare(DeclareLosses<InfoGanLosses>& d) {
+    d(&InfoGanLosses::loss_critic, "loss_critic",
+      "the critic loss of the last critic step, without penalty or information term");
+    d(&InfoGanLosses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
+    d(&InfoGanLosses::divergence_estimate, "divergence_estimate",
+      "the objective's divergence estimate at that step");
+    d(&InfoGanLosses::loss_generator, "loss_generator",
+      "the generator loss, without the information term");
+    d(&InfoGanLosses::information, "information",
+      "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the mutual-information term");
+  }
+};
+
+class InfoGan : public procedures::WithLosses<InfoGanLosses> {
  public:
   struct Options {
     int64_t categories, continuous;
@@ -53,21 +68,6 @@ class InfoGan : public Procedure {
                    ? "infogan needs a code: categories or continuous > 0"
                    : "";
       });
-    }
-  };
-  struct Losses {
-    double loss_critic = 0, penalty = 0, divergence_estimate = 0, loss_generator = 0,
-           information = 0;
-    static void declare(DeclareLosses<Losses>& d) {
-      d(&Losses::loss_critic, "loss_critic",
-        "the critic loss of the last critic step, without penalty or information term");
-      d(&Losses::penalty, "penalty", "the Lipschitz penalty of that step (0 without one)");
-      d(&Losses::divergence_estimate, "divergence_estimate",
-        "the objective's divergence estimate at that step");
-      d(&Losses::loss_generator, "loss_generator",
-        "the generator loss, without the information term");
-      d(&Losses::information, "information",
-        "L_I = λ_cat CE(Q_cat, c) + λ_cont ½‖Q_cont − c_cont‖², the mutual-information term");
     }
   };
 
@@ -105,8 +105,6 @@ class InfoGan : public Procedure {
     critic_params_ = critic_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override { return loss_names_of<Losses>(); }
-
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
     if (procedures::alternate(
@@ -115,9 +113,6 @@ class InfoGan : public Procedure {
       out.losses = loss_values(latest_);
     return out;
   }
-
-  ComponentState state() const override { return procedures::losses_state(latest_); }
-  void load_state(const ComponentState& s) override { procedures::load_losses(s, latest_); }
 
  private:
   // [z, one-hot(c_cat), c_cont]; c_cat uniform, or `category` when it is ≥ 0
@@ -199,7 +194,6 @@ class InfoGan : public Procedure {
   std::unique_ptr<ScoreHead> head_;
   Optimizer *generator_optimizer_ = nullptr, *critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, critic_params_;
-  Losses latest_;
 };
 
 }  // namespace

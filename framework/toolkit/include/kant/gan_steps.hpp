@@ -68,13 +68,12 @@ struct GanLosses {
 
 /// A generator against a critic, stepped as GanSettings say. Subclasses may replace step()
 /// and reuse the critic and generator steps.
-class Gan : public Procedure {
+class Gan : public WithLosses<GanLosses> {
  public:
   struct Options {
     GanSettings settings;
     static void declare(Declare<Options>& d) { d.nested(&Options::settings); }
   };
-  using Losses = GanLosses;
   explicit Gan(const GanSettings& settings) : settings_(settings) {}
   explicit Gan(const Options& o) : Gan(o.settings) {}
 
@@ -93,8 +92,6 @@ class Gan : public Procedure {
     critic_params_ = critic_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override { return loss_names_of<Losses>(); }
-
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
     StepOutcome out;
     bool ok =
@@ -102,10 +99,6 @@ class Gan : public Procedure {
     if (ok) out.losses = loss_values(latest_);
     return out;
   }
-
-  // the latest losses carry over into the next iteration's record
-  ComponentState state() const override { return losses_state(latest_); }
-  void load_state(const ComponentState& s) override { load_losses(s, latest_); }
 
  protected:
   bool alternating_step(TrainingContext& ctx, int64_t step, StepOutcome& out) {
@@ -228,7 +221,6 @@ class Gan : public Procedure {
   Optimizer* critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, critic_params_;
   GanSettings settings_;
-  Losses latest_;
 };
 
 }  // namespace kant::procedures

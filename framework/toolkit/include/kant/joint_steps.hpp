@@ -18,10 +18,8 @@ namespace kant::procedures {
 /// L, the procedure's declared losses (DeclareLosses), has at least loss_critic, penalty and
 /// loss_generator; a subclass records any others in latest_. Options: alternation.
 template <typename L>
-class JointCritic : public Procedure {
+class JointCritic : public WithLosses<L> {
  public:
-  using Losses = L;
-
   std::vector<std::string> network_names() const override {
     return {"generator", inverse_, "critic"};
   }
@@ -38,8 +36,6 @@ class JointCritic : public Procedure {
     critic_params_ = critic_->parameters();
   }
 
-  std::vector<std::string> loss_names() const override { return loss_names_of<L>(); }
-
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
     if (alternate(
@@ -48,10 +44,6 @@ class JointCritic : public Procedure {
       out.losses = loss_values(latest_);
     return out;
   }
-
-  // the latest losses carry over into the next iteration's record
-  ComponentState state() const override { return losses_state(latest_); }
-  void load_state(const ComponentState& s) override { load_losses(s, latest_); }
 
  protected:
   /// `critic` is what its papers call the critic, `inverse` the network that maps x to z.
@@ -67,7 +59,7 @@ class JointCritic : public Procedure {
   virtual Tensor generator_loss(TrainingContext& ctx) = 0;
 
   Network *generator_ = nullptr, *inverse_network_ = nullptr, *critic_ = nullptr;
-  L latest_;
+  using WithLosses<L>::latest_;
 
  private:
   bool critic_step(TrainingContext& ctx, StepOutcome& out) {

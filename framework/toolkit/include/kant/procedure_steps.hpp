@@ -94,4 +94,18 @@ void load_losses(const ComponentState& s, L& l) {
   }
 }
 
+/// A procedure whose losses are declared in L (DeclareLosses): its loss names, and the latest
+/// values, `latest_`, kept in checkpoints so that they carry over into the next record.
+template <typename L>
+class WithLosses : public Procedure {
+ public:
+  using Losses = L;
+  std::vector<std::string> loss_names() const override { return loss_names_of<L>(); }
+  ComponentState state() const override { return losses_state(latest_); }
+  void load_state(const ComponentState& s) override { load_losses(s, latest_); }
+
+ protected:
+  L latest_;
+};
+
 }  // namespace kant::procedures
