@@ -1,9 +1,9 @@
 // Dataset `idx`: images in the IDX format of MNIST (LeCun et al.; files like
 // train-images-idx3-ubyte, gzip-compressed or not) from a path the user gives, with an
-// optional labels file. Header: two zero bytes, the element type (0x08 = unsigned byte), the
-// number of dimensions d, then d big-endian 32-bit sizes; the elements follow in row-major
-// order. Images are [n, rows, cols] (one channel) or [n, channels, rows, cols], scaled from
-// 0…255 to [−1, 1], optionally resized.
+// optional labels file (then each batch carries its images' labels). Header: two zero bytes, the
+// element type (0x08 = unsigned byte), the number of dimensions d, then d big-endian 32-bit sizes;
+// the elements follow in row-major order. Images are [n, rows, cols] (one channel) or [n, channels,
+// rows, cols], scaled from 0…255 to [−1, 1], optionally resized.
 #include <fmt/format.h>
 
 #include "image_set.hpp"
