@@ -146,6 +146,10 @@ const Schema& generator_reserved() {
       param::integer("noise_dim", 2, "dimension of the generator's input noise z").at_least(1),
       param::choice("noise", "normal", {"normal", "uniform"},
                     "distribution of z: N(0, I) or U[-1, 1]^d"),
+      param::choice("labels", "uniform", {"uniform", "data"},
+                    "a conditional generator's labels: uniform over the classes, or drawn with "
+                    "the data's class frequencies")
+          .added_later(),
   };
   return s;
 }
@@ -376,6 +380,7 @@ void resolve_networks(const ConfigNode& config, const Registry& registry,
                                  generator_reserved(), &reserved);
       cell.noise_dim = reserved.integer("noise_dim");
       cell.noise = reserved.string("noise");
+      cell.generated_labels = reserved.string("labels");
     } else if (network == "critic") {
       net.architecture = section(config, registry, canon, "critic", Kind::architecture,
                                  critic_reserved(), &reserved);
@@ -484,6 +489,83 @@ void resolve_metrics(const ConfigNode& config, const Registry& registry, CellCon
   canon.set("metrics", metrics_canon);
 }
 
+// Each network's label conditioning (`condition`, `classes` in its block, where its
+// architecture declares them), and what it asks of the other sections: a role that takes it, a
+// procedure and settings that pass labels (gan, alternating, not unrolled), no packing of a
+// conditional critic; generator.labels and procedure.auxiliary_weight only where they act. The
+// data set's labels are checked when it is built (check_experiment_datasets).
+void check_conditioning(const ConfigNode& config, CellConfig& cell) {
+  auto mark_of = [&](const std::string& block, const char* key) {
+    const ConfigNode* b = config.find(block);
+    const ConfigNode* k = b && b->is_map() ? b->find(key) : nullptr;
+    return k ? k->mark : b ? b->mark : config.mark;
+  };
+  bool any = false;
+  for (NetworkChoice& net : cell.networks) {
+    const auto& values = net.architecture.params.values();
+    if (!values.count("condition")) continue;
+    net.condition = net.architecture.params.string("condition");
+    net.classes = net.architecture.params.integer("classes");
+    net.condition_mark = mark_of(net.name, "condition");
+    net.classes_mark = mark_of(net.name, "classes");
+    if (net.condition == "none") continue;
+    any = true;
+    const bool generator = net.name == "generator", critic = net.name == "critic";
+    if (!generator && !critic)
+      throw ConfigError(net.condition_mark,
+                        fmt::format("{}.condition: {}: only the generator and the critic take "
+                                    "labels; write condition: none",
+                                    net.name, net.condition));
+    if (generator && net.condition != "concat" && net.condition != "batch_norm")
+      throw ConfigError(net.condition_mark,
+                        fmt::format("generator.condition: {} is a critic's; a generator takes "
+                                    "none, concat or batch_norm",
+                                    net.condition));
+    if (critic && net.condition == "batch_norm")
+      throw ConfigError(net.condition_mark,
+                        "critic.condition: batch_norm is a generator's; a critic takes none, "
+                        "concat, projection or auxiliary");
+    if (critic && cell.pack > 1)
+      throw ConfigError(net.condition_mark,
+                        fmt::format("critic.condition: {} with critic.pack: {}: a packed critic "
+                                    "takes no labels; write pack: 1 or condition: none",
+                                    net.condition, cell.pack));
+  }
+  const std::string procedure = cell.procedure.component->name();
+  if (any && procedure != "gan") {
+    const NetworkChoice& net = *std::find_if(cell.networks.begin(), cell.networks.end(),
+                                             [](const auto& n) { return n.condition != "none"; });
+    throw ConfigError(net.condition_mark,
+                      fmt::format("{}.condition: {}: procedure '{}' passes no labels; "
+                                  "conditional networks train with procedure gan",
+                                  net.name, net.condition, procedure));
+  }
+  if (any) {
+    const Params& p = cell.procedure.params;
+    if (p.string("updates") == "simultaneous" || p.string("order") == "simultaneous" ||
+        p.integer("unrolled_steps") > 0)
+      throw ConfigError(mark_of("procedure", "updates"),
+                        "conditional networks train with alternating updates without "
+                        "unrolled_steps: write updates: alternating, order: critic_first or "
+                        "generator_first, unrolled_steps: 0");
+  }
+  const NetworkChoice& g = cell.networks.front();
+  if (cell.generated_labels != "uniform" && g.condition == "none")
+    throw ConfigError(mark_of("generator", "labels"),
+                      fmt::format("generator.labels: {} acts on a conditional generator only; "
+                                  "give the generator a condition (concat, batch_norm) or "
+                                  "remove labels",
+                                  cell.generated_labels));
+  const ConfigNode* proc = config.find("procedure");
+  if (proc && proc->is_map() && proc->find("auxiliary_weight")) {
+    const NetworkChoice* critic = cell.network("critic");
+    if (!critic || critic->condition != "auxiliary")
+      throw ConfigError(proc->find("auxiliary_weight")->mark,
+                        "procedure.auxiliary_weight acts on an AC-GAN critic only: give the "
+                        "critic condition: auxiliary or remove auxiliary_weight");
+  }
+}
+
 // What one section asks of another, once both are resolved.
 void check_across_sections(const ConfigNode& config, const CellConfig& cell) {
   if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
@@ -523,6 +605,7 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   resolve_optimizers(config, registry, cell, canon);
   canon.set("train", resolve_train(config, procedure_settings, cell));
   check_across_sections(config, cell);
+  check_conditioning(config, cell);
   resolve_metrics(config, registry, cell, canon);
   if (const ConfigNode* seed = config.find("seed")) {
     ParamSpec spec = param::integer("seed", 0, "random seed").at_least(0);

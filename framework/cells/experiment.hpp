@@ -43,6 +43,11 @@ struct NetworkChoice {
   /// From `<name>_lipschitz` (any network but the critic, whose methods are `lipschitz`):
   /// methods that reparameterise its weights (spectral_norm, bjorck), combined; none: empty.
   std::vector<ComponentChoice> lipschitz;
+  /// Its `condition` (how it takes a class label; "none" also for architectures without one)
+  /// and `classes` (0: the data set's), with where the block says so, for errors.
+  std::string condition = "none";
+  int64_t classes = 0;
+  Mark condition_mark, classes_mark;
 };
 
 /// One fully resolved, validated cell config. `canonical` holds every parameter (defaults
@@ -56,6 +61,9 @@ struct CellConfig {
   std::vector<MetricChoice> metrics;
   int64_t noise_dim = 0;
   std::string noise;
+  /// generator.labels: a conditional generator's labels drawn `uniform`ly over the classes or
+  /// as the `data`'s class frequencies.
+  std::string generated_labels = "uniform";
   int64_t pack = 1;  ///< samples per critic input (PacGAN)
   TrainSettings train;
   /// train.metric_errors: `fail` (true) fails the cell when a metric throws, and stores

@@ -56,6 +56,19 @@ const std::vector<std::string>& init_kinds() {
   return kinds;
 }
 
+Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
+  const auto n = static_cast<int64_t>(labels.size());
+  Tensor y = Tensor::zeros({n, classes});
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = labels[static_cast<size_t>(i)];
+    if (c < 0 || c >= classes)
+      throw Error("label " + std::to_string(c) + " is not one of " + std::to_string(classes) +
+                  " classes");
+    y.data()[i * classes + c] = 1.0f;
+  }
+  return y;
+}
+
 Tensor initialise(const Shape& shape, const Init& init, Rng& rng) {
   const auto [fan_in, fan_out] = fans(shape);
   const std::string& k = init.kind;

@@ -1,5 +1,7 @@
-// Module: the ordered list of named parameters.
+// Module: the ordered list of named parameters; what a Network without a condition refuses.
 #include "kant/module.hpp"
+
+#include "kant/error.hpp"
 
 namespace kant {
 
@@ -30,6 +32,14 @@ Tensor Module::register_buffer(std::string name, Tensor value) {
 Tensor Module::use(size_t index) const {
   const auto& [name, value] = params_.at(index);
   return transform_ ? transform_(name, value) : value;
+}
+
+Tensor Network::forward_conditional(const Tensor&, const Tensor&) {
+  throw Error("this network takes no label (it is not conditional)");
+}
+
+std::pair<Tensor, Tensor> Network::forward_auxiliary(const Tensor&) {
+  throw Error("this network has no auxiliary classifier head");
 }
 
 }  // namespace kant

@@ -280,6 +280,22 @@ std::string cell_samples_svg(const CellSummary& c, const std::string& title,
 }
 
 // One cell's critic value surface with contours and the data on top ("" without one).
+// A conditional generator's samples by class, one row per class (conditional_accuracy's
+// class_grid [K, m, C, H, W]); "" when the cell stored none.
+std::string cell_class_grid_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> grid;
+  try {
+    grid = read_cell_dataset(c.path, "arrays/conditional_accuracy/class_grid", &shape);
+  } catch (const Error&) {
+    return "";
+  }
+  if (shape.size() != 5 || (shape[2] != 1 && shape[2] != 3)) return "";
+  const auto [k, m] = std::pair{static_cast<size_t>(shape[0]), static_cast<size_t>(shape[1])};
+  return svg::image_grid(grid, k * m, static_cast<size_t>(shape[2]), static_cast<size_t>(shape[3]),
+                         static_cast<size_t>(shape[4]), m, title + " — one row per class");
+}
+
 std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
   std::vector<double> x, y, v, real;
   try {
@@ -312,7 +328,9 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
       {"samples", "samples",
        [](const CellSummary& c, const std::string& t) { return cell_samples_svg(c, t, {}); }},
       {"critic value surfaces", "surface",
-       [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }}};
+       [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }},
+      {"samples by class", "class_grid",
+       [](const CellSummary& c, const std::string& t) { return cell_class_grid_svg(c, t); }}};
   for (const auto& [section, stem, make] : kinds) {
     try {
       if (!spec.figures.any()) {

@@ -117,6 +117,9 @@ void write_cell(h5::Group& root, const CellInfo& info, const CellResult& r) {
   h5::Group samples = root.create_group("samples");
   write_samples(samples, "generated", r.generated);
   write_samples(samples, "real", r.real);
+  if (!r.generated_labels.empty())  // a conditional generator's: each sample's requested label
+    samples.write("generated_labels", r.generated_labels,
+                  {static_cast<int64_t>(r.generated_labels.size())});
   if (r.final_state) write_final_state(root, *r.final_state);
   write_snapshots(root, "snapshots", r.snapshots);  // only when train.sample_every asked for them
 }

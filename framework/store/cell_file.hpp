@@ -74,7 +74,8 @@ struct CellResult {
   std::map<std::string, double> final_metrics;         ///< "metric.value" at the end
   std::map<std::string, std::map<std::string, Tensor>> arrays;  ///< per metric, at the end
   Tensor generated;                                             ///< generated samples at the end
-  Tensor real;                                                  ///< as many data samples, for plots
+  std::vector<int64_t> generated_labels;  ///< their requested labels (conditional generators)
+  Tensor real;                            ///< as many data samples, for plots
   Snapshots snapshots;                    ///< samples during training (none by default)
   double wall_time_s = 0;                 ///< over every resume
   int64_t resumes = 0;                    ///< times training continued from a checkpoint

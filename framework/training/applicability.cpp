@@ -152,15 +152,37 @@ void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricC
 
 void check_experiment_datasets(const Experiment& ex, const Registry& registry,
                                const std::vector<size_t>& cells) {
-  std::set<std::string> built;
+  std::map<std::string, int64_t> classes;  // each distinct data set's label classes
   for (size_t i : cells) {
     const CellConfig& c = ex.cells.at(i).config;
-    if (!built.insert(dataset_key(c)).second) continue;
-    try {
-      build_dataset(c, registry);        // and let go of it at once: the cells build their own
-    } catch (const std::exception& e) {  // "dataset 'idx' (plugin …) could not be created: …"
-      throw ConfigError(c.dataset.mark, e.what());
+    auto it = classes.find(dataset_key(c));
+    if (it == classes.end()) {
+      try {  // and let go of it at once: the cells build their own
+        it = classes.emplace(dataset_key(c), build_dataset(c, registry)->classes()).first;
+      } catch (const std::exception& e) {  // "dataset 'idx' (plugin …) could not be created: …"
+        throw ConfigError(c.dataset.mark, e.what());
+      }
     }
+    check_labels_fit(c, it->second);
+  }
+}
+
+void check_labels_fit(const CellConfig& c, int64_t classes) {
+  const std::string dataset = c.dataset.component->name();
+  for (const NetworkChoice& net : c.networks) {
+    if (net.condition == "none") continue;
+    if (classes == 0)
+      throw ConfigError(
+          net.condition_mark,
+          fmt::format("{}.condition: {} needs labels, and dataset '{}' has none as configured; "
+                      "labelled data sets: digits, idx with `labels`, and the mixtures ring, "
+                      "grid, eight_gaussians, twenty_five_gaussians (the mode is the label)",
+                      net.name, net.condition, dataset));
+    if (net.classes != 0 && net.classes != classes)
+      throw ConfigError(net.classes_mark,
+                        fmt::format("{}.classes: {} differs from the {} label classes of dataset "
+                                    "'{}'; write classes: {} or remove it",
+                                    net.name, net.classes, classes, dataset, classes));
   }
 }
 

@@ -45,5 +45,8 @@ void check_experiment_datasets(const Experiment& ex, const Registry& registry,
                                const std::vector<size_t>& cells);
 /// The same for every cell of the experiment.
 void check_experiment_datasets(const Experiment& ex, const Registry& registry);
+/// A ConfigError at the network's `condition` (or `classes`) when a conditional network meets
+/// a data set without labels, or a label count other than the data set's `classes`.
+void check_labels_fit(const CellConfig& c, int64_t classes);
 
 }  // namespace kant

@@ -7,6 +7,7 @@
 
 #include "kant/autodiff.hpp"
 #include "kant/error.hpp"
+#include "kant/layers.hpp"
 #include "kant/packing.hpp"
 #include "training/combined_lipschitz.hpp"
 
@@ -64,7 +65,7 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
                               cfg.procedure.component->name(), r.name));
     const bool packed = r.name == "critic" && cfg.pack > 1;
     NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, cfg.pack) : r.input_shape,
-                     r.output_shape, &init_rng};
+                     r.output_shape, &init_rng, dataset->classes()};
     std::shared_ptr<Network> net =
         make<Network, ArchitectureFactory>(registry, choice->architecture, spec);
     if (packed) net = std::make_shared<PackedCritic>(std::move(net), cfg.pack);
@@ -97,7 +98,7 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
     metrics.push_back(make<Metric, MetricFactory>(registry, m.choice));
   if (train.ema > 0) {
     const NetworkRequest& g = requests.front();
-    NetworkSpec spec{g.role, g.input_shape, g.output_shape, &ema_rng};
+    NetworkSpec spec{g.role, g.input_shape, g.output_shape, &ema_rng, dataset->classes()};
     average = make<Network, ArchitectureFactory>(registry, cfg.networks.front().architecture, spec);
     copy_parameters(*average, *generator);
   }
@@ -117,6 +118,7 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
         return make_optimizer(registry, network);
       },
       [this, &registry](const std::string& network) { reinitialize(registry, network); }});
+  context->labels = [this](Rng& rng, int64_t n) { return generated_labels(rng, n); };
   procedure->set_up(*context);
   scoring_critic = procedure->scoring_critic(*context);
   context->optimizer = [](const std::string& network) -> Optimizer& {
@@ -146,7 +148,7 @@ void Session::reinitialize(const Registry& registry, const std::string& network)
     Rng rng(config.seed, kReinit + reinitialized_++);
     const bool packed = r.name == "critic" && config.pack > 1;
     NetworkSpec spec{r.role, packed ? packed_shape(r.input_shape, config.pack) : r.input_shape,
-                     r.output_shape, &rng};
+                     r.output_shape, &rng, dataset->classes()};
     std::shared_ptr<Network> fresh =
         make<Network, ArchitectureFactory>(registry, config.network(network)->architecture, spec);
     copy_parameters(*it->second, *fresh);
@@ -162,10 +164,38 @@ void Session::reinitialize(const Registry& registry, const std::string& network)
                           config.procedure.component->name(), network));
 }
 
-Tensor Session::generate(Rng& rng, int64_t n) {
-  if (std::optional<Tensor> own = procedure->samples(*context, *dataset, rng, n)) return *own;
+Batch Session::generate_labelled(Rng& rng, int64_t n, std::optional<int64_t> label) {
+  if (std::optional<Tensor> own = procedure->samples(*context, *dataset, rng, n)) return {*own, {}};
   NoGradGuard no_grad;
-  return sampler().forward(generator_input(rng, n));
+  Tensor input = generator_input(rng, n);
+  Network& g = sampler();
+  if (g.label_classes() == 0) return {g.forward(input), {}};
+  // the labels after the inputs, from the same stream
+  std::vector<int64_t> labels =
+      label ? std::vector<int64_t>(static_cast<size_t>(n), *label) : generated_labels(rng, n);
+  return {g.forward_conditional(input, one_hot(labels, g.label_classes())), std::move(labels)};
+}
+
+std::vector<int64_t> Session::generated_labels(Rng& rng, int64_t n) const {
+  const std::vector<double> shares = dataset->class_frequencies();
+  if (shares.empty()) throw Error("generated labels asked for, and the data set has no labels");
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (int64_t& l : labels) {
+    if (config.generated_labels == "uniform") {
+      l = static_cast<int64_t>(rng.below(shares.size()));
+      continue;
+    }
+    // inverse of the cumulative class frequencies at u ~ U[0, 1)
+    const double u = rng.uniform();
+    double cumulative = 0;
+    l = static_cast<int64_t>(shares.size()) - 1;
+    for (size_t c = 0; c < shares.size(); ++c)
+      if (u < (cumulative += shares[c])) {
+        l = static_cast<int64_t>(c);
+        break;
+      }
+  }
+  return labels;
 }
 
 Tensor Session::noise(Rng& rng, int64_t n) const {

@@ -4,6 +4,7 @@
 // independent random streams.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,7 +57,13 @@ struct Session {
   /// The network metrics and stored samples come from: the average when there is one.
   Network& sampler() const { return average ? *average : *generator; }
   /// n samples for metrics and storage: the procedure's own, else the sampler's on its inputs.
-  Tensor generate(Rng& rng, int64_t n);
+  Tensor generate(Rng& rng, int64_t n) { return generate_labelled(rng, n).x; }
+  /// The same with each sample's label where the generator is conditional: `label` for every
+  /// sample, or drawn by generated_labels() after the inputs, from the same stream.
+  Batch generate_labelled(Rng& rng, int64_t n, std::optional<int64_t> label = std::nullopt);
+  /// n labels of generated samples: uniform over the data set's classes or with its class
+  /// frequencies (generator.labels).
+  std::vector<int64_t> generated_labels(Rng& rng, int64_t n) const;
   /// Networks re-initialised so far (each from a stream of its own), kept by checkpoints.
   uint64_t reinitialized() const { return reinitialized_; }
   void set_reinitialized(uint64_t n) { reinitialized_ = n; }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kant/autodiff.hpp"
+#include "kant/layers.hpp"
 
 namespace kant {
 namespace {
@@ -56,7 +57,12 @@ class LipschitzGuard {
 
 SnapshotTaker::SnapshotTaker(Session& s, const Registry& registry) : session_(s) {
   inputs_ = s.generator_input(s.snapshot_rng, s.train.sample_size);
-  if (s.dataset->sample_shape() != Shape{2} || !s.scoring_critic) return;
+  if (const int64_t k = s.sampler().label_classes(); k > 0)  // fixed labels too, after the inputs
+    labels_ = one_hot(s.generated_labels(s.snapshot_rng, s.train.sample_size), k);
+  // a critic surface needs a critic that scores a point without its label
+  if (s.dataset->sample_shape() != Shape{2} || !s.scoring_critic ||
+      s.scoring_critic->label_classes() > 0)
+    return;
   auto copy = registry.create<Dataset, DatasetFactory>(*s.config.dataset.component,
                                                        s.config.dataset.params, s.config.seed);
   Tensor x = copy->sample(kExtentSamples, s.snapshot_rng);
@@ -100,7 +106,8 @@ void SnapshotTaker::take(int64_t step, Snapshots& out) {
   Network& sampler = session_.sampler();
   {
     BufferGuard buffers(&sampler);
-    Tensor x = sampler.forward(inputs_);
+    Tensor x = labels_.defined() ? sampler.forward_conditional(inputs_, labels_)
+                                 : sampler.forward(inputs_);
     out.generated.push_back(Tensor::from(x.shape(), x.to_vector()));
   }
   if (grid_x_.defined()) {

@@ -153,7 +153,9 @@ void Trainer::finish(int64_t last_step) {
   snapshot(last_step, true);  // changes no stream, network or state (see snapshots.hpp)
   stage_.final_arrays(last_step, result_);
   if (session_.train.samples > 0) {
-    result_.generated = generate_samples(session_, session_.train.samples);
+    Batch generated = session_.generate_labelled(session_.metric_noise_rng, session_.train.samples);
+    result_.generated = generated.x;
+    result_.generated_labels = std::move(generated.labels);
     result_.real = session_.dataset->sample(session_.train.samples, session_.metric_rng);
   }
   result_.wall_time_s = elapsed();

@@ -9,9 +9,14 @@
 // Critic:    x → Conv 4×4 stride 2 pad 1 → act → (Conv 4×4 stride 2 pad 1 → norm → act)…
 //            → flatten → Linear → 1. No normalisation by default: a gradient penalty is per
 //            sample, which batch norm breaks (WGAN-GP §4); layer norm is the paper's substitute.
+// Conditioning on a label y (one-hot [N, K], condition.hpp): concat puts y beside z and, as K
+// constant maps, beside the input of every convolution (and y beside the critic's flattened
+// features before its Linear); batch_norm (generator) makes every batch norm conditional;
+// projection and auxiliary (critic) act on φ(x), the flattened features before the Linear.
 #include <fmt/format.h>
 
 #include "blocks.hpp"
+#include "condition.hpp"
 #include "kant/error.hpp"
 #include "kant/layers.hpp"
 #include "kant/plugin.hpp"
@@ -29,6 +34,7 @@ class Dcgan : public Network {
     std::string normalization, activation;
     float negative_slope;
     std::string init;
+    conditioning::Options cond;
     static void declare(Declare<Options>& d) {
       std::vector<std::string> inits = init_kinds();
       inits.push_back("dcgan");
@@ -53,9 +59,22 @@ class Dcgan : public Network {
         param::choice("init", "pytorch", inits,
                       "weight initialiser (layers.hpp); dcgan: N(0, 0.02²) weights and batch-norm "
                       "γ ~ N(1, 0.02²), as Radford et al."));
+      d.nested(&Options::cond);
+      d.check([](const Options& o) -> std::string {
+        if (o.cond.batch_norm() && o.normalization != "default" && o.normalization != "batch")
+          return fmt::format(
+              "condition: batch_norm makes every batch norm conditional, which "
+              "normalization: {} contradicts (use default or batch)",
+              o.normalization);
+        return "";
+      });
     }
   };
-  Dcgan(const Options& o, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
+  Dcgan(const Options& o, const NetworkSpec& spec)
+      : generator_(spec.role == Role::generator),
+        cond_(o.cond),
+        classes_(conditioning::classes_for(o.cond, spec, "dcgan")) {
+    const int64_t k = cond_.concat() ? classes_ : 0;  // label maps beside each layer's input
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2] ||
         (image[1] != 28 && image[1] != 32 && image[1] != 64))
@@ -82,40 +101,47 @@ class Dcgan : public Network {
     auto ch = [&](int64_t i) { return o.constant_width ? o.width : o.width << i; };
     const bool conv_bias = norm_ == "none";
     const Conv2dOptions down = Conv2dOptions::square(2, 1);
+    // a block's normalisation: conditional batch norm with condition: batch_norm
+    auto norm = [&](const std::string& kind, const std::string& name,
+                    const Shape& per_sample) -> conditioning::MaybeConditionalNorm<Norm> {
+      if (cond_.batch_norm())
+        return conditioning::ConditionalBatchNorm(*this, name, per_sample[0], classes_);
+      return Norm(*this, kind, name, per_sample, rng, dcgan_init);
+    };
     if (generator_) {
       const int64_t c0 = ch(stages - 1);
-      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape), c0 * 16, true, init, rng);
-      first_norm_ = Norm(*this, norm_, "fc_norm", {c0, 4, 4}, rng, dcgan_init);
+      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape) + k, c0 * 16, true, init, rng);
+      first_norm_ = norm(norm_, "fc_norm", {c0, 4, 4});
       int64_t side = 4;
       for (int64_t i = stages - 1; i >= 1; --i) {
         side = side * 2 == 8 && size_ == 28 ? 7 : side * 2;
         const std::string name = fmt::format("up{}", stages - i);
-        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i), ch(i - 1), 4, down, conv_bias,
-                                      init, rng));
-        up_norm_.push_back(
-            Norm(*this, norm_, name + ".norm", {ch(i - 1), side, side}, rng, dcgan_init));
+        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i) + k, ch(i - 1), 4, down,
+                                      conv_bias, init, rng));
+        up_norm_.push_back(norm(norm_, name + ".norm", {ch(i - 1), side, side}));
       }
-      out_t_ = ConvTranspose2d(*this, "out", ch(0), channels_, 4, down, true, init, rng);
+      out_t_ = ConvTranspose2d(*this, "out", ch(0) + k, channels_, 4, down, true, init, rng);
     } else {
       int64_t side = size_;
       for (int64_t i = 0; i < stages; ++i) {
         down_inputs_.push_back({i == 0 ? channels_ : ch(i - 1), side, side});
         side = (side + 2 - 4) / 2 + 1;
         const std::string name = fmt::format("down{}", i + 1);
-        down_.push_back(Conv2d(*this, name + ".conv", i == 0 ? channels_ : ch(i - 1), ch(i), 4,
-                               down, i == 0 || conv_bias, init, rng));
+        down_.push_back(Conv2d(*this, name + ".conv", (i == 0 ? channels_ : ch(i - 1)) + k, ch(i),
+                               4, down, i == 0 || conv_bias, init, rng));
         // DCGAN: no normalisation on the critic's first layer
-        down_norm_.push_back(Norm(*this, i == 0 ? "none" : norm_, name + ".norm",
-                                  {ch(i), side, side}, rng, dcgan_init));
+        down_norm_.push_back(norm(i == 0 ? "none" : norm_, name + ".norm", {ch(i), side, side}));
       }
-      fc_ = Linear(*this, "fc", ch(stages - 1) * side * side, shape_numel(spec.output_shape), true,
-                   init, rng);
+      const int64_t features = ch(stages - 1) * side * side;
+      fc_ = Linear(*this, "fc", features + k, shape_numel(spec.output_shape), true, init, rng);
+      if (cond_.projection() || cond_.auxiliary())
+        head_ = conditioning::CriticHead(*this, cond_, features, classes_, init, rng);
     }
   }
 
   /// Critic without normalisation: ∏ ‖conv_i‖ · ‖fc‖ · Lip(act)^stages.
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
-    if (generator_ || norm_ != "none") return std::nullopt;
+    if (generator_ || norm_ != "none" || label_classes() > 0) return std::nullopt;
     double bound = norm(fc_.as_operator("fc"));
     for (size_t i = 0; i < down_.size(); ++i)
       bound *= act_.lipschitz() *
@@ -123,45 +149,74 @@ class Dcgan : public Network {
     return bound;
   }
 
-  bool batch_independent() const override { return norm_ != "batch"; }
+  bool batch_independent() const override {
+    return norm_ != "batch" && !(generator_ && cond_.batch_norm());
+  }
 
   Tensor forward(const Tensor& x) override {
-    const int64_t n = x.size(0);
-    if (generator_) {
-      Tensor h = fc_(reshape(x, {n, -1}));
-      h = act_(first_norm_(reshape(h, {n, -1, 4, 4})));
-      for (size_t i = 0; i < up_.size(); ++i) {
-        h = up_[i](h);
-        if (size_ == 28 && i == 0) h = crop(h, {0, 0, 0, 0}, {n, h.size(1), 7, 7});
-        h = act_(up_norm_[i](h));
-      }
-      return kant::tanh(out_t_(h));
-    }
-    Tensor h = x;
-    for (size_t i = 0; i < down_.size(); ++i)
-      h = record_block("down", i + 1, act_(down_norm_[i](down_[i](h))));
-    return fc_(flatten(h));
+    if (label_classes() > 0)
+      throw Error(fmt::format("dcgan: condition: {} needs each sample's label", cond_.condition));
+    return run(x, Tensor()).first;
+  }
+  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
+  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
+    if (label_classes() == 0) return Network::forward_conditional(x, y);
+    conditioning::check_labels(y, x.size(0), classes_, "dcgan");
+    return run(x, y).first;
+  }
+  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
+  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
+    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
+    auto [score, features] = run(x, Tensor());
+    return {score, head_.logits(features)};
   }
 
  private:
+  // The output and, for the critic, φ(x) (flattened features); y: one-hot or undefined.
+  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) {
+    using conditioning::with_label;
+    const int64_t n = x.size(0);
+    const Tensor beside = cond_.concat() ? y : Tensor();
+    if (generator_) {
+      Tensor h = fc_(with_label(reshape(x, {n, -1}), beside));
+      h = act_(first_norm_(reshape(h, {n, -1, 4, 4}), y));
+      for (size_t i = 0; i < up_.size(); ++i) {
+        h = up_[i](with_label(h, beside));
+        if (size_ == 28 && i == 0) h = crop(h, {0, 0, 0, 0}, {n, h.size(1), 7, 7});
+        h = act_(up_norm_[i](h, y));
+      }
+      return {kant::tanh(out_t_(with_label(h, beside))), Tensor()};
+    }
+    Tensor h = x;
+    for (size_t i = 0; i < down_.size(); ++i)
+      h = record_block("down", i + 1, act_(down_norm_[i](down_[i](with_label(h, beside)), y)));
+    Tensor features = flatten(h);
+    Tensor score = fc_(with_label(features, beside));
+    if (cond_.projection()) score = head_.score(score, features, y);
+    return {score, features};
+  }
+
   bool generator_;
+  conditioning::Options cond_;
+  int64_t classes_;
+  conditioning::CriticHead head_;
   int64_t channels_ = 1, size_ = 32;
   std::string norm_;
   blocks::Activation act_;
   float slope_ = 0.2f;
   Linear fc_;
-  Norm first_norm_;
+  conditioning::MaybeConditionalNorm<Norm> first_norm_;
   std::vector<ConvTranspose2d> up_;
-  std::vector<Norm> up_norm_;
+  std::vector<conditioning::MaybeConditionalNorm<Norm>> up_norm_;
   ConvTranspose2d out_t_;
   std::vector<Conv2d> down_;
   std::vector<Shape> down_inputs_;  // per-sample input shape of each down_ conv
-  std::vector<Norm> down_norm_;
+  std::vector<conditioning::MaybeConditionalNorm<Norm>> down_norm_;
 };
 
 }  // namespace
 
 KANT_COMPONENT(
-    Dcgan, "dcgan", "1.0.0",
+    Dcgan, "dcgan", "1.1.0",
     "DCGAN generator/critic for 1- or 3-channel 28/32/64 px images (Radford et al. 2016), "
     "with the WGAN-GP paper's variants (Gulrajani et al. 2017)")

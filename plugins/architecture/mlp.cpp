@@ -6,11 +6,17 @@
 // pieces (Lin et al. 2018). group_sort sorts consecutive groups of units (Anil et al. 2019).
 // Parameters are named layers.<i>.weight [out, in] and layers.<i>.bias [out]; normalisation
 // layers.<i>.norm.*.
+//
+// Conditioning on a label y (one-hot [N, K], condition.hpp): concat feeds [h_i, y] to every
+// linear layer (the input's too); batch_norm (generator) makes every hidden normalisation a
+// conditional batch norm; projection (critic) adds yᵀVφ(x) and auxiliary (critic) K class
+// logits, φ(x) being the last hidden layer's output (the flattened input without hidden layers).
 #include <fmt/format.h>
 
 #include <cmath>
 
 #include "blocks.hpp"
+#include "condition.hpp"
 #include "kant/error.hpp"
 #include "kant/plugin.hpp"
 
@@ -28,6 +34,7 @@ class Mlp : public Network {
     std::string normalization, output_activation, init;
     float init_std;
     bool hidden_bias;
+    conditioning::Options cond;
     static void declare(Declare<Options>& d) {
       using blocks::Activation;
       d(&Options::hidden,
@@ -68,6 +75,13 @@ class Mlp : public Network {
                        "biases in the hidden layers (false: PacGAN's generator, Linear without "
                        "bias before batch norm)")
             .added_later());
+      d.nested(&Options::cond);
+      d.check([](const Options& o) -> std::string {
+        if (o.cond.batch_norm() && o.normalization == "layer")
+          return "condition: batch_norm makes every hidden normalisation a conditional batch "
+                 "norm, which normalization: layer contradicts (use none or batch)";
+        return "";
+      });
     }
   };
   Mlp(const Options& o, const NetworkSpec& spec)
@@ -75,7 +89,10 @@ class Mlp : public Network {
         output_activation_(o.output_activation, o.negative_slope),
         pieces_(o.maxout_pieces),
         norm_(o.normalization),
-        output_shape_(spec.output_shape) {
+        output_shape_(spec.output_shape),
+        cond_(o.cond),
+        classes_(conditioning::classes_for(o.cond, spec, "mlp")) {
+    const int64_t label_width = cond_.concat() ? classes_ : 0;  // y beside each layer's input
     std::vector<int64_t> widths{shape_numel(spec.input_shape)};
     if (o.depth > 0)
       widths.insert(widths.end(), static_cast<size_t>(o.depth), o.width);
@@ -91,7 +108,8 @@ class Mlp : public Network {
     const bool hidden_bias = o.hidden_bias;
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
       const bool hidden = i + 2 < widths.size();
-      const int64_t in = widths[i], out = hidden ? widths[i + 1] * pieces_ : widths[i + 1];
+      const int64_t in = widths[i] + label_width,
+                    out = hidden ? widths[i + 1] * pieces_ : widths[i + 1];
       Tensor w, b;
       if (init == "normal") {  // N(0, std²), zero bias (DCGAN, PacGAN: std 0.02)
         w = spec.init_rng->normal_tensor({out, in}, 0.0f, o.init_std);
@@ -112,36 +130,45 @@ class Mlp : public Network {
       const bool bias = !hidden || hidden_bias;  // a bias before batch norm is redundant
       layers_.push_back(
           {weight, bias ? register_parameter(fmt::format("layers.{}.bias", i), b) : 0, in, bias});
-      if (hidden)
-        norms_.emplace_back(*this, norm_, fmt::format("layers.{}.norm", i), Shape{out},
-                            *spec.init_rng);
+      if (hidden) {
+        const std::string name = fmt::format("layers.{}.norm", i);
+        if (cond_.batch_norm())
+          norms_.emplace_back(conditioning::ConditionalBatchNorm(*this, name, out, classes_));
+        else
+          norms_.emplace_back(blocks::Norm(*this, norm_, name, Shape{out}, *spec.init_rng));
+      }
+    }
+    if (cond_.projection() || cond_.auxiliary()) {
+      const Init head_init{init == "uniform_fan_in" ? "pytorch" : init, 1.0f, o.init_std};
+      head_ = conditioning::CriticHead(*this, cond_, widths[widths.size() - 2], classes_, head_init,
+                                       *spec.init_rng);
     }
   }
 
-  bool batch_independent() const override { return norm_ != "batch"; }
+  bool batch_independent() const override { return norm_ != "batch" && !cond_.batch_norm(); }
 
   Tensor forward(const Tensor& x) override {
-    const int64_t n = x.size(0);
-    Tensor h = reshape(x, {n, -1});
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      h = linear(h, use(layers_[i].weight), layers_[i].has_bias ? use(layers_[i].bias) : Tensor());
-      if (i + 1 == layers_.size()) {
-        h = output_activation_(h);
-        break;
-      }
-      h = norms_[i](h);
-      if (pieces_ > 1) h = maxout(h, pieces_);
-      h = record_block("hidden", i + 1, activation_(h));
-    }
-    Shape out{n};
-    out.insert(out.end(), output_shape_.begin(), output_shape_.end());
-    return reshape(h, out);
+    if (label_classes() > 0)
+      throw Error(fmt::format("mlp: condition: {} needs each sample's label", cond_.condition));
+    return run(x, Tensor()).first;
+  }
+  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
+  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
+    if (label_classes() == 0) return Network::forward_conditional(x, y);
+    conditioning::check_labels(y, x.size(0), classes_, "mlp");
+    return run(x, y).first;
+  }
+  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
+  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
+    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
+    auto [score, features] = run(x, Tensor());
+    return {score, head_.logits(features)};
   }
 
   /// ∏_i ‖W_i‖₂ · Lip(act)^hidden · Lip(output act); maxout is 1-Lipschitz in ‖·‖₂ (each
   /// output moves by at most the largest move among its pieces).
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
-    if (norm_ != "none") return std::nullopt;
+    if (norm_ != "none" || label_classes() > 0) return std::nullopt;
     double bound = output_activation_.lipschitz();
     for (size_t i = 0; i < layers_.size(); ++i) {
       const size_t w = layers_[i].weight;
@@ -155,6 +182,31 @@ class Mlp : public Network {
   }
 
  private:
+  // The output and φ(x), the last hidden layer's output; y (one-hot, or undefined) goes beside
+  // every layer's input with concat, into the norms with batch_norm, into the projection.
+  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) {
+    const int64_t n = x.size(0);
+    const Tensor beside = cond_.concat() ? y : Tensor();
+    Tensor h = reshape(x, {n, -1}), features;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      if (i + 1 == layers_.size()) features = h;
+      h = linear(conditioning::with_label(h, beside), use(layers_[i].weight),
+                 layers_[i].has_bias ? use(layers_[i].bias) : Tensor());
+      if (i + 1 == layers_.size()) {
+        h = output_activation_(h);
+        break;
+      }
+      h = norms_[i](h, y);
+      if (pieces_ > 1) h = maxout(h, pieces_);
+      h = record_block("hidden", i + 1, activation_(h));
+    }
+    Shape out{n};
+    out.insert(out.end(), output_shape_.begin(), output_shape_.end());
+    h = reshape(h, out);
+    if (cond_.projection()) h = head_.score(h, features, y);
+    return {h, features};
+  }
+
   struct Layer {
     size_t weight, bias;  // parameter indices, read through use()
     int64_t in;
@@ -166,10 +218,13 @@ class Mlp : public Network {
   std::string norm_;
   Shape output_shape_;
   std::vector<Layer> layers_;
-  std::vector<blocks::Norm> norms_;
+  std::vector<conditioning::MaybeConditionalNorm<blocks::Norm>> norms_;
+  conditioning::Options cond_;
+  int64_t classes_;
+  conditioning::CriticHead head_;
 };
 
 }  // namespace
 
-KANT_COMPONENT(Mlp, "mlp", "1.1.0",
+KANT_COMPONENT(Mlp, "mlp", "1.2.0",
                "fully connected network: flattened input → hidden layers → output")

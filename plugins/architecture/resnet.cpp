@@ -11,9 +11,16 @@
 //   block i>1:  ReLU → conv3×3 → norm → ReLU → conv3×3 (→ pool), shortcut as block 1, or the
 //               identity when the block neither pools nor changes channels
 //   (a 1×1 convolution and average pooling commute, so the shortcut's order is immaterial)
+// Conditioning on a label y (one-hot [N, K], condition.hpp): concat puts y beside z and, as K
+// constant maps, beside the input of every convolution (shortcuts included; an identity
+// shortcut stays the identity) and beside the critic's pooled features; batch_norm
+// (generator) makes every batch norm conditional (SNGAN's generator); projection and
+// auxiliary (critic) act on φ(x) = Σ_spatial ReLU(h), the features before the Linear (SNGAN's
+// projection discriminator).
 #include <fmt/format.h>
 
 #include "blocks.hpp"
+#include "condition.hpp"
 #include "kant/error.hpp"
 #include "kant/plugin.hpp"
 
@@ -23,8 +30,10 @@ using namespace kant;
 Tensor up2(const Tensor& x) { return resize(x, 2 * x.size(2), 2 * x.size(3), Resize::nearest); }
 Tensor pool2(const Tensor& x) { return avg_pool2d(x, Pool2dOptions::square(2, 2)); }
 
+using Norm = conditioning::MaybeConditionalNorm<blocks::Norm>;
+
 struct UpBlock {
-  blocks::Norm norm1, norm2;
+  Norm norm1, norm2;
   Conv2d conv1, conv2, shortcut;
 };
 
@@ -39,6 +48,7 @@ class ResNet : public Network {
   struct Options {
     int64_t width, depth, downsample;
     std::string normalization, init;
+    conditioning::Options cond;
     static void declare(Declare<Options>& d) {
       d(&Options::width, param::integer("width", 128, "channels of every block").at_least(1));
       d(&Options::depth,
@@ -55,9 +65,22 @@ class ResNet : public Network {
             "per-block normalisation; default: batch for the generator, none for the critic"));
       d(&Options::init,
         param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)"));
+      d.nested(&Options::cond);
+      d.check([](const Options& o) -> std::string {
+        if (o.cond.batch_norm() && o.normalization != "default" && o.normalization != "batch")
+          return fmt::format(
+              "condition: batch_norm makes every batch norm conditional, which "
+              "normalization: {} contradicts (use default or batch)",
+              o.normalization);
+        return "";
+      });
     }
   };
-  ResNet(const Options& o, const NetworkSpec& spec) : generator_(spec.role == Role::generator) {
+  ResNet(const Options& o, const NetworkSpec& spec)
+      : generator_(spec.role == Role::generator),
+        cond_(o.cond),
+        classes_(conditioning::classes_for(o.cond, spec, "resnet")) {
+    const int64_t k = cond_.concat() ? classes_ : 0;  // label maps beside each conv's input
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2])
       throw Error(
@@ -69,6 +92,12 @@ class ResNet : public Network {
     Rng& rng = *spec.init_rng;
     const Init init{o.init, 1.0f, 0.02f};
     const Conv2dOptions same = Conv2dOptions::square(1, 1), point{};
+    // a block's normalisation: conditional batch norm with condition: batch_norm
+    auto norm = [&](const std::string& name, const Shape& per_sample) -> Norm {
+      if (cond_.batch_norm())
+        return conditioning::ConditionalBatchNorm(*this, name, per_sample[0], classes_);
+      return blocks::Norm(*this, norm_, name, per_sample, rng);
+    };
     if (generator_) {
       if (size % (int64_t{1} << depth) != 0 || (size >> depth) < 2)
         throw Error(
@@ -76,22 +105,22 @@ class ResNet : public Network {
                         "reach {} px from a start of at least 2 px",
                         depth, depth, size));
       start_ = size >> depth;
-      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape), width * start_ * start_, true, init,
-                   rng);
+      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape) + k, width * start_ * start_, true,
+                   init, rng);
       int64_t side = start_;
       for (int64_t i = 0; i < depth; ++i) {
         const std::string name = fmt::format("up{}", i + 1);
         UpBlock b;
-        b.norm1 = blocks::Norm(*this, norm_, name + ".norm1", {width, side, side}, rng);
+        b.norm1 = norm(name + ".norm1", {width, side, side});
         side *= 2;
-        b.conv1 = Conv2d(*this, name + ".conv1", width, width, 3, same, true, init, rng);
-        b.norm2 = blocks::Norm(*this, norm_, name + ".norm2", {width, side, side}, rng);
-        b.conv2 = Conv2d(*this, name + ".conv2", width, width, 3, same, true, init, rng);
-        b.shortcut = Conv2d(*this, name + ".shortcut", width, width, 1, point, true, init, rng);
+        b.conv1 = Conv2d(*this, name + ".conv1", width + k, width, 3, same, true, init, rng);
+        b.norm2 = norm(name + ".norm2", {width, side, side});
+        b.conv2 = Conv2d(*this, name + ".conv2", width + k, width, 3, same, true, init, rng);
+        b.shortcut = Conv2d(*this, name + ".shortcut", width + k, width, 1, point, true, init, rng);
         up_.push_back(std::move(b));
       }
-      out_norm_ = blocks::Norm(*this, norm_, "out.norm", {width, size, size}, rng);
-      out_ = Conv2d(*this, "out.conv", width, c, 3, same, true, init, rng);
+      out_norm_ = norm("out.norm", {width, size, size});
+      out_ = Conv2d(*this, "out.conv", width + k, c, 3, same, true, init, rng);
     } else {
       int64_t channels = c, side = size;
       const int64_t pools = o.downsample;
@@ -105,51 +134,49 @@ class ResNet : public Network {
         b.pool = i < pools;
         b.input = {channels, side, side};
         b.has_shortcut = b.pool || channels != width;
-        b.conv1 = Conv2d(*this, name + ".conv1", channels, width, 3, same, true, init, rng);
-        b.conv2 = Conv2d(*this, name + ".conv2", width, width, 3, same, true, init, rng);
+        b.conv1 = Conv2d(*this, name + ".conv1", channels + k, width, 3, same, true, init, rng);
+        b.conv2 = Conv2d(*this, name + ".conv2", width + k, width, 3, same, true, init, rng);
         if (b.has_shortcut)
           b.shortcut =
-              Conv2d(*this, name + ".shortcut", channels, width, 1, point, true, init, rng);
-        down_norms_.emplace_back(*this, norm_, name + ".norm", Shape{width, side, side}, rng);
+              Conv2d(*this, name + ".shortcut", channels + k, width, 1, point, true, init, rng);
+        down_norms_.push_back(norm(name + ".norm", Shape{width, side, side}));
         down_.push_back(std::move(b));
         channels = width;
         if (i < pools) side /= 2;
       }
-      fc_ = Linear(*this, "fc", width, shape_numel(spec.output_shape), true, init, rng);
+      fc_ = Linear(*this, "fc", width + k, shape_numel(spec.output_shape), true, init, rng);
+      if (cond_.projection() || cond_.auxiliary())
+        head_ = conditioning::CriticHead(*this, cond_, width, classes_, init, rng);
     }
   }
 
-  bool batch_independent() const override { return norm_ != "batch"; }
+  bool batch_independent() const override {
+    return norm_ != "batch" && !(generator_ && cond_.batch_norm());
+  }
 
   Tensor forward(const Tensor& x) override {
-    const int64_t n = x.size(0);
-    if (generator_) {
-      Tensor h = reshape(fc_(reshape(x, {n, -1})), {n, -1, start_, start_});
-      for (UpBlock& b : up_) {
-        Tensor branch = b.conv1(up2(relu(b.norm1(h))));
-        branch = b.conv2(relu(b.norm2(branch)));
-        h = add(b.shortcut(up2(h)), branch);
-      }
-      return kant::tanh(out_(relu(out_norm_(h))));
-    }
-    Tensor h = x;
-    for (size_t i = 0; i < down_.size(); ++i) {
-      const DownBlock& b = down_[i];
-      Tensor branch = b.conv1(b.first ? h : relu(h));
-      branch = b.conv2(relu(down_norms_[i](branch)));
-      if (b.pool) branch = pool2(branch);
-      Tensor skip = h;
-      if (b.has_shortcut) skip = b.pool ? pool2(b.shortcut(h)) : b.shortcut(h);
-      h = record_block("down", i + 1, add(skip, branch));
-    }
-    return fc_(sum(relu(h), {2, 3}));
+    if (label_classes() > 0)
+      throw Error(fmt::format("resnet: condition: {} needs each sample's label", cond_.condition));
+    return run(x, Tensor()).first;
+  }
+  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
+  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
+    if (label_classes() == 0) return Network::forward_conditional(x, y);
+    conditioning::check_labels(y, x.size(0), classes_, "resnet");
+    return run(x, y).first;
+  }
+  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
+  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
+    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
+    auto [score, features] = run(x, Tensor());
+    return {score, head_.logits(features)};
   }
 
   /// Critic without normalisation: L ≤ ∏_blocks (‖shortcut‖ + ‖conv1‖·‖pool∘conv2‖) · ‖fc∘Σ‖,
   /// with ReLU 1-Lipschitz, the shortcut's pooling folded into its operator (an identity
   /// shortcut has norm 1), and the spatial sum folded into the last linear map.
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
-    if (generator_ || norm_ != "none") return std::nullopt;
+    if (generator_ || norm_ != "none" || label_classes() > 0) return std::nullopt;
     double bound = 1;
     int64_t side = 0;
     for (size_t i = 0; i < down_.size(); ++i) {
@@ -177,19 +204,55 @@ class ResNet : public Network {
   }
 
  private:
+  // The output and, for the critic, φ(x) = Σ_spatial ReLU(h); y: one-hot or undefined.
+  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) {
+    using conditioning::with_label;
+    const int64_t n = x.size(0);
+    const Tensor beside = cond_.concat() ? y : Tensor();
+    if (generator_) {
+      Tensor h = reshape(fc_(with_label(reshape(x, {n, -1}), beside)), {n, -1, start_, start_});
+      for (UpBlock& b : up_) {
+        Tensor branch = b.conv1(with_label(up2(relu(b.norm1(h, y))), beside));
+        branch = b.conv2(with_label(relu(b.norm2(branch, y)), beside));
+        h = add(b.shortcut(with_label(up2(h), beside)), branch);
+      }
+      return {kant::tanh(out_(with_label(relu(out_norm_(h, y)), beside))), Tensor()};
+    }
+    Tensor h = x;
+    for (size_t i = 0; i < down_.size(); ++i) {
+      const DownBlock& b = down_[i];
+      Tensor branch = b.conv1(with_label(b.first ? h : relu(h), beside));
+      branch = b.conv2(with_label(relu(down_norms_[i](branch, y)), beside));
+      if (b.pool) branch = pool2(branch);
+      Tensor skip = h;
+      if (b.has_shortcut) {
+        Tensor s = b.shortcut(with_label(h, beside));
+        skip = b.pool ? pool2(s) : s;
+      }
+      h = record_block("down", i + 1, add(skip, branch));
+    }
+    Tensor features = sum(relu(h), {2, 3});
+    Tensor score = fc_(with_label(features, beside));
+    if (cond_.projection()) score = head_.score(score, features, y);
+    return {score, features};
+  }
+
   bool generator_;
+  conditioning::Options cond_;
+  int64_t classes_;
+  conditioning::CriticHead head_;
   std::string norm_;
   int64_t width_ = 0;
   int64_t start_ = 4;
   Linear fc_;
   std::vector<UpBlock> up_;
-  blocks::Norm out_norm_;
+  Norm out_norm_;
   Conv2d out_;
   std::vector<DownBlock> down_;
-  std::vector<blocks::Norm> down_norms_;
+  std::vector<Norm> down_norms_;
 };
 
 }  // namespace
 
-KANT_COMPONENT(ResNet, "resnet", "1.0.0",
+KANT_COMPONENT(ResNet, "resnet", "1.1.0",
                "residual generator/critic for [C, S, S] images (WGAN-GP / SNGAN CIFAR style)")

@@ -8,11 +8,29 @@
 // 500th, Arjovsky et al. 2017), and the generator loss optionally differentiated through k
 // unrolled SGD steps of the critic (Metz et al. 2017). The Lipschitz method's hooks wrap each
 // critic update. Its settings (kant/gan_steps.hpp: n_critic, updates, order, wgan_critic_schedule,
-// unrolled_steps, unrolled_lr) are its block's; the default procedure.
+// unrolled_steps, unrolled_lr, auxiliary_weight) are its block's; the default procedure.
+// With conditional networks (a label y per sample, kant/gan_steps.hpp):
+//   critic    L_D(D(x, y), D(G(z, y), y)) + penalty(D(·, y))   [(x, y) a real batch]
+//   generator L_G(D(G(z, y'), y'))                              [y' ~ generator.labels]
+// and with an AC-GAN critic (Odena et al. 2017) + w·(CE(C(x), y) + CE(C(G(z, y)), y)) for the
+// critic and + w·CE(C(G(z, y')), y') for the generator.
 #include "kant/gan_steps.hpp"
 #include "kant/plugin.hpp"
 
-KANT_COMPONENT(kant::procedures::Gan, "gan", "1.0.0",
-               "adversarial training of a generator G against a critic D (Goodfellow et al. 2014): "
-               "n_critic critic steps then a generator step, or simultaneous steps; WGAN's critic "
-               "schedule (Arjovsky et al. 2017); unrolled critic steps (Metz et al. 2017)")
+namespace {
+constexpr const char* kVersion = "1.1.0";
+}
+
+KANT_PLUGIN("gan", kVersion) {
+  using kant::procedures::AuxiliaryLosses;
+  kant::Registration r = kant::component<kant::procedures::Gan>(
+      "gan", kVersion,
+      "adversarial training of a generator G against a critic D (Goodfellow et al. 2014): "
+      "n_critic critic steps then a generator step, or simultaneous steps; WGAN's critic "
+      "schedule (Arjovsky et al. 2017); unrolled critic steps (Metz et al. 2017); labels through "
+      "conditional networks, AC-GAN (Odena et al. 2017)");
+  // recorded only with an AC-GAN critic
+  for (const kant::StoredValue& s : kant::losses_of<AuxiliaryLosses>().stores())
+    r.stores.push_back(s);
+  registrar.add(std::move(r));
+}

@@ -32,6 +32,10 @@ Tensor initialise(const Shape& shape, const Init& init, Rng& rng);
 /// tanh 5/3, selu 3/4, otherwise 1 (as torch.nn.init.calculate_gain).
 float init_gain(const std::string& activation, float negative_slope = 0.2f);
 
+/// One-hot rows [N, classes] of class indices in [0, classes), the label input of conditional
+/// networks (an index out of range is an Error).
+Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes);
+
 /// y = x Wᵀ + b; W [out, in] named <name>.weight, b [out] named <name>.bias.
 class Linear {
  public:

@@ -86,6 +86,19 @@ class Network : public Module {
 
   Tensor operator()(const Tensor& x) { return forward(x); }
 
+  /// Label classes K the network is conditioned on (concatenation, conditional batch norm,
+  /// projection): forward_conditional() takes each sample's label as a one-hot row. 0: it
+  /// takes no label (then forward() is the network).
+  virtual int64_t label_classes() const { return 0; }
+  /// The output for inputs x [N, …] given their labels y [N, K] (one-hot rows); a network
+  /// with label_classes() > 0 refuses forward() without them.
+  virtual Tensor forward_conditional(const Tensor& x, const Tensor& y);
+  /// Classes of an auxiliary classifier head (AC-GAN; 0: none); forward() is then the score
+  /// alone, and forward_auxiliary() returns the score [N, 1] and the head's logits [N, K] from
+  /// one pass.
+  virtual int64_t auxiliary_classes() const { return 0; }
+  virtual std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x);
+
  protected:
   /// Returns h; while recording, keeps it as "<prefix><index>" (named only then, so the
   /// forward pass pays nothing otherwise).

@@ -34,9 +34,10 @@ enum class Role { generator, critic, encoder };
 /// What the framework asks of a network: its role and per-sample input/output shapes.
 struct NetworkSpec {
   Role role;
-  Shape input_shape;   ///< per sample (noise shape for a generator, data shape for a critic)
-  Shape output_shape;  ///< per sample (data shape for a generator, {1} for a critic)
-  Rng* init_rng;       ///< for weight initialisation
+  Shape input_shape;    ///< per sample (noise shape for a generator, data shape for a critic)
+  Shape output_shape;   ///< per sample (data shape for a generator, {1} for a critic)
+  Rng* init_rng;        ///< for weight initialisation
+  int64_t classes = 0;  ///< the data set's label classes (0: it has no labels)
 };
 using ArchitectureFactory =
     std::function<std::unique_ptr<Network>(const Params&, const NetworkSpec&)>;
@@ -177,6 +178,10 @@ struct MetricContext {
   /// The networks other than the critic that have Lipschitz methods of their own
   /// (`<network>_lipschitz`), by config block, read through those methods.
   std::vector<std::pair<std::string, Network*>> constrained = {};
+  /// Label classes of a conditional generator (0: it takes no label), and n generated samples
+  /// with the labels they were asked for: `label` for every one, or drawn as in training.
+  int64_t label_classes = 0;
+  std::function<Batch(int64_t n, std::optional<int64_t> label)> generate_labelled = {};
 };
 
 /// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
@@ -292,6 +297,10 @@ struct TrainingContext {
   /// architecture would have them (from a stream of its own; e.g. a fresh critic against a
   /// frozen generator).
   std::function<void(const std::string& network)> reinitialize;
+  /// n labels for generated samples (conditional generators), drawn from `rng` as the
+  /// generator block's `labels` says: uniform over the data set's classes or with its class
+  /// frequencies.
+  std::function<std::vector<int64_t>(Rng& rng, int64_t n)> labels = {};
 };
 
 /// What one iteration produced: each loss by name, in the procedure's loss_names() order.

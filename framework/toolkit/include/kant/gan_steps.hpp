@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "kant/autodiff.hpp"
+#include "kant/classifier.hpp"
+#include "kant/layers.hpp"
 #include "kant/ops.hpp"
 #include "kant/procedure_steps.hpp"
 
@@ -18,6 +20,7 @@ struct GanSettings {
   bool wgan_critic_schedule;
   int64_t unrolled_steps;
   double unrolled_lr;
+  double auxiliary_weight;
 
   bool simultaneous() const { return updates == "simultaneous" || order == "simultaneous"; }
   bool generator_first() const { return order == "generator_first"; }
@@ -40,6 +43,13 @@ struct GanSettings {
           .at_least(0));
     d(&GanSettings::unrolled_lr,
       param::real("unrolled_lr", 1e-4, "step size of the unrolled critic steps").at_least(0));
+    d(&GanSettings::auxiliary_weight,
+      param::real("auxiliary_weight", 1.0,
+                  "AC-GAN (Odena et al. 2017), with a critic whose condition is auxiliary: weight "
+                  "w of the auxiliary classifier's cross-entropy, L_D + w·(CE(x, y) + CE(G(z, "
+                  "y), y)) and L_G + w·CE(G(z, y), y)")
+          .at_least(0)
+          .added_later());
     d.check([](const GanSettings& s) -> std::string {
       if (s.order == "generator_first" && s.updates == "simultaneous")
         return "order: generator_first contradicts updates: simultaneous";
@@ -66,6 +76,36 @@ struct GanLosses {
   }
 };
 
+/// AC-GAN's auxiliary losses (recorded only when the critic has an auxiliary head).
+struct AuxiliaryLosses {
+  double loss_auxiliary_real = 0, loss_auxiliary_fake = 0;
+  static void declare(DeclareLosses<AuxiliaryLosses>& d) {
+    d(&AuxiliaryLosses::loss_auxiliary_real, "loss_auxiliary_real",
+      "AC-GAN: the auxiliary classifier's cross-entropy on real samples against their labels, "
+      "at the last critic step");
+    d(&AuxiliaryLosses::loss_auxiliary_fake, "loss_auxiliary_fake",
+      "AC-GAN: its cross-entropy on generated samples against the labels they were generated "
+      "for, at the generator step");
+  }
+};
+
+/// A conditional network with its labels held fixed: forward(x) = net.forward_conditional(x, y)
+/// on the same parameters, so that a Lipschitz penalty differentiates with respect to x only,
+/// the label held fixed (the WGAN-GP paper's conditional CIFAR-10 code does the same).
+class WithLabels : public Network {
+ public:
+  WithLabels(Network& net, Tensor y) : net_(net), y_(std::move(y)) {
+    for (const auto& [name, p] : net.named_parameters()) register_parameter(name, p);
+  }
+  Tensor forward(const Tensor& x) override { return net_.forward_conditional(x, y_); }
+  bool batch_independent() const override { return net_.batch_independent(); }
+  int64_t pack() const override { return net_.pack(); }
+
+ private:
+  Network& net_;
+  Tensor y_;
+};
+
 /// A generator against a critic, stepped as GanSettings say. Subclasses may replace step()
 /// and reuse the critic and generator steps.
 class Gan : public WithLosses<GanLosses> {
@@ -90,14 +130,47 @@ class Gan : public WithLosses<GanLosses> {
     critic_optimizer_ = &ctx.optimizer("critic");
     generator_params_ = generator_->parameters();
     critic_params_ = critic_->parameters();
+    auxiliary_ = critic_->auxiliary_classes() > 0;
+    conditional_ = generator_->label_classes() > 0 || critic_->label_classes() > 0 || auxiliary_;
+    classes_ = ctx.dataset.classes();
+    if (conditional_ && (settings_.simultaneous() || settings_.unrolled_steps > 0))
+      throw Error(
+          "conditional networks train with alternating updates without unrolled_steps (the "
+          "simultaneous and unrolled steps take no labels)");
   }
 
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
     StepOutcome out;
+    if (conditional_) {
+      const bool schedule = settings_.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
+      if (alternate(
+              settings_.generator_first(), schedule ? 100 : settings_.n_critic,
+              [&] { return conditional_critic_step(ctx, out); },
+              [&] { return conditional_generator_step(ctx, out); }))
+        out.losses = conditional_losses();
+      return out;
+    }
     bool ok =
         settings_.simultaneous() ? simultaneous_step(ctx, out) : alternating_step(ctx, step, out);
     if (ok) out.losses = loss_values(latest_);
     return out;
+  }
+
+  std::vector<std::string> loss_names() const override {
+    std::vector<std::string> names = loss_names_of<GanLosses>();
+    if (auxiliary_)
+      for (const std::string& n : loss_names_of<AuxiliaryLosses>()) names.push_back(n);
+    return names;
+  }
+  ComponentState state() const override {
+    ComponentState s = losses_state(latest_);
+    if (auxiliary_)
+      for (auto& [name, words] : losses_state(auxiliary_latest_).words) s.words[name] = words;
+    return s;
+  }
+  void load_state(const ComponentState& s) override {
+    load_losses(s, latest_);
+    if (auxiliary_) load_losses(s, auxiliary_latest_);
   }
 
  protected:
@@ -214,6 +287,104 @@ class Gan : public WithLosses<GanLosses> {
     critic_->set_parameter_transform(ctx.lipschitz_transform);
     return loss;
   }
+
+  // ---- conditional GAN (labels through generator and critic) -------------------------------
+  // Critic step: a real batch (x, y); generated samples G(z, y) for the same labels (as the
+  // WGAN-GP paper's conditional code), so that every penalty point x̂ has the label y;
+  //   L = L_D(D(x, y), D(G(z, y), y)) + penalty(D(·, y)) [+ w·(CE(C(x), y) + CE(C(G(z, y)), y))]
+  // Generator step: labels y' drawn as generator.labels says (ctx.labels), after z;
+  //   L = L_G(D(G(z, y'), y')) [+ w·CE(C(G(z, y')), y')]
+  // (C: the auxiliary head of an AC-GAN critic, whose D then takes no label.)
+
+  // G(z, y) or G(z)
+  Tensor generate(const Tensor& z, const Tensor& y) {
+    return generator_->label_classes() > 0 ? generator_->forward_conditional(z, y)
+                                           : generator_->forward(z);
+  }
+  // D(x, y) (or D(x)) and, for AC-GAN, the auxiliary head's logits
+  std::pair<Tensor, Tensor> judge(const Tensor& x, const Tensor& y) {
+    if (auxiliary_) return critic_->forward_auxiliary(x);
+    if (critic_->label_classes() > 0) return {critic_->forward_conditional(x, y), Tensor()};
+    return {critic_->forward(x), Tensor()};
+  }
+  std::vector<std::pair<std::string, double>> conditional_losses() const {
+    auto values = loss_values(latest_);
+    if (auxiliary_)
+      for (const auto& v : loss_values(auxiliary_latest_)) values.push_back(v);
+    return values;
+  }
+
+  bool conditional_critic_step(TrainingContext& ctx, StepOutcome& out) {
+    ctx.lipschitz.before_critic_step(*critic_);
+    const int64_t n = ctx.train.batch_size;
+    Batch real = ctx.dataset.sample_batch(n, ctx.data_rng);
+    Tensor y = one_hot(real.labels, classes_);
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = generate(ctx.noise(ctx.noise_rng, n), y);
+    }
+    auto [d_real, logits_real] = judge(real.x, y);
+    auto [d_fake, logits_fake] = judge(fake, y);
+    Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
+    Tensor total = loss;
+    if (auxiliary_) {
+      Tensor ce_real = cross_entropy(logits_real, y);
+      total = add(total, add(ce_real, cross_entropy(logits_fake, y)) *
+                             static_cast<float>(settings_.auxiliary_weight));
+      auxiliary_latest_.loss_auxiliary_real = ce_real.item();
+    }
+    Tensor penalty;
+    if (critic_->label_classes() > 0) {
+      WithLabels labelled(*critic_, y);
+      penalty = ctx.lipschitz.penalty(CriticBatch{labelled, real.x, fake, ctx.penalty_rng});
+    } else {
+      penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, real.x, fake, ctx.penalty_rng});
+    }
+    std::vector<Tensor> grads =
+        grad({penalty.defined() ? add(total, penalty) : total}, critic_params_);
+    latest_.loss_critic = loss.item();
+    latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
+    latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
+    if (!finite(out, "the critic loss", latest_.loss_critic) ||
+        !finite(out, "the Lipschitz penalty", latest_.penalty) ||
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real))
+      return false;
+    critic_optimizer_->step(critic_params_, grads);
+    ctx.lipschitz.after_critic_step(*critic_);
+    return true;
+  }
+
+  bool conditional_generator_step(TrainingContext& ctx, StepOutcome& out) {
+    const int64_t n = ctx.train.batch_size;
+    Tensor z = ctx.noise(ctx.noise_rng, n);
+    Tensor y = one_hot(ctx.labels(ctx.noise_rng, n), classes_);
+    Tensor fake = generate(z, y);
+    auto [d_fake, logits_fake] = judge(fake, y);
+    Tensor d_real;
+    if (ctx.objective->generator_needs_real()) {
+      Batch real = ctx.dataset.sample_batch(n, ctx.data_rng);
+      d_real = judge(real.x, one_hot(real.labels, classes_)).first;
+    }
+    Tensor loss = ctx.objective->generator_loss(d_real, d_fake);
+    Tensor total = loss;
+    if (auxiliary_) {
+      Tensor ce_fake = cross_entropy(logits_fake, y);
+      total = add(total, ce_fake * static_cast<float>(settings_.auxiliary_weight));
+      auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
+    }
+    std::vector<Tensor> grads = grad({total}, generator_params_);
+    latest_.loss_generator = loss.item();
+    if (!finite(out, "the generator loss", latest_.loss_generator) ||
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake))
+      return false;
+    generator_optimizer_->step(generator_params_, grads);
+    return true;
+  }
+
+  bool conditional_ = false, auxiliary_ = false;
+  int64_t classes_ = 0;
+  AuxiliaryLosses auxiliary_latest_;
 
   Network* generator_ = nullptr;
   Network* critic_ = nullptr;
