@@ -57,8 +57,7 @@ fs::path file_of(const fs::path& dir, const std::string& split, const char* what
 
 // One split: images [n, 1, size, size] in [−1, 1] and labels, keeping only `keep` (relabelled).
 std::pair<Tensor, std::vector<int64_t>> read_split(const fs::path& dir, const std::string& split,
-                                                   const std::vector<int64_t>& keep,
-                                                   int64_t size) {
+                                                   const std::vector<int64_t>& keep, int64_t size) {
   const fs::path images_file = file_of(dir, split, "images-idx3-ubyte"),
                  labels_file = file_of(dir, split, "labels-idx1-ubyte");
   images::IdxArray im = images::parse_idx(images_file.string()),
@@ -98,8 +97,8 @@ std::unique_ptr<Dataset> load_fashion_mnist(const FashionMnistOptions& o, uint64
   if (o.size != 28 && o.size != 32)
     throw Error(fmt::format("fashion_mnist: size {} is not 28 or 32", o.size));
   if (std::set<int64_t>(o.classes.begin(), o.classes.end()).size() != o.classes.size())
-    throw Error(fmt::format("fashion_mnist: classes [{}] name a class twice",
-                            fmt::join(o.classes, ", ")));
+    throw Error(
+        fmt::format("fashion_mnist: classes [{}] name a class twice", fmt::join(o.classes, ", ")));
   const fs::path dir = o.path.empty() ? fs::path(kDebianDir) : fs::path(o.path);
   auto [images, labels] = read_split(dir, o.split, o.classes, o.size);
   auto set = std::make_unique<images::ImageSet>(images, labels, 0);
