@@ -48,9 +48,8 @@ TEST_CASE("KID: the unbiased MMD² with the cubic kernel, by hand and ≈ 0 for 
           "[sample_quality]") {
   Rng rng(5);
   // point masses at 0 and 1 in one dimension: k = 1, 8 and 1, so MMD² = 1 + 8 − 2·1 = 7
-  const MeanStd masses =
-      kernel_inception_distance(column(std::vector<float>(20, 0.0f)),
-                                column(std::vector<float>(20, 1.0f)), 10, 10, rng);
+  const MeanStd masses = kernel_inception_distance(
+      column(std::vector<float>(20, 0.0f)), column(std::vector<float>(20, 1.0f)), 10, 10, rng);
   CHECK(masses.mean == Approx(7.0).epsilon(1e-12));
   CHECK(masses.std == Approx(0.0).margin(1e-12));
   // {0, 1} against {1, 2}, k(x, y) = (xy + 1)³: Σ_{i≠j} k_xx/2 = 1, Σ_{i≠j} k_yy/2 = 27,
@@ -88,9 +87,10 @@ TEST_CASE("k-NN radii, precision, recall, density and coverage on sets placed by
   CHECK(far.coverage == 0);
 }
 
-TEST_CASE("identical sets score precision = recall = coverage = 1 and density (k+1)/k; disjoint "
-          "sets 0",
-          "[sample_quality]") {
+TEST_CASE(
+    "identical sets score precision = recall = coverage = 1 and density (k+1)/k; disjoint "
+    "sets 0",
+    "[sample_quality]") {
   Rng rng(8);
   const Tensor a = rng.normal_tensor({600, 16});
   for (int64_t k : {3, 5}) {
@@ -152,6 +152,6 @@ TEST_CASE("nearest rows, classes covered, the class histogram's reverse KL, auth
   CHECK(quantile({3, 1, 2, 4}, 0.0) == 1);
   std::vector<double> unseen;
   for (int i = 1; i <= 100; ++i) unseen.push_back(i);
-  CHECK(authenticity(std::vector<double>(50, 0.0), unseen, 0.05) == 0.0);  // copies
+  CHECK(authenticity(std::vector<double>(50, 0.0), unseen, 0.05) == 0.0);   // copies
   CHECK(authenticity(unseen, unseen, 0.05) == Approx(0.95).margin(0.011));  // unseen ones
 }

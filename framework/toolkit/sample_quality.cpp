@@ -34,8 +34,9 @@ std::vector<double> squared_row_norms(const Tensor& x) {
 
 // Calls visit(first_row, d2) for blocks of rows of a, d2 [rows × b.rows] row-major holding the
 // squared distances max(0, ‖a_i‖² + ‖b_j‖² − 2 a_iᵀb_j).
-void distance_blocks(const Tensor& a_in, const Tensor& b_in,
-                     const std::function<void(int64_t, int64_t, const std::vector<double>&)>& visit) {
+void distance_blocks(
+    const Tensor& a_in, const Tensor& b_in,
+    const std::function<void(int64_t, int64_t, const std::vector<double>&)>& visit) {
   NoGradGuard no_grad;
   const Tensor a = rows_2d(a_in), b = rows_2d(b_in);
   if (a.size(1) != b.size(1))
@@ -171,8 +172,7 @@ namespace {
 std::vector<double> knn_squared_radii(const Tensor& x_in, int64_t k) {
   const Tensor x = rows_2d(x_in);
   const int64_t n = x.size(0);
-  if (k < 1 || k >= n)
-    throw Error(fmt::format("k-NN radii: k = {} needs 1 ≤ k < {} rows", k, n));
+  if (k < 1 || k >= n) throw Error(fmt::format("k-NN radii: k = {} needs 1 ≤ k < {} rows", k, n));
   std::vector<double> radii(static_cast<size_t>(n));
   distance_blocks(x, x, [&](int64_t from, int64_t rows, const std::vector<double>& d2) {
     std::vector<int64_t> order(static_cast<size_t>(n));
@@ -217,8 +217,8 @@ BallCounts count_in_balls(const Tensor& points_in, const Tensor& centres_in,
     for (int64_t j = 0; j < rows; ++j) {
       const int64_t p = from + j;
       for (size_t i = 0; i < n; ++i) {
-        if (!within(points, p, centres, int64_t(i), d2[static_cast<size_t>(j) * n + i],
-                    r2[i], np[size_t(p)] + nc[i]))
+        if (!within(points, p, centres, int64_t(i), d2[static_cast<size_t>(j) * n + i], r2[i],
+                    np[size_t(p)] + nc[i]))
           continue;
         ++out.per_point[static_cast<size_t>(p)];
         out.ball_used[i] = 1;
@@ -255,19 +255,21 @@ Nearest nearest_rows(const Tensor& queries, const Tensor& reference) {
   out.distance.resize(static_cast<size_t>(queries.size(0)));
   out.index.resize(static_cast<size_t>(queries.size(0)));
   const int64_t m = reference.size(0);
-  distance_blocks(queries, reference, [&](int64_t from, int64_t rows, const std::vector<double>& d2) {
-    for (int64_t i = 0; i < rows; ++i) {
-      const auto row = d2.begin() + i * m;
-      const auto best = std::min_element(row, row + m);
-      out.distance[static_cast<size_t>(from + i)] = std::sqrt(*best);
-      out.index[static_cast<size_t>(from + i)] = best - row;
-    }
-  });
+  distance_blocks(queries, reference,
+                  [&](int64_t from, int64_t rows, const std::vector<double>& d2) {
+                    for (int64_t i = 0; i < rows; ++i) {
+                      const auto row = d2.begin() + i * m;
+                      const auto best = std::min_element(row, row + m);
+                      out.distance[static_cast<size_t>(from + i)] = std::sqrt(*best);
+                      out.index[static_cast<size_t>(from + i)] = best - row;
+                    }
+                  });
   return out;
 }
 
 int64_t classes_covered(const std::vector<int64_t>& counts, double min_fraction) {
-  const double total = static_cast<double>(std::accumulate(counts.begin(), counts.end(), int64_t{0}));
+  const double total =
+      static_cast<double>(std::accumulate(counts.begin(), counts.end(), int64_t{0}));
   int64_t covered = 0;
   for (int64_t c : counts) covered += c > 0 && static_cast<double>(c) >= min_fraction * total;
   return covered;
@@ -276,7 +278,8 @@ int64_t classes_covered(const std::vector<int64_t>& counts, double min_fraction)
 double class_kl(const std::vector<int64_t>& generated, const std::vector<int64_t>& data) {
   if (generated.size() != data.size())
     throw Error("class_kl: histograms over different numbers of classes");
-  const double ng = static_cast<double>(std::accumulate(generated.begin(), generated.end(), int64_t{0})),
+  const double ng = static_cast<double>(
+                   std::accumulate(generated.begin(), generated.end(), int64_t{0})),
                nd = static_cast<double>(std::accumulate(data.begin(), data.end(), int64_t{0}));
   double kl = 0;
   for (size_t c = 0; c < generated.size(); ++c) {

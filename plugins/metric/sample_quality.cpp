@@ -9,6 +9,8 @@
 //   density/coverage (Naeem et al. 2020), classes covered and the class histogram's reverse KL,
 //   and a memorisation check (nearest training image against unseen images'; closest pairs
 //   stored as images). Formulas: kant/sample_quality.hpp, kant/distances.hpp.
+#include "kant/sample_quality.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -21,7 +23,6 @@
 #include "kant/error.hpp"
 #include "kant/metric_rules.hpp"
 #include "kant/plugin.hpp"
-#include "kant/sample_quality.hpp"
 
 namespace {
 using namespace kant;
@@ -38,30 +39,34 @@ class SampleQuality : public Metric {
     int64_t features, epochs;
     std::string cache_dir;
     static void declare(Declare<Options>& d) {
-      d(&Options::samples, param::integer("samples", 10000,
-                                          "generated and real images compared at each evaluation")
-                               .at_least(20));
+      d(&Options::samples,
+        param::integer("samples", 10000, "generated and real images compared at each evaluation")
+            .at_least(20));
       d(&Options::k_precision,
         param::integer("k_precision", 3,
                        "k of the k-NN balls of precision and recall (Kynkäänniemi et al.: 3)")
             .at_least(1));
       d(&Options::k_density,
-        param::integer("k_density", 5, "k of the k-NN balls of density and coverage (Naeem et al.: 5)")
+        param::integer("k_density", 5,
+                       "k of the k-NN balls of density and coverage (Naeem et al.: 5)")
             .at_least(1));
       d(&Options::is_splits,
         param::integer("is_splits", 10, "parts the Inception Score is computed on (mean, std)")
             .at_least(1));
       d(&Options::kid_subsets,
-        param::integer("kid_subsets", 100, "subset pairs KID averages over (mean, std)").at_least(1));
+        param::integer("kid_subsets", 100, "subset pairs KID averages over (mean, std)")
+            .at_least(1));
       d(&Options::kid_subset_size,
-        param::integer("kid_subset_size", 1000, "rows per KID subset (at most samples)").at_least(2));
+        param::integer("kid_subset_size", 1000, "rows per KID subset (at most samples)")
+            .at_least(2));
       d(&Options::memorisation_samples,
         param::integer("memorisation_samples", 2000,
                        "generated images compared with every training image (and as many unseen "
                        "images) by the memorisation check")
             .at_least(2));
       d(&Options::pairs,
-        param::integer("pairs", 8, "closest (generated, training) pairs stored as images at the end")
+        param::integer("pairs", 8,
+                       "closest (generated, training) pairs stored as images at the end")
             .range(1, 64));
       d(&Options::min_fraction, param::real("min_fraction", 0.01,
                                             "a class is covered when at least this fraction of "
@@ -111,9 +116,10 @@ class SampleQuality : public Metric {
                       "between generated and real features, mean over kid_subsets subsets of "
                       "kid_subset_size; ≈ 0 (possibly negative) for equal distributions"),
         stored::value("kid_std", "standard deviation of KID over the subsets"),
-        stored::value("precision",
-                      "share of generated features inside the union of real features' "
-                      "k_precision-NN balls (improved precision, Kynkäänniemi et al. 2019): quality"),
+        stored::value(
+            "precision",
+            "share of generated features inside the union of real features' "
+            "k_precision-NN balls (improved precision, Kynkäänniemi et al. 2019): quality"),
         stored::value("recall",
                       "share of real features inside the union of generated features' "
                       "k_precision-NN balls (improved recall, Kynkäänniemi et al. 2019): variety"),
@@ -236,7 +242,10 @@ class SampleQuality : public Metric {
  private:
   void prepare(const Dataset& dataset) {
     std::optional<LabelledSet> set = dataset.labelled();
-    if (!set) throw Error("sample_quality needs a labelled image data set (fashion_mnist, digits, idx with `labels:`)");
+    if (!set)
+      throw Error(
+          "sample_quality needs a labelled image data set (fashion_mnist, digits, idx with "
+          "`labels:`)");
     set_ = *set;
     net_ = cached_conv_classifier(set_, settings_, o_.cache_dir);
     data_counts_.assign(static_cast<size_t>(set_.classes), 0);

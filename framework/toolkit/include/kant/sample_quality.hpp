@@ -26,7 +26,8 @@ MeanStd inception_score(const Tensor& probs, int64_t splits);
 
 /// KID (Bińkowski et al. 2018, "Demystifying MMD GANs"): the unbiased MMD² (Gretton et al. 2012,
 /// eq. 3) with the cubic polynomial kernel k(x, y) = (xᵀy/d + 1)³,
-///   MMD²_u = Σ_{i≠j} k(x_i, x_j)/(m(m−1)) + Σ_{i≠j} k(y_i, y_j)/(m(m−1)) − 2 Σ_{i,j} k(x_i, y_j)/m²,
+///   MMD²_u = Σ_{i≠j} k(x_i, x_j)/(m(m−1)) + Σ_{i≠j} k(y_i, y_j)/(m(m−1)) − 2 Σ_{i,j} k(x_i,
+///   y_j)/m²,
 /// on `subsets` pairs of subsets of m = min(subset_size, n_a, n_b) rows, each drawn without
 /// replacement; mean and standard deviation over the subsets. Unbiased: its expectation is 0
 /// when a and b come from one distribution, and it may be negative.
