@@ -1,7 +1,8 @@
 // Dataset `idx`: images in the IDX format of MNIST (LeCun et al.; files like
 // train-images-idx3-ubyte, gzip-compressed or not; idx_format.hpp) from a path the user gives,
-// with an optional labels file. Images are [n, rows, cols] (one channel) or [n, channels, rows,
-// cols], scaled from 0…255 to [−1, 1], optionally resized.
+// with an optional labels file (then each batch carries its images' labels). Images are
+// [n, rows, cols] (one channel) or [n, channels, rows, cols], scaled from 0…255 to [−1, 1],
+// optionally resized.
 #include <fmt/format.h>
 
 #include "idx_format.hpp"

@@ -16,7 +16,8 @@ namespace kant {
 /// 6 (issue 29): options structs (kant/options.hpp); a Registration carries the rules between
 /// its parameters (`check`); procedures own their update settings (TrainSettings loses n_critic
 /// and its siblings); Lipschitz methods apply to any network.
-/// 7 (issue 31): a LabelledSet carries the data set's own held-out split (held_out,
+/// 7 (issue 30, issue 31): a batch carries its labels (Dataset::sample_batch,
+/// class_frequencies); a LabelledSet carries the data set's own held-out split (held_out,
 /// held_out_labels).
 constexpr unsigned kAbiVersion = 7;
 
