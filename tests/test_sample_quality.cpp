@@ -88,7 +88,7 @@ TEST_CASE("k-NN radii, precision, recall, density and coverage on sets placed by
 }
 
 TEST_CASE(
-    "identical sets score precision = recall = coverage = 1 and density (k+1)/k; disjoint "
+    "identical sets score precision = recall = coverage = 1 and density (k+1)/k, disjoint "
     "sets 0",
     "[sample_quality]") {
   Rng rng(8);

@@ -315,10 +315,8 @@ std::string cell_closest_svg(const CellSummary& c, const std::string& title) {
     }
     if (shape.size() != 4 || shape[0] < 2) continue;
     const auto n = static_cast<size_t>(shape[0]);
-    return svg::image_grid(
-        pairs, n, static_cast<size_t>(shape[1]), static_cast<size_t>(shape[2]),
-        static_cast<size_t>(shape[3]), n / 2,
-        "closest to training — generated above, nearest training image below: " + title);
+    return svg::image_grid(pairs, n, static_cast<size_t>(shape[1]), static_cast<size_t>(shape[2]),
+                           static_cast<size_t>(shape[3]), n / 2, title);
   }
   return "";
 }
@@ -344,6 +342,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
           const CellSummary* c = members.front();
           std::string title = fmt::format("{} (seed {})", label, cell_label(*c, "seed"));
           if (std::string(stem) == "surface") title = "critic value surface — " + title;
+          if (std::string(stem) == "closest")
+            title = "generated (top), nearest training — " + title;
           const std::string doc = make(*c, title);
           if (doc.empty()) continue;
           if (auto f = save_figure(section, title,

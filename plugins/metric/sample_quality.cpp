@@ -90,6 +90,14 @@ class SampleQuality : public Metric {
                                            "where trained feature networks are kept (empty: "
                                            "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
                                            "else ~/.cache/kantorovich)"));
+      d.check([](const Options& o) {
+        if (o.k_precision >= o.samples || o.k_density >= o.samples)
+          return std::string(
+              "k_precision and k_density must be below samples (a k-NN ball "
+              "needs k other samples)");
+        if (o.is_splits > o.samples) return std::string("is_splits must not exceed samples");
+        return std::string();
+      });
     }
   };
 
