@@ -1,5 +1,6 @@
 // Dataset plugins checked from their definitions: mode positions and spreads measured from
 // samples, densities that integrate to 1, fixed finite samples, IDX files written here.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
@@ -193,6 +194,64 @@ TEST_CASE("digits keep their labels", "[dataset]") {
   std::vector<int> counts(10);
   for (int64_t l : all->labels) ++counts[static_cast<size_t>(l)];
   for (int c : counts) CHECK(c >= 170);  // 174–183 of each digit
+}
+
+TEST_CASE("fashion_mnist: Debian's files found without a path, splits, class subsets, padding",
+          "[dataset]") {
+  auto train = dataset("fashion_mnist");
+  REQUIRE(train->sample_shape() == Shape{1, 28, 28});
+  auto all = train->labelled();
+  REQUIRE(all);
+  CHECK(all->data.size(0) == 60000);
+  CHECK(all->classes == 10);
+  REQUIRE(all->held_out.defined());
+  CHECK(all->held_out.size(0) == 10000);
+  CHECK(all->held_out_labels.size() == 10000);
+  std::vector<int> counts(10);
+  for (int64_t l : all->labels) ++counts[static_cast<size_t>(l)];
+  for (int c : counts) CHECK(c == 6000);  // Fashion-MNIST is balanced
+  const auto [lo, hi] = std::minmax_element(all->data.data(), all->data.data() + all->data.numel());
+  CHECK(*lo == -1.0f);
+  CHECK(*hi == 1.0f);
+
+  // the test split, two classes relabelled in the order given, padded to 32 px
+  auto boots = dataset("fashion_mnist", {{"split", std::string("test")},
+                                         {"classes", std::vector<int64_t>{9, 0}},
+                                         {"size", int64_t{32}}});
+  REQUIRE(boots->sample_shape() == Shape{1, 32, 32});
+  auto two = boots->labelled();
+  REQUIRE(two);
+  CHECK(two->classes == 2);
+  CHECK(two->data.size(0) == 2000);
+  CHECK_FALSE(two->held_out.defined());
+  auto test = dataset("fashion_mnist", {{"split", std::string("test")}})->labelled();
+  // image k of the subset is the k-th test image of class 9 or 0, its 28 px centred in 32 px
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < test->labels.size(); ++i)
+    if (test->labels[i] == 9 || test->labels[i] == 0) kept.push_back(static_cast<int64_t>(i));
+  REQUIRE(kept.size() == 2000);
+  for (size_t k : {size_t{0}, size_t{1}, size_t{1999}}) {
+    const int64_t i = kept[k];
+    CHECK(two->labels[k] == (test->labels[static_cast<size_t>(i)] == 9 ? 0 : 1));
+    const float* small = test->data.data() + i * 28 * 28;
+    const float* big = two->data.data() + static_cast<int64_t>(k) * 32 * 32;
+    bool same = true, border = true;
+    for (int64_t r = 0; r < 32; ++r)
+      for (int64_t c = 0; c < 32; ++c) {
+        const bool inside = r >= 2 && r < 30 && c >= 2 && c < 30;
+        if (inside)
+          same = same && big[r * 32 + c] == small[(r - 2) * 28 + c - 2];
+        else
+          border = border && big[r * 32 + c] == -1.0f;
+      }
+    CHECK(same);
+    CHECK(border);
+  }
+
+  CHECK_THROWS_WITH(dataset("fashion_mnist", {{"path", std::string("/nonexistent")}}),
+                    Catch::Contains("apt-get install dataset-fashion-mnist"));
+  CHECK_THROWS_WITH(dataset("fashion_mnist", {{"classes", std::vector<int64_t>{3, 3}}}),
+                    Catch::Contains("name a class twice"));
 }
 
 namespace {

@@ -354,3 +354,35 @@ TEST_CASE("an options struct is its schema, its defaults and its typed values",
   CHECK(back.a == l.a);
   CHECK(back.b == l.b);
 }
+
+namespace {
+// a penalty given as a function: λ·(number of samples in the real batch)
+struct CountOptions {
+  float lambda;
+  static void declare(kant::Declare<CountOptions>& d) {
+    d(&CountOptions::lambda, kant::param::real("lambda", 2.0, "weight").at_least(0));
+  }
+};
+kant::Tensor count_penalty(const CountOptions& o, const kant::CriticBatch& b) {
+  return kant::Tensor::scalar(o.lambda * static_cast<float>(b.real.size(0)));
+}
+struct Identity : kant::Network {
+  kant::Tensor forward(const kant::Tensor& x) override { return x; }
+};
+}  // namespace
+
+TEST_CASE("a Lipschitz method that is only a penalty is a function of its options and the batch",
+          "[plugins][options]") {
+  const kant::Registration r = kant::component(&count_penalty, "count", "1.0.0", "λ·N");
+  CHECK(r.name == "count");
+  REQUIRE(r.schema.size() == 1);
+  CHECK(r.schema[0].name == "lambda");
+  const auto& factory = std::get<kant::LipschitzFactory>(r.factory);
+  auto method = factory(kant::Params({{"lambda", 0.5}}));
+  CHECK_FALSE(method->transforms_weights());
+  Identity critic;
+  const kant::Tensor real = kant::Tensor::zeros({3, 2});
+  kant::Rng rng(0);
+  CHECK(method->penalty(kant::CriticBatch{critic, real, real, rng}).item() == 1.5);
+  CHECK(factory(kant::Params({{"lambda", 2.0}}))->penalty({critic, real, real, rng}).item() == 6);
+}

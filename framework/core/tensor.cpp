@@ -84,6 +84,12 @@ Tensor Tensor::zeros(const Shape& shape) {
   return t;
 }
 
+Tensor Tensor::eye(int64_t n) {
+  Tensor t = zeros({n, n});
+  for (int64_t i = 0; i < n; ++i) t.data()[i * n + i] = 1.0f;
+  return t;
+}
+
 Tensor Tensor::full(const Shape& shape, float value) {
   Tensor t = empty(shape);
   float* p = t.data();

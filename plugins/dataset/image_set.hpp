@@ -1,6 +1,6 @@
-// Shared by the image data sets (digits, idx): reading a file that may be gzip-compressed,
-// and a finite labelled set of [−1, 1] images served by uniform draws with replacement,
-// each with its label where the set has labels.
+// Shared by the image data sets (digits, idx, fashion_mnist): reading a file that may be
+// gzip-compressed, and a finite labelled set of [−1, 1] images served by uniform draws with
+// replacement, each with its label where the set has labels.
 #pragma once
 #include <fmt/format.h>
 #include <zlib.h>
@@ -70,10 +70,18 @@ class ImageSet : public Dataset {
 
   std::optional<LabelledSet> labelled() const override {
     if (labels_.empty()) return std::nullopt;
-    return LabelledSet{images_, labels_, classes_};
+    return LabelledSet{images_, labels_, classes_, held_out_, held_out_labels_};
+  }
+
+  /// The data set's own test split (same shape, already resized), for labelled().
+  void set_held_out(Tensor images, std::vector<int64_t> labels) {
+    held_out_ = std::move(images);
+    held_out_labels_ = std::move(labels);
   }
 
  private:
+  Tensor held_out_;
+  std::vector<int64_t> held_out_labels_;
   Tensor images_;
   std::vector<int64_t> labels_;
   int64_t classes_ = 0;

@@ -8,37 +8,27 @@
 namespace {
 using namespace kant;
 
-class OrthogonalRegularization : public LipschitzMethod {
- public:
-  struct Options {
-    float beta;
-    static void declare(Declare<Options>& d) {
-      d(&Options::beta, param::real("beta", 1e-4, "regularisation weight β").at_least(0));
-    }
-  };
-  explicit OrthogonalRegularization(const Options& o) : beta_(o.beta) {}
-
-  Tensor penalty(const CriticBatch& b) override {
-    Tensor total;
-    for (const auto& [name, w] : b.critic.named_parameters()) {
-      if (w.dim() < 2) continue;
-      Tensor m = reshape(w, {w.size(0), -1});
-      const bool wide = m.size(0) <= m.size(1);
-      Tensor gram = wide ? matmul(m, m, false, true) : matmul(m, m, true, false);
-      const int64_t n = gram.size(0);
-      Tensor eye = Tensor::zeros({n, n});
-      for (int64_t i = 0; i < n; ++i) eye.data()[i * n + i] = 1.0f;
-      Tensor term = sum(square(sub(gram, eye)));
-      total = total.defined() ? add(total, term) : term;
-    }
-    return total.defined() ? total * beta_ : total;
+struct Options {
+  float beta;
+  static void declare(Declare<Options>& d) {
+    d(&Options::beta, param::real("beta", 1e-4, "regularisation weight β").at_least(0));
   }
-
- private:
-  float beta_;
 };
+
+Tensor orthogonal_regularization(const Options& o, const CriticBatch& b) {
+  Tensor total;
+  for (const auto& [name, w] : b.critic.named_parameters()) {
+    if (w.dim() < 2) continue;
+    Tensor m = reshape(w, {w.size(0), -1});
+    const bool wide = m.size(0) <= m.size(1);
+    Tensor gram = wide ? matmul(m, m, false, true) : matmul(m, m, true, false);
+    Tensor term = sum(square(sub(gram, Tensor::eye(gram.size(0)))));
+    total = total.defined() ? add(total, term) : term;
+  }
+  return total.defined() ? total * o.beta : total;
+}
 
 }  // namespace
 
-KANT_COMPONENT(OrthogonalRegularization, "orthogonal_regularization", "1.0.0",
-               "β·Σ‖WWᵀ − I‖²_F over critic weight matrices (Brock et al. 2017)")
+KANT_COMPONENT_FN(orthogonal_regularization, "orthogonal_regularization", "1.0.0",
+                  "β·Σ‖WWᵀ − I‖²_F over critic weight matrices (Brock et al. 2017)")

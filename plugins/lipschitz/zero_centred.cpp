@@ -8,31 +8,26 @@
 namespace {
 using namespace kant;
 
-template <bool OnReal>
-class ZeroCentred : public LipschitzMethod {
- public:
-  struct Options {
-    double gamma;
-    static void declare(Declare<Options>& d) {
-      d(&Options::gamma, param::real("gamma", 10.0, "regularisation weight γ").at_least(0));
-    }
-  };
-  explicit ZeroCentred(const Options& o) : half_gamma_(static_cast<float>(o.gamma / 2)) {}
-  Tensor penalty(const CriticBatch& b) override {
-    return mean(penalties::squared_grad_norms(b.critic, OnReal ? b.real : b.fake)) * half_gamma_;
+struct Options {
+  double gamma;
+  static void declare(Declare<Options>& d) {
+    d(&Options::gamma, param::real("gamma", 10.0, "regularisation weight γ").at_least(0));
   }
-
- private:
-  float half_gamma_;
 };
+
+template <bool OnReal>
+Tensor zero_centred(const Options& o, const CriticBatch& b) {
+  const auto half_gamma = static_cast<float>(o.gamma / 2);
+  return mean(penalties::squared_grad_norms(b.critic, OnReal ? b.real : b.fake)) * half_gamma;
+}
 
 constexpr const char* kVersion = "1.0.0";
 
 }  // namespace
 
 KANT_PLUGIN("zero_centred", kVersion) {
-  registrar.add(component<ZeroCentred<true>>(
-      "r1", kVersion, "R1: (γ/2)·E_x[‖∇D(x)‖²] on real data (Mescheder et al. 2018)"));
-  registrar.add(component<ZeroCentred<false>>(
-      "r2", kVersion, "R2: (γ/2)·E[‖∇D(x̃)‖²] on generated data (Mescheder et al. 2018)"));
+  registrar.add(component(&zero_centred<true>, "r1", kVersion,
+                          "R1: (γ/2)·E_x[‖∇D(x)‖²] on real data (Mescheder et al. 2018)"));
+  registrar.add(component(&zero_centred<false>, "r2", kVersion,
+                          "R2: (γ/2)·E[‖∇D(x̃)‖²] on generated data (Mescheder et al. 2018)"));
 }

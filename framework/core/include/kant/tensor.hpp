@@ -37,6 +37,8 @@ class Tensor {
   static Tensor zeros(const Shape& shape);
   static Tensor full(const Shape& shape, float value);
   static Tensor ones(const Shape& shape) { return full(shape, 1.0f); }
+  /// The n × n identity matrix.
+  static Tensor eye(int64_t n);
   static Tensor scalar(float value) { return full({}, value); }
   /// Tensor holding a copy of `values` (whose size must equal the shape's element count).
   static Tensor from(const Shape& shape, const std::vector<float>& values);

@@ -16,10 +16,11 @@ namespace kant {
 /// 6 (issue 29): options structs (kant/options.hpp); a Registration carries the rules between
 /// its parameters (`check`); procedures own their update settings (TrainSettings loses n_critic
 /// and its siblings); Lipschitz methods apply to any network.
-/// 7 (issue 30): a batch carries its labels (Dataset::sample_batch, class_frequencies);
-/// networks take a label (NetworkSpec::classes, Network::label_classes, forward_conditional,
-/// auxiliary_classes, forward_auxiliary); TrainingContext::labels, MetricContext's
-/// label_classes and generate_labelled.
+/// 7 (issue 30, issue 31): a batch carries its labels (Dataset::sample_batch,
+/// class_frequencies); a LabelledSet carries the data set's own held-out split (held_out,
+/// held_out_labels); networks take a label (NetworkSpec::classes, Network::label_classes,
+/// forward_conditional, auxiliary_classes, forward_auxiliary); TrainingContext::labels,
+/// MetricContext's label_classes and generate_labelled.
 constexpr unsigned kAbiVersion = 7;
 
 /// Semantic version of the framework ("0.1.0").

@@ -54,6 +54,11 @@ struct LabelledSet {
   Tensor data;                  ///< [n, sample_shape…]
   std::vector<int64_t> labels;  ///< n class indices in [0, classes)
   int64_t classes = 0;
+  /// The data set's own held-out samples and labels where it has a test split (Fashion-MNIST's
+  /// train split holds out its test split); undefined otherwise, and then a classifier holds
+  /// out every fifth row of `data` instead.
+  Tensor held_out;
+  std::vector<int64_t> held_out_labels;
 };
 
 /// A batch of data: the samples and, where the data set has labels, each one's class.

@@ -13,7 +13,8 @@
 // A metric adds `static std::vector<StoredValue> stored()` (what it stores, each with its
 // meaning) and `static MetricRequirements requirements()` (kant/metric_rules.hpp); a procedure
 // declares its losses once in a `Losses` struct (DeclareLosses below). A component made by a
-// function rather than a constructor: KANT_COMPONENT_FN(make_ring, …). A library of several
+// function rather than a constructor: KANT_COMPONENT_FN(make_ring, …); a Lipschitz method that
+// is only a penalty may be that function, KANT_COMPONENT_FN(r1, …). A library of several
 // components registers each inside KANT_PLUGIN(NAME, VERSION) { registrar.add(component<T>(…)); }.
 // The macros also put an ELF note (magic, ABI version, ABI tag) in the library's
 // .note.kantorovich section, which the host reads from the file before loading it: a file
@@ -229,11 +230,31 @@ Registration component(std::string name, std::string version, std::string summar
 /// The registration of a component made by a function `make(const Options&, extra…)` that
 /// returns a std::unique_ptr to the component (a Network, a Dataset, …).
 template <typename R, typename O, typename... Extra>
+requires requires { typename R::element_type; }
 Registration component(R (*make)(const O&, Extra...), std::string name, std::string version,
                        std::string summary) {
   using X = typename R::element_type;
   return detail::registration_for<O>(std::move(name), std::move(version), std::move(summary),
                                      detail::factory_for<O, X>(make));
+}
+
+/// The registration of a Lipschitz method that is only a term added to the critic's loss,
+/// given as a function `Tensor penalty(const Options&, const CriticBatch&)`.
+template <typename O>
+Registration component(Tensor (*penalty)(const O&, const CriticBatch&), std::string name,
+                       std::string version, std::string summary) {
+  class Penalty : public LipschitzMethod {
+   public:
+    Penalty(const O& o, Tensor (*f)(const O&, const CriticBatch&)) : o_(o), f_(f) {}
+    Tensor penalty(const CriticBatch& b) override { return f_(o_, b); }
+
+   private:
+    O o_;
+    Tensor (*f_)(const O&, const CriticBatch&);
+  };
+  auto make = [penalty](const O& o) { return std::make_unique<Penalty>(o, penalty); };
+  return detail::registration_for<O>(std::move(name), std::move(version), std::move(summary),
+                                     detail::factory_for<O, Penalty>(make));
 }
 
 /// Collects the registrations of one plugin library.
@@ -307,7 +328,8 @@ static_assert(sizeof(PluginNote) == 12 + sizeof kPluginNoteName + 8 + kAbiTagByt
 ///   KANT_COMPONENT(SpectralNorm, "spectral_norm", "1.0.0", "W/σ(W) (Miyato et al. 2018)")
 #define KANT_COMPONENT(TYPE, NAME, VERSION, SUMMARY) \
   KANT_PLUGIN(NAME, VERSION) { registrar.add(::kant::component<TYPE>(NAME, VERSION, SUMMARY)); }
-/// A plugin library of one component made by a function `make(const Options&, extra…)`:
+/// A plugin library of one component made by a function `make(const Options&, extra…)`, or
+/// of one penalty `Tensor penalty(const Options&, const CriticBatch&)`:
 ///   KANT_COMPONENT_FN(make_ring, "ring", "1.0.0", "K Gaussians on a circle")
 #define KANT_COMPONENT_FN(FUNCTION, NAME, VERSION, SUMMARY)              \
   KANT_PLUGIN(NAME, VERSION) {                                           \
