@@ -183,15 +183,17 @@ TEST_CASE("conditional batch norm and the projection head, to second order", "[c
     std::map<std::string, Value> o{{"condition", std::string("projection")},
                                    {"width", int64_t{2}},
                                    {"activation", std::string("tanh")}};
-    if (std::string(arch) == "resnet") o = {{"condition", std::string("projection")},
-                                            {"width", int64_t{2}},
-                                            {"depth", int64_t{1}},
-                                            {"downsample", int64_t{1}}};
+    if (std::string(arch) == "resnet")
+      o = {{"condition", std::string("projection")},
+           {"width", int64_t{2}},
+           {"depth", int64_t{1}},
+           {"downsample", int64_t{1}}};
     const int64_t side = std::string(arch) == "dcgan" ? 28 : 4;
     auto c = network(arch, Role::critic, {1, side, side}, {1}, o, rng, 3);
     Tensor y2 = one_hot({1, 2}, 3);
-    CHECK(check_grad([&](const std::vector<Tensor>& in) { return c->forward_conditional(in[0], y2); },
-                     {random_tensor({2, 1, side, side}, -1, 1, 15)}) == "");
+    CHECK(
+        check_grad([&](const std::vector<Tensor>& in) { return c->forward_conditional(in[0], y2); },
+                   {random_tensor({2, 1, side, side}, -1, 1, 15)}) == "");
     if (std::string(arch) == "dcgan")  // smooth activations: second order through the critic
       CHECK(check_gradgrad(
                 [&](const std::vector<Tensor>& in) { return c->forward_conditional(in[0], y2); },
@@ -287,9 +289,9 @@ TEST_CASE("a gradient penalty on a conditional critic differentiates in x, the l
           "[conditioning]") {
   Rng rng(5);
   // affine critic with concat: D(x, y) = W_x x + W_y y + b, so ∇ₓD = W_x whatever y
-  auto d = network("mlp", Role::critic, {2}, {1},
-                   {{"hidden", std::vector<int64_t>{}}, {"condition", std::string("concat")}}, rng,
-                   3);
+  auto d =
+      network("mlp", Role::critic, {2}, {1},
+              {{"hidden", std::vector<int64_t>{}}, {"condition", std::string("concat")}}, rng, 3);
   set(*d, "layers.0.weight", {3, 4, 100, -50, 7});  // W_x = (3, 4): ‖∇ₓD‖ = 5
   Tensor y = one_hot({0, 1, 2}, 3);
   procedures::WithLabels labelled(*d, y);
@@ -337,15 +339,17 @@ class DigitPicker : public Network {
 };
 }  // namespace
 
-TEST_CASE("conditional_accuracy: high for a generator that follows its label, ≈ 1/K for one that "
-          "ignores it",
-          "[conditioning][metric]") {
+TEST_CASE(
+    "conditional_accuracy: high for a generator that follows its label, ≈ 1/K for one that "
+    "ignores it",
+    "[conditioning][metric]") {
   auto digits = make_component<Dataset, DatasetFactory>(Kind::dataset, "digits", {}, uint64_t{0});
   const LabelledSet set = *digits->labelled();
-  auto metric = make_component<Metric, MetricFactory>(
-      Kind::metric, "conditional_accuracy",
-      {{"samples", int64_t{500}}, {"columns", int64_t{2}},
-       {"cache_dir", temp_dir("kant_cond_cache").string()}});
+  auto metric =
+      make_component<Metric, MetricFactory>(Kind::metric, "conditional_accuracy",
+                                            {{"samples", int64_t{500}},
+                                             {"columns", int64_t{2}},
+                                             {"cache_dir", temp_dir("kant_cond_cache").string()}});
   for (bool respects : {true, false}) {
     INFO(respects);
     DigitPicker g(set, respects);
@@ -390,10 +394,9 @@ namespace {
 // `kant validate` on a one-cell file: its exit code and output; the results folder stays empty.
 CommandResult validate(const std::string& yaml) {
   const auto dir = temp_dir("kant_cond_validate");
-  {
-    std::ofstream(dir / "x.yaml") << yaml;
-  }
-  CommandResult r = run_command("cd " + dir.string() + " && " + kant_exe() + " validate x.yaml 2>&1");
+  { std::ofstream(dir / "x.yaml") << yaml; }
+  CommandResult r =
+      run_command("cd " + dir.string() + " && " + kant_exe() + " validate x.yaml 2>&1");
   CHECK_FALSE(std::filesystem::exists(dir / "results"));  // nothing written
   return r;
 }
@@ -450,7 +453,9 @@ TEST_CASE("kant validate refuses conditioning that cannot apply, at its line and
       {{{"GEN", "condition: concat"}, {"PROC", "unrolled_steps: 2"}},
        "x.yaml:",
        "alternating updates without unrolled_steps"},
-      {{{"CRITIC", "condition: concat, pack: 2"}}, "x.yaml:5:52:", "a packed critic takes no labels"},
+      {{{"CRITIC", "condition: concat, pack: 2"}},
+       "x.yaml:5:52:",
+       "a packed critic takes no labels"},
       {{{"DATA", "spirals"}, {"METRICS", "conditional_accuracy"}},
        "x.yaml:8:15:",
        "needs a labelled data set"},

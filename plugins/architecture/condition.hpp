@@ -30,7 +30,8 @@ struct Options {
   int64_t classes = 0;
   static void declare(Declare<Options>& d) {
     d(&Options::condition,
-      param::choice("condition", "none", {"none", "concat", "batch_norm", "projection", "auxiliary"},
+      param::choice("condition", "none",
+                    {"none", "concat", "batch_norm", "projection", "auxiliary"},
                     "how the network takes the class label y: none; concat (one-hot y beside the "
                     "input and every hidden layer's input); batch_norm (generator: conditional "
                     "batch norm, per-class γ and β); projection (critic: + yᵀVφ(x), Miyato & "
@@ -112,8 +113,8 @@ class ConditionalBatchNorm {
     zero_ = Tensor::zeros({channels});
   }
   Tensor operator()(const Tensor& x, const Tensor& y) {
-    Tensor normalised = batch_norm(x, one_, zero_, running_mean_, running_var_,
-                                   owner_->training(), momentum_, eps_);
+    Tensor normalised = batch_norm(x, one_, zero_, running_mean_, running_var_, owner_->training(),
+                                   momentum_, eps_);
     Shape per_class{x.size(0), channels_};
     for (int64_t a = 2; a < x.dim(); ++a) per_class.push_back(1);
     Tensor gamma = reshape(matmul(y, owner_->use(gamma_)), per_class);
@@ -136,7 +137,8 @@ class MaybeConditionalNorm {
  public:
   MaybeConditionalNorm() = default;
   MaybeConditionalNorm(Norm plain) : plain_(std::move(plain)) {}
-  MaybeConditionalNorm(ConditionalBatchNorm c) : conditional_(std::move(c)), is_conditional_(true) {}
+  MaybeConditionalNorm(ConditionalBatchNorm c)
+      : conditional_(std::move(c)), is_conditional_(true) {}
   Tensor operator()(const Tensor& x, const Tensor& y) {
     return is_conditional_ ? conditional_(x, y) : plain_(x);
   }
@@ -157,8 +159,8 @@ class CriticHead {
              Rng& rng)
       : owner_(&owner) {
     if (o.projection())
-      projection_ = owner.register_parameter(
-          "projection.weight", initialise({classes, features}, init, rng));
+      projection_ =
+          owner.register_parameter("projection.weight", initialise({classes, features}, init, rng));
     if (o.auxiliary()) auxiliary_ = Linear(owner, "auxiliary", features, classes, true, init, rng);
     projection_on_ = o.projection();
   }

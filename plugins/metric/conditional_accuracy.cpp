@@ -46,17 +46,17 @@ class ConditionalAccuracy : public Metric {
     }
   };
   static std::vector<StoredValue> stored() {
-    return {stored::value("accuracy",
-                          "share of generated samples the classifier assigns to the label they "
-                          "were generated for (≈ 1/K for a generator that ignores its label)"),
-            stored::value("worst_class",
-                          "the lowest of that accuracy among the classes, each over the samples "
-                          "asked for it"),
-            stored::value("classifier",
-                          "the classifier's accuracy on the held-out 20 % of the data"),
-            stored::array("class_grid",
-                          "at the end, for a conditional generator: `columns` generated samples "
-                          "of each class [K, columns, C, H, W], one row per class in the report")};
+    return {
+        stored::value("accuracy",
+                      "share of generated samples the classifier assigns to the label they "
+                      "were generated for (≈ 1/K for a generator that ignores its label)"),
+        stored::value("worst_class",
+                      "the lowest of that accuracy among the classes, each over the samples "
+                      "asked for it"),
+        stored::value("classifier", "the classifier's accuracy on the held-out 20 % of the data"),
+        stored::array("class_grid",
+                      "at the end, for a conditional generator: `columns` generated samples "
+                      "of each class [K, columns, C, H, W], one row per class in the report")};
   }
   static MetricRequirements requirements() {
     return {{rules::labelled_data(), rules::image_data()},
@@ -113,11 +113,13 @@ class ConditionalAccuracy : public Metric {
   void prepare(const MetricContext& ctx) {
     if (classifier_) return;
     std::optional<LabelledSet> set = ctx.dataset.labelled();
-    if (!set) throw Error("conditional_accuracy needs a labelled data set (digits, idx with labels)");
+    if (!set)
+      throw Error("conditional_accuracy needs a labelled data set (digits, idx with labels)");
     if (ctx.label_classes != 0 && ctx.label_classes != set->classes)
-      throw Error(fmt::format("conditional_accuracy: the generator takes {} label classes, the "
-                              "data set has {}",
-                              ctx.label_classes, set->classes));
+      throw Error(
+          fmt::format("conditional_accuracy: the generator takes {} label classes, the "
+                      "data set has {}",
+                      ctx.label_classes, set->classes));
     classes_ = set->classes;
     classifier_ = cached_classifier(*set, o_.hidden, o_.epochs, o_.cache_dir);
   }

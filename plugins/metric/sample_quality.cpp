@@ -111,9 +111,14 @@ class SampleQuality : public Metric {
                       "Gaussians fitted to generated and real features (FID, Heusel et al. 2017, "
                       "on this network instead of Inception; lower is better)"),
         stored::value("intra_fd",
-                      "mean over classes of the Fréchet distance between generated images the "
-                      "network assigns to a class and real images of that class (intra-FID, "
-                      "Miyato & Koyama 2018); classes with fewer than 2 of either are left out"),
+                      "mean over classes of the Fréchet distance between generated images of a "
+                      "class and real images of that class (intra-FID, Miyato & Koyama 2018): a "
+                      "conditional generator's images by the label they were asked for, an "
+                      "unconditional one's by the class the network assigns; classes with fewer "
+                      "than 2 of either are left out"),
+        stored::value("label_accuracy",
+                      "a conditional generator's images: share the network assigns to the label "
+                      "they were asked for (≈ 1/K when the label is ignored)"),
         stored::value("is",
                       "Inception Score exp(E_x KL(p(y|x) ‖ p(y))) on the network's class "
                       "probabilities of generated images (Salimans et al. 2016), mean over "
@@ -158,7 +163,8 @@ class SampleQuality : public Metric {
   }
   static MetricRequirements requirements() {
     return {{rules::labelled_data(), rules::image_data()},
-            {{"intra_fd", "no class has 2 generated images and 2 real ones"}}};
+            {{"intra_fd", "no class has 2 generated images and 2 real ones"},
+             {"label_accuracy", "the generator takes no label"}}};
   }
 
   explicit SampleQuality(const Options& o) : o_(o) {
@@ -168,16 +174,27 @@ class SampleQuality : public Metric {
   }
 
   std::vector<std::string> value_names() const override {
-    return {"accuracy",  "fd",     "intra_fd", "is",       "is_std",  "kid",      "kid_std",
-            "precision", "recall", "density",  "coverage", "classes", "class_kl", "authenticity"};
+    return {"accuracy", "fd",       "intra_fd", "label_accuracy", "is",
+            "is_std",   "kid",      "kid_std",  "precision",      "recall",
+            "density",  "coverage", "classes",  "class_kl",       "authenticity"};
   }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     if (!net_) prepare(ctx.dataset);
     // n generated images (in chunks) and n real ones drawn without replacement, with labels
+    // a conditional generator's images come with the labels they were asked for
     std::vector<Tensor> chunks;
-    for (int64_t done = 0; done < o_.samples; done += kChunk)
-      chunks.push_back(ctx.generate(std::min(kChunk, o_.samples - done)));
+    std::vector<int64_t> requested;
+    for (int64_t done = 0; done < o_.samples; done += kChunk) {
+      const int64_t n = std::min(kChunk, o_.samples - done);
+      if (ctx.label_classes == 0) {
+        chunks.push_back(ctx.generate(n));
+        continue;
+      }
+      Batch b = ctx.generate_labelled(n, std::nullopt);
+      chunks.push_back(b.x);
+      requested.insert(requested.end(), b.labels.begin(), b.labels.end());
+    }
     const Tensor fake = concat(chunks, 0);
     const int64_t n_real = std::min(o_.samples, set_.data.size(0));
     std::vector<int64_t> real_labels;
@@ -190,7 +207,13 @@ class SampleQuality : public Metric {
     std::map<std::string, double> v;
     v["accuracy"] = net_->accuracy();
     v["fd"] = frechet_distance(fit_gaussian(f_fake), fit_gaussian(f_real));
-    per_class_fd_ = intra_fd(f_fake, predicted, f_real, real_labels);
+    // intra-FD by the label asked for (conditional) or by the network's class (unconditional)
+    per_class_fd_ =
+        intra_fd(f_fake, requested.empty() ? predicted : requested, f_real, real_labels);
+    double hits = 0;
+    for (size_t i = 0; i < requested.size(); ++i) hits += predicted[i] == requested[i];
+    v["label_accuracy"] = requested.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                            : hits / static_cast<double>(requested.size());
     double sum = 0, counted = 0;
     for (double d : per_class_fd_)
       if (std::isfinite(d)) sum += d, ++counted;

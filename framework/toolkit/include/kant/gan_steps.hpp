@@ -3,6 +3,7 @@
 // fixed generator), and procedures outside the tree.
 #pragma once
 #include <cmath>
+#include <tuple>
 
 #include "kant/autodiff.hpp"
 #include "kant/classifier.hpp"
@@ -141,18 +142,9 @@ class Gan : public WithLosses<GanLosses> {
 
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
     StepOutcome out;
-    if (conditional_) {
-      const bool schedule = settings_.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
-      if (alternate(
-              settings_.generator_first(), schedule ? 100 : settings_.n_critic,
-              [&] { return conditional_critic_step(ctx, out); },
-              [&] { return conditional_generator_step(ctx, out); }))
-        out.losses = conditional_losses();
-      return out;
-    }
     bool ok =
         settings_.simultaneous() ? simultaneous_step(ctx, out) : alternating_step(ctx, step, out);
-    if (ok) out.losses = loss_values(latest_);
+    if (ok) out.losses = all_losses();
     return out;
   }
 
@@ -192,49 +184,98 @@ class Gan : public WithLosses<GanLosses> {
     return {slice(d, 0, 0, n), slice(d, 0, n, 2 * n)};
   }
 
-  // The critic's loss and penalty at (real, fake) and their gradient in its parameters;
-  // false on a non-finite value (nothing is applied then).
+  // The critic's loss and penalty at (real, fake), plus `extra` (AC-GAN's cross-entropy) where
+  // defined, and their gradient in its parameters; false on a non-finite value (nothing is
+  // applied then). With labels y, the penalty differentiates D(·, y) in x, y held fixed.
   bool critic_gradient(TrainingContext& ctx, const Tensor& real, const Tensor& fake,
                        const Tensor& d_real, const Tensor& d_fake, std::vector<Tensor>& grads,
-                       StepOutcome& out) {
+                       StepOutcome& out, const Tensor& y = Tensor(),
+                       const Tensor& extra = Tensor()) {
     Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
-    Tensor penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, real, fake, ctx.penalty_rng});
-    std::vector<Tensor> g = grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
+    Tensor total = extra.defined() ? add(loss, extra) : loss;
+    Tensor penalty;
+    if (y.defined() && critic_->label_classes() > 0) {
+      WithLabels labelled(*critic_, y);
+      penalty = ctx.lipschitz.penalty(CriticBatch{labelled, real, fake, ctx.penalty_rng});
+    } else {
+      penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, real, fake, ctx.penalty_rng});
+    }
+    std::vector<Tensor> g = grad({penalty.defined() ? add(total, penalty) : total}, critic_params_);
     latest_.loss_critic = loss.item();
     latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
     latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
     if (!finite(out, "the critic loss", latest_.loss_critic) ||
-        !finite(out, "the Lipschitz penalty", latest_.penalty))
+        !finite(out, "the Lipschitz penalty", latest_.penalty) ||
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real))
       return false;
     grads = std::move(g);
     return true;
   }
 
+  // Critic step. Unconditional: L_D(D(x), D(G(z))) + penalty. With labels: a real batch (x, y)
+  // and generated samples G(z, y) for the same labels (as the WGAN-GP paper's conditional
+  // code), so that every penalty point x̂ has the label y:
+  //   L = L_D(D(x, y), D(G(z, y), y)) + penalty(D(·, y)) [+ w·(CE(C(x), y) + CE(C(G(z, y)), y))]
+  // (C: the auxiliary head of an AC-GAN critic, whose D then takes no label.)
   bool critic_step(TrainingContext& ctx, StepOutcome& out) {
     ctx.lipschitz.before_critic_step(*critic_);
-    Tensor real = ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng);
+    const int64_t n = ctx.train.batch_size;
+    const Batch real = draw_real(ctx, n);
+    const Tensor y = labels_of(real.labels);
     Tensor fake;
     {
       NoGradGuard no_grad;
-      fake = generator_->forward(ctx.noise(ctx.noise_rng, ctx.train.batch_size));
+      fake = generate(ctx.noise(ctx.noise_rng, n), y);
     }
-    auto [d_real, d_fake] = critic_on(real, fake);
+    Tensor d_real, d_fake, extra;
+    if (!conditional_) {
+      std::tie(d_real, d_fake) = critic_on(real.x, fake);
+    } else {
+      Tensor logits_real, logits_fake;
+      std::tie(d_real, logits_real) = judge(real.x, y);
+      std::tie(d_fake, logits_fake) = judge(fake, y);
+      if (auxiliary_) {
+        Tensor ce_real = cross_entropy(logits_real, y);
+        extra = add(ce_real, cross_entropy(logits_fake, y)) *
+                static_cast<float>(settings_.auxiliary_weight);
+        auxiliary_latest_.loss_auxiliary_real = ce_real.item();
+      }
+    }
     std::vector<Tensor> grads;
-    if (!critic_gradient(ctx, real, fake, d_real, d_fake, grads, out)) return false;
+    if (!critic_gradient(ctx, real.x, fake, d_real, d_fake, grads, out, y, extra)) return false;
     critic_optimizer_->step(critic_params_, grads);
     ctx.lipschitz.after_critic_step(*critic_);
     return true;
   }
 
+  // Generator step: L_G(D(G(z))), unrolled where asked. With labels y' drawn as
+  // generator.labels says (ctx.labels, after z): L_G(D(G(z, y'), y')) [+ w·CE(C(G(z, y')), y')].
   bool generator_step(TrainingContext& ctx, StepOutcome& out) {
-    Tensor fake = generator_->forward(ctx.noise(ctx.noise_rng, ctx.train.batch_size));
-    Tensor real = ctx.objective->generator_needs_real()
-                      ? ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)
-                      : Tensor();
-    Tensor loss = unrolled_generator_loss(ctx, fake, real);
-    std::vector<Tensor> grads = grad({loss}, generator_params_);
+    const int64_t n = ctx.train.batch_size;
+    const Tensor z = ctx.noise(ctx.noise_rng, n);
+    const Tensor y = conditional_ ? one_hot(ctx.labels(ctx.noise_rng, n), classes_) : Tensor();
+    Tensor fake = generate(z, y);
+    const Batch real =
+        ctx.objective->generator_needs_real() ? draw_real(ctx, n) : Batch{Tensor(), {}};
+    Tensor loss, total;
+    if (!conditional_) {
+      loss = total = unrolled_generator_loss(ctx, fake, real.x);
+    } else {
+      auto [d_fake, logits_fake] = judge(fake, y);
+      const Tensor d_real =
+          real.x.defined() ? judge(real.x, labels_of(real.labels)).first : Tensor();
+      loss = total = ctx.objective->generator_loss(d_real, d_fake);
+      if (auxiliary_) {
+        Tensor ce_fake = cross_entropy(logits_fake, y);
+        total = add(loss, ce_fake * static_cast<float>(settings_.auxiliary_weight));
+        auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
+      }
+    }
+    std::vector<Tensor> grads = grad({total}, generator_params_);
     latest_.loss_generator = loss.item();
-    if (!finite(out, "the generator loss", latest_.loss_generator)) return false;
+    if (!finite(out, "the generator loss", latest_.loss_generator) ||
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake))
+      return false;
     generator_optimizer_->step(generator_params_, grads);
     return true;
   }
@@ -288,14 +329,15 @@ class Gan : public WithLosses<GanLosses> {
     return loss;
   }
 
-  // ---- conditional GAN (labels through generator and critic) -------------------------------
-  // Critic step: a real batch (x, y); generated samples G(z, y) for the same labels (as the
-  // WGAN-GP paper's conditional code), so that every penalty point x̂ has the label y;
-  //   L = L_D(D(x, y), D(G(z, y), y)) + penalty(D(·, y)) [+ w·(CE(C(x), y) + CE(C(G(z, y)), y))]
-  // Generator step: labels y' drawn as generator.labels says (ctx.labels), after z;
-  //   L = L_G(D(G(z, y'), y')) [+ w·CE(C(G(z, y')), y')]
-  // (C: the auxiliary head of an AC-GAN critic, whose D then takes no label.)
-
+  // A real batch, with its labels when a network is conditional (the same draws either way).
+  Batch draw_real(TrainingContext& ctx, int64_t n) {
+    if (conditional_) return ctx.dataset.sample_batch(n, ctx.data_rng);
+    return {ctx.dataset.sample(n, ctx.data_rng), {}};
+  }
+  // One-hot rows of a batch's labels; undefined when no network is conditional.
+  Tensor labels_of(const std::vector<int64_t>& labels) const {
+    return conditional_ ? one_hot(labels, classes_) : Tensor();
+  }
   // G(z, y) or G(z)
   Tensor generate(const Tensor& z, const Tensor& y) {
     return generator_->label_classes() > 0 ? generator_->forward_conditional(z, y)
@@ -307,79 +349,12 @@ class Gan : public WithLosses<GanLosses> {
     if (critic_->label_classes() > 0) return {critic_->forward_conditional(x, y), Tensor()};
     return {critic_->forward(x), Tensor()};
   }
-  std::vector<std::pair<std::string, double>> conditional_losses() const {
+  // The losses in loss_names() order.
+  std::vector<std::pair<std::string, double>> all_losses() const {
     auto values = loss_values(latest_);
     if (auxiliary_)
       for (const auto& v : loss_values(auxiliary_latest_)) values.push_back(v);
     return values;
-  }
-
-  bool conditional_critic_step(TrainingContext& ctx, StepOutcome& out) {
-    ctx.lipschitz.before_critic_step(*critic_);
-    const int64_t n = ctx.train.batch_size;
-    Batch real = ctx.dataset.sample_batch(n, ctx.data_rng);
-    Tensor y = one_hot(real.labels, classes_);
-    Tensor fake;
-    {
-      NoGradGuard no_grad;
-      fake = generate(ctx.noise(ctx.noise_rng, n), y);
-    }
-    auto [d_real, logits_real] = judge(real.x, y);
-    auto [d_fake, logits_fake] = judge(fake, y);
-    Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
-    Tensor total = loss;
-    if (auxiliary_) {
-      Tensor ce_real = cross_entropy(logits_real, y);
-      total = add(total, add(ce_real, cross_entropy(logits_fake, y)) *
-                             static_cast<float>(settings_.auxiliary_weight));
-      auxiliary_latest_.loss_auxiliary_real = ce_real.item();
-    }
-    Tensor penalty;
-    if (critic_->label_classes() > 0) {
-      WithLabels labelled(*critic_, y);
-      penalty = ctx.lipschitz.penalty(CriticBatch{labelled, real.x, fake, ctx.penalty_rng});
-    } else {
-      penalty = ctx.lipschitz.penalty(CriticBatch{*critic_, real.x, fake, ctx.penalty_rng});
-    }
-    std::vector<Tensor> grads =
-        grad({penalty.defined() ? add(total, penalty) : total}, critic_params_);
-    latest_.loss_critic = loss.item();
-    latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
-    latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
-    if (!finite(out, "the critic loss", latest_.loss_critic) ||
-        !finite(out, "the Lipschitz penalty", latest_.penalty) ||
-        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real))
-      return false;
-    critic_optimizer_->step(critic_params_, grads);
-    ctx.lipschitz.after_critic_step(*critic_);
-    return true;
-  }
-
-  bool conditional_generator_step(TrainingContext& ctx, StepOutcome& out) {
-    const int64_t n = ctx.train.batch_size;
-    Tensor z = ctx.noise(ctx.noise_rng, n);
-    Tensor y = one_hot(ctx.labels(ctx.noise_rng, n), classes_);
-    Tensor fake = generate(z, y);
-    auto [d_fake, logits_fake] = judge(fake, y);
-    Tensor d_real;
-    if (ctx.objective->generator_needs_real()) {
-      Batch real = ctx.dataset.sample_batch(n, ctx.data_rng);
-      d_real = judge(real.x, one_hot(real.labels, classes_)).first;
-    }
-    Tensor loss = ctx.objective->generator_loss(d_real, d_fake);
-    Tensor total = loss;
-    if (auxiliary_) {
-      Tensor ce_fake = cross_entropy(logits_fake, y);
-      total = add(total, ce_fake * static_cast<float>(settings_.auxiliary_weight));
-      auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
-    }
-    std::vector<Tensor> grads = grad({total}, generator_params_);
-    latest_.loss_generator = loss.item();
-    if (!finite(out, "the generator loss", latest_.loss_generator) ||
-        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake))
-      return false;
-    generator_optimizer_->step(generator_params_, grads);
-    return true;
   }
 
   bool conditional_ = false, auxiliary_ = false;
