@@ -390,6 +390,46 @@ TEST_CASE(
   CHECK(uncond->final_arrays(ctx).empty());
 }
 
+TEST_CASE(
+    "sample_quality on a conditional generator: intra-FD by the label asked for, label_accuracy",
+    "[conditioning][metric]") {
+  auto digits = make_component<Dataset, DatasetFactory>(Kind::dataset, "digits", {}, uint64_t{0});
+  const LabelledSet set = *digits->labelled();
+  const std::map<std::string, Value> small{{"samples", int64_t{400}},
+                                           {"kid_subsets", int64_t{5}},
+                                           {"kid_subset_size", int64_t{100}},
+                                           {"is_splits", int64_t{2}},
+                                           {"memorisation_samples", int64_t{50}},
+                                           {"channels", std::vector<int64_t>{16, 32}},
+                                           {"features", int64_t{32}},
+                                           {"epochs", int64_t{8}},
+                                           {"cache_dir", temp_dir("kant_cond_cache").string()}};
+  std::map<bool, std::map<std::string, double>> v;
+  for (bool respects : {true, false}) {
+    auto metric = make_component<Metric, MetricFactory>(Kind::metric, "sample_quality", small);
+    DigitPicker g(set, respects);
+    Rng rng(8), label_rng(9);
+    MetricContext ctx{*digits, g, nullptr, [&](int64_t) -> Tensor { throw Error("unused"); }, rng};
+    ctx.label_classes = 10;
+    ctx.generate_labelled = [&](int64_t n, std::optional<int64_t>) {
+      std::vector<int64_t> labels(static_cast<size_t>(n));
+      for (int64_t& l : labels) l = static_cast<int64_t>(label_rng.below(10));
+      return Batch{g.forward_conditional(Tensor::zeros({n, 1}), one_hot(labels, 10)), labels};
+    };
+    v[respects] = metric->compute(ctx);
+  }
+  INFO("label_accuracy " << v[true].at("label_accuracy") << " / " << v[false].at("label_accuracy")
+                         << ", intra_fd " << v[true].at("intra_fd") << " / "
+                         << v[false].at("intra_fd") << ", network accuracy "
+                         << v[true].at("accuracy"));
+  // the network agrees with the requested label about as often as it is right on real digits
+  CHECK(v[true].at("label_accuracy") > v[true].at("accuracy") - 0.1);
+  CHECK(v[false].at("label_accuracy") < 0.2);  // ≈ 0.1: the label carries no information
+  // grouped by the requested label, a label-blind generator's classes mix every digit: their
+  // Fréchet distance to each class's real images is far above the label-following one's
+  CHECK(v[false].at("intra_fd") > 3 * v[true].at("intra_fd"));
+}
+
 namespace {
 // `kant validate` on a one-cell file: its exit code and output; the results folder stays empty.
 CommandResult validate(const std::string& yaml) {
