@@ -13,7 +13,7 @@ using namespace kant;
 class WeightClipping : public LipschitzMethod {
  public:
   struct Options {
-    float c;
+    Real c;  // may follow a schedule: read at each clip and bound
     std::string when;
     static void declare(Declare<Options>& d) {
       d(&Options::c, param::real("c", 0.01, "clipping bound c").at_least(0, true));
@@ -30,21 +30,23 @@ class WeightClipping : public LipschitzMethod {
     if (!before_) clip(critic);
   }
   std::optional<double> lipschitz_bound(const Network& critic) override {
+    const auto c = static_cast<float>(c_());
     double bound = 1;
     for (const auto& [name, t] : critic.named_parameters())
-      if (t.dim() >= 2) bound *= c_ * std::sqrt(static_cast<double>(t.numel()));
+      if (t.dim() >= 2) bound *= c * std::sqrt(static_cast<double>(t.numel()));
     return bound;
   }
 
  private:
   void clip(Network& critic) const {
+    const auto c = static_cast<float>(c_());
     for (const auto& [name, t] : critic.named_parameters()) {
       Tensor p = t;
       float* d = p.data();
-      for (int64_t i = 0, n = p.numel(); i < n; ++i) d[i] = std::clamp(d[i], -c_, c_);
+      for (int64_t i = 0, n = p.numel(); i < n; ++i) d[i] = std::clamp(d[i], -c, c);
     }
   }
-  float c_;
+  Real c_;
   bool before_;
 };
 

@@ -16,7 +16,9 @@ namespace kant {
 /// 6 (issue 29): options structs (kant/options.hpp); a Registration carries the rules between
 /// its parameters (`check`); procedures own their update settings (TrainSettings loses n_critic
 /// and its siblings); Lipschitz methods apply to any network.
-constexpr unsigned kAbiVersion = 6;
+/// 7 (issue 30, schedules): a parameter's Value may hold a Schedule; ParamSpec::schedulable;
+/// TrainSettings::ema is a kant::Real.
+constexpr unsigned kAbiVersion = 7;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();
