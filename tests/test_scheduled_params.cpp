@@ -150,7 +150,7 @@ TEST_CASE("the first step outside a range is the first a scan of every step find
     }
 }
 
-TEST_CASE("a schedule in YAML resolves with every key stated; a constant keeps the number's id",
+TEST_CASE("a schedule in YAML resolves with every key stated and a constant keeps the number's id",
           "[schedules]") {
   CellConfig c =
       resolve(cell("{plugin: gradient_penalty, lambda: {schedule: linear, from: 10, to: 1}}",
@@ -232,7 +232,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "kant validate refuses a bad schedule at its line and column with exit 2; kant plugins "
+    "kant validate refuses a bad schedule at its line and column with exit 2 and kant plugins "
     "says which parameters may follow one",
     "[schedules][cli]") {
   const fs::path dir = temp_dir("kant-schedules");
@@ -294,7 +294,7 @@ train: {steps: 5, batch_size: 4}
 }
 
 TEST_CASE(
-    "the stored series of a scheduled parameter is its closed form; a run interrupted and "
+    "the stored series of a scheduled parameter is its closed form and a run interrupted and "
     "resumed ends bit-identical",
     "[schedules][resume]") {
   const std::string yaml =
@@ -337,7 +337,7 @@ TEST_CASE(
 
 TEST_CASE(
     "n_generator: generator updates per iteration in gan and in the alternating "
-    "procedures; at 1 the cell keeps its id",
+    "procedures and at 1 the cell keeps its id",
     "[schedules][procedures]") {
   const std::string base = R"(dataset: eight_gaussians
 generator: {plugin: mlp, hidden: [3], noise_dim: 2}
@@ -376,4 +376,31 @@ train: {steps: 5, batch_size: 4}
   CHECK(resolve(base + "procedure: {plugin: gan, n_generator: 2}\n").id() != resolve(base).id());
   CHECK_THAT(error_of(base + "procedure: {plugin: gan, n_generator: 2, updates: simultaneous}\n"),
              Catch::Contains("n_critic and n_generator must be 1"));
+}
+
+TEST_CASE("a grid variant turns a number into a schedule, or a schedule into another kind",
+          "[schedules]") {
+  ConfigNode base = parse_yaml("lipschitz: {plugin: r1, gamma: 10}\n", "base.yaml");
+  merge_into(base, parse_yaml("lipschitz: {gamma: {schedule: linear, from: 1, to: 0}}\n", "v"));
+  CHECK(flow_text(*base.find("lipschitz")) ==
+        "{plugin: r1, gamma: {schedule: linear, from: 1, to: 0}}");
+  merge_into(base, parse_yaml("lipschitz: {gamma: {schedule: piecewise, values: [1, 0], "
+                              "boundaries: [5]}}\n",
+                              "v"));
+  CHECK(flow_text(*base.find("lipschitz")) ==
+        "{plugin: r1, gamma: {schedule: piecewise, values: [1, 0], boundaries: [5]}}");
+  merge_into(base, parse_yaml("lipschitz: {gamma: {schedule: piecewise, values: [2, 1]}}\n", "v"));
+  CHECK(flow_text(*base.find("lipschitz")) ==
+        "{plugin: r1, gamma: {schedule: piecewise, values: [2, 1], boundaries: [5]}}");
+  // the shipped experiment: one cell per kind of change, each storing what it schedules
+  Experiment ex = load_experiment(std::string(KANT_TEST_SOURCE_DIR) + "/experiments/schedules.yaml",
+                                  std::vector<std::string>{}, builtin_registry());
+  std::map<std::string, std::vector<std::string>> scheduled;
+  for (const Cell& c : ex.cells)
+    for (const auto& [name, s] : c.config.schedules())
+      scheduled[c.labels.front().second].push_back(name);
+  CHECK(scheduled == std::map<std::string, std::vector<std::string>>{
+                         {"annealed λ", {"lipschitz.lambda"}},
+                         {"cosine lr", {"generator_optimizer.lr", "critic_optimizer.lr"}},
+                         {"EMA decay", {"train.ema"}}});
 }
