@@ -249,6 +249,30 @@ TEST_CASE(
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("bad.yaml:7:34"));
   CHECK_THAT(r.output, Catch::Contains("reaches -0.020000000000000018 at step 51"));
+  // a run stores each scheduled value per step; kant show summarises it
+  const fs::path good = dir / "good.yaml";
+  std::ofstream(good) << "name: good\nbase:\n"
+                      << "  dataset: eight_gaussians\n"
+                      << "  generator: {plugin: mlp, hidden: [4]}\n"
+                      << "  critic: {plugin: mlp, hidden: [4]}\n"
+                      << "  objective: wasserstein\n"
+                      << "  lipschitz: {plugin: r1, gamma: {schedule: linear, from: 1, to: 0}}\n"
+                      << "  optimizer: adam\n"
+                      << "  train: {steps: 20, batch_size: 8, samples: 10}\n";
+  CommandResult run = run_command(kant_exe() + " run " + good.string() + " --quiet --results " +
+                                  (dir / "results").string());
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  const std::vector<fs::path> cells = files_matching(dir / "results", ".h5");
+  REQUIRE(cells.size() == 1);
+  std::vector<double> closed_form;  // (1 − p)·1 + p·0, p = t/20
+  for (int t = 1; t <= 20; ++t) closed_form.push_back(1 - t / 20.0);
+  const std::vector<double> stored = read_cell_dataset(cells[0], "series/schedule.lipschitz.gamma");
+  REQUIRE(stored.size() == 20);
+  for (size_t i = 0; i < 20; ++i) CHECK(stored[i] == Approx(closed_form[i]).margin(1e-15));
+  r = run_command(kant_exe() + " show " + cells[0].string());
+  CHECK_THAT(r.output, Catch::Contains("scheduled lipschitz.gamma: 20 steps, first 0.95 (step 1), "
+                                       "last 0, min 0, max 0.95"));
   r = run_command(kant_exe() + " plugins lipschitz gradient_penalty");
   CHECK(
       std::regex_search(r.output, std::regex(R"(lambda[^\n]*\n[^\n]*\n *may follow a schedule)")));
