@@ -280,6 +280,36 @@ TEST_CASE(
   fs::remove_all(dir);
 }
 
+TEST_CASE("kant validate refuses a schedule to a component that reads it while it is built",
+          "[schedules][cli]") {
+  const fs::path dir = temp_dir("kant-frozen");
+  const fs::path file = dir / "frozen.yaml";
+  auto write = [&](const std::string& lambda) {
+    std::ofstream(file) << "name: frozen\nbase:\n"
+                        << "  dataset: eight_gaussians\n"
+                        << "  generator: {plugin: mlp, hidden: [4]}\n"
+                        << "  critic: {plugin: mlp, hidden: [4]}\n"
+                        << "  objective: wasserstein\n"
+                        << "  optimizer: adam\n"
+                        << "  lipschitz: {plugin: frozen_penalty, lambda: " << lambda << "}\n"
+                        << "  train: {steps: 10}\n";
+  };
+  const std::string validate = "KANT_PLUGIN_PATH=" + std::string(KANT_TEST_SCHEDULE_PLUGIN_DIR) +
+                               " " + kant_exe() + " validate " + file.string();
+  write("0.5");
+  CommandResult r = run_command(validate);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  write("{schedule: linear, from: 1, to: 0}");
+  r = run_command(validate);
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("frozen.yaml:8:14"));
+  CHECK_THAT(r.output, Catch::Contains("lipschitz 'frozen_penalty' reads a scheduled parameter "
+                                       "while it is built"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("components read a scheduled value at the trainer's step, never outside one",
           "[schedules]") {
   // the critic's SGD learns with lr 0.05 for steps 1 and 2, then with lr 0: its weights freeze

@@ -14,6 +14,34 @@
 namespace kant {
 namespace {
 
+// A component given a schedule, built outside any training step (the kinds built from their
+// parameters alone): one that reads a scheduled value while it is built would keep that value
+// for the whole run. Any other failure to build is not this check's to report: the cell meets
+// it where it always did.
+void check_schedules_read_late(const Component& c, const Params& params, const Mark& mark,
+                               const std::string& what) {
+  if (std::none_of(params.values().begin(), params.values().end(),
+                   [](const auto& v) { return std::holds_alternative<Schedule>(v.second); }))
+    return;
+  auto build = [&]<typename F>() {
+    if (const F* f = std::get_if<F>(&c.registration.factory)) (*f)(params);
+  };
+  try {
+    build.operator()<ObjectiveFactory>();
+    build.operator()<LipschitzFactory>();
+    build.operator()<OptimizerFactory>();
+    build.operator()<MetricFactory>();
+    build.operator()<ProcedureFactory>();
+  } catch (const ReadOutsideStep&) {
+    throw ConfigError(mark, fmt::format("{} reads a scheduled parameter while it is built, so "
+                                        "it would keep one value for the whole run: give it a "
+                                        "number (the component must read its kant::Real "
+                                        "members where it uses them)",
+                                        what));
+  } catch (const std::exception&) {
+  }
+}
+
 // A component block: "name" (shorthand) or {plugin: name, param: value, ...}.
 // `steps`: the cell's train.steps, for schedules (validate.hpp).
 ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mark,
@@ -67,6 +95,7 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
   if (c->registration.check)
     if (std::string why = c->registration.check(choice.params); !why.empty())
       throw ConfigError(block.mark, fmt::format("{}: {}", what, why));
+  check_schedules_read_late(*c, choice.params, block.mark, what);
   return choice;
 }
 

@@ -157,9 +157,11 @@ constexpr int64_t kNoStep = -1;
 thread_local int64_t current_step = kNoStep;
 }  // namespace
 
+ReadOutsideStep::~ReadOutsideStep() = default;
+
 int64_t schedule_step() {
   if (current_step == kNoStep)
-    throw Error(
+    throw ReadOutsideStep(
         "a scheduled parameter was read outside a training step: a component reads its "
         "kant::Real members where it uses them (o.lr()), never once when it is built");
   return current_step;

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "kant/error.hpp"
+
 namespace kant {
 
 /// A real parameter as a function of the generator step (formulas above). `kant validate`
@@ -66,8 +68,16 @@ std::optional<int64_t> first_step_outside(const Schedule& s, int64_t steps,
                                           std::optional<double> lo, bool lo_exclusive,
                                           std::optional<double> hi);
 
-/// The generator step scheduled values are read at on this thread; an Error outside a
-/// ScheduleClock (a component reading a scheduled value while it is built).
+/// A scheduled value read outside a training step: a component that reads one while it is built
+/// would keep that one value (`kant validate` builds such components to find out).
+class ReadOutsideStep : public Error {
+ public:
+  using Error::Error;
+  ~ReadOutsideStep() override;
+};
+
+/// The generator step scheduled values are read at on this thread; ReadOutsideStep outside a
+/// ScheduleClock.
 int64_t schedule_step();
 /// Sets the step scheduled values are read at on this thread while it lives (the trainer's, around
 /// each iteration and each evaluation of metrics); restores the previous one after.
