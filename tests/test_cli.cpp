@@ -197,6 +197,30 @@ TEST_CASE("a missing or truncated data file is refused by kant validate and run,
   CHECK_THAT(r.output, Catch::Contains("idx_check: 1 cells, all valid"));
 }
 
+TEST_CASE("fashion_mnist without its files: kant validate says how to install them, one line",
+          "[cli][errors]") {
+  Scratch s;
+  const std::string exp = s.write("fashion.yaml",
+                                  "name: fashion_check\n"
+                                  "base:\n"
+                                  "  dataset:   {plugin: fashion_mnist, path: " +
+                                      (s.dir / "nowhere").string() +
+                                      "}\n"
+                                      "  generator: {plugin: mlp, hidden: [8]}\n"
+                                      "  critic:    {plugin: mlp, hidden: [8]}\n"
+                                      "  objective: wasserstein\n"
+                                      "  optimizer: {plugin: adam}\n");
+  CommandResult r = run_command(kant_exe() + " validate " + exp);
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output,
+             Catch::StartsWith("kant: " + exp + ":3:14: error: dataset 'fashion_mnist' (plugin ") &&
+                 Catch::Contains("install Fashion-MNIST with `apt-get install "
+                                 "dataset-fashion-mnist`"));
+  CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(s.results()));
+}
+
 TEST_CASE("a broken plugin on the plugin path stops everything with its file name",
           "[cli][errors]") {
   Scratch s;

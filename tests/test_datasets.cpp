@@ -1,5 +1,6 @@
 // Dataset plugins checked from their definitions: mode positions and spreads measured from
 // samples, densities that integrate to 1, fixed finite samples, IDX files written here.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
@@ -193,4 +194,152 @@ TEST_CASE("digits keep their labels", "[dataset]") {
   std::vector<int> counts(10);
   for (int64_t l : all->labels) ++counts[static_cast<size_t>(l)];
   for (int c : counts) CHECK(c >= 170);  // 174–183 of each digit
+}
+
+TEST_CASE("fashion_mnist: Debian's files found without a path, splits, class subsets, padding",
+          "[dataset]") {
+  auto train = dataset("fashion_mnist");
+  REQUIRE(train->sample_shape() == Shape{1, 28, 28});
+  auto all = train->labelled();
+  REQUIRE(all);
+  CHECK(all->data.size(0) == 60000);
+  CHECK(all->classes == 10);
+  REQUIRE(all->held_out.defined());
+  CHECK(all->held_out.size(0) == 10000);
+  CHECK(all->held_out_labels.size() == 10000);
+  std::vector<int> counts(10);
+  for (int64_t l : all->labels) ++counts[static_cast<size_t>(l)];
+  for (int c : counts) CHECK(c == 6000);  // Fashion-MNIST is balanced
+  const auto [lo, hi] = std::minmax_element(all->data.data(), all->data.data() + all->data.numel());
+  CHECK(*lo == -1.0f);
+  CHECK(*hi == 1.0f);
+
+  // the test split, two classes relabelled in the order given, padded to 32 px
+  auto boots = dataset("fashion_mnist", {{"split", std::string("test")},
+                                         {"classes", std::vector<int64_t>{9, 0}},
+                                         {"size", int64_t{32}}});
+  REQUIRE(boots->sample_shape() == Shape{1, 32, 32});
+  auto two = boots->labelled();
+  REQUIRE(two);
+  CHECK(two->classes == 2);
+  CHECK(two->data.size(0) == 2000);
+  CHECK_FALSE(two->held_out.defined());
+  auto test = dataset("fashion_mnist", {{"split", std::string("test")}})->labelled();
+  // image k of the subset is the k-th test image of class 9 or 0, its 28 px centred in 32 px
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < test->labels.size(); ++i)
+    if (test->labels[i] == 9 || test->labels[i] == 0) kept.push_back(static_cast<int64_t>(i));
+  REQUIRE(kept.size() == 2000);
+  for (size_t k : {size_t{0}, size_t{1}, size_t{1999}}) {
+    const int64_t i = kept[k];
+    CHECK(two->labels[k] == (test->labels[static_cast<size_t>(i)] == 9 ? 0 : 1));
+    const float* small = test->data.data() + i * 28 * 28;
+    const float* big = two->data.data() + static_cast<int64_t>(k) * 32 * 32;
+    bool same = true, border = true;
+    for (int64_t r = 0; r < 32; ++r)
+      for (int64_t c = 0; c < 32; ++c) {
+        const bool inside = r >= 2 && r < 30 && c >= 2 && c < 30;
+        if (inside)
+          same = same && big[r * 32 + c] == small[(r - 2) * 28 + c - 2];
+        else
+          border = border && big[r * 32 + c] == -1.0f;
+      }
+    CHECK(same);
+    CHECK(border);
+  }
+
+  CHECK_THROWS_WITH(dataset("fashion_mnist", {{"path", std::string("/nonexistent")}}),
+                    Catch::Contains("apt-get install dataset-fashion-mnist"));
+  CHECK_THROWS_WITH(dataset("fashion_mnist", {{"classes", std::vector<int64_t>{3, 3}}}),
+                    Catch::Contains("name a class twice"));
+}
+
+namespace {
+// sample_batch draws what sample draws: the same points, and the stream left in the same state.
+void check_same_draws(Dataset& a, Dataset& b, int64_t n) {
+  Rng ra(11), rb(11);
+  const Batch batch = a.sample_batch(n, ra);
+  CHECK(batch.x.to_vector() == b.sample(n, rb).to_vector());
+  CHECK(ra.next_u64() == rb.next_u64());
+}
+}  // namespace
+
+TEST_CASE("labels travel with the batch: the mode index of the toys", "[dataset]") {
+  for (const char* name : {"ring", "grid", "eight_gaussians", "twenty_five_gaussians"}) {
+    INFO(name);
+    for (int64_t fixed : {int64_t{0}, int64_t{300}})
+      for (bool resample : {false, true}) {
+        auto a = dataset(name, {{"fixed_size", fixed}, {"resample", resample}});
+        auto b = dataset(name, {{"fixed_size", fixed}, {"resample", resample}});
+        const Modes m = *a->modes();
+        const auto k = static_cast<int64_t>(m.centers.size());
+        REQUIRE(a->classes() == k);
+        for (double f : a->class_frequencies()) CHECK(f == Approx(1.0 / double(k)));
+        check_same_draws(*a, *b, 200);
+        Rng rng(5);
+        for (int round = 0; round < 3; ++round) {  // 3 × 200 > 300: the fixed sample cycles
+          const Batch batch = a->sample_batch(200, rng);
+          REQUIRE(batch.labels.size() == 200);
+          // each point lies nearest to the centre its label names (spreads ≪ spacing)
+          for (int64_t i = 0; i < 200; ++i) {
+            const float* x = batch.x.data() + 2 * i;
+            int64_t nearest = 0;
+            double best = 1e300;
+            for (int64_t c = 0; c < k; ++c) {
+              const auto& ctr = m.centers[static_cast<size_t>(c)];
+              const double d = std::hypot(x[0] - ctr[0], x[1] - ctr[1]);
+              if (d < best) best = d, nearest = c;
+            }
+            REQUIRE(batch.labels[static_cast<size_t>(i)] == nearest);
+          }
+        }
+      }
+  }
+  // data sets without labels say so, and their batches carry none
+  for (const char* name : {"spirals", "swiss_roll"}) {
+    auto a = dataset(name), b = dataset(name);
+    CHECK(a->classes() == 0);
+    check_same_draws(*a, *b, 50);
+    Rng rng(1);
+    CHECK(a->sample_batch(10, rng).labels.empty());
+  }
+}
+
+TEST_CASE("labels travel with the batch: digits and idx with a label file", "[dataset]") {
+  auto digits = dataset("digits"), again = dataset("digits");
+  check_same_draws(*digits, *again, 64);
+  REQUIRE(digits->classes() == 10);
+  const auto all = *digits->labelled();
+  std::vector<double> share(10);
+  for (int64_t l : all.labels) share[static_cast<size_t>(l)] += 1.0 / 1797;
+  for (size_t c = 0; c < 10; ++c) CHECK(digits->class_frequencies()[c] == Approx(share[c]));
+  Rng rng(9);
+  const Batch batch = digits->sample_batch(40, rng);
+  REQUIRE(batch.labels.size() == 40);
+  for (int64_t i = 0; i < 40; ++i) {  // the image is one of the set's with that label
+    bool found = false;
+    for (int64_t j = 0; j < 1797 && !found; ++j)
+      found = all.labels[static_cast<size_t>(j)] == batch.labels[static_cast<size_t>(i)] &&
+              std::equal(batch.x.data() + 64 * i, batch.x.data() + 64 * (i + 1),
+                         all.data.data() + 64 * j);
+    REQUIRE(found);
+  }
+  auto dir = temp_dir("kant_idx_labels");
+  std::vector<unsigned char> images = idx_header({3, 1, 1}), labels = idx_header({3});
+  for (unsigned char v : {10, 20, 30}) images.push_back(v);
+  for (unsigned char l : {2, 0, 1}) labels.push_back(l);
+  write_bytes(dir / "images", images);
+  write_bytes(dir / "labels", labels);
+  auto idx = dataset(
+      "idx", {{"images", (dir / "images").string()}, {"labels", (dir / "labels").string()}});
+  CHECK(idx->class_frequencies() == std::vector<double>{1.0 / 3, 1.0 / 3, 1.0 / 3});
+  Rng r(2);
+  const Batch b = idx->sample_batch(30, r);
+  for (int64_t i = 0; i < 30; ++i) {  // pixel 10 ↔ label 2, 20 ↔ 0, 30 ↔ 1
+    const int64_t l = b.labels[static_cast<size_t>(i)];
+    CHECK(b.x.data()[i] == Approx((l == 2 ? 10 : l == 0 ? 20 : 30) / 127.5 - 1));
+  }
+  auto unlabelled = dataset("idx", {{"images", (dir / "images").string()}});
+  CHECK(unlabelled->classes() == 0);
+  CHECK(unlabelled->sample_batch(5, r).labels.empty());
 }

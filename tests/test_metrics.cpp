@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 
 #include "kant/autodiff.hpp"
+#include "kant/classifier.hpp"
 #include "kant/components.hpp"
 #include "kant/distances.hpp"
 #include "kant/layers.hpp"
@@ -267,18 +269,17 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
   CHECK(collapsed.at("accuracy") == real.at("accuracy"));
   // trained once: a second instance loads the cached classifier and scores identically
   size_t files = 0;
+  std::filesystem::path cached;
   for (const auto& e : std::filesystem::directory_iterator(cache))
-    files += e.path().extension() == ".h5";
+    if (e.path().extension() == ".h5") ++files, cached = e.path();
   CHECK(files == 1);
-  const auto stamp =
-      std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path());
+  const auto stamp = std::filesystem::last_write_time(cached);
   Rng rng2(31), data_rng2(32);
   MetricContext again{*digits, unused, &unused,
                       [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
   auto second = metric("classifier_scores", settings)->compute(again);
   CHECK(second.at("accuracy") == real.at("accuracy"));
-  CHECK(std::filesystem::last_write_time(std::filesystem::directory_iterator(cache)->path()) ==
-        stamp);
+  CHECK(std::filesystem::last_write_time(cached) == stamp);
   Context unlabelled(gaussian_1d(0, 1), 0, 1);
   CHECK_THROWS_WITH(metric("classifier_scores", settings)->compute(unlabelled.ctx),
                     Catch::Contains("needs a labelled data set"));
@@ -316,4 +317,76 @@ TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms
   CHECK(edges.data()[0] == *std::min_element(weights.begin(), weights.end()));
   CHECK(edges.data()[10] == Approx(*std::max_element(weights.begin(), weights.end())));
   CHECK(arrays.count("weight_histogram.layers.1.bias") == 0);
+}
+
+TEST_CASE(
+    "sample_quality on digits: the data score well, a collapsed generator badly, copies of "
+    "training images are caught",
+    "[metric]") {
+  auto digits = dataset("digits");
+  auto cache = temp_dir("kant_feature_cache");
+  std::filesystem::remove_all(cache);
+  const std::map<std::string, Value> settings{
+      {"cache_dir", cache.string()},          {"samples", int64_t{400}},
+      {"kid_subsets", int64_t{20}},           {"kid_subset_size", int64_t{100}},
+      {"memorisation_samples", int64_t{400}}, {"epochs", int64_t{20}}};
+  LinearCritic unused(Tensor::zeros({1, 64}));
+  const LabelledSet all = *digits->labelled();
+  const LabelledSet train = training_part(all);
+  Rng rng(31), data_rng(32);
+  // "generators": the held-out fifth of the data (unseen images), one image repeated, and
+  // training images themselves
+  const LabelledSet unseen = held_out_part(all);
+  auto draw = [&](const LabelledSet& s, int64_t n) {
+    std::vector<float> v;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t r = static_cast<int64_t>(data_rng.below(uint64_t(s.data.size(0))));
+      v.insert(v.end(), s.data.data() + r * 64, s.data.data() + (r + 1) * 64);
+    }
+    return Tensor::from({n, 1, 8, 8}, v);
+  };
+  MetricContext unseen_ctx{*digits, unused, &unused, [&](int64_t n) { return draw(unseen, n); },
+                           rng};
+  const Tensor one = digits->sample(1, data_rng);
+  MetricContext collapsed_ctx{*digits, unused, &unused,
+                              [&](int64_t n) {
+                                return broadcast_to(one, {n, 1, 8, 8});
+                              },
+                              rng};
+  MetricContext copies_ctx{*digits, unused, &unused, [&](int64_t n) { return draw(train, n); },
+                           rng};
+  auto m = metric("sample_quality", settings);
+  const auto good = m->compute(unseen_ctx);
+  CHECK(good.at("accuracy") > 0.9);
+  CHECK(good.at("classes") == 10);
+  CHECK(good.at("is") > 6);
+  CHECK(good.at("class_kl") < 0.05);
+  CHECK(good.at("precision") > 0.7);
+  CHECK(good.at("recall") > 0.7);
+  CHECK(good.at("coverage") > 0.7);
+  CHECK(good.at("authenticity") > 0.85);  // unseen images: 1 − 0.05 up to sampling noise
+  CHECK(std::abs(good.at("kid")) < 3 * good.at("kid_std"));
+  const auto bad = m->compute(collapsed_ctx);
+  CHECK(bad.at("classes") == 1);
+  CHECK(bad.at("is") == Approx(1.0).margin(1e-3));
+  CHECK(bad.at("fd") > 10 * good.at("fd"));
+  CHECK(bad.at("kid") > 10 * std::abs(good.at("kid")));
+  CHECK(bad.at("recall") < 0.05);
+  CHECK(bad.at("coverage") < 0.05);
+  CHECK(bad.at("class_kl") == Approx(std::log(10.0)).epsilon(0.05));  // one of ten classes
+  CHECK(bad.at("accuracy") == good.at("accuracy"));
+  const auto copied = m->compute(copies_ctx);
+  CHECK(copied.at("authenticity") == 0.0);
+  const auto arrays = m->final_arrays(copies_ctx);
+  const Tensor& pairs = arrays.at("closest_pairs");
+  REQUIRE(pairs.shape() == Shape{16, 1, 8, 8});
+  CHECK(arrays.at("closest_distances").data()[0] == 0.0f);
+  CHECK(std::equal(pairs.data(), pairs.data() + 8 * 64, pairs.data() + 8 * 64));
+  CHECK(arrays.at("intra_fd_per_class").numel() == 10);
+  // trained once: a second instance loads it
+  const auto again = metric("sample_quality", settings)->compute(unseen_ctx);
+  CHECK(again.at("accuracy") == good.at("accuracy"));
+  Context unlabelled(gaussian_1d(0, 1), 0, 1);
+  CHECK_THROWS_WITH(metric("sample_quality", settings)->compute(unlabelled.ctx),
+                    Catch::Contains("needs a labelled image data set"));
 }

@@ -301,6 +301,26 @@ std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
   return svg::contour(x, y, v, 10, points, title);
 }
 
+// One cell's memorisation check as a picture: the generated images closest to a training image
+// (top row) above those training images (arrays/<metric>/closest_pairs of sample_quality), ""
+// without one.
+std::string cell_closest_svg(const CellSummary& c, const std::string& title) {
+  for (const auto& [name, record] : c.metrics) {
+    Shape shape;
+    std::vector<double> pairs;
+    try {
+      pairs = read_cell_dataset(c.path, "arrays/" + name + "/closest_pairs", &shape);
+    } catch (const Error&) {
+      continue;
+    }
+    if (shape.size() != 4 || shape[0] < 2) continue;
+    const auto n = static_cast<size_t>(shape[0]);
+    return svg::image_grid(pairs, n, static_cast<size_t>(shape[1]), static_cast<size_t>(shape[2]),
+                           static_cast<size_t>(shape[3]), n / 2, title);
+  }
+  return "";
+}
+
 // Generated samples (over the data, 2-D) or a grid of generated images, and the critic's value
 // surface, per group (lowest seed); with a split, one figure of each with a panel per
 // (row, column) value (its first cell).
@@ -312,7 +332,9 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
       {"samples", "samples",
        [](const CellSummary& c, const std::string& t) { return cell_samples_svg(c, t, {}); }},
       {"critic value surfaces", "surface",
-       [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }}};
+       [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }},
+      {"memorisation: generated images closest to a training image", "closest",
+       [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }}};
   for (const auto& [section, stem, make] : kinds) {
     try {
       if (!spec.figures.any()) {
@@ -320,6 +342,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
           const CellSummary* c = members.front();
           std::string title = fmt::format("{} (seed {})", label, cell_label(*c, "seed"));
           if (std::string(stem) == "surface") title = "critic value surface — " + title;
+          if (std::string(stem) == "closest")
+            title = "generated (top), nearest training — " + title;
           const std::string doc = make(*c, title);
           if (doc.empty()) continue;
           if (auto f = save_figure(section, title,

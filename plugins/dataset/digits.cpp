@@ -2,7 +2,7 @@
 // scikit-learn ships as sklearn/datasets/data/digits.csv.gz — rows of 64 pixel values in
 // 0…16 and the label. Pixels are scaled to [−1, 1] and optionally resized (bilinear) to 28,
 // 32 or 64 px so that image architectures apply; batches are drawn uniformly with replacement.
-// The labels are kept for classifier_scores.
+// Each batch carries its images' labels (0…9), also kept whole for classifier_scores.
 #include <fmt/format.h>
 
 #include <filesystem>

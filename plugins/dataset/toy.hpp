@@ -62,26 +62,35 @@ class Toy : public Dataset {
   Toy(FixedSample fixed, uint64_t seed)
       : fixed_size_(fixed.size), resample_(fixed.resample), seed_(seed) {}
 
-  Tensor sample(int64_t n, Rng& rng) override {
-    if (fixed_size_ == 0 || (n > fixed_size_ && !resample_)) return draw(n, rng);
-    if (!fixed_.defined()) {
+  Tensor sample(int64_t n, Rng& rng) override { return sample_batch(n, rng).x; }
+
+  /// The fixed sample keeps each point's label beside it, so a batch's labels are its points'.
+  Batch sample_batch(int64_t n, Rng& rng) override {
+    if (fixed_size_ == 0 || (n > fixed_size_ && !resample_)) return draw_labelled(n, rng);
+    if (!fixed_.x.defined()) {
       Rng fixed_rng(seed_, 101);
-      fixed_ = draw(fixed_size_, fixed_rng);
+      fixed_ = draw_labelled(fixed_size_, fixed_rng);
     }
-    const int64_t per = fixed_.numel() / fixed_size_;
-    Shape shape = fixed_.shape();
+    const int64_t per = fixed_.x.numel() / fixed_size_;
+    const bool labelled = !fixed_.labels.empty();
+    Shape shape = fixed_.x.shape();
     shape[0] = n;
+    Batch out;
     if (resample_) {  // n indices uniform on [0, fixed_size), from the batch's stream
-      Tensor out = Tensor::empty(shape);
+      out.x = Tensor::empty(shape);
       for (int64_t i = 0; i < n; ++i) {
         const int64_t k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(fixed_size_)));
-        std::copy(fixed_.data() + per * k, fixed_.data() + per * (k + 1), out.data() + per * i);
+        std::copy(fixed_.x.data() + per * k, fixed_.x.data() + per * (k + 1),
+                  out.x.data() + per * i);
+        if (labelled) out.labels.push_back(fixed_.labels[static_cast<size_t>(k)]);
       }
       return out;
     }
     if (cursor_ + n > fixed_size_) cursor_ = 0;
-    Tensor out = Tensor::from(shape, std::vector<float>(fixed_.data() + per * cursor_,
-                                                        fixed_.data() + per * (cursor_ + n)));
+    out.x = Tensor::from(shape, std::vector<float>(fixed_.x.data() + per * cursor_,
+                                                   fixed_.x.data() + per * (cursor_ + n)));
+    if (labelled)
+      out.labels.assign(fixed_.labels.begin() + cursor_, fixed_.labels.begin() + cursor_ + n);
     cursor_ += n;
     return out;
   }
@@ -99,17 +108,19 @@ class Toy : public Dataset {
 
  protected:
   virtual Tensor draw(int64_t n, Rng& rng) const = 0;
+  /// draw() with each point's label, for toys that have labels (drawing the same numbers).
+  virtual Batch draw_labelled(int64_t n, Rng& rng) const { return {draw(n, rng), {}}; }
 
  private:
   int64_t fixed_size_;
   bool resample_;
   uint64_t seed_;
-  Tensor fixed_;
+  Batch fixed_;
   int64_t cursor_ = 0;
 };
 
 /// Equal-weight mixture of isotropic Gaussians N(c_k, std² I), every point divided by
-/// `divisor` (the WGAN-GP toys' normalisation).
+/// `divisor` (the WGAN-GP toys' normalisation). A point's label is the index k of its mode.
 class GaussianMixture : public Toy {
  public:
   GaussianMixture(std::vector<std::vector<double>> centers, double std, double divisor,
@@ -128,6 +139,10 @@ class GaussianMixture : public Toy {
     return m;
   }
 
+  std::vector<double> class_frequencies() const override {
+    return std::vector<double>(centers_.size(), 1.0 / static_cast<double>(centers_.size()));
+  }
+
   /// log p(x), p(x) = (1/K) Σ_k N(x; c_k/divisor, (std/divisor)² I).
   std::optional<double> log_density(const double* x) const override {
     if (std_ == 0) return std::nullopt;
@@ -144,17 +159,22 @@ class GaussianMixture : public Toy {
   }
 
  protected:
-  Tensor draw(int64_t n, Rng& rng) const override {
+  Tensor draw(int64_t n, Rng& rng) const override { return draw_labelled(n, rng).x; }
+
+  // per point: its mode k (one draw), then its d coordinates
+  Batch draw_labelled(int64_t n, Rng& rng) const override {
     const int64_t d = static_cast<int64_t>(centers_[0].size());
-    Tensor t = Tensor::empty({n, d});
-    float* p = t.data();
+    Batch b{Tensor::empty({n, d}), std::vector<int64_t>(static_cast<size_t>(n))};
+    float* p = b.x.data();
     for (int64_t i = 0; i < n; ++i) {
-      const auto& c = centers_[rng.below(centers_.size())];
+      const uint64_t k = rng.below(centers_.size());
+      b.labels[static_cast<size_t>(i)] = static_cast<int64_t>(k);
+      const auto& c = centers_[k];
       for (int64_t j = 0; j < d; ++j)
         p[d * i + j] =
             static_cast<float>((c[static_cast<size_t>(j)] + std_ * rng.normal()) / divisor_);
     }
-    return t;
+    return b;
   }
 
  private:

@@ -22,15 +22,11 @@ class WeightClipping : public LipschitzMethod {
                                       "each critic step's loss (reference code)"));
     }
   };
-  explicit WeightClipping(const Options& o) : c_(o.c), before_(o.when == "before") {}
-  void before_critic_step(Network& critic) override {
-    if (before_) clip(critic);
-  }
-  void after_critic_step(Network& critic) override {
-    if (!before_) clip(critic);
-  }
+  explicit WeightClipping(const Options& o) : o_(o) {}
+  void before_critic_step(Network& critic) override { clip(critic, "before"); }
+  void after_critic_step(Network& critic) override { clip(critic, "after"); }
   std::optional<double> lipschitz_bound(const Network& critic) override {
-    const auto c = static_cast<float>(c_());
+    const auto c = static_cast<float>(o_.c());
     double bound = 1;
     for (const auto& [name, t] : critic.named_parameters())
       if (t.dim() >= 2) bound *= c * std::sqrt(static_cast<double>(t.numel()));
@@ -38,16 +34,13 @@ class WeightClipping : public LipschitzMethod {
   }
 
  private:
-  void clip(Network& critic) const {
-    const auto c = static_cast<float>(c_());
-    for (const auto& [name, t] : critic.named_parameters()) {
-      Tensor p = t;
-      float* d = p.data();
-      for (int64_t i = 0, n = p.numel(); i < n; ++i) d[i] = std::clamp(d[i], -c, c);
-    }
+  void clip(Network& critic, const std::string& when) const {
+    if (o_.when != when) return;
+    const auto c = static_cast<float>(o_.c());
+    for (auto [name, t] : critic.named_parameters())
+      for (float *d = t.data(), *end = d + t.numel(); d < end; ++d) *d = std::clamp(*d, -c, c);
   }
-  Real c_;
-  bool before_;
+  Options o_;
 };
 
 }  // namespace

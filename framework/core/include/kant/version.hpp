@@ -16,8 +16,10 @@ namespace kant {
 /// 6 (issue 29): options structs (kant/options.hpp); a Registration carries the rules between
 /// its parameters (`check`); procedures own their update settings (TrainSettings loses n_critic
 /// and its siblings); Lipschitz methods apply to any network.
-/// 7 (issue 30, schedules): a parameter's Value may hold a Schedule; ParamSpec::schedulable;
-/// TrainSettings::ema is a kant::Real.
+/// 7 (issue 30, issue 31): a batch carries its labels (Dataset::sample_batch,
+/// class_frequencies); a LabelledSet carries the data set's own held-out split (held_out,
+/// held_out_labels); schedules (issue 30): a parameter's Value may hold a Schedule,
+/// ParamSpec::schedulable, TrainSettings::ema is a kant::Real.
 constexpr unsigned kAbiVersion = 7;
 
 /// Semantic version of the framework ("0.1.0").

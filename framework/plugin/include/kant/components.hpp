@@ -53,6 +53,17 @@ struct LabelledSet {
   Tensor data;                  ///< [n, sample_shape…]
   std::vector<int64_t> labels;  ///< n class indices in [0, classes)
   int64_t classes = 0;
+  /// The data set's own held-out samples and labels where it has a test split (Fashion-MNIST's
+  /// train split holds out its test split); undefined otherwise, and then a classifier holds
+  /// out every fifth row of `data` instead.
+  Tensor held_out;
+  std::vector<int64_t> held_out_labels;
+};
+
+/// A batch of data: the samples and, where the data set has labels, each one's class.
+struct Batch {
+  Tensor x;                     ///< [n, sample_shape…]
+  std::vector<int64_t> labels;  ///< n class indices in [0, classes()); empty without labels
 };
 
 class Dataset {
@@ -62,6 +73,15 @@ class Dataset {
   virtual Shape sample_shape() const = 0;
   /// A batch [n, sample_shape…] drawn with `rng`.
   virtual Tensor sample(int64_t n, Rng& rng) = 0;
+  /// The same batch with its labels, where the data set has them: a labelled data set draws
+  /// here exactly the random numbers sample() draws, in the same order (sample() is this
+  /// batch's x), so that reading labels changes no unconditional run.
+  virtual Batch sample_batch(int64_t n, Rng& rng) { return {sample(n, rng), {}}; }
+  /// Each class's share of the data (1/K each for a mixture of K equal-weight modes: the mode
+  /// is the label); its size is the number of classes labels range over. Empty: no labels.
+  virtual std::vector<double> class_frequencies() const { return {}; }
+  /// Classes the labels of sample_batch() range over (0: the data set has no labels).
+  int64_t classes() const { return static_cast<int64_t>(class_frequencies().size()); }
   /// Mode centres and spread, where the data set is a known mixture.
   virtual std::optional<Modes> modes() const { return std::nullopt; }
   /// Log probability density at one point x (sample_shape's numel values), where the data

@@ -68,9 +68,9 @@ inline MetricRule closed_form_density() {
           }};
 }
 
-/// A finite data set with class labels (digits, idx with `labels:`).
+/// A finite data set with class labels (digits, fashion_mnist, idx with `labels:`).
 inline MetricRule labelled_data() {
-  return {"a labelled data set (digits, or idx with `labels:`)",
+  return {"a labelled data set (digits, fashion_mnist, or idx with `labels:`)",
           [](const Params&, CellView& cell) -> std::string {
             return cell.dataset().labelled() ? "" : "the data set has no labels";
           }};

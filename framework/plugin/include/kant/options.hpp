@@ -7,9 +7,8 @@
 //     int64_t iterations;
 //     float eps;
 //     static void declare(kant::Declare<Options>& d) {
-//       d(&Options::iterations, kant::param::integer("iterations", 1, "power
-//       iterations").at_least(1)); d(&Options::eps, kant::param::real("eps", 1e-12, "added to
-//       norms").at_least(0));
+//       d(&Options::iterations, kant::param::integer("iterations", 1, "steps").at_least(1));
+//       d(&Options::eps, kant::param::real("eps", 1e-12, "added to norms").at_least(0));
 //     }
 //   };
 //   const kant::Schema& s = kant::schema_of<Options>();
