@@ -406,7 +406,7 @@ base:
 )";
   expect_bad_input(ali + "  train:     {steps: 3, unrolled_steps: 2}\n",
                    {"exp.yaml:10:25: error: procedure 'ali' takes no 'unrolled_steps'",
-                    "ali' takes: stochastic, n_critic, order"});
+                    "ali' takes: stochastic, n_critic, n_generator, order"});
   expect_bad_input(ali + "  train:     {updates: simultaneous}\n",
                    {"exp.yaml:10:15", "procedure 'ali' takes no 'updates'"});
   // a setting in the procedure's own block that it does not take, with a did-you-mean
@@ -416,7 +416,7 @@ base:
   // a rule between settings is checked at validate time, not in the child
   expect_bad_input(
       std::string(kValidBase) + "  procedure: {plugin: gan, updates: simultaneous, n_critic: 5}\n",
-      {"exp.yaml:8:14", "n_critic must be 1"});
+      {"exp.yaml:8:14", "n_critic and n_generator must be 1"});
   expect_bad_input(std::string(kValidBase) +
                        "  procedure: {plugin: infogan, categories: 0, "
                        "continuous: 0}\n",

@@ -20,9 +20,9 @@ class RepeatGenerator : public procedures::Gan {
       d(&Options::generator_steps,
         param::integer("generator_steps", 2, "generator updates per iteration").at_least(1));
       d.check([](const Options& o) {
-        return o.gan.simultaneous() || o.gan.wgan_critic_schedule
+        return o.gan.simultaneous() || o.gan.wgan_critic_schedule || o.gan.n_generator != 1
                    ? "gan_repeat_generator alternates n_critic steps (no simultaneous updates, "
-                     "no WGAN schedule)"
+                     "no WGAN schedule) with generator_steps generator steps (n_generator: 1)"
                    : "";
       });
     }
@@ -37,8 +37,8 @@ class RepeatGenerator : public procedures::Gan {
       return true;
     };
     if (procedures::alternate(
-            settings_.generator_first(), settings_.n_critic, [&] { return critic_step(ctx, out); },
-            generator_steps))
+            settings_.generator_first(), settings_.n_critic, 1,
+            [&] { return critic_step(ctx, out); }, generator_steps))
       out.losses = loss_values(latest_);
     return out;
   }

@@ -14,10 +14,39 @@
 namespace kant {
 namespace {
 
+// A component given a schedule, built outside any training step (the kinds built from their
+// parameters alone): one that reads a scheduled value while it is built would keep that value
+// for the whole run. Any other failure to build is not this check's to report: the cell meets
+// it where it always did.
+void check_schedules_read_late(const Component& c, const Params& params, const Mark& mark,
+                               const std::string& what) {
+  if (std::none_of(params.values().begin(), params.values().end(),
+                   [](const auto& v) { return std::holds_alternative<Schedule>(v.second); }))
+    return;
+  auto build = [&]<typename F>() {
+    if (const F* f = std::get_if<F>(&c.registration.factory)) (*f)(params);
+  };
+  try {
+    build.operator()<ObjectiveFactory>();
+    build.operator()<LipschitzFactory>();
+    build.operator()<OptimizerFactory>();
+    build.operator()<MetricFactory>();
+    build.operator()<ProcedureFactory>();
+  } catch (const ReadOutsideStep&) {
+    throw ConfigError(mark, fmt::format("{} reads a scheduled parameter while it is built, so "
+                                        "it would keep one value for the whole run: give it a "
+                                        "number (the component must read its kant::Real "
+                                        "members where it uses them)",
+                                        what));
+  } catch (const std::exception&) {
+  }
+}
+
 // A component block: "name" (shorthand) or {plugin: name, param: value, ...}.
+// `steps`: the cell's train.steps, for schedules (validate.hpp).
 ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mark,
                                   const std::string& section, Kind kind, const Registry& registry,
-                                  const Schema& reserved, ConfigNode& canonical,
+                                  const Schema& reserved, ConfigNode& canonical, int64_t steps,
                                   Params* reserved_out = nullptr) {
   if (!node || node->type == ConfigNode::Type::null)
     throw ConfigError(parent_mark, fmt::format("the config needs a '{}' block ({} plugin)", section,
@@ -55,17 +84,18 @@ ComponentChoice resolve_component(const ConfigNode* node, const Mark& parent_mar
     std::set<std::string> plugin_keys{"plugin"};
     for (const ParamSpec& s : c->schema()) plugin_keys.insert(s.name);
     ConfigNode reserved_canonical = ConfigNode::make_map();
-    *reserved_out =
-        validate_params(block, reserved, plugin_keys, "'" + section + "'", reserved_canonical);
+    *reserved_out = validate_params(block, reserved, plugin_keys, "'" + section + "'",
+                                    reserved_canonical, steps);
     for (ConfigEntry& e : reserved_canonical.entries) canonical.set(e.key, e.value);
   }
   ComponentChoice choice;
   choice.mark = block.mark;
   choice.component = c;
-  choice.params = validate_params(block, c->schema(), skip, what, canonical);
+  choice.params = validate_params(block, c->schema(), skip, what, canonical, steps);
   if (c->registration.check)
     if (std::string why = c->registration.check(choice.params); !why.empty())
       throw ConfigError(block.mark, fmt::format("{}: {}", what, why));
+  check_schedules_read_late(*c, choice.params, block.mark, what);
   return choice;
 }
 
@@ -98,9 +128,10 @@ const Schema& train_schema() {
       param::real("ema", 0.0,
                   "decay β of an exponential moving average of the generator's "
                   "weights used for metrics and samples (0: none)")
-          .range(0, 0.999999),
+          .range(0, 0.999999)
+          .may_follow_schedule(),
       param::integer("unrolled_steps", 0, kMoved).at_least(0),
-      param::real("unrolled_lr", 1e-4, kMoved).at_least(0),
+      param::real("unrolled_lr", 1e-4, kMoved).at_least(0).may_follow_schedule(),
       param::integer("log_every", 0, "progress line every k generator steps (0: 10 lines a run)")
           .at_least(0),
       param::integer("samples", 2500, "generated samples stored with the results").at_least(0),
@@ -139,6 +170,17 @@ const Schema& train_schema() {
           .only_beside("sample_every"),
   };
   return s;
+}
+
+// train.steps, read before the blocks whose schedules end there by default (the train block
+// itself is validated in full after them, where its canonical text stands).
+int64_t train_steps(const ConfigNode& config) {
+  const ParamSpec& spec = train_schema().front();
+  const ConfigNode* train = config.find("train");
+  const ConfigNode* steps = train && train->is_map() ? train->find("steps") : nullptr;
+  if (!steps || steps->type == ConfigNode::Type::null)
+    return std::get<int64_t>(*spec.default_value);
+  return std::get<int64_t>(convert_value(spec, *steps, "parameter 'steps' of 'train'"));
 }
 
 const Schema& generator_reserved() {
@@ -185,7 +227,7 @@ constexpr const char* kDefaultProcedure = "gan";
 // silently and any other value is an error naming the procedure. The canonical block goes into
 // `canon` unless it is `gan` at its defaults (so that cells from before procedures keep their
 // ids); its kProcedureSettings go into `settings` instead, for the train block.
-ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& registry,
+ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& registry, int64_t steps,
                                   ConfigNode& canon, ConfigNode& settings,
                                   std::vector<std::string>& notes) {
   const ConfigNode default_procedure = ConfigNode::make_scalar(kDefaultProcedure, config.mark);
@@ -222,7 +264,8 @@ ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& regi
       }
       const ParamSpec& spec = *std::find_if(train_schema().begin(), train_schema().end(),
                                             [&](const ParamSpec& p) { return p.name == e.key; });
-      if (convert_value(spec, e.value, "'train." + e.key + "'") != *spec.default_value)
+      if (e.value.is_map() ||
+          convert_value(spec, e.value, "'train." + e.key + "'") != *spec.default_value)
         throw ConfigError(
             e.key_mark,
             fmt::format("procedure '{}' takes no '{}': remove train.{} (it would have "
@@ -233,9 +276,9 @@ ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& regi
   }
   ConfigNode procedure_canon, defaults;
   ComponentChoice choice = resolve_component(&block, config.mark, "procedure", Kind::procedure,
-                                             registry, {}, procedure_canon);
+                                             registry, {}, procedure_canon, steps);
   resolve_component(&default_procedure, config.mark, "procedure", Kind::procedure, registry, {},
-                    defaults);
+                    defaults, steps);
   settings = ConfigNode::make_map();
   for (const std::string& key : kProcedureSettings) {
     if (const ConfigNode* n = procedure_canon.find(key)) settings.set(key, *n);
@@ -249,7 +292,8 @@ ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& regi
 
 // The `train` block against train_schema(), with the procedure's `settings` (canonical) standing
 // where those keys stood before procedures owned them; fills the cell's loop settings.
-ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, CellConfig& cell) {
+ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, int64_t steps,
+                         CellConfig& cell) {
   const ConfigNode* train = config.find("train");
   if (train && !train->is_map() && train->type != ConfigNode::Type::null)
     throw ConfigError(train->mark, "'train' must be a map");
@@ -257,10 +301,10 @@ ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, C
   for (const std::string& key : kProcedureSettings) block.erase(key);
   for (const ConfigEntry& e : settings.entries) block.set(e.key, e.value);
   ConfigNode canonical = ConfigNode::make_map();
-  Params t = validate_params(block, train_schema(), {}, "'train'", canonical);
+  Params t = validate_params(block, train_schema(), {}, "'train'", canonical, steps);
   cell.train.steps = t.integer("steps");
   cell.train.batch_size = t.integer("batch_size");
-  cell.train.ema = t.real("ema");
+  cell.train.ema = t.real_or_schedule("ema");
   cell.train.log_every = t.integer("log_every");
   cell.train.samples = t.integer("samples");
   cell.train.checkpoint_every = t.integer("checkpoint_every");
@@ -308,12 +352,35 @@ std::vector<const ComponentChoice*> CellConfig::components() const {
   return out;
 }
 
-MetricChoice resolve_metric(const ConfigNode& m, const Registry& registry) {
+std::vector<std::pair<std::string, Schedule>> CellConfig::schedules() const {
+  std::vector<std::pair<std::string, Schedule>> out;
+  auto add = [&](const std::string& block, const Params& p) {
+    for (const auto& [name, v] : p.values())
+      if (const auto* s = std::get_if<Schedule>(&v)) out.emplace_back(block + "." + name, *s);
+  };
+  // a list of methods names each by its place in the list, one method by its block
+  auto add_methods = [&](const std::string& block, const std::vector<ComponentChoice>& methods) {
+    for (size_t i = 0; i < methods.size(); ++i)
+      add(methods.size() == 1 ? block : fmt::format("{}[{}]", block, i), methods[i].params);
+  };
+  add("dataset", dataset.params);
+  add("procedure", procedure.params);
+  for (const NetworkChoice& n : networks) add(n.name, n.architecture.params);
+  if (objective.component) add("objective", objective.params);
+  add_methods("lipschitz", lipschitz);
+  for (const NetworkChoice& n : networks) add_methods(n.name + "_lipschitz", n.lipschitz);
+  for (const NetworkChoice& n : networks) add(n.name + "_optimizer", n.optimizer.params);
+  for (const MetricChoice& m : metrics) add("metrics." + m.name, m.choice.params);
+  if (const Schedule* s = train.ema.schedule()) out.emplace_back("train.ema", *s);
+  return out;
+}
+
+MetricChoice resolve_metric(const ConfigNode& m, const Registry& registry, int64_t steps) {
   ConfigNode c;
   Params reserved;
   MetricChoice mc;
   mc.choice = resolve_component(&m, m.mark, "metrics[]", Kind::metric, registry, metric_reserved(),
-                                c, &reserved);
+                                c, steps, &reserved);
   mc.every = reserved.integer("every");
   mc.name = reserved.string("name");
   mc.mark = m.mark;
@@ -341,12 +408,12 @@ namespace {
 // order that text has always had: it is what the cell id hashes).
 
 // A block `key` of `config` (a component, with the framework's `reserved` keys beside it).
-ComponentChoice section(const ConfigNode& config, const Registry& registry, ConfigNode& canon,
-                        const std::string& key, Kind kind, const Schema& reserved = {},
-                        Params* reserved_out = nullptr) {
+ComponentChoice section(const ConfigNode& config, const Registry& registry, int64_t steps,
+                        ConfigNode& canon, const std::string& key, Kind kind,
+                        const Schema& reserved = {}, Params* reserved_out = nullptr) {
   ConfigNode c;
   ComponentChoice choice = resolve_component(config.find(key), config.mark, key, kind, registry,
-                                             reserved, c, reserved_out);
+                                             reserved, c, steps, reserved_out);
   canon.set(key, c);
   return choice;
 }
@@ -376,17 +443,18 @@ void resolve_networks(const ConfigNode& config, const Registry& registry,
     net.name = network;
     Params reserved;
     if (network == "generator") {
-      net.architecture = section(config, registry, canon, "generator", Kind::architecture,
-                                 generator_reserved(), &reserved);
+      net.architecture = section(config, registry, cell.train.steps, canon, "generator",
+                                 Kind::architecture, generator_reserved(), &reserved);
       cell.noise_dim = reserved.integer("noise_dim");
       cell.noise = reserved.string("noise");
       cell.generated_labels = reserved.string("labels");
     } else if (network == "critic") {
-      net.architecture = section(config, registry, canon, "critic", Kind::architecture,
-                                 critic_reserved(), &reserved);
+      net.architecture = section(config, registry, cell.train.steps, canon, "critic",
+                                 Kind::architecture, critic_reserved(), &reserved);
       cell.pack = reserved.integer("pack");
     } else {
-      net.architecture = section(config, registry, canon, network, Kind::architecture);
+      net.architecture =
+          section(config, registry, cell.train.steps, canon, network, Kind::architecture);
     }
     cell.networks.push_back(std::move(net));
   }
@@ -409,22 +477,22 @@ void resolve_lipschitz(const ConfigNode& config, const Registry& registry,
                                                "method: remove 'lipschitz'",
                                                name));
     ConfigNode c;
-    cell.lipschitz.push_back(
-        resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz, registry, {}, c));
+    cell.lipschitz.push_back(resolve_component(&none, config.mark, "lipschitz", Kind::lipschitz,
+                                               registry, {}, c, cell.train.steps));
   } else if (lip && lip->is_sequence()) {
     if (lip->items.empty()) throw ConfigError(lip->mark, "'lipschitz' lists no method");
     ConfigNode list = ConfigNode::make_sequence();
     for (const ConfigNode& item : lip->items) {
       ConfigNode c;
-      cell.lipschitz.push_back(
-          resolve_component(&item, item.mark, "lipschitz[]", Kind::lipschitz, registry, {}, c));
+      cell.lipschitz.push_back(resolve_component(&item, item.mark, "lipschitz[]", Kind::lipschitz,
+                                                 registry, {}, c, cell.train.steps));
       list.items.push_back(c);
     }
     canon.set("lipschitz", list);
   } else {
     ConfigNode c;
     cell.lipschitz.push_back(resolve_component(lip ? lip : &none, config.mark, "lipschitz",
-                                               Kind::lipschitz, registry, {}, c));
+                                               Kind::lipschitz, registry, {}, c, cell.train.steps));
     canon.set("lipschitz", c);
   }
   for (NetworkChoice& net : cell.networks) {
@@ -434,8 +502,8 @@ void resolve_lipschitz(const ConfigNode& config, const Registry& registry,
     ConfigNode list = ConfigNode::make_sequence();
     for (const ConfigNode& item : block->is_sequence() ? block->items : std::vector{*block}) {
       ConfigNode c;
-      net.lipschitz.push_back(
-          resolve_component(&item, item.mark, key, Kind::lipschitz, registry, {}, c));
+      net.lipschitz.push_back(resolve_component(&item, item.mark, key, Kind::lipschitz, registry,
+                                                {}, c, cell.train.steps));
       const ComponentChoice& m = net.lipschitz.back();
       if (!registry.create<LipschitzMethod, LipschitzFactory>(*m.component, m.params)
                ->transforms_weights())
@@ -460,9 +528,10 @@ void resolve_optimizers(const ConfigNode& config, const Registry& registry, Cell
   for (NetworkChoice& net : cell.networks) {
     const std::string key = net.name + "_optimizer";
     if (config.find(key) || !shared) {
-      net.optimizer = section(config, registry, canon, key, Kind::optimizer);
+      net.optimizer = section(config, registry, cell.train.steps, canon, key, Kind::optimizer);
     } else {
-      net.optimizer = section(config, registry, canon, "optimizer", Kind::optimizer);
+      net.optimizer =
+          section(config, registry, cell.train.steps, canon, "optimizer", Kind::optimizer);
       canon.set(key, *canon.find("optimizer"));
       canon.erase("optimizer");
     }
@@ -574,7 +643,7 @@ void check_across_sections(const ConfigNode& config, const CellConfig& cell) {
                       fmt::format("critic.pack = {} must divide train.batch_size = {}", cell.pack,
                                   cell.train.batch_size));
   }
-  if (cell.train.ema > 0 && !cell.networks.front().lipschitz.empty())
+  if (cell.train.averages() && !cell.networks.front().lipschitz.empty())
     throw ConfigError(config.find("generator_lipschitz")->mark,
                       "generator_lipschitz with train.ema > 0: the generator's weight average "
                       "would be read without the method (not supported yet); set ema: 0");
@@ -586,24 +655,27 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   if (!config.is_map()) throw ConfigError(config.mark, "a cell config must be a map");
   CellConfig cell;
   ConfigNode& canon = cell.canonical = ConfigNode::make_map();
-  cell.dataset = section(config, registry, canon, "dataset", Kind::dataset);
+  cell.train.steps = train_steps(config);  // before any block: schedules end there by default
+  cell.dataset = section(config, registry, cell.train.steps, canon, "dataset", Kind::dataset);
   // the procedure decides which networks (config blocks) the cell has
   ConfigNode procedure_settings;  // its kProcedureSettings, canonical, for the train block
-  cell.procedure = resolve_procedure(config, registry, canon, procedure_settings, cell.notes);
+  cell.procedure =
+      resolve_procedure(config, registry, cell.train.steps, canon, procedure_settings, cell.notes);
   auto procedure = registry.create<Procedure, ProcedureFactory>(*cell.procedure.component,
                                                                 cell.procedure.params);
   const std::string name = cell.procedure.component->name();
   check_keys(config, *procedure, name);
   resolve_networks(config, registry, *procedure, name, cell, canon);
   if (procedure->uses_objective())
-    cell.objective = section(config, registry, canon, "objective", Kind::objective);
+    cell.objective =
+        section(config, registry, cell.train.steps, canon, "objective", Kind::objective);
   else if (const ConfigNode* n = config.find("objective"))
     throw ConfigError(n->mark, fmt::format("procedure '{}' uses no adversarial objective: remove "
                                            "'objective'",
                                            name));
   resolve_lipschitz(config, registry, *procedure, name, cell, canon);
   resolve_optimizers(config, registry, cell, canon);
-  canon.set("train", resolve_train(config, procedure_settings, cell));
+  canon.set("train", resolve_train(config, procedure_settings, cell.train.steps, cell));
   check_across_sections(config, cell);
   check_conditioning(config, cell);
   resolve_metrics(config, registry, cell, canon);

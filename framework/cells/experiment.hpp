@@ -31,8 +31,8 @@ struct MetricChoice {
 };
 
 /// A `metrics[]` block validated against its plugin's schema and
-/// the framework's `every` and `name`.
-MetricChoice resolve_metric(const ConfigNode& block, const Registry& registry);
+/// the framework's `every` and `name`; `steps` (train.steps) for a schedule, where one is taken.
+MetricChoice resolve_metric(const ConfigNode& block, const Registry& registry, int64_t steps = 0);
 
 /// A network the procedure trains: its config block (generator, critic, encoder, …), the
 /// architecture chosen there and the optimizer of its parameters.
@@ -82,6 +82,10 @@ struct CellConfig {
   const NetworkChoice* network(const std::string& name) const;
   /// Every component the cell uses, each once (for provenance).
   std::vector<const ComponentChoice*> components() const;
+  /// Every parameter that follows a schedule, named "<block>.<parameter>" as the canonical
+  /// config places it (lipschitz.lambda, critic_optimizer.lr, train.ema; lipschitz[1].gamma in
+  /// a list of methods), with its schedule: the values stored as series/schedule.<name>.
+  std::vector<std::pair<std::string, Schedule>> schedules() const;
 
   std::string yaml() const { return emit_yaml(canonical, true); }
   /// 16 hex digits: FNV-1a 64 of the canonical YAML without the keys that cannot change a

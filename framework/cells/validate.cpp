@@ -180,6 +180,153 @@ Value convert_value(const ParamSpec& spec, const ConfigNode& node, const std::st
 
 namespace {
 
+// ---- schedules (kant/schedule.hpp) --------------------------------------------------------
+
+std::vector<std::string> kind_names() {
+  std::vector<std::string> names;
+  for (const ScheduleKind& k : schedule_kinds()) names.push_back(k.name);
+  return names;
+}
+
+// `{schedule: KIND, …}` given to `spec` (a real parameter that may follow one): every key of
+// its kind filled in (start: the warm-up, end: train.steps), checked at every step in
+// [1, steps] against the parameter's range. A constant without warm-up is its number.
+Value schedule_value(const ParamSpec& spec, const ConfigNode& node, const std::string& what,
+                     int64_t steps) {
+  const ConfigNode* kind_node = node.find("schedule");
+  if (!kind_node || !kind_node->is_scalar())
+    throw ConfigError(node.mark, fmt::format("{} is given as a map, which must be a schedule: "
+                                             "{{schedule: KIND, …}} with KIND one of {}",
+                                             what, fmt::join(kind_names(), ", ")));
+  const std::vector<ScheduleKind>& kinds = schedule_kinds();
+  auto kind = std::find_if(kinds.begin(), kinds.end(),
+                           [&](const ScheduleKind& k) { return kind_node->scalar == k.name; });
+  if (kind == kinds.end())
+    throw ConfigError(
+        kind_node->mark,
+        fmt::format("{}: unknown schedule '{}'{}; schedules: {}", what, kind_node->scalar,
+                    did_you_mean(kind_node->scalar, kind_names()), fmt::join(kind_names(), ", ")));
+  std::vector<std::string> keys{"schedule"};
+  keys.insert(keys.end(), kind->keys.begin(), kind->keys.end());
+  keys.insert(keys.end(), {"warmup", "warmup_from"});
+  for (const ConfigEntry& e : node.entries)
+    if (std::find(keys.begin(), keys.end(), e.key) == keys.end())
+      throw ConfigError(e.key_mark, fmt::format("{}: a {} schedule takes no '{}'{}; it takes: {}",
+                                                what, kind->name, e.key, did_you_mean(e.key, keys),
+                                                fmt::join(keys, ", ")));
+  const std::string in = fmt::format("{} ({} schedule)", what, kind->name);
+  auto key_what = [&](const char* key) { return fmt::format("'{}' of {}", key, in); };
+  auto real = [&](const char* key, std::optional<double> def) {
+    const ConfigNode* n = node.find(key);
+    if (!n && !def) throw ConfigError(node.mark, fmt::format("{} needs '{}'", in, key));
+    return n ? scalar_real(param::real(key, 0, ""), *n, key_what(key)) : *def;
+  };
+  auto step = [&](const char* key, int64_t def, int64_t min) {
+    const ConfigNode* n = node.find(key);
+    return n ? scalar_integer(param::integer(key, 0, "").at_least(static_cast<double>(min)), *n,
+                              key_what(key))
+             : def;
+  };
+  Schedule s;
+  s.kind = kind->kind;
+  s.warmup = step("warmup", 0, 0);
+  if (s.warmup == 0 && node.find("warmup_from"))
+    throw ConfigError(node.find("warmup_from")->mark,
+                      fmt::format("{}: warmup_from without warmup has no effect: give warmup "
+                                  "(steps ≥ 1) or remove warmup_from",
+                                  in));
+  s.warmup_from = real("warmup_from", 0.0);
+  switch (s.kind) {
+    case Schedule::Kind::constant:
+      s.value = real("value", std::nullopt);
+      break;
+    case Schedule::Kind::linear:
+    case Schedule::Kind::cosine:
+      s.from = real("from", std::nullopt);
+      s.to = real("to", std::nullopt);
+      s.start = step("start", s.warmup, 0);
+      s.end = step("end", steps, 1);
+      if (s.end <= s.start)
+        throw ConfigError(node.find("end") ? node.find("end")->mark : node.mark,
+                          fmt::format("{}: end ({}{}) must come after start ({})", in, s.end,
+                                      node.find("end") ? "" : ", train.steps", s.start));
+      break;
+    case Schedule::Kind::exponential:
+      s.from = real("from", std::nullopt);
+      if (!node.find("rate")) throw ConfigError(node.mark, fmt::format("{} needs 'rate'", in));
+      s.rate = scalar_real(param::real("rate", 1, "").at_least(0, true), *node.find("rate"),
+                           key_what("rate"));
+      s.start = step("start", s.warmup, 0);
+      break;
+    case Schedule::Kind::piecewise: {
+      const ConfigNode* values = node.find("values");
+      const ConfigNode* boundaries = node.find("boundaries");
+      if (!values || !boundaries)
+        throw ConfigError(node.mark, fmt::format("{} needs 'values' and 'boundaries'", in));
+      s.values = std::get<std::vector<double>>(
+          convert_value(param::reals("values", {}, ""), *values, key_what("values")));
+      s.boundaries = std::get<std::vector<int64_t>>(convert_value(
+          param::integers("boundaries", {}, "").at_least(1), *boundaries, key_what("boundaries")));
+      if (s.values.size() != s.boundaries.size() + 1)
+        throw ConfigError(values->mark,
+                          fmt::format("{}: {} values for {} boundaries; it needs one value more "
+                                      "than boundaries (values[i] holds from boundaries[i−1] on)",
+                                      in, s.values.size(), s.boundaries.size()));
+      for (size_t i = 1; i < s.boundaries.size(); ++i)
+        if (s.boundaries[i] <= s.boundaries[i - 1])
+          throw ConfigError(boundaries->mark,
+                            fmt::format("{}: boundaries must increase strictly, got {} after {}",
+                                        in, s.boundaries[i], s.boundaries[i - 1]));
+      break;
+    }
+  }
+  if (std::optional<int64_t> t =
+          first_step_outside(s, steps, spec.min, spec.min_exclusive, spec.max)) {
+    const double v = s.at(*t);
+    const bool low = spec.min && (spec.min_exclusive ? v <= *spec.min : v < *spec.min);
+    throw ConfigError(
+        node.mark,
+        fmt::format("{}: the schedule reaches {} at step {}, {} (it must be {} at every step "
+                    "from 1 to train.steps = {})",
+                    what, value_str(Value(v)), *t,
+                    !std::isfinite(v) ? "not a finite number"
+                    : low             ? fmt::format("below the minimum {}", *spec.min)
+                                      : fmt::format("above the maximum {}", *spec.max),
+                    spec.constraint_str(), steps));
+  }
+  if (s.kind == Schedule::Kind::constant && s.warmup == 0) return s.value;  // the plain number
+  return s;
+}
+
+// A map given to parameter `spec` of a block with `schema`: a schedule where the parameter
+// takes one, else an error saying why not and which parameters of the block do.
+Value map_value(const ParamSpec& spec, const ConfigNode& node, const std::string& what,
+                const Schema& schema, int64_t steps) {
+  if (spec.type != ParamType::real) {
+    if (!node.find("schedule")) return convert_value(spec, node, what);  // its type's error
+    throw ConfigError(node.mark, fmt::format("{} is {}: only a real parameter (a float) may "
+                                             "follow a schedule",
+                                             what, param_type_name(spec.type)));
+  }
+  std::vector<std::string> schedulable;
+  for (const ParamSpec& p : schema)
+    if (p.schedulable) schedulable.push_back(p.name);
+  if (!spec.schedulable)
+    throw ConfigError(
+        node.mark,
+        fmt::format("{} is read once, when the component is built, so it cannot follow a "
+                    "schedule; {}",
+                    what,
+                    schedulable.empty() ? std::string("none of this block's parameters can")
+                                        : fmt::format("this block's parameters that can: {}",
+                                                      fmt::join(schedulable, ", "))));
+  if (steps <= 0)
+    throw ConfigError(node.mark, fmt::format("{}: a schedule needs the cell's train.steps, and "
+                                             "this block is read without a cell",
+                                             what));
+  return schedule_value(spec, node, what, steps);
+}
+
 // The canonical config text of a value.
 ConfigNode canonical_node(const Value& v) {
   if (const auto* l = std::get_if<std::vector<int64_t>>(&v)) {
@@ -192,6 +339,30 @@ ConfigNode canonical_node(const Value& v) {
     for (double d : *l) seq.items.push_back(ConfigNode::make_scalar(value_str(Value(d))));
     return seq;
   }
+  if (const auto* s = std::get_if<Schedule>(&v)) {  // every key of its kind, in the table's order
+    ConfigNode map = ConfigNode::make_map();
+    ConfigNode kind = ConfigNode::make_scalar(schedule_kind(s->kind).name);
+    kind.quoted = true;  // as a resolved string parameter is written
+    map.set("schedule", kind);
+    auto put = [&](const char* key, const Value& x) { map.set(key, canonical_node(x)); };
+    switch (s->kind) {
+      case Schedule::Kind::constant:
+        put("value", s->value);
+        break;
+      case Schedule::Kind::linear:
+      case Schedule::Kind::cosine:
+        put("from", s->from), put("to", s->to), put("start", s->start), put("end", s->end);
+        break;
+      case Schedule::Kind::exponential:
+        put("from", s->from), put("rate", s->rate), put("start", s->start);
+        break;
+      case Schedule::Kind::piecewise:
+        put("values", s->values), put("boundaries", s->boundaries);
+        break;
+    }
+    if (s->warmup > 0) put("warmup", s->warmup), put("warmup_from", s->warmup_from);
+    return map;
+  }
   ConfigNode n = ConfigNode::make_scalar(value_str(v));
   n.quoted = std::holds_alternative<std::string>(v);
   return n;
@@ -201,7 +372,7 @@ ConfigNode canonical_node(const Value& v) {
 
 Params validate_params(const ConfigNode& block, const Schema& schema,
                        const std::set<std::string>& skip, const std::string& component,
-                       ConfigNode& canonical) {
+                       ConfigNode& canonical, int64_t steps) {
   std::vector<std::string> known(skip.begin(), skip.end());
   for (const ParamSpec& s : schema) known.push_back(s.name);
   for (const ConfigEntry& e : block.entries) {
@@ -221,7 +392,9 @@ Params validate_params(const ConfigNode& block, const Schema& schema,
   for (const ParamSpec& spec : schema) {
     const ConfigNode* node = block.find(spec.name);
     Value v;
-    if (node && node->type != ConfigNode::Type::null) {
+    if (node && node->is_map()) {
+      v = map_value(spec, *node, describe(component, spec.name), schema, steps);
+    } else if (node && node->type != ConfigNode::Type::null) {
       v = convert_value(spec, *node, describe(component, spec.name));
     } else if (spec.default_value) {
       v = *spec.default_value;

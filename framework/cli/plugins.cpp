@@ -18,6 +18,9 @@ void print_param(const ParamSpec& p) {
   fmt::print("      {:<18} {:<14} {}{}\n", p.name, param_type_name(p.type), def,
              c.empty() ? "" : fmt::format(", {}", c));
   fmt::print("      {:<18} {}\n", "", p.doc);
+  if (p.schedulable)
+    fmt::print(
+        "      {:<18} may follow a schedule: {{schedule: KIND, …}} (README, \"Schedules\")\n", "");
 }
 
 // A metric's requirements: the rules a cell must meet (checked by kant validate) and the

@@ -180,6 +180,17 @@ Command add_show(CLI::App& kant) {
               fmt::print("series {}: {} steps, first {:.6g}, last {:.6g}, min {:.6g}, max {:.6g}\n",
                          series, y.size(), y.front(), y.back(), *lo, *hi);
             }
+            // scheduled parameters: series/schedule.<block>.<parameter>, the value at each step
+            for (const StoredSeries& series : read_cell_series(*file)) {
+              if (series.name.rfind("schedule.", 0) != 0 || series.value.empty()) continue;
+              const std::vector<double>& y = series.value;
+              auto [lo, hi] = std::minmax_element(y.begin(), y.end());
+              fmt::print(
+                  "scheduled {}: {} steps, first {:.6g} (step {}), last {:.6g}, min {:.6g}, max "
+                  "{:.6g}\n",
+                  series.name.substr(9), y.size(), y.front(), series.step.front(), y.back(), *lo,
+                  *hi);
+            }
             fmt::print("config:\n{}", s.config_yaml);
             return 0;
           }};

@@ -259,6 +259,16 @@ void merge_into(ConfigNode& base, const ConfigNode& overlay) {
     base = overlay;
     return;
   }
+  // So does a schedule ({schedule: KIND, …}) that replaces a number or another kind of
+  // schedule: the old one's keys would not fit it.
+  const ConfigNode* new_schedule = overlay.is_map() ? overlay.find("schedule") : nullptr;
+  const ConfigNode* base_schedule = base.is_map() ? base.find("schedule") : nullptr;
+  if (new_schedule && (base.is_scalar() ||
+                       (base_schedule && base_schedule->is_scalar() && new_schedule->is_scalar() &&
+                        base_schedule->scalar != new_schedule->scalar))) {
+    base = overlay;
+    return;
+  }
   if (base.is_scalar() && overlay.is_map() && !new_plugin) {  // shorthand + parameters
     ConfigNode shorthand = base;
     base = ConfigNode::make_map(shorthand.mark);

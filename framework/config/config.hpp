@@ -69,8 +69,8 @@ std::string emit_yaml(const ConfigNode& node, bool sort_keys);
 /// Flow-style one-line text of a node ("[1, 2]", "{a: 1}"), for labels.
 std::string flow_text(const ConfigNode& node);
 
-/// Merges `overlay` into `base`: maps merge key by key, anything else replaces. A map whose
-/// `plugin` differs from base's replaces the whole block (the old plugin's parameters go).
+/// Merges `overlay` into `base`: maps merge key by key, anything else replaces; so do a map whose
+/// `plugin` differs from base's, and a {schedule: KIND} over a number or another KIND.
 void merge_into(ConfigNode& base, const ConfigNode& overlay);
 /// Sets the value at a dotted path ("optimizer.lr"), creating maps on the way. A scalar
 /// found where a map is needed is a plugin shorthand and becomes {plugin: scalar}.

@@ -53,6 +53,7 @@ std::string value_str(const Value& v) {
       for (double d : l) parts.push_back(real_str(d));
       return fmt::format("[{}]", fmt::join(parts, ", "));
     }
+    std::string operator()(const Schedule& s) const { return s.str(); }
   };
   return std::visit(Visitor{}, v);
 }
@@ -121,7 +122,15 @@ static const T& typed(const Value& v, const std::string& name, const char* type)
 
 bool Params::boolean(const std::string& n) const { return typed<bool>(at(n), n, "bool"); }
 int64_t Params::integer(const std::string& n) const { return typed<int64_t>(at(n), n, "int"); }
-double Params::real(const std::string& n) const { return typed<double>(at(n), n, "float"); }
+double Params::real(const std::string& n) const {
+  if (std::holds_alternative<Schedule>(at(n)))
+    throw Error(fmt::format("parameter '{}' follows a schedule: read it as a kant::Real", n));
+  return typed<double>(at(n), n, "float");
+}
+Real Params::real_or_schedule(const std::string& n) const {
+  if (const auto* s = std::get_if<Schedule>(&at(n))) return Real(*s);
+  return Real(typed<double>(at(n), n, "float"));
+}
 const std::string& Params::string(const std::string& n) const {
   return typed<std::string>(at(n), n, "string");
 }

@@ -127,6 +127,7 @@ void MetricStage::fail(size_t i, int64_t step, const std::string& error, CellRes
 }
 
 void MetricStage::evaluate(int64_t step, bool final_values, CellResult& result) {
+  ScheduleClock at_step(step);  // scheduled parameters (an objective's margin) read at this step
   for (size_t i = 0; i < metrics_.size(); ++i) {
     const MetricChoice& m = *metrics_[i].choice;
     const bool periodic = m.every > 0 && step % m.every == 0;
@@ -165,6 +166,7 @@ void MetricStage::evaluate(int64_t step, bool final_values, CellResult& result) 
 }
 
 void MetricStage::final_arrays(int64_t step, CellResult& result) {
+  ScheduleClock at_step(step);
   for (size_t i = 0; i < metrics_.size(); ++i) {
     const std::string& name = metrics_[i].choice->name;
     if (record(i, result).status == "failed") continue;

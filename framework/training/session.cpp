@@ -96,7 +96,7 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
   }
   for (const MetricChoice& m : cfg.metrics)
     metrics.push_back(make<Metric, MetricFactory>(registry, m.choice));
-  if (train.ema > 0) {
+  if (train.averages()) {
     const NetworkRequest& g = requests.front();
     NetworkSpec spec{g.role, g.input_shape, g.output_shape, &ema_rng, dataset->classes()};
     average = make<Network, ArchitectureFactory>(registry, cfg.networks.front().architecture, spec);

@@ -38,7 +38,7 @@ struct Session {
   Network* generator = nullptr;
   Network* critic = nullptr;  ///< the network named "critic" (packed), if the procedure has one
   Network* scoring_critic = nullptr;     ///< the critic metrics see (one score per sample), or null
-  std::shared_ptr<Network> average;      ///< EMA of the generator's weights (train.ema > 0)
+  std::shared_ptr<Network> average;      ///< EMA of the generator's weights (train.averages())
   std::shared_ptr<Objective> objective;  ///< null when the procedure uses none
   std::shared_ptr<LipschitzMethod> lipschitz;  ///< one method, or several combined
   /// The other networks' methods (`<network>_lipschitz`), by config block.

@@ -3,6 +3,9 @@
 // metrics (the metric stage, metric_stage.hpp: a metric's failure is the metric's), write
 // resume checkpoints, finish with final metrics, the final state (networks, streams), arrays
 // and samples. A non-finite loss ends the loop early: the cell is diverged at that step.
+// Scheduled parameters (kant/schedule.hpp) are read at the step being trained: the loop sets
+// the thread's ScheduleClock around each iteration and what follows it (the metric stage sets
+// it for metrics), and records each one's value beside the losses (series/schedule.<name>).
 //
 // A new training scheme is a procedure plugin (plugins/procedure/), not a change to this loop.
 #include "training/trainer.hpp"
@@ -28,7 +31,8 @@ class Trainer {
         options_(options),
         metric_ctx_(metric_context(session_)),
         stage_(session_metrics(session_), metric_ctx_, config.metric_errors_fatal, "training",
-               options.metric_failed) {
+               options.metric_failed),
+        schedules_(config.schedules()) {
     if (session_.train.sample_every > 0)
       snapshots_ = std::make_unique<SnapshotTaker>(session_, registry);
   }
@@ -63,6 +67,7 @@ class Trainer {
   MetricStage stage_;
   std::unique_ptr<SnapshotTaker> snapshots_;  // train.sample_every > 0
   CellResult result_;
+  const std::vector<std::pair<std::string, Schedule>> schedules_;  // stored beside the losses
   double elapsed_before_ = 0;           // training time of earlier runs of a resumed cell
   std::string start_time_ = utc_now();  // when the cell first started
 };
@@ -74,6 +79,7 @@ CellResult Trainer::run() {
   for (; step <= steps; ++step) {
     if (options_.interrupted && options_.interrupted())
       throw TrainingInterrupted(fmt::format("interrupted at generator step {}", step));
+    ScheduleClock at_step(step);
     StepOutcome outcome = session_.procedure->step(*session_.context, step);
     if (!outcome.diverged.empty()) {
       result_.status = CellStatus::diverged;
@@ -92,6 +98,7 @@ CellResult Trainer::run() {
 int64_t Trainer::resume() {
   std::error_code ec;
   if (options_.checkpoint.empty() || !std::filesystem::exists(options_.checkpoint, ec)) {
+    ScheduleClock at_step(0);  // before the first step
     evaluate_metrics(0, false);
     snapshot(0);
     return 0;
@@ -127,9 +134,11 @@ double Trainer::elapsed() const {
 void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
   const int64_t steps = session_.train.steps;
   if (session_.average)
-    update_average(*session_.average, *session_.generator, static_cast<float>(session_.train.ema));
-  result_.losses.add(step,
-                     std::map<std::string, double>(outcome.losses.begin(), outcome.losses.end()));
+    update_average(*session_.average, *session_.generator,
+                   static_cast<float>(session_.train.ema()));
+  std::map<std::string, double> row(outcome.losses.begin(), outcome.losses.end());
+  for (const auto& [name, schedule] : schedules_) row["schedule." + name] = schedule.at(step);
+  result_.losses.add(step, row);
   if (step < steps) evaluate_metrics(step, false);
   if (step < steps) snapshot(step);
   const int64_t log_every =
@@ -146,6 +155,7 @@ void Trainer::snapshot(int64_t step, bool last) {
 }
 
 void Trainer::finish(int64_t last_step) {
+  ScheduleClock at_step(last_step);
   evaluate_metrics(last_step, true);
   // what a metric appended to the list would see (kant evaluate): taken before arrays and samples
   if (session_.config.store_networks)

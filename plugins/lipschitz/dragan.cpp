@@ -12,7 +12,8 @@ namespace {
 using namespace kant;
 
 struct Options {
-  float lambda, c, target, eps;
+  Real lambda, c, target;  // read at the step trained: each may follow a schedule
+  float eps;
   static void declare(Declare<Options>& d) {
     d(&Options::lambda, param::real("lambda", 10.0, "penalty weight λ").at_least(0));
     d(&Options::c,
@@ -36,10 +37,12 @@ float population_std(const Tensor& x) {
 
 Tensor dragan(const Options& o, const CriticBatch& b) {
   const Tensor& x = b.real;
-  Tensor perturbed = add(x, b.rng.uniform_tensor(x.shape()) * (o.c * population_std(x)));
+  Tensor perturbed =
+      add(x, b.rng.uniform_tensor(x.shape()) * (static_cast<float>(o.c()) * population_std(x)));
   Tensor alpha = b.rng.uniform_tensor(penalties::per_sample_shape(x.shape()));
   Tensor points = add(x, mul(alpha, sub(perturbed, x)));
-  return penalties::gradient_norm_penalty(b.critic, points, o.lambda, o.target, o.eps);
+  return penalties::gradient_norm_penalty(b.critic, points, static_cast<float>(o.lambda()),
+                                          static_cast<float>(o.target()), o.eps);
 }
 
 }  // namespace

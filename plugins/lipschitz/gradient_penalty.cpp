@@ -10,7 +10,7 @@ namespace {
 using namespace kant;
 
 struct Options {
-  float lambda, target;
+  Real lambda, target;  // read at the step trained: either may follow a schedule
   std::string side, sample;
   float eps;
   static void declare(Declare<Options>& d) {
@@ -35,8 +35,8 @@ Tensor gradient_penalty(const Options& o, const CriticBatch& b) {
   Tensor points = o.sample == "interpolate" ? penalties::random_interpolates(b.real, b.fake, b.rng)
                   : o.sample == "real"      ? b.real
                                             : b.fake;
-  return penalties::gradient_norm_penalty(b.critic, points, o.lambda, o.target, o.eps,
-                                          o.side == "one");
+  return penalties::gradient_norm_penalty(b.critic, points, static_cast<float>(o.lambda()),
+                                          static_cast<float>(o.target()), o.eps, o.side == "one");
 }
 
 }  // namespace

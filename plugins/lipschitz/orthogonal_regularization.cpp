@@ -9,7 +9,7 @@ namespace {
 using namespace kant;
 
 struct Options {
-  float beta;
+  Real beta;  // may follow a schedule
   static void declare(Declare<Options>& d) {
     d(&Options::beta, param::real("beta", 1e-4, "regularisation weight β").at_least(0));
   }
@@ -25,7 +25,7 @@ Tensor orthogonal_regularization(const Options& o, const CriticBatch& b) {
     Tensor term = sum(square(sub(gram, Tensor::eye(gram.size(0)))));
     total = total.defined() ? add(total, term) : term;
   }
-  return total.defined() ? total * o.beta : total;
+  return total.defined() ? total * static_cast<float>(o.beta()) : total;
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ using namespace kant;
 class WeightClipping : public LipschitzMethod {
  public:
   struct Options {
-    float c;
+    Real c;  // may follow a schedule: read at each clip and bound
     std::string when;
     static void declare(Declare<Options>& d) {
       d(&Options::c, param::real("c", 0.01, "clipping bound c").at_least(0, true));
@@ -26,18 +26,19 @@ class WeightClipping : public LipschitzMethod {
   void before_critic_step(Network& critic) override { clip(critic, "before"); }
   void after_critic_step(Network& critic) override { clip(critic, "after"); }
   std::optional<double> lipschitz_bound(const Network& critic) override {
+    const auto c = static_cast<float>(o_.c());
     double bound = 1;
     for (const auto& [name, t] : critic.named_parameters())
-      if (t.dim() >= 2) bound *= o_.c * std::sqrt(static_cast<double>(t.numel()));
+      if (t.dim() >= 2) bound *= c * std::sqrt(static_cast<double>(t.numel()));
     return bound;
   }
 
  private:
   void clip(Network& critic, const std::string& when) const {
     if (o_.when != when) return;
+    const auto c = static_cast<float>(o_.c());
     for (auto [name, t] : critic.named_parameters())
-      for (float *d = t.data(), *end = d + t.numel(); d < end; ++d)
-        *d = std::clamp(*d, -o_.c, o_.c);
+      for (float *d = t.data(), *end = d + t.numel(); d < end; ++d) *d = std::clamp(*d, -c, c);
   }
   Options o_;
 };

@@ -9,7 +9,7 @@ namespace {
 using namespace kant;
 
 struct Options {
-  double gamma;
+  Real gamma;  // may follow a schedule
   static void declare(Declare<Options>& d) {
     d(&Options::gamma, param::real("gamma", 10.0, "regularisation weight γ").at_least(0));
   }
@@ -17,7 +17,7 @@ struct Options {
 
 template <bool OnReal>
 Tensor zero_centred(const Options& o, const CriticBatch& b) {
-  const auto half_gamma = static_cast<float>(o.gamma / 2);
+  const auto half_gamma = static_cast<float>(o.gamma() / 2);
   return mean(penalties::squared_grad_norms(b.critic, OnReal ? b.real : b.fake)) * half_gamma;
 }
 

@@ -13,7 +13,7 @@ using namespace kant;
 class LeastSquares : public Objective {
  public:
   struct Options {
-    float a, b, c;
+    Real a, b, c;  // targets read at each loss: each may follow a schedule
     static void declare(Declare<Options>& d) {
       d(&Options::a, param::real("a", 0.0, "target of the critic for generated samples"));
       d(&Options::b, param::real("b", 1.0, "target of the critic for real samples"));
@@ -21,19 +21,20 @@ class LeastSquares : public Objective {
         param::real("c", 1.0, "target the generator wants the critic to give its samples"));
     }
   };
-  explicit LeastSquares(const Options& o) : a_(o.a), b_(o.b), c_(o.c) {}
+  explicit LeastSquares(const Options& o) : o_(o) {}
   Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) override {
-    return add(mean(square(d_real - b_)), mean(square(d_fake - a_))) * 0.5f;
+    const auto a = static_cast<float>(o_.a()), b = static_cast<float>(o_.b());
+    return add(mean(square(d_real - b)), mean(square(d_fake - a))) * 0.5f;
   }
   Tensor generator_loss(const Tensor&, const Tensor& d_fake) override {
-    return mean(square(d_fake - c_)) * 0.5f;
+    return mean(square(d_fake - static_cast<float>(o_.c()))) * 0.5f;
   }
   double divergence_estimate(const Tensor& d_real, const Tensor& d_fake) override {
     return -critic_loss(d_real, d_fake).item();
   }
 
  private:
-  float a_, b_, c_;
+  Options o_;
 };
 
 }  // namespace

@@ -11,10 +11,9 @@ using namespace kant;
 class Adam : public optim::BufferedOptimizer {
  public:
   struct Options {
-    double lr, beta1, beta2, eps;
-    float weight_decay;
+    Real lr, beta1, beta2, eps, weight_decay;  // read at each step: each may follow a schedule
     static void declare(Declare<Options>& d) {
-      d(&Options::lr, param::real("lr", 1e-3, "learning rate").at_least(0, true));
+      d(&Options::lr, param::real("lr", 1e-3, "learning rate (0: no update)").at_least(0));
       d(&Options::beta1,
         param::real("beta1", 0.9, "decay of the first-moment average β₁").range(0, 0.999999));
       d(&Options::beta2,
@@ -25,23 +24,19 @@ class Adam : public optim::BufferedOptimizer {
         param::real("weight_decay", 0.0, "L2 weight decay added to the gradient").at_least(0));
     }
   };
-  explicit Adam(const Options& o)
-      : BufferedOptimizer(2),
-        lr_(o.lr),
-        beta1_(o.beta1),
-        beta2_(o.beta2),
-        eps_(o.eps),
-        decay_(o.weight_decay) {}
+  explicit Adam(const Options& o) : BufferedOptimizer(2), o_(o) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
     optim::check_sizes(params, grads);
     ++t_;
-    const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
-    const float c1 = static_cast<float>(1.0 - std::pow(beta1_, static_cast<double>(t_)));
-    const float c2 = static_cast<float>(1.0 - std::pow(beta2_, static_cast<double>(t_)));
-    const float step_size = static_cast<float>(lr_) / c1;
+    const double beta1 = o_.beta1(), beta2 = o_.beta2();
+    const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
+    const float c1 = static_cast<float>(1.0 - std::pow(beta1, static_cast<double>(t_)));
+    const float c2 = static_cast<float>(1.0 - std::pow(beta2, static_cast<double>(t_)));
+    const float step_size = static_cast<float>(o_.lr()) / c1;
     const float inv_sqrt_c2 = 1.0f / std::sqrt(c2);
-    const float eps = static_cast<float>(eps_);
+    const float eps = static_cast<float>(o_.eps());
+    const float decay = static_cast<float>(o_.weight_decay());
     for (size_t i = 0; i < params.size(); ++i) {
       Tensor p = params[i];
       float* w = p.data();
@@ -49,7 +44,7 @@ class Adam : public optim::BufferedOptimizer {
       float* m = state_.buffer(params, i, 0);
       float* v = state_.buffer(params, i, 1);
       for (int64_t j = 0, n = p.numel(); j < n; ++j) {
-        const float gj = g[j] + decay_ * w[j];
+        const float gj = g[j] + decay * w[j];
         m[j] = b1 * m[j] + (1.0f - b1) * gj;
         v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
         w[j] -= step_size * m[j] / (std::sqrt(v[j]) * inv_sqrt_c2 + eps);
@@ -58,8 +53,7 @@ class Adam : public optim::BufferedOptimizer {
   }
 
  private:
-  double lr_, beta1_, beta2_, eps_;
-  float decay_;
+  Options o_;
   int64_t t_ = 0;
 
  public:

@@ -11,9 +11,9 @@ using namespace kant;
 class RmsProp : public optim::BufferedOptimizer {
  public:
   struct Options {
-    float lr, alpha, eps, momentum;
+    Real lr, alpha, eps, momentum;  // read at each step: each may follow a schedule
     static void declare(Declare<Options>& d) {
-      d(&Options::lr, param::real("lr", 1e-2, "learning rate").at_least(0, true));
+      d(&Options::lr, param::real("lr", 1e-2, "learning rate (0: no update)").at_least(0));
       d(&Options::alpha,
         param::real("alpha", 0.99, "decay of the squared-gradient average").range(0, 1));
       d(&Options::eps,
@@ -21,11 +21,12 @@ class RmsProp : public optim::BufferedOptimizer {
       d(&Options::momentum, param::real("momentum", 0.0, "momentum μ").range(0, 1));
     }
   };
-  explicit RmsProp(const Options& o)
-      : BufferedOptimizer(2), lr_(o.lr), alpha_(o.alpha), eps_(o.eps), momentum_(o.momentum) {}
+  explicit RmsProp(const Options& o) : BufferedOptimizer(2), o_(o) {}
 
   void step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) override {
     optim::check_sizes(params, grads);
+    const auto lr = static_cast<float>(o_.lr()), alpha = static_cast<float>(o_.alpha()),
+               eps = static_cast<float>(o_.eps()), momentum = static_cast<float>(o_.momentum());
     for (size_t i = 0; i < params.size(); ++i) {
       Tensor p = params[i];
       float* w = p.data();
@@ -33,20 +34,20 @@ class RmsProp : public optim::BufferedOptimizer {
       float* v = state_.buffer(params, i, 0);
       float* b = state_.buffer(params, i, 1);
       for (int64_t j = 0, n = p.numel(); j < n; ++j) {
-        v[j] = alpha_ * v[j] + (1.0f - alpha_) * g[j] * g[j];
-        const float d = g[j] / (std::sqrt(v[j]) + eps_);
-        if (momentum_ != 0.0f) {
-          b[j] = momentum_ * b[j] + d;
-          w[j] -= lr_ * b[j];
+        v[j] = alpha * v[j] + (1.0f - alpha) * g[j] * g[j];
+        const float d = g[j] / (std::sqrt(v[j]) + eps);
+        if (momentum != 0.0f) {
+          b[j] = momentum * b[j] + d;
+          w[j] -= lr * b[j];
         } else {
-          w[j] -= lr_ * d;
+          w[j] -= lr * d;
         }
       }
     }
   }
 
  private:
-  float lr_, alpha_, eps_, momentum_;
+  Options o_;
 };
 
 }  // namespace

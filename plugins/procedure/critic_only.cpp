@@ -20,7 +20,7 @@ class CriticOnly : public procedures::Gan {
  public:
   struct Options {
     std::string fake;
-    float noise_std;
+    Real noise_std;  // may follow a schedule
     int64_t pretrain_steps;
     bool reset_critic;
     procedures::GanSettings gan;  // n_critic after pretraining; all of them during it
@@ -105,7 +105,7 @@ class CriticOnly : public procedures::Gan {
  private:
   Tensor fixed_fake(Dataset& data, Rng& rng, int64_t n) {
     Tensor x = data.sample(n, rng);
-    return add(x, rng.normal_tensor(x.shape(), 0.0f, noise_std_));
+    return add(x, rng.normal_tensor(x.shape(), 0.0f, static_cast<float>(noise_std_())));
   }
 
   bool critic_update(TrainingContext& ctx, StepOutcome& out) {
@@ -130,7 +130,7 @@ class CriticOnly : public procedures::Gan {
   }
 
   bool data_plus_noise_;
-  float noise_std_;
+  Real noise_std_;
   int64_t pretrain_;
   bool reset_;
   Optimizer* fresh_optimizer_ = nullptr;

@@ -50,7 +50,7 @@ class InfoGan : public procedures::WithLosses<InfoGanLosses> {
  public:
   struct Options {
     int64_t categories, continuous;
-    float lambda_categorical, lambda_continuous;
+    Real lambda_categorical, lambda_continuous;  // each may follow a schedule
     procedures::Alternation alternation;
     static void declare(Declare<Options>& d) {
       d(&Options::categories,
@@ -108,7 +108,7 @@ class InfoGan : public procedures::WithLosses<InfoGanLosses> {
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
     if (procedures::alternate(
-            alternation_.generator_first(), alternation_.n_critic,
+            alternation_.generator_first(), alternation_.n_critic, alternation_.n_generator,
             [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); }))
       out.losses = loss_values(latest_);
     return out;
@@ -135,7 +135,7 @@ class InfoGan : public procedures::WithLosses<InfoGanLosses> {
     return losses::infogan_information_loss(
         slice(out, 1, 1, 1 + k), slice(codes, 1, noise_dim, noise_dim + k),
         slice(out, 1, 1 + k, 1 + k + c), slice(codes, 1, noise_dim + k, noise_dim + k + c),
-        lambda_cat_, lambda_cont_);
+        static_cast<float>(lambda_cat_()), static_cast<float>(lambda_cont_()));
   }
 
   bool critic_step(TrainingContext& ctx, StepOutcome& out) {
@@ -188,7 +188,7 @@ class InfoGan : public procedures::WithLosses<InfoGanLosses> {
   }
 
   int64_t categories_, continuous_;
-  float lambda_cat_, lambda_cont_;
+  Real lambda_cat_, lambda_cont_;
   procedures::Alternation alternation_;
   Network *generator_ = nullptr, *critic_ = nullptr;
   std::unique_ptr<ScoreHead> head_;

@@ -17,7 +17,7 @@ using procedures::finite;
 class Vae : public Procedure {
  public:
   struct Options {
-    float beta;
+    Real beta;  // may follow a schedule (KL annealing)
     std::string likelihood;
     float observation_std;
     static void declare(Declare<Options>& d) {
@@ -75,7 +75,7 @@ class Vae : public Procedure {
     Tensor reconstruction =
         losses::vae_reconstruction(x, decoder_->forward(z), likelihood_, observation_std_);
     Tensor kl = losses::vae_kl(mu, log_var);
-    Tensor loss = add(reconstruction, kl * beta_);
+    Tensor loss = add(reconstruction, kl * static_cast<float>(beta_()));
     std::vector<Tensor> params = decoder_params_;
     params.insert(params.end(), encoder_params_.begin(), encoder_params_.end());
     std::vector<Tensor> grads = grad({loss}, params);
@@ -89,7 +89,7 @@ class Vae : public Procedure {
   }
 
  private:
-  float beta_;
+  Real beta_;
   std::string likelihood_;
   float observation_std_;
   Network *decoder_ = nullptr, *encoder_ = nullptr;

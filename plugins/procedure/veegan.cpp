@@ -29,7 +29,7 @@ struct VeeganLosses {
 class Veegan : public procedures::JointCritic<VeeganLosses> {
  public:
   struct Options {
-    float reconstruction_weight;
+    Real reconstruction_weight;  // may follow a schedule
     int64_t reconstructor_noise;
     procedures::Alternation alternation;
     static void declare(Declare<Options>& d) {
@@ -84,14 +84,14 @@ class Veegan : public procedures::JointCritic<VeeganLosses> {
     Tensor z = ctx.noise(ctx.noise_rng, ctx.train.batch_size);
     Tensor x = generator_->forward(z);
     Tensor z_back = reconstruct(ctx, x);
-    Tensor loss =
-        losses::veegan_generator_loss(critic_->forward(losses::pair(x, z)), z, z_back, lambda_);
+    Tensor loss = losses::veegan_generator_loss(critic_->forward(losses::pair(x, z)), z, z_back,
+                                                static_cast<float>(lambda_()));
     NoGradGuard no_grad;
     latest_.reconstruction = losses::mean_squared_distance(z, z_back).item();
     return loss;
   }
 
-  float lambda_;
+  Real lambda_;
   int64_t eps_dim_;
 };
 

@@ -20,7 +20,8 @@ namespace kant {
 /// class_frequencies); a LabelledSet carries the data set's own held-out split (held_out,
 /// held_out_labels); networks take a label (NetworkSpec::classes, Network::label_classes,
 /// forward_conditional, auxiliary_classes, forward_auxiliary); TrainingContext::labels,
-/// MetricContext's label_classes and generate_labelled.
+/// MetricContext's label_classes and generate_labelled; schedules (issue 30): a parameter's
+/// Value may hold a Schedule, ParamSpec::schedulable, TrainSettings::ema is a kant::Real.
 constexpr unsigned kAbiVersion = 7;
 
 /// Semantic version of the framework ("0.1.0").

@@ -261,13 +261,15 @@ struct MetricRequirements {
 struct TrainSettings {
   int64_t steps = 0;  ///< generator iterations
   int64_t batch_size = 0;
-  double ema = 0;                  ///< decay of the generator's weight average (0: none)
-  int64_t log_every = 0;           ///< progress line period in generator steps
-  int64_t samples = 0;             ///< generated samples stored at the end
+  Real ema = 0;           ///< decay of the generator's weight average (0: none), maybe scheduled
+  int64_t log_every = 0;  ///< progress line period in generator steps
+  int64_t samples = 0;    ///< generated samples stored at the end
   int64_t checkpoint_every = 0;    ///< resume checkpoint period in generator steps (0: none)
   int64_t sample_every = 0;        ///< samples stored during training every k steps (0: none)
   int64_t sample_size = 0;         ///< generated samples stored at each of those steps
   int64_t surface_resolution = 0;  ///< grid points per axis of the critic surfaces stored then
+  /// Whether the generator has a weight average: ema > 0, or a schedule.
+  bool averages() const { return ema.schedule() || ema.at(0) > 0; }
 };
 
 /// A network a procedure trains: the config block it is built from (its role name, e.g.

@@ -15,8 +15,10 @@
 //   Options o = kant::options_from<Options>(params);  // every member set
 //
 // A member's type decides which parameter types it takes: bool ← bool, an integer ← int, float
-// or double ← float, std::string ← string (choices too), std::vector<int64_t> ← list of int,
-// std::vector<double> ← list of float; a mismatch is an Error when the schema is first built.
+// or double ← float (read once: a schedule is refused), kant::Real ← float or a schedule (read
+// as o.lr() at the step being trained, kant/schedule.hpp), std::string ← string (choices too),
+// std::vector<int64_t> ← list of int, std::vector<double> ← list of float; a mismatch is an
+// Error when the schema is first built.
 // A rule between parameters is declared with them: d.check([](const Options& o) { return
 // o.a <= o.b ? "" : "a must not exceed b"; }) — `kant validate` reports a broken rule at the
 // component's block. Settings several components share are a struct of their own, declared
@@ -40,7 +42,7 @@ constexpr bool takes(ParamType t) {
     return t == ParamType::boolean;
   else if constexpr (std::is_integral_v<M>)
     return t == ParamType::integer;
-  else if constexpr (std::is_floating_point_v<M>)
+  else if constexpr (std::is_floating_point_v<M> || std::is_same_v<M, Real>)
     return t == ParamType::real;
   else if constexpr (std::is_same_v<M, std::string>)
     return t == ParamType::string;
@@ -60,6 +62,8 @@ M read(const Params& p, const std::string& name) {
     return static_cast<M>(p.integer(name));
   else if constexpr (std::is_floating_point_v<M>)
     return static_cast<M>(p.real(name));
+  else if constexpr (std::is_same_v<M, Real>)
+    return p.real_or_schedule(name);
   else if constexpr (std::is_same_v<M, std::string>)
     return p.string(name);
   else if constexpr (std::is_same_v<M, std::vector<int64_t>>)
@@ -84,6 +88,7 @@ class Declare {
     if (!detail::takes<M>(spec.type))
       throw Error("option '" + spec.name + "' is declared as " + param_type_name(spec.type) +
                   " but its member cannot hold one");
+    if constexpr (std::is_same_v<M, Real>) spec.schedulable = true;
     const std::string name = spec.name;
     setters_.push_back(
         [member, name](O& o, const Params& p) { o.*member = detail::read<M>(p, name); });

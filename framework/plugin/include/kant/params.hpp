@@ -8,14 +8,18 @@
 #include <variant>
 #include <vector>
 
+#include "kant/schedule.hpp"
+
 namespace kant {
 
 enum class ParamType { boolean, integer, real, string, integer_list, real_list };
 /// "bool", "int", "float", "string", "list of int", "list of float".
 const char* param_type_name(ParamType t);
 
-using Value =
-    std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+/// A parameter's value; a real parameter that may follow a schedule (ParamSpec::schedulable)
+/// holds a Schedule where the config gives one.
+using Value = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>,
+                           std::vector<double>, Schedule>;
 /// Canonical text of a value as it appears in resolved configs ("1e-04" → "0.0001").
 std::string value_str(const Value& v);
 
@@ -37,6 +41,9 @@ struct ParamSpec {
   /// Meaningful only beside another parameter of the same block: left out of the stored config
   /// (and so of the id) while that one is at its default.
   std::string only_with;
+  /// A real parameter that may follow a schedule (kant/schedule.hpp): read where it is used, at
+  /// the step being trained. An options struct sets it for its kant::Real members.
+  bool schedulable = false;
 
   /// value ≥ lo (or > lo when exclusive).
   ParamSpec& at_least(double lo, bool exclusive = false) {
@@ -62,6 +69,11 @@ struct ParamSpec {
   /// See only_with.
   ParamSpec& only_beside(std::string other) {
     only_with = std::move(other);
+    return *this;
+  }
+  /// See schedulable (the framework's own blocks; options structs set it from the member).
+  ParamSpec& may_follow_schedule() {
+    schedulable = true;
     return *this;
   }
   /// "≥ 0", "in [0, 1]", "one of relu, tanh", "" when unconstrained.
@@ -92,7 +104,10 @@ class Params {
 
   bool boolean(const std::string& name) const;
   int64_t integer(const std::string& name) const;
+  /// A real parameter's constant value (an Error when it follows a schedule).
   double real(const std::string& name) const;
+  /// A real parameter as a constant or its schedule.
+  Real real_or_schedule(const std::string& name) const;
   const std::string& string(const std::string& name) const;
   const std::vector<int64_t>& integers(const std::string& name) const;
   const std::vector<double>& reals(const std::string& name) const;

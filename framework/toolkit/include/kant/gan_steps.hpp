@@ -16,18 +16,19 @@ namespace kant::procedures {
 /// How the GAN steps its two networks; the names and defaults of the `train` keys that held
 /// them before procedures owned their settings.
 struct GanSettings {
-  int64_t n_critic;
+  int64_t n_critic, n_generator;
   std::string updates, order;
   bool wgan_critic_schedule;
   int64_t unrolled_steps;
-  double unrolled_lr;
-  double auxiliary_weight;
+  Real unrolled_lr;       // may follow a schedule
+  Real auxiliary_weight;  // may follow a schedule
 
   bool simultaneous() const { return updates == "simultaneous" || order == "simultaneous"; }
   bool generator_first() const { return order == "generator_first"; }
 
   static void declare(Declare<GanSettings>& d) {
     d(&GanSettings::n_critic, n_critic_param());
+    d(&GanSettings::n_generator, n_generator_param());
     d(&GanSettings::updates,
       param::choice("updates", "alternating", {"alternating", "simultaneous"},
                     "alternating: n_critic critic steps, then a generator step on the updated "
@@ -54,9 +55,11 @@ struct GanSettings {
     d.check([](const GanSettings& s) -> std::string {
       if (s.order == "generator_first" && s.updates == "simultaneous")
         return "order: generator_first contradicts updates: simultaneous";
-      if (s.simultaneous() && (s.n_critic != 1 || s.wgan_critic_schedule || s.unrolled_steps > 0))
+      if (s.simultaneous() &&
+          (s.n_critic != 1 || s.n_generator != 1 || s.wgan_critic_schedule || s.unrolled_steps > 0))
         return "simultaneous updates take one critic and one generator step at a time: "
-               "n_critic must be 1, without wgan_critic_schedule or unrolled_steps";
+               "n_critic and n_generator must be 1, without wgan_critic_schedule or "
+               "unrolled_steps";
       return "";
     });
   }
@@ -170,8 +173,8 @@ class Gan : public WithLosses<GanLosses> {
     const bool schedule = settings_.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
     const int64_t n_critic = schedule ? 100 : settings_.n_critic;
     return alternate(
-        settings_.generator_first(), n_critic, [&] { return critic_step(ctx, out); },
-        [&] { return generator_step(ctx, out); });
+        settings_.generator_first(), n_critic, settings_.n_generator,
+        [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); });
   }
 
   // D(real) and D(fake); one forward pass over both when the critic treats rows independently
@@ -237,7 +240,7 @@ class Gan : public WithLosses<GanLosses> {
       if (auxiliary_) {
         Tensor ce_real = cross_entropy(logits_real, y);
         extra = add(ce_real, cross_entropy(logits_fake, y)) *
-                static_cast<float>(settings_.auxiliary_weight);
+                static_cast<float>(settings_.auxiliary_weight());
         auxiliary_latest_.loss_auxiliary_real = ce_real.item();
       }
     }
@@ -267,7 +270,7 @@ class Gan : public WithLosses<GanLosses> {
       loss = total = ctx.objective->generator_loss(d_real, d_fake);
       if (auxiliary_) {
         Tensor ce_fake = cross_entropy(logits_fake, y);
-        total = add(loss, ce_fake * static_cast<float>(settings_.auxiliary_weight));
+        total = add(loss, ce_fake * static_cast<float>(settings_.auxiliary_weight()));
         auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
       }
     }
@@ -319,8 +322,8 @@ class Gan : public WithLosses<GanLosses> {
             critic_->forward(ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng)),
             critic_->forward(fake));
         std::vector<Tensor> g = grad({loss}, theta, {}, /*create_graph=*/true);
-        for (size_t i = 0; i < theta.size(); ++i)
-          theta[i] = sub(theta[i], g[i] * static_cast<float>(settings_.unrolled_lr));
+        const auto lr = static_cast<float>(settings_.unrolled_lr());
+        for (size_t i = 0; i < theta.size(); ++i) theta[i] = sub(theta[i], g[i] * lr);
       }
     }
     Tensor d_real = ctx.objective->generator_needs_real() ? critic_->forward(real) : Tensor();

@@ -39,7 +39,7 @@ class JointCritic : public WithLosses<L> {
   StepOutcome step(TrainingContext& ctx, int64_t) override {
     StepOutcome out;
     if (alternate(
-            alternation_.generator_first(), alternation_.n_critic,
+            alternation_.generator_first(), alternation_.n_critic, alternation_.n_generator,
             [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); }))
       out.losses = loss_values(latest_);
     return out;

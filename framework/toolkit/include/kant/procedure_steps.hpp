@@ -38,6 +38,14 @@ inline Network& network(TrainingContext& ctx, const std::string& name) {
 inline ParamSpec n_critic_param() {
   return param::integer("n_critic", 1, "critic steps per generator step").at_least(1);
 }
+/// Added after cells were stored: at its default 1 it is not part of a cell's id.
+inline ParamSpec n_generator_param() {
+  return param::integer("n_generator", 1,
+                        "generator steps per iteration, each on a fresh batch (StudioGAN's "
+                        "g_updates_per_step); scheduled values are read at the iteration's step")
+      .at_least(1)
+      .added_later();
+}
 inline ParamSpec order_param(bool simultaneous) {
   std::vector<std::string> orders{"critic_first", "generator_first"};
   if (simultaneous) orders.push_back("simultaneous");
@@ -53,27 +61,34 @@ inline ParamSpec order_param(bool simultaneous) {
             "(generator_first)");
 }
 
-/// n_critic critic steps and one generator step per iteration, in either order.
+/// n_critic critic steps and n_generator generator steps per iteration, in either order.
 struct Alternation {
   int64_t n_critic = 1;
+  int64_t n_generator = 1;
   std::string order = "critic_first";
   bool generator_first() const { return order == "generator_first"; }
   static void declare(Declare<Alternation>& d) {
     d(&Alternation::n_critic, n_critic_param());
+    d(&Alternation::n_generator, n_generator_param());
     d(&Alternation::order, order_param(false));
   }
 };
 
-/// One iteration of alternating updates: `n_critic` critic steps then the generator step, or
-/// the generator step first (`generator_first`). False as soon as a step returns false (it
-/// diverged).
+/// One iteration of alternating updates: `n_critic` critic steps then `n_generator` generator
+/// steps, or the generator steps first (`generator_first`). False as soon as a step returns
+/// false (it diverged).
 template <typename CriticStep, typename GeneratorStep>
-bool alternate(bool generator_first, int64_t n_critic, CriticStep critic_step,
+bool alternate(bool generator_first, int64_t n_critic, int64_t n_generator, CriticStep critic_step,
                GeneratorStep generator_step) {
-  if (generator_first && !generator_step()) return false;
+  auto generator_steps = [&] {
+    for (int64_t k = 0; k < n_generator; ++k)
+      if (!generator_step()) return false;
+    return true;
+  };
+  if (generator_first && !generator_steps()) return false;
   for (int64_t k = 0; k < n_critic; ++k)
     if (!critic_step()) return false;
-  return generator_first || generator_step();
+  return generator_first || generator_steps();
 }
 
 /// A procedure's declared losses (DeclareLosses) as component state, exactly: the latest values
