@@ -102,11 +102,11 @@ class CellProbe : public CellView {
   CellProbe(const CellConfig& c, ApplicabilityCache::Impl& cache) : c_(c), cache_(cache) {}
 
   Dataset& dataset() override { return cache_.dataset(c_); }
-  Network& generator() override { return *cache_.session(c_).generator; }
-  Network* critic() override { return cache_.session(c_).scoring_critic; }
+  Network& generator() override { return *session().generator; }
+  Network* critic() override { return session().scoring_critic; }
   std::vector<std::pair<std::string, Network*>> networks() override {
     std::vector<std::pair<std::string, Network*>> out;
-    for (const auto& [name, net] : cache_.session(c_).networks) out.emplace_back(name, net.get());
+    for (const auto& [name, net] : session().networks) out.emplace_back(name, net.get());
     return out;
   }
   bool has_critic() const override { return c_.network("critic") != nullptr; }
@@ -116,8 +116,15 @@ class CellProbe : public CellView {
   const TrainSettings& train() const override { return c_.train; }
 
  private:
+  // The cell's session, looked up once per probe: its key is the cell's canonical text, whose
+  // emission dominates validating a large grid when every rule asked for it again.
+  Session& session() {
+    if (!session_) session_ = &cache_.session(c_);
+    return *session_;
+  }
   const CellConfig& c_;
   ApplicabilityCache::Impl& cache_;
+  Session* session_ = nullptr;
 };
 
 }  // namespace
