@@ -21,7 +21,9 @@ namespace kant {
 /// held_out_labels); networks take a label (NetworkSpec::classes, Network::label_classes,
 /// forward_conditional, auxiliary_classes, forward_auxiliary); TrainingContext::labels,
 /// MetricContext's label_classes and generate_labelled.
-constexpr unsigned kAbiVersion = 7;
+/// 8 (issue 30, Improved-GAN techniques): Objective::noisy_critic_loss; TrainingContext's
+/// targets_rng and instance_noise_rng.
+constexpr unsigned kAbiVersion = 8;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

@@ -22,6 +22,7 @@ struct GanSettings {
   int64_t unrolled_steps;
   double unrolled_lr;
   double auxiliary_weight;
+  double instance_noise;
 
   bool simultaneous() const { return updates == "simultaneous" || order == "simultaneous"; }
   bool generator_first() const { return order == "generator_first"; }
@@ -51,7 +52,17 @@ struct GanSettings {
                   "y), y)) and L_G + w·CE(G(z, y), y)")
           .at_least(0)
           .added_later());
+    d(&GanSettings::instance_noise,
+      param::real("instance_noise", 0.0,
+                  "instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017): std σ of the "
+                  "Gaussian noise added to every input of the critic, real and generated, in "
+                  "the critic and the generator steps, D(x + σε) and D(G(z) + σε'), ε, ε' ~ "
+                  "N(0, I) from the cell's `instance_noise` stream (0: none, nothing drawn)")
+          .at_least(0)
+          .added_later());
     d.check([](const GanSettings& s) -> std::string {
+      if (s.instance_noise > 0 && s.unrolled_steps > 0)
+        return "instance_noise does not apply to unrolled critic steps: use one or the other";
       if (s.order == "generator_first" && s.updates == "simultaneous")
         return "order: generator_first contradicts updates: simultaneous";
       if (s.simultaneous() && (s.n_critic != 1 || s.wgan_critic_schedule || s.unrolled_steps > 0))
@@ -89,6 +100,13 @@ struct AuxiliaryLosses {
       "for, at the generator step");
   }
 };
+
+/// x + σε with ε ~ N(0, I) of x's shape from `rng` (instance noise); x itself, nothing drawn,
+/// when σ = 0.
+inline Tensor with_instance_noise(const Tensor& x, double sigma, Rng& rng) {
+  if (sigma <= 0) return x;
+  return add(x, rng.normal_tensor(x.shape(), 0.0f, static_cast<float>(sigma)));
+}
 
 /// A conditional network with its labels held fixed: forward(x) = net.forward_conditional(x, y)
 /// on the same parameters, so that a Lipschitz penalty differentiates with respect to x only,
@@ -191,7 +209,9 @@ class Gan : public WithLosses<GanLosses> {
                        const Tensor& d_real, const Tensor& d_fake, std::vector<Tensor>& grads,
                        StepOutcome& out, const Tensor& y = Tensor(),
                        const Tensor& extra = Tensor()) {
-    Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
+    Tensor loss = ctx.targets_rng
+                      ? ctx.objective->noisy_critic_loss(d_real, d_fake, *ctx.targets_rng)
+                      : ctx.objective->critic_loss(d_real, d_fake);
     Tensor total = extra.defined() ? add(loss, extra) : loss;
     Tensor penalty;
     if (y.defined() && critic_->label_classes() > 0) {
@@ -227,12 +247,14 @@ class Gan : public WithLosses<GanLosses> {
       NoGradGuard no_grad;
       fake = generate(ctx.noise(ctx.noise_rng, n), y);
     }
+    const Tensor x = noisy(ctx, real.x);
+    fake = noisy(ctx, fake);
     Tensor d_real, d_fake, extra;
     if (!conditional_) {
-      std::tie(d_real, d_fake) = critic_on(real.x, fake);
+      std::tie(d_real, d_fake) = critic_on(x, fake);
     } else {
       Tensor logits_real, logits_fake;
-      std::tie(d_real, logits_real) = judge(real.x, y);
+      std::tie(d_real, logits_real) = judge(x, y);
       std::tie(d_fake, logits_fake) = judge(fake, y);
       if (auxiliary_) {
         Tensor ce_real = cross_entropy(logits_real, y);
@@ -242,7 +264,7 @@ class Gan : public WithLosses<GanLosses> {
       }
     }
     std::vector<Tensor> grads;
-    if (!critic_gradient(ctx, real.x, fake, d_real, d_fake, grads, out, y, extra)) return false;
+    if (!critic_gradient(ctx, x, fake, d_real, d_fake, grads, out, y, extra)) return false;
     critic_optimizer_->step(critic_params_, grads);
     ctx.lipschitz.after_critic_step(*critic_);
     return true;
@@ -255,8 +277,9 @@ class Gan : public WithLosses<GanLosses> {
     const Tensor z = ctx.noise(ctx.noise_rng, n);
     const Tensor y = conditional_ ? one_hot(ctx.labels(ctx.noise_rng, n), classes_) : Tensor();
     Tensor fake = generate(z, y);
-    const Batch real =
-        ctx.objective->generator_needs_real() ? draw_real(ctx, n) : Batch{Tensor(), {}};
+    Batch real = ctx.objective->generator_needs_real() ? draw_real(ctx, n) : Batch{Tensor(), {}};
+    fake = noisy(ctx, fake);
+    if (real.x.defined()) real.x = noisy(ctx, real.x);
     Tensor loss, total;
     if (!conditional_) {
       loss = total = unrolled_generator_loss(ctx, fake, real.x);
@@ -285,6 +308,8 @@ class Gan : public WithLosses<GanLosses> {
     ctx.lipschitz.before_critic_step(*critic_);
     Tensor real = ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng);
     Tensor fake = generator_->forward(ctx.noise(ctx.noise_rng, ctx.train.batch_size));
+    real = noisy(ctx, real);
+    fake = noisy(ctx, fake);
     Tensor d_real = critic_->forward(real);
     Tensor d_fake = critic_->forward(fake);
     // d_fake serves both losses: the critic's gradient stops at the critic's parameters
@@ -329,6 +354,14 @@ class Gan : public WithLosses<GanLosses> {
     return loss;
   }
 
+  // The critic's input with instance noise, where the settings ask for it (fresh noise for each
+  // call, from the cell's instance_noise stream).
+  Tensor noisy(TrainingContext& ctx, const Tensor& x) {
+    if (settings_.instance_noise <= 0) return x;
+    if (!ctx.instance_noise_rng)
+      throw Error("instance_noise needs the cell's instance_noise stream");
+    return with_instance_noise(x, settings_.instance_noise, *ctx.instance_noise_rng);
+  }
   // A real batch, with its labels when a network is conditional (the same draws either way).
   Batch draw_real(TrainingContext& ctx, int64_t n) {
     if (conditional_) return ctx.dataset.sample_batch(n, ctx.data_rng);
