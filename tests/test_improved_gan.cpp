@@ -235,3 +235,101 @@ TEST_CASE("kant validate refuses instance noise where it cannot apply", "[improv
   CHECK(ali.exit_code == 2);
   CHECK_THAT(ali.output, Catch::Contains("x.yaml:4:") && Catch::Contains("instance_noise"));
 }
+
+TEST_CASE("historical averaging: the running mean and λ‖θ − θ̄‖² at hand-computed points",
+          "[improved_gan][procedures]") {
+  procedures::HistoricalAverage h;
+  Tensor a = Tensor::from({2}, {1.0f, 2.0f}), b = Tensor::from({1}, {-1.0f});
+  CHECK_FALSE(h.penalty({a, b}, 0.5).defined());  // no past before the first update
+  h.record({a, b});
+  a.data()[0] = 3.0f, a.data()[1] = 4.0f, b.data()[0] = 1.0f;
+  h.record({a, b});
+  // θ̄ = ([2, 3], [0])
+  CHECK(h.count() == 2);
+  CHECK(h.mean()[0].data()[0] == 2.0f);
+  CHECK(h.mean()[0].data()[1] == 3.0f);
+  CHECK(h.mean()[1].data()[0] == 0.0f);
+  Tensor x = Tensor::from({2}, {5.0f, 6.0f}).set_requires_grad();
+  Tensor y = Tensor::from({1}, {2.0f}).set_requires_grad();
+  const Tensor p = h.penalty({x, y}, 0.5);
+  CHECK(p.item() == Approx(0.5 * (9 + 9 + 4)));
+  auto g = grad({p}, {x, y});  // 2λ(θ − θ̄)
+  CHECK(g[0].data()[0] == Approx(3.0));
+  CHECK(g[0].data()[1] == Approx(3.0));
+  CHECK(g[1].data()[0] == Approx(2.0));
+  // its state round-trips exactly
+  ComponentState s;
+  h.save(s, "historical.critic");
+  procedures::HistoricalAverage back;
+  back.load(s, "historical.critic");
+  CHECK(back.count() == 2);
+  CHECK(back.penalty({x, y}, 0.5).item() == p.item());
+}
+
+namespace {
+std::vector<Tensor> copies(const std::vector<Tensor>& ts) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : ts) out.push_back(t.clone());
+  return out;
+}
+std::vector<Tensor> params_of(Probe& p, const std::string& network) {
+  for (const auto& [name, net] : p.session->networks)
+    if (name == network) return net->parameters();
+  FAIL("no network " << network);
+  return {};
+}
+}  // namespace
+
+TEST_CASE(
+    "historical averaging: SGD moves each network by η·2λ(θ − θ̄) more, from its second "
+    "update on; defaults keep cells as they were",
+    "[improved_gan][procedures]") {
+  Probe plain(tiny_cell("minimax"));
+  Probe zero(tiny_cell("minimax", "{plugin: gan, historical_averaging: 0.0}"));
+  CHECK(plain.config.id() == zero.config.id());
+  CHECK(plain.steps(2) == zero.steps(2));
+  CHECK(plain.session->procedure->state().tensors.empty());
+
+  const double lr = 0.05, lambda = 0.5;
+  for (const std::string network : {"critic", "generator"}) {
+    INFO(network);
+    Probe without(tiny_cell("minimax"));
+    Probe with(tiny_cell("minimax",
+                         "{plugin: gan, historical_averaging: 0.5, "
+                         "historical_networks: " +
+                             network + "}"));
+    const std::vector<Tensor> theta0 = copies(params_of(with, network));
+    const auto first = with.steps(1), first_without = without.steps(1);
+    REQUIRE(first.size() == first_without.size() + 2);  // + historical_critic, _generator
+    for (size_t k = 0; k < first_without.size(); ++k)
+      CHECK(first[k] == first_without[k]);  // no past at the first update: the same step
+    const std::vector<Tensor> theta1 = copies(params_of(with, network));
+    const auto second = with.steps(1);
+    without.steps(1);
+    double expected_term = 0;
+    const std::vector<Tensor> a = params_of(with, network), b = params_of(without, network);
+    for (size_t k = 0; k < a.size(); ++k)
+      for (int64_t i = 0; i < a[k].numel(); ++i) {
+        const double d = theta1[k].data()[i] - theta0[k].data()[i];  // θ₁ − θ̄, θ̄ = θ₀
+        expected_term += lambda * d * d;
+        CHECK(a[k].data()[i] == Approx(b[k].data()[i] - lr * 2 * lambda * d).margin(1e-6));
+      }
+    std::map<std::string, double> l(second.begin(), second.end());
+    CHECK(l.at("historical_" + network) == Approx(expected_term));
+    CHECK(l.at(network == "critic" ? "historical_generator" : "historical_critic") == 0.0);
+  }
+}
+
+TEST_CASE("kant validate refuses historical_networks without historical averaging",
+          "[improved_gan][cli]") {
+  CommandResult ok = validate(experiment(tiny_cell(
+      "minimax", "{plugin: gan, historical_averaging: 0.1, historical_networks: critic}")));
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CommandResult bad =
+      validate(experiment(tiny_cell("minimax", "{plugin: gan, historical_networks: critic}")));
+  INFO(bad.output);
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output,
+             Catch::Contains("x.yaml:4:") && Catch::Contains("historical_networks acts only with"));
+}

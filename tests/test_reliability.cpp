@@ -279,7 +279,8 @@ TEST_CASE("a cell killed between checkpoints resumes and ends bit-identical",
   const std::string sampling =
       GENERATE(std::string(), std::string(" --set train.sample_every=30"),
                std::string(" --set 'objective={plugin: nonsaturating, real_target: 0.9, flip: "
-                           "0.1}' --set procedure.instance_noise=0.05"));
+                           "0.1}' --set procedure.instance_noise=0.05 --set "
+                           "procedure.historical_averaging=0.01"));
   INFO(sampling);
   const std::string set = " --jobs 1 --threads 1 --set seeds=[0]" + sampling;
   REQUIRE(run_command(run_cmd("slow.yaml", dir / "reference", set)).exit_code == 0);

@@ -80,7 +80,7 @@ class CriticOnly : public procedures::Gan {
     StepOutcome out;
     for (int64_t k = 0; k < settings_.n_critic; ++k)
       if (!critic_update(ctx, out)) return out;
-    out.losses = loss_values(latest_);
+    out.losses = all_losses();
     return out;
   }
 

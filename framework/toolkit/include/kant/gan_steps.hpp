@@ -23,6 +23,13 @@ struct GanSettings {
   double unrolled_lr;
   double auxiliary_weight;
   double instance_noise;
+  double historical_averaging;
+  std::string historical_networks;
+
+  bool historical_on(const char* network) const {
+    return historical_averaging > 0 &&
+           (historical_networks == "both" || historical_networks == network);
+  }
 
   bool simultaneous() const { return updates == "simultaneous" || order == "simultaneous"; }
   bool generator_first() const { return order == "generator_first"; }
@@ -60,7 +67,22 @@ struct GanSettings {
                   "N(0, I) from the cell's `instance_noise` stream (0: none, nothing drawn)")
           .at_least(0)
           .added_later());
+    d(&GanSettings::historical_averaging,
+      param::real("historical_averaging", 0.0,
+                  "historical averaging (Salimans et al. 2016, §3.3): weight λ of the term "
+                  "λ‖θ − θ̄‖² added to a network's loss, θ̄ = (1/t)Σ_{i<t} θ_i the mean of its "
+                  "parameters before each of its t previous updates (no term before the first); "
+                  "θ̄ is checkpointed (0: none)")
+          .at_least(0)
+          .added_later());
+    d(&GanSettings::historical_networks,
+      param::choice("historical_networks", "both", {"generator", "critic", "both"},
+                    "the networks whose loss takes the historical-averaging term")
+          .added_later()
+          .only_beside("historical_averaging"));
     d.check([](const GanSettings& s) -> std::string {
+      if (s.historical_averaging == 0 && s.historical_networks != "both")
+        return "historical_networks acts only with historical_averaging > 0";
       if (s.instance_noise > 0 && s.unrolled_steps > 0)
         return "instance_noise does not apply to unrolled critic steps: use one or the other";
       if (s.order == "generator_first" && s.updates == "simultaneous")
@@ -86,6 +108,71 @@ struct GanLosses {
       "losses)");
     d(&GanLosses::loss_generator, "loss_generator", "the generator loss L_G(D(G(z)))");
   }
+};
+
+/// Historical averaging's terms (recorded only when historical_averaging > 0).
+struct HistoricalLosses {
+  double historical_critic = 0, historical_generator = 0;
+  static void declare(DeclareLosses<HistoricalLosses>& d) {
+    d(&HistoricalLosses::historical_critic, "historical_critic",
+      "historical averaging: λ‖ψ − ψ̄‖² of the critic at its last step (0 when the critic takes "
+      "no such term, or before its first update)");
+    d(&HistoricalLosses::historical_generator, "historical_generator",
+      "historical averaging: λ‖θ − θ̄‖² of the generator at its step (0 when it takes no such "
+      "term, or before its first update)");
+  }
+};
+
+/// The running mean θ̄ of a network's parameters over the values they had before each of its
+/// updates so far (Salimans et al. 2016, §3.3), and the term λ‖θ − θ̄‖² (summed over every
+/// parameter's entries) it adds to the network's loss.
+class HistoricalAverage {
+ public:
+  /// λ‖θ − θ̄‖², differentiable in θ; undefined before the first update (no past yet).
+  Tensor penalty(const std::vector<Tensor>& params, double lambda) const {
+    if (count_ == 0) return Tensor();
+    Tensor total;
+    for (size_t k = 0; k < params.size(); ++k) {
+      Tensor d = sum(square(sub(params[k], mean_[k])));
+      total = total.defined() ? add(total, d) : d;
+    }
+    return total * static_cast<float>(lambda);
+  }
+  /// Adds θ (as it is before the update about to be applied): θ̄ ← θ̄ + (θ − θ̄)/(t + 1).
+  void record(const std::vector<Tensor>& params) {
+    if (mean_.empty())
+      for (const Tensor& p : params) mean_.push_back(Tensor::zeros(p.shape()));
+    const float w = 1.0f / static_cast<float>(count_ + 1);
+    for (size_t k = 0; k < params.size(); ++k) {
+      float* m = mean_[k].data();
+      const float* x = params[k].data();
+      for (int64_t i = 0; i < params[k].numel(); ++i) m[i] += (x[i] - m[i]) * w;
+    }
+    ++count_;
+  }
+  int64_t count() const { return static_cast<int64_t>(count_); }
+  const std::vector<Tensor>& mean() const { return mean_; }
+  /// Into a component state under `prefix`: the mean of each parameter and the count.
+  void save(ComponentState& s, const std::string& prefix) const {
+    s.words[prefix + ".count"] = {count_};
+    for (size_t k = 0; k < mean_.size(); ++k)
+      s.tensors[prefix + "." + std::to_string(k)] = mean_[k].clone();
+  }
+  void load(const ComponentState& s, const std::string& prefix) {
+    auto it = s.words.find(prefix + ".count");
+    if (it == s.words.end() || it->second.empty()) return;
+    count_ = it->second[0];
+    mean_.clear();
+    for (size_t k = 0;; ++k) {
+      auto t = s.tensors.find(prefix + "." + std::to_string(k));
+      if (t == s.tensors.end()) break;
+      mean_.push_back(t->second.clone());
+    }
+  }
+
+ private:
+  std::vector<Tensor> mean_;
+  uint64_t count_ = 0;
 };
 
 /// AC-GAN's auxiliary losses (recorded only when the critic has an auxiliary head).
@@ -170,17 +257,29 @@ class Gan : public WithLosses<GanLosses> {
     std::vector<std::string> names = loss_names_of<GanLosses>();
     if (auxiliary_)
       for (const std::string& n : loss_names_of<AuxiliaryLosses>()) names.push_back(n);
+    if (historical())
+      for (const std::string& n : loss_names_of<HistoricalLosses>()) names.push_back(n);
     return names;
   }
   ComponentState state() const override {
     ComponentState s = losses_state(latest_);
     if (auxiliary_)
       for (auto& [name, words] : losses_state(auxiliary_latest_).words) s.words[name] = words;
+    if (historical()) {
+      for (auto& [name, words] : losses_state(historical_latest_).words) s.words[name] = words;
+      critic_history_.save(s, "historical.critic");
+      generator_history_.save(s, "historical.generator");
+    }
     return s;
   }
   void load_state(const ComponentState& s) override {
     load_losses(s, latest_);
     if (auxiliary_) load_losses(s, auxiliary_latest_);
+    if (historical()) {
+      load_losses(s, historical_latest_);
+      critic_history_.load(s, "historical.critic");
+      generator_history_.load(s, "historical.generator");
+    }
   }
 
  protected:
@@ -213,6 +312,11 @@ class Gan : public WithLosses<GanLosses> {
                       ? ctx.objective->noisy_critic_loss(d_real, d_fake, *ctx.targets_rng)
                       : ctx.objective->critic_loss(d_real, d_fake);
     Tensor total = extra.defined() ? add(loss, extra) : loss;
+    Tensor history;
+    if (settings_.historical_on("critic")) {
+      history = critic_history_.penalty(critic_params_, settings_.historical_averaging);
+      if (history.defined()) total = add(total, history);
+    }
     Tensor penalty;
     if (y.defined() && critic_->label_classes() > 0) {
       WithLabels labelled(*critic_, y);
@@ -224,10 +328,14 @@ class Gan : public WithLosses<GanLosses> {
     latest_.loss_critic = loss.item();
     latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
     latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
+    historical_latest_.historical_critic = history.defined() ? history.item() : 0.0;
     if (!finite(out, "the critic loss", latest_.loss_critic) ||
         !finite(out, "the Lipschitz penalty", latest_.penalty) ||
-        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real))
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real) ||
+        !finite(out, "the critic's historical-averaging term",
+                historical_latest_.historical_critic))
       return false;
+    if (settings_.historical_on("critic")) critic_history_.record(critic_params_);
     grads = std::move(g);
     return true;
   }
@@ -294,10 +402,12 @@ class Gan : public WithLosses<GanLosses> {
         auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
       }
     }
+    const Tensor history = generator_history(total);
     std::vector<Tensor> grads = grad({total}, generator_params_);
     latest_.loss_generator = loss.item();
     if (!finite(out, "the generator loss", latest_.loss_generator) ||
-        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake))
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake) ||
+        !generator_history_finite(out, history))
       return false;
     generator_optimizer_->step(generator_params_, grads);
     return true;
@@ -317,9 +427,13 @@ class Gan : public WithLosses<GanLosses> {
     if (!critic_gradient(ctx, real, fake.detach(), d_real, d_fake, critic_grads, out)) return false;
     Tensor loss = ctx.objective->generator_loss(
         ctx.objective->generator_needs_real() ? d_real : Tensor(), d_fake);
-    std::vector<Tensor> generator_grads = grad({loss}, generator_params_);
+    Tensor total = loss;
+    const Tensor history = generator_history(total);
+    std::vector<Tensor> generator_grads = grad({total}, generator_params_);
     latest_.loss_generator = loss.item();
-    if (!finite(out, "the generator loss", latest_.loss_generator)) return false;
+    if (!finite(out, "the generator loss", latest_.loss_generator) ||
+        !generator_history_finite(out, history))
+      return false;
     critic_optimizer_->step(critic_params_, critic_grads);
     ctx.lipschitz.after_critic_step(*critic_);
     generator_optimizer_->step(generator_params_, generator_grads);
@@ -354,6 +468,25 @@ class Gan : public WithLosses<GanLosses> {
     return loss;
   }
 
+  // Historical averaging of the generator: its term added to `total` where asked (undefined
+  // otherwise, and before the generator's first update).
+  Tensor generator_history(Tensor& total) {
+    if (!settings_.historical_on("generator")) return Tensor();
+    Tensor history = generator_history_.penalty(generator_params_, settings_.historical_averaging);
+    if (history.defined()) total = add(total, history);
+    return history;
+  }
+  // Records the term and checks it; on success θ (before the update) joins the mean.
+  bool generator_history_finite(StepOutcome& out, const Tensor& history) {
+    historical_latest_.historical_generator = history.defined() ? history.item() : 0.0;
+    if (!finite(out, "the generator's historical-averaging term",
+                historical_latest_.historical_generator))
+      return false;
+    if (settings_.historical_on("generator")) generator_history_.record(generator_params_);
+    return true;
+  }
+  bool historical() const { return settings_.historical_averaging > 0; }
+
   // The critic's input with instance noise, where the settings ask for it (fresh noise for each
   // call, from the cell's instance_noise stream).
   Tensor noisy(TrainingContext& ctx, const Tensor& x) {
@@ -387,12 +520,16 @@ class Gan : public WithLosses<GanLosses> {
     auto values = loss_values(latest_);
     if (auxiliary_)
       for (const auto& v : loss_values(auxiliary_latest_)) values.push_back(v);
+    if (historical())
+      for (const auto& v : loss_values(historical_latest_)) values.push_back(v);
     return values;
   }
 
   bool conditional_ = false, auxiliary_ = false;
   int64_t classes_ = 0;
   AuxiliaryLosses auxiliary_latest_;
+  HistoricalLosses historical_latest_;
+  HistoricalAverage critic_history_, generator_history_;
 
   Network* generator_ = nullptr;
   Network* critic_ = nullptr;
