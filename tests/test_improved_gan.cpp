@@ -281,8 +281,8 @@ std::vector<Tensor> params_of(Probe& p, const std::string& network) {
 }  // namespace
 
 TEST_CASE(
-    "historical averaging: SGD moves each network by η·2λ(θ − θ̄) more, from its second "
-    "update on; defaults keep cells as they were",
+    "historical averaging: SGD moves each network by η·2λ(θ − θ̄) more from its second "
+    "update on, and the defaults keep cells as they were",
     "[improved_gan][procedures]") {
   Probe plain(tiny_cell("minimax"));
   Probe zero(tiny_cell("minimax", "{plugin: gan, historical_averaging: 0.0}"));
