@@ -76,7 +76,9 @@ FinalState capture_final_state(Session& session, int64_t step) {
 }
 
 void restore_final_state(Session& session, const FinalState& f) {
-  for (const auto& [name, rng] : session_streams(session))
+  std::vector<std::pair<std::string, Rng*>> all = session_streams(session);
+  for (const auto& o : session.optional_streams()) all.emplace_back(o.name, o.rng);
+  for (const auto& [name, rng] : all)
     for (const auto& [stored, words] : f.streams)
       if (stored == name) rng->set_state(words);
   auto state = [&](const char* name) {

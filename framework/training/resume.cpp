@@ -46,7 +46,13 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
       metric_states[k] = read_state(states.open_group("metric" + std::to_string(k)));
   h5::Group rngs = root.open_group("streams");
   std::vector<std::vector<uint64_t>> words;
-  for (auto& [name, rng] : streams(session)) {
+  std::vector<std::pair<std::string, Rng*>> all = streams(session);
+  for (const auto& o : session.optional_streams()) all.emplace_back(o.name, o.rng);
+  for (auto& [name, rng] : all) {
+    if (!rngs.exists(name)) {  // an optional stream that had not drawn
+      words.push_back(rng->state());
+      continue;
+    }
     std::vector<int64_t> w = rngs.read_int64(name);
     words.emplace_back(w.begin(), w.end());
   }
@@ -74,13 +80,14 @@ TrainingProgress load_checked(const fs::path& file, Session& session) {
   for (size_t k = 0; k < metric_states.size(); ++k)
     session.metrics[k]->load_state(metric_states[k]);
   size_t i = 0;
-  for (auto& [name, rng] : streams(session)) rng->set_state(words[i++]);
+  for (auto& [name, rng] : all) rng->set_state(words[i++]);
   return p;
 }
 
 }  // namespace
 
-std::vector<std::pair<std::string, Rng*>> session_streams(Session& s) {
+namespace {
+std::vector<std::pair<std::string, Rng*>> always_stored_streams(Session& s) {
   return {{"init", &s.init_rng},
           {"data", &s.data_rng},
           {"noise", &s.noise_rng},
@@ -88,6 +95,14 @@ std::vector<std::pair<std::string, Rng*>> session_streams(Session& s) {
           {"metric", &s.metric_rng},
           {"ema_init", &s.ema_rng},
           {"metric_noise", &s.metric_noise_rng}};
+}
+}  // namespace
+
+std::vector<std::pair<std::string, Rng*>> session_streams(Session& s) {
+  std::vector<std::pair<std::string, Rng*>> out = always_stored_streams(s);
+  for (const auto& o : s.optional_streams())
+    if (o.rng->state() != o.fresh) out.emplace_back(o.name, o.rng);
+  return out;
 }
 
 CheckpointParts network_parts(const Session& s) {

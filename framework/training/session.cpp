@@ -23,8 +23,10 @@ enum Stream : uint64_t {
   kMetric = 5,
   kEmaInit = 6,
   kMetricNoise = 7,
-  kSnapshot = 8,  // the fixed inputs of samples during training (train.sample_every)
-  kReinit = 1000  // + k: the k-th re-initialised network
+  kSnapshot = 8,        // the fixed inputs of samples during training (train.sample_every)
+  kTargets = 9,         // the objective's noisy labels (Objective::noisy_critic_loss)
+  kInstanceNoise = 10,  // noise added to the critic's inputs (procedure.instance_noise)
+  kReinit = 1000        // + k: the k-th re-initialised network
 };
 
 template <typename T, typename F, typename... Args>
@@ -53,7 +55,9 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       metric_rng(cfg.seed, kMetric),
       ema_rng(cfg.seed, kEmaInit),
       metric_noise_rng(cfg.seed, kMetricNoise),
-      snapshot_rng(cfg.seed, kSnapshot) {
+      snapshot_rng(cfg.seed, kSnapshot),
+      targets_rng(cfg.seed, kTargets),
+      instance_noise_rng(cfg.seed, kInstanceNoise) {
   dataset = make<Dataset, DatasetFactory>(registry, cfg.dataset, cfg.seed);
   procedure = make<Procedure, ProcedureFactory>(registry, cfg.procedure);
   requests_ = procedure->networks(dataset->sample_shape(), cfg.noise_dim);
@@ -119,6 +123,8 @@ Session::Session(const CellConfig& cfg, const Registry& registry)
       },
       [this, &registry](const std::string& network) { reinitialize(registry, network); }});
   context->labels = [this](Rng& rng, int64_t n) { return generated_labels(rng, n); };
+  context->targets_rng = &targets_rng;
+  context->instance_noise_rng = &instance_noise_rng;
   procedure->set_up(*context);
   scoring_critic = procedure->scoring_critic(*context);
   context->optimizer = [](const std::string& network) -> Optimizer& {
@@ -196,6 +202,11 @@ std::vector<int64_t> Session::generated_labels(Rng& rng, int64_t n) const {
       }
   }
   return labels;
+}
+
+std::vector<Session::OptionalStream> Session::optional_streams() {
+  return {{"targets", &targets_rng, Rng(config.seed, kTargets).state()},
+          {"instance_noise", &instance_noise_rng, Rng(config.seed, kInstanceNoise).state()}};
 }
 
 Tensor Session::noise(Rng& rng, int64_t n) const {

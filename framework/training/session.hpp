@@ -31,6 +31,15 @@ struct Session {
   /// Draws only while samples during training are set up (their fixed inputs and grid), so it
   /// needs no place in checkpoints.
   Rng snapshot_rng;
+  /// Drawn only by settings that ask (noisy labels, instance noise); checkpointed and stored
+  /// once they have drawn, so that a cell without them keeps its files as they were.
+  Rng targets_rng, instance_noise_rng;
+  struct OptionalStream {
+    std::string name;
+    Rng* rng;
+    std::vector<uint64_t> fresh;  ///< its state before any draw
+  };
+  std::vector<OptionalStream> optional_streams();
 
   std::shared_ptr<Dataset> dataset;  ///< training batches, metrics and stored samples draw from it
   std::shared_ptr<Procedure> procedure;

@@ -69,7 +69,8 @@ class Ali : public procedures::JointCritic<AliLosses> {
   Tensor critic_loss(TrainingContext& ctx, const Tensor& real, const Tensor& fake) override {
     Tensor d_real = critic_->forward(real), d_fake = critic_->forward(fake);
     latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
-    return ctx.objective->critic_loss(d_real, d_fake);
+    return ctx.targets_rng ? ctx.objective->noisy_critic_loss(d_real, d_fake, *ctx.targets_rng)
+                           : ctx.objective->critic_loss(d_real, d_fake);
   }
 
   Tensor generator_loss(TrainingContext& ctx) override {

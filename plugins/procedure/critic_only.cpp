@@ -80,7 +80,7 @@ class CriticOnly : public procedures::Gan {
     StepOutcome out;
     for (int64_t k = 0; k < settings_.n_critic; ++k)
       if (!critic_update(ctx, out)) return out;
-    out.losses = loss_values(latest_);
+    out.losses = all_losses();
     return out;
   }
 
@@ -117,6 +117,8 @@ class CriticOnly : public procedures::Gan {
       fake = data_plus_noise_ ? fixed_fake(ctx.dataset, ctx.data_rng, ctx.train.batch_size)
                               : generator_->forward(ctx.noise(ctx.noise_rng, ctx.train.batch_size));
     }
+    real = noisy(ctx, real);
+    fake = noisy(ctx, fake);
     auto [d_real, d_fake] = critic_on(real, fake);
     std::vector<Tensor> grads;
     if (!critic_gradient(ctx, real, fake, d_real, d_fake, grads, out)) return false;
@@ -138,7 +140,7 @@ class CriticOnly : public procedures::Gan {
 
 }  // namespace
 
-KANT_COMPONENT(CriticOnly, "critic_only", "1.0.0",
+KANT_COMPONENT(CriticOnly, "critic_only", "1.1.0",
                "a critic trained against a generator that does not learn: the data plus noise "
                "(WGAN-GP, Gulrajani et al. 2017, Fig. 1a), or a GAN's generator frozen after "
                "pretrain_steps with a fresh critic (Arjovsky & Bottou 2017, Fig. 2)")

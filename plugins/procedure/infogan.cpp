@@ -150,7 +150,9 @@ class InfoGan : public procedures::WithLosses<InfoGanLosses> {
     const int64_t noise_dim = codes.size(1) - categories_ - continuous_;
     Tensor out_fake = critic_->forward(fake);
     Tensor d_real = head_->forward(real), d_fake = slice(out_fake, 1, 0, 1);
-    Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
+    Tensor loss = ctx.targets_rng
+                      ? ctx.objective->noisy_critic_loss(d_real, d_fake, *ctx.targets_rng)
+                      : ctx.objective->critic_loss(d_real, d_fake);
     Tensor info = information_loss(out_fake, codes, noise_dim);
     Tensor penalty = ctx.lipschitz.penalty(CriticBatch{*head_, real, fake, ctx.penalty_rng});
     Tensor total = add(loss, info);

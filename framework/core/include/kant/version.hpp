@@ -21,7 +21,9 @@ namespace kant {
 /// held_out_labels); networks take a label (NetworkSpec::classes, Network::label_classes,
 /// forward_conditional, auxiliary_classes, forward_auxiliary); TrainingContext::labels,
 /// MetricContext's label_classes and generate_labelled; schedules (issue 30): a parameter's
-/// Value may hold a Schedule, ParamSpec::schedulable, TrainSettings::ema is a kant::Real.
+/// Value may hold a Schedule, ParamSpec::schedulable, TrainSettings::ema is a kant::Real;
+/// the Improved-GAN techniques (issue 30): Objective::noisy_critic_loss, TrainingContext's
+/// targets_rng and instance_noise_rng.
 constexpr unsigned kAbiVersion = 7;
 
 /// Semantic version of the framework ("0.1.0").

@@ -106,6 +106,13 @@ class Objective {
   virtual Tensor critic_loss(const Tensor& d_real, const Tensor& d_fake) = 0;
   /// Loss the generator minimises. d_real is defined only when generator_needs_real().
   virtual Tensor generator_loss(const Tensor& d_real, const Tensor& d_fake) = 0;
+  /// The critic's loss in a training step, where an objective draws random numbers (noisy
+  /// labels: a sample's target flipped at random) from `rng`, the cell's `targets` stream;
+  /// critic_loss (no draws) by default. Procedures call it in their critic steps; metrics and
+  /// estimates call critic_loss, so that they draw nothing.
+  virtual Tensor noisy_critic_loss(const Tensor& d_real, const Tensor& d_fake, Rng& /*rng*/) {
+    return critic_loss(d_real, d_fake);
+  }
   /// Whether generator_loss reads D(x) on real data (relativistic objectives).
   virtual bool generator_needs_real() const { return false; }
   /// The divergence (or distance) estimate the current critic implies, for logging.
@@ -308,6 +315,11 @@ struct TrainingContext {
   /// generator block's `labels` says: uniform over the data set's classes or with its class
   /// frequencies.
   std::function<std::vector<int64_t>(Rng& rng, int64_t n)> labels = {};
+  /// Streams of their own for what only some cells draw, checkpointed with the others and never
+  /// drawn from by default: the objective's noisy labels (Objective::noisy_critic_loss) and the
+  /// instance noise added to the critic's inputs.
+  Rng* targets_rng = nullptr;
+  Rng* instance_noise_rng = nullptr;
 };
 
 /// What one iteration produced: each loss by name, in the procedure's loss_names() order.

@@ -20,8 +20,18 @@ struct GanSettings {
   std::string updates, order;
   bool wgan_critic_schedule;
   int64_t unrolled_steps;
-  Real unrolled_lr;       // may follow a schedule
-  Real auxiliary_weight;  // may follow a schedule
+  Real unrolled_lr;           // may follow a schedule
+  Real auxiliary_weight;      // may follow a schedule
+  Real instance_noise;        // may follow a schedule
+  Real historical_averaging;  // may follow a schedule
+  std::string historical_networks;
+
+  /// Whether a weight acts at some step: a schedule, or a constant other than 0.
+  static bool acts(const Real& r) { return r.schedule() != nullptr || r.at(0) != 0; }
+  bool historical_on(const char* network) const {
+    return acts(historical_averaging) &&
+           (historical_networks == "both" || historical_networks == network);
+  }
 
   bool simultaneous() const { return updates == "simultaneous" || order == "simultaneous"; }
   bool generator_first() const { return order == "generator_first"; }
@@ -52,7 +62,32 @@ struct GanSettings {
                   "y), y)) and L_G + w·CE(G(z, y), y)")
           .at_least(0)
           .added_later());
+    d(&GanSettings::instance_noise,
+      param::real("instance_noise", 0.0,
+                  "instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017): std σ of the "
+                  "Gaussian noise added to every input of the critic, real and generated, in "
+                  "the critic and the generator steps, D(x + σε) and D(G(z) + σε'), ε, ε' ~ "
+                  "N(0, I) from the cell's `instance_noise` stream (0: none, nothing drawn)")
+          .at_least(0)
+          .added_later());
+    d(&GanSettings::historical_averaging,
+      param::real("historical_averaging", 0.0,
+                  "historical averaging (Salimans et al. 2016, §3.3): weight λ of the term "
+                  "λ‖θ − θ̄‖² added to a network's loss, θ̄ = (1/t)Σ_{i<t} θ_i the mean of its "
+                  "parameters before each of its t previous updates (no term before the first); "
+                  "θ̄ is checkpointed (0: none)")
+          .at_least(0)
+          .added_later());
+    d(&GanSettings::historical_networks,
+      param::choice("historical_networks", "both", {"generator", "critic", "both"},
+                    "the networks whose loss takes the historical-averaging term")
+          .added_later()
+          .only_beside("historical_averaging"));
     d.check([](const GanSettings& s) -> std::string {
+      if (!acts(s.historical_averaging) && s.historical_networks != "both")
+        return "historical_networks acts only with historical_averaging > 0";
+      if (acts(s.instance_noise) && s.unrolled_steps > 0)
+        return "instance_noise does not apply to unrolled critic steps: use one or the other";
       if (s.order == "generator_first" && s.updates == "simultaneous")
         return "order: generator_first contradicts updates: simultaneous";
       if (s.simultaneous() &&
@@ -80,6 +115,71 @@ struct GanLosses {
   }
 };
 
+/// Historical averaging's terms (recorded only when historical_averaging > 0).
+struct HistoricalLosses {
+  double historical_critic = 0, historical_generator = 0;
+  static void declare(DeclareLosses<HistoricalLosses>& d) {
+    d(&HistoricalLosses::historical_critic, "historical_critic",
+      "historical averaging: λ‖ψ − ψ̄‖² of the critic at its last step (0 when the critic takes "
+      "no such term, or before its first update)");
+    d(&HistoricalLosses::historical_generator, "historical_generator",
+      "historical averaging: λ‖θ − θ̄‖² of the generator at its step (0 when it takes no such "
+      "term, or before its first update)");
+  }
+};
+
+/// The running mean θ̄ of a network's parameters over the values they had before each of its
+/// updates so far (Salimans et al. 2016, §3.3), and the term λ‖θ − θ̄‖² (summed over every
+/// parameter's entries) it adds to the network's loss.
+class HistoricalAverage {
+ public:
+  /// λ‖θ − θ̄‖², differentiable in θ; undefined before the first update (no past yet).
+  Tensor penalty(const std::vector<Tensor>& params, double lambda) const {
+    if (count_ == 0) return Tensor();
+    Tensor total;
+    for (size_t k = 0; k < params.size(); ++k) {
+      Tensor d = sum(square(sub(params[k], mean_[k])));
+      total = total.defined() ? add(total, d) : d;
+    }
+    return total * static_cast<float>(lambda);
+  }
+  /// Adds θ (as it is before the update about to be applied): θ̄ ← θ̄ + (θ − θ̄)/(t + 1).
+  void record(const std::vector<Tensor>& params) {
+    if (mean_.empty())
+      for (const Tensor& p : params) mean_.push_back(Tensor::zeros(p.shape()));
+    const float w = 1.0f / static_cast<float>(count_ + 1);
+    for (size_t k = 0; k < params.size(); ++k) {
+      float* m = mean_[k].data();
+      const float* x = params[k].data();
+      for (int64_t i = 0; i < params[k].numel(); ++i) m[i] += (x[i] - m[i]) * w;
+    }
+    ++count_;
+  }
+  int64_t count() const { return static_cast<int64_t>(count_); }
+  const std::vector<Tensor>& mean() const { return mean_; }
+  /// Into a component state under `prefix`: the mean of each parameter and the count.
+  void save(ComponentState& s, const std::string& prefix) const {
+    s.words[prefix + ".count"] = {count_};
+    for (size_t k = 0; k < mean_.size(); ++k)
+      s.tensors[prefix + "." + std::to_string(k)] = mean_[k].clone();
+  }
+  void load(const ComponentState& s, const std::string& prefix) {
+    auto it = s.words.find(prefix + ".count");
+    if (it == s.words.end() || it->second.empty()) return;
+    count_ = it->second[0];
+    mean_.clear();
+    for (size_t k = 0;; ++k) {
+      auto t = s.tensors.find(prefix + "." + std::to_string(k));
+      if (t == s.tensors.end()) break;
+      mean_.push_back(t->second.clone());
+    }
+  }
+
+ private:
+  std::vector<Tensor> mean_;
+  uint64_t count_ = 0;
+};
+
 /// AC-GAN's auxiliary losses (recorded only when the critic has an auxiliary head).
 struct AuxiliaryLosses {
   double loss_auxiliary_real = 0, loss_auxiliary_fake = 0;
@@ -92,6 +192,13 @@ struct AuxiliaryLosses {
       "for, at the generator step");
   }
 };
+
+/// x + σε with ε ~ N(0, I) of x's shape from `rng` (instance noise); x itself, nothing drawn,
+/// when σ = 0.
+inline Tensor with_instance_noise(const Tensor& x, double sigma, Rng& rng) {
+  if (sigma <= 0) return x;
+  return add(x, rng.normal_tensor(x.shape(), 0.0f, static_cast<float>(sigma)));
+}
 
 /// A conditional network with its labels held fixed: forward(x) = net.forward_conditional(x, y)
 /// on the same parameters, so that a Lipschitz penalty differentiates with respect to x only,
@@ -155,17 +262,29 @@ class Gan : public WithLosses<GanLosses> {
     std::vector<std::string> names = loss_names_of<GanLosses>();
     if (auxiliary_)
       for (const std::string& n : loss_names_of<AuxiliaryLosses>()) names.push_back(n);
+    if (historical())
+      for (const std::string& n : loss_names_of<HistoricalLosses>()) names.push_back(n);
     return names;
   }
   ComponentState state() const override {
     ComponentState s = losses_state(latest_);
     if (auxiliary_)
       for (auto& [name, words] : losses_state(auxiliary_latest_).words) s.words[name] = words;
+    if (historical()) {
+      for (auto& [name, words] : losses_state(historical_latest_).words) s.words[name] = words;
+      critic_history_.save(s, "historical.critic");
+      generator_history_.save(s, "historical.generator");
+    }
     return s;
   }
   void load_state(const ComponentState& s) override {
     load_losses(s, latest_);
     if (auxiliary_) load_losses(s, auxiliary_latest_);
+    if (historical()) {
+      load_losses(s, historical_latest_);
+      critic_history_.load(s, "historical.critic");
+      generator_history_.load(s, "historical.generator");
+    }
   }
 
  protected:
@@ -194,8 +313,15 @@ class Gan : public WithLosses<GanLosses> {
                        const Tensor& d_real, const Tensor& d_fake, std::vector<Tensor>& grads,
                        StepOutcome& out, const Tensor& y = Tensor(),
                        const Tensor& extra = Tensor()) {
-    Tensor loss = ctx.objective->critic_loss(d_real, d_fake);
+    Tensor loss = ctx.targets_rng
+                      ? ctx.objective->noisy_critic_loss(d_real, d_fake, *ctx.targets_rng)
+                      : ctx.objective->critic_loss(d_real, d_fake);
     Tensor total = extra.defined() ? add(loss, extra) : loss;
+    Tensor history;
+    if (settings_.historical_on("critic")) {
+      history = critic_history_.penalty(critic_params_, settings_.historical_averaging());
+      if (history.defined()) total = add(total, history);
+    }
     Tensor penalty;
     if (y.defined() && critic_->label_classes() > 0) {
       WithLabels labelled(*critic_, y);
@@ -207,10 +333,14 @@ class Gan : public WithLosses<GanLosses> {
     latest_.loss_critic = loss.item();
     latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
     latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
+    historical_latest_.historical_critic = history.defined() ? history.item() : 0.0;
     if (!finite(out, "the critic loss", latest_.loss_critic) ||
         !finite(out, "the Lipschitz penalty", latest_.penalty) ||
-        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real))
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_real) ||
+        !finite(out, "the critic's historical-averaging term",
+                historical_latest_.historical_critic))
       return false;
+    if (settings_.historical_on("critic")) critic_history_.record(critic_params_);
     grads = std::move(g);
     return true;
   }
@@ -230,12 +360,14 @@ class Gan : public WithLosses<GanLosses> {
       NoGradGuard no_grad;
       fake = generate(ctx.noise(ctx.noise_rng, n), y);
     }
+    const Tensor x = noisy(ctx, real.x);
+    fake = noisy(ctx, fake);
     Tensor d_real, d_fake, extra;
     if (!conditional_) {
-      std::tie(d_real, d_fake) = critic_on(real.x, fake);
+      std::tie(d_real, d_fake) = critic_on(x, fake);
     } else {
       Tensor logits_real, logits_fake;
-      std::tie(d_real, logits_real) = judge(real.x, y);
+      std::tie(d_real, logits_real) = judge(x, y);
       std::tie(d_fake, logits_fake) = judge(fake, y);
       if (auxiliary_) {
         Tensor ce_real = cross_entropy(logits_real, y);
@@ -245,7 +377,7 @@ class Gan : public WithLosses<GanLosses> {
       }
     }
     std::vector<Tensor> grads;
-    if (!critic_gradient(ctx, real.x, fake, d_real, d_fake, grads, out, y, extra)) return false;
+    if (!critic_gradient(ctx, x, fake, d_real, d_fake, grads, out, y, extra)) return false;
     critic_optimizer_->step(critic_params_, grads);
     ctx.lipschitz.after_critic_step(*critic_);
     return true;
@@ -258,8 +390,9 @@ class Gan : public WithLosses<GanLosses> {
     const Tensor z = ctx.noise(ctx.noise_rng, n);
     const Tensor y = conditional_ ? one_hot(ctx.labels(ctx.noise_rng, n), classes_) : Tensor();
     Tensor fake = generate(z, y);
-    const Batch real =
-        ctx.objective->generator_needs_real() ? draw_real(ctx, n) : Batch{Tensor(), {}};
+    Batch real = ctx.objective->generator_needs_real() ? draw_real(ctx, n) : Batch{Tensor(), {}};
+    fake = noisy(ctx, fake);
+    if (real.x.defined()) real.x = noisy(ctx, real.x);
     Tensor loss, total;
     if (!conditional_) {
       loss = total = unrolled_generator_loss(ctx, fake, real.x);
@@ -274,10 +407,12 @@ class Gan : public WithLosses<GanLosses> {
         auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
       }
     }
+    const Tensor history = generator_history(total);
     std::vector<Tensor> grads = grad({total}, generator_params_);
     latest_.loss_generator = loss.item();
     if (!finite(out, "the generator loss", latest_.loss_generator) ||
-        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake))
+        !finite(out, "the auxiliary cross-entropy", auxiliary_latest_.loss_auxiliary_fake) ||
+        !generator_history_finite(out, history))
       return false;
     generator_optimizer_->step(generator_params_, grads);
     return true;
@@ -288,6 +423,8 @@ class Gan : public WithLosses<GanLosses> {
     ctx.lipschitz.before_critic_step(*critic_);
     Tensor real = ctx.dataset.sample(ctx.train.batch_size, ctx.data_rng);
     Tensor fake = generator_->forward(ctx.noise(ctx.noise_rng, ctx.train.batch_size));
+    real = noisy(ctx, real);
+    fake = noisy(ctx, fake);
     Tensor d_real = critic_->forward(real);
     Tensor d_fake = critic_->forward(fake);
     // d_fake serves both losses: the critic's gradient stops at the critic's parameters
@@ -295,9 +432,13 @@ class Gan : public WithLosses<GanLosses> {
     if (!critic_gradient(ctx, real, fake.detach(), d_real, d_fake, critic_grads, out)) return false;
     Tensor loss = ctx.objective->generator_loss(
         ctx.objective->generator_needs_real() ? d_real : Tensor(), d_fake);
-    std::vector<Tensor> generator_grads = grad({loss}, generator_params_);
+    Tensor total = loss;
+    const Tensor history = generator_history(total);
+    std::vector<Tensor> generator_grads = grad({total}, generator_params_);
     latest_.loss_generator = loss.item();
-    if (!finite(out, "the generator loss", latest_.loss_generator)) return false;
+    if (!finite(out, "the generator loss", latest_.loss_generator) ||
+        !generator_history_finite(out, history))
+      return false;
     critic_optimizer_->step(critic_params_, critic_grads);
     ctx.lipschitz.after_critic_step(*critic_);
     generator_optimizer_->step(generator_params_, generator_grads);
@@ -332,6 +473,34 @@ class Gan : public WithLosses<GanLosses> {
     return loss;
   }
 
+  // Historical averaging of the generator: its term added to `total` where asked (undefined
+  // otherwise, and before the generator's first update).
+  Tensor generator_history(Tensor& total) {
+    if (!settings_.historical_on("generator")) return Tensor();
+    Tensor history =
+        generator_history_.penalty(generator_params_, settings_.historical_averaging());
+    if (history.defined()) total = add(total, history);
+    return history;
+  }
+  // Records the term and checks it; on success θ (before the update) joins the mean.
+  bool generator_history_finite(StepOutcome& out, const Tensor& history) {
+    historical_latest_.historical_generator = history.defined() ? history.item() : 0.0;
+    if (!finite(out, "the generator's historical-averaging term",
+                historical_latest_.historical_generator))
+      return false;
+    if (settings_.historical_on("generator")) generator_history_.record(generator_params_);
+    return true;
+  }
+  bool historical() const { return GanSettings::acts(settings_.historical_averaging); }
+
+  // The critic's input with instance noise, where the settings ask for it (fresh noise for each
+  // call, from the cell's instance_noise stream).
+  Tensor noisy(TrainingContext& ctx, const Tensor& x) {
+    if (!GanSettings::acts(settings_.instance_noise)) return x;
+    if (!ctx.instance_noise_rng)
+      throw Error("instance_noise needs the cell's instance_noise stream");
+    return with_instance_noise(x, settings_.instance_noise(), *ctx.instance_noise_rng);
+  }
   // A real batch, with its labels when a network is conditional (the same draws either way).
   Batch draw_real(TrainingContext& ctx, int64_t n) {
     if (conditional_) return ctx.dataset.sample_batch(n, ctx.data_rng);
@@ -357,12 +526,16 @@ class Gan : public WithLosses<GanLosses> {
     auto values = loss_values(latest_);
     if (auxiliary_)
       for (const auto& v : loss_values(auxiliary_latest_)) values.push_back(v);
+    if (historical())
+      for (const auto& v : loss_values(historical_latest_)) values.push_back(v);
     return values;
   }
 
   bool conditional_ = false, auxiliary_ = false;
   int64_t classes_ = 0;
   AuxiliaryLosses auxiliary_latest_;
+  HistoricalLosses historical_latest_;
+  HistoricalAverage critic_history_, generator_history_;
 
   Network* generator_ = nullptr;
   Network* critic_ = nullptr;

@@ -1,0 +1,335 @@
+// The Improved-GAN techniques (Salimans et al. 2016) and their relatives: each at hand-computed
+// points on tiny inputs, its defaults leaving cells and their draws as they were, and `kant
+// validate` refusing it where it cannot apply.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+
+#include "config/config.hpp"
+#include "kant/autodiff.hpp"
+#include "kant/gan_steps.hpp"
+#include "support.hpp"
+#include "training/session.hpp"
+
+using namespace kant;
+using namespace kant::testing;
+
+namespace {
+
+double softplus_d(double x) { return std::log1p(std::exp(x)); }
+double sigmoid_d(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+std::shared_ptr<Objective> objective(const std::string& name,
+                                     std::map<std::string, Value> values = {}) {
+  return make_component<Objective, ObjectiveFactory>(Kind::objective, name, std::move(values));
+}
+
+// A cell's config and the session built from it (the session refers to the config).
+struct Probe {
+  CellConfig config;
+  std::unique_ptr<Session> session;
+  explicit Probe(const std::string& yaml)
+      : config(resolve_cell(parse_yaml(yaml, "test.yaml"), builtin_registry())),
+        session(std::make_unique<Session>(config, builtin_registry())) {}
+  std::vector<std::pair<std::string, double>> steps(int n) {
+    std::vector<std::pair<std::string, double>> all;
+    for (int k = 1; k <= n; ++k) {
+      StepOutcome out = session->procedure->step(*session->context, k);
+      REQUIRE(out.diverged.empty());
+      all.insert(all.end(), out.losses.begin(), out.losses.end());
+    }
+    return all;
+  }
+};
+
+std::string tiny_cell(const std::string& objective, const std::string& procedure = "gan") {
+  return "dataset: {plugin: eight_gaussians}\n"
+         "procedure: " +
+         procedure +
+         "\n"
+         "generator: {plugin: mlp, hidden: [3], activation: tanh, noise_dim: 2}\n"
+         "critic: {plugin: mlp, hidden: [3], activation: tanh}\n"
+         "objective: " +
+         objective +
+         "\n"
+         "optimizer: {plugin: sgd, lr: 0.05}\n"
+         "train: {batch_size: 4, samples: 0}\n"
+         "seed: 3\n";
+}
+
+// `kant validate` on a one-cell file: its exit code and output.
+CommandResult validate(const std::string& yaml) {
+  const auto dir = temp_dir("kant_igan_validate");
+  { std::ofstream(dir / "x.yaml") << yaml; }
+  return run_command("cd " + dir.string() + " && " + kant_exe() + " validate x.yaml 2>&1");
+}
+
+// A one-cell experiment of a tiny cell (its seed in the experiment's list).
+std::string experiment(const std::string& base) {
+  std::string out = "name: x\nbase:\n";
+  size_t start = 0;
+  while (start < base.size()) {
+    size_t end = base.find('\n', start);
+    const std::string line = base.substr(start, end - start);
+    if (line.rfind("seed:", 0) != 0) out += "  " + line + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("one-sided label smoothing and noisy labels at hand-computed points",
+          "[improved_gan][objective]") {
+  const std::vector<float> r{0.5f, -1.0f}, f{2.0f, 0.25f};
+  Tensor real = Tensor::from({2, 1}, r).set_requires_grad();
+  Tensor fake = Tensor::from({2, 1}, f).set_requires_grad();
+  const double a = 0.9;
+  for (const char* name : {"minimax", "nonsaturating"}) {
+    INFO(name);
+    SECTION(std::string(name) + ": the defaults are the loss of before, bit for bit") {
+      Rng rng(1);
+      const std::vector<uint64_t> fresh = rng.state();
+      const float plain = add(mean(softplus(neg(real))), mean(softplus(fake))).item();
+      CHECK(objective(name)->critic_loss(real, fake).item() == plain);
+      CHECK(objective(name)->noisy_critic_loss(real, fake, rng).item() == plain);
+      CHECK(rng.state() == fresh);  // p = 0 draws nothing
+    }
+    SECTION(std::string(name) + ": the real target α only") {
+      auto o = objective(name, {{"real_target", a}});
+      double expected = 0;
+      for (float x : r) expected += (a * softplus_d(-x) + (1 - a) * softplus_d(x)) / 2;
+      for (float x : f) expected += softplus_d(x) / 2;
+      CHECK(o->critic_loss(real, fake).item() == Approx(expected));
+      // ∂L/∂D(x) = (σ(D(x)) − α)/n; the generated side keeps σ(D(G(z)))/n
+      auto g = grad({o->critic_loss(real, fake)}, {real, fake});
+      for (int i = 0; i < 2; ++i) {
+        CHECK(g[0].data()[i] == Approx((sigmoid_d(r[i]) - a) / 2));
+        CHECK(g[1].data()[i] == Approx(sigmoid_d(f[i]) / 2));
+      }
+      Rng rng(1);
+      const std::vector<uint64_t> fresh = rng.state();
+      CHECK(o->noisy_critic_loss(real, fake, rng).item() == Approx(expected));
+      CHECK(rng.state() == fresh);
+    }
+    SECTION(std::string(name) + ": every label flipped (p = 1)") {
+      auto o = objective(name, {{"real_target", a}, {"flip", 1.0}});
+      double expected = 0;
+      for (float x : r) expected += softplus_d(x) / 2;  // labelled generated: target 0
+      for (float x : f) expected += (a * softplus_d(-x) + (1 - a) * softplus_d(x)) / 2;
+      Rng rng(1);
+      CHECK(o->noisy_critic_loss(real, fake, rng).item() == Approx(expected));
+      // critic_loss (metrics, estimates) draws nothing and flips nothing
+      CHECK(o->critic_loss(real, fake).item() ==
+            Approx(objective(name, {{"real_target", a}})->critic_loss(real, fake).item()));
+    }
+    SECTION(std::string(name) + ": flips drawn from the stream, real rows first") {
+      auto o = objective(name, {{"flip", 0.5}});
+      Rng rng(7), copy(7);
+      std::vector<bool> flipped;
+      for (int i = 0; i < 4; ++i) flipped.push_back(copy.uniform() < 0.5f);
+      double expected = 0;
+      for (int i = 0; i < 2; ++i) {
+        expected += (flipped[i] ? softplus_d(r[i]) : softplus_d(-r[i])) / 2;
+        expected += (flipped[2 + i] ? softplus_d(-f[i]) : softplus_d(f[i])) / 2;
+      }
+      CHECK(o->noisy_critic_loss(real, fake, rng).item() == Approx(expected));
+      CHECK(rng.state() == copy.state());
+    }
+  }
+}
+
+TEST_CASE(
+    "label smoothing and noisy labels: defaults keep cell ids and draws, flips are "
+    "reproducible",
+    "[improved_gan][objective]") {
+  Probe plain(tiny_cell("minimax"));
+  Probe explicit_defaults(tiny_cell("{plugin: minimax, real_target: 1.0, flip: 0.0}"));
+  CHECK(plain.config.id() == explicit_defaults.config.id());
+  const auto a = plain.steps(3), b = explicit_defaults.steps(3);
+  CHECK(a == b);
+  // nothing drawn from the targets stream, so nothing new stored
+  for (const auto& o : plain.session->optional_streams()) CHECK(o.rng->state() == o.fresh);
+
+  Probe noisy(tiny_cell("{plugin: nonsaturating, real_target: 0.9, flip: 0.2}"));
+  Probe again(tiny_cell("{plugin: nonsaturating, real_target: 0.9, flip: 0.2}"));
+  CHECK(noisy.config.id() != plain.config.id());
+  CHECK(noisy.steps(3) == again.steps(3));
+  CHECK(noisy.session->targets_rng.state() != noisy.session->optional_streams()[0].fresh);
+}
+
+TEST_CASE("kant validate refuses the Improved-GAN targets on objectives without them",
+          "[improved_gan][cli]") {
+  CommandResult ok =
+      validate(experiment(tiny_cell("{plugin: minimax, real_target: 0.9, flip: 0.1}")));
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CommandResult bad = validate(experiment(tiny_cell("{plugin: wasserstein, real_target: 0.9}")));
+  INFO(bad.output);
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("x.yaml:7:") && Catch::Contains("real_target"));
+  CommandResult range = validate(experiment(tiny_cell("{plugin: minimax, flip: 1.5}")));
+  INFO(range.output);
+  CHECK(range.exit_code == 2);
+  CHECK_THAT(range.output, Catch::Contains("x.yaml:7:") && Catch::Contains("flip"));
+}
+
+TEST_CASE("instance noise: x + σε from its own stream, in the critic's inputs",
+          "[improved_gan][procedures]") {
+  const Tensor x = Tensor::from({2, 2}, {1.0f, -2.0f, 0.5f, 3.0f});
+  Rng rng(5);
+  const std::vector<uint64_t> fresh = rng.state();
+  const Tensor same = procedures::with_instance_noise(x, 0.0, rng);
+  CHECK(same.impl() == x.impl());
+  CHECK(rng.state() == fresh);  // σ = 0 draws nothing
+  Rng copy(5);
+  const Tensor eps = copy.normal_tensor({2, 2});
+  const Tensor noisy = procedures::with_instance_noise(x, 0.5, rng);
+  for (int i = 0; i < 4; ++i) CHECK(noisy.data()[i] == Approx(x.data()[i] + 0.5 * eps.data()[i]));
+
+  // the defaults: the same cell id, the same losses, nothing drawn
+  Probe plain(tiny_cell("minimax"));
+  Probe zero(tiny_cell("minimax", "{plugin: gan, instance_noise: 0.0}"));
+  CHECK(plain.config.id() == zero.config.id());
+  CHECK(plain.steps(3) == zero.steps(3));
+  CHECK(zero.session->instance_noise_rng.state() == zero.session->optional_streams()[1].fresh);
+
+  // σ = 0.3: the critic step's loss is L_D(D(x + σε), D(G(z) + σε')) with the streams' draws
+  const std::string yaml = tiny_cell("minimax", "{plugin: gan, instance_noise: 0.3}");
+  Probe noisy_cell(yaml);
+  CHECK(noisy_cell.config.id() != plain.config.id());
+  Session& s = *noisy_cell.session;
+  Rng data = s.data_rng, noise = s.noise_rng, inst = s.instance_noise_rng;
+  double expected;
+  {
+    NoGradGuard no_grad;
+    Tensor real = s.dataset->sample(4, data);
+    Tensor fake = s.generator->forward(s.context->noise(noise, 4));
+    real = add(real, inst.normal_tensor(real.shape(), 0.0f, 0.3f));
+    fake = add(fake, inst.normal_tensor(fake.shape(), 0.0f, 0.3f));
+    expected = s.objective->critic_loss(s.critic->forward(real), s.critic->forward(fake)).item();
+  }
+  const auto losses = noisy_cell.steps(1);
+  CHECK(losses[0].first == "loss_critic");
+  CHECK(losses[0].second == Approx(expected).epsilon(1e-5));
+  Probe again(yaml);
+  again.steps(1);
+  CHECK(again.session->instance_noise_rng.state() == s.instance_noise_rng.state());
+  CHECK(s.instance_noise_rng.state() != s.optional_streams()[1].fresh);
+}
+
+TEST_CASE("kant validate refuses instance noise where it cannot apply", "[improved_gan][cli]") {
+  CommandResult ok =
+      validate(experiment(tiny_cell("minimax", "{plugin: critic_only, instance_noise: 0.1}")));
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CommandResult unrolled = validate(
+      experiment(tiny_cell("minimax", "{plugin: gan, instance_noise: 0.1, unrolled_steps: 2}")));
+  INFO(unrolled.output);
+  CHECK(unrolled.exit_code == 2);
+  CHECK_THAT(unrolled.output, Catch::Contains("x.yaml:4:") &&
+                                  Catch::Contains("instance_noise does not apply to unrolled"));
+  CommandResult ali = validate(
+      experiment(tiny_cell("minimax", "{plugin: ali, instance_noise: 0.1}") + "encoder: mlp\n"));
+  INFO(ali.output);
+  CHECK(ali.exit_code == 2);
+  CHECK_THAT(ali.output, Catch::Contains("x.yaml:4:") && Catch::Contains("instance_noise"));
+}
+
+TEST_CASE("historical averaging: the running mean and λ‖θ − θ̄‖² at hand-computed points",
+          "[improved_gan][procedures]") {
+  procedures::HistoricalAverage h;
+  Tensor a = Tensor::from({2}, {1.0f, 2.0f}), b = Tensor::from({1}, {-1.0f});
+  CHECK_FALSE(h.penalty({a, b}, 0.5).defined());  // no past before the first update
+  h.record({a, b});
+  a.data()[0] = 3.0f, a.data()[1] = 4.0f, b.data()[0] = 1.0f;
+  h.record({a, b});
+  // θ̄ = ([2, 3], [0])
+  CHECK(h.count() == 2);
+  CHECK(h.mean()[0].data()[0] == 2.0f);
+  CHECK(h.mean()[0].data()[1] == 3.0f);
+  CHECK(h.mean()[1].data()[0] == 0.0f);
+  Tensor x = Tensor::from({2}, {5.0f, 6.0f}).set_requires_grad();
+  Tensor y = Tensor::from({1}, {2.0f}).set_requires_grad();
+  const Tensor p = h.penalty({x, y}, 0.5);
+  CHECK(p.item() == Approx(0.5 * (9 + 9 + 4)));
+  auto g = grad({p}, {x, y});  // 2λ(θ − θ̄)
+  CHECK(g[0].data()[0] == Approx(3.0));
+  CHECK(g[0].data()[1] == Approx(3.0));
+  CHECK(g[1].data()[0] == Approx(2.0));
+  // its state round-trips exactly
+  ComponentState s;
+  h.save(s, "historical.critic");
+  procedures::HistoricalAverage back;
+  back.load(s, "historical.critic");
+  CHECK(back.count() == 2);
+  CHECK(back.penalty({x, y}, 0.5).item() == p.item());
+}
+
+namespace {
+std::vector<Tensor> copies(const std::vector<Tensor>& ts) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : ts) out.push_back(t.clone());
+  return out;
+}
+std::vector<Tensor> params_of(Probe& p, const std::string& network) {
+  for (const auto& [name, net] : p.session->networks)
+    if (name == network) return net->parameters();
+  FAIL("no network " << network);
+  return {};
+}
+}  // namespace
+
+TEST_CASE(
+    "historical averaging: SGD moves each network by η·2λ(θ − θ̄) more from its second "
+    "update on, and the defaults keep cells as they were",
+    "[improved_gan][procedures]") {
+  Probe plain(tiny_cell("minimax"));
+  Probe zero(tiny_cell("minimax", "{plugin: gan, historical_averaging: 0.0}"));
+  CHECK(plain.config.id() == zero.config.id());
+  CHECK(plain.steps(2) == zero.steps(2));
+  CHECK(plain.session->procedure->state().tensors.empty());
+
+  const double lr = 0.05, lambda = 0.5;
+  for (const std::string network : {"critic", "generator"}) {
+    INFO(network);
+    Probe without(tiny_cell("minimax"));
+    Probe with(tiny_cell("minimax",
+                         "{plugin: gan, historical_averaging: 0.5, "
+                         "historical_networks: " +
+                             network + "}"));
+    const std::vector<Tensor> theta0 = copies(params_of(with, network));
+    const auto first = with.steps(1), first_without = without.steps(1);
+    REQUIRE(first.size() == first_without.size() + 2);  // + historical_critic, _generator
+    for (size_t k = 0; k < first_without.size(); ++k)
+      CHECK(first[k] == first_without[k]);  // no past at the first update: the same step
+    const std::vector<Tensor> theta1 = copies(params_of(with, network));
+    const auto second = with.steps(1);
+    without.steps(1);
+    double expected_term = 0;
+    const std::vector<Tensor> a = params_of(with, network), b = params_of(without, network);
+    for (size_t k = 0; k < a.size(); ++k)
+      for (int64_t i = 0; i < a[k].numel(); ++i) {
+        const double d = theta1[k].data()[i] - theta0[k].data()[i];  // θ₁ − θ̄, θ̄ = θ₀
+        expected_term += lambda * d * d;
+        CHECK(a[k].data()[i] == Approx(b[k].data()[i] - lr * 2 * lambda * d).margin(1e-6));
+      }
+    std::map<std::string, double> l(second.begin(), second.end());
+    CHECK(l.at("historical_" + network) == Approx(expected_term));
+    CHECK(l.at(network == "critic" ? "historical_generator" : "historical_critic") == 0.0);
+  }
+}
+
+TEST_CASE("kant validate refuses historical_networks without historical averaging",
+          "[improved_gan][cli]") {
+  CommandResult ok = validate(experiment(tiny_cell(
+      "minimax", "{plugin: gan, historical_averaging: 0.1, historical_networks: critic}")));
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CommandResult bad =
+      validate(experiment(tiny_cell("minimax", "{plugin: gan, historical_networks: critic}")));
+  INFO(bad.output);
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output,
+             Catch::Contains("x.yaml:4:") && Catch::Contains("historical_networks acts only with"));
+}
