@@ -333,3 +333,42 @@ TEST_CASE("kant validate refuses historical_networks without historical averagin
   CHECK_THAT(bad.output,
              Catch::Contains("x.yaml:4:") && Catch::Contains("historical_networks acts only with"));
 }
+
+TEST_CASE("the Improved-GAN weights follow schedules, read at the step they act",
+          "[improved_gan][schedules]") {
+  // four iterations of a tiny cell, each at its generator step
+  auto run = [](const std::string& objective, const std::string& procedure) {
+    Probe p(tiny_cell(objective, procedure));
+    std::vector<std::vector<std::pair<std::string, double>>> per_step;
+    for (int k = 1; k <= 4; ++k) {
+      ScheduleClock clock(k);
+      StepOutcome out = p.session->procedure->step(*p.session->context, k);
+      REQUIRE(out.diverged.empty());
+      per_step.push_back(out.losses);
+    }
+    return per_step;
+  };
+  // v at every step, as a schedule: piecewise [v, v] around step 2
+  auto held = [](const std::string& v) {
+    return "{schedule: piecewise, values: [" + v + ", " + v + "], boundaries: [2]}";
+  };
+  const std::string procedure = "{plugin: gan, instance_noise: 0.3, historical_averaging: 0.5}";
+  const auto numbers = run("{plugin: minimax, real_target: 0.9, flip: 0.25}", procedure);
+  CHECK(run("{plugin: minimax, real_target: " + held("0.9") + ", flip: " + held("0.25") + "}",
+            "{plugin: gan, instance_noise: " + held("0.3") +
+                ", historical_averaging: " + held("0.5") + "}") == numbers);
+  // α = 0.9 until step 2, 0.7 from step 3: the same first two steps, different later ones
+  const auto stepped =
+      run("{plugin: minimax, real_target: {schedule: piecewise, values: [0.9, 0.7], boundaries: "
+          "[3]}, flip: 0.25}",
+          procedure);
+  CHECK(stepped[0] == numbers[0]);
+  CHECK(stepped[1] == numbers[1]);
+  CHECK(stepped[2] != numbers[2]);
+  // σ annealed to 0 at step 3: from then on no noise is drawn, so the critic sees clean inputs
+  const auto annealed = run("{plugin: minimax, real_target: 0.9, flip: 0.25}",
+                            "{plugin: gan, instance_noise: {schedule: piecewise, values: [0.3, "
+                            "0], boundaries: [3]}, historical_averaging: 0.5}");
+  CHECK(annealed[1] == numbers[1]);
+  CHECK(annealed[2] != numbers[2]);
+}
