@@ -499,6 +499,9 @@ TEST_CASE("kant validate refuses conditioning that cannot apply, at its line and
       {{{"DATA", "spirals"}, {"METRICS", "conditional_accuracy"}},
        "x.yaml:8:15:",
        "needs a labelled data set"},
+      {{{"GEN", "condition: batch_norm, normalization: layer"}},
+       "x.yaml:4:",
+       "normalization: layer contradicts (use none or batch)"},
   };
   for (const Bad& b : bad) {
     const CommandResult r = validate(cell(b.parts));

@@ -1,9 +1,12 @@
 // Shared by the architectures: how a network takes a class label y (one-hot rows [N, K]) —
 // its `condition` option, y concatenated to a layer's input, conditional batch normalisation,
-// the projection discriminator's inner product and AC-GAN's auxiliary classifier head.
+// the projection discriminator's inner product, AC-GAN's auxiliary classifier head, and the
+// entry points of a network that takes labels (LabelledNetwork).
 #pragma once
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -60,6 +63,18 @@ inline std::string misfit(const Options& o, Role role) {
     return "condition: batch_norm is a generator's; a critic takes none, concat, projection or "
            "auxiliary";
   return "";
+}
+
+/// condition: batch_norm makes a network's normalisations conditional batch norms: "" when its
+/// `normalization` is one of `fitting`, else why not (for the architecture's options check).
+inline std::string batch_norm_misfit(const Options& o, const std::string& normalization,
+                                     const std::vector<std::string>& fitting) {
+  if (!o.batch_norm() || std::find(fitting.begin(), fitting.end(), normalization) != fitting.end())
+    return "";
+  return fmt::format(
+      "condition: batch_norm makes the normalisations conditional batch norms, which "
+      "normalization: {} contradicts (use {})",
+      normalization, fmt::join(fitting, " or "));
 }
 
 /// The label count a conditional network is built for: the data set's, checked against an
@@ -177,6 +192,46 @@ class CriticHead {
   size_t projection_ = 0;
   bool projection_on_ = false;
   Linear auxiliary_;
+};
+
+/// The Network side every conditional architecture shares: `condition` and the label count,
+/// the critic's head, and the entry points, each a call of the architecture's run(x, y), which
+/// returns the output and φ(x) (the critic's features before its last Linear) for one-hot labels
+/// y (undefined: none). forward() refuses a network that needs labels; with `auxiliary`, the
+/// score takes no label and forward_auxiliary() adds the head's logits.
+class LabelledNetwork : public Network {
+ public:
+  LabelledNetwork(const Options& o, const NetworkSpec& spec, const char* architecture)
+      : cond_(o), classes_(classes_for(o, spec, architecture)), architecture_(architecture) {}
+
+  Tensor forward(const Tensor& x) override {
+    if (label_classes() > 0)
+      throw Error(fmt::format("{}: condition: {} needs each sample's label", architecture_,
+                              cond_.condition));
+    return run(x, Tensor()).first;
+  }
+  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
+  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
+    if (label_classes() == 0) return Network::forward_conditional(x, y);
+    check_labels(y, x.size(0), classes_, architecture_);
+    return run(x, y).first;
+  }
+  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
+  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
+    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
+    auto [score, features] = run(x, Tensor());
+    return {score, head_.logits(features)};
+  }
+
+ protected:
+  virtual std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) = 0;
+
+  Options cond_;
+  int64_t classes_;
+  CriticHead head_;  ///< built by a critic with condition projection or auxiliary
+
+ private:
+  const char* architecture_;
 };
 
 }  // namespace kant::conditioning

@@ -26,7 +26,7 @@ using namespace kant;
 
 using blocks::Norm;
 
-class Dcgan : public Network {
+class Dcgan : public conditioning::LabelledNetwork {
  public:
   struct Options {
     int64_t width;
@@ -60,20 +60,13 @@ class Dcgan : public Network {
                       "weight initialiser (layers.hpp); dcgan: N(0, 0.02²) weights and batch-norm "
                       "γ ~ N(1, 0.02²), as Radford et al."));
       d.nested(&Options::cond);
-      d.check([](const Options& o) -> std::string {
-        if (o.cond.batch_norm() && o.normalization != "default" && o.normalization != "batch")
-          return fmt::format(
-              "condition: batch_norm makes every batch norm conditional, which "
-              "normalization: {} contradicts (use default or batch)",
-              o.normalization);
-        return "";
+      d.check([](const Options& o) {
+        return conditioning::batch_norm_misfit(o.cond, o.normalization, {"default", "batch"});
       });
     }
   };
   Dcgan(const Options& o, const NetworkSpec& spec)
-      : generator_(spec.role == Role::generator),
-        cond_(o.cond),
-        classes_(conditioning::classes_for(o.cond, spec, "dcgan")) {
+      : LabelledNetwork(o.cond, spec, "dcgan"), generator_(spec.role == Role::generator) {
     const int64_t k = cond_.concat() ? classes_ : 0;  // label maps beside each layer's input
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2] ||
@@ -153,27 +146,9 @@ class Dcgan : public Network {
     return norm_ != "batch" && !(generator_ && cond_.batch_norm());
   }
 
-  Tensor forward(const Tensor& x) override {
-    if (label_classes() > 0)
-      throw Error(fmt::format("dcgan: condition: {} needs each sample's label", cond_.condition));
-    return run(x, Tensor()).first;
-  }
-  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
-  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
-    if (label_classes() == 0) return Network::forward_conditional(x, y);
-    conditioning::check_labels(y, x.size(0), classes_, "dcgan");
-    return run(x, y).first;
-  }
-  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
-  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
-    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
-    auto [score, features] = run(x, Tensor());
-    return {score, head_.logits(features)};
-  }
-
  private:
   // The output and, for the critic, φ(x) (flattened features); y: one-hot or undefined.
-  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) {
+  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) override {
     using conditioning::with_label;
     const int64_t n = x.size(0);
     const Tensor beside = cond_.concat() ? y : Tensor();
@@ -197,9 +172,6 @@ class Dcgan : public Network {
   }
 
   bool generator_;
-  conditioning::Options cond_;
-  int64_t classes_;
-  conditioning::CriticHead head_;
   int64_t channels_ = 1, size_ = 32;
   std::string norm_;
   blocks::Activation act_;

@@ -23,7 +23,7 @@
 namespace {
 using namespace kant;
 
-class Mlp : public Network {
+class Mlp : public conditioning::LabelledNetwork {
  public:
   struct Options {
     std::vector<int64_t> hidden;
@@ -76,22 +76,18 @@ class Mlp : public Network {
                        "bias before batch norm)")
             .added_later());
       d.nested(&Options::cond);
-      d.check([](const Options& o) -> std::string {
-        if (o.cond.batch_norm() && o.normalization == "layer")
-          return "condition: batch_norm makes every hidden normalisation a conditional batch "
-                 "norm, which normalization: layer contradicts (use none or batch)";
-        return "";
+      d.check([](const Options& o) {
+        return conditioning::batch_norm_misfit(o.cond, o.normalization, {"none", "batch"});
       });
     }
   };
   Mlp(const Options& o, const NetworkSpec& spec)
-      : activation_(o.activation, o.negative_slope, o.group_size),
+      : LabelledNetwork(o.cond, spec, "mlp"),
+        activation_(o.activation, o.negative_slope, o.group_size),
         output_activation_(o.output_activation, o.negative_slope),
         pieces_(o.maxout_pieces),
         norm_(o.normalization),
-        output_shape_(spec.output_shape),
-        cond_(o.cond),
-        classes_(conditioning::classes_for(o.cond, spec, "mlp")) {
+        output_shape_(spec.output_shape) {
     const int64_t label_width = cond_.concat() ? classes_ : 0;  // y beside each layer's input
     std::vector<int64_t> widths{shape_numel(spec.input_shape)};
     if (o.depth > 0)
@@ -147,24 +143,6 @@ class Mlp : public Network {
 
   bool batch_independent() const override { return norm_ != "batch" && !cond_.batch_norm(); }
 
-  Tensor forward(const Tensor& x) override {
-    if (label_classes() > 0)
-      throw Error(fmt::format("mlp: condition: {} needs each sample's label", cond_.condition));
-    return run(x, Tensor()).first;
-  }
-  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
-  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
-    if (label_classes() == 0) return Network::forward_conditional(x, y);
-    conditioning::check_labels(y, x.size(0), classes_, "mlp");
-    return run(x, y).first;
-  }
-  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
-  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
-    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
-    auto [score, features] = run(x, Tensor());
-    return {score, head_.logits(features)};
-  }
-
   /// ∏_i ‖W_i‖₂ · Lip(act)^hidden · Lip(output act); maxout is 1-Lipschitz in ‖·‖₂ (each
   /// output moves by at most the largest move among its pieces).
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
@@ -184,7 +162,7 @@ class Mlp : public Network {
  private:
   // The output and φ(x), the last hidden layer's output; y (one-hot, or undefined) goes beside
   // every layer's input with concat, into the norms with batch_norm, into the projection.
-  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) {
+  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) override {
     const int64_t n = x.size(0);
     const Tensor beside = cond_.concat() ? y : Tensor();
     Tensor h = reshape(x, {n, -1}), features;
@@ -219,9 +197,6 @@ class Mlp : public Network {
   Shape output_shape_;
   std::vector<Layer> layers_;
   std::vector<conditioning::MaybeConditionalNorm<blocks::Norm>> norms_;
-  conditioning::Options cond_;
-  int64_t classes_;
-  conditioning::CriticHead head_;
 };
 
 }  // namespace

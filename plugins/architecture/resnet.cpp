@@ -43,7 +43,7 @@ struct DownBlock {
   Shape input;                                             // per sample
 };
 
-class ResNet : public Network {
+class ResNet : public conditioning::LabelledNetwork {
  public:
   struct Options {
     int64_t width, depth, downsample;
@@ -66,20 +66,13 @@ class ResNet : public Network {
       d(&Options::init,
         param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)"));
       d.nested(&Options::cond);
-      d.check([](const Options& o) -> std::string {
-        if (o.cond.batch_norm() && o.normalization != "default" && o.normalization != "batch")
-          return fmt::format(
-              "condition: batch_norm makes every batch norm conditional, which "
-              "normalization: {} contradicts (use default or batch)",
-              o.normalization);
-        return "";
+      d.check([](const Options& o) {
+        return conditioning::batch_norm_misfit(o.cond, o.normalization, {"default", "batch"});
       });
     }
   };
   ResNet(const Options& o, const NetworkSpec& spec)
-      : generator_(spec.role == Role::generator),
-        cond_(o.cond),
-        classes_(conditioning::classes_for(o.cond, spec, "resnet")) {
+      : LabelledNetwork(o.cond, spec, "resnet"), generator_(spec.role == Role::generator) {
     const int64_t k = cond_.concat() ? classes_ : 0;  // label maps beside each conv's input
     const Shape& image = generator_ ? spec.output_shape : spec.input_shape;
     if (image.size() != 3 || image[1] != image[2])
@@ -154,24 +147,6 @@ class ResNet : public Network {
     return norm_ != "batch" && !(generator_ && cond_.batch_norm());
   }
 
-  Tensor forward(const Tensor& x) override {
-    if (label_classes() > 0)
-      throw Error(fmt::format("resnet: condition: {} needs each sample's label", cond_.condition));
-    return run(x, Tensor()).first;
-  }
-  int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
-  Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
-    if (label_classes() == 0) return Network::forward_conditional(x, y);
-    conditioning::check_labels(y, x.size(0), classes_, "resnet");
-    return run(x, y).first;
-  }
-  int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
-  std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
-    if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
-    auto [score, features] = run(x, Tensor());
-    return {score, head_.logits(features)};
-  }
-
   /// Critic without normalisation: L ≤ ∏_blocks (‖shortcut‖ + ‖conv1‖·‖pool∘conv2‖) · ‖fc∘Σ‖,
   /// with ReLU 1-Lipschitz, the shortcut's pooling folded into its operator (an identity
   /// shortcut has norm 1), and the spatial sum folded into the last linear map.
@@ -205,7 +180,7 @@ class ResNet : public Network {
 
  private:
   // The output and, for the critic, φ(x) = Σ_spatial ReLU(h); y: one-hot or undefined.
-  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) {
+  std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) override {
     using conditioning::with_label;
     const int64_t n = x.size(0);
     const Tensor beside = cond_.concat() ? y : Tensor();
@@ -238,9 +213,6 @@ class ResNet : public Network {
   }
 
   bool generator_;
-  conditioning::Options cond_;
-  int64_t classes_;
-  conditioning::CriticHead head_;
   std::string norm_;
   int64_t width_ = 0;
   int64_t start_ = 4;
