@@ -372,3 +372,70 @@ TEST_CASE("the Improved-GAN weights follow schedules, read at the step they act"
   CHECK(annealed[1] == numbers[1]);
   CHECK(annealed[2] != numbers[2]);
 }
+
+TEST_CASE("feature matching: the distance of mean features at hand-computed points",
+          "[improved_gan]") {
+  // means (2, 3) and (1, 1): ‖(1, 2)‖² = 5; ∂/∂b_j = 2(mean b − mean a)/M = (−1, −2) per row
+  const Tensor a = Tensor::from({2, 2}, {1, 2, 3, 4});
+  Tensor b = Tensor::from({2, 2}, {0, 0, 2, 2});
+  b.set_requires_grad(true);
+  const Tensor d = procedures::mean_feature_distance(a, b);
+  CHECK(d.item() == Approx(5.0));
+  const std::vector<Tensor> g = grad({d}, {b});
+  CHECK(g[0].to_vector() == std::vector<float>{-1, -2, -1, -2});
+  // rows are flattened: [N, C, H, W] features compare as [N, C·H·W]
+  CHECK(procedures::mean_feature_distance(Tensor::from({1, 1, 1, 2}, {1, 2}),
+                                          Tensor::from({1, 2}, {1, 0}))
+            .item() == Approx(4.0));
+}
+
+TEST_CASE("feature matching: replace trains the generator on L_FM alone, with its weight",
+          "[improved_gan]") {
+  auto generator_after_one_step = [](const std::string& procedure) {
+    Probe p(tiny_cell("nonsaturating", procedure));
+    ScheduleClock clock(1);
+    StepOutcome out = p.session->procedure->step(*p.session->context, 1);
+    REQUIRE(out.diverged.empty());
+    std::vector<float> theta;
+    for (const Tensor& t : p.session->generator->parameters())
+      for (float v : t.to_vector()) theta.push_back(v);
+    return std::pair{theta, out.losses};
+  };
+  const auto [before, unused] = generator_after_one_step(
+      "{plugin: gan, feature_matching: replace, feature_weight: 0, n_critic: 1}");
+  const auto [moved, losses] =
+      generator_after_one_step("{plugin: gan, feature_matching: replace, n_critic: 1}");
+  // w = 0: the generator's gradient is 0 (the adversarial loss is not applied), so SGD leaves
+  // it where it started; w = 1 moves it, and the term is recorded as a series
+  Probe fresh(tiny_cell("nonsaturating", "{plugin: gan, feature_matching: replace}"));
+  std::vector<float> start;
+  for (const Tensor& t : fresh.session->generator->parameters())
+    for (float v : t.to_vector()) start.push_back(v);
+  CHECK(before == start);
+  CHECK(moved != start);
+  REQUIRE(losses.back().first == "feature_matching");
+  CHECK(losses.back().second > 0);
+}
+
+TEST_CASE("kant validate refuses feature matching where it cannot apply", "[improved_gan][cli]") {
+  auto run = [](const std::string& procedure) {
+    return validate(experiment(tiny_cell("nonsaturating", procedure)));
+  };
+  CHECK(run("{plugin: gan, feature_matching: add, feature_block: hidden1}").exit_code == 0);
+  const struct {
+    std::string procedure, says;
+  } bad[] = {
+      {"{plugin: gan, feature_matching: add, feature_block: hidden4}",
+       "the critic records no block 'hidden4' (it records hidden1)"},
+      {"{plugin: gan, feature_weight: 2}", "feature_weight act only with feature_matching"},
+      {"{plugin: gan, feature_matching: add, unrolled_steps: 1}",
+       "feature_matching takes alternating updates"},
+      {"{plugin: critic_only, feature_matching: add}", "give pretrain_steps"},
+  };
+  for (const auto& b : bad) {
+    const CommandResult r = run(b.procedure);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("x.yaml:4:") && Catch::Contains(b.says));
+  }
+}

@@ -23,11 +23,11 @@ void print_param(const ParamSpec& p) {
         "      {:<18} may follow a schedule: {{schedule: KIND, …}} (README, \"Schedules\")\n", "");
 }
 
-// A metric's requirements: the rules a cell must meet (checked by kant validate) and the
-// values that may be NaN.
+// A metric's requirements (or another component's rules, where it declares some): the rules a
+// cell must meet (checked by kant validate) and the values that may be NaN.
 void print_requirements(const Component& c) {
-  if (c.kind() != Kind::metric) return;
   const MetricRequirements& r = c.registration.requirements;
+  if (c.kind() != Kind::metric && r.rules.empty()) return;
   if (r.rules.empty()) {
     fmt::print("    applies to: every cell\n");
   } else {

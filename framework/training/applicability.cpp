@@ -133,28 +133,50 @@ ApplicabilityCache::ApplicabilityCache(const Registry& registry)
     : impl_(std::make_unique<Impl>(registry)) {}
 ApplicabilityCache::~ApplicabilityCache() = default;
 
+namespace {
+// The first of a component's rules the cell breaks: "" when it meets them all (or when what a rule
+// needs could not be built: the cell meets that failure where it always did), else the rule and
+// the value that breaks it.
+std::pair<std::string, std::string> broken_rule(const ComponentChoice& choice, CellView& view) {
+  for (const MetricRule& rule : choice.component->registration.requirements.rules) {
+    std::string broken;
+    try {
+      broken = rule.check(choice.params, view);
+    } catch (const Unavailable&) {
+      continue;
+    } catch (const std::exception& e) {  // a rule that cannot decide says why
+      broken = e.what();
+    }
+    if (!broken.empty()) return {rule.rule, broken};
+  }
+  return {};
+}
+}  // namespace
+
 void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricChoice*>& metrics,
                          const std::string& label, ApplicabilityCache& cache) {
   CellProbe view(cell, *cache.impl_);
   for (const MetricChoice* m : metrics) {
+    const auto [rule, broken] = broken_rule(m->choice, view);
+    if (broken.empty()) continue;
     const Component& c = *m->choice.component;
-    for (const MetricRule& rule : c.registration.requirements.rules) {
-      std::string broken;
-      try {
-        broken = rule.check(m->choice.params, view);
-      } catch (const Unavailable&) {
-        continue;
-      } catch (const std::exception& e) {  // a rule that cannot decide says why
-        broken = e.what();
-      }
-      if (broken.empty()) continue;
-      const std::string who = m->name == c.name() ? fmt::format("'{}'", c.name())
-                                                  : fmt::format("'{}' ({})", m->name, c.name());
-      throw ConfigError(m->mark,
-                        fmt::format("metric {} does not apply to cell {}: it needs {}, but {}", who,
-                                    label, rule.rule, broken));
-    }
+    const std::string who = m->name == c.name() ? fmt::format("'{}'", c.name())
+                                                : fmt::format("'{}' ({})", m->name, c.name());
+    throw ConfigError(
+        m->mark, fmt::format("metric {} does not apply to cell {}: it needs {}, but {}", who, label,
+                             rule, broken));
   }
+}
+
+void check_procedure_applies(const CellConfig& cell, const std::string& label,
+                             ApplicabilityCache& cache) {
+  if (cell.procedure.component->registration.requirements.rules.empty()) return;
+  CellProbe view(cell, *cache.impl_);
+  const auto [rule, broken] = broken_rule(cell.procedure, view);
+  if (broken.empty()) return;
+  throw ConfigError(cell.procedure.mark,
+                    fmt::format("procedure '{}' does not apply to cell {}: it needs {}, but {}",
+                                cell.procedure.component->name(), label, rule, broken));
 }
 
 void check_experiment_datasets(const Experiment& ex, const Registry& registry,
@@ -205,6 +227,7 @@ void check_experiment_metrics(const Experiment& ex, const Registry& registry) {
     std::vector<const MetricChoice*> metrics;
     for (const MetricChoice& m : cell.config.metrics) metrics.push_back(&m);
     check_metrics_apply(cell.config, metrics, cell.label_str(), cache);
+    check_procedure_applies(cell.config, cell.label_str(), cache);
   }
 }
 

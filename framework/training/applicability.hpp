@@ -23,6 +23,7 @@ class ApplicabilityCache {
  private:
   friend void check_metrics_apply(const CellConfig&, const std::vector<const MetricChoice*>&,
                                   const std::string&, ApplicabilityCache&);
+  friend void check_procedure_applies(const CellConfig&, const std::string&, ApplicabilityCache&);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -34,7 +35,12 @@ class ApplicabilityCache {
 void check_metrics_apply(const CellConfig& cell, const std::vector<const MetricChoice*>& metrics,
                          const std::string& label, ApplicabilityCache& cache);
 
-/// check_metrics_apply on every cell of the experiment with all its metrics.
+/// The rules the cell's procedure declares (e.g. gan's feature matching: a critic that records
+/// the block it reads), checked as a metric's are; a ConfigError at the procedure's block.
+void check_procedure_applies(const CellConfig& cell, const std::string& label,
+                             ApplicabilityCache& cache);
+/// check_metrics_apply on every cell of the experiment with all its metrics, and
+/// check_procedure_applies.
 void check_experiment_metrics(const Experiment& ex, const Registry& registry);
 
 /// Builds the data set of each of `cells` (indices in ex.cells), every distinct dataset block

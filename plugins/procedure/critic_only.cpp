@@ -39,9 +39,12 @@ class CriticOnly : public procedures::Gan {
                        "re-initialise the critic when the generator freezes"));
       d.nested(&Options::gan);
       d.check([](const Options& o) {
-        return o.fake == "data_plus_noise" && o.pretrain_steps > 0
-                   ? "critic_only: pretrain_steps needs fake: generator"
-                   : "";
+        if (o.fake == "data_plus_noise" && o.pretrain_steps > 0)
+          return "critic_only: pretrain_steps needs fake: generator";
+        if (o.gan.feature_matching != "none" && o.pretrain_steps == 0)
+          return "critic_only: feature_matching acts on the generator steps of pretraining "
+                 "only: give pretrain_steps";
+        return "";
       });
     }
   };

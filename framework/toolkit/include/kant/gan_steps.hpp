@@ -25,6 +25,8 @@ struct GanSettings {
   Real instance_noise;        // may follow a schedule
   Real historical_averaging;  // may follow a schedule
   std::string historical_networks;
+  std::string feature_matching, feature_block;
+  Real feature_weight;  // may follow a schedule
 
   /// Whether a weight acts at some step: a schedule, or a constant other than 0.
   static bool acts(const Real& r) { return r.schedule() != nullptr || r.at(0) != 0; }
@@ -83,7 +85,30 @@ struct GanSettings {
                     "the networks whose loss takes the historical-averaging term")
           .added_later()
           .only_beside("historical_averaging"));
+    d(&GanSettings::feature_matching,
+      param::choice("feature_matching", "none", {"none", "add", "replace"},
+                    "feature matching (Salimans et al. 2016, §3.1): the generator's loss "
+                    "L_FM = ‖mean_i f(x_i) − mean_j f(G(z_j))‖² on the critic's block f "
+                    "(feature_block), the real features held fixed; add: L_G + w·L_FM, "
+                    "replace: w·L_FM alone (w = feature_weight); none: L_G")
+          .added_later());
+    d(&GanSettings::feature_block,
+      param::string("feature_block", "",
+                    "the critic block feature matching reads, as the critic records it "
+                    "(mlp: hidden<i>, dcgan and resnet: down<i>); empty: its last")
+          .added_later()
+          .only_beside("feature_matching"));
+    d(&GanSettings::feature_weight,
+      param::real("feature_weight", 1.0, "weight w of the feature-matching loss")
+          .at_least(0)
+          .added_later()
+          .only_beside("feature_matching"));
     d.check([](const GanSettings& s) -> std::string {
+      if (s.feature_matching == "none" &&
+          (!s.feature_block.empty() || s.feature_weight.schedule() || s.feature_weight.at(0) != 1))
+        return "feature_block and feature_weight act only with feature_matching: add or replace";
+      if (s.feature_matching != "none" && (s.simultaneous() || s.unrolled_steps > 0))
+        return "feature_matching takes alternating updates without unrolled_steps";
       if (!acts(s.historical_averaging) && s.historical_networks != "both")
         return "historical_networks acts only with historical_averaging > 0";
       if (acts(s.instance_noise) && s.unrolled_steps > 0)
@@ -127,6 +152,38 @@ struct HistoricalLosses {
       "term, or before its first update)");
   }
 };
+
+/// Feature matching's term (recorded only with feature_matching: add or replace).
+struct FeatureMatchingLosses {
+  double feature_matching = 0;
+  static void declare(DeclareLosses<FeatureMatchingLosses>& d) {
+    d(&FeatureMatchingLosses::feature_matching, "feature_matching",
+      "feature matching: ‖mean f(x) − mean f(G(z))‖² on the critic's feature_block at the "
+      "generator step, before its weight");
+  }
+};
+
+/// Feature matching's distance (Salimans et al. 2016, §3.1): ‖mean_i a_i − mean_j b_j‖² between
+/// the row means of two feature batches [N, …] and [M, …] (each row flattened).
+inline Tensor mean_feature_distance(const Tensor& a, const Tensor& b) {
+  return sum(
+      square(sub(mean(reshape(a, {a.size(0), -1}), {0}), mean(reshape(b, {b.size(0), -1}), {0}))));
+}
+
+/// The critic's recorded block `name` (its last when empty) after a forward pass with recording
+/// on; an Error naming the blocks it records when it has no such one.
+inline Tensor recorded_block(const Network& critic, const std::string& name) {
+  const std::vector<Module::NamedTensor> blocks = critic.recorded();
+  if (name.empty() && !blocks.empty()) return blocks.back().second;
+  std::string names;
+  for (const auto& [n, t] : blocks) {
+    if (n == name) return t;
+    names += (names.empty() ? "" : ", ") + n;
+  }
+  throw Error(name.empty() ? "the critic records no block (feature matching reads one)"
+                           : "the critic records no block '" + name + "' (it records " +
+                                 (names.empty() ? std::string("none") : names) + ")");
+}
 
 /// The running mean θ̄ of a network's parameters over the values they had before each of its
 /// updates so far (Salimans et al. 2016, §3.3), and the term λ‖θ − θ̄‖² (summed over every
@@ -264,6 +321,8 @@ class Gan : public WithLosses<GanLosses> {
       for (const std::string& n : loss_names_of<AuxiliaryLosses>()) names.push_back(n);
     if (historical())
       for (const std::string& n : loss_names_of<HistoricalLosses>()) names.push_back(n);
+    if (feature_matching())
+      for (const std::string& n : loss_names_of<FeatureMatchingLosses>()) names.push_back(n);
     return names;
   }
   ComponentState state() const override {
@@ -275,6 +334,8 @@ class Gan : public WithLosses<GanLosses> {
       critic_history_.save(s, "historical.critic");
       generator_history_.save(s, "historical.generator");
     }
+    if (feature_matching())
+      for (auto& [name, words] : losses_state(feature_latest_).words) s.words[name] = words;
     return s;
   }
   void load_state(const ComponentState& s) override {
@@ -285,6 +346,7 @@ class Gan : public WithLosses<GanLosses> {
       critic_history_.load(s, "historical.critic");
       generator_history_.load(s, "historical.generator");
     }
+    if (feature_matching()) load_losses(s, feature_latest_);
   }
 
  protected:
@@ -407,6 +469,17 @@ class Gan : public WithLosses<GanLosses> {
         auxiliary_latest_.loss_auxiliary_fake = ce_fake.item();
       }
     }
+    if (feature_matching()) {
+      if (!real.x.defined()) {  // a real batch of its own, drawn only for feature matching
+        real = draw_real(ctx, n);
+        real.x = noisy(ctx, real.x);
+      }
+      const Tensor fm = feature_matching_loss(real.x, labels_of(real.labels), fake, y);
+      feature_latest_.feature_matching = fm.item();
+      const Tensor term = fm * static_cast<float>(settings_.feature_weight());
+      total = settings_.feature_matching == "replace" ? term : add(total, term);
+      if (!finite(out, "the feature-matching loss", feature_latest_.feature_matching)) return false;
+    }
     const Tensor history = generator_history(total);
     std::vector<Tensor> grads = grad({total}, generator_params_);
     latest_.loss_generator = loss.item();
@@ -521,6 +594,27 @@ class Gan : public WithLosses<GanLosses> {
     if (critic_->label_classes() > 0) return {critic_->forward_conditional(x, y), Tensor()};
     return {critic_->forward(x), Tensor()};
   }
+  bool feature_matching() const { return settings_.feature_matching != "none"; }
+  // Feature matching (Salimans et al. 2016, §3.1): ‖mean_i f(x_i) − mean_j f(G(z_j))‖², f the
+  // critic's feature_block recorded in a pass over each batch (labels as the critic takes them),
+  // the real features without gradient.
+  Tensor feature_matching_loss(const Tensor& real, const Tensor& y_real, const Tensor& fake,
+                               const Tensor& y) {
+    auto features = [&](const Tensor& x, const Tensor& labels) {
+      critic_->set_recording(true);
+      judge(x, labels);
+      const Tensor f = recorded_block(*critic_, settings_.feature_block);
+      critic_->set_recording(false);
+      return f;
+    };
+    Tensor f_real;
+    {
+      NoGradGuard no_grad;
+      f_real = features(real, y_real);
+    }
+    return mean_feature_distance(f_real, features(fake, y));
+  }
+
   // The losses in loss_names() order.
   std::vector<std::pair<std::string, double>> all_losses() const {
     auto values = loss_values(latest_);
@@ -528,12 +622,15 @@ class Gan : public WithLosses<GanLosses> {
       for (const auto& v : loss_values(auxiliary_latest_)) values.push_back(v);
     if (historical())
       for (const auto& v : loss_values(historical_latest_)) values.push_back(v);
+    if (feature_matching())
+      for (const auto& v : loss_values(feature_latest_)) values.push_back(v);
     return values;
   }
 
   bool conditional_ = false, auxiliary_ = false;
   int64_t classes_ = 0;
   AuxiliaryLosses auxiliary_latest_;
+  FeatureMatchingLosses feature_latest_;
   HistoricalLosses historical_latest_;
   HistoricalAverage critic_history_, generator_history_;
 
