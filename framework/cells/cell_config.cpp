@@ -635,6 +635,23 @@ void check_conditioning(const ConfigNode& config, CellConfig& cell) {
   }
 }
 
+// Minibatch discrimination (`minibatch_kernels`, mlp and dcgan) compares a critic's samples
+// within their batch: a layer of the critic only.
+void check_critic_layers(const ConfigNode& config, const CellConfig& cell) {
+  for (const NetworkChoice& net : cell.networks) {
+    const Params& p = net.architecture.params;
+    if (net.name == "critic" || !p.values().count("minibatch_kernels") ||
+        p.integer("minibatch_kernels") == 0)
+      continue;
+    const ConfigNode* block = config.find(net.name);
+    const ConfigNode* key = block && block->is_map() ? block->find("minibatch_kernels") : nullptr;
+    throw ConfigError(key ? key->mark : net.architecture.mark,
+                      fmt::format("{}.minibatch_kernels: minibatch discrimination is a layer of "
+                                  "the critic; remove it from the {}",
+                                  net.name, net.name));
+  }
+}
+
 // What one section asks of another, once both are resolved.
 void check_across_sections(const ConfigNode& config, const CellConfig& cell) {
   if (cell.pack > 1 && cell.train.batch_size % cell.pack != 0) {
@@ -678,6 +695,7 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   canon.set("train", resolve_train(config, procedure_settings, cell.train.steps, cell));
   check_across_sections(config, cell);
   check_conditioning(config, cell);
+  check_critic_layers(config, cell);
   resolve_metrics(config, registry, cell, canon);
   if (const ConfigNode* seed = config.find("seed")) {
     ParamSpec spec = param::integer("seed", 0, "random seed").at_least(0);

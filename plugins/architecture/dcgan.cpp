@@ -13,6 +13,8 @@
 // constant maps, beside the input of every convolution (and y beside the critic's flattened
 // features before its Linear); batch_norm (generator) makes every batch norm conditional;
 // projection and auxiliary (critic) act on φ(x), the flattened features before the Linear.
+// minibatch_kernels B (critic): minibatch discrimination (minibatch.hpp) appends B features o(x)
+// to φ(x) before the Linear.
 #include <fmt/format.h>
 
 #include "blocks.hpp"
@@ -20,6 +22,7 @@
 #include "kant/error.hpp"
 #include "kant/layers.hpp"
 #include "kant/plugin.hpp"
+#include "minibatch.hpp"
 
 namespace {
 using namespace kant;
@@ -35,6 +38,7 @@ class Dcgan : public conditioning::LabelledNetwork {
     float negative_slope;
     std::string init;
     conditioning::Options cond;
+    minibatch::Options minibatch;
     static void declare(Declare<Options>& d) {
       std::vector<std::string> inits = init_kinds();
       inits.push_back("dcgan");
@@ -60,6 +64,7 @@ class Dcgan : public conditioning::LabelledNetwork {
                       "weight initialiser (layers.hpp); dcgan: N(0, 0.02²) weights and batch-norm "
                       "γ ~ N(1, 0.02²), as Radford et al."));
       d.nested(&Options::cond);
+      d.nested(&Options::minibatch);
       d.check([](const Options& o) {
         return conditioning::batch_norm_misfit(o.cond, o.normalization, {"default", "batch"});
       });
@@ -126,15 +131,18 @@ class Dcgan : public conditioning::LabelledNetwork {
         down_norm_.push_back(norm(i == 0 ? "none" : norm_, name + ".norm", {ch(i), side, side}));
       }
       const int64_t features = ch(stages - 1) * side * side;
-      fc_ = Linear(*this, "fc", features + k, shape_numel(spec.output_shape), true, init, rng);
+      fc_ = Linear(*this, "fc", features + k + o.minibatch.kernels, shape_numel(spec.output_shape),
+                   true, init, rng);
       if (cond_.projection() || cond_.auxiliary())
         head_ = conditioning::CriticHead(*this, cond_, features, classes_, init, rng);
+      if (o.minibatch.on()) minibatch_ = minibatch::Layer(*this, o.minibatch, features, init, rng);
     }
   }
 
   /// Critic without normalisation: ∏ ‖conv_i‖ · ‖fc‖ · Lip(act)^stages.
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
-    if (generator_ || norm_ != "none" || label_classes() > 0) return std::nullopt;
+    if (generator_ || norm_ != "none" || label_classes() > 0 || minibatch_.width() > 0)
+      return std::nullopt;
     double bound = norm(fc_.as_operator("fc"));
     for (size_t i = 0; i < down_.size(); ++i)
       bound *= act_.lipschitz() *
@@ -143,7 +151,7 @@ class Dcgan : public conditioning::LabelledNetwork {
   }
 
   bool batch_independent() const override {
-    return norm_ != "batch" && !(generator_ && cond_.batch_norm());
+    return norm_ != "batch" && !(generator_ && cond_.batch_norm()) && minibatch_.width() == 0;
   }
 
  private:
@@ -166,7 +174,7 @@ class Dcgan : public conditioning::LabelledNetwork {
     for (size_t i = 0; i < down_.size(); ++i)
       h = record_block("down", i + 1, act_(down_norm_[i](down_[i](with_label(h, beside)), y)));
     Tensor features = flatten(h);
-    Tensor score = fc_(with_label(features, beside));
+    Tensor score = fc_(with_label(minibatch_(features), beside));
     if (cond_.projection()) score = head_.score(score, features, y);
     return {score, features};
   }
@@ -184,6 +192,7 @@ class Dcgan : public conditioning::LabelledNetwork {
   std::vector<Conv2d> down_;
   std::vector<Shape> down_inputs_;  // per-sample input shape of each down_ conv
   std::vector<conditioning::MaybeConditionalNorm<Norm>> down_norm_;
+  minibatch::Layer minibatch_;
 };
 
 }  // namespace

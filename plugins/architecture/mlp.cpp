@@ -11,6 +11,8 @@
 // linear layer (the input's too); batch_norm (generator) makes every hidden normalisation a
 // conditional batch norm; projection (critic) adds yᵀVφ(x) and auxiliary (critic) K class
 // logits, φ(x) being the last hidden layer's output (the flattened input without hidden layers).
+// minibatch_kernels B (critic): minibatch discrimination (minibatch.hpp) appends B features
+// o(x) to φ(x) before the last layer.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -19,6 +21,7 @@
 #include "condition.hpp"
 #include "kant/error.hpp"
 #include "kant/plugin.hpp"
+#include "minibatch.hpp"
 
 namespace {
 using namespace kant;
@@ -35,6 +38,7 @@ class Mlp : public conditioning::LabelledNetwork {
     float init_std;
     bool hidden_bias;
     conditioning::Options cond;
+    minibatch::Options minibatch;
     static void declare(Declare<Options>& d) {
       using blocks::Activation;
       d(&Options::hidden,
@@ -76,6 +80,7 @@ class Mlp : public conditioning::LabelledNetwork {
                        "bias before batch norm)")
             .added_later());
       d.nested(&Options::cond);
+      d.nested(&Options::minibatch);
       d.check([](const Options& o) {
         return conditioning::batch_norm_misfit(o.cond, o.normalization, {"none", "batch"});
       });
@@ -104,7 +109,7 @@ class Mlp : public conditioning::LabelledNetwork {
     const bool hidden_bias = o.hidden_bias;
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
       const bool hidden = i + 2 < widths.size();
-      const int64_t in = widths[i] + label_width,
+      const int64_t in = widths[i] + label_width + (hidden ? 0 : o.minibatch.kernels),
                     out = hidden ? widths[i + 1] * pieces_ : widths[i + 1];
       Tensor w, b;
       if (init == "normal") {  // N(0, std²), zero bias (DCGAN, PacGAN: std 0.02)
@@ -134,19 +139,23 @@ class Mlp : public conditioning::LabelledNetwork {
           norms_.emplace_back(blocks::Norm(*this, norm_, name, Shape{out}, *spec.init_rng));
       }
     }
-    if (cond_.projection() || cond_.auxiliary()) {
-      const Init head_init{init == "uniform_fan_in" ? "pytorch" : init, 1.0f, o.init_std};
+    const Init head_init{init == "uniform_fan_in" ? "pytorch" : init, 1.0f, o.init_std};
+    if (cond_.projection() || cond_.auxiliary())
       head_ = conditioning::CriticHead(*this, cond_, widths[widths.size() - 2], classes_, head_init,
                                        *spec.init_rng);
-    }
+    if (o.minibatch.on())
+      minibatch_ = minibatch::Layer(*this, o.minibatch, widths[widths.size() - 2], head_init,
+                                    *spec.init_rng);
   }
 
-  bool batch_independent() const override { return norm_ != "batch" && !cond_.batch_norm(); }
+  bool batch_independent() const override {
+    return norm_ != "batch" && !cond_.batch_norm() && minibatch_.width() == 0;
+  }
 
   /// ∏_i ‖W_i‖₂ · Lip(act)^hidden · Lip(output act); maxout is 1-Lipschitz in ‖·‖₂ (each
   /// output moves by at most the largest move among its pieces).
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
-    if (norm_ != "none" || label_classes() > 0) return std::nullopt;
+    if (norm_ != "none" || label_classes() > 0 || minibatch_.width() > 0) return std::nullopt;
     double bound = output_activation_.lipschitz();
     for (size_t i = 0; i < layers_.size(); ++i) {
       const size_t w = layers_[i].weight;
@@ -167,7 +176,7 @@ class Mlp : public conditioning::LabelledNetwork {
     const Tensor beside = cond_.concat() ? y : Tensor();
     Tensor h = reshape(x, {n, -1}), features;
     for (size_t i = 0; i < layers_.size(); ++i) {
-      if (i + 1 == layers_.size()) features = h;
+      if (i + 1 == layers_.size()) h = minibatch_(features = h);
       h = linear(conditioning::with_label(h, beside), use(layers_[i].weight),
                  layers_[i].has_bias ? use(layers_[i].bias) : Tensor());
       if (i + 1 == layers_.size()) {
@@ -197,6 +206,7 @@ class Mlp : public conditioning::LabelledNetwork {
   Shape output_shape_;
   std::vector<Layer> layers_;
   std::vector<conditioning::MaybeConditionalNorm<blocks::Norm>> norms_;
+  minibatch::Layer minibatch_;
 };
 
 }  // namespace
