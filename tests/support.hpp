@@ -1,10 +1,13 @@
 // Test helpers: built-in plugins through the real registry, small networks, running `kant`.
 #pragma once
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "kant/components.hpp"
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
 #include "plugin/registry.hpp"
@@ -23,6 +26,29 @@ std::shared_ptr<T> make_component(Kind kind, const std::string& name,
   for (const ParamSpec& s : c->schema())
     if (!values.count(s.name) && s.default_value) values.emplace(s.name, *s.default_value);
   return builtin_registry().create<T, F>(*c, Params(values), std::forward<Args>(args)...);
+}
+
+/// A built-in architecture for `role` with per-sample shapes `in` → `out`, its defaults
+/// overridden by `values`, initialised from `rng`; `classes` labels (0: none).
+inline std::shared_ptr<Network> make_network(const std::string& name, Role role, const Shape& in,
+                                             const Shape& out, std::map<std::string, Value> values,
+                                             Rng& rng, int64_t classes = 0) {
+  NetworkSpec spec{role, in, out, &rng, classes};
+  return make_component<Network, ArchitectureFactory>(Kind::architecture, name, std::move(values),
+                                                      spec);
+}
+
+/// Sets a network's parameter by name to `values` (an Error when it has none of that name or
+/// size).
+inline void set_parameter(Network& net, const std::string& name, const std::vector<float>& values) {
+  for (auto [n, t] : net.named_parameters())
+    if (n == name) {
+      if (static_cast<size_t>(t.numel()) != values.size())
+        throw Error("test: parameter " + name + " has " + std::to_string(t.numel()) + " entries");
+      std::copy(values.begin(), values.end(), t.data());
+      return;
+    }
+  throw Error("test: no parameter " + name);
 }
 
 /// G(z) = μ + σz for z ∈ R¹: a Gaussian generator.

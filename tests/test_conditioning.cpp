@@ -18,25 +18,6 @@ using namespace kant;
 using namespace kant::testing;
 
 namespace {
-std::shared_ptr<Network> network(const std::string& name, Role role, const Shape& in,
-                                 const Shape& out, std::map<std::string, Value> values, Rng& rng,
-                                 int64_t classes) {
-  NetworkSpec spec{role, in, out, &rng, classes};
-  return make_component<Network, ArchitectureFactory>(Kind::architecture, name, std::move(values),
-                                                      spec);
-}
-
-// Sets a network's parameter by name to `values`.
-void set(Network& net, const std::string& name, const std::vector<float>& values) {
-  for (auto [n, t] : net.named_parameters())
-    if (n == name) {
-      REQUIRE(static_cast<size_t>(t.numel()) == values.size());
-      std::copy(values.begin(), values.end(), t.data());
-      return;
-    }
-  FAIL("no parameter " << name);
-}
-
 std::vector<std::string> names(const Network& net) {
   std::vector<std::string> out;
   for (const auto& [n, t] : net.named_parameters()) out.push_back(n);
@@ -53,17 +34,17 @@ TEST_CASE("mlp: concatenation, projection and the auxiliary head at hand-compute
           "[conditioning]") {
   Rng rng(1);
   // generator z ∈ R¹, 2 classes, one hidden unit, identity activations: every layer sees [h, y]
-  auto g = network("mlp", Role::generator, {1}, {1},
-                   {{"hidden", std::vector<int64_t>{1}},
-                    {"activation", std::string("none")},
-                    {"condition", std::string("concat")}},
-                   rng, 2);
+  auto g = make_network("mlp", Role::generator, {1}, {1},
+                        {{"hidden", std::vector<int64_t>{1}},
+                         {"activation", std::string("none")},
+                         {"condition", std::string("concat")}},
+                        rng, 2);
   CHECK(names(*g) == std::vector<std::string>{"layers.0.weight", "layers.0.bias", "layers.1.weight",
                                               "layers.1.bias"});
-  set(*g, "layers.0.weight", {2, 10, 20});  // h = 2z + 10 y₀ + 20 y₁ + 1
-  set(*g, "layers.0.bias", {1});
-  set(*g, "layers.1.weight", {3, 100, 200});  // out = 3h + 100 y₀ + 200 y₁ − 1
-  set(*g, "layers.1.bias", {-1});
+  set_parameter(*g, "layers.0.weight", {2, 10, 20});  // h = 2z + 10 y₀ + 20 y₁ + 1
+  set_parameter(*g, "layers.0.bias", {1});
+  set_parameter(*g, "layers.1.weight", {3, 100, 200});  // out = 3h + 100 y₀ + 200 y₁ − 1
+  set_parameter(*g, "layers.1.bias", {-1});
   Tensor z = Tensor::from({2, 1}, {0.5f, -1});
   Tensor y = one_hot({1, 0}, 2);
   // sample 0: h = 1 + 20 + 1 = 22, out = 66 + 200 − 1 = 265; sample 1: h = −2 + 10 + 1 = 9, out =
@@ -75,31 +56,31 @@ TEST_CASE("mlp: concatenation, projection and the auxiliary head at hand-compute
                     Catch::Contains("labels [2, 3] for a batch of 2 with 2 classes"));
 
   // projection critic on x ∈ R², one hidden ReLU unit φ, V [2, 1]: D = w φ + b + V_y φ
-  auto d = network("mlp", Role::critic, {2}, {1},
-                   {{"hidden", std::vector<int64_t>{1}}, {"condition", std::string("projection")}},
-                   rng, 2);
+  auto d = make_network(
+      "mlp", Role::critic, {2}, {1},
+      {{"hidden", std::vector<int64_t>{1}}, {"condition", std::string("projection")}}, rng, 2);
   CHECK(names(*d) == std::vector<std::string>{"layers.0.weight", "layers.0.bias", "layers.1.weight",
                                               "layers.1.bias", "projection.weight"});
-  set(*d, "layers.0.weight", {1, 2});
-  set(*d, "layers.0.bias", {0});
-  set(*d, "layers.1.weight", {3});
-  set(*d, "layers.1.bias", {0.5f});
-  set(*d, "projection.weight", {10, -10});
+  set_parameter(*d, "layers.0.weight", {1, 2});
+  set_parameter(*d, "layers.0.bias", {0});
+  set_parameter(*d, "layers.1.weight", {3});
+  set_parameter(*d, "layers.1.bias", {0.5f});
+  set_parameter(*d, "projection.weight", {10, -10});
   Tensor x = Tensor::from({2, 2}, {1, 1, 2, 0});  // φ = 3 and 2
   // sample 0, class 0: 9 + 0.5 + 30 = 39.5; sample 1, class 1: 6 + 0.5 − 20 = −13.5
   CHECK(d->forward_conditional(x, one_hot({0, 1}, 2)).to_vector() ==
         std::vector<float>{39.5f, -13.5f});
 
   // AC-GAN: the score takes no label; the head gives K logits of φ
-  auto ac = network("mlp", Role::critic, {2}, {1},
-                    {{"hidden", std::vector<int64_t>{1}}, {"condition", std::string("auxiliary")}},
-                    rng, 3);
-  set(*ac, "layers.0.weight", {1, 2});
-  set(*ac, "layers.0.bias", {0});
-  set(*ac, "layers.1.weight", {3});
-  set(*ac, "layers.1.bias", {0.5f});
-  set(*ac, "auxiliary.weight", {1, 2, 3});
-  set(*ac, "auxiliary.bias", {0, 0, -1});
+  auto ac = make_network(
+      "mlp", Role::critic, {2}, {1},
+      {{"hidden", std::vector<int64_t>{1}}, {"condition", std::string("auxiliary")}}, rng, 3);
+  set_parameter(*ac, "layers.0.weight", {1, 2});
+  set_parameter(*ac, "layers.0.bias", {0});
+  set_parameter(*ac, "layers.1.weight", {3});
+  set_parameter(*ac, "layers.1.bias", {0.5f});
+  set_parameter(*ac, "auxiliary.weight", {1, 2, 3});
+  set_parameter(*ac, "auxiliary.bias", {0, 0, -1});
   CHECK(ac->label_classes() == 0);
   CHECK(ac->auxiliary_classes() == 3);
   auto [score, logits] = ac->forward_auxiliary(x);
@@ -112,20 +93,20 @@ TEST_CASE("conditional batch norm: per-class scale and shift of the batch-normal
           "[conditioning]") {
   Rng rng(2);
   // mlp generator z ∈ R¹ → one hidden unit (cBN, identity activation) → out = h
-  auto g = network("mlp", Role::generator, {1}, {1},
-                   {{"hidden", std::vector<int64_t>{1}},
-                    {"activation", std::string("none")},
-                    {"hidden_bias", false},
-                    {"condition", std::string("batch_norm")}},
-                   rng, 2);
+  auto g = make_network("mlp", Role::generator, {1}, {1},
+                        {{"hidden", std::vector<int64_t>{1}},
+                         {"activation", std::string("none")},
+                         {"hidden_bias", false},
+                         {"condition", std::string("batch_norm")}},
+                        rng, 2);
   CHECK(names(*g) == std::vector<std::string>{"layers.0.weight", "layers.0.norm.gamma",
                                               "layers.0.norm.beta", "layers.1.weight",
                                               "layers.1.bias"});
-  set(*g, "layers.0.weight", {1});
-  set(*g, "layers.0.norm.gamma", {2, 5});  // γ per class
-  set(*g, "layers.0.norm.beta", {0, 10});  // β per class
-  set(*g, "layers.1.weight", {1});
-  set(*g, "layers.1.bias", {0});
+  set_parameter(*g, "layers.0.weight", {1});
+  set_parameter(*g, "layers.0.norm.gamma", {2, 5});  // γ per class
+  set_parameter(*g, "layers.0.norm.beta", {0, 10});  // β per class
+  set_parameter(*g, "layers.1.weight", {1});
+  set_parameter(*g, "layers.1.bias", {0});
   // batch z = (1, 3): μ = 2, σ² = 1, normalised (−1, 1) (ε = 1e-5)
   Tensor out = g->forward_conditional(Tensor::from({2, 1}, {1, 3}), one_hot({0, 1}, 2));
   const double s = 1 / std::sqrt(1 + 1e-5);
@@ -141,11 +122,11 @@ TEST_CASE("conditional batch norm: per-class scale and shift of the batch-normal
 TEST_CASE("conditional batch norm and the projection head, to second order", "[conditioning]") {
   Rng rng(3);
   // a dcgan generator's conditional batch norms, differentiated in z and in γ
-  auto g = network("mlp", Role::generator, {3}, {2},
-                   {{"hidden", std::vector<int64_t>{4}},
-                    {"activation", std::string("tanh")},
-                    {"condition", std::string("batch_norm")}},
-                   rng, 3);
+  auto g = make_network("mlp", Role::generator, {3}, {2},
+                        {{"hidden", std::vector<int64_t>{4}},
+                         {"activation", std::string("tanh")},
+                         {"condition", std::string("batch_norm")}},
+                        rng, 3);
   Tensor y = one_hot({0, 2, 1, 2}, 3);
   Tensor gamma0;
   for (const auto& [n, t] : g->named_parameters())
@@ -162,11 +143,11 @@ TEST_CASE("conditional batch norm and the projection head, to second order", "[c
       },
       {random_tensor({4, 3}, -1, 1, 11), random_tensor({3, 4}, 0.5f, 1.5f, 12)});
   // a projection critic (mlp, tanh), in x and in V
-  auto d = network("mlp", Role::critic, {3}, {1},
-                   {{"hidden", std::vector<int64_t>{5}},
-                    {"activation", std::string("tanh")},
-                    {"condition", std::string("projection")}},
-                   rng, 3);
+  auto d = make_network("mlp", Role::critic, {3}, {1},
+                        {{"hidden", std::vector<int64_t>{5}},
+                         {"activation", std::string("tanh")},
+                         {"condition", std::string("projection")}},
+                        rng, 3);
   check_both(
       [&](const std::vector<Tensor>& in) {
         d->set_parameter_transform([&](const std::string& name, const Tensor& w) {
@@ -189,7 +170,7 @@ TEST_CASE("conditional batch norm and the projection head, to second order", "[c
            {"depth", int64_t{1}},
            {"downsample", int64_t{1}}};
     const int64_t side = std::string(arch) == "dcgan" ? 28 : 4;
-    auto c = network(arch, Role::critic, {1, side, side}, {1}, o, rng, 3);
+    auto c = make_network(arch, Role::critic, {1, side, side}, {1}, o, rng, 3);
     Tensor y2 = one_hot({1, 2}, 3);
     CHECK(
         check_grad([&](const std::vector<Tensor>& in) { return c->forward_conditional(in[0], y2); },
@@ -221,7 +202,7 @@ TEST_CASE("conditioning shapes for every architecture", "[conditioning]") {
       INFO(c.arch << " generator " << cond << " " << shape_str(c.image));
       auto opts = c.options;
       opts["condition"] = std::string(cond);
-      auto g = network(c.arch, Role::generator, {6}, c.image, opts, rng, k);
+      auto g = make_network(c.arch, Role::generator, {6}, c.image, opts, rng, k);
       CHECK(g->label_classes() == k);
       // per-class γ = 1, β = 0 at first (the label acts once they have learned): move them
       for (auto [name, t] : g->named_parameters())
@@ -242,7 +223,7 @@ TEST_CASE("conditioning shapes for every architecture", "[conditioning]") {
       INFO(c.arch << " critic " << cond << " " << shape_str(c.image));
       auto opts = c.options;
       opts["condition"] = std::string(cond);
-      auto d = network(c.arch, Role::critic, c.image, {1}, opts, rng, k);
+      auto d = make_network(c.arch, Role::critic, c.image, {1}, opts, rng, k);
       Shape in{n};
       in.insert(in.end(), c.image.begin(), c.image.end());
       Tensor x = rng.normal_tensor(in);
@@ -261,23 +242,23 @@ TEST_CASE("conditioning shapes for every architecture", "[conditioning]") {
     // what a role does not take, a data set without labels, a label count other than the data's
     auto opts = c.options;
     opts["condition"] = std::string("projection");
-    CHECK_THROWS_WITH(network(c.arch, Role::generator, {6}, c.image, opts, rng, k),
+    CHECK_THROWS_WITH(make_network(c.arch, Role::generator, {6}, c.image, opts, rng, k),
                       Catch::Contains("is a critic's"));
     opts["condition"] = std::string("batch_norm");
-    CHECK_THROWS_WITH(network(c.arch, Role::critic, c.image, {1}, opts, rng, k),
+    CHECK_THROWS_WITH(make_network(c.arch, Role::critic, c.image, {1}, opts, rng, k),
                       Catch::Contains("is a generator's"));
     opts["condition"] = std::string("concat");
-    CHECK_THROWS_WITH(network(c.arch, Role::critic, c.image, {1}, opts, rng, 0),
+    CHECK_THROWS_WITH(make_network(c.arch, Role::critic, c.image, {1}, opts, rng, 0),
                       Catch::Contains("needs labels, and the data set has none"));
     opts["classes"] = int64_t{5};
-    CHECK_THROWS_WITH(network(c.arch, Role::critic, c.image, {1}, opts, rng, k),
+    CHECK_THROWS_WITH(make_network(c.arch, Role::critic, c.image, {1}, opts, rng, k),
                       Catch::Contains("classes: 5 differs from the data set's 10"));
   }
   // unconditional networks are built exactly as before: same parameters, same values
   for (const Case& c : cases) {
     Rng a(9), b(9);
-    auto plain = network(c.arch, Role::critic, c.image, {1}, c.options, a, 0);
-    auto with_labels_around = network(c.arch, Role::critic, c.image, {1}, c.options, b, k);
+    auto plain = make_network(c.arch, Role::critic, c.image, {1}, c.options, a, 0);
+    auto with_labels_around = make_network(c.arch, Role::critic, c.image, {1}, c.options, b, k);
     REQUIRE(names(*plain) == names(*with_labels_around));
     for (size_t i = 0; i < plain->named_parameters().size(); ++i)
       CHECK(plain->named_parameters()[i].second.to_vector() ==
@@ -289,10 +270,10 @@ TEST_CASE("a gradient penalty on a conditional critic differentiates in x, the l
           "[conditioning]") {
   Rng rng(5);
   // affine critic with concat: D(x, y) = W_x x + W_y y + b, so ∇ₓD = W_x whatever y
-  auto d =
-      network("mlp", Role::critic, {2}, {1},
-              {{"hidden", std::vector<int64_t>{}}, {"condition", std::string("concat")}}, rng, 3);
-  set(*d, "layers.0.weight", {3, 4, 100, -50, 7});  // W_x = (3, 4): ‖∇ₓD‖ = 5
+  auto d = make_network("mlp", Role::critic, {2}, {1},
+                        {{"hidden", std::vector<int64_t>{}}, {"condition", std::string("concat")}},
+                        rng, 3);
+  set_parameter(*d, "layers.0.weight", {3, 4, 100, -50, 7});  // W_x = (3, 4): ‖∇ₓD‖ = 5
   Tensor y = one_hot({0, 1, 2}, 3);
   procedures::WithLabels labelled(*d, y);
   CHECK(labelled.named_parameters().size() == d->named_parameters().size());

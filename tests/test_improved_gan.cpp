@@ -441,34 +441,16 @@ TEST_CASE("kant validate refuses feature matching where it cannot apply", "[impr
   }
 }
 
-namespace {
-std::shared_ptr<Network> critic_net(const std::string& name, const Shape& in,
-                                    std::map<std::string, Value> values, Rng& rng) {
-  NetworkSpec spec{Role::critic, in, {1}, &rng};
-  return make_component<Network, ArchitectureFactory>(Kind::architecture, name, std::move(values),
-                                                      spec);
-}
-void set_parameter(Network& net, const std::string& name, const std::vector<float>& values) {
-  for (auto [n, t] : net.named_parameters())
-    if (n == name) {
-      REQUIRE(static_cast<size_t>(t.numel()) == values.size());
-      std::copy(values.begin(), values.end(), t.data());
-      return;
-    }
-  FAIL("no parameter " << name);
-}
-}  // namespace
-
 TEST_CASE("minibatch discrimination at hand-computed points, and to second order",
           "[improved_gan]") {
   Rng rng(21);
   // an mlp critic without hidden layers on 1-D inputs: f(x) = x, one kernel of dimension 1 with
   // T = 2, so o(x_i) = Σ_j exp(−2|x_i − x_j|), and D(x_i) = w·x_i + v·o(x_i) + b
-  auto d = critic_net("mlp", {1},
-                      {{"hidden", std::vector<int64_t>{}},
-                       {"minibatch_kernels", int64_t{1}},
-                       {"minibatch_kernel_dim", int64_t{1}}},
-                      rng);
+  auto d = make_network("mlp", Role::critic, {1}, {1},
+                        {{"hidden", std::vector<int64_t>{}},
+                         {"minibatch_kernels", int64_t{1}},
+                         {"minibatch_kernel_dim", int64_t{1}}},
+                        rng);
   set_parameter(*d, "minibatch.T", {2});
   set_parameter(*d, "layers.0.weight", {3, 5});  // w = 3 on x, v = 5 on o(x)
   set_parameter(*d, "layers.0.bias", {1});
@@ -485,19 +467,19 @@ TEST_CASE("minibatch discrimination at hand-computed points, and to second order
   CHECK(d->forward(Tensor::from({1, 1}, {3})).item() == Approx(3 * 3 + 5 * 1 + 1));
   // gradients in x to first and second order (a gradient penalty differentiates through it),
   // in mlp (tanh) and dcgan critics; points apart, where |·| is smooth
-  auto m = critic_net("mlp", {3},
-                      {{"hidden", std::vector<int64_t>{4}},
-                       {"activation", std::string("tanh")},
-                       {"minibatch_kernels", int64_t{2}},
-                       {"minibatch_kernel_dim", int64_t{3}}},
-                      rng);
+  auto m = make_network("mlp", Role::critic, {3}, {1},
+                        {{"hidden", std::vector<int64_t>{4}},
+                         {"activation", std::string("tanh")},
+                         {"minibatch_kernels", int64_t{2}},
+                         {"minibatch_kernel_dim", int64_t{3}}},
+                        rng);
   check_both([&](const std::vector<Tensor>& in) { return m->forward(in[0]); },
              {random_tensor({3, 3}, -1, 1, 22)});
-  auto c = critic_net("dcgan", {1, 28, 28},
-                      {{"width", int64_t{2}},
-                       {"activation", std::string("tanh")},
-                       {"minibatch_kernels", int64_t{2}}},
-                      rng);
+  auto c = make_network("dcgan", Role::critic, {1, 28, 28}, {1},
+                        {{"width", int64_t{2}},
+                         {"activation", std::string("tanh")},
+                         {"minibatch_kernels", int64_t{2}}},
+                        rng);
   CHECK(check_grad([&](const std::vector<Tensor>& in) { return c->forward(in[0]); },
                    {random_tensor({2, 1, 28, 28}, -1, 1, 23)}) == "");
   CHECK(check_gradgrad([&](const std::vector<Tensor>& in) { return c->forward(in[0]); },

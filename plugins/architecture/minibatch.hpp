@@ -40,8 +40,8 @@ class Layer {
   Layer() = default;
   Layer(Module& owner, const Options& o, int64_t features, const Init& init, Rng& rng)
       : owner_(&owner), kernels_(o.kernels), dim_(o.kernel_dim) {
-    t_ = owner.register_parameter("minibatch.T",
-                                  initialise({features, kernels_ * dim_}, init, rng));
+    t_ =
+        owner.register_parameter("minibatch.T", initialise({features, kernels_ * dim_}, init, rng));
   }
   /// Width it appends (B, or 0 when off).
   int64_t width() const { return owner_ ? kernels_ : 0; }
