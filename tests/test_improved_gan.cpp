@@ -502,3 +502,142 @@ TEST_CASE("kant validate refuses minibatch discrimination outside the critic",
   CHECK_THAT(r.output, Catch::Contains("x.yaml:5:") &&
                            Catch::Contains("minibatch discrimination is a layer of the critic"));
 }
+
+TEST_CASE("virtual batch normalisation at hand-computed points, and to second order",
+          "[improved_gan]") {
+  // R = 2 reference rows {1, 3} (μ_r = 2, σ²_r = 1) and the sample 5: μ = (2·2 + 5)/3 = 3,
+  // σ² = (2·(1 + (2 − 3)²) + (5 − 3)²)/3 = 8/3 (those of {1, 3, 5}); the reference rows are
+  // normalised by their own
+  const Tensor x = Tensor::from({3, 1}, {1, 3, 5});
+  const std::vector<float> y = virtual_batch_norm(x, 2, Tensor(), Tensor(), 0.0f).to_vector();
+  CHECK(y[0] == Approx(-1));
+  CHECK(y[1] == Approx(1));
+  CHECK(y[2] == Approx(2 / std::sqrt(8.0 / 3)));
+  // with spatial axes, each sample's row equals batch norm over [reference; that sample], γ, β
+  const int64_t r = 3;
+  const Tensor v = random_tensor({r + 2, 2, 3, 3}, -2, 2, 31);
+  const Tensor gamma = Tensor::from({2}, {1.5f, -0.5f}), beta = Tensor::from({2}, {0.25f, 2});
+  const std::vector<float> vbn = virtual_batch_norm(v, r, gamma, beta).to_vector();
+  const int64_t row = 2 * 3 * 3;
+  for (int64_t i = 0; i < 2; ++i) {
+    Tensor none_mean, none_var;
+    const Tensor with_i = concat({slice(v, 0, 0, r), slice(v, 0, r + i, r + i + 1)}, 0);
+    const std::vector<float> bn =
+        batch_norm(with_i, gamma, beta, none_mean, none_var, true).to_vector();
+    for (int64_t k = 0; k < row; ++k)
+      CHECK(vbn[static_cast<size_t>((r + i) * row + k)] ==
+            Approx(bn[static_cast<size_t>(r * row + k)]).margin(1e-5));
+  }
+  // derivatives in x (through the reference's statistics too), γ and β, to second order
+  check_both(
+      [&](const std::vector<Tensor>& in) {
+        return kant::tanh(virtual_batch_norm(in[0], 2, in[1], in[2]));
+      },
+      {random_tensor({4, 2, 2, 2}, -1, 1, 32), Tensor::from({2}, {1.2f, 0.7f}),
+       Tensor::from({2}, {0.1f, -0.3f})});
+  check_both(
+      [](const std::vector<Tensor>& in) {
+        return square(virtual_batch_norm(in[0], 3, Tensor(), Tensor()));
+      },
+      {random_tensor({5, 3}, -1, 1, 33)});
+  CHECK_THROWS_WITH(virtual_batch_norm(x, 3, Tensor(), Tensor()),
+                    Catch::Contains("3 reference rows in a batch of 3"));
+}
+
+TEST_CASE("virtual batch normalisation in the generators: a reference fixed by the first batch",
+          "[improved_gan]") {
+  Rng rng(41);
+  auto g = make_network("mlp", Role::generator, {2}, {2},
+                        {{"hidden", std::vector<int64_t>{8, 8}},
+                         {"normalization", std::string("virtual_batch")},
+                         {"reference_batch", int64_t{4}}},
+                        rng);
+  const Tensor first = random_tensor({6, 2}, -1, 1, 42);
+  const Tensor out = g->forward(first);
+  CHECK(out.shape() == Shape{6, 2});
+  // the reference: the first batch's first 4 rows, fixed from then on (and stored as a buffer)
+  std::map<std::string, Tensor> buffers(g->named_buffers().begin(), g->named_buffers().end());
+  CHECK(buffers.at("virtual_batch.reference").to_vector() == slice(first, 0, 0, 4).to_vector());
+  CHECK(buffers.at("virtual_batch.fixed").item() == 1);
+  // each sample's output depends on the reference and itself: the same alone or in any batch
+  const Tensor later = random_tensor({3, 2}, -1, 1, 43);
+  const std::vector<float> together = g->forward(later).to_vector();
+  for (int64_t i = 0; i < 3; ++i) {
+    const std::vector<float> alone = g->forward(slice(later, 0, i, i + 1)).to_vector();
+    CHECK(alone[0] == Approx(together[static_cast<size_t>(2 * i)]).margin(1e-5));
+    CHECK(alone[1] == Approx(together[static_cast<size_t>(2 * i + 1)]).margin(1e-5));
+  }
+  CHECK(g->forward(first).to_vector() == out.to_vector());
+  // an unlike reference changes the outputs: the statistics are the reference's, not the batch's
+  auto h = make_network("mlp", Role::generator, {2}, {2},
+                        {{"hidden", std::vector<int64_t>{8, 8}},
+                         {"normalization", std::string("virtual_batch")},
+                         {"reference_batch", int64_t{4}}},
+                        *std::make_unique<Rng>(41));
+  h->forward(affine(first, 3.0f, 1.0f));
+  CHECK(h->forward(later).to_vector() != together);
+  // a first batch smaller than the reference is refused
+  auto small = make_network(
+      "mlp", Role::generator, {2}, {2},
+      {{"normalization", std::string("virtual_batch")}, {"reference_batch", int64_t{8}}}, rng);
+  CHECK_THROWS_WITH(small->forward(first), Catch::Contains("fewer than reference_batch = 8"));
+  // a critic takes none
+  CHECK_THROWS_WITH(make_network("mlp", Role::critic, {2}, {1},
+                                 {{"normalization", std::string("virtual_batch")}}, rng),
+                    Catch::Contains("virtual_batch is a generator's"));
+  // dcgan and resnet generators, a conditional one with its reference labels, and gradients in
+  // the weights through the reference rows
+  auto d = make_network("dcgan", Role::generator, {8}, {1, 28, 28},
+                        {{"width", int64_t{4}},
+                         {"normalization", std::string("virtual_batch")},
+                         {"reference_batch", int64_t{2}},
+                         {"condition", std::string("concat")}},
+                        rng, 3);
+  const Tensor labels = Tensor::from({3, 3}, {1, 0, 0, 0, 1, 0, 0, 0, 1});
+  CHECK(d->forward_conditional(random_tensor({3, 8}, -1, 1, 44), labels).shape() ==
+        Shape{3, 1, 28, 28});
+  std::map<std::string, Tensor> dcgan_buffers(d->named_buffers().begin(), d->named_buffers().end());
+  CHECK(dcgan_buffers.at("virtual_batch.reference_labels").to_vector() ==
+        slice(labels, 0, 0, 2).to_vector());
+  auto res = make_network("resnet", Role::generator, {8}, {1, 16, 16},
+                          {{"width", int64_t{4}},
+                           {"depth", int64_t{2}},
+                           {"normalization", std::string("virtual_batch")},
+                           {"reference_batch", int64_t{2}}},
+                          rng);
+  Tensor z = random_tensor({2, 8}, -1, 1, 45);
+  const std::vector<Tensor> params = res->parameters();
+  const std::vector<Tensor> grads = grad({sum(square(res->forward(z)))}, params);
+  for (const Tensor& gr : grads) CHECK(gr.defined());
+}
+
+TEST_CASE("kant validate refuses virtual batch normalisation where it cannot apply",
+          "[improved_gan][cli]") {
+  const std::string generator = "generator: {plugin: mlp, hidden: [3], activation: tanh, ";
+  const std::string critic = "critic: {plugin: mlp, hidden: [3], activation: tanh";
+  auto with = [](std::string cell, const std::string& block, const std::string& extra) {
+    cell.replace(cell.find(block), block.size(), block + extra);
+    return experiment(cell);
+  };
+  const std::string good = tiny_cell("nonsaturating");
+  CHECK(validate(with(good, generator, "normalization: virtual_batch, reference_batch: 4, "))
+            .exit_code == 0);
+  struct Bad {
+    std::string yaml, where, says;
+  };
+  const std::vector<Bad> bad{
+      {with(good, critic, ", normalization: virtual_batch"), "x.yaml:6:71:", "is the generator's"},
+      {with(good, generator, "reference_batch: 4, "),
+       "x.yaml:5:76:", "reference_batch acts with normalization: virtual_batch only"},
+      {with(good, generator, "normalization: virtual_batch, reference_batch: 5, "),
+       "x.yaml:5:106:", "reference_batch = 5 is more than the first batch's 4 rows"},
+      {with(good, generator, "normalization: virtual_batch, "),
+       "x.yaml:5:74:", "reference_batch = 64 (its default) is more than the first batch's 4 rows"},
+  };
+  for (const Bad& b : bad) {
+    const CommandResult r = validate(b.yaml);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(b.where) && Catch::Contains(b.says));
+  }
+}

@@ -1,9 +1,10 @@
-// Batch and layer normalisation. The standardisation x̂ = (x − μ)/√(σ² + ε) runs on oneDNN's
-// fused kernels; its backward is oneDNN's fused backward when only a first derivative is
+// Batch, layer and virtual batch normalisation. The standardisation x̂ = (x − μ)/√(σ² + ε) runs on
+// oneDNN's fused kernels; its backward is oneDNN's fused backward when only a first derivative is
 // wanted, and the composite formula
 //     ∂x = (g − mean(g) − x̂·mean(g·x̂)) / √(σ² + ε)      (means over the statistic's axes)
 // written with differentiable ops when a graph of the gradient is being built (create_graph),
 // so that gradient penalties through normalised critics get exact second derivatives.
+// Virtual batch normalisation is composed of differentiable ops throughout.
 #include <fmt/format.h>
 
 #include "kant/autodiff.hpp"
@@ -58,6 +59,21 @@ Standardized standardize(const Tensor& x, bool per_channel, float eps) {
   return r;
 }
 
+// γ and β [C] broadcast over x [N, C, …]: shape [1, C, 1, …].
+Shape channel_shape_of(const Tensor& x) {
+  Shape shape(static_cast<size_t>(x.dim()), 1);
+  shape[1] = x.size(1);
+  return shape;
+}
+
+void check_channel_parameters(const char* op, const Tensor& x,
+                              std::initializer_list<const Tensor*> parameters) {
+  for (const Tensor* t : parameters)
+    if (t->defined() && t->shape() != Shape{x.size(1)})
+      throw TensorError(fmt::format("{}: parameter {} does not fit {} channels", op,
+                                    shape_str(t->shape()), x.size(1)));
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
@@ -65,13 +81,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   if (x.dim() < 2)
     throw TensorError(fmt::format("batch_norm needs [N, C, …], got {}", shape_str(x.shape())));
   const int64_t c = x.size(1);
-  for (const Tensor* t :
-       std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var})
-    if (t->defined() && t->shape() != Shape{c})
-      throw TensorError(fmt::format("batch_norm: parameter {} does not fit {} channels",
-                                    shape_str(t->shape()), c));
-  Shape channel_shape(static_cast<size_t>(x.dim()), 1);
-  channel_shape[1] = c;
+  check_channel_parameters("batch_norm", x, {&gamma, &beta, &running_mean, &running_var});
+  const Shape channel_shape = channel_shape_of(x);
   Tensor y;
   if (training) {
     const int64_t count = x.numel() / c;
@@ -112,6 +123,35 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
   Tensor y = standardize(x, false, eps).y;
   if (gamma.defined()) y = y * gamma;
   if (beta.defined()) y = y + beta;
+  return y;
+}
+
+Tensor virtual_batch_norm(const Tensor& x, int64_t reference, const Tensor& gamma,
+                          const Tensor& beta, float eps) {
+  if (x.dim() < 2)
+    throw TensorError(
+        fmt::format("virtual_batch_norm needs [R + N, C, …], got {}", shape_str(x.shape())));
+  if (reference < 1 || reference >= x.size(0))
+    throw TensorError(
+        fmt::format("virtual_batch_norm: {} reference rows in a batch of {}; it "
+                    "needs at least one reference row and one sample",
+                    reference, x.size(0)));
+  check_channel_parameters("virtual_batch_norm", x, {&gamma, &beta});
+  std::vector<int64_t> spatial;
+  for (int64_t a = 2; a < x.dim(); ++a) spatial.push_back(a);
+  std::vector<int64_t> reference_axes{0};
+  reference_axes.insert(reference_axes.end(), spatial.begin(), spatial.end());
+  auto over_space = [&](const Tensor& t) { return spatial.empty() ? t : mean_of(t, spatial); };
+  const float r = static_cast<float>(reference), share = 1.0f / (r + 1.0f);
+
+  Tensor ref = slice(x, 0, 0, reference), rows = slice(x, 0, reference, x.size(0));
+  Tensor mu_r = mean_of(ref, reference_axes);
+  Tensor var_r = mean_of(square(ref - mu_r), reference_axes);
+  Tensor mu = (mu_r * r + over_space(rows)) * share;  // [N, C, 1, …]
+  Tensor var = ((var_r + square(mu_r - mu)) * r + over_space(square(rows - mu))) * share;
+  Tensor y = concat({(ref - mu_r) / sqrt(var_r + eps), (rows - mu) / sqrt(var + eps)}, 0);
+  if (gamma.defined()) y = y * reshape(gamma, channel_shape_of(x));
+  if (beta.defined()) y = y + reshape(beta, channel_shape_of(x));
   return y;
 }
 

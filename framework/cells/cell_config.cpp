@@ -635,20 +635,44 @@ void check_conditioning(const ConfigNode& config, CellConfig& cell) {
   }
 }
 
-// Minibatch discrimination (`minibatch_kernels`, mlp and dcgan) compares a critic's samples
-// within their batch: a layer of the critic only.
-void check_critic_layers(const ConfigNode& config, const CellConfig& cell) {
+// Layers that belong to one role: minibatch discrimination (`minibatch_kernels`, mlp and dcgan)
+// compares a critic's samples within their batch, a critic's layer only; virtual batch
+// normalisation (`normalization: virtual_batch`, mlp, dcgan, resnet) fixes its reference batch
+// from the generator's first batch of noise: a generator's only, `reference_batch` rows of a
+// batch of train.batch_size, and `reference_batch` acts with it only.
+void check_network_layers(const ConfigNode& config, const CellConfig& cell) {
   for (const NetworkChoice& net : cell.networks) {
     const Params& p = net.architecture.params;
-    if (net.name == "critic" || !p.values().count("minibatch_kernels") ||
-        p.integer("minibatch_kernels") == 0)
-      continue;
     const ConfigNode* block = config.find(net.name);
-    const ConfigNode* key = block && block->is_map() ? block->find("minibatch_kernels") : nullptr;
-    throw ConfigError(key ? key->mark : net.architecture.mark,
-                      fmt::format("{}.minibatch_kernels: minibatch discrimination is a layer of "
-                                  "the critic; remove it from the {}",
-                                  net.name, net.name));
+    auto mark_of = [&](const char* key) {
+      const ConfigNode* k = block && block->is_map() ? block->find(key) : nullptr;
+      return k ? k->mark : net.architecture.mark;
+    };
+    if (net.name != "critic" && p.values().count("minibatch_kernels") &&
+        p.integer("minibatch_kernels") > 0)
+      throw ConfigError(mark_of("minibatch_kernels"),
+                        fmt::format("{}.minibatch_kernels: minibatch discrimination is a layer of "
+                                    "the critic; remove it from the {}",
+                                    net.name, net.name));
+    if (!p.values().count("reference_batch")) continue;
+    const bool virtual_batch = p.string("normalization") == "virtual_batch";
+    if (virtual_batch && net.name != "generator")
+      throw ConfigError(mark_of("normalization"),
+                        fmt::format("{}.normalization: virtual_batch is the generator's (Salimans "
+                                    "et al. 2016: its reference batch is a batch of noise); write "
+                                    "batch, layer or none",
+                                    net.name));
+    const ConfigNode* rows = block && block->is_map() ? block->find("reference_batch") : nullptr;
+    if (rows && !virtual_batch)
+      throw ConfigError(rows->mark, fmt::format("{}.reference_batch acts with normalization: "
+                                                "virtual_batch only; remove it or set that",
+                                                net.name));
+    if (virtual_batch && p.integer("reference_batch") > cell.train.batch_size)
+      throw ConfigError(rows ? rows->mark : mark_of("normalization"),
+                        fmt::format("{}.reference_batch = {}{} is more than the first batch's {} "
+                                    "rows (train.batch_size), from which it is drawn",
+                                    net.name, p.integer("reference_batch"),
+                                    rows ? "" : " (its default)", cell.train.batch_size));
   }
 }
 
@@ -695,7 +719,7 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   canon.set("train", resolve_train(config, procedure_settings, cell.train.steps, cell));
   check_across_sections(config, cell);
   check_conditioning(config, cell);
-  check_critic_layers(config, cell);
+  check_network_layers(config, cell);
   resolve_metrics(config, registry, cell, canon);
   if (const ConfigNode* seed = config.find("seed")) {
     ParamSpec spec = param::integer("seed", 0, "random seed").at_least(0);

@@ -189,6 +189,19 @@ Tensor BatchNorm::operator()(const Tensor& x) {
                     owner_->training(), momentum_, eps_);
 }
 
+VirtualBatchNorm::VirtualBatchNorm(Module& owner, const std::string& name, int64_t channels,
+                                   int64_t reference, Rng& rng, bool dcgan_init, float eps)
+    : owner_(&owner), reference_(reference), eps_(eps) {
+  gamma_ = owner.register_parameter(
+      name + ".weight",
+      dcgan_init ? rng.normal_tensor({channels}, 1.0f, 0.02f) : Tensor::ones({channels}));
+  beta_ = owner.register_parameter(name + ".bias", Tensor::zeros({channels}));
+}
+
+Tensor VirtualBatchNorm::operator()(const Tensor& x) const {
+  return virtual_batch_norm(x, reference_, owner_->use(gamma_), owner_->use(beta_), eps_);
+}
+
 LayerNorm::LayerNorm(Module& owner, const std::string& name, const Shape& normalized_shape,
                      float eps)
     : owner_(&owner), eps_(eps) {

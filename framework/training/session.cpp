@@ -34,13 +34,17 @@ std::shared_ptr<T> make(const Registry& r, const ComponentChoice& c, Args&&... a
   return r.create<T, F>(*c.component, c.params, std::forward<Args>(args)...);
 }
 
-void copy_parameters(Network& to, const Network& from) {
-  const auto& a = to.named_parameters();
-  const auto& p = from.named_parameters();
-  for (size_t i = 0; i < a.size(); ++i) {
-    Tensor t = a[i].second;
-    std::copy(p[i].second.data(), p[i].second.data() + t.numel(), t.data());
+// Copies tensor by tensor, in place (`to` and `from` have the same architecture).
+void copy_tensors(const std::vector<Module::NamedTensor>& to,
+                  const std::vector<Module::NamedTensor>& from) {
+  for (size_t i = 0; i < to.size(); ++i) {
+    Tensor t = to[i].second;
+    std::copy(from[i].second.data(), from[i].second.data() + t.numel(), t.data());
   }
+}
+
+void copy_parameters(Network& to, const Network& from) {
+  copy_tensors(to.named_parameters(), from.named_parameters());
 }
 
 }  // namespace
@@ -158,12 +162,7 @@ void Session::reinitialize(const Registry& registry, const std::string& network)
     std::shared_ptr<Network> fresh =
         make<Network, ArchitectureFactory>(registry, config.network(network)->architecture, spec);
     copy_parameters(*it->second, *fresh);
-    const auto& to = it->second->named_buffers();
-    const auto& from = fresh->named_buffers();
-    for (size_t i = 0; i < to.size() && i < from.size(); ++i) {
-      Tensor t = to[i].second;
-      std::copy(from[i].second.data(), from[i].second.data() + t.numel(), t.data());
-    }
+    copy_tensors(it->second->named_buffers(), fresh->named_buffers());
     return;
   }
   throw Error(fmt::format("procedure '{}' re-initialises '{}', which it does not train",
@@ -227,6 +226,7 @@ void update_average(Network& average, const Network& net, float beta) {
     const float* s = p[i].second.data();
     for (int64_t j = 0, n = t.numel(); j < n; ++j) d[j] = beta * d[j] + (1.0f - beta) * s[j];
   }
+  copy_tensors(average.named_buffers(), net.named_buffers());  // running stats, VBN's reference
 }
 
 NetworkLipschitzGuard::NetworkLipschitzGuard(Session& s) : session_(s) {

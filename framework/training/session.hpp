@@ -85,7 +85,8 @@ struct Session {
   uint64_t reinitialized_ = 0;  // fresh networks made so far (each from a stream of its own)
 };
 
-/// ema ← β·ema + (1 − β)·p for every parameter of the generator's average.
+/// ema ← β·ema + (1 − β)·p for every parameter of the generator's average; its buffers (batch
+/// norm's running statistics, virtual batch norm's reference) are the generator's.
 void update_average(Network& average, const Network& net, float beta);
 
 /// Keeps the state of the networks' own Lipschitz methods (`<network>_lipschitz`, e.g. a

@@ -47,19 +47,24 @@ class Activation {
   int64_t group_ = 2;
 };
 
-/// Normalisation of one block: "batch", "layer" (over all per-sample axes) or "none".
+/// Normalisation of one block: "batch", "layer" (over all per-sample axes), "virtual_batch"
+/// (its input carries `reference` rows of the reference batch first; virtual_batch.hpp) or
+/// "none".
 class Norm {
  public:
   Norm() = default;
   Norm(Module& owner, const std::string& kind, const std::string& name, const Shape& per_sample,
-       Rng& rng, bool dcgan_init = false)
+       Rng& rng, bool dcgan_init = false, int64_t reference = 0)
       : kind_(kind) {
     if (kind == "batch") batch_ = BatchNorm(owner, name, per_sample[0], rng, dcgan_init);
     if (kind == "layer") layer_ = LayerNorm(owner, name, per_sample);
+    if (kind == "virtual_batch")
+      virtual_ = VirtualBatchNorm(owner, name, per_sample[0], reference, rng, dcgan_init);
   }
   Tensor operator()(const Tensor& x) {
     if (kind_ == "batch") return batch_(x);
     if (kind_ == "layer") return layer_(x);
+    if (kind_ == "virtual_batch") return virtual_(x);
     return x;
   }
 
@@ -67,6 +72,7 @@ class Norm {
   std::string kind_ = "none";
   BatchNorm batch_;
   LayerNorm layer_;
+  VirtualBatchNorm virtual_;
 };
 
 }  // namespace kant::blocks

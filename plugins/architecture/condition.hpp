@@ -1,7 +1,8 @@
 // Shared by the architectures: how a network takes a class label y (one-hot rows [N, K]) —
 // its `condition` option, y concatenated to a layer's input, conditional batch normalisation,
 // the projection discriminator's inner product, AC-GAN's auxiliary classifier head, and the
-// entry points of a network that takes labels (LabelledNetwork).
+// entry points of a network that takes labels (LabelledNetwork), which also put virtual batch
+// normalisation's reference batch before every batch (virtual_batch.hpp).
 #pragma once
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,6 +15,7 @@
 #include "kant/error.hpp"
 #include "kant/layers.hpp"
 #include "kant/options.hpp"
+#include "virtual_batch.hpp"
 
 namespace kant::conditioning {
 
@@ -198,7 +200,8 @@ class CriticHead {
 /// the critic's head, and the entry points, each a call of the architecture's run(x, y), which
 /// returns the output and φ(x) (the critic's features before its last Linear) for one-hot labels
 /// y (undefined: none). forward() refuses a network that needs labels; with `auxiliary`, the
-/// score takes no label and forward_auxiliary() adds the head's logits.
+/// score takes no label and forward_auxiliary() adds the head's logits. With a virtual batch
+/// reference (use_reference()), every call runs [reference; x] and returns the rows of x.
 class LabelledNetwork : public Network {
  public:
   LabelledNetwork(const Options& o, const NetworkSpec& spec, const char* architecture)
@@ -208,29 +211,47 @@ class LabelledNetwork : public Network {
     if (label_classes() > 0)
       throw Error(fmt::format("{}: condition: {} needs each sample's label", architecture_,
                               cond_.condition));
-    return run(x, Tensor()).first;
+    return call(x, Tensor()).first;
   }
   int64_t label_classes() const override { return cond_.auxiliary() ? 0 : classes_; }
   Tensor forward_conditional(const Tensor& x, const Tensor& y) override {
     if (label_classes() == 0) return Network::forward_conditional(x, y);
     check_labels(y, x.size(0), classes_, architecture_);
-    return run(x, y).first;
+    return call(x, y).first;
   }
   int64_t auxiliary_classes() const override { return cond_.auxiliary() ? classes_ : 0; }
   std::pair<Tensor, Tensor> forward_auxiliary(const Tensor& x) override {
     if (!cond_.auxiliary()) return Network::forward_auxiliary(x);
-    auto [score, features] = run(x, Tensor());
+    auto [score, features] = call(x, Tensor());
     return {score, head_.logits(features)};
   }
 
  protected:
   virtual std::pair<Tensor, Tensor> run(const Tensor& x, const Tensor& y) = 0;
 
+  /// Virtual batch normalisation: a reference batch of R = o.rows inputs (a generator's only).
+  void use_reference(const virtual_batch::Options& o, const NetworkSpec& spec) {
+    if (spec.role != Role::generator)
+      throw Error(
+          fmt::format("{}: normalization: virtual_batch is a generator's (its reference "
+                      "batch is a batch of noise)",
+                      architecture_));
+    reference_ = virtual_batch::Reference(*this, o, spec.input_shape, label_classes());
+  }
+
   Options cond_;
   int64_t classes_;
   CriticHead head_;  ///< built by a critic with condition projection or auxiliary
+  virtual_batch::Reference reference_;
 
  private:
+  std::pair<Tensor, Tensor> call(const Tensor& x, const Tensor& y) {
+    if (reference_.rows() == 0) return run(x, y);
+    auto [xs, ys] = reference_.prepend(x, y);
+    auto [out, features] = run(xs, ys);
+    return {reference_.strip(out), reference_.strip(features)};
+  }
+
   const char* architecture_;
 };
 

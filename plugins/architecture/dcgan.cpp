@@ -14,7 +14,8 @@
 // features before its Linear); batch_norm (generator) makes every batch norm conditional;
 // projection and auxiliary (critic) act on φ(x), the flattened features before the Linear.
 // minibatch_kernels B (critic): minibatch discrimination (minibatch.hpp) appends B features o(x)
-// to φ(x) before the Linear.
+// to φ(x) before the Linear. normalization: virtual_batch (generator): virtual batch norm against
+// a reference batch of `reference_batch` noise vectors (virtual_batch.hpp).
 #include <fmt/format.h>
 
 #include "blocks.hpp"
@@ -23,6 +24,7 @@
 #include "kant/layers.hpp"
 #include "kant/plugin.hpp"
 #include "minibatch.hpp"
+#include "virtual_batch.hpp"
 
 namespace {
 using namespace kant;
@@ -39,6 +41,7 @@ class Dcgan : public conditioning::LabelledNetwork {
     std::string init;
     conditioning::Options cond;
     minibatch::Options minibatch;
+    virtual_batch::Options virtual_batch;
     static void declare(Declare<Options>& d) {
       std::vector<std::string> inits = init_kinds();
       inits.push_back("dcgan");
@@ -50,9 +53,11 @@ class Dcgan : public conditioning::LabelledNetwork {
             "constant_width", false,
             "same channel count at every stage (WGAN-GP's 'constant number of filters')"));
       d(&Options::normalization,
-        param::choice("normalization", "default", {"default", "batch", "layer", "none"},
+        param::choice("normalization", "default",
+                      {"default", "batch", "layer", "virtual_batch", "none"},
                       "per-block normalisation; default: batch for the generator, none for the "
-                      "critic (WGAN-GP: no batch norm with a gradient penalty)"));
+                      "critic (WGAN-GP: no batch norm with a gradient penalty); virtual_batch: "
+                      "the generator's virtual batch norm (Salimans et al. 2016)"));
       d(&Options::activation,
         param::choice("activation", "default", {"default", "relu", "leaky_relu", "elu", "tanh"},
                       "hidden activation; default: ReLU for the generator, leaky ReLU for the "
@@ -65,6 +70,7 @@ class Dcgan : public conditioning::LabelledNetwork {
                       "γ ~ N(1, 0.02²), as Radford et al."));
       d.nested(&Options::cond);
       d.nested(&Options::minibatch);
+      d.nested(&Options::virtual_batch);
       d.check([](const Options& o) {
         return conditioning::batch_norm_misfit(o.cond, o.normalization, {"default", "batch"});
       });
@@ -98,13 +104,14 @@ class Dcgan : public conditioning::LabelledNetwork {
     // channel count at stage i (0 = image side): width·2^i, or width throughout
     auto ch = [&](int64_t i) { return o.constant_width ? o.width : o.width << i; };
     const bool conv_bias = norm_ == "none";
+    if (norm_ == "virtual_batch") use_reference(o.virtual_batch, spec);
     const Conv2dOptions down = Conv2dOptions::square(2, 1);
     // a block's normalisation: conditional batch norm with condition: batch_norm
     auto norm = [&](const std::string& kind, const std::string& name,
                     const Shape& per_sample) -> conditioning::MaybeConditionalNorm<Norm> {
       if (cond_.batch_norm())
         return conditioning::ConditionalBatchNorm(*this, name, per_sample[0], classes_);
-      return Norm(*this, kind, name, per_sample, rng, dcgan_init);
+      return Norm(*this, kind, name, per_sample, rng, dcgan_init, reference_.rows());
     };
     if (generator_) {
       const int64_t c0 = ch(stages - 1);

@@ -12,7 +12,8 @@
 // conditional batch norm; projection (critic) adds yᵀVφ(x) and auxiliary (critic) K class
 // logits, φ(x) being the last hidden layer's output (the flattened input without hidden layers).
 // minibatch_kernels B (critic): minibatch discrimination (minibatch.hpp) appends B features
-// o(x) to φ(x) before the last layer.
+// o(x) to φ(x) before the last layer. normalization: virtual_batch (generator): virtual batch
+// norm against a reference batch of `reference_batch` inputs (virtual_batch.hpp).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -22,6 +23,7 @@
 #include "kant/error.hpp"
 #include "kant/plugin.hpp"
 #include "minibatch.hpp"
+#include "virtual_batch.hpp"
 
 namespace {
 using namespace kant;
@@ -39,6 +41,7 @@ class Mlp : public conditioning::LabelledNetwork {
     bool hidden_bias;
     conditioning::Options cond;
     minibatch::Options minibatch;
+    virtual_batch::Options virtual_batch;
     static void declare(Declare<Options>& d) {
       using blocks::Activation;
       d(&Options::hidden,
@@ -60,8 +63,10 @@ class Mlp : public conditioning::LabelledNetwork {
         param::integer("maxout_pieces", 1,
                        "maxout pieces per hidden unit (1: no maxout; PacGAN's critic: 5)")
             .at_least(1));
-      d(&Options::normalization, param::choice("normalization", "none", {"none", "batch", "layer"},
-                                               "normalisation after each hidden linear layer"));
+      d(&Options::normalization,
+        param::choice("normalization", "none", {"none", "batch", "layer", "virtual_batch"},
+                      "normalisation after each hidden linear layer (virtual_batch: the "
+                      "generator's virtual batch norm, Salimans et al. 2016)"));
       d(&Options::output_activation, param::choice("output_activation", "none", Activation::names(),
                                                    "activation of the output layer"));
       d(&Options::init,
@@ -81,6 +86,7 @@ class Mlp : public conditioning::LabelledNetwork {
             .added_later());
       d.nested(&Options::cond);
       d.nested(&Options::minibatch);
+      d.nested(&Options::virtual_batch);
       d.check([](const Options& o) {
         return conditioning::batch_norm_misfit(o.cond, o.normalization, {"none", "batch"});
       });
@@ -107,6 +113,7 @@ class Mlp : public conditioning::LabelledNetwork {
                                   widths[i], o.group_size));
     const std::string& init = o.init;
     const bool hidden_bias = o.hidden_bias;
+    if (norm_ == "virtual_batch") use_reference(o.virtual_batch, spec);
     for (size_t i = 0; i + 1 < widths.size(); ++i) {
       const bool hidden = i + 2 < widths.size();
       const int64_t in = widths[i] + label_width + (hidden ? 0 : o.minibatch.kernels),
@@ -136,7 +143,8 @@ class Mlp : public conditioning::LabelledNetwork {
         if (cond_.batch_norm())
           norms_.emplace_back(conditioning::ConditionalBatchNorm(*this, name, out, classes_));
         else
-          norms_.emplace_back(blocks::Norm(*this, norm_, name, Shape{out}, *spec.init_rng));
+          norms_.emplace_back(blocks::Norm(*this, norm_, name, Shape{out}, *spec.init_rng, false,
+                                           reference_.rows()));
       }
     }
     const Init head_init{init == "uniform_fan_in" ? "pytorch" : init, 1.0f, o.init_std};

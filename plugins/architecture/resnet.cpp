@@ -16,7 +16,8 @@
 // shortcut stays the identity) and beside the critic's pooled features; batch_norm
 // (generator) makes every batch norm conditional (SNGAN's generator); projection and
 // auxiliary (critic) act on φ(x) = Σ_spatial ReLU(h), the features before the Linear (SNGAN's
-// projection discriminator).
+// projection discriminator). normalization: virtual_batch (generator): virtual batch norm
+// against a reference batch of `reference_batch` noise vectors (virtual_batch.hpp).
 #include <fmt/format.h>
 
 #include "blocks.hpp"
@@ -49,6 +50,7 @@ class ResNet : public conditioning::LabelledNetwork {
     int64_t width, depth, downsample;
     std::string normalization, init;
     conditioning::Options cond;
+    virtual_batch::Options virtual_batch;
     static void declare(Declare<Options>& d) {
       d(&Options::width, param::integer("width", 128, "channels of every block").at_least(1));
       d(&Options::depth,
@@ -61,11 +63,13 @@ class ResNet : public conditioning::LabelledNetwork {
             .at_least(0));
       d(&Options::normalization,
         param::choice(
-            "normalization", "default", {"default", "batch", "layer", "none"},
-            "per-block normalisation; default: batch for the generator, none for the critic"));
+            "normalization", "default", {"default", "batch", "layer", "virtual_batch", "none"},
+            "per-block normalisation; default: batch for the generator, none for the critic; "
+            "virtual_batch: the generator's virtual batch norm (Salimans et al. 2016)"));
       d(&Options::init,
         param::choice("init", "pytorch", init_kinds(), "weight initialiser (layers.hpp)"));
       d.nested(&Options::cond);
+      d.nested(&Options::virtual_batch);
       d.check([](const Options& o) {
         return conditioning::batch_norm_misfit(o.cond, o.normalization, {"default", "batch"});
       });
@@ -85,11 +89,12 @@ class ResNet : public conditioning::LabelledNetwork {
     Rng& rng = *spec.init_rng;
     const Init init{o.init, 1.0f, 0.02f};
     const Conv2dOptions same = Conv2dOptions::square(1, 1), point{};
+    if (norm_ == "virtual_batch") use_reference(o.virtual_batch, spec);
     // a block's normalisation: conditional batch norm with condition: batch_norm
     auto norm = [&](const std::string& name, const Shape& per_sample) -> Norm {
       if (cond_.batch_norm())
         return conditioning::ConditionalBatchNorm(*this, name, per_sample[0], classes_);
-      return blocks::Norm(*this, norm_, name, per_sample, rng);
+      return blocks::Norm(*this, norm_, name, per_sample, rng, false, reference_.rows());
     };
     if (generator_) {
       if (size % (int64_t{1} << depth) != 0 || (size >> depth) < 2)

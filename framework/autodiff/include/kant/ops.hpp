@@ -187,6 +187,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
 /// Layer normalisation (Ba et al. 2016): per sample over all non-batch axes; gamma/beta of
 /// shape x.shape[1:] (may be undefined). Same backward strategy as batch_norm.
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps = 1e-5f);
+/// Virtual batch normalisation (Salimans et al. 2016, "Improved techniques for training GANs",
+/// §3.4). The first `reference` rows of x [R + N, C, …] are the reference batch, normalised per
+/// channel by their own statistics μ_r, σ²_r (over rows and spatial axes); each other row i is
+/// normalised by the statistics of the reference batch plus itself:
+///     μ_i = (R·μ_r + m_i)/(R + 1),   m_i, d_i: row i's mean and mean of (x_i − μ_i)² over its
+///     σ²_i = (R·(σ²_r + (μ_r − μ_i)²) + d_i)/(R + 1)                    spatial axes (itself if
+///     none) y_i = γ·(x_i − μ_i)/√(σ²_i + ε) + β,
+/// so that a sample's output depends on the reference and itself only. Composed of
+/// differentiable ops (exact derivatives of any order, also through μ_r and σ²_r); gamma/beta
+/// [C] may be undefined.
+Tensor virtual_batch_norm(const Tensor& x, int64_t reference, const Tensor& gamma,
+                          const Tensor& beta, float eps = 1e-5f);
 
 // ---- operators -------------------------------------------------------------------------
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -104,6 +104,23 @@ class BatchNorm {
   float momentum_ = 0.1f, eps_ = 1e-5f;
 };
 
+/// Virtual batch norm (virtual_batch_norm in ops.hpp) per channel, with γ (1, or N(1, 0.02²)
+/// with dcgan_init, as BatchNorm) and β (0) [C], named <name>.weight and <name>.bias. Its input
+/// carries the `reference` rows of the reference batch first.
+class VirtualBatchNorm {
+ public:
+  VirtualBatchNorm() = default;
+  VirtualBatchNorm(Module& owner, const std::string& name, int64_t channels, int64_t reference,
+                   Rng& rng, bool dcgan_init = false, float eps = 1e-5f);
+  Tensor operator()(const Tensor& x) const;
+
+ private:
+  const Module* owner_ = nullptr;
+  size_t gamma_ = 0, beta_ = 0;
+  int64_t reference_ = 0;
+  float eps_ = 1e-5f;
+};
+
 /// Layer norm over all non-batch axes of a per-sample shape, with element-wise γ (1), β (0).
 class LayerNorm {
  public:
