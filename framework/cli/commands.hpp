@@ -28,6 +28,7 @@ Command add_slurm(CLI::App& kant);   // kant slurm
 Command add_export(CLI::App& kant);  // kant export
 Command add_list(CLI::App& kant);    // kant list
 Command add_clean(CLI::App& kant);   // kant clean
+Command add_latent(CLI::App& kant);  // kant latent
 Command add_completion(CLI::App& kant, const std::vector<Command>& commands);  // kant completion
 
 /// --sweep KEY=V1,V2,… (kant run, validate, report, export).

@@ -337,6 +337,51 @@ std::string cell_closest_svg(const CellSummary& c, const std::string& title) {
   return "";
 }
 
+// Paths between codes (kant latent interpolate: arrays/latent_interpolate/samples [P, K, …]), one
+// row per path, or the path points over the data (2-D); "" when the cell stored none.
+std::string cell_latent_paths_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> paths, real;
+  try {
+    paths = read_cell_dataset(c.path, "arrays/latent_interpolate/samples", &shape);
+  } catch (const Error&) {
+    return "";
+  }
+  if (shape.size() < 3) return "";
+  const Shape each(shape.begin() + 2, shape.end());
+  const auto count = static_cast<size_t>(shape[0] * shape[1]);
+  if (each == Shape{2}) try {
+      real = read_cell_dataset(c.path, "samples/real");
+    } catch (const Error&) {
+    }
+  return samples_svg(paths, 0, count, each, real, title, {}, count, static_cast<size_t>(shape[1]));
+}
+
+// Inversion (kant latent invert): the data samples (top row) above G(z*) of the codes found, or
+// both over each other (2-D), with the mean reconstruction MSE; "" when the cell stored none.
+std::string cell_inversion_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> targets, found;
+  try {
+    targets = read_cell_dataset(c.path, "arrays/latent_invert/targets", &shape);
+    found = read_cell_dataset(c.path, "arrays/latent_invert/reconstructions");
+  } catch (const Error&) {
+    return "";
+  }
+  if (shape.size() < 2 || targets.size() != found.size()) return "";
+  const Shape each(shape.begin() + 1, shape.end());
+  const auto n = static_cast<size_t>(shape[0]);
+  auto mse = c.final_metrics.find("latent_invert.mse_mean");
+  const std::string full =
+      mse == c.final_metrics.end() ? title : fmt::format("{}, mean MSE {:.4g}", title, mse->second);
+  if (each == Shape{2}) return samples_svg(found, 0, n, each, targets, full, {}, n, 1);
+  const size_t shown = std::min<size_t>(n, 12), per = targets.size() / n;
+  std::vector<double> both(targets.begin(),
+                           targets.begin() + static_cast<std::ptrdiff_t>(shown * per));
+  both.insert(both.end(), found.begin(), found.begin() + static_cast<std::ptrdiff_t>(shown * per));
+  return samples_svg(both, 0, 2 * shown, each, {}, full, {}, 2 * shown, shown);
+}
+
 // Generated samples (over the data, 2-D) or a grid of generated images, and the critic's value
 // surface, per group (lowest seed); with a split, one figure of each with a panel per
 // (row, column) value (its first cell).
@@ -352,7 +397,11 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
       {"samples by class", "class_grid",
        [](const CellSummary& c, const std::string& t) { return cell_class_grid_svg(c, t); }},
       {"memorisation: generated images closest to a training image", "closest",
-       [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }}};
+       [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }},
+      {"latent paths (kant latent interpolate)", "latent_paths",
+       [](const CellSummary& c, const std::string& t) { return cell_latent_paths_svg(c, t); }},
+      {"inversion (kant latent invert): data, and G of the codes found", "inversion",
+       [](const CellSummary& c, const std::string& t) { return cell_inversion_svg(c, t); }}};
   for (const auto& [section, stem, make] : kinds) {
     try {
       if (!spec.figures.any()) {

@@ -46,8 +46,8 @@ class Reference {
     shape.insert(shape.end(), input_shape.begin(), input_shape.end());
     inputs_ = owner.register_buffer("virtual_batch.reference", Tensor::zeros(shape));
     if (classes > 0)
-      labels_ = owner.register_buffer("virtual_batch.reference_labels",
-                                      Tensor::zeros({rows_, classes}));
+      labels_ =
+          owner.register_buffer("virtual_batch.reference_labels", Tensor::zeros({rows_, classes}));
     fixed_ = owner.register_buffer("virtual_batch.fixed", Tensor::zeros({1}));
   }
 
@@ -60,9 +60,10 @@ class Reference {
     if (rows_ == 0) return {x, y};
     if (fixed_.data()[0] == 0.0f) {
       if (x.size(0) < rows_)
-        throw Error(fmt::format("virtual batch normalisation: the first batch has {} rows, fewer "
-                                "than reference_batch = {}",
-                                x.size(0), rows_));
+        throw Error(
+            fmt::format("virtual batch normalisation: the first batch has {} rows, fewer "
+                        "than reference_batch = {}",
+                        x.size(0), rows_));
       copy_rows(x, inputs_);
       if (labels_.defined() && y.defined()) copy_rows(y, labels_);
       fixed_.data()[0] = 1.0f;

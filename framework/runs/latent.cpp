@@ -1,0 +1,212 @@
+// kant latent on one stored cell (see latent.hpp).
+#include "runs/latent.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "kant/autodiff.hpp"
+#include "kant/error.hpp"
+#include "kant/ops.hpp"
+#include "runs/child_process.hpp"
+#include "store/cell_file.hpp"
+#include "store/claim.hpp"
+#include "training/metric_stage.hpp"
+#include "training/resume.hpp"
+
+namespace kant {
+namespace fs = std::filesystem;
+namespace {
+
+// One-hot rows [n, K] of `labels`.
+Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
+  Tensor y = Tensor::zeros({static_cast<int64_t>(labels.size()), classes});
+  for (size_t i = 0; i < labels.size(); ++i)
+    y.data()[static_cast<int64_t>(i) * classes + labels[i]] = 1.0f;
+  return y;
+}
+
+// Rows `rows` of x [n, …].
+Tensor take_rows(const Tensor& x, const std::vector<int64_t>& rows) {
+  std::vector<Tensor> parts;
+  for (int64_t r : rows) parts.push_back(slice(x, 0, r, r + 1));
+  return concat(parts, 0);
+}
+
+// Shape [a, b, rest of x's per-row shape…] of x [a·b, …].
+Tensor split_rows(const Tensor& x, int64_t a, int64_t b) {
+  Shape s{a, b};
+  s.insert(s.end(), x.shape().begin() + 1, x.shape().end());
+  return reshape(x, s);
+}
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double at = q * double(v.size() - 1);
+  const auto lo = static_cast<size_t>(at);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (at - double(lo)) * (v[hi] - v[lo]);
+}
+
+struct Loaded {
+  CellConfig config;
+  std::unique_ptr<Session> session;
+  int64_t step = 0;
+};
+
+// The cell's session with its stored networks and final state; InputError when it has none.
+Loaded load_cell(const fs::path& file, const Registry& registry) {
+  CellSummary stored;
+  try {
+    stored = read_cell_summary(file);
+  } catch (const Error& e) {
+    throw InputError(e.what());
+  }
+  if (!is_done(stored.status))
+    throw InputError(fmt::format("{}: cell {} is {}: kant latent needs a finished cell",
+                                 file.string(), stored.cell_id, to_string(stored.status)));
+  Loaded l;
+  l.config = resolve_cell(parse_yaml(stored.config_yaml, file.string()), registry);
+  l.config.metrics.clear();
+  l.session = std::make_unique<Session>(l.config, registry);
+  try {
+    const FinalState state = load_final_state(file, network_parts(*l.session));
+    restore_final_state(*l.session, state);
+    l.step = state.step;
+  } catch (const StorageError& e) {
+    throw InputError(e.what());
+  }
+  return l;
+}
+
+// interpolate: P paths of K codes between pairs of codes drawn as in training, and their
+// samples; each path's class (a conditional generator) asked for or drawn as in training.
+CellAddition interpolate(Session& s, const LatentRequest& r, std::vector<std::string>& lines) {
+  Network& g = s.sampler();
+  Rng rng(r.seed, 0);
+  const Tensor from = s.generator_input(rng, r.pairs), to = s.generator_input(rng, r.pairs);
+  if (from.dim() != 2)
+    throw InputError(fmt::format("kant latent interpolate: the generator's inputs are {}, not "
+                                 "vectors",
+                                 shape_str(from.shape())));
+  const Tensor codes = latent::interpolate(from, to, r.steps, r.spherical);
+  const Tensor flat = reshape(codes, {r.pairs * r.steps, from.size(1)});
+  CellAddition add;
+  auto& arrays = add.arrays["latent_interpolate"];
+  NoGradGuard no_grad;
+  Tensor samples;
+  if (const int64_t k = g.label_classes(); k > 0) {
+    std::vector<int64_t> path_labels =
+        r.label ? std::vector<int64_t>(static_cast<size_t>(r.pairs), *r.label)
+                : s.generated_labels(rng, r.pairs);
+    std::vector<int64_t> labels;
+    for (int64_t c : path_labels) labels.insert(labels.end(), static_cast<size_t>(r.steps), c);
+    samples = g.forward_conditional(flat, one_hot(labels, k));
+    std::vector<float> as_float(path_labels.begin(), path_labels.end());
+    arrays["labels"] = Tensor::from({r.pairs}, as_float);
+  } else {
+    samples = g.forward(flat);
+  }
+  arrays["codes"] = codes;
+  arrays["samples"] = split_rows(samples.detach(), r.pairs, r.steps);
+  arrays["t"] = latent::interpolate(Tensor::zeros({1, 1}), Tensor::ones({1, 1}), r.steps, false);
+  lines.push_back(fmt::format("{} {} paths of {} codes ({}), samples {}", "interpolate:", r.pairs,
+                              r.steps, r.spherical ? "spherical" : "linear",
+                              shape_str(arrays["samples"].shape())));
+  add.replace.insert("latent_interpolate");
+  return add;
+}
+
+// invert: `count` data samples (seeded rows of the split) recovered as G(z) by optimising z.
+CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>& lines) {
+  Network& g = s.sampler();
+  Rng rng(r.seed, 1);
+  Tensor targets;
+  std::vector<int64_t> labels;
+  const std::optional<LabelledSet> set = s.dataset->labelled();
+  if (set) {
+    const bool test = r.split == "test";
+    if (test && !set->held_out.defined())
+      throw InputError(fmt::format("kant latent invert: --split test: dataset '{}' has no "
+                                   "held-out split; use --split train",
+                                   s.config.dataset.component->name()));
+    const Tensor& data = test ? set->held_out : set->data;
+    const std::vector<int64_t>& all = test ? set->held_out_labels : set->labels;
+    std::vector<int64_t> rows(static_cast<size_t>(data.size(0)));
+    std::iota(rows.begin(), rows.end(), int64_t{0});
+    for (size_t i = rows.size(); i > 1; --i)  // Fisher–Yates, seeded
+      std::swap(rows[i - 1], rows[static_cast<size_t>(rng.below(i))]);
+    rows.resize(static_cast<size_t>(std::min<int64_t>(r.count, data.size(0))));
+    targets = take_rows(data, rows);
+    for (int64_t i : rows) labels.push_back(all[static_cast<size_t>(i)]);
+  } else {
+    if (r.split == "test")
+      throw InputError(fmt::format("kant latent invert: --split test: dataset '{}' draws fresh "
+                                   "samples and has no held-out split; use --split train",
+                                   s.config.dataset.component->name()));
+    Batch b = s.dataset->sample_batch(r.count, rng);
+    targets = b.x;
+    labels = b.labels;
+  }
+  const int64_t n = targets.size(0);
+  Tensor y;
+  if (const int64_t k = g.label_classes(); k > 0) {
+    if (static_cast<int64_t>(labels.size()) != n)
+      throw InputError("kant latent invert: the generator takes a class and the data carry none");
+    y = one_hot(labels, k);
+  }
+  const Tensor start = s.generator_input(rng, n);
+  latent::InversionOptions options = r.inversion;
+  options.stop = [] { return stop_signal() != 0; };
+  latent::Inversion inv = latent::invert(g, targets, start, y, options);
+  CellAddition add;
+  auto& arrays = add.arrays["latent_invert"];
+  arrays["targets"] = targets;
+  arrays["reconstructions"] = inv.reconstructions;
+  arrays["codes"] = inv.codes;
+  arrays["mse"] = inv.mse;
+  std::vector<double> mse(inv.mse.data(), inv.mse.data() + n);
+  const double mean = std::accumulate(mse.begin(), mse.end(), 0.0) / double(n);
+  add.final_metrics["latent_invert.mse_mean"] = mean;
+  add.final_metrics["latent_invert.mse_median"] = quantile(mse, 0.5);
+  add.final_metrics["latent_invert.mse_p90"] = quantile(mse, 0.9);
+  add.replace.insert("latent_invert");
+  lines.push_back(fmt::format("invert: {} {} samples, {} Adam steps (lr {}, prior {}): "
+                              "reconstruction MSE mean {:.5g}, median {:.5g}, 90th percentile "
+                              "{:.5g}",
+                              n, r.split, r.inversion.iterations, r.inversion.lr,
+                              r.inversion.prior, mean, quantile(mse, 0.5), quantile(mse, 0.9)));
+  return add;
+}
+
+}  // namespace
+
+LatentOutcome run_latent(const fs::path& file, const LatentRequest& r, const Registry& registry) {
+  Loaded cell = load_cell(file, registry);
+  Session& s = *cell.session;
+  if (r.label) {
+    const int64_t k = s.sampler().label_classes();
+    if (k == 0)
+      throw InputError(fmt::format("{}: --class {}: this cell's generator takes no class",
+                                   file.string(), *r.label));
+    if (*r.label < 0 || *r.label >= k)
+      throw InputError(fmt::format("{}: --class {}: the generator's classes are 0 to {}",
+                                   file.string(), *r.label, k - 1));
+  }
+  StopSignals stop;  // a signal asks to stop: nothing is written then, or the write completes
+  LatentOutcome out;
+  CellAddition add =
+      r.operation == "interpolate" ? interpolate(s, r, out.lines) : invert(s, r, out.lines);
+  if ((out.signal = stop_signal())) return out;
+  std::optional<Claim> claim = Claim::acquire(claim_path(file), std::chrono::seconds(120));
+  if (!claim)
+    throw InputError(fmt::format("{}: another kant holds this cell's claim; try again when it is "
+                                 "done",
+                                 file.string()));
+  add_to_cell_file(file, add);  // sealed anew and renamed over: the old file or the new, whole
+  out.signal = stop_signal();
+  return out;
+}
+
+}  // namespace kant
