@@ -42,8 +42,8 @@ TEST_CASE("latent paths: linear and spherical interpolation at closed forms", "[
 TEST_CASE("latent inversion recovers the code of a known affine generator", "[latent]") {
   // G(z) = Wz + b, 2 → 3, injective: the code of G(z*) is z* itself
   Rng rng(5);
-  auto g = make_network("mlp", Role::generator, {2}, {3}, {{"hidden", std::vector<int64_t>{}}},
-                        rng);
+  auto g =
+      make_network("mlp", Role::generator, {2}, {3}, {{"hidden", std::vector<int64_t>{}}}, rng);
   set_parameter(*g, "layers.0.weight", {1, 0.5f, -0.5f, 2, 0.25f, 1});
   set_parameter(*g, "layers.0.bias", {0.1f, -0.2f, 0.3f});
   const Tensor truth = Tensor::from({3, 2}, {0.5f, -1, 1.5f, 0.25f, -0.75f, 0.8f});
@@ -63,8 +63,8 @@ TEST_CASE("latent inversion recovers the code of a known affine generator", "[la
   // the normal of span{(1, −0.5, 0.25), (0.5, 2, 1)}: their cross product
   const double n[3] = {-0.5 * 1 - 0.25 * 2, 0.25 * 0.5 - 1 * 1, 1 * 2 - (-0.5) * 0.5};
   const double nn = std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]);
-  Tensor off = Tensor::from({1, 3}, {t[0] + float(n[0] / nn), t[1] + float(n[1] / nn),
-                                     t[2] + float(n[2] / nn)});
+  Tensor off = Tensor::from(
+      {1, 3}, {t[0] + float(n[0] / nn), t[1] + float(n[1] / nn), t[2] + float(n[2] / nn)});
   const latent::Inversion away = latent::invert(*g, off, Tensor::zeros({1, 2}), Tensor(), o);
   CHECK(away.mse.item() == Approx(1.0 / 3).epsilon(1e-3));
   // a prior penalty pulls the code towards 0: λ‖z‖²/D added, the optimum moves inward
@@ -73,6 +73,23 @@ TEST_CASE("latent inversion recovers the code of a known affine generator", "[la
       latent::invert(*g, slice(targets, 0, 0, 1), Tensor::zeros({1, 2}), Tensor(), o);
   const std::vector<float> z = shrunk.codes.to_vector();
   CHECK(z[0] * z[0] + z[1] * z[1] < 0.5f * 0.5f + 1.0f);
+}
+
+TEST_CASE("the truncation trick: N(0, 1) conditioned on |z| ≤ ψ", "[latent]") {
+  Rng rng(9);
+  const std::vector<float> z = latent::truncated_normal(20000, 2, 1.0, rng).to_vector();
+  double mean = 0, square = 0, largest = 0;
+  for (float v : z) {
+    largest = std::max(largest, double(std::abs(v)));
+    mean += v / double(z.size());
+    square += double(v) * v / double(z.size());
+  }
+  // Var = 1 − 2ψφ(ψ)/(2Φ(ψ) − 1) at ψ = 1: 1 − 2·0.2419707/0.6826895 = 0.2911251
+  CHECK(largest <= 1.0);
+  CHECK(largest > 0.99);
+  CHECK(mean == Approx(0).margin(0.01));
+  CHECK(square == Approx(0.2911251).epsilon(0.02));
+  CHECK_THROWS_WITH(latent::truncated_normal(1, 1, 0, rng), Catch::Contains("must be > 0"));
 }
 
 namespace {
@@ -151,17 +168,19 @@ TEST_CASE("kant latent stores paths and inversions in the cell's file", "[latent
   CHECK(read_cell_dataset(cell, "arrays/latent_invert/mse").size() == 8);
 }
 
-TEST_CASE("kant latent refuses what cannot apply, with nothing written, and a kill leaves the "
-          "cell as it was",
-          "[latent][cli][e2e]") {
+TEST_CASE(
+    "kant latent refuses what cannot apply, with nothing written, and a kill leaves the "
+    "cell as it was",
+    "[latent][cli][e2e]") {
   Scratch s;
   std::string ring = kRing;
   ring.replace(ring.find("samples: 0}"), 11, "samples: 0, store_networks: false}");
-  const std::string unconditional = s.write(
-      "plain.yaml", "name: plain\nbase:\n  dataset: ring\n  generator: {plugin: mlp, hidden: "
-                    "[16], noise_dim: 2}\n  critic: {plugin: mlp, hidden: [16]}\n  objective: "
-                    "nonsaturating\n  optimizer: sgd\n  train: {steps: 20, batch_size: 32, "
-                    "samples: 0}\nseeds: [0]\n");
+  const std::string unconditional =
+      s.write("plain.yaml",
+              "name: plain\nbase:\n  dataset: ring\n  generator: {plugin: mlp, hidden: "
+              "[16], noise_dim: 2}\n  critic: {plugin: mlp, hidden: [16]}\n  objective: "
+              "nonsaturating\n  optimizer: sgd\n  train: {steps: 20, batch_size: 32, "
+              "samples: 0}\nseeds: [0]\n");
   const std::string without = s.write("without.yaml", ring);
   for (const std::string& f : {unconditional, without})
     REQUIRE(run_command(kant_exe() + " run " + f + " --threads 1 --quiet --results " +
@@ -180,7 +199,8 @@ TEST_CASE("kant latent refuses what cannot apply, with nothing written, and a ki
       {"interpolate " + plain.string() + " --class 1", "this cell's generator takes no class"},
       {"invert " + bare.string(), "stores no networks"},
       {"invert " + plain.string() + " --split test", "has no held-out split"},
-      {"invert " + plain.string() + " --pairs 2", "--pairs is an option of kant latent interpolate"},
+      {"invert " + plain.string() + " --pairs 2",
+       "--pairs is an option of kant latent interpolate"},
       {"interpolate " + plain.string() + " --lr 0.1", "--lr is an option of kant latent invert"},
       {"interpolate " + plain.string() + " --steps 1", "--steps must be at least 2"},
       {"interpoalte " + plain.string(), "did you mean 'interpolate'"},
@@ -215,4 +235,56 @@ TEST_CASE("kant latent refuses what cannot apply, with nothing written, and a ki
   }
   CHECK_THAT(read_text(s.dir / fmt::format("kill-{}.log", SIGTERM)),
              Catch::Contains("stopped by") && Catch::Contains("is as it was"));
+}
+
+TEST_CASE("kant latent truncate: samples of truncated codes and the cell's metrics on them",
+          "[latent][cli][e2e]") {
+  Scratch s;
+  const std::string plain =
+      "name: plain\nbase:\n  dataset: ring\n  generator: {plugin: mlp, hidden: [16], noise_dim: "
+      "2}\n  critic: {plugin: mlp, hidden: [16]}\n  objective: nonsaturating\n  optimizer: sgd\n"
+      "  train: {steps: 20, batch_size: 32, samples: 0}\n  metrics: [{plugin: mode_coverage, "
+      "samples: 500}]\nseeds: [0]\n";
+  std::string uniform = plain;
+  uniform.replace(uniform.find("noise_dim: 2}"), 13, "noise_dim: 2, noise: uniform}");
+  uniform.replace(uniform.find("name: plain"), 11, "name: uniform");
+  for (const std::string& f : {s.write("plain.yaml", plain), s.write("uniform.yaml", uniform)})
+    REQUIRE(run_command(kant_exe() + " run " + f + " --threads 1 --quiet --results " +
+                        s.results().string())
+                .exit_code == 0);
+  const fs::path cell = only_cell(s.results() / "plain");
+  CommandResult r = run_command(kant_exe() + " latent truncate " + cell.string() +
+                                " --thresholds 0.001,3 --count 10");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("truncate: ψ = 0.001: mode_coverage.high_quality = "));
+  Shape shape;
+  const std::vector<double> samples =
+      read_cell_dataset(cell, "arrays/latent_truncate/samples", &shape);
+  CHECK(shape == Shape{2, 10, 2});
+  CHECK(read_cell_dataset(cell, "arrays/latent_truncate/thresholds") ==
+        std::vector<double>{0.001f, 3});
+  // ψ → 0: every code ≈ 0, every sample ≈ G(0); at ψ = 3 they spread
+  auto spread = [&](size_t t) {
+    double lo = 1e9, hi = -1e9;
+    for (size_t i = 0; i < 10; ++i) {
+      lo = std::min(lo, samples[t * 20 + 2 * i]);
+      hi = std::max(hi, samples[t * 20 + 2 * i]);
+    }
+    return hi - lo;
+  };
+  CHECK(spread(0) < 0.01);
+  CHECK(spread(1) > 10 * spread(0));
+  const CellSummary after = read_cell_summary(cell);
+  for (const char* value : {"latent_truncate.psi_0.001.mode_coverage.modes",
+                            "latent_truncate.psi_3.mode_coverage.high_quality"})
+    CHECK(after.final_metrics.count(value) == 1);
+  CHECK(after.final_metrics.at("latent_truncate.psi_0.001.mode_coverage.modes") <= 1);
+  // a cell with uniform noise: refused, nothing written
+  const fs::path other = only_cell(s.results() / "uniform");
+  const std::string digest = sha256_file(other);
+  r = run_command(kant_exe() + " latent truncate " + other.string());
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("its noise is uniform, and truncation is of normal codes"));
+  CHECK(sha256_file(other) == digest);
 }

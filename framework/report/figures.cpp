@@ -357,6 +357,39 @@ std::string cell_latent_paths_svg(const CellSummary& c, const std::string& title
   return samples_svg(paths, 0, count, each, real, title, {}, count, static_cast<size_t>(shape[1]));
 }
 
+// Samples of truncated codes (kant latent truncate: arrays/latent_truncate/samples [T, n, …]),
+// one row per threshold ψ (images), or the last ψ's samples over the data (2-D).
+std::string cell_truncation_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> samples, psis, real;
+  try {
+    samples = read_cell_dataset(c.path, "arrays/latent_truncate/samples", &shape);
+    psis = read_cell_dataset(c.path, "arrays/latent_truncate/thresholds");
+  } catch (const Error&) {
+    return "";
+  }
+  if (shape.size() < 3 || psis.empty()) return "";
+  const Shape each(shape.begin() + 2, shape.end());
+  const auto rows = static_cast<size_t>(shape[0]), n = static_cast<size_t>(shape[1]);
+  std::vector<std::string> shown;
+  for (double p : psis) shown.push_back(fmt::format("{:g}", p));
+  const std::string full = fmt::format("{}, ψ = {} (one row each)", title, fmt::join(shown, ", "));
+  if (each == Shape{2}) {
+    try {
+      real = read_cell_dataset(c.path, "samples/real");
+    } catch (const Error&) {
+    }
+    return samples_svg(samples, (rows - 1) * n * 2, n, each, real,
+                       fmt::format("{}, ψ = {}", title, shown.back()), {}, n, 1);
+  }
+  const size_t columns = std::min<size_t>(n, 16), per = samples.size() / (rows * n);
+  std::vector<double> grid;
+  for (size_t t = 0; t < rows; ++t)
+    grid.insert(grid.end(), samples.begin() + static_cast<std::ptrdiff_t>(t * n * per),
+                samples.begin() + static_cast<std::ptrdiff_t>((t * n + columns) * per));
+  return samples_svg(grid, 0, rows * columns, each, {}, full, {}, rows * columns, columns);
+}
+
 // Inversion (kant latent invert): the data samples (top row) above G(z*) of the codes found, or
 // both over each other (2-D), with the mean reconstruction MSE; "" when the cell stored none.
 std::string cell_inversion_svg(const CellSummary& c, const std::string& title) {
@@ -400,6 +433,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
        [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }},
       {"latent paths (kant latent interpolate)", "latent_paths",
        [](const CellSummary& c, const std::string& t) { return cell_latent_paths_svg(c, t); }},
+      {"truncated codes (kant latent truncate)", "truncation",
+       [](const CellSummary& c, const std::string& t) { return cell_truncation_svg(c, t); }},
       {"inversion (kant latent invert): data, and G of the codes found", "inversion",
        [](const CellSummary& c, const std::string& t) { return cell_inversion_svg(c, t); }}};
   for (const auto& [section, stem, make] : kinds) {

@@ -2,6 +2,7 @@
 #include "runs/latent.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <numeric>
@@ -51,6 +52,7 @@ double quantile(std::vector<double> v, double q) {
 
 struct Loaded {
   CellConfig config;
+  std::vector<MetricChoice> metrics;  ///< the cell's own (the session builds none)
   std::unique_ptr<Session> session;
   int64_t step = 0;
 };
@@ -68,6 +70,7 @@ Loaded load_cell(const fs::path& file, const Registry& registry) {
                                  file.string(), stored.cell_id, to_string(stored.status)));
   Loaded l;
   l.config = resolve_cell(parse_yaml(stored.config_yaml, file.string()), registry);
+  l.metrics = std::move(l.config.metrics);
   l.config.metrics.clear();
   l.session = std::make_unique<Session>(l.config, registry);
   try {
@@ -87,9 +90,10 @@ CellAddition interpolate(Session& s, const LatentRequest& r, std::vector<std::st
   Rng rng(r.seed, 0);
   const Tensor from = s.generator_input(rng, r.pairs), to = s.generator_input(rng, r.pairs);
   if (from.dim() != 2)
-    throw InputError(fmt::format("kant latent interpolate: the generator's inputs are {}, not "
-                                 "vectors",
-                                 shape_str(from.shape())));
+    throw InputError(
+        fmt::format("kant latent interpolate: the generator's inputs are {}, not "
+                    "vectors",
+                    shape_str(from.shape())));
   const Tensor codes = latent::interpolate(from, to, r.steps, r.spherical);
   const Tensor flat = reshape(codes, {r.pairs * r.steps, from.size(1)});
   CellAddition add;
@@ -118,6 +122,63 @@ CellAddition interpolate(Session& s, const LatentRequest& r, std::vector<std::st
   return add;
 }
 
+// truncate: for each ψ, `count` samples of truncated codes (stored) and the cell's own metrics
+// computed on samples of truncated codes, as final values latent_truncate.psi_<ψ>.<metric>.<value>.
+CellAddition truncate(Session& s, const std::vector<MetricChoice>& metrics,
+                      const Registry& registry, const LatentRequest& r,
+                      std::vector<std::string>& lines) {
+  Network& g = s.sampler();
+  const std::string why =
+      s.config.noise != "normal"
+          ? fmt::format("its noise is {}, and truncation is of normal codes", s.config.noise)
+      : s.procedure->categories() > 0 ? "its procedure adds a categorical code to the noise"
+                                      : "";
+  if (!why.empty())
+    throw InputError(fmt::format("kant latent truncate does not apply to this cell: {}", why));
+  const int64_t dim = s.config.noise_dim, k = g.label_classes();
+  CellAddition add;
+  std::vector<Tensor> shown;
+  for (size_t t = 0; t < r.thresholds.size(); ++t) {
+    const double psi = r.thresholds[t];
+    Rng codes(r.seed, 2 + 2 * t), metric_rng(r.seed, 3 + 2 * t);
+    auto labelled = [&](int64_t n, std::optional<int64_t> label) {
+      NoGradGuard no_grad;
+      const Tensor z = latent::truncated_normal(n, dim, psi, codes);
+      if (k == 0) return Batch{g.forward(z).detach(), {}};
+      std::vector<int64_t> y = label ? std::vector<int64_t>(static_cast<size_t>(n), *label)
+                                     : s.generated_labels(codes, n);
+      return Batch{g.forward_conditional(z, one_hot(y, k)).detach(), y};
+    };
+    MetricContext ctx{
+        *s.dataset,       g,
+        s.scoring_critic, [&](int64_t n) { return labelled(n, std::nullopt).x; },
+        metric_rng,       [&](int64_t n) { return latent::truncated_normal(n, dim, psi, codes); },
+        "normal",         s.objective.get()};
+    ctx.label_classes = k;
+    ctx.generate_labelled = labelled;
+    shown.push_back(labelled(r.count, std::nullopt).x);
+    std::vector<std::string> values;
+    for (const MetricChoice& m : metrics) {
+      auto metric = registry.create<Metric, MetricFactory>(*m.choice.component, m.choice.params);
+      for (const auto& [name, v] : metric->compute(ctx)) {
+        add.final_metrics[fmt::format("latent_truncate.psi_{:g}.{}.{}", psi, m.name, name)] = v;
+        values.push_back(fmt::format("{}.{} = {:.5g}", m.name, name, v));
+      }
+    }
+    lines.push_back(fmt::format("truncate: ψ = {:g}: {}", psi,
+                                values.empty() ? "the cell has no metrics; samples stored"
+                                               : fmt::format("{}", fmt::join(values, ", "))));
+  }
+  std::vector<float> psis(r.thresholds.begin(), r.thresholds.end());
+  add.arrays["latent_truncate"]["thresholds"] =
+      Tensor::from({static_cast<int64_t>(psis.size())}, psis);
+  Tensor all = concat(shown, 0);
+  add.arrays["latent_truncate"]["samples"] =
+      split_rows(all, static_cast<int64_t>(shown.size()), r.count);
+  add.replace.insert("latent_truncate");
+  return add;
+}
+
 // invert: `count` data samples (seeded rows of the split) recovered as G(z) by optimising z.
 CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>& lines) {
   Network& g = s.sampler();
@@ -128,9 +189,10 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
   if (set) {
     const bool test = r.split == "test";
     if (test && !set->held_out.defined())
-      throw InputError(fmt::format("kant latent invert: --split test: dataset '{}' has no "
-                                   "held-out split; use --split train",
-                                   s.config.dataset.component->name()));
+      throw InputError(
+          fmt::format("kant latent invert: --split test: dataset '{}' has no "
+                      "held-out split; use --split train",
+                      s.config.dataset.component->name()));
     const Tensor& data = test ? set->held_out : set->data;
     const std::vector<int64_t>& all = test ? set->held_out_labels : set->labels;
     std::vector<int64_t> rows(static_cast<size_t>(data.size(0)));
@@ -142,9 +204,10 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
     for (int64_t i : rows) labels.push_back(all[static_cast<size_t>(i)]);
   } else {
     if (r.split == "test")
-      throw InputError(fmt::format("kant latent invert: --split test: dataset '{}' draws fresh "
-                                   "samples and has no held-out split; use --split train",
-                                   s.config.dataset.component->name()));
+      throw InputError(
+          fmt::format("kant latent invert: --split test: dataset '{}' draws fresh "
+                      "samples and has no held-out split; use --split train",
+                      s.config.dataset.component->name()));
     Batch b = s.dataset->sample_batch(r.count, rng);
     targets = b.x;
     labels = b.labels;
@@ -172,11 +235,12 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
   add.final_metrics["latent_invert.mse_median"] = quantile(mse, 0.5);
   add.final_metrics["latent_invert.mse_p90"] = quantile(mse, 0.9);
   add.replace.insert("latent_invert");
-  lines.push_back(fmt::format("invert: {} {} samples, {} Adam steps (lr {}, prior {}): "
-                              "reconstruction MSE mean {:.5g}, median {:.5g}, 90th percentile "
-                              "{:.5g}",
-                              n, r.split, r.inversion.iterations, r.inversion.lr,
-                              r.inversion.prior, mean, quantile(mse, 0.5), quantile(mse, 0.9)));
+  lines.push_back(
+      fmt::format("invert: {} {} samples, {} Adam steps (lr {}, prior {}): "
+                  "reconstruction MSE mean {:.5g}, median {:.5g}, 90th percentile "
+                  "{:.5g}",
+                  n, r.split, r.inversion.iterations, r.inversion.lr, r.inversion.prior, mean,
+                  quantile(mse, 0.5), quantile(mse, 0.9)));
   return add;
 }
 
@@ -196,14 +260,16 @@ LatentOutcome run_latent(const fs::path& file, const LatentRequest& r, const Reg
   }
   StopSignals stop;  // a signal asks to stop: nothing is written then, or the write completes
   LatentOutcome out;
-  CellAddition add =
-      r.operation == "interpolate" ? interpolate(s, r, out.lines) : invert(s, r, out.lines);
+  CellAddition add = r.operation == "interpolate" ? interpolate(s, r, out.lines)
+                     : r.operation == "truncate" ? truncate(s, cell.metrics, registry, r, out.lines)
+                                                 : invert(s, r, out.lines);
   if ((out.signal = stop_signal())) return out;
   std::optional<Claim> claim = Claim::acquire(claim_path(file), std::chrono::seconds(120));
   if (!claim)
-    throw InputError(fmt::format("{}: another kant holds this cell's claim; try again when it is "
-                                 "done",
-                                 file.string()));
+    throw InputError(
+        fmt::format("{}: another kant holds this cell's claim; try again when it is "
+                    "done",
+                    file.string()));
   add_to_cell_file(file, add);  // sealed anew and renamed over: the old file or the new, whole
   out.signal = stop_signal();
   return out;

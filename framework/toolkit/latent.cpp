@@ -1,4 +1,4 @@
-// Paths between codes and inversion by code optimisation (see latent.hpp).
+// Paths between codes, truncated codes and inversion by code optimisation (see latent.hpp).
 #include "kant/latent.hpp"
 
 #include <fmt/format.h>
@@ -9,6 +9,7 @@
 #include "kant/error.hpp"
 #include "kant/fit.hpp"
 #include "kant/ops.hpp"
+#include "kant/rng.hpp"
 
 namespace kant::latent {
 
@@ -42,12 +43,24 @@ Tensor interpolate(const Tensor& from, const Tensor& to, int64_t steps, bool sph
   return out;
 }
 
+Tensor truncated_normal(int64_t n, int64_t dim, double threshold, Rng& rng) {
+  if (!(threshold > 0)) throw Error("latent::truncated_normal: the threshold must be > 0");
+  Tensor z = Tensor::empty({n, dim});
+  float* d = z.data();
+  for (int64_t i = 0; i < n * dim; ++i) {
+    float v = rng.normal();
+    while (std::abs(v) > threshold) v = rng.normal();
+    d[i] = v;
+  }
+  return z;
+}
+
 Inversion invert(Network& generator, const Tensor& targets, const Tensor& start,
                  const Tensor& labels, const InversionOptions& o) {
   const int64_t n = targets.size(0);
   if (start.dim() != 2 || start.size(0) != n)
-    throw Error(fmt::format("latent::invert: start codes {} for {} targets",
-                            shape_str(start.shape()), n));
+    throw Error(
+        fmt::format("latent::invert: start codes {} for {} targets", shape_str(start.shape()), n));
   const int64_t dim = start.size(1);
   const int64_t per_sample = targets.numel() / n;
   Tensor z = start.clone().set_requires_grad(true);
@@ -59,8 +72,7 @@ Inversion invert(Network& generator, const Tensor& targets, const Tensor& start,
   // per-sample loss [n]: mean squared error over the sample's values, plus the prior
   auto losses = [&](const Tensor& codes, const Tensor& images) {
     Tensor err = mean(reshape(square(images - targets), {n, per_sample}), {1});
-    if (o.prior > 0)
-      err = err + mean(square(codes), {1}) * static_cast<float>(o.prior);
+    if (o.prior > 0) err = err + mean(square(codes), {1}) * static_cast<float>(o.prior);
     return err;
   };
   Tensor best_codes = start.clone(), best = Tensor::full({n}, INFINITY);

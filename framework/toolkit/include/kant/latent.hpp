@@ -1,5 +1,6 @@
 // The latent space of a trained generator: paths between codes (linear, and spherical as
-// White 2016 recommends for Gaussian codes) and the inversion of given samples by optimising the code (Metz et al. 2017's measure of mode
+// White 2016 recommends for Gaussian codes), the truncation trick (Brock et al. 2019) and the
+// inversion of given samples by optimising the code (Metz et al. 2017's measure of mode
 // coverage: a sample the generator cannot reconstruct lies outside what it covers).
 #pragma once
 #include <cstdint>
@@ -8,6 +9,10 @@
 #include "kant/module.hpp"
 #include "kant/tensor.hpp"
 
+namespace kant {
+class Rng;
+}
+
 namespace kant::latent {
 
 /// Codes on the paths from each row of `from` to the same row of `to` ([P, D] each): [P, K, D]
@@ -15,10 +20,14 @@ namespace kant::latent {
 /// sin((1 − t)Ω)/sin Ω·a + sin(tΩ)/sin Ω·b with cos Ω = ⟨a, b⟩/(‖a‖‖b‖), linear where Ω ≈ 0.
 Tensor interpolate(const Tensor& from, const Tensor& to, int64_t steps, bool spherical);
 
+/// n standard normal codes [n, dim] whose entries beyond ±threshold are drawn again until they
+/// fall inside (the truncation trick; Brock et al. 2019, §3.1): N(0, 1) conditioned on |z_j| ≤ ψ.
+Tensor truncated_normal(int64_t n, int64_t dim, double threshold, Rng& rng);
+
 struct InversionOptions {
   int64_t iterations = 500;
-  double lr = 0.05;   ///< Adam's step size on z
-  double prior = 0;   ///< λ of the prior penalty λ‖z‖²/D added to each sample's loss
+  double lr = 0.05;  ///< Adam's step size on z
+  double prior = 0;  ///< λ of the prior penalty λ‖z‖²/D added to each sample's loss
   /// Asked before each step; true ends the optimisation there (a signal, for a caller that
   /// then discards the result).
   std::function<bool()> stop = {};
