@@ -569,3 +569,24 @@ TEST_CASE("one metric listed twice with different parameters, under names of the
                     "tiny.yaml --set 'metrics=[{plugin: mode_coverage}, {plugin: mode_coverage}]'"),
                {"two metrics are stored as 'mode_coverage': give one a `name:`"});
 }
+
+TEST_CASE("every shipped experiment validates, in each of its profiles", "[daily][cli]") {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(kSource + "/experiments"))
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  REQUIRE(files.size() > 10);
+  for (const auto& f : files) {
+    const std::string text = file_text(f.string());
+    std::vector<std::string> profiles{""};
+    for (const char* p : {"quick", "full"})
+      if (text.find(std::string("\n  ") + p + ":") != std::string::npos)
+        profiles.push_back(std::string(" --profile ") + p);
+    for (const std::string& p : profiles) {
+      // from the repository root, where relative data paths (zoo's idx files) point
+      const CommandResult r = run_command("cd " + kSource + " && " +
+                                          kcmd("validate " + f.string() + p + " > /dev/null"));
+      INFO(f.string() << p << "\n" << r.output);
+      CHECK(r.exit_code == 0);
+    }
+  }
+}

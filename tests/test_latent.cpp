@@ -75,6 +75,37 @@ TEST_CASE("latent inversion recovers the code of a known affine generator", "[la
   CHECK(z[0] * z[0] + z[1] * z[1] < 0.5f * 0.5f + 1.0f);
 }
 
+TEST_CASE("latent search climbs a score to its closed-form optimum", "[latent]") {
+  // G(z) = Wz + b, score(x) = ⟨w, x⟩, prior λ‖z‖²/D: the maximum of ⟨Wᵀw, z⟩ − λ‖z‖²/D is at
+  // z* = D·Wᵀw/(2λ)
+  Rng rng(7);
+  auto g =
+      make_network("mlp", Role::generator, {2}, {3}, {{"hidden", std::vector<int64_t>{}}}, rng);
+  set_parameter(*g, "layers.0.weight", {1, 0.5f, -0.5f, 2, 0.25f, 1});
+  set_parameter(*g, "layers.0.bias", {0.1f, -0.2f, 0.3f});
+  const Tensor w = Tensor::from({3, 1}, {1, -1, 2});
+  auto score = [&](const Tensor& x) { return reshape(matmul(x, w), {x.size(0)}); };
+  latent::SearchOptions o;
+  o.iterations = 2000;
+  o.lr = 0.02;
+  o.prior = 1;
+  o.points = 5;
+  const latent::Search s =
+      latent::search(*g, score, Tensor::from({2, 2}, {0, 0, 1, -1}), Tensor(), o);
+  CHECK(s.codes.shape() == Shape{2, 5, 2});
+  // W = [[1, 0.5], [−0.5, 2], [0.25, 1]]: Wᵀw = (1 + 0.5 + 0.5, 0.5 − 2 + 2) = (2, 0.5), and
+  // z* = 2·(2, 0.5)/2 = (2, 0.5)
+  const std::vector<float> c = s.codes.to_vector();
+  for (int i : {0, 1}) {
+    CHECK(c[static_cast<size_t>(i * 10 + 8)] == Approx(2).margin(1e-3));
+    CHECK(c[static_cast<size_t>(i * 10 + 9)] == Approx(0.5).margin(1e-3));
+  }
+  CHECK(c[0] == 0);  // the path starts at the start
+  const std::vector<float> v = s.scores.to_vector();
+  CHECK(v[4] > v[0]);
+  CHECK(v[9] > v[5]);
+}
+
 TEST_CASE("the truncation trick: N(0, 1) conditioned on |z| ≤ ψ", "[latent]") {
   Rng rng(9);
   const std::vector<float> z = latent::truncated_normal(20000, 2, 1.0, rng).to_vector();
@@ -287,4 +318,58 @@ TEST_CASE("kant latent truncate: samples of truncated codes and the cell's metri
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("its noise is uniform, and truncation is of normal codes"));
   CHECK(sha256_file(other) == digest);
+}
+
+TEST_CASE("kant latent search and arithmetic score samples with the feature network",
+          "[latent][cli][e2e]") {
+  Scratch s;
+  const std::string digits =
+      "name: digits\nbase:\n  dataset: digits\n  generator: {plugin: mlp, hidden: [32], "
+      "noise_dim: 4, output_activation: tanh}\n  critic: {plugin: mlp, hidden: [32]}\n  "
+      "objective: nonsaturating\n  optimizer: {plugin: adam, lr: 1.0e-3}\n  train: {steps: 30, "
+      "batch_size: 32, samples: 0}\nseeds: [0]\n";
+  REQUIRE(run_command(kant_exe() + " run " + s.write("digits.yaml", digits) +
+                      " --threads 1 --quiet --results " + s.results().string())
+              .exit_code == 0);
+  const fs::path cell = only_cell(s.results() / "digits");
+  CommandResult r = run_command(kant_exe() + " latent search " + cell.string() +
+                                " --class 4 --count 3 --iterations 40 --lr 0.1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const CellSummary after = read_cell_summary(cell);
+  // the search raises the class's logit and probability
+  CHECK(after.final_metrics.at("latent_search.score_end") >
+        after.final_metrics.at("latent_search.score_start"));
+  CHECK(after.final_metrics.at("latent_search.probability_end") >
+        after.final_metrics.at("latent_search.probability_start"));
+  Shape shape;
+  read_cell_dataset(cell, "arrays/latent_search/samples", &shape);
+  CHECK(shape == Shape{3, 8, 1, 8, 8});
+  // arithmetic: the classes the generator makes most of, by the feature network
+  r = run_command(kant_exe() + " latent arithmetic " + cell.string() + " --plus 1 --minus 7");
+  INFO(r.output);
+  if (r.exit_code == 0) {
+    CHECK_THAT(r.output, Catch::Contains("arithmetic: +1 ("));
+    const std::vector<double> signs = read_cell_dataset(cell, "arrays/latent_arithmetic/signs");
+    CHECK(signs == std::vector<double>{1, -1});
+    read_cell_dataset(cell, "arrays/latent_arithmetic/result_samples", &shape);
+    CHECK(shape == Shape{8, 1, 8, 8});
+  } else {  // a class the generator never made is refused by name
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("generated samples is of class"));
+  }
+  // refused: no class to search; a data set without images; an option of another operation
+  const std::string digest = sha256_file(cell);
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {"search " + cell.string(), "give --class C"},
+           {"search " + cell.string() + " --class 12", "the data set's classes are 0 to 9"},
+           {"arithmetic " + cell.string(), "give --plus"},
+           {"arithmetic " + cell.string() + " --plus 1 --class 2",
+            "--class is an option of kant latent interpolate, search"}}) {
+    r = run_command(kant_exe() + " latent " + args);
+    INFO(args << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(says));
+  }
+  CHECK(sha256_file(cell) == digest);
 }

@@ -1,8 +1,9 @@
-// kant latent: paths between codes, truncated codes and inversion of data samples on a finished
-// cell's stored generator, stored into its file (runs/latent.hpp).
+// kant latent: paths between codes, truncated codes, searched codes, code arithmetic and inversion
+// of data samples on a finished cell's stored generator, stored into its file (runs/latent.hpp).
 #include "runs/latent.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,7 +20,7 @@ namespace kant::cli {
 Command add_latent(CLI::App& kant) {
   struct Args {
     std::string operation, file, seed, label, pairs, steps, thresholds, count, split, iterations,
-        lr, prior;
+        lr, prior, plus, minus;
     bool spherical = false;
   };
   auto a = std::make_shared<Args>();
@@ -27,17 +28,20 @@ Command add_latent(CLI::App& kant) {
       "latent",
       "the latent space of a finished cell's stored generator (its EMA when it keeps one): "
       "interpolate (paths between codes as image strips), truncate (samples of truncated codes "
-      "and the cell's metrics on them; Brock et al. 2019) or invert (data samples recovered as "
+      "and the cell's metrics on them; Brock et al. 2019) search (codes that maximise the "
+      "feature network's logit of a class; Kang et al. 2017), arithmetic (mean codes of classes "
+      "added and subtracted; Radford et al. 2016) or invert (data samples recovered as "
       "G(z) by optimising z; Metz et al. 2017's mode-coverage measure); the results are stored "
       "in the cell's file, rewritten whole or not at all, and shown by kant report");
   app->group("Commands");
-  app->add_option("OPERATION", a->operation, "interpolate, truncate or invert")->required();
+  app->add_option("OPERATION", a->operation, "interpolate, truncate, search, arithmetic or invert")
+      ->required();
   app->add_option("CELL", a->file, "a cell file (results/<experiment>/cells/<id>.h5)")->required();
   app->add_option("--seed", a->seed, "seed of the codes and data rows drawn (default 0)")
       ->type_name("S");
   app->add_option("--class", a->label,
                   "interpolate: the class of every path (a conditional generator; default: "
-                  "drawn as in training)")
+                  "drawn as in training); search: the class whose logit is maximised")
       ->type_name("C");
   app->add_option("--pairs", a->pairs, "interpolate: paths (default 4)")->type_name("P");
   app->add_option("--steps", a->steps, "interpolate: codes per path, ends included (default 8)")
@@ -49,38 +53,49 @@ Command add_latent(CLI::App& kant) {
                   "from N(0, 1) conditioned on |z_j| ≤ ψ")
       ->type_name("ψ,…");
   app->add_option("--count", a->count,
-                  "invert: data samples to recover; truncate: samples stored per ψ (default 64)")
+                  "invert: data samples to recover; truncate: samples stored per ψ; search: "
+                  "codes searched (default 64)")
       ->type_name("N");
   app->add_option("--split", a->split,
                   "invert: train (default) or test (the data set's held-out split)")
       ->type_name("SPLIT");
-  app->add_option("--iterations", a->iterations, "invert: Adam steps on z (default 500)")
+  app->add_option("--plus", a->plus, "arithmetic: classes whose mean codes are added (A,B,…)")
+      ->type_name("A,…");
+  app->add_option("--minus", a->minus, "arithmetic: classes whose mean codes are subtracted")
+      ->type_name("C,…");
+  app->add_option("--iterations", a->iterations,
+                  "invert, search: Adam steps on z (default 500, 200)")
       ->type_name("T");
-  app->add_option("--lr", a->lr, "invert: Adam's step size (default 0.05)")->type_name("LR");
-  app->add_option("--prior", a->prior, "invert: weight λ of the prior penalty λ‖z‖²/D (default 0)")
+  app->add_option("--lr", a->lr, "invert, search: Adam's step size (default 0.05)")
+      ->type_name("LR");
+  app->add_option("--prior", a->prior,
+                  "invert, search: weight λ of the prior penalty λ‖z‖²/D (default 0, 0.1)")
       ->type_name("λ");
   return {
       app, [a] {
         LatentRequest r;
         r.operation = a->operation;
         r.spherical = a->spherical;
-        const std::vector<std::string> operations{"interpolate", "truncate", "invert"};
+        const std::vector<std::string> operations{"interpolate", "truncate", "search", "arithmetic",
+                                                  "invert"};
         if (std::find(operations.begin(), operations.end(), r.operation) == operations.end())
-          throw InputError(fmt::format(
-              "kant latent: unknown operation '{}'{}; expected interpolate, truncate or invert",
-              r.operation, did_you_mean(r.operation, operations)));
+          throw InputError(fmt::format("kant latent: unknown operation '{}'{}; expected {}",
+                                       r.operation, did_you_mean(r.operation, operations),
+                                       fmt::join(operations, ", ")));
         require_file(a->file);
         // options of the other operation cannot apply: refused, never ignored
         const std::map<std::string, std::pair<const std::string*, std::string>> only{
-            {"--class", {&a->label, "interpolate"}},
+            {"--class", {&a->label, "interpolate, search"}},
             {"--pairs", {&a->pairs, "interpolate"}},
             {"--steps", {&a->steps, "interpolate"}},
             {"--thresholds", {&a->thresholds, "truncate"}},
-            {"--count", {&a->count, "invert, truncate"}},
+            {"--count", {&a->count, "invert, truncate, search"}},
+            {"--plus", {&a->plus, "arithmetic"}},
+            {"--minus", {&a->minus, "arithmetic"}},
             {"--split", {&a->split, "invert"}},
-            {"--iterations", {&a->iterations, "invert"}},
-            {"--lr", {&a->lr, "invert"}},
-            {"--prior", {&a->prior, "invert"}}};
+            {"--iterations", {&a->iterations, "invert, search"}},
+            {"--lr", {&a->lr, "invert, search"}},
+            {"--prior", {&a->prior, "invert, search"}}};
         for (const auto& [option, what] : only)
           if (!what.first->empty() && what.second.find(r.operation) == std::string::npos)
             throw InputError(fmt::format("kant latent {}: {} is an option of kant latent {}",
@@ -117,10 +132,18 @@ Command add_latent(CLI::App& kant) {
             throw InputError(fmt::format("--split must be train or test, got '{}'", a->split));
           r.split = a->split;
         }
-        if (!a->iterations.empty())
-          r.inversion.iterations = positive_int("iterations", a->iterations);
-        if (!a->lr.empty()) r.inversion.lr = non_negative("--lr", a->lr);
-        if (!a->prior.empty()) r.inversion.prior = non_negative("--prior", a->prior);
+        if (!a->iterations.empty()) r.iterations = positive_int("iterations", a->iterations);
+        if (!a->lr.empty()) r.lr = non_negative("--lr", a->lr);
+        if (!a->prior.empty()) r.prior = non_negative("--prior", a->prior);
+        auto classes = [&](const std::string& option, const std::string& text) {
+          std::vector<int64_t> out;
+          std::stringstream list(text);
+          for (std::string item; std::getline(list, item, ',');)
+            out.push_back(static_cast<int64_t>(non_negative(option, item)));
+          return out;
+        };
+        if (!a->plus.empty()) r.plus = classes("--plus", a->plus);
+        if (!a->minus.empty()) r.minus = classes("--minus", a->minus);
         Registry registry = Registry::load_default();
         const LatentOutcome out = run_latent(a->file, r, registry);
         if (out.signal) {

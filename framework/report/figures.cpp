@@ -337,13 +337,15 @@ std::string cell_closest_svg(const CellSummary& c, const std::string& title) {
   return "";
 }
 
-// Paths between codes (kant latent interpolate: arrays/latent_interpolate/samples [P, K, …]), one
-// row per path, or the path points over the data (2-D); "" when the cell stored none.
-std::string cell_latent_paths_svg(const CellSummary& c, const std::string& title) {
+// Samples along paths in the latent space, `dataset` [P, K, …] (kant latent interpolate's paths
+// between codes, kant latent search's paths of z), one row per path, or the path points over the
+// data (2-D); "" when the cell stored none.
+std::string cell_latent_paths_svg(const CellSummary& c, const std::string& dataset,
+                                  const std::string& title) {
   Shape shape;
   std::vector<double> paths, real;
   try {
-    paths = read_cell_dataset(c.path, "arrays/latent_interpolate/samples", &shape);
+    paths = read_cell_dataset(c.path, dataset, &shape);
   } catch (const Error&) {
     return "";
   }
@@ -390,6 +392,36 @@ std::string cell_truncation_svg(const CellSummary& c, const std::string& title) 
   return samples_svg(grid, 0, rows * columns, each, {}, full, {}, rows * columns, columns);
 }
 
+// Code arithmetic (kant latent arithmetic): the samples of each class's mean code, then those of
+// the result and of codes near it, one row each; "" when the cell stored none.
+std::string cell_arithmetic_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> means, result, classes, signs;
+  try {
+    means = read_cell_dataset(c.path, "arrays/latent_arithmetic/class_samples", &shape);
+    result = read_cell_dataset(c.path, "arrays/latent_arithmetic/result_samples");
+    classes = read_cell_dataset(c.path, "arrays/latent_arithmetic/classes");
+    signs = read_cell_dataset(c.path, "arrays/latent_arithmetic/signs");
+  } catch (const Error&) {
+    return "";
+  }
+  const Shape each(shape.begin() + 1, shape.end());
+  const size_t per = means.size() / classes.size(), near = result.size() / per;
+  std::string expression;
+  for (size_t k = 0; k < classes.size(); ++k)
+    expression += fmt::format("{}{:g}", signs[k] > 0 ? (k ? " + " : "") : " − ", classes[k]);
+  std::vector<double> grid;
+  for (size_t k = 0; k < classes.size(); ++k) {  // each mean's sample, then blanks to the row end
+    grid.insert(grid.end(), means.begin() + static_cast<std::ptrdiff_t>(k * per),
+                means.begin() + static_cast<std::ptrdiff_t>((k + 1) * per));
+    grid.insert(grid.end(), (near - 1) * per, -1.0);
+  }
+  grid.insert(grid.end(), result.begin(), result.end());
+  return samples_svg(grid, 0, (classes.size() + 1) * near, each, {},
+                     fmt::format("{}: {} (means, then result)", title, expression), {},
+                     (classes.size() + 1) * near, near);
+}
+
 // Inversion (kant latent invert): the data samples (top row) above G(z*) of the codes found, or
 // both over each other (2-D), with the mean reconstruction MSE; "" when the cell stored none.
 std::string cell_inversion_svg(const CellSummary& c, const std::string& title) {
@@ -432,7 +464,15 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
       {"memorisation: generated images closest to a training image", "closest",
        [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }},
       {"latent paths (kant latent interpolate)", "latent_paths",
-       [](const CellSummary& c, const std::string& t) { return cell_latent_paths_svg(c, t); }},
+       [](const CellSummary& c, const std::string& t) {
+         return cell_latent_paths_svg(c, "arrays/latent_interpolate/samples", t);
+       }},
+      {"latent search (kant latent search): each code's path, start to end", "latent_search",
+       [](const CellSummary& c, const std::string& t) {
+         return cell_latent_paths_svg(c, "arrays/latent_search/samples", t);
+       }},
+      {"code arithmetic (kant latent arithmetic)", "arithmetic",
+       [](const CellSummary& c, const std::string& t) { return cell_arithmetic_svg(c, t); }},
       {"truncated codes (kant latent truncate)", "truncation",
        [](const CellSummary& c, const std::string& t) { return cell_truncation_svg(c, t); }},
       {"inversion (kant latent invert): data, and G of the codes found", "inversion",

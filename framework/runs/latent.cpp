@@ -5,9 +5,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "kant/autodiff.hpp"
+#include "kant/classifier.hpp"
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
 #include "runs/child_process.hpp"
@@ -179,6 +181,171 @@ CellAddition truncate(Session& s, const std::vector<MetricChoice>& metrics,
   return add;
 }
 
+// The feature network of the cell's data set (sample_quality's, from the cache or trained once):
+// its logits score generated images by class.
+std::unique_ptr<ConvClassifier> feature_network(Session& s, const std::string& operation) {
+  const std::optional<LabelledSet> set = s.dataset->labelled();
+  if (!set || set->data.dim() != 4)
+    throw InputError(
+        fmt::format("kant latent {} needs the feature network of a labelled image "
+                    "data set, and dataset '{}' is not one",
+                    operation, s.config.dataset.component->name()));
+  return cached_conv_classifier(*set, ConvClassifierSettings{}, "");
+}
+
+// Mean softmax probability of class c over rows of logits [n, K].
+double mean_probability(const Tensor& logits, int64_t c) {
+  const int64_t n = logits.size(0), k = logits.size(1);
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* l = logits.data() + i * k;
+    const float top = *std::max_element(l, l + k);
+    double sum = 0;
+    for (int64_t j = 0; j < k; ++j) sum += std::exp(double(l[j] - top));
+    total += std::exp(double(l[c] - top)) / sum;
+  }
+  return total / double(n);
+}
+
+// search: `count` codes moved by Adam to maximise the feature network's logit of class C minus
+// λ‖z‖²/D (Kang et al. 2017's "optimize with GAN"); the paths of z, their samples and scores.
+CellAddition search(Session& s, const LatentRequest& r, std::vector<std::string>& lines) {
+  Network& g = s.sampler();
+  if (!r.label) throw InputError("kant latent search: give --class C, the class to maximise");
+  std::unique_ptr<ConvClassifier> net = feature_network(s, "search");
+  const int64_t c = *r.label, n = r.count;
+  if (c >= net->classes())
+    throw InputError(
+        fmt::format("kant latent search: --class {}: the data set's classes are 0 "
+                    "to {}",
+                    c, net->classes() - 1));
+  Rng rng(r.seed, 4);
+  const Tensor start = s.generator_input(rng, n);
+  auto same_class = [&](int64_t rows) {
+    return g.label_classes() > 0
+               ? one_hot(std::vector<int64_t>(static_cast<size_t>(rows), c), g.label_classes())
+               : Tensor();
+  };
+  latent::SearchOptions o;
+  o.iterations = r.iterations.value_or(o.iterations);
+  o.lr = r.lr.value_or(o.lr);
+  o.prior = r.prior.value_or(o.prior);
+  o.stop = [] { return stop_signal() != 0; };
+  const latent::Search found = latent::search(
+      g, [&](const Tensor& x) { return reshape(slice(net->forward(x), 1, c, c + 1), {n}); }, start,
+      same_class(n), o);
+  NoGradGuard no_grad;
+  const int64_t dim = start.size(1), points = o.points;
+  const Tensor codes = reshape(found.codes, {n * points, dim}), y = same_class(n * points);
+  const Tensor samples =
+      (y.defined() ? g.forward_conditional(codes, y) : g.forward(codes)).detach();
+  const Tensor logits = net->forward(samples);
+  std::vector<int64_t> first, last;
+  for (int64_t i = 0; i < n; ++i) {
+    first.push_back(i * points);
+    last.push_back(i * points + points - 1);
+  }
+  const double p0 = mean_probability(take_rows(logits, first), c),
+               p1 = mean_probability(take_rows(logits, last), c);
+  double s0 = 0, s1 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    s0 += found.scores.data()[i * points] / double(n);
+    s1 += found.scores.data()[i * points + points - 1] / double(n);
+  }
+  CellAddition add;
+  auto& arrays = add.arrays["latent_search"];
+  arrays["codes"] = found.codes;
+  arrays["scores"] = found.scores;
+  arrays["samples"] = split_rows(samples, n, points);
+  add.final_metrics["latent_search.score_start"] = s0;
+  add.final_metrics["latent_search.score_end"] = s1;
+  add.final_metrics["latent_search.probability_start"] = p0;
+  add.final_metrics["latent_search.probability_end"] = p1;
+  add.replace.insert("latent_search");
+  lines.push_back(
+      fmt::format("search: class {}, {} codes, {} Adam steps (lr {}, prior {}): logit "
+                  "{:.4g} → {:.4g}, probability {:.4g} → {:.4g}",
+                  c, n, o.iterations, o.lr, o.prior, s0, s1, p0, p1));
+  return add;
+}
+
+// arithmetic: the mean code of the generated samples the feature network assigns to each class of
+// `plus` and `minus` (among kArithmeticPool), Σ plus − Σ minus, and samples of that code and of 7
+// codes near it (+ N(0, 0.25²) noise, as Radford et al. 2016 vary the result).
+constexpr int64_t kArithmeticPool = 2000;
+constexpr int64_t kNear = 8;
+CellAddition arithmetic(Session& s, const LatentRequest& r, std::vector<std::string>& lines) {
+  Network& g = s.sampler();
+  if (g.label_classes() > 0)
+    throw InputError(
+        "kant latent arithmetic: this generator takes its class as an input; "
+        "arithmetic on mean codes is for unconditional generators");
+  if (r.plus.empty()) throw InputError("kant latent arithmetic: give --plus A[,B…] (classes)");
+  std::unique_ptr<ConvClassifier> net = feature_network(s, "arithmetic");
+  Rng rng(r.seed, 5);
+  NoGradGuard no_grad;
+  const Tensor pool = s.generator_input(rng, kArithmeticPool);
+  const int64_t dim = pool.size(1);
+  const std::vector<int64_t> predicted = net->predict(g.forward(pool).detach());
+  std::vector<int64_t> classes = r.plus;
+  classes.insert(classes.end(), r.minus.begin(), r.minus.end());
+  Tensor means = Tensor::zeros({static_cast<int64_t>(classes.size()), dim});
+  std::vector<float> result(static_cast<size_t>(dim), 0.0f), signs;
+  std::vector<std::string> counts;
+  for (size_t k = 0; k < classes.size(); ++k) {
+    const int64_t c = classes[k];
+    if (c >= net->classes())
+      throw InputError(
+          fmt::format("kant latent arithmetic: class {}: the data set's classes are "
+                      "0 to {}",
+                      c, net->classes() - 1));
+    int64_t members = 0;
+    float* m = means.data() + static_cast<int64_t>(k) * dim;
+    for (int64_t i = 0; i < kArithmeticPool; ++i)
+      if (predicted[static_cast<size_t>(i)] == c) {
+        ++members;
+        for (int64_t j = 0; j < dim; ++j) m[j] += pool.data()[i * dim + j];
+      }
+    if (members == 0)
+      throw InputError(
+          fmt::format("kant latent arithmetic: none of {} generated samples is of "
+                      "class {} by the feature network",
+                      kArithmeticPool, c));
+    signs.push_back(k < r.plus.size() ? 1.0f : -1.0f);
+    for (int64_t j = 0; j < dim; ++j) {
+      m[j] /= static_cast<float>(members);
+      result[static_cast<size_t>(j)] += signs.back() * m[j];
+    }
+    counts.push_back(fmt::format("{}{} ({} samples)", signs.back() > 0 ? "+" : "−", c, members));
+  }
+  Tensor near = rng.normal_tensor({kNear, dim}, 0.0f, 0.25f);  // row 0: the result itself
+  for (int64_t i = 0; i < kNear; ++i)
+    for (int64_t j = 0; j < dim; ++j)
+      near.data()[i * dim + j] =
+          (i == 0 ? 0.0f : near.data()[i * dim + j]) + result[static_cast<size_t>(j)];
+  const Tensor images = g.forward(near).detach();
+  const std::vector<int64_t> got = net->predict(images);
+  CellAddition add;
+  auto& arrays = add.arrays["latent_arithmetic"];
+  const std::vector<float> as_float(classes.begin(), classes.end()),
+      got_float(got.begin(), got.end());
+  arrays["classes"] = Tensor::from({static_cast<int64_t>(classes.size())}, as_float);
+  arrays["signs"] = Tensor::from({static_cast<int64_t>(classes.size())}, signs);
+  arrays["class_means"] = means;
+  arrays["class_samples"] = g.forward(means).detach();
+  arrays["result_codes"] = near;
+  arrays["result_samples"] = images;
+  arrays["result_classes"] = Tensor::from({kNear}, got_float);
+  add.replace.insert("latent_arithmetic");
+  std::vector<std::string> got_text;
+  for (int64_t c : got) got_text.push_back(std::to_string(c));
+  lines.push_back(
+      fmt::format("arithmetic: {} over {} generated samples; the result and {} codes "
+                  "near it are classified {}",
+                  fmt::join(counts, " "), kArithmeticPool, kNear - 1, fmt::join(got_text, " ")));
+  return add;
+}
+
 // invert: `count` data samples (seeded rows of the split) recovered as G(z) by optimising z.
 CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>& lines) {
   Network& g = s.sampler();
@@ -220,7 +387,10 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
     y = one_hot(labels, k);
   }
   const Tensor start = s.generator_input(rng, n);
-  latent::InversionOptions options = r.inversion;
+  latent::InversionOptions options;
+  options.iterations = r.iterations.value_or(options.iterations);
+  options.lr = r.lr.value_or(options.lr);
+  options.prior = r.prior.value_or(options.prior);
   options.stop = [] { return stop_signal() != 0; };
   latent::Inversion inv = latent::invert(g, targets, start, y, options);
   CellAddition add;
@@ -239,7 +409,7 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
       fmt::format("invert: {} {} samples, {} Adam steps (lr {}, prior {}): "
                   "reconstruction MSE mean {:.5g}, median {:.5g}, 90th percentile "
                   "{:.5g}",
-                  n, r.split, r.inversion.iterations, r.inversion.lr, r.inversion.prior, mean,
+                  n, r.split, options.iterations, options.lr, options.prior, mean,
                   quantile(mse, 0.5), quantile(mse, 0.9)));
   return add;
 }
@@ -249,20 +419,28 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
 LatentOutcome run_latent(const fs::path& file, const LatentRequest& r, const Registry& registry) {
   Loaded cell = load_cell(file, registry);
   Session& s = *cell.session;
-  if (r.label) {
+  if (r.label && r.operation == "interpolate") {
     const int64_t k = s.sampler().label_classes();
     if (k == 0)
       throw InputError(fmt::format("{}: --class {}: this cell's generator takes no class",
                                    file.string(), *r.label));
-    if (*r.label < 0 || *r.label >= k)
+    if (*r.label >= k)
       throw InputError(fmt::format("{}: --class {}: the generator's classes are 0 to {}",
                                    file.string(), *r.label, k - 1));
   }
   StopSignals stop;  // a signal asks to stop: nothing is written then, or the write completes
   LatentOutcome out;
-  CellAddition add = r.operation == "interpolate" ? interpolate(s, r, out.lines)
-                     : r.operation == "truncate" ? truncate(s, cell.metrics, registry, r, out.lines)
-                                                 : invert(s, r, out.lines);
+  CellAddition add;
+  if (r.operation == "interpolate")
+    add = interpolate(s, r, out.lines);
+  else if (r.operation == "truncate")
+    add = truncate(s, cell.metrics, registry, r, out.lines);
+  else if (r.operation == "search")
+    add = search(s, r, out.lines);
+  else if (r.operation == "arithmetic")
+    add = arithmetic(s, r, out.lines);
+  else
+    add = invert(s, r, out.lines);
   if ((out.signal = stop_signal())) return out;
   std::optional<Claim> claim = Claim::acquire(claim_path(file), std::chrono::seconds(120));
   if (!claim)

@@ -55,6 +55,43 @@ Tensor truncated_normal(int64_t n, int64_t dim, double threshold, Rng& rng) {
   return z;
 }
 
+Search search(Network& generator, const std::function<Tensor(const Tensor&)>& score,
+              const Tensor& start, const Tensor& labels, const SearchOptions& o) {
+  if (start.dim() != 2) throw Error("latent::search: start codes must be [n, D]");
+  if (o.points < 2) throw Error("latent::search: a path keeps at least its 2 ends");
+  const int64_t n = start.size(0), dim = start.size(1);
+  Tensor z = start.clone().set_requires_grad(true);
+  fit::Adam adam({z}, static_cast<float>(o.lr));
+  Search out{Tensor::empty({n, o.points, dim}), Tensor::empty({n, o.points})};
+  int64_t kept = 0;
+  for (int64_t it = 0; it <= o.iterations; ++it) {
+    const Tensor x =
+        labels.defined() ? generator.forward_conditional(z, labels) : generator.forward(z);
+    const Tensor s = score(x);
+    // keep the codes at iterations round(j·T/(points − 1)), j = 0…points−1
+    if (kept < o.points && it == (kept * o.iterations + (o.points - 1) / 2) / (o.points - 1)) {
+      for (int64_t i = 0; i < n; ++i) {
+        std::copy(z.data() + i * dim, z.data() + (i + 1) * dim,
+                  out.codes.data() + (i * o.points + kept) * dim);
+        out.scores.data()[i * o.points + kept] = s.data()[i];
+      }
+      ++kept;
+    }
+    if (it == o.iterations || (o.stop && o.stop())) break;
+    Tensor objective = s;
+    if (o.prior > 0) objective = objective - mean(square(z), {1}) * static_cast<float>(o.prior);
+    adam.step(grad({-sum(objective)}, {z}));
+  }
+  if (kept < o.points)  // stopped early: the rest of the path is where it stopped
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = kept; j < o.points; ++j) {
+        std::copy(z.data() + i * dim, z.data() + (i + 1) * dim,
+                  out.codes.data() + (i * o.points + j) * dim);
+        out.scores.data()[i * o.points + j] = out.scores.data()[i * o.points + kept - 1];
+      }
+  return out;
+}
+
 Inversion invert(Network& generator, const Tensor& targets, const Tensor& start,
                  const Tensor& labels, const InversionOptions& o) {
   const int64_t n = targets.size(0);

@@ -24,6 +24,26 @@ Tensor interpolate(const Tensor& from, const Tensor& to, int64_t steps, bool sph
 /// fall inside (the truncation trick; Brock et al. 2019, §3.1): N(0, 1) conditioned on |z_j| ≤ ψ.
 Tensor truncated_normal(int64_t n, int64_t dim, double threshold, Rng& rng);
 
+struct SearchOptions {
+  int64_t iterations = 200;
+  double lr = 0.05;    ///< Adam's step size on z
+  double prior = 0.1;  ///< λ of the prior penalty λ‖z‖²/D subtracted from the score
+  int64_t points = 8;  ///< codes kept along each path, the start and the end included
+  std::function<bool()> stop = {};  ///< as InversionOptions::stop
+};
+
+struct Search {
+  Tensor codes;   ///< [n, points, D], each path of z
+  Tensor scores;  ///< [n, points], the score at each kept code
+};
+
+/// Maximises score(G(z)) − λ‖z‖²/D over each row of `start` [n, D] by Adam ("optimize with
+/// GAN", Kang et al. 2017): `score` maps a batch of samples to one differentiable value per row
+/// [n]; `labels` (one-hot, or undefined) condition a conditional generator. Keeps `points` codes
+/// evenly spaced along each path. The networks' weights are not changed.
+Search search(Network& generator, const std::function<Tensor(const Tensor&)>& score,
+              const Tensor& start, const Tensor& labels, const SearchOptions& options);
+
 struct InversionOptions {
   int64_t iterations = 500;
   double lr = 0.05;  ///< Adam's step size on z
