@@ -73,6 +73,16 @@ std::vector<int> processes_matching(const std::string& needle) {
   return pids;
 }
 
+std::filesystem::path only_cell(const std::filesystem::path& experiment) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(experiment / "cells"))
+    if (e.path().extension() == ".h5") files.push_back(e.path());
+  if (files.size() != 1)
+    throw Error(experiment.string() + ": " + std::to_string(files.size()) +
+                " cell files, where one was expected");
+  return files[0];
+}
+
 std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir,
                                                   const std::string& needle) {
   std::vector<std::filesystem::path> out;

@@ -100,6 +100,8 @@ int wait_command(int pid);
 /// Pids of live processes whose command line contains `needle` (from /proc).
 std::vector<int> processes_matching(const std::string& needle);
 /// Files below `dir` whose name contains `needle`.
+/// The one cell file (cells/*.h5) of an experiment folder; an Error when there are none or several.
+std::filesystem::path only_cell(const std::filesystem::path& experiment);
 std::vector<std::filesystem::path> files_matching(const std::filesystem::path& dir,
                                                   const std::string& needle);
 /// The contents of a file ("" if it cannot be read).

@@ -134,14 +134,6 @@ struct Scratch {
   }
 };
 
-fs::path only_cell(const fs::path& experiment) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(experiment / "cells"))
-    if (e.path().extension() == ".h5") files.push_back(e.path());
-  REQUIRE(files.size() == 1);
-  return files[0];
-}
-
 const char* kRing =
     "name: ring\n"
     "base:\n"

@@ -119,15 +119,6 @@ void expect_applies(const std::string& base, const std::string& block) {
   CHECK_THAT(r.output, Catch::Contains("1 cells, all valid"));
 }
 
-// the one cell file of an experiment folder
-fs::path only_cell(const fs::path& experiment) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(experiment / "cells"))
-    if (e.path().extension() == ".h5") files.push_back(e.path());
-  REQUIRE(files.size() == 1);
-  return files[0];
-}
-
 // cell files of a folder by their labels ("method=GP seed=0")
 std::map<std::string, fs::path> cells_by_label(const fs::path& experiment) {
   std::map<std::string, fs::path> out;
