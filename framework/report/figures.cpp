@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -592,9 +593,47 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       std::string v = p.panels.empty() ? "" : cell_label(c, p.panels);
       if (std::find(panels.begin(), panels.end(), v) == panels.end()) panels.push_back(v);
     }
-    // one plot of the cells `keep` selects: a line per cell
+    // one plot of the cells `keep` selects: a line per cell, or with `over` a line per `lines`
+    // value (and seed) through the cells' final values at their labels on that axis
     auto plot_of = [&](const std::function<bool(const CellSummary&)>& keep, svg::PlotOptions o) {
       std::vector<svg::Series> series;
+      if (!p.over.empty()) {
+        for (const CellSummary& c : cells) {
+          if (!keep(c) || c.status != CellStatus::complete) continue;
+          std::string label = p.lines.empty() ? p.y : cell_label(c, p.lines);
+          const std::string seed = cell_label(c, "seed");
+          if (!seed.empty() && p.lines != "seed") label += " (seed " + seed + ")";
+          const std::string at = cell_label(c, p.over);
+          double x = 0;
+          const auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), x);
+          if (ec != std::errc() || end != at.data() + at.size()) {
+            problems.push_back(fmt::format("plot {}: the label '{}' on axis {} is not a number",
+                                           p.name, at, p.over));
+            continue;
+          }
+          const auto v = c.final_metrics.find(p.y);
+          if (v == c.final_metrics.end()) continue;
+          auto line = std::find_if(series.begin(), series.end(),
+                                   [&](const svg::Series& s) { return s.label == label; });
+          if (line == series.end()) {
+            series.push_back({});
+            series.back().label = label;
+            line = series.end() - 1;
+          }
+          line->x.push_back(x);
+          line->y.push_back(v->second);
+        }
+        for (svg::Series& s : series) {  // sorted by x
+          std::vector<size_t> order(s.x.size());
+          for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+          std::sort(order.begin(), order.end(),
+                    [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+          std::vector<double> x, y;
+          for (size_t i : order) x.push_back(s.x[i]), y.push_back(s.y[i]);
+          s.x = std::move(x), s.y = std::move(y);
+        }
+        return svg::plot(series, o);
+      }
       for (const CellSummary& c : cells) {
         if (!keep(c) || c.status == CellStatus::failed) continue;
         svg::Series s;
@@ -620,7 +659,7 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       svg::PlotOptions o;
       o.title = p.title.empty() ? p.y : p.title;
       if (!panel.empty()) o.title += fmt::format(" — {} = {}", p.panels, panel);
-      o.x_label = p.x.empty() ? "step" : p.x;
+      o.x_label = !p.over.empty() ? p.over : p.x.empty() ? "step" : p.x;
       o.y_label = p.y;
       o.log_y = p.log_y;
       o.equal_aspect = p.equal_aspect;

@@ -50,8 +50,9 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
   if (!n.is_map()) throw ConfigError(n.mark, "a plot must be a map {y: dataset, lines: axis, ...}");
   PlotSpec p;
   p.name = fmt::format("plot{}", index + 1);
-  const std::vector<std::string> keys{"name", "x",       "y",     "panels",       "lines",
-                                      "rows", "columns", "log_y", "equal_aspect", "title"};
+  const std::vector<std::string> keys{"name",         "x",     "y",       "panels",
+                                      "lines",        "rows",  "columns", "log_y",
+                                      "equal_aspect", "title", "over"};
   for (const ConfigEntry& e : n.entries) {
     if (e.key == "log_y" || e.key == "equal_aspect") {
       bool v = e.value.is_scalar() && e.value.scalar == "true";
@@ -66,6 +67,8 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
         p.x = v;
       else if (e.key == "y")
         p.y = v;
+      else if (e.key == "over")
+        p.over = v;
       else if (e.key == "panels")
         p.panels = v;
       else if (e.key == "lines")
@@ -84,6 +87,12 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
   }
   if (p.y.empty())
     throw ConfigError(n.mark, "a plot needs 'y': a dataset path such as series/loss_critic");
+  if (!p.over.empty() && !p.x.empty())
+    throw ConfigError(n.mark, "a plot 'over' a grid axis takes its x from the axis: drop 'x'");
+  if (!p.over.empty() && (p.y.find('/') != std::string::npos || p.y.find('.') == std::string::npos))
+    throw ConfigError(n.mark, fmt::format("a plot 'over' a grid axis needs 'y' as a final value "
+                                          "metric.value, not {}",
+                                          p.y));
   if (p.name.empty() || p.name.find_first_of("/\\ ") != std::string::npos)
     throw ConfigError(n.mark, fmt::format("plot name '{}' must be a plain file name", p.name));
   return p;
