@@ -3,12 +3,14 @@
 // distances, the critic's estimate and the generator's gradient, the 1-D critic curve against
 // the optimal discriminator, the generator costs and the maximum-likelihood objective, and the
 // report's plots over a grid axis.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 
 #include "kant/autodiff.hpp"
+#include "kant/distances.hpp"
 #include "support.hpp"
 
 using namespace kant;
@@ -35,7 +37,8 @@ struct Context {
   bool uniform;
   int64_t dim;
   MetricContext ctx;
-  Context(Dataset& data, Network& g, Network* c, Objective* o, bool uniform_noise, int64_t noise_dim)
+  Context(Dataset& data, Network& g, Network* c, Objective* o, bool uniform_noise,
+          int64_t noise_dim)
       : uniform(uniform_noise),
         dim(noise_dim),
         ctx{data,
@@ -56,8 +59,7 @@ struct Context {
 };
 }  // namespace
 
-TEST_CASE("segment data and the segment generator draw (a, U[0, 1]) and (θ, U[0, 1])",
-          "[theory]") {
+TEST_CASE("segment data and the segment generator draw (a, U[0, 1]) and (θ, U[0, 1])", "[theory]") {
   Rng rng(1);
   Tensor x = dataset("segment", {{"at", 0.25}})->sample(4000, rng);
   double mean_y = 0, lo = 1, hi = 0;
@@ -93,8 +95,7 @@ TEST_CASE("the gaussian generator is G(z) = μ + σ·z₁", "[theory]") {
                     Catch::Contains("1-D"));
 }
 
-TEST_CASE("segment distances: W1 = |θ − a|, JS = log 2, KL = ∞ apart; all 0 together",
-          "[theory]") {
+TEST_CASE("segment distances: W1 = |θ − a|, JS = log 2, KL = ∞ apart; all 0 together", "[theory]") {
   Rng rng(1);
   auto data = dataset("segment", {{"at", 0.25}});
   for (double theta : {-0.5, 0.25, 1.0}) {
@@ -147,7 +148,13 @@ TEST_CASE("critic estimate: δ₀ against δ_θ with the critic D(x) = −x", "[
     Context c(*data, *g, critic.get(), w.get(), false, 1);
     auto m = metric("critic_estimate", {{"samples", int64_t{16}}, {"track_w1", true}});
     std::vector<double> r;
+    // step 0 (an untrained critic) stays out of the correlation, whatever its values
+    set_parameter(*g, "theta", {5.0f});
+    set_parameter(*critic, "psi", {1.0f});
+    CHECK(std::isnan(m->compute(c.ctx).at("w1_correlation")));
+    set_parameter(*critic, "psi", {-1.0f});
     for (float theta : {1.0f, 2.0f, 3.5f}) {
+      c.ctx.step += 1;
       set_parameter(*g, "theta", {theta});
       auto v = m->compute(c.ctx);
       CHECK(v.at("w1") == Approx(theta));
@@ -161,6 +168,7 @@ TEST_CASE("critic estimate: δ₀ against δ_θ with the critic D(x) = −x", "[
     auto resumed = metric("critic_estimate", {{"samples", int64_t{16}}, {"track_w1", true}});
     resumed->load_state(m->state());
     set_parameter(*g, "theta", {0.5f});
+    c.ctx.step += 1;
     auto a = m->compute(c.ctx), b = resumed->compute(c.ctx);
     CHECK(a.at("w1_correlation") == b.at("w1_correlation"));
     CHECK(a.at("w1_correlation") == Approx(1.0));
@@ -175,8 +183,8 @@ TEST_CASE("critic curve of linear critics: slope, linearity, gradients, the opti
                                               {"means", std::vector<double>{0}},
                                               {"stds", std::vector<double>{1}}});
   auto g = make_network("gaussian", Role::generator, {1}, {1}, {{"mu", 1.0}, {"sigma", 1.0}}, rng);
-  auto critic = make_network("mlp", Role::critic, {1}, {1}, {{"hidden", std::vector<int64_t>{}}},
-                             rng);
+  auto critic =
+      make_network("mlp", Role::critic, {1}, {1}, {{"hidden", std::vector<int64_t>{}}}, rng);
   set_parameter(*critic, "layers.0.weight", {-1.0f});
   set_parameter(*critic, "layers.0.bias", {0.5f});
   Context c(*data, *g, critic.get(), nullptr, false, 1);
@@ -188,8 +196,10 @@ TEST_CASE("critic curve of linear critics: slope, linearity, gradients, the opti
     CHECK(v.at("fake_gradient") == Approx(1.0));
   }
   SECTION("optimal: σ(v) is D* to float precision; v = 0 is off by max |½ − D*|") {
-    auto m = metric("critic_curve", {{"optimal", true}, {"output", std::string("sigmoid")},
-                                     {"range", std::vector<double>{-3, 4}}, {"resolution", int64_t{8}}});
+    auto m = metric("critic_curve", {{"optimal", true},
+                                     {"output", std::string("sigmoid")},
+                                     {"range", std::vector<double>{-3, 4}},
+                                     {"resolution", int64_t{8}}});
     auto v = m->compute(c.ctx);
     CHECK(v.at("optimal_max_error") < 1e-6);
     CHECK(v.at("optimal_mean_error") < 1e-6);
@@ -237,9 +247,9 @@ TEST_CASE("generator costs as functions of D(G(z)) and the maximum-likelihood ob
     const char* name;
     double cost, slope;
   };
-  for (const Expected& e : {Expected{"minimax", std::log(1 - d), -d},
-                            Expected{"nonsaturating", -std::log(d), -(1 - d)},
-                            Expected{"maximum_likelihood", -0.5 * d / (1 - d), -0.5 * d / (1 - d)}}) {
+  for (const Expected& e :
+       {Expected{"minimax", std::log(1 - d), -d}, Expected{"nonsaturating", -std::log(d), -(1 - d)},
+        Expected{"maximum_likelihood", -0.5 * d / (1 - d), -0.5 * d / (1 - d)}}) {
     INFO(e.name);
     auto o = objective(e.name);
     Context c(*data, *g, nullptr, o.get(), false, 1);
@@ -266,8 +276,8 @@ TEST_CASE("generator costs as functions of D(G(z)) and the maximum-likelihood ob
 
 TEST_CASE("every theory experiment is valid under each of its profiles", "[theory]") {
   size_t count = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(KANT_TEST_SOURCE_DIR) + "/experiments/theory")) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(KANT_TEST_SOURCE_DIR) +
+                                                               "/experiments/theory")) {
     if (entry.path().extension() != ".yaml") continue;
     ++count;
     for (const char* profile : {"quick", "full"}) {
@@ -286,7 +296,8 @@ TEST_CASE("a plot over a grid axis: one point per cell at its label, from kant r
   // disjoint_supports cut to two θ and 30 critic steps: the plot `distances` draws each critic's
   // estimate at θ = −1 and 1
   const auto dir = temp_dir("theory_over");
-  const std::string yaml = std::string(KANT_TEST_SOURCE_DIR) + "/experiments/theory/disjoint_supports.yaml";
+  const std::string yaml =
+      std::string(KANT_TEST_SOURCE_DIR) + "/experiments/theory/disjoint_supports.yaml";
   const std::string sets =
       " --set train.steps=30 --sweep generator.theta=-1,1 --results " + dir.string();
   CommandResult run = run_command(kant_exe() + " run " + yaml + sets + " 2>&1");
@@ -299,8 +310,9 @@ TEST_CASE("a plot over a grid axis: one point per cell at its label, from kant r
   CHECK_THAT(svg, Catch::Contains("GAN discriminator") && Catch::Contains("WGAN critic"));
   CHECK_THAT(svg, Catch::Contains("generator.theta"));
   // a plot over an axis the grid lacks is refused at validate, naming the axis
-  CommandResult bad = run_command(kant_exe() + " validate " + yaml +
-                                  " --set 'report.plots=[{over: theta, y: critic_estimate.estimate}]' 2>&1");
+  CommandResult bad =
+      run_command(kant_exe() + " validate " + yaml +
+                  " --set 'report.plots=[{over: theta, y: critic_estimate.estimate}]' 2>&1");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("plot over 'theta' is not an axis of the grid"));
   // y must be a final value, and x comes from the axis
@@ -308,4 +320,100 @@ TEST_CASE("a plot over a grid axis: one point per cell at its label, from kant r
                     " --set 'report.plots=[{over: generator.theta, y: series/loss_critic}]' 2>&1");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("needs 'y' as a final value"));
+}
+
+TEST_CASE("normal data and generator, the transport plan, and W2 between two normals", "[theory]") {
+  Rng rng(1);
+  SECTION("normal: sample moments and the closed-form density") {
+    auto data = dataset("normal", {{"mean", std::vector<double>{1, -2}},
+                                   {"cov", std::vector<double>{2, 0.6, 0.6, 0.5}}});
+    Tensor x = data->sample(40000, rng);
+    double m[2] = {0, 0}, c[3] = {0, 0, 0};
+    for (int64_t i = 0; i < 40000; ++i)
+      m[0] += x.data()[2 * i] / 40000, m[1] += x.data()[2 * i + 1] / 40000;
+    for (int64_t i = 0; i < 40000; ++i) {
+      const double a = x.data()[2 * i] - m[0], b = x.data()[2 * i + 1] - m[1];
+      c[0] += a * a / 40000, c[1] += a * b / 40000, c[2] += b * b / 40000;
+    }
+    CHECK(m[0] == Approx(1).margin(0.03));
+    CHECK(m[1] == Approx(-2).margin(0.03));
+    CHECK(c[0] == Approx(2).epsilon(0.03));
+    CHECK(c[1] == Approx(0.6).epsilon(0.05));
+    CHECK(c[2] == Approx(0.5).epsilon(0.03));
+    // at x = μ + (1, 0): Σ⁻¹ = [[0.5, −0.6], [−0.6, 2]]/0.64, quadratic form 0.5/0.64
+    const double at[2] = {2, -2};
+    CHECK(*data->log_density(at) ==
+          Approx(-0.5 * 0.5 / 0.64 - 0.5 * std::log(4 * M_PI * M_PI * 0.64)));
+    CHECK_THROWS_WITH(dataset("normal", {{"cov", std::vector<double>{1, 2, 2, 1}}}),
+                      Catch::Contains("positive definite"));
+    CHECK_THROWS_WITH(dataset("normal", {{"cov", std::vector<double>{1, 0, 0}}}),
+                      Catch::Contains("d × d = 4"));
+  }
+  SECTION("normal generator: G(z) = μ + A z") {
+    auto g = make_network(
+        "normal", Role::generator, {2}, {2},
+        {{"mu", std::vector<double>{1, 2}}, {"scale", std::vector<double>{2, 0, 1, 3}}}, rng);
+    CHECK(g->forward(Tensor::from({1, 2}, {1.0f, -1.0f})).to_vector() ==
+          std::vector<float>{3.0f, 0.0f});
+    CHECK_THROWS_WITH(make_network("normal", Role::generator, {3}, {2}, {}, rng),
+                      Catch::Contains("noise_dim equal"));
+  }
+  SECTION("optimal_transport: a swap, its plan and W2") {
+    Tensor a = Tensor::from({2, 1}, {0.0f, 3.0f}), b = Tensor::from({2, 1}, {2.0f, 0.0f});
+    TransportPlan p1 = optimal_transport(a, b, 1), p2 = optimal_transport(a, b, 2);
+    CHECK(p1.cost == Approx(0.5));  // 0 → 0, 3 → 2
+    CHECK(p2.cost == Approx(0.5));
+    REQUIRE(p1.moves.size() == 2);
+    for (const auto& m : p1.moves) {
+      CHECK(m.mass == Approx(0.5));
+      CHECK(m.to == (m.from == 0 ? 1 : 0));
+    }
+    CHECK(wasserstein1_exact(a, b) == p1.cost);
+    // six random points a side: the plan's cost is the best of the 720 matchings, for p = 1, 2
+    Tensor u = rng.normal_tensor({6, 2}), w = rng.normal_tensor({6, 2});
+    for (double p : {1.0, 2.0}) {
+      std::vector<int> perm{0, 1, 2, 3, 4, 5};
+      double best = 1e300;
+      do {
+        double total = 0;
+        for (int i = 0; i < 6; ++i) {
+          const double dx = u.data()[2 * i] - w.data()[2 * perm[size_t(i)]],
+                       dy = u.data()[2 * i + 1] - w.data()[2 * perm[size_t(i)] + 1];
+          total += std::pow(dx * dx + dy * dy, p / 2) / 6;
+        }
+        best = std::min(best, total);
+      } while (std::next_permutation(perm.begin(), perm.end()));
+      INFO(p);
+      CHECK(optimal_transport(u, w, p).cost == Approx(best).epsilon(1e-6));  // float inputs
+    }
+  }
+  SECTION("gaussian_wasserstein: Bures at commuting and equal covariances, samples beside") {
+    // Σ₁ = diag(1, 4), Σ₂ = diag(2, 1)² = diag(4, 1), Δμ = (1, 1):
+    // W₂² = 2 + (1 − 2)² + (2 − 1)² = 4
+    auto data = dataset(
+        "normal", {{"mean", std::vector<double>{0, 0}}, {"cov", std::vector<double>{1, 0, 0, 4}}});
+    auto g = make_network(
+        "normal", Role::generator, {2}, {2},
+        {{"mu", std::vector<double>{1, 1}}, {"scale", std::vector<double>{2, 0, 0, 1}}}, rng);
+    Context c(*data, *g, nullptr, nullptr, false, 2);
+    auto m =
+        metric("gaussian_wasserstein", {{"samples", int64_t{800}}, {"plan_samples", int64_t{20}}});
+    auto v = m->compute(c.ctx);
+    CHECK(v.at("w2") == Approx(2.0).epsilon(1e-6));
+    CHECK(v.at("w2_sample") == Approx(2.0).margin(0.25));
+    CHECK(v.at("w1_sample") <= v.at("w2_sample") + 1e-9);  // W1 ≤ W2
+    auto arrays = m->final_arrays(c.ctx);
+    CHECK(arrays.at("plan_from").shape() == Shape{20, 2});
+    CHECK(arrays.at("plan_to").shape() == Shape{20, 2});
+    // the same non-diagonal Gaussian on both sides: W₂ = 0; A = L of Σ = [[1, 0.5], [0.5, 1]]
+    auto same = dataset("normal", {{"mean", std::vector<double>{0.5, 0}},
+                                   {"cov", std::vector<double>{1, 0.5, 0.5, 1}}});
+    const double l11 = std::sqrt(0.75);
+    auto gs = make_network(
+        "normal", Role::generator, {2}, {2},
+        {{"mu", std::vector<double>{0.5, 0}}, {"scale", std::vector<double>{1, 0, 0.5, l11}}}, rng);
+    Context cs(*same, *gs, nullptr, nullptr, false, 2);
+    CHECK(metric("gaussian_wasserstein", {{"samples", int64_t{10}}})->compute(cs.ctx).at("w2") ==
+          Approx(0.0).margin(2e-3));
+  }
 }

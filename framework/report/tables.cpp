@@ -59,6 +59,10 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
       if (!e.value.is_scalar() || (!v && e.value.scalar != "false"))
         throw ConfigError(e.value.mark, fmt::format("plot '{}' must be true or false", e.key));
       (e.key == "log_y" ? p.log_y : p.equal_aspect) = v;
+    } else if (e.key == "y" && e.value.is_sequence()) {  // several final values (plots `over`)
+      for (const ConfigNode& item : e.value.items) p.ys.push_back(scalar_of(item, "y"));
+      if (p.ys.empty()) throw ConfigError(e.value.mark, "plot 'y' lists no value");
+      p.y = p.ys.front();
     } else if (std::find(keys.begin(), keys.end(), e.key) != keys.end()) {
       std::string v = scalar_of(e.value, e.key.c_str());
       if (e.key == "name")
@@ -89,10 +93,14 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
     throw ConfigError(n.mark, "a plot needs 'y': a dataset path such as series/loss_critic");
   if (!p.over.empty() && !p.x.empty())
     throw ConfigError(n.mark, "a plot 'over' a grid axis takes its x from the axis: drop 'x'");
-  if (!p.over.empty() && (p.y.find('/') != std::string::npos || p.y.find('.') == std::string::npos))
-    throw ConfigError(n.mark, fmt::format("a plot 'over' a grid axis needs 'y' as a final value "
-                                          "metric.value, not {}",
-                                          p.y));
+  if (p.ys.empty()) p.ys.push_back(p.y);
+  if (p.ys.size() > 1 && p.over.empty())
+    throw ConfigError(n.mark, "a list of values as 'y' needs a plot 'over' a grid axis");
+  for (const std::string& y : p.ys)
+    if (!p.over.empty() && (y.find('/') != std::string::npos || y.find('.') == std::string::npos))
+      throw ConfigError(n.mark, fmt::format("a plot 'over' a grid axis needs 'y' as a final value "
+                                            "metric.value (or a list of them), not {}",
+                                            y));
   if (p.name.empty() || p.name.find_first_of("/\\ ") != std::string::npos)
     throw ConfigError(n.mark, fmt::format("plot name '{}' must be a plain file name", p.name));
   return p;

@@ -68,12 +68,14 @@ class CriticCurve : public Metric {
             stored::value("optimal_max_error",
                           "with optimal: max |σ(v) − D*| over the grid, D* = p_r/(p_r + p_g)"),
             stored::value("optimal_mean_error", "with optimal: mean |σ(v) − D*| over the grid"),
-            stored::array("x", "[G] grid points"), stored::array("values", "[G] the curve f(x)"),
+            stored::array("x", "[G] grid points"),
+            stored::array("values", "[G] the curve f(x)"),
             stored::array("gradient", "[G] f'(x)"),
             stored::array("optimal", "[G] with optimal: D*(x) = p_r/(p_r + p_g)")};
   }
   static MetricRequirements requirements() {
-    MetricRequirements r{{rules::needs_critic(), rules::data_shape({1}, "1-D data"),
+    MetricRequirements r{{rules::needs_critic(),
+                          rules::data_shape({1}, "1-D data"),
                           {"`range` empty or [x_min, x_max] with x_min < x_max",
                            [](const Params& p, CellView&) -> std::string {
                              const std::vector<double> r = options_from<Options>(p).range;
@@ -160,9 +162,8 @@ class CriticCurve : public Metric {
       std::vector<float> f(v.begin(), v.end());
       return Tensor::from({int64_t(v.size())}, f);
     };
-    std::map<std::string, Tensor> out{{"x", tensor(c.x)},
-                                      {"values", tensor(c.values)},
-                                      {"gradient", tensor(c.gradient)}};
+    std::map<std::string, Tensor> out{
+        {"x", tensor(c.x)}, {"values", tensor(c.values)}, {"gradient", tensor(c.gradient)}};
     if (optimal_) out["optimal"] = tensor(c.optimal);
     return out;
   }
@@ -210,7 +211,8 @@ class CriticCurve : public Metric {
       for (int64_t i = 0; i < g; ++i) {
         const double x = axis_[size_t(i)];
         const std::optional<double> log_p = ctx.dataset.log_density(&x);
-        if (!log_p) throw Error("critic_curve: optimal needs a data set with a closed-form density");
+        if (!log_p)
+          throw Error("critic_curve: optimal needs a data set with a closed-form density");
         const double z = (x - mu) / sigma;
         const double log_q = -0.5 * z * z - std::log(sigma * std::sqrt(2 * M_PI));
         c.optimal.push_back(1.0 / (1.0 + std::exp(log_q - *log_p)));  // p/(p + q)

@@ -15,8 +15,9 @@
 // With `track_w1: true` also
 //   w1                  the exact W₁ between the samples (network simplex, as wasserstein_exact)
 //   w1_correlation      Pearson's correlation between estimate and w1 over this cell's
-//                       evaluations so far (WGAN Figs. 3–4: the critic's estimate tracks sample
-//                       quality); NaN before the third evaluation
+//                       evaluations so far after training began (step ≥ 1: at step 0 the critic
+//                       is untrained and its output is no estimate of anything) — WGAN Figs. 3–4:
+//                       the critic's estimate tracks sample quality; NaN before the third one
 #include <fmt/format.h>
 
 #include <bit>
@@ -79,7 +80,7 @@ class CriticEstimate : public Metric {
             stored::value("w1", "with track_w1: exact W₁ between the generated and data samples"),
             stored::value("w1_correlation",
                           "with track_w1: Pearson's r between estimate and w1 over the "
-                          "evaluations so far")};
+                          "evaluations so far at steps ≥ 1 (a trained critic)")};
   }
   static MetricRequirements requirements() {
     return {{rules::needs_critic(),
@@ -95,7 +96,8 @@ class CriticEstimate : public Metric {
                 if (!o.track_w1 || o.samples <= kMaxTrackedSamples) return "";
                 return fmt::format("samples is {}", rules::thousands(o.samples));
               }}},
-            {{"w1_correlation", "fewer than three evaluations so far, or a constant series"}}};
+            {{"w1_correlation",
+              "fewer than three evaluations at steps ≥ 1 so far, or a constant series"}}};
   }
 
   explicit CriticEstimate(const Options& o) : samples_(o.samples), track_w1_(o.track_w1) {}
@@ -129,8 +131,10 @@ class CriticEstimate : public Metric {
     out["generator_gradient"] = std::sqrt(squared);
     if (track_w1_) {
       out["w1"] = wasserstein1_exact(fake, real);
-      estimates_.push_back(out["estimate"]);
-      w1s_.push_back(out["w1"]);
+      if (ctx.step >= 1) {  // the critic has trained
+        estimates_.push_back(out["estimate"]);
+        w1s_.push_back(out["w1"]);
+      }
       out["w1_correlation"] = pearson(estimates_, w1s_);
     }
     return out;

@@ -24,9 +24,10 @@ double abscissa(const Tensor& points, const char* what) {
   const double x = points.data()[0];
   for (int64_t i = 0; i < points.size(0); ++i)
     if (points.data()[2 * i] != points.data()[0])
-      throw Error(fmt::format("segment_distances: the {} samples are not on one vertical line "
-                              "(x = {} and x = {}); use the segment data set and generator",
-                              what, points.data()[0], points.data()[2 * i]));
+      throw Error(
+          fmt::format("segment_distances: the {} samples are not on one vertical line "
+                      "(x = {} and x = {}); use the segment data set and generator",
+                      what, points.data()[0], points.data()[2 * i]));
   return x;
 }
 

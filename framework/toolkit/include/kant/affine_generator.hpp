@@ -55,9 +55,10 @@ inline std::pair<double, double> gaussian(Network& generator, const Tensor& z,
                                           const std::string& metric) {
   const Fit f = at_zero(generator, z.size(1));
   if (const std::string m = mismatch(generator, f, z); !m.empty())
-    throw Error(fmt::format("{} needs an affine generator G(z) = μ + w·z (a Gaussian); {} (use "
-                            "mlp with hidden: [] and output_activation: none, or gaussian)",
-                            metric, m));
+    throw Error(
+        fmt::format("{} needs an affine generator G(z) = μ + w·z (a Gaussian); {} (use "
+                    "mlp with hidden: [] and output_activation: none, or gaussian)",
+                    metric, m));
   return {f.mu, f.sigma()};
 }
 
