@@ -18,8 +18,8 @@ class Normal : public Dataset {
     std::vector<double> mean, cov;
     static void declare(Declare<Options>& d) {
       d(&Options::mean, param::reals("mean", {0.0, 0.0}, "μ: its length is the dimension d"));
-      d(&Options::cov, param::reals("cov", {},
-                                    "Σ, d × d row by row, symmetric positive definite (empty: I)"));
+      d(&Options::cov,
+        param::reals("cov", {}, "Σ, d × d row by row, symmetric positive definite (empty: I)"));
     }
   };
   Normal(const Options& o, uint64_t) : mean_(o.mean), d_(int64_t(o.mean.size())) {
@@ -28,8 +28,8 @@ class Normal : public Dataset {
     if (cov.empty())
       for (int64_t i = 0; i < d_ * d_; ++i) cov.push_back(i % (d_ + 1) == 0 ? 1.0 : 0.0);
     if (int64_t(cov.size()) != d_ * d_)
-      throw Error(fmt::format("normal: `cov` must have d × d = {} values, got {}", d_ * d_,
-                              cov.size()));
+      throw Error(
+          fmt::format("normal: `cov` must have d × d = {} values, got {}", d_ * d_, cov.size()));
     // Cholesky Σ = LLᵀ (L lower triangular), refusing a Σ that is not symmetric positive definite
     chol_.assign(size_t(d_ * d_), 0.0);
     for (int64_t i = 0; i < d_; ++i)

@@ -47,7 +47,8 @@ double bures_w2(const Gaussian2& p, const Gaussian2& q) {
   const auto& a = p.cov;
   const auto& b = q.cov;
   const double tr_ab = a[0] * b[0] + a[1] * b[2] + a[2] * b[1] + a[3] * b[3];
-  const double cross = std::sqrt(std::max(0.0, tr_ab + 2 * std::sqrt(std::max(0.0, det(a) * det(b)))));
+  const double cross =
+      std::sqrt(std::max(0.0, tr_ab + 2 * std::sqrt(std::max(0.0, det(a) * det(b)))));
   const double dm = std::pow(p.mu[0] - q.mu[0], 2) + std::pow(p.mu[1] - q.mu[1], 2);
   return std::sqrt(std::max(0.0, dm + trace(a) + trace(b) - 2 * cross));
 }
@@ -79,9 +80,7 @@ class GaussianWasserstein : public Metric {
 
   explicit GaussianWasserstein(const Options& o)
       : samples_(o.samples), plan_samples_(o.plan_samples) {}
-  std::vector<std::string> value_names() const override {
-    return {"w2", "w2_sample", "w1_sample"};
-  }
+  std::vector<std::string> value_names() const override { return {"w2", "w2_sample", "w1_sample"}; }
 
   std::map<std::string, double> compute(MetricContext& ctx) override {
     if (!data_) data_ = data_gaussian(ctx);  // the data do not change
@@ -131,8 +130,8 @@ class GaussianWasserstein : public Metric {
         const double p[2] = {box[0] + hx * double(i), box[2] + hy * double(j)};
         const std::optional<double> lp = ctx.dataset.log_density(p);
         if (!lp) throw Error("gaussian_wasserstein needs a data set with a closed-form density");
-        const double w = (i == 0 || i == n - 1 ? 0.5 : 1) * (j == 0 || j == n - 1 ? 0.5 : 1) *
-                         std::exp(*lp);
+        const double w =
+            (i == 0 || i == n - 1 ? 0.5 : 1) * (j == 0 || j == n - 1 ? 0.5 : 1) * std::exp(*lp);
         m0 += w, m1[0] += w * p[0], m1[1] += w * p[1];
         m2[0] += w * p[0] * p[0], m2[1] += w * p[0] * p[1], m2[2] += w * p[1] * p[1];
       }
@@ -166,10 +165,11 @@ class GaussianWasserstein : public Metric {
         double affine = g.mu[size_t(r)];
         for (int64_t c = 0; c < k; ++c) affine += a[size_t(r * k + c)] * z.data()[i * k + c];
         if (std::abs(x.data()[2 * i + r] - affine) > kAffineTolerance * (1 + std::abs(affine)))
-          throw Error(fmt::format("gaussian_wasserstein needs an affine generator G(z) = μ + A z; "
-                                  "G(z) = {} where μ + A z = {} (use normal or mlp with "
-                                  "hidden: [])",
-                                  x.data()[2 * i + r], affine));
+          throw Error(
+              fmt::format("gaussian_wasserstein needs an affine generator G(z) = μ + A z; "
+                          "G(z) = {} where μ + A z = {} (use normal or mlp with "
+                          "hidden: [])",
+                          x.data()[2 * i + r], affine));
       }
     for (int64_t r = 0; r < 2; ++r)
       for (int64_t s = 0; s < 2; ++s) {
