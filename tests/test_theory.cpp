@@ -7,10 +7,12 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
+#include "store/cell_file.hpp"
 #include "support.hpp"
 
 using namespace kant;
@@ -95,7 +97,7 @@ TEST_CASE("the gaussian generator is G(z) = μ + σ·z₁", "[theory]") {
                     Catch::Contains("1-D"));
 }
 
-TEST_CASE("segment distances: W1 = |θ − a|, JS = log 2, KL = ∞ apart; all 0 together", "[theory]") {
+TEST_CASE("segment distances: W1 = |θ − a|, JS = log 2, KL = ∞ apart, all 0 together", "[theory]") {
   Rng rng(1);
   auto data = dataset("segment", {{"at", 0.25}});
   for (double theta : {-0.5, 0.25, 1.0}) {
@@ -416,4 +418,70 @@ TEST_CASE("normal data and generator, the transport plan, and W2 between two nor
     CHECK(metric("gaussian_wasserstein", {{"samples", int64_t{10}}})->compute(cs.ctx).at("w2") ==
           Approx(0.0).margin(2e-3));
   }
+}
+
+TEST_CASE("gaussian_mixture generator samples its components, em_mixture fits a mixture by EM",
+          "[theory]") {
+  Rng rng(1);
+  auto g = make_network("gaussian_mixture", Role::generator, {2}, {1}, {{"components", int64_t{2}}},
+                        rng);
+  set_parameter(*g, "logits", {0.0f, std::log(3.0f)});  // weights ¼, ¾
+  set_parameter(*g, "means", {-5.0f, 5.0f});
+  set_parameter(*g, "log_stds", {0.0f, std::log(2.0f)});
+  // z₀ with Φ(z₀) < ¼ picks component 0: G = −5 + z₁; above, component 1: G = 5 + 2 z₁
+  Tensor out = g->forward(Tensor::from({2, 2}, {-1.0f, 0.5f, 0.0f, 0.5f}));
+  CHECK(out.to_vector() == std::vector<float>{-4.5f, 6.0f});
+  // the means and log-stds get gradients through the picked rows
+  auto grads = grad({sum(g->forward(Tensor::from({2, 2}, {-1.0f, 0.5f, 0.0f, 0.5f})))},
+                    {g->parameters()[1], g->parameters()[2]});
+  CHECK(grads[0].to_vector() == std::vector<float>{1.0f, 1.0f});
+  CHECK(grads[1].data()[1] == Approx(2 * 0.5));  // ∂(σ z)/∂log σ = σ z
+  CHECK_THROWS_WITH(make_network("gaussian_mixture", Role::generator, {1}, {1}, {}, rng),
+                    Catch::Contains("noise_dim = its dimension + 1"));
+  // EM on ¼ N(−2, 0.5²) + ¾ N(3, 1): the fit recovers weights, means and stds
+  const auto dir = temp_dir("theory_em");
+  const std::string yaml = (dir / "em.yaml").string();
+  {
+    std::ofstream f(yaml);
+    f << "name: em\n"
+         "base:\n"
+         "  dataset: {plugin: gaussian_mixture_1d, weights: [1, 3], means: [-2, 3], stds: [0.5, "
+         "1]}\n"
+         "  generator: {plugin: gaussian_mixture, components: 2, noise_dim: 2}\n"
+         "  procedure: {plugin: em_mixture, sample_size: 20000}\n"
+         "  optimizer: sgd\n"  // every network needs one in the config; em_mixture uses none
+         "  train: {steps: 60, batch_size: 16, samples: 10, log_every: 60}\n"
+         "  metrics: [{plugin: parameter_trace, max_values: 6}]\n"
+         "seeds: [0]\n";
+  }
+  CommandResult run =
+      run_command(kant_exe() + " run " + yaml + " --results " + dir.string() + " 2>&1");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::map<std::string, double> fit;
+  for (const auto& cell : files_matching(dir / "em" / "cells", ".h5"))
+    fit = read_cell_summary(cell).final_metrics;
+  REQUIRE(fit.count("parameter_trace.generator.means[0]"));
+  const bool first_low = fit["parameter_trace.generator.means[0]"] < 0;
+  const std::string lo = first_low ? "[0]" : "[1]", hi = first_low ? "[1]" : "[0]";
+  CHECK(fit["parameter_trace.generator.means" + lo] == Approx(-2).margin(0.05));
+  CHECK(fit["parameter_trace.generator.means" + hi] == Approx(3).margin(0.05));
+  CHECK(std::exp(fit["parameter_trace.generator.log_stds" + lo]) == Approx(0.5).margin(0.03));
+  CHECK(std::exp(fit["parameter_trace.generator.log_stds" + hi]) == Approx(1).margin(0.05));
+  const double w_lo = 1 / (1 + std::exp(fit["parameter_trace.generator.logits" + hi] -
+                                        fit["parameter_trace.generator.logits" + lo]));
+  CHECK(w_lo == Approx(0.25).margin(0.02));
+  // the log-likelihood series never falls (EM's monotonicity)
+  const std::vector<double> ll =
+      read_cell_dataset(files_matching(dir / "em" / "cells", ".h5")[0], "series/log_likelihood");
+  for (size_t i = 1; i < ll.size(); ++i) CHECK(ll[i] >= ll[i - 1] - 1e-6);
+  // em_mixture refuses a generator that is not a mixture
+  std::string text = read_text(yaml);
+  text.replace(text.find("{plugin: gaussian_mixture, components: 2, noise_dim: 2}"),
+               std::string("{plugin: gaussian_mixture, components: 2, noise_dim: 2}").size(),
+               "{plugin: mlp, noise_dim: 2}");
+  { std::ofstream(yaml) << text; }
+  CommandResult bad =
+      run_command(kant_exe() + " run " + yaml + " --results " + dir.string() + " 2>&1");
+  CHECK_THAT(bad.output, Catch::Contains("use generator: {plugin: gaussian_mixture}"));
 }

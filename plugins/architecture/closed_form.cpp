@@ -4,7 +4,13 @@
 //               samples are P_θ = (θ, Z), Z ~ U[0, 1] (WGAN Example 1, Arjovsky et al. 2017)
 //   `gaussian`  G(z) = μ + σ·z₁ in one dimension: N(μ, σ²) under normal noise (parameters μ, σ)
 //   `normal`    G(z) = μ + A·z in d dimensions (noise_dim = d): N(μ, AAᵀ) under normal noise
+//   `gaussian_mixture`  K diagonal Gaussians Σ_k w_k N(μ_k, diag σ_k²), w = softmax(logits): z₀
+//               picks the component (u = Φ(z₀) against the cumulative weights), z₁…z_d its
+//               noise: G(z) = μ_k + σ_k ⊙ z₁…d, noise_dim = d + 1 under normal noise. Fitted
+//               by maximum likelihood with the `em_mixture` procedure
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "kant/error.hpp"
 #include "kant/ops.hpp"
@@ -94,6 +100,54 @@ class NormalGenerator : public Network {
   size_t scale_, mu_;
 };
 
+class MixtureGenerator : public Network {
+ public:
+  struct Options {
+    int64_t components;
+    double init_spread;
+    static void declare(Declare<Options>& d) {
+      d(&Options::components, param::integer("components", 3, "K, the components").at_least(1));
+      d(&Options::init_spread,
+        param::real("init_spread", 1.0, "initial means ~ N(0, s²) per coordinate").at_least(0));
+    }
+  };
+  MixtureGenerator(const Options& o, const NetworkSpec& spec)
+      : k_(o.components), d_(shape_numel(spec.output_shape)) {
+    if (spec.output_shape.size() != 1 || spec.input_shape != Shape{d_ + 1})
+      throw Error(
+          fmt::format("gaussian_mixture generator: needs vector data and noise_dim = its "
+                      "dimension + 1 (z₀ picks the component), got data {} and noise {}",
+                      shape_str(spec.output_shape), shape_str(spec.input_shape)));
+    logits_ = register_parameter("logits", Tensor::zeros({k_}));
+    means_ = register_parameter(
+        "means", spec.init_rng->normal_tensor({k_, d_}, 0.0f, static_cast<float>(o.init_spread)));
+    log_stds_ = register_parameter("log_stds", Tensor::zeros({k_, d_}));
+  }
+  // rows of a one-hot [n, K] pick each sample's μ_k and σ_k: differentiable in μ and log σ
+  Tensor forward(const Tensor& z) override {
+    const int64_t n = z.size(0);
+    const Tensor logits = use(logits_);
+    std::vector<double> cumulative(static_cast<size_t>(k_));
+    double top = -1e300, total = 0;
+    for (int64_t k = 0; k < k_; ++k) top = std::max<double>(top, logits.data()[k]);
+    for (int64_t k = 0; k < k_; ++k)
+      cumulative[static_cast<size_t>(k)] = total += std::exp(logits.data()[k] - top);
+    Tensor pick = Tensor::zeros({n, k_});
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = 0.5 * std::erfc(-z.data()[i * (d_ + 1)] / std::sqrt(2.0)) * total;
+      int64_t k = 0;
+      while (k + 1 < k_ && u >= cumulative[static_cast<size_t>(k)]) ++k;
+      pick.data()[i * k_ + k] = 1.0f;
+    }
+    const Tensor eps = slice(z, 1, 1, d_ + 1);
+    return add(matmul(pick, use(means_)), mul(matmul(pick, exp(use(log_stds_))), eps));
+  }
+
+ private:
+  int64_t k_, d_;
+  size_t logits_, means_, log_stds_;
+};
+
 }  // namespace
 
 KANT_PLUGIN("closed_form", "1.0.0") {
@@ -104,4 +158,7 @@ KANT_PLUGIN("closed_form", "1.0.0") {
       "gaussian", "1.0.0", "G(z) = μ + σ·z₁: N(μ, σ²) in one dimension under normal noise"));
   registrar.add(kant::component<NormalGenerator>(
       "normal", "1.0.0", "G(z) = μ + A·z: N(μ, AAᵀ) in d dimensions under normal noise"));
+  registrar.add(kant::component<MixtureGenerator>("gaussian_mixture", "1.0.0",
+                                                  "K diagonal Gaussians Σ w_k N(μ_k, diag σ_k²) "
+                                                  "sampled from z = (z₀ picks k, z₁…d its noise)"));
 }
