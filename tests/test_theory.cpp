@@ -485,3 +485,32 @@ TEST_CASE("gaussian_mixture generator samples its components, em_mixture fits a 
       run_command(kant_exe() + " run " + yaml + " --results " + dir.string() + " 2>&1");
   CHECK_THAT(bad.output, Catch::Contains("use generator: {plugin: gaussian_mixture}"));
 }
+
+TEST_CASE("critic_curve and gaussian_wasserstein carry what they fixed across a checkpoint",
+          "[theory]") {
+  Rng rng(1);
+  // critic_curve: the grid set at the first evaluation is restored bit for bit
+  auto data = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
+                                              {"means", std::vector<double>{0}},
+                                              {"stds", std::vector<double>{1}}});
+  auto g = make_network("gaussian", Role::generator, {1}, {1}, {{"mu", 1.0}}, rng);
+  auto critic =
+      make_network("mlp", Role::critic, {1}, {1}, {{"hidden", std::vector<int64_t>{8}}}, rng);
+  Context c(*data, *g, critic.get(), nullptr, false, 1);
+  auto first = metric("critic_curve", {{"resolution", int64_t{5}}});
+  first->compute(c.ctx);
+  auto resumed = metric("critic_curve", {{"resolution", int64_t{5}}});
+  resumed->load_state(first->state());
+  CHECK(resumed->final_arrays(c.ctx).at("x").to_vector() ==
+        first->final_arrays(c.ctx).at("x").to_vector());
+  // gaussian_wasserstein: the data's moments likewise (a resumed metric draws no new range sample)
+  auto normal = dataset("normal", {{"cov", std::vector<double>{1, 0.3, 0.3, 2}}});
+  auto gn = make_network("normal", Role::generator, {2}, {2}, {}, rng);
+  Context cn(*normal, *gn, nullptr, nullptr, false, 2);
+  auto w = metric("gaussian_wasserstein", {{"samples", int64_t{10}}});
+  const double w2 = w->compute(cn.ctx).at("w2");
+  auto w_resumed = metric("gaussian_wasserstein", {{"samples", int64_t{10}}});
+  w_resumed->load_state(w->state());
+  CHECK(w_resumed->compute(cn.ctx).at("w2") == w2);
+  CHECK(w->state().words.at("data_gaussian").size() == 6);
+}

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "kant/affine_generator.hpp"
@@ -166,6 +167,19 @@ class CriticCurve : public Metric {
         {"x", tensor(c.x)}, {"values", tensor(c.values)}, {"gradient", tensor(c.gradient)}};
     if (optimal_) out["optimal"] = tensor(c.optimal);
     return out;
+  }
+
+  // the grid, fixed at the first evaluation, bit for bit for a resumed run
+  ComponentState state() const override {
+    ComponentState s;
+    if (!axis_.empty())
+      for (double v : axis_) s.words["axis"].push_back(std::bit_cast<uint64_t>(v));
+    return s;
+  }
+  void load_state(const ComponentState& s) override {
+    axis_.clear();
+    if (auto it = s.words.find("axis"); it != s.words.end())
+      for (uint64_t w : it->second) axis_.push_back(std::bit_cast<double>(w));
   }
 
  private:

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 
 #include "kant/autodiff.hpp"
@@ -104,6 +105,24 @@ class GaussianWasserstein : public Metric {
       }
     }
     return {{"plan_from", from}, {"plan_to", to}};
+  }
+
+  // the data's moments, computed at the first evaluation, bit for bit for a resumed run
+  ComponentState state() const override {
+    ComponentState s;
+    if (data_)
+      for (double v :
+           {data_->mu[0], data_->mu[1], data_->cov[0], data_->cov[1], data_->cov[2], data_->cov[3]})
+        s.words["data_gaussian"].push_back(std::bit_cast<uint64_t>(v));
+    return s;
+  }
+  void load_state(const ComponentState& s) override {
+    data_.reset();
+    auto it = s.words.find("data_gaussian");
+    if (it == s.words.end() || it->second.size() != 6) return;
+    std::array<double, 6> v{};
+    for (size_t i = 0; i < 6; ++i) v[i] = std::bit_cast<double>(it->second[i]);
+    data_ = Gaussian2{{v[0], v[1]}, {v[2], v[3], v[4], v[5]}};
   }
 
  private:

@@ -30,10 +30,10 @@ class EmMixture : public Procedure {
     static void declare(Declare<Options>& d) {
       d(&Options::sample_size,
         param::integer("sample_size", 10000, "data points drawn once and fitted").at_least(2));
-      d(&Options::min_std,
-        param::real("min_std", 1e-3, "floor on every σ_k (a component on one point would "
-                                     "collapse to zero variance)")
-            .at_least(0, true));
+      d(&Options::min_std, param::real("min_std", 1e-3,
+                                       "floor on every σ_k (a component on one point would "
+                                       "collapse to zero variance)")
+                               .at_least(0, true));
     }
   };
   struct Losses {
@@ -64,8 +64,7 @@ class EmMixture : public Procedure {
       throw Error("em_mixture fits a mixture generator: use generator: {plugin: gaussian_mixture}");
     k_ = means_.size(0);
     d_ = means_.size(1);
-    if (k_ > n_)
-      throw Error(fmt::format("em_mixture: {} components for a sample of {}", k_, n_));
+    if (k_ > n_) throw Error(fmt::format("em_mixture: {} components for a sample of {}", k_, n_));
     sample_ = reshape(ctx.dataset.sample(n_, ctx.data_rng), {n_, d_}).detach();
     // start: K distinct sample points as means, the sample's std, equal weights
     std::vector<int64_t> order(static_cast<size_t>(n_));
@@ -129,8 +128,7 @@ class EmMixture : public Procedure {
         for (int64_t i = 0; i < n_; ++i) m += r[size_t(i * k_ + k)] * x(i, c);
         m /= nk;
         double v = 0;
-        for (int64_t i = 0; i < n_; ++i)
-          v += r[size_t(i * k_ + k)] * (x(i, c) - m) * (x(i, c) - m);
+        for (int64_t i = 0; i < n_; ++i) v += r[size_t(i * k_ + k)] * (x(i, c) - m) * (x(i, c) - m);
         means_.data()[k * d_ + c] = float(m);
         log_stds_.data()[k * d_ + c] = float(0.5 * std::log(std::max(v / nk, min_var_)));
       }
