@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The paper suite: runs every reproduction (experiments/papers/*.yaml and the Dirac-GAN) under one
 # profile, writes each report, and prints a summary: paper, k of n published numbers within the
-# experiment's tolerance, cells, wall time. Usage:
-#   scripts/reproduce.sh [--profile quick|full] [--results DIR] [--only NAME] [kant run options…]
-# Defaults: --profile quick, --results results/papers-<profile>. Reruns skip finished cells.
+# experiment's tolerance, cells, wall time. `--only theory` runs the course's claims instead
+# (experiments/theory/*.yaml, docs/theory.md); `--only NAME` one experiment of either set. Usage:
+#   scripts/reproduce.sh [--profile quick|full] [--results DIR] [--only NAME|theory] [kant run options…]
+# Defaults: --profile quick, --results results/papers-<profile> (theory-<profile>). Reruns skip
+# finished cells.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kant=${KANT:-$here/build/kant}
@@ -16,15 +18,23 @@ while (($#)); do
     --profile) profile=${2:?--profile needs a name}; shift 2 ;;
     --results) results=${2:?--results needs a folder}; shift 2 ;;
     --only) only=${2:?--only needs an experiment name}; shift 2 ;;
-    -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
-results=${results:-$here/results/papers-$profile}
+suite=papers
+[[ $only == theory ]] && { suite=theory; only=; }
+results=${results:-$here/results/$suite-$profile}
 [[ -x $kant ]] || { echo "reproduce.sh: no kant at $kant (build first: bash scripts/setup.sh)" >&2; exit 2; }
 mkdir -p "$results"
 
-experiments=("$here"/experiments/papers/*.yaml "$here/experiments/dirac_gan.yaml")
+if [[ $suite == theory ]]; then
+  experiments=("$here"/experiments/theory/*.yaml)
+elif [[ -n $only ]]; then
+  experiments=("$here"/experiments/papers/*.yaml "$here/experiments/dirac_gan.yaml" "$here"/experiments/theory/*.yaml)
+else
+  experiments=("$here"/experiments/papers/*.yaml "$here/experiments/dirac_gan.yaml")
+fi
 summary=()
 start_all=$SECONDS
 for yaml in "${experiments[@]}"; do
@@ -44,7 +54,7 @@ for yaml in "${experiments[@]}"; do
   summary+=("$(printf '%-18s %-12s %-9s %s' "$name" "${k_of_n:-no numbers}" "$(printf '%dm%02ds' $((wall / 60)) $((wall % 60)))" "$status")")
 done
 echo
-echo "paper suite, profile $profile, results in $results"
+echo "$([[ $suite == theory ]] && echo "course claims" || echo "paper suite"), profile $profile, results in $results"
 printf '%-18s %-12s %-9s %s\n' paper "k of n" wall status
 printf '%s\n' "${summary[@]}"
 total=$((SECONDS - start_all))

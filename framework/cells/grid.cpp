@@ -249,7 +249,7 @@ void check_report_axes(const ConfigNode& report, const std::vector<std::string>&
   if (const ConfigNode* plots = report.find("plots"); plots && plots->is_sequence())
     for (const ConfigNode& p : plots->items)
       if (p.is_map())
-        for (const char* key : {"panels", "lines", "rows", "columns"})
+        for (const char* key : {"panels", "lines", "rows", "columns", "over"})
           check(p.find(key), std::string("plot ") + key);
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -317,6 +318,36 @@ std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
   return svg::contour(x, y, v, 10, points, title);
 }
 
+// One cell's optimal transport plan (arrays/gaussian_wasserstein/plan_from, plan_to: [k, 2], the
+// moves' ends) as segments from each data point to the generated point its mass goes to, ""
+// without one.
+std::string cell_transport_svg(const CellSummary& c, const std::string& title) {
+  std::vector<double> from, to;
+  try {
+    from = read_cell_dataset(c.path, "arrays/gaussian_wasserstein/plan_from");
+    to = read_cell_dataset(c.path, "arrays/gaussian_wasserstein/plan_to");
+  } catch (const Error&) {
+    return "";
+  }
+  if (from.size() != to.size() || from.size() % 2) return "";
+  svg::Series moves;
+  moves.label = "transport plan γ";
+  moves.segments = true;
+  moves.color = "#7f7f7f";
+  for (size_t i = 0; i + 1 < from.size(); i += 2) {
+    moves.x.insert(moves.x.end(), {from[i], to[i]});
+    moves.y.insert(moves.y.end(), {from[i + 1], to[i + 1]});
+  }
+  svg::PlotOptions o;
+  o.title = title;
+  o.x_label = "x₁";
+  o.y_label = "x₂";
+  o.equal_aspect = true;
+  return svg::plot({moves, scatter(from.data(), from.size() / 2, "data", "#1f77b4"),
+                    scatter(to.data(), to.size() / 2, "generated", "#d62728")},
+                   o);
+}
+
 // One cell's memorisation check as a picture: the generated images closest to a training image
 // (top row) above those training images (arrays/<metric>/closest_pairs of sample_quality), ""
 // without one.
@@ -476,7 +507,9 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
       {"truncated codes (kant latent truncate)", "truncation",
        [](const CellSummary& c, const std::string& t) { return cell_truncation_svg(c, t); }},
       {"inversion (kant latent invert): data, and G of the codes found", "inversion",
-       [](const CellSummary& c, const std::string& t) { return cell_inversion_svg(c, t); }}};
+       [](const CellSummary& c, const std::string& t) { return cell_inversion_svg(c, t); }},
+      {"optimal transport plans", "transport",
+       [](const CellSummary& c, const std::string& t) { return cell_transport_svg(c, t); }}};
   for (const auto& [section, stem, make] : kinds) {
     try {
       if (!spec.figures.any()) {
@@ -484,6 +517,7 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
           const CellSummary* c = members.front();
           std::string title = fmt::format("{} (seed {})", label, cell_label(*c, "seed"));
           if (std::string(stem) == "surface") title = "critic value surface — " + title;
+          if (std::string(stem) == "transport") title = "exact W1 transport plan — " + title;
           if (std::string(stem) == "closest")
             title = "generated (top), nearest training — " + title;
           const std::string doc = make(*c, title);
@@ -716,9 +750,51 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       std::string v = p.panels.empty() ? "" : cell_label(c, p.panels);
       if (std::find(panels.begin(), panels.end(), v) == panels.end()) panels.push_back(v);
     }
-    // one plot of the cells `keep` selects: a line per cell
+    // one plot of the cells `keep` selects: a line per cell, or with `over` a line per `lines`
+    // value (and seed) through the cells' final values at their labels on that axis
     auto plot_of = [&](const std::function<bool(const CellSummary&)>& keep, svg::PlotOptions o) {
       std::vector<svg::Series> series;
+      if (!p.over.empty()) {
+        for (const CellSummary& c : cells) {
+          if (!keep(c) || c.status != CellStatus::complete) continue;
+          std::string line_label = p.lines.empty() ? "" : cell_label(c, p.lines);
+          const std::string seed = cell_label(c, "seed");
+          if (!seed.empty() && p.lines != "seed") line_label += " (seed " + seed + ")";
+          const std::string at = cell_label(c, p.over);
+          double x = 0;
+          const auto [end, ec] = std::from_chars(at.data(), at.data() + at.size(), x);
+          if (ec != std::errc() || end != at.data() + at.size()) {
+            problems.push_back(fmt::format("plot {}: the label '{}' on axis {} is not a number",
+                                           p.name, at, p.over));
+            continue;
+          }
+          for (const std::string& y : p.ys) {
+            const auto v = c.final_metrics.find(y);
+            if (v == c.final_metrics.end()) continue;
+            std::string label = p.ys.size() > 1 || line_label.empty() ? y : "";
+            if (!line_label.empty()) label += (label.empty() ? "" : ", ") + line_label;
+            auto line = std::find_if(series.begin(), series.end(),
+                                     [&](const svg::Series& s) { return s.label == label; });
+            if (line == series.end()) {
+              series.push_back({});
+              series.back().label = label;
+              line = series.end() - 1;
+            }
+            line->x.push_back(x);
+            line->y.push_back(v->second);
+          }
+        }
+        for (svg::Series& s : series) {  // sorted by x
+          std::vector<size_t> order(s.x.size());
+          for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+          std::sort(order.begin(), order.end(),
+                    [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+          std::vector<double> x, y;
+          for (size_t i : order) x.push_back(s.x[i]), y.push_back(s.y[i]);
+          s.x = std::move(x), s.y = std::move(y);
+        }
+        return svg::plot(series, o);
+      }
       for (const CellSummary& c : cells) {
         if (!keep(c) || c.status == CellStatus::failed) continue;
         svg::Series s;
@@ -744,8 +820,8 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
       svg::PlotOptions o;
       o.title = p.title.empty() ? p.y : p.title;
       if (!panel.empty()) o.title += fmt::format(" — {} = {}", p.panels, panel);
-      o.x_label = p.x.empty() ? "step" : p.x;
-      o.y_label = p.y;
+      o.x_label = !p.over.empty() ? p.over : p.x.empty() ? "step" : p.x;
+      o.y_label = p.ys.size() > 1 ? "value" : p.y;
       o.log_y = p.log_y;
       o.equal_aspect = p.equal_aspect;
       const fs::path file =

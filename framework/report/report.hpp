@@ -16,8 +16,14 @@ namespace kant {
 
 /// A figure of the report: one line per cell group, y (and x) read from each cell's file.
 struct PlotSpec {
-  std::string name;           ///< file name stem
-  std::string x, y;           ///< dataset paths in a cell file; x "" : the `step` beside y
+  std::string name;  ///< file name stem
+  std::string x, y;  ///< dataset paths in a cell file; x "" : the `step` beside y
+  /// A grid axis with numeric labels: one point per cell at x = its label on the axis, y = its
+  /// final value named by `y` ("metric.value"); a line per `lines` value (and seed), sorted by x.
+  std::string over;
+  /// The final values of a plot `over` an axis (y may list several: a line for each and each
+  /// `lines` value); {y} otherwise.
+  std::vector<std::string> ys;
   std::string panels;         ///< grid axis: one figure per value ("" : one figure)
   std::string lines;          ///< grid axis: one line per value (seeds get a line each)
   std::string rows, columns;  ///< grid axes: small multiples in one figure, a panel per value

@@ -273,6 +273,16 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
     const Series& s = series[k];
     const std::string color = color_of(k);
     std::string pts;
+    if (s.segments) {  // pairs of finite points, each its own thin segment
+      for (size_t i = 0; i + 1 < s.x.size() && i + 1 < s.y.size(); i += 2)
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]) && std::isfinite(s.x[i + 1]) &&
+            std::isfinite(s.y[i + 1]))
+          out += fmt::format(
+              "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+              "stroke-width=\"0.8\" stroke-opacity=\"0.7\"/>\n",
+              px(s.x[i]), py(s.y[i]), px(s.x[i + 1]), py(s.y[i + 1]), color);
+      continue;
+    }
     auto flush = [&] {  // a line is broken where a point is non-finite
       if (!s.markers && !pts.empty())
         out += fmt::format(

@@ -16,7 +16,10 @@ struct Series {
   /// non-finite marks at x, with y's kind (NaN, +Inf, −Inf) choosing the mark
   std::vector<double> dropped_x, dropped_y;
   bool markers = false;  ///< draw points instead of a line
-  std::string color;     ///< "" : the next colour of the cycle
+  /// draw segments between consecutive pairs of points (x[2k], y[2k]) – (x[2k+1], y[2k+1])
+  /// instead of one line (e.g. the moves of a transport plan)
+  bool segments = false;
+  std::string color;  ///< "" : the next colour of the cycle
 };
 
 struct PlotOptions {

@@ -50,14 +50,19 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
   if (!n.is_map()) throw ConfigError(n.mark, "a plot must be a map {y: dataset, lines: axis, ...}");
   PlotSpec p;
   p.name = fmt::format("plot{}", index + 1);
-  const std::vector<std::string> keys{"name", "x",       "y",     "panels",       "lines",
-                                      "rows", "columns", "log_y", "equal_aspect", "title"};
+  const std::vector<std::string> keys{"name",         "x",     "y",       "panels",
+                                      "lines",        "rows",  "columns", "log_y",
+                                      "equal_aspect", "title", "over"};
   for (const ConfigEntry& e : n.entries) {
     if (e.key == "log_y" || e.key == "equal_aspect") {
       bool v = e.value.is_scalar() && e.value.scalar == "true";
       if (!e.value.is_scalar() || (!v && e.value.scalar != "false"))
         throw ConfigError(e.value.mark, fmt::format("plot '{}' must be true or false", e.key));
       (e.key == "log_y" ? p.log_y : p.equal_aspect) = v;
+    } else if (e.key == "y" && e.value.is_sequence()) {  // several final values (plots `over`)
+      for (const ConfigNode& item : e.value.items) p.ys.push_back(scalar_of(item, "y"));
+      if (p.ys.empty()) throw ConfigError(e.value.mark, "plot 'y' lists no value");
+      p.y = p.ys.front();
     } else if (std::find(keys.begin(), keys.end(), e.key) != keys.end()) {
       std::string v = scalar_of(e.value, e.key.c_str());
       if (e.key == "name")
@@ -66,6 +71,8 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
         p.x = v;
       else if (e.key == "y")
         p.y = v;
+      else if (e.key == "over")
+        p.over = v;
       else if (e.key == "panels")
         p.panels = v;
       else if (e.key == "lines")
@@ -84,6 +91,16 @@ PlotSpec parse_plot(const ConfigNode& n, size_t index) {
   }
   if (p.y.empty())
     throw ConfigError(n.mark, "a plot needs 'y': a dataset path such as series/loss_critic");
+  if (!p.over.empty() && !p.x.empty())
+    throw ConfigError(n.mark, "a plot 'over' a grid axis takes its x from the axis: drop 'x'");
+  if (p.ys.empty()) p.ys.push_back(p.y);
+  if (p.ys.size() > 1 && p.over.empty())
+    throw ConfigError(n.mark, "a list of values as 'y' needs a plot 'over' a grid axis");
+  for (const std::string& y : p.ys)
+    if (!p.over.empty() && (y.find('/') != std::string::npos || y.find('.') == std::string::npos))
+      throw ConfigError(n.mark, fmt::format("a plot 'over' a grid axis needs 'y' as a final value "
+                                            "metric.value (or a list of them), not {}",
+                                            y));
   if (p.name.empty() || p.name.find_first_of("/\\ ") != std::string::npos)
     throw ConfigError(n.mark, fmt::format("plot name '{}' must be a plain file name", p.name));
   return p;

@@ -51,8 +51,9 @@ std::vector<double> row_norms(const Tensor& t, int64_t rows) {
   return out;
 }
 
-double wasserstein1_exact(const Tensor& a, const Tensor& b) {
-  require_points(a, b, "wasserstein1_exact");
+TransportPlan optimal_transport(const Tensor& a, const Tensor& b, double p) {
+  require_points(a, b, "optimal_transport");
+  if (!(p >= 1)) throw Error(fmt::format("optimal_transport: p must be ≥ 1, got {}", p));
   const int64_t n = a.size(0), m = b.size(0), d = dims(a);
   lemon::SmartDigraph g;
   g.reserveNode(static_cast<int>(n + m));
@@ -61,19 +62,33 @@ double wasserstein1_exact(const Tensor& a, const Tensor& b) {
   for (int64_t i = 0; i < n + m; ++i) nodes.push_back(g.addNode());
   lemon::SmartDigraph::ArcMap<double> cost(g);
   lemon::SmartDigraph::NodeMap<int64_t> supply(g);
+  std::vector<lemon::SmartDigraph::Arc> arcs;
   for (int64_t i = 0; i < n; ++i) {
     supply[nodes[static_cast<size_t>(i)]] = m;
     for (int64_t j = 0; j < m; ++j) {
       auto arc = g.addArc(nodes[static_cast<size_t>(i)], nodes[static_cast<size_t>(n + j)]);
-      cost[arc] = std::sqrt(squared_distance(a.data() + i * d, b.data() + j * d, d));
+      const double squared = squared_distance(a.data() + i * d, b.data() + j * d, d);
+      cost[arc] = p == 1 ? std::sqrt(squared) : p == 2 ? squared : std::pow(squared, p / 2);
+      arcs.push_back(arc);
     }
   }
   for (int64_t j = 0; j < m; ++j) supply[nodes[static_cast<size_t>(n + j)]] = -n;
   lemon::NetworkSimplex<lemon::SmartDigraph, int64_t, double> simplex(g);
   simplex.costMap(cost).supplyMap(supply);
   if (simplex.run() != decltype(simplex)::OPTIMAL)
-    throw Error("wasserstein1_exact: the network simplex found no optimal transport");
-  return simplex.totalCost() / (static_cast<double>(n) * static_cast<double>(m));
+    throw Error("optimal_transport: the network simplex found no optimal transport");
+  const double total = static_cast<double>(n) * static_cast<double>(m);
+  TransportPlan plan;
+  plan.cost = simplex.totalCost() / total;
+  for (size_t k = 0; k < arcs.size(); ++k)
+    if (const int64_t f = simplex.flow(arcs[k]); f > 0)
+      plan.moves.push_back({static_cast<int64_t>(k) / m, static_cast<int64_t>(k) % m,
+                            static_cast<double>(f) / total});
+  return plan;
+}
+
+double wasserstein1_exact(const Tensor& a, const Tensor& b) {
+  return optimal_transport(a, b, 1).cost;
 }
 
 double wasserstein_1d(std::vector<double> a, std::vector<double> b, double p) {

@@ -31,6 +31,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "kant/affine_generator.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
@@ -147,31 +148,16 @@ std::vector<std::string> integrand_names() {
   return names;
 }
 
-// Relative tolerance of the affine check G(z) = μ + w·z (float arithmetic of one layer).
-constexpr double kAffineTolerance = 1e-3;
-constexpr int64_t kAffineProbes = 64;  // random z the check compares at
-
 // "" when G is affine in z on random probes, else what differs (the rule's message).
 std::string affine_mismatch(Network& generator, int64_t noise_dim) {
   Rng rng(0, 0);
-  Tensor z = rng.normal_tensor({kAffineProbes, noise_dim});
-  Tensor zero = Tensor::zeros({1, noise_dim}).set_requires_grad();
-  Tensor at_zero = generator.forward(zero);
+  Tensor z = rng.normal_tensor({affine_fit::kProbes, noise_dim});
+  const affine_fit::Fit f = affine_fit::at_zero(generator, noise_dim);
+  Tensor at_zero = generator.forward(Tensor::zeros({1, noise_dim}));
   if (at_zero.numel() != 1)
     return fmt::format("the generator's samples have {} values, not one", at_zero.numel());
-  const Tensor w = grad({sum(at_zero)}, {zero})[0];
-  const double mu = at_zero.data()[0];
-  NoGradGuard no_grad;
-  Tensor x = generator.forward(z);
-  for (int64_t i = 0; i < z.size(0); ++i) {
-    double affine = mu;
-    for (int64_t j = 0; j < noise_dim; ++j)
-      affine += double(w.data()[j]) * z.data()[i * noise_dim + j];
-    if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
-      return fmt::format("the initialised generator gives G(z) = {:.6g} where μ + w·z = {:.6g}",
-                         x.data()[i], affine);
-  }
-  return "";
+  const std::string m = affine_fit::mismatch(generator, f, z);
+  return m.empty() ? "" : "the initialised generator gives " + m;
 }
 
 class FDivergence1d : public Metric {
@@ -315,29 +301,11 @@ class FDivergence1d : public Metric {
   }
 
  private:
-  // μ = G(0) and w = ∇_z G(0); the generator must be affine in z (checked on random z).
+  // μ = G(0) and σ = ‖∇_z G(0)‖; the generator must be affine in z (checked on random z).
   std::pair<double, double> generator_gaussian(MetricContext& ctx) {
     if (!ctx.noise || ctx.noise_kind != "normal")
       throw Error("f_divergence_1d needs Gaussian generator noise (generator: {noise: normal})");
-    Tensor z = ctx.noise(64);
-    Tensor zero = Tensor::zeros({1, z.size(1)}).set_requires_grad();
-    Tensor at_zero = ctx.generator.forward(zero);
-    const Tensor w = grad({sum(at_zero)}, {zero})[0];
-    const double mu = at_zero.data()[0];
-    NoGradGuard no_grad;
-    Tensor x = ctx.generator.forward(z);
-    for (int64_t i = 0; i < z.size(0); ++i) {
-      double affine = mu;
-      for (int64_t j = 0; j < z.size(1); ++j)
-        affine += double(w.data()[j]) * z.data()[i * z.size(1) + j];
-      if (std::abs(x.data()[i] - affine) > kAffineTolerance * (1 + std::abs(affine)))
-        throw Error(
-            fmt::format("f_divergence_1d needs an affine generator G(z) = μ + w·z (a Gaussian); "
-                        "G(z) = {} but μ + w·z = {} (use mlp with hidden: [] and "
-                        "output_activation: none)",
-                        x.data()[i], affine));
-    }
-    return {mu, std::sqrt(squared_norm(w))};
+    return affine_fit::gaussian(ctx.generator, ctx.noise(64), "f_divergence_1d");
   }
 
   std::map<std::string, double> exact(const Dataset& data, double mu, double sigma) const {

@@ -18,6 +18,21 @@ std::vector<double> row_norms(const Tensor& t, int64_t rows);
 /// graph; supplies m per point of a and demands n per point of b, so any n, m work).
 double wasserstein1_exact(const Tensor& a, const Tensor& b);
 
+/// An optimal transport plan between the empirical distributions of a [n, d] and b [m, d]
+/// under the cost ‖a_i − b_j‖^p: cost = min over couplings of Σ π_ij ‖a_i − b_j‖^p (so W_p =
+/// cost^(1/p)), and the couplings' nonzero entries, each a move of mass π_ij from a_i to b_j.
+struct TransportPlan {
+  double cost = 0;
+  struct Move {
+    int64_t from, to;
+    double mass;
+  };
+  std::vector<Move> moves;
+};
+/// The plan by the same network simplex as wasserstein1_exact (whose value is
+/// optimal_transport(a, b, 1).cost, bit for bit).
+TransportPlan optimal_transport(const Tensor& a, const Tensor& b, double p);
+
 /// W_p between two 1-D empirical distributions (any sizes): (∫₀¹ |F⁻¹(t) − G⁻¹(t)|ᵖ dt)^{1/p}.
 double wasserstein_1d(std::vector<double> a, std::vector<double> b, double p);
 
