@@ -16,6 +16,7 @@ struct Series {
   /// non-finite marks at x, with y's kind (NaN, +Inf, −Inf) choosing the mark
   std::vector<double> dropped_x, dropped_y;
   bool markers = false;  ///< draw points instead of a line
+  bool dashed = false;   ///< a dashed line (a running cell's curve, up to its current step)
   std::string color;     ///< "" : the next colour of the cycle
 };
 
