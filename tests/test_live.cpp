@@ -144,8 +144,9 @@ TEST_CASE("every torn prefix of a live file reads as the records wholly in it", 
 TEST_CASE("sparklines at hand-computed points", "[live]") {
   CHECK(sparkline({0, 1, 2, 3, 4, 5, 6, 7}, 8, true) == "▁▂▃▄▅▆▇█");
   CHECK(sparkline({0, 1, 2, 3, 4, 5, 6, 7}, 8, false) == "_.-:=+*#");
-  // 8 values in 4 runs of 2: means 0.5, 2.5, 4.5, 6.5 → levels 0, 2, 4, 7 (the top clamps)
-  CHECK(sparkline({0, 1, 2, 3, 4, 5, 6, 7}, 4, true) == "▁▃▅█");
+  // 8 values in 4 runs of 2: means 0.5, 2.5, 4.5, 6.5, i.e. 0, 1/3, 2/3 and 1 of the range →
+  // levels ⌊8·f⌋ = 0, 2, 5 and 7 (the top clamps)
+  CHECK(sparkline({0, 1, 2, 3, 4, 5, 6, 7}, 4, true) == "▁▃▆█");
   CHECK(sparkline({3, 3, 3}, 10, true) == "▅▅▅");  // flat: the middle
   const double nan = std::numeric_limits<double>::quiet_NaN();
   CHECK(sparkline({1, nan, 2}, 3, true) == "▁·█");
@@ -187,8 +188,9 @@ TEST_CASE("a grid while it trains: kant report, kant watch, kant stop, and the l
   CHECK(watch.output.find('\033') == std::string::npos);
 
   // kant stop: refused for a cell that is not running or not in the grid (exit 2), then asked
-  CHECK(run_command(kant_exe() + " stop " + folder.string() + " --cell ffffffffffffffff")
-            .exit_code == 2);
+  CHECK(
+      run_command(kant_exe() + " stop " + folder.string() + " --cell ffffffffffffffff").exit_code ==
+      2);
   CommandResult stop = run_command(kant_exe() + " stop " + folder.string() + " --cell " + id);
   INFO(stop.output);
   REQUIRE(stop.exit_code == 0);
@@ -211,9 +213,9 @@ TEST_CASE("a grid while it trains: kant report, kant watch, kant stop, and the l
         return second && second->stem().string() != id;
       },
       std::chrono::seconds(120)));
-  REQUIRE(run_command(kant_exe() + " stop " + folder.string() + " --cell " +
-                      second->stem().string())
-              .exit_code == 0);
+  REQUIRE(
+      run_command(kant_exe() + " stop " + folder.string() + " --cell " + second->stem().string())
+          .exit_code == 0);
   CHECK(wait_command(run) == 0);
   CHECK_THAT(read_text(dir / "run.log"), Catch::Contains("2 stopped by the user"));
 
@@ -254,10 +256,10 @@ TEST_CASE("a cell killed with SIGKILL leaves a live file kant report reads; kant
   CHECK_FALSE(fs::exists(*live));
 }
 
-TEST_CASE("kant watch in a tmux pane and kant report --watch in headless Chromium",
+TEST_CASE("kant report --watch in headless Chromium and kant watch in a tmux pane",
           "[live][cli][browser][tmux]") {
   const fs::path dir = temp_dir("kant-live-tmux");
-  const fs::path exp = write_experiment(dir, 1500);
+  const fs::path exp = write_experiment(dir, 100000);  // ended by kant stop below
   const fs::path results = dir / "results";
   const fs::path folder = results / "live";
   const int run = spawn_command(kant_exe() + " run " + exp.string() + " --results " +
@@ -267,53 +269,70 @@ TEST_CASE("kant watch in a tmux pane and kant report --watch in headless Chromiu
                    std::chrono::seconds(120)));
   const int watch_report =
       spawn_command(kant_exe() + " report " + folder.string() + " --watch 1", dir / "watch.log");
-  // a person's view: kant watch typed into a shell in a 160×12 tmux pane
-  const std::string session = "kant-live-" + std::to_string(::getpid());
-  const std::string tmux = "tmux -L " + session + " ";
-  REQUIRE(run_command(tmux + "new-session -d -x 160 -y 12 -s w").exit_code == 0);
+  // the page while it trains, in a browser: every image renders, the running cell is marked
+  const fs::path page = folder / "report" / "index.html";
+  REQUIRE(wait_for([&] { return read_text(page).find("running, step ") != std::string::npos; },
+                   std::chrono::seconds(60)));
+  const std::string chromium =
+      "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync "
+      "--timeout=4000 --user-data-dir=" +
+      temp_dir("kant-chromium").string();
+  CommandResult dom =
+      run_command(chromium + " --dump-dom file://" + page.string() + " 2>/dev/null");
+  INFO(dom.output.substr(0, 3000));
+  CHECK(dom.exit_code == 0);
+  CHECK_THAT(dom.output,
+             Catch::Contains("running, step ") && Catch::Contains("http-equiv=\"refresh\""));
+  std::smatch m;
+  REQUIRE(std::regex_search(dom.output, m, std::regex(R"re(data-images-ok="(\d+)/(\d+)")re")));
+  CHECK(std::stoi(m[1]) == std::stoi(m[2]));
+  CHECK(std::stoi(m[2]) >= 3);  // the running cell's losses, metric values and samples
+  const fs::path shot = fs::path(KANT_TEST_BINARY_DIR) / "live_report.png";
+  fs::remove(shot);
+  run_command(chromium + " --window-size=1280,1400 --screenshot=" + shot.string() + " file://" +
+              page.string() + " 2>/dev/null");
+  CHECK(fs::exists(shot));
+
+  // a person's view: kant watch typed into a shell in a 200×12 tmux pane
+  const std::string tmux = "tmux -L kant-live-" + std::to_string(::getpid()) + " ";
+  REQUIRE(run_command(tmux + "new-session -d -x 200 -y 12 -s w").exit_code == 0);
   run_command(tmux + "send-keys -t w '" + kant_exe() + " watch " + folder.string() +
               " --every 0.5' Enter");
   std::string pane;
   const bool seen = wait_for(
       [&] {
         pane = run_command(tmux + "capture-pane -p -t w").output;
-        return std::regex_search(pane, std::regex(R"(step \d+/1500)")) &&
-               (pane.find("▁") != std::string::npos || pane.find("█") != std::string::npos);
+        return std::regex_search(pane, std::regex(R"(step \d+/100000)")) &&
+               std::regex_search(pane, std::regex("[▁▂▃▄▅▆▇█]{4}"));
       },
       std::chrono::seconds(60));
   INFO(pane);
   CHECK(seen);
-  CHECK_THAT(pane, Catch::Contains("live: ") && Catch::Contains("running"));
-  CHECK(pane.find("\033") == std::string::npos);  // capture-pane shows what a person sees
+  CHECK_THAT(pane, Catch::Contains("live: ") && Catch::Contains("1 running"));
   std::ofstream(fs::path(KANT_TEST_BINARY_DIR) / "live_watch_pane.txt") << pane;
-  // the page while it trains, in a browser: every image renders, the running cell is marked
-  const std::string chromium =
-      "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync "
-      "--virtual-time-budget=3000 --user-data-dir=" +
-      temp_dir("kant-chromium").string();
-  const fs::path page = folder / "report" / "index.html";
-  REQUIRE(wait_for([&] { return fs::exists(page); }, std::chrono::seconds(60)));
-  CommandResult dom = run_command(chromium + " --dump-dom file://" + page.string() + " 2>/dev/null");
-  INFO(dom.output.substr(0, 3000));
-  CHECK(dom.exit_code == 0);
-  CHECK_THAT(dom.output, Catch::Contains("running, step ") &&
-                             Catch::Contains("http-equiv=\"refresh\""));
-  std::smatch m;
-  REQUIRE(std::regex_search(dom.output, m, std::regex(R"re(data-images-ok="(\d+)/(\d+)")re")));
-  CHECK(std::stoi(m[1]) == std::stoi(m[2]));
-  CHECK(std::stoi(m[2]) >= 2);  // the running cell's losses and samples at least
-  const fs::path shot = fs::path(KANT_TEST_BINARY_DIR) / "live_report.png";
-  run_command(chromium + " --window-size=1280,1400 --screenshot=" + shot.string() + " file://" +
-              page.string() + " 2>/dev/null");
-  CHECK(fs::exists(shot));
-  // the run ends; kant report --watch sees every cell stored, prints the table and ends
+
+  // both cells stopped, the run ends; kant report --watch sees every cell stored, prints the
+  // table and ends
+  for (int cell = 0; cell < 2; ++cell) {
+    std::optional<fs::path> live;
+    REQUIRE(wait_for([&] { return (live = running_live_file(folder, 1)).has_value(); },
+                     std::chrono::seconds(120)));
+    REQUIRE(
+        run_command(kant_exe() + " stop " + folder.string() + " --cell " + live->stem().string())
+            .exit_code == 0);
+    REQUIRE(wait_for([&] { return !fs::exists(*live); }, std::chrono::seconds(60)));
+  }
   CHECK(wait_command(run) == 0);
   CHECK(wait_command(watch_report) == 0);
   CHECK_THAT(read_text(dir / "watch.log"), Catch::Contains("2/2 cells stored"));
   CHECK(read_text(page).find("http-equiv=\"refresh\"") == std::string::npos);
-  // kant watch ended too, with the grid done
-  pane = run_command(tmux + "capture-pane -p -t w").output;
-  CHECK_THAT(pane, Catch::Contains("live: 2/2 done"));
+  // and kant watch ended with the grid done
+  CHECK(wait_for(
+      [&] {
+        pane = run_command(tmux + "capture-pane -p -t w").output;
+        return pane.find("live: 2/2 done") != std::string::npos;
+      },
+      std::chrono::seconds(10)));
   run_command(tmux + "kill-server");
 }

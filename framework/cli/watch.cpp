@@ -15,8 +15,8 @@
 #include "runs/progress.hpp"
 #include "runs/runner.hpp"
 #include "store/atomic_file.hpp"
-#include "store/housekeeping.hpp"
 #include "store/host.hpp"
+#include "store/housekeeping.hpp"
 
 namespace fs = std::filesystem;
 
@@ -33,8 +33,8 @@ std::string cell_line(const LiveCell& c, bool unicode) {
   if (!c.running) line += " (not running)";
   for (const auto& [name, values] : s.losses.values) {
     if (name.rfind("schedule.", 0) == 0 || values.empty()) continue;
-    line += fmt::format("  {} {} {:.4g}", name, sparkline(values, kSparkWidth, unicode),
-                        values.back());
+    line +=
+        fmt::format("  {} {} {:.4g}", name, sparkline(values, kSparkWidth, unicode), values.back());
   }
   for (const auto& [metric, series] : s.metrics)
     for (const auto& [value, v] : series.values)
@@ -75,42 +75,42 @@ Command add_watch(CLI::App& kant) {
   app->add_option("RESULTS_DIR", a->dir, "one experiment's results folder")->required();
   app->add_option("--every", a->every, "seconds between redraws (default 2)")->type_name("S");
   app->add_flag("--once", a->once, "draw once and end");
-  return {app, [a] {
-            const std::chrono::milliseconds every = seconds_option("every", a->every);
-            if (every < std::chrono::milliseconds(100))
-              throw InputError(
-                  fmt::format("--every must be at least 0.1 seconds, got '{}'", a->every));
-            std::error_code ec;
-            if (!fs::exists(fs::path(a->dir) / "cells.yaml", ec))
-              throw InputError(fmt::format(
-                  "{}: not an experiment's results folder (it has no cells.yaml)", a->dir));
-            const bool terminal = ::isatty(STDOUT_FILENO) == 1;
-            const auto stale = RunOptions{}.claim_timeout;
-            while (true) {
-              const Manifest m = read_manifest(a->dir);
-              std::vector<std::string> problems;
-              const std::vector<LiveCell> live = find_live_cells(a->dir, m, stale, problems);
-              const ExperimentState st = inspect_experiment(a->dir, stale);
-              std::string text;
-              size_t running = 0;
-              for (const LiveCell& c : live)
-                if (c.running) {
-                  text += cell_line(c, terminal) + "\n";
-                  ++running;
-                }
-              if (running == 0) text += "no cell is running\n";
-              text += grid_line(st, running) + "\n";
-              for (const std::string& p : problems) text += "skipped " + p + "\n";
-              if (terminal)  // from the top of a cleared screen, in one write
-                fmt::print("\033[H\033[2J{}", text);
-              else
-                fmt::print("{}\n", text);
-              std::fflush(stdout);
-              if (a->once || (st.missing == 0 && running == 0)) break;
-              std::this_thread::sleep_for(every);
+  return {
+      app, [a] {
+        const std::chrono::milliseconds every = seconds_option("every", a->every);
+        if (every < std::chrono::milliseconds(100))
+          throw InputError(fmt::format("--every must be at least 0.1 seconds, got '{}'", a->every));
+        std::error_code ec;
+        if (!fs::exists(fs::path(a->dir) / "cells.yaml", ec))
+          throw InputError(
+              fmt::format("{}: not an experiment's results folder (it has no cells.yaml)", a->dir));
+        const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+        const auto stale = RunOptions{}.claim_timeout;
+        while (true) {
+          const Manifest m = read_manifest(a->dir);
+          std::vector<std::string> problems;
+          const std::vector<LiveCell> live = find_live_cells(a->dir, m, stale, problems);
+          const ExperimentState st = inspect_experiment(a->dir, stale);
+          std::string text;
+          size_t running = 0;
+          for (const LiveCell& c : live)
+            if (c.running) {
+              text += cell_line(c, terminal) + "\n";
+              ++running;
             }
-            return 0;
-          }};
+          if (running == 0) text += "no cell is running\n";
+          text += grid_line(st, running) + "\n";
+          for (const std::string& p : problems) text += "skipped " + p + "\n";
+          if (terminal)  // from the top of a cleared screen, in one write
+            fmt::print("\033[H\033[2J{}", text);
+          else
+            fmt::print("{}\n", text);
+          std::fflush(stdout);
+          if (a->once || (st.missing == 0 && running == 0)) break;
+          std::this_thread::sleep_for(every);
+        }
+        return 0;
+      }};
 }
 
 Command add_stop(CLI::App& kant) {
@@ -126,8 +126,9 @@ Command add_stop(CLI::App& kant) {
   app->group("Commands");
   app->allow_extras();
   app->add_option("RESULTS_DIR", a->dir, "one experiment's results folder")->required();
-  app->add_option("--cell", a->cells, "the cells to stop: ids as kant watch and kant validate "
-                                      "show them, comma-separated")
+  app->add_option("--cell", a->cells,
+                  "the cells to stop: ids as kant watch and kant validate "
+                  "show them, comma-separated")
       ->type_name("ID,…")
       ->required();
   return {app, [a] {

@@ -125,9 +125,9 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
     h += fmt::format("<h2 id=\"{}\">{}</h2>\n<div class=\"figs\">\n", esc(anchor), esc(section));
     for (const Figure& f : figures)
       if (f.section == section)
-        h +=
-            fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                        esc(f.file.filename().string()), esc(f.title), esc(f.title));
+        h += fmt::format(
+            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+            esc(f.file.lexically_relative(out_dir).string()), esc(f.title), esc(f.title));
     h += "</div>\n";
   }
 

@@ -154,10 +154,10 @@ std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells, const
         if (!svg.empty()) {
           const fs::path f = dir / (stem + "-samples.svg");
           write_file_atomically(f, svg);
-          figures.push_back({"running cells",
-                             fmt::format("{} — latest samples (step {})", c.labels,
-                                         c.series.sample_steps.back()),
-                             f});
+          figures.push_back(
+              {"running cells",
+               fmt::format("{} — latest samples (step {})", c.labels, c.series.sample_steps.back()),
+               f});
         }
       }
     } catch (const Error& e) {

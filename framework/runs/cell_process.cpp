@@ -141,7 +141,9 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
       if (now - last < std::chrono::seconds(1)) return false;
       last = now;
       std::error_code ec;
-      return fs::exists(stop_file, ec);
+      if (!fs::exists(stop_file, ec)) return false;
+      fs::remove(stop_file, ec);  // noticed: the request is spent before the cell is stored
+      return true;
     };
     try {
       result = train_cell(config, registry, options);

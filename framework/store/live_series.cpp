@@ -96,8 +96,8 @@ class Cursor {
 };
 
 [[noreturn]] void fail(const fs::path& file, const char* what, int err) {
-  throw StorageError(fmt::format("{}: cannot {} the live series: {}", file.string(), what,
-                                 std::strerror(err)));
+  throw StorageError(
+      fmt::format("{}: cannot {} the live series: {}", file.string(), what, std::strerror(err)));
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ class LiveSeriesWriter {
  public:
   /// Creates the file (under a temporary name, renamed into place by start()); `header`
   /// holds experiment, cell_id, labels, steps and what else readers show. Throws StorageError.
-  LiveSeriesWriter(std::filesystem::path file, std::vector<std::pair<std::string, std::string>> header,
+  LiveSeriesWriter(std::filesystem::path file,
+                   std::vector<std::pair<std::string, std::string>> header,
                    std::chrono::milliseconds flush_every);
   ~LiveSeriesWriter();
   LiveSeriesWriter(const LiveSeriesWriter&) = delete;
@@ -81,11 +82,11 @@ class LiveSeriesWriter {
 /// What a live file holds, as far as its records check.
 struct LiveSeries {
   std::map<std::string, std::string> header;
-  Series losses;                          ///< per step: losses (and schedule values)
-  std::vector<double> elapsed;            ///< seconds trained at each step of `losses`
-  std::map<std::string, Series> metrics;  ///< per metric: its values over steps
-  std::vector<int64_t> sample_steps;      ///< the steps samples were taken at
-  Tensor latest_samples;                  ///< the samples of the last of them (undefined: none)
+  Series losses;                             ///< per step: losses (and schedule values)
+  std::vector<double> elapsed;               ///< seconds trained at each step of `losses`
+  std::map<std::string, Series> metrics;     ///< per metric: its values over steps
+  std::vector<int64_t> sample_steps;         ///< the steps samples were taken at
+  Tensor latest_samples;                     ///< the samples of the last of them (undefined: none)
   uint64_t valid_bytes = 0, file_bytes = 0;  ///< the checked prefix, the file's size
   int64_t steps = 0;                         ///< the cell's total (header "steps")
   /// The last step with losses (0: none yet).
