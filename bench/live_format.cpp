@@ -43,7 +43,8 @@ double records(const fs::path& file, int64_t steps, double* read_s, uint64_t* by
   const kant::LiveSeries s = kant::read_live_series(file);
   *read_s = seconds_since(r);
   *bytes = s.file_bytes;
-  if (s.step() != steps) std::fprintf(stderr, "records: read back %lld steps\n", (long long)s.step());
+  if (s.step() != steps)
+    std::fprintf(stderr, "records: read back %lld steps\n", (long long)s.step());
   return write;
 }
 

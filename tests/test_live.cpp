@@ -68,10 +68,11 @@ fs::path write_experiment(const fs::path& dir, int steps) {
   return file;
 }
 
-// The live file of the cell running now in `results`, once it has passed step `step`.
-std::optional<fs::path> running_live_file(const fs::path& results, int64_t step) {
+// A live file in `results` (but not cell `except`'s) once it has passed step `step`.
+std::optional<fs::path> running_live_file(const fs::path& results, int64_t step,
+                                          const std::string& except = "") {
   for (const fs::path& f : files_matching(results / "cells", ".live")) {
-    if (f.extension() != ".live") continue;
+    if (f.extension() != ".live" || f.stem().string() == except) continue;
     try {
       if (read_live_series(f).step() >= step) return f;
     } catch (const Error&) {
@@ -207,12 +208,9 @@ TEST_CASE("a grid while it trains: kant report, kant watch, kant stop, and the l
   CHECK(steps.front().step.size() >= 250);  // its series kept
 
   std::optional<fs::path> second;
-  REQUIRE(wait_for(
-      [&] {
-        second = running_live_file(results / "live", 50);
-        return second && second->stem().string() != id;
-      },
-      std::chrono::seconds(120)));
+  REQUIRE(
+      wait_for([&] { return (second = running_live_file(results / "live", 50, id)).has_value(); },
+               std::chrono::seconds(120)));
   REQUIRE(
       run_command(kant_exe() + " stop " + folder.string() + " --cell " + second->stem().string())
           .exit_code == 0);
@@ -254,6 +252,42 @@ TEST_CASE("a cell killed with SIGKILL leaves a live file kant report reads; kant
   CHECK(clean.exit_code == 0);
   CHECK_THAT(clean.output, Catch::Contains("a live series no running cell writes"));
   CHECK_FALSE(fs::exists(*live));
+}
+
+TEST_CASE(
+    "a cell process killed with SIGKILL under a live runner: stored as failed, its series "
+    "still shown",
+    "[live][cli]") {
+  const fs::path dir = temp_dir("kant-live-kill-cell");
+  const fs::path exp = write_experiment(dir, 100000);
+  const fs::path results = dir / "results";
+  const fs::path folder = results / "live";
+  const int run = spawn_command(kant_exe() + " run " + exp.string() + " --results " +
+                                    results.string() + " --jobs 1 --threads 1 --live-every 0.2",
+                                dir / "run.log");
+  std::optional<fs::path> live;
+  REQUIRE(wait_for([&] { return (live = running_live_file(folder, 100)).has_value(); },
+                   std::chrono::seconds(120)));
+  const std::string id = live->stem().string();
+  const std::vector<int> cell = processes_matching("_cell - " + (folder / "cells" / id).string());
+  REQUIRE(cell.size() == 1);
+  ::kill(cell[0], SIGKILL);
+  REQUIRE(wait_for([&] { return fs::exists(folder / "cells" / (id + ".h5")); },
+                   std::chrono::seconds(60)));
+  CHECK(read_cell_summary(folder / "cells" / (id + ".h5")).status == CellStatus::failed);
+  REQUIRE(fs::exists(*live));
+  CHECK(read_live_series(*live).step() >= 100);
+  CommandResult report = run_command(kant_exe() + " report " + folder.string());
+  INFO(report.output);
+  CHECK_THAT(read_text(folder / "report" / "index.html"),
+             Catch::Contains("its process was killed; its cell is stored as failed"));
+  // the other cell: stopped, so that the run ends
+  std::optional<fs::path> other;
+  REQUIRE(wait_for([&] { return (other = running_live_file(folder, 1, id)).has_value(); },
+                   std::chrono::seconds(120)));
+  REQUIRE(run_command(kant_exe() + " stop " + folder.string() + " --cell " + other->stem().string())
+              .exit_code == 0);
+  CHECK(wait_command(run) == 1);  // a failed cell
 }
 
 TEST_CASE("kant report --watch in headless Chromium and kant watch in a tmux pane",

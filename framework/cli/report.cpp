@@ -60,8 +60,8 @@ PageOutcome write_report(const ResultsView& view, TableFormat format, const Page
   live_page.refresh_seconds = page.refresh_seconds;
   for (const LiveCell& c : live) {
     outcome.running += c.running;
-    // a cell training now is not a missing file; a stored cell's leftover series is not shown
-    if (c.why_not_running != "its cell file is stored") live_page.cells.push_back(&c);
+    // a cell training now is not a missing file; a killed cell's series is shown as far as it got
+    live_page.cells.push_back(&c);
     const std::string missing = cell_path(dir, c.cell_id).string() + ": missing";
     std::erase_if(problems, [&](const std::string& p) { return p.rfind(missing, 0) == 0; });
   }

@@ -91,8 +91,9 @@ std::vector<LiveCell> find_live_cells(const fs::path& dir, const Manifest& m,
       problems.push_back(e.what());
     }
     if (!c.running)
-      c.why_not_running = fs::exists(cell, ec) ? "its cell file is stored"
-                                               : "its process is gone; kant run resumes it";
+      c.why_not_running = fs::exists(cell, ec)
+                              ? "its process was killed; its cell is stored as failed"
+                              : "its process is gone; kant run resumes it";
     out.push_back(std::move(c));
   }
   return out;
