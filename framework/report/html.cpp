@@ -57,8 +57,9 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
                            const std::vector<std::string>& problems, const LivePage& live) {
   const fs::path out_dir = dir / "report";
   fs::create_directories(out_dir);
-  size_t complete = 0, diverged = 0, failed = 0;
+  size_t complete = 0, diverged = 0, failed = 0, stopped = 0;
   for (const CellSummary& c : cells) {
+    stopped += c.status == CellStatus::stopped;
     complete += c.status == CellStatus::complete;
     diverged += c.status == CellStatus::diverged;
     failed += c.status == CellStatus::failed;
@@ -71,14 +72,16 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
           : "",
       esc(manifest.name), kStyle);
   h += fmt::format(
-      "<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over "
+      "<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed{}. Values are mean ± std over "
       "the "
       "complete cells behind each value (n: its seeds, times any grid axis that is neither a row "
       "nor a column); a row's diverged and failed cells are counted, never dropped. A value "
       "marked (k/n) is over the k of n seeds whose value was finite: NaN and ±Inf are left out of "
       "the mean and counted; figures draw them as grey marks. A metric that failed in a cell "
       "reads “failed [k]”, note k saying why.</p>\n",
-      esc(manifest.name), cells.size(), complete, diverged, failed);
+      esc(manifest.name), cells.size(), complete, diverged, failed,
+      stopped ? fmt::format(", {} stopped by the user (never in the table's values)", stopped)
+              : "");
   if (!live.cells.empty()) {
     size_t running = 0;
     for (const LiveCell* c : live.cells) running += c->running;
