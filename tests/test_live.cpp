@@ -223,7 +223,7 @@ TEST_CASE("a grid while it trains: kant report, kant watch, kant stop, and the l
   CHECK_THAT(again.output, Catch::Contains("2 skipped"));
 }
 
-TEST_CASE("a cell killed with SIGKILL leaves a live file kant report reads; kant clean removes it",
+TEST_CASE("a cell killed with SIGKILL leaves a live file kant report reads, kant clean removes it",
           "[live][cli]") {
   const fs::path dir = temp_dir("kant-live-kill");
   const fs::path exp = write_experiment(dir, 100000);

@@ -103,7 +103,7 @@ std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells, const
                                        std::vector<std::string>& problems) {
   std::vector<Figure> figures;
   const fs::path dir = out_dir / "live";
-  fs::create_directories(dir);
+  if (!cells.empty()) fs::create_directories(dir);  // a finished grid's report folder is as before
   for (const LiveCell& c : cells) {
     const std::string stem = file_safe(c.cell_id);
     const std::string title = fmt::format("{} — {}", c.labels, c.state_text());

@@ -161,6 +161,8 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
                  result.resumes == 1 ? "" : "s");
   } catch (const TrainingInterrupted& e) {
     fmt::print(stderr, "{} stopped ({}); its checkpoint, if any, is kept\n", tag, e.what());
+    std::error_code ec;  // stopped cleanly: a rerun resumes it and writes its live series anew
+    fs::remove(live_path(out_path), ec);
     return 128 + stop_signal();
   } catch (const std::exception& e) {
     result = CellResult{};
