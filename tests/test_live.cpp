@@ -201,7 +201,9 @@ TEST_CASE("a grid while it trains: kant report, kant watch, kant stop, and the l
   const CellSummary stopped = read_cell_summary(folder / "cells" / (id + ".h5"));
   CHECK(stopped.status == CellStatus::stopped);
   CHECK_THAT(stopped.detail, Catch::Contains("stopped by the user at generator step"));
-  CHECK_FALSE(fs::exists(folder / "cells" / (id + ".live")));  // stored: the live file is gone
+  // stored: the live file goes (just after the cell file is in place)
+  CHECK(wait_for([&] { return !fs::exists(folder / "cells" / (id + ".live")); },
+                 std::chrono::seconds(10)));
   CHECK_FALSE(fs::exists(folder / "cells" / (id + ".stop")));
   const auto steps = read_cell_series(folder / "cells" / (id + ".h5"));
   REQUIRE_FALSE(steps.empty());

@@ -81,6 +81,13 @@ std::vector<LiveCell> find_live_cells(const fs::path& dir, const Manifest& m,
       if (fs::exists(file, ec)) problems.push_back(e.what());  // else: stored meanwhile
       continue;
     }
+    if (fs::exists(cell, ec)) {  // stored: only a crashed cell's series is worth showing
+      try {
+        if (read_cell_summary(cell).status != CellStatus::failed) continue;  // going this instant
+      } catch (const Error&) {
+        // a damaged cell file: the series says how far it got
+      }
+    }
     c.labels = labels_of(m, i, c.series);
     try {
       if (auto holder = Claim::live_holder(claim_path(cell), stale_after)) {
