@@ -65,6 +65,13 @@ PageOutcome write_report(const ResultsView& view, TableFormat format, const Page
     const std::string missing = cell_path(dir, c.cell_id).string() + ": missing";
     std::erase_if(problems, [&](const std::string& p) { return p.rfind(missing, 0) == 0; });
   }
+  if (outcome.running > 0) {  // while a grid trains, cells not stored yet are to do, not problems
+    const size_t before = problems.size();
+    std::erase_if(problems, [](const std::string& p) {
+      return p.find(": missing (not run yet?)") != std::string::npos;
+    });
+    live_page.to_do = before - problems.size();
+  }
   Table table = build_table(cells, spec, m.axes);
   if (!page.print_table) {
     std::vector<Figure> figures = write_live_figures(live, dir / "report", problems);

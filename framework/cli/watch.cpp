@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 namespace kant::cli {
 namespace {
 
-constexpr size_t kSparkWidth = 16;  // characters per sparkline
+constexpr size_t kSparkWidth = 16;   // characters per sparkline
+constexpr size_t kMetricValues = 6;  // latest metric values on a line (then "+k more")
 
 // One running cell as a line: labels, step, each loss's sparkline and latest value, the latest
 // value of each metric, time left.
@@ -36,9 +37,16 @@ std::string cell_line(const LiveCell& c, bool unicode) {
     line +=
         fmt::format("  {} {} {:.4g}", name, sparkline(values, kSparkWidth, unicode), values.back());
   }
+  size_t shown = 0, more = 0;
   for (const auto& [metric, series] : s.metrics)
-    for (const auto& [value, v] : series.values)
-      if (!v.empty()) line += fmt::format("  {}.{} {:.4g}", metric, value, v.back());
+    for (const auto& [value, v] : series.values) {
+      if (v.empty()) continue;
+      if (shown++ < kMetricValues)
+        line += fmt::format("  {}.{} {:.4g}", metric, value, v.back());
+      else
+        ++more;
+    }
+  if (more > 0) line += fmt::format("  (+{} more)", more);
   if (c.running) {
     const double left = s.seconds_left();
     line += left < 0 ? "  time left unknown" : fmt::format("  ~{} left", format_duration(left));

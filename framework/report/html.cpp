@@ -86,10 +86,11 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
     size_t running = 0;
     for (const LiveCell* c : live.cells) running += c->running;
     h += fmt::format(
-        "<h2 id=\"running\">Running cells</h2>\n<p>{} cell{} training now{}. Their curves are "
+        "<h2 id=\"running\">Running cells</h2>\n<p>{} cell{} training now{}{}. Their curves are "
         "dashed up to the step each has reached (the x axis spans the whole run); they are never "
         "counted in the table, which holds stored cells only.</p>\n<ul class=\"live\">\n",
         running, running == 1 ? "" : "s",
+        live.to_do > 0 ? fmt::format(", {} to do", live.to_do) : "",
         live.refresh_seconds > 0
             ? fmt::format("; this page is rewritten and reloads every {} s", live.refresh_seconds)
             : "");

@@ -149,6 +149,12 @@ std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells, const
         o.y_label = "metric value";
         o.clip_id = "live-metrics-" + stem;
         for (svg::Series& s : metrics) s.markers = s.x.size() < 3;
+        double lo = INFINITY, hi = -INFINITY;
+        for (const svg::Series& s : metrics)
+          for (double y : s.y)
+            if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
+        if (c.series.steps > 0 && std::isfinite(lo) && hi > lo)
+          o.limits = {0, static_cast<double>(c.series.steps), lo, hi};
         const fs::path f = dir / (stem + "-metrics.svg");
         write_file_atomically(f, svg::plot(metrics, o));
         figures.push_back({"running cells", title + " — metric values", f});

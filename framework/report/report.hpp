@@ -177,6 +177,7 @@ std::string sparkline(const std::vector<double>& values, size_t width, bool unic
 struct LivePage {
   std::vector<const LiveCell*> cells;  ///< the running (or left) cells to list
   int refresh_seconds = 0;             ///< > 0: the page reloads itself that often
+  size_t to_do = 0;                    ///< cells of the grid neither stored nor running
 };
 
 /// Writes <dir>/report/index.html: table, figures, each cell's config and provenance, and the
