@@ -10,7 +10,7 @@ steps=${2:-3000}
 kant=${KANT:-build/kant}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cell=$("$kant" validate experiments/quickstart.yaml --set train.sample_every=100 |
+cell=$("$kant" validate experiments/quickstart.yaml --set train.sample_every=100 --set train.steps="$steps" |
        awk '/method=WGAN-GP seed=0/{print $2}')
 for r in $(seq 1 "$rounds"); do
   for every in 0 2; do

@@ -142,6 +142,13 @@ TEST_CASE("every torn prefix of a live file reads as the records wholly in it", 
   CHECK_THROWS_AS(read_live_series(dir / "x.live"), StorageError);
 }
 
+TEST_CASE("a live file that cannot be made is refused before training, never during it", "[live]") {
+  const fs::path dir = temp_dir("kant-live-nowhere") / "no" / "such" / "folder";
+  CHECK_THROWS_AS(
+      LiveSeriesWriter(dir / "0123456789abcdef.live", {}, std::chrono::milliseconds(10)),
+      StorageError);
+}
+
 TEST_CASE("sparklines at hand-computed points", "[live]") {
   CHECK(sparkline({0, 1, 2, 3, 4, 5, 6, 7}, 8, true) == "▁▂▃▄▅▆▇█");
   CHECK(sparkline({0, 1, 2, 3, 4, 5, 6, 7}, 8, false) == "_.-:=+*#");

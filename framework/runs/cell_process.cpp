@@ -130,9 +130,13 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
     options.checkpoint = checkpoint;
     std::unique_ptr<LiveSeriesWriter> live;
     if (live_every.count() > 0) {
-      live = std::make_unique<LiveSeriesWriter>(live_path(out_path), live_header(info, config, tag),
-                                                live_every);
-      options.live = live.get();
+      try {
+        live = std::make_unique<LiveSeriesWriter>(live_path(out_path),
+                                                  live_header(info, config, tag), live_every);
+        options.live = live.get();
+      } catch (const StorageError& e) {  // the view only: the cell trains without it
+        fmt::print(stderr, "{} no live series: {}\n", tag, e.what());
+      }
     }
     const fs::path stop_file = stop_request_path(out_path);
     options.stop_requested = [&, last = std::chrono::steady_clock::time_point{}]() mutable {

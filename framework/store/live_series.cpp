@@ -135,6 +135,7 @@ LiveSeriesWriter::~LiveSeriesWriter() {
 }
 
 void LiveSeriesWriter::append(uint8_t kind, const std::string& payload) {
+  if (failed_) return;
   std::string record;
   record.reserve(kFrame + payload.size());
   put(record, static_cast<uint32_t>(payload.size()));
@@ -195,8 +196,13 @@ void LiveSeriesWriter::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     chunk.swap(pending_);
   }
-  write_out(chunk);
-  commit_temporary(temporary_, file_);
+  try {
+    write_out(chunk);
+    commit_temporary(temporary_, file_);
+  } catch (const StorageError&) {
+    failed_ = true;
+    return;  // close() removes the temporary
+  }
   started_ = true;
   flusher_ = std::thread([this] { flush_loop(); });
 }
@@ -212,6 +218,7 @@ void LiveSeriesWriter::flush_loop() {
     try {
       write_out(chunk);
     } catch (const StorageError&) {  // a full disk: the view stops, training does not
+      failed_ = true;
       return;
     }
     if (stop) return;

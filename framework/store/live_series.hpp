@@ -19,6 +19,7 @@
 // stored. The sealed cell file stays the only place a complete result lives.
 // The measurement that chose this format over HDF5 single-writer/multiple-reader: docs/live.md.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -55,8 +56,11 @@ class LiveSeriesWriter {
   void metric(int64_t step, const std::string& metric, const std::map<std::string, double>& row);
   void samples(int64_t step, const Tensor& generated);
   /// Puts what is written so far in place under the file's name and starts the flushing
-  /// thread; records before it (a resumed cell's past) appear in one piece.
+  /// thread; records before it (a resumed cell's past) appear in one piece. A file that cannot
+  /// be written (a full disk) never fails training: the view stops and records are dropped.
   void start();
+  /// A write failed: the live file stopped where it was.
+  bool failed() const { return failed_; }
   /// Writes out everything pending and stops the thread (the destructor does it too).
   void close();
   const std::filesystem::path& file() const { return file_; }
@@ -75,6 +79,7 @@ class LiveSeriesWriter {
   std::condition_variable wake_;
   std::string pending_;  // records not yet written (guarded by mutex_)
   bool stopping_ = false, started_ = false;
+  std::atomic<bool> failed_{false};  // a write failed (a full disk): records are dropped
   uint64_t written_ = 0;
   std::thread flusher_;
 };
