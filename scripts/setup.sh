@@ -9,7 +9,7 @@ packages=(
   libdnnl-dev libboost-dev libyaml-cpp-dev libhdf5-dev libfmt-dev libcli11-dev catch2 zlib1g-dev liblemon-dev
   python3 python3-h5py python3-numpy python3-yaml python3-sklearn python3-mpmath python3-pandas python3-matplotlib
   dataset-fashion-mnist                      # Zalando's Fashion-MNIST (IDX files), the fashion_mnist data set
-  chromium chromium-driver
+  chromium chromium-driver tmux               # the report test in a browser; kant watch as a person sees it (tests/test_live.cpp)
   libopenmpi-dev openmpi-bin                 # MPI: mpirun -n N kant run (optional at build time)
   slurmctld slurmd slurm-client munge        # a one-node SLURM cluster for the tests (scripts/slurm_cluster.sh)
 )

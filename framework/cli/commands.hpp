@@ -2,6 +2,7 @@
 // runs it, so main.cpp only parses and dispatches.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ Command add_export(CLI::App& kant);  // kant export
 Command add_list(CLI::App& kant);    // kant list
 Command add_clean(CLI::App& kant);   // kant clean
 Command add_latent(CLI::App& kant);  // kant latent
+Command add_watch(CLI::App& kant);   // kant watch
+Command add_stop(CLI::App& kant);    // kant stop
 Command add_completion(CLI::App& kant, const std::vector<Command>& commands);  // kant completion
 
 /// --sweep KEY=V1,V2,… (kant run, validate, report, export).
@@ -57,5 +60,8 @@ void require_results_root(const std::string& path);
 /// The value of option --`option` given as `text`, a positive integer, else InputError
 /// ("--jobs must be a positive integer, got 'x'").
 int positive_int(const std::string& option, const std::string& text);
+/// The value of option --`option` given as `text`, seconds from 0 to a day (fractions allowed),
+/// else InputError ("--live-every must be a number of seconds from 0 to 86400, got 'x'").
+std::chrono::milliseconds seconds_option(const std::string& option, const std::string& text);
 
 }  // namespace kant::cli

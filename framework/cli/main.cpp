@@ -101,10 +101,10 @@ int main(int argc, char** argv) {
                "(same as KANT_TRUST_PLUGIN_PATH=1; the cells' processes inherit it)");
   app.fallthrough();  // the flag may also follow the command
   std::vector<cli::Command> commands{
-      cli::add_run(app),    cli::add_validate(app),     cli::add_report(app), cli::add_export(app),
-      cli::add_show(app),   cli::add_plugins(app),      cli::add_list(app),   cli::add_clean(app),
-      cli::add_verify(app), cli::add_evaluate(app),     cli::add_latent(app), cli::add_slurm(app),
-      cli::add_cell(app),   cli::add_evaluate_cell(app)};
+      cli::add_run(app),    cli::add_validate(app),      cli::add_report(app), cli::add_export(app),
+      cli::add_show(app),   cli::add_plugins(app),       cli::add_list(app),   cli::add_clean(app),
+      cli::add_verify(app), cli::add_evaluate(app),      cli::add_latent(app), cli::add_slurm(app),
+      cli::add_cell(app),   cli::add_evaluate_cell(app), cli::add_watch(app),  cli::add_stop(app)};
   commands.push_back(cli::add_completion(app, commands));
   if (argc < 2) {
     std::cout << app.help();

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "cells/experiment.hpp"
 #include "cli/commands.hpp"
@@ -45,13 +46,40 @@ ResultsView open_results(const std::string& target, const std::vector<std::strin
   return view;
 }
 
-void print_report(const ResultsView& view, TableFormat format) {
+PageOutcome write_report(const ResultsView& view, TableFormat format, const PageOptions& page) {
   const fs::path& dir = view.dir;
   const Manifest& m = view.manifest;
   std::vector<std::string> problems;
   ReportSpec spec = parse_report_spec(m.report, m.reference);
   std::vector<CellSummary> cells = load_cells(dir, m, problems);
+  const std::vector<LiveCell> live = find_live_cells(dir, m, RunOptions{}.claim_timeout, problems);
+  PageOutcome outcome;
+  outcome.total = m.cell_ids.size();
+  outcome.stored = cells.size();
+  LivePage live_page;
+  live_page.refresh_seconds = page.refresh_seconds;
+  for (const LiveCell& c : live) {
+    outcome.running += c.running;
+    // a cell training now is not a missing file; a killed cell's series is shown as far as it got
+    live_page.cells.push_back(&c);
+    const std::string missing = cell_path(dir, c.cell_id).string() + ": missing";
+    std::erase_if(problems, [&](const std::string& p) { return p.rfind(missing, 0) == 0; });
+  }
+  if (outcome.running > 0) {  // while a grid trains, cells not stored yet are to do, not problems
+    const size_t before = problems.size();
+    std::erase_if(problems, [](const std::string& p) {
+      return p.find(": missing (not run yet?)") != std::string::npos;
+    });
+    live_page.to_do = before - problems.size();
+  }
   Table table = build_table(cells, spec, m.axes);
+  if (!page.print_table) {
+    std::vector<Figure> figures = write_live_figures(live, dir / "report", problems);
+    for (Figure& f : write_figures(cells, spec, m.axes, dir / "report", problems))
+      figures.push_back(std::move(f));
+    write_html_report(dir, m, cells, table, figures, problems, live_page);
+    return outcome;
+  }
   std::cout << render_table(table, format);
   // machine-readable formats keep stdout to the table alone
   if (std::string s = reference_summary(table); !s.empty()) {
@@ -66,10 +94,37 @@ void print_report(const ResultsView& view, TableFormat format) {
     else
       fmt::print(stderr, "kant report: metrics that failed:\n{}", notes);
   }
-  std::vector<Figure> figures = write_figures(cells, spec, m.axes, dir / "report", problems);
-  fs::path page = write_html_report(dir, m, cells, table, figures, problems);
+  std::vector<Figure> figures = write_live_figures(live, dir / "report", problems);
+  for (Figure& f : write_figures(cells, spec, m.axes, dir / "report", problems))
+    figures.push_back(std::move(f));
+  fs::path file = write_html_report(dir, m, cells, table, figures, problems, live_page);
   for (const std::string& p : problems) fmt::print(stderr, "kant report: skipped {}\n", p);
-  fmt::print(stderr, "kant report: {} figures and the page {}\n", figures.size(), page.string());
+  fmt::print(stderr, "kant report: {} figures and the page {}\n", figures.size(), file.string());
+  if (!live_page.cells.empty())
+    fmt::print(stderr, "kant report: {} running cell{} shown apart from the table\n",
+               outcome.running, outcome.running == 1 ? "" : "s");
+  return outcome;
+}
+
+void print_report(const ResultsView& view, TableFormat format) { write_report(view, format, {}); }
+
+void watch_report(const std::string& target, const std::vector<std::string>& sets,
+                  const std::vector<std::string>& sweeps, const std::string& results_root,
+                  const std::string& profile, TableFormat format, std::chrono::milliseconds every) {
+  const int refresh = static_cast<int>(std::max<int64_t>(1, (every.count() + 999) / 1000));
+  PageOptions page;
+  page.refresh_seconds = refresh;
+  page.print_table = false;
+  while (true) {
+    // a results folder's cells.yaml is read anew each time: a run elsewhere may rewrite it
+    const ResultsView view = open_results(target, sets, sweeps, results_root, profile);
+    const PageOutcome o = write_report(view, format, page);
+    fmt::print(stderr, "kant report: {}/{} cells stored, {} running — {} rewritten\n", o.stored,
+               o.total, o.running, (view.dir / "report" / "index.html").string());
+    if (o.stored >= o.total) break;
+    std::this_thread::sleep_for(every);
+  }
+  print_report(open_results(target, sets, sweeps, results_root, profile), format);
 }
 
 void print_report(const fs::path& dir, TableFormat format) {
@@ -78,7 +133,7 @@ void print_report(const fs::path& dir, TableFormat format) {
 
 Command add_report(CLI::App& kant) {
   struct Args {
-    std::string target, format = "markdown", results = "results", profile;
+    std::string target, format = "markdown", results = "results", profile, watch;
     std::vector<std::string> sets, sweeps;
   };
   auto a = std::make_shared<Args>();
@@ -104,19 +159,37 @@ Command add_report(CLI::App& kant) {
   app->add_option("--profile", a->profile, "the profile the run used, for FILE.yaml")
       ->type_name("NAME");
   add_sweep_option(*app, a->sweeps);
-  return {app, [a] {
-            const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
-                                                             {"csv", TableFormat::csv},
-                                                             {"latex", TableFormat::latex},
-                                                             {"html", TableFormat::html}};
-            if (!formats.count(a->format))
-              throw InputError(fmt::format(
-                  "--format must be markdown, csv, latex or html, got '{}'{}", a->format,
-                  did_you_mean(a->format, {"markdown", "csv", "latex", "html"})));
-            print_report(open_results(a->target, a->sets, a->sweeps, a->results, a->profile),
-                         formats.at(a->format));
-            return 0;
-          }};
+  CLI::Option* watch =
+      app->add_option(
+             "--watch", a->watch,
+             "rewrite the HTML page every SECONDS (default 5; the page reloads itself) with "
+             "the running cells' curves and samples, until every cell of the grid is stored; "
+             "then print the table")
+          ->type_name("SECONDS")
+          ->expected(0, 1)
+          ->default_str("5");
+  return {
+      app, [a, watch] {
+        const std::map<std::string, TableFormat> formats{{"markdown", TableFormat::markdown},
+                                                         {"csv", TableFormat::csv},
+                                                         {"latex", TableFormat::latex},
+                                                         {"html", TableFormat::html}};
+        if (!formats.count(a->format))
+          throw InputError(
+              fmt::format("--format must be markdown, csv, latex or html, got '{}'{}", a->format,
+                          did_you_mean(a->format, {"markdown", "csv", "latex", "html"})));
+        const TableFormat format = formats.at(a->format);
+        if (watch->count() > 0) {
+          const std::chrono::milliseconds every =
+              seconds_option("watch", a->watch.empty() ? "5" : a->watch);
+          if (every < std::chrono::seconds(1))
+            throw InputError(fmt::format("--watch must be at least 1 second, got '{}'", a->watch));
+          watch_report(a->target, a->sets, a->sweeps, a->results, a->profile, format, every);
+          return 0;
+        }
+        print_report(open_results(a->target, a->sets, a->sweeps, a->results, a->profile), format);
+        return 0;
+      }};
 }
 
 Command add_show(CLI::App& kant) {

@@ -30,9 +30,9 @@ void print_notes(const Experiment& ex) {
 
 struct RunArgs {
   std::string file, jobs, threads, results = "results", shard, claim_timeout, profile, cells,
-                                   status_every;
+                                   status_every, live_every;
   std::vector<std::string> sets, sweeps;
-  bool quiet = false;
+  bool quiet = false, retry_stopped = false;
 };
 
 void add_profile_option(CLI::App& app, std::string& profile) {
@@ -66,6 +66,19 @@ void add_child_options(CLI::App& app, ChildArgs& a, const ChildHelp& help) {
   app.add_option("--threads", a.threads, "threads")->type_name("T");
   app.add_option("--tag", a.tag, help.tag);
   app.add_option("--parent", a.parent, help.parent + "'s pid: stop when it dies")->type_name("PID");
+}
+
+// "--live-every must be a number of seconds ≥ 0, got 'x'": a duration in milliseconds.
+std::chrono::milliseconds seconds_option(const std::string& option, const std::string& text) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && v >= 0 && v <= 86400)
+      return std::chrono::milliseconds(static_cast<int64_t>(v * 1000.0 + 0.5));
+  } catch (const std::exception&) {
+  }
+  throw InputError(
+      fmt::format("--{} must be a number of seconds from 0 to 86400, got '{}'", option, text));
 }
 
 // "--jobs must be a positive integer, got 'x'" (the option is read as text so that the
@@ -128,6 +141,12 @@ Command add_run(CLI::App& kant) {
          "seconds between status lines when stderr is not a terminal (default 60; one is also "
          "printed as each cell ends)")
       ->type_name("S");
+  app->add_option("--live-every", a->live_every,
+                  "seconds between writes of each running cell's live series (losses, metric "
+                  "values, samples) that kant report and kant watch read; 0: none (default 2)")
+      ->type_name("S");
+  app->add_flag("--retry-stopped", a->retry_stopped,
+                "train again, from the start, the cells a user stopped (kant stop)");
   app->add_flag("--quiet", a->quiet, "no summary line before the run, no status line");
   app->footer(
       "Under mpirun (mpirun -n N kant run FILE.yaml) the ranks share the grid: rank 0 hands out "
@@ -149,6 +168,8 @@ Command add_run(CLI::App& kant) {
           opt.claim_timeout = std::chrono::seconds(positive_int("claim-timeout", a->claim_timeout));
         if (!a->status_every.empty())
           opt.status_every = std::chrono::seconds(positive_int("status-every", a->status_every));
+        if (!a->live_every.empty()) opt.live_every = seconds_option("live-every", a->live_every);
+        opt.retry_stopped = a->retry_stopped;
         for (size_t from = 0; !a->cells.empty() && from <= a->cells.size();) {
           const size_t comma = std::min(a->cells.find(',', from), a->cells.size());
           if (comma > from) opt.cell_ids.push_back(a->cells.substr(from, comma - from));
@@ -194,10 +215,11 @@ Command add_run(CLI::App& kant) {
           fmt::print(stderr, "kant: cells trained per rank ({} ranks): {}\n", mpi.size, per_rank);
         }
         fmt::print(stderr,
-                   "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}\n",
+                   "kant: {} complete, {} diverged, {} failed, {} skipped (already done){}{}{}\n",
                    s.complete, s.diverged, s.failed, s.skipped,
                    s.elsewhere ? fmt::format(", {} trained by another run", s.elsewhere) : "",
-                   s.interrupted ? fmt::format(", {} stopped by a signal", s.interrupted) : "");
+                   s.interrupted ? fmt::format(", {} stopped by a signal", s.interrupted) : "",
+                   s.stopped ? fmt::format(", {} stopped by the user", s.stopped) : "");
         if (s.signal) {  // nothing more: the cells that ran are stored, the others are not
           fmt::print(stderr, "kant: stopped by {}; run again to continue\n", strsignal(s.signal));
           return 128 + s.signal;
@@ -241,10 +263,15 @@ Command add_cell(CLI::App& kant) {
   add_child_options(*app, *a,
                     {"the cell's spec file (-: standard input)", "OUT", "the cell file to write",
                      "progress line prefix", "the runner"});
-  return {app, [a] {
+  auto live_every = std::make_shared<std::string>("0");
+  app->add_option("--live-every", *live_every,
+                  "milliseconds between writes of the live series (0: none)")
+      ->type_name("MS");
+  return {app, [a, live_every] {
             Registry registry = Registry::load_default();
             return run_cell_process(a->spec, a->file, positive_int("threads", a->threads), a->tag,
-                                    std::stol(a->parent), registry);
+                                    std::stol(a->parent), registry,
+                                    std::chrono::milliseconds(std::stoll(*live_every)));
           }};
 }
 

@@ -39,6 +39,9 @@ void Coordinator::ended(int worker, size_t, CellStatus status, bool trained) {
     case CellStatus::failed:
       ++others_.failed;
       break;
+    case CellStatus::stopped:
+      ++others_.stopped;
+      break;
   }
 }
 

@@ -56,8 +56,8 @@ enum Tag : int { kRequest = 1, kAssign = 2, kEnded = 3, kFinished = 4 };
 int64_t status_code(CellStatus s) { return static_cast<int64_t>(s); }
 
 CellStatus status_of(int64_t code) {
-  return code >= 0 && code <= status_code(CellStatus::interrupted) ? static_cast<CellStatus>(code)
-                                                                   : CellStatus::failed;
+  return code >= 0 && code <= status_code(CellStatus::stopped) ? static_cast<CellStatus>(code)
+                                                               : CellStatus::failed;
 }
 
 // a cell whose process ran and stored an outcome
@@ -278,6 +278,7 @@ MpiOutcome run_experiment_mpi(const Experiment& ex, const Registry& registry, Ru
     out.summary.complete += o.complete, out.summary.diverged += o.diverged,
         out.summary.failed += o.failed;
     out.summary.elsewhere += o.elsewhere, out.summary.interrupted += o.interrupted;
+    out.summary.stopped += o.stopped;
     out.trained = c.trained();
     out.assigned = c.assigned();
     if (!out.summary.signal) out.summary.signal = o.signal;

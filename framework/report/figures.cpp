@@ -864,4 +864,11 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
   return figures;
 }
 
+std::string samples_picture(const std::vector<double>& generated, const Shape& shape,
+                            const std::vector<double>& real, const std::string& title) {
+  if (shape.empty()) return "";
+  const Shape each(shape.begin() + 1, shape.end());
+  return samples_svg(generated, 0, static_cast<size_t>(shape[0]), each, real, title, {}, 64, 8);
+}
+
 }  // namespace kant

@@ -54,28 +54,55 @@ window.addEventListener('load', function () {
 fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
                            const std::vector<CellSummary>& cells, const Table& table,
                            const std::vector<Figure>& figures,
-                           const std::vector<std::string>& problems) {
+                           const std::vector<std::string>& problems, const LivePage& live) {
   const fs::path out_dir = dir / "report";
   fs::create_directories(out_dir);
-  size_t complete = 0, diverged = 0, failed = 0;
+  size_t complete = 0, diverged = 0, failed = 0, stopped = 0;
   for (const CellSummary& c : cells) {
+    stopped += c.status == CellStatus::stopped;
     complete += c.status == CellStatus::complete;
     diverged += c.status == CellStatus::diverged;
     failed += c.status == CellStatus::failed;
   }
   std::string h = fmt::format(
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{} — Kantorovich "
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">{}<title>{} — Kantorovich "
       "report</title>\n<style>{}</style></head>\n<body>\n",
+      live.refresh_seconds > 0
+          ? fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">", live.refresh_seconds)
+          : "",
       esc(manifest.name), kStyle);
   h += fmt::format(
-      "<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed. Values are mean ± std over "
+      "<h1>{}</h1>\n<p>{} cells: {} complete, {} diverged, {} failed{}. Values are mean ± std over "
       "the "
       "complete cells behind each value (n: its seeds, times any grid axis that is neither a row "
       "nor a column); a row's diverged and failed cells are counted, never dropped. A value "
       "marked (k/n) is over the k of n seeds whose value was finite: NaN and ±Inf are left out of "
       "the mean and counted; figures draw them as grey marks. A metric that failed in a cell "
       "reads “failed [k]”, note k saying why.</p>\n",
-      esc(manifest.name), cells.size(), complete, diverged, failed);
+      esc(manifest.name), cells.size(), complete, diverged, failed,
+      stopped ? fmt::format(", {} stopped by the user (never in the table's values)", stopped)
+              : "");
+  if (!live.cells.empty()) {
+    size_t running = 0;
+    for (const LiveCell* c : live.cells) running += c->running;
+    h += fmt::format(
+        "<h2 id=\"running\">Running cells</h2>\n<p>{} cell{} training now{}{}. Their curves are "
+        "dashed up to the step each has reached (the x axis spans the whole run); they are never "
+        "counted in the table, which holds stored cells only.</p>\n<ul class=\"live\">\n",
+        running, running == 1 ? "" : "s",
+        live.to_do > 0 ? fmt::format(", {} to do", live.to_do) : "",
+        live.refresh_seconds > 0
+            ? fmt::format("; this page is rewritten and reloads every {} s", live.refresh_seconds)
+            : "");
+    for (const LiveCell* c : live.cells) {
+      const double left = c->series.seconds_left();
+      h += fmt::format(
+          "<li class=\"{}\"><b>{}</b> <code>{}</code>: {}{}</li>\n",
+          c->running ? "running" : "left", esc(c->labels), esc(c->cell_id), esc(c->state_text()),
+          c->running && left >= 0 ? esc(fmt::format(", about {:.0f} s left", left)) : "");
+    }
+    h += "</ul>\n";
+  }
   if (!problems.empty()) {
     h += "<div class=\"problems\"><p>Files left out:</p><ul>\n";
     for (const std::string& p : problems) h += fmt::format("<li>{}</li>\n", esc(p));
@@ -102,9 +129,9 @@ fs::path write_html_report(const fs::path& dir, const Manifest& manifest,
     h += fmt::format("<h2 id=\"{}\">{}</h2>\n<div class=\"figs\">\n", esc(anchor), esc(section));
     for (const Figure& f : figures)
       if (f.section == section)
-        h +=
-            fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                        esc(f.file.filename().string()), esc(f.title), esc(f.title));
+        h += fmt::format(
+            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+            esc(f.file.lexically_relative(out_dir).string()), esc(f.title), esc(f.title));
     h += "</div>\n";
   }
 

@@ -2,6 +2,7 @@
 // the paper's numbers and the difference where the experiment gives them), in Markdown, CSV,
 // LaTeX or HTML; SVG figures; and an HTML page per experiment.
 #pragma once
+#include <chrono>
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "store/cell_file.hpp"
+#include "store/live_series.hpp"
 #include "store/manifest.hpp"
 
 namespace kant {
@@ -142,11 +144,55 @@ std::vector<Figure> write_figures(const std::vector<CellSummary>& cells, const R
                                   const std::filesystem::path& out_dir,
                                   std::vector<std::string>& problems);
 
+/// Samples of one shape as a picture: 2-D points (over `real` when given), or the first
+/// images in a grid; "" for shapes without a generic picture. `shape`: [n, one sample's…].
+std::string samples_picture(const std::vector<double>& generated, const Shape& shape,
+                            const std::vector<double>& real, const std::string& title);
+
+/// A cell of the grid with a live series (store/live_series.hpp): running now (a live claim
+/// holds it), or left by a process that is gone (killed, or stopped by a signal).
+struct LiveCell {
+  std::string cell_id, labels;  ///< labels "method=WGAN-GP seed=0" (the grid's current names)
+  size_t index = 0;             ///< in the manifest's cells
+  bool running = false;
+  std::string holder;           ///< who trains it ("pid 42 on host"), when running
+  std::string why_not_running;  ///< when not running
+  LiveSeries series;
+  /// "running, step k of n", or "not running (why), its series up to step k of n".
+  std::string state_text() const;
+};
+
+/// The cells of the folder's grid that have a live file, in grid order; unreadable live files
+/// are named in `problems`. Only looks.
+std::vector<LiveCell> find_live_cells(const std::filesystem::path& dir, const Manifest& manifest,
+                                      std::chrono::seconds stale_after,
+                                      std::vector<std::string>& problems);
+
+/// Each live cell's losses and metric values, dashed up to its current step over the run's
+/// whole length, and its latest samples, as SVG files in <out_dir>/live/ (section "running
+/// cells").
+std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells,
+                                       const std::filesystem::path& out_dir,
+                                       std::vector<std::string>& problems);
+
+/// The values as a line of `width` characters at most (the mean of equal runs of them), from
+/// ▁ to █ (or "_.-:=+*#" without `unicode`); a run with no finite value is "·" (or "?").
+std::string sparkline(const std::vector<double>& values, size_t width, bool unicode);
+
+/// How write_html_report shows a grid that is still training.
+struct LivePage {
+  std::vector<const LiveCell*> cells;  ///< the running (or left) cells to list
+  int refresh_seconds = 0;             ///< > 0: the page reloads itself that often
+  size_t to_do = 0;                    ///< cells of the grid neither stored nor running
+};
+
 /// Writes <dir>/report/index.html: table, figures, each cell's config and provenance, and the
-/// failures with their reasons. Returns its path.
+/// failures with their reasons; with `live`, the running cells, each marked "running, step k of
+/// n" (their figures are in `figures`, section "running cells"). Returns its path.
 std::filesystem::path write_html_report(const std::filesystem::path& dir, const Manifest& manifest,
                                         const std::vector<CellSummary>& cells, const Table& table,
                                         const std::vector<Figure>& figures,
-                                        const std::vector<std::string>& problems);
+                                        const std::vector<std::string>& problems,
+                                        const LivePage& live = {});
 
 }  // namespace kant

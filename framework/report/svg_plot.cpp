@@ -286,8 +286,8 @@ std::string plot(const std::vector<Series>& series, const PlotOptions& o) {
     auto flush = [&] {  // a line is broken where a point is non-finite
       if (!s.markers && !pts.empty())
         out += fmt::format(
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\" points=\"{}\"/>\n", color,
-            pts);
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.4\"{} points=\"{}\"/>\n", color,
+            s.dashed ? " stroke-dasharray=\"5 3\"" : "", pts);
       pts.clear();
     };
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {

@@ -19,7 +19,8 @@ struct Series {
   /// draw segments between consecutive pairs of points (x[2k], y[2k]) – (x[2k+1], y[2k+1])
   /// instead of one line (e.g. the moves of a transport plan)
   bool segments = false;
-  std::string color;  ///< "" : the next colour of the cycle
+  bool dashed = false;  ///< a dashed line (a running cell's curve, up to its current step)
+  std::string color;    ///< "" : the next colour of the cycle
 };
 
 struct PlotOptions {

@@ -2,13 +2,17 @@
 #include "runs/cell_process.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <map>
+#include <memory>
 
 #include "autodiff/backend.hpp"
 #include "core/sha256.hpp"
 #include "kant/error.hpp"
 #include "runs/child_process.hpp"
+#include "store/host.hpp"
+#include "store/live_series.hpp"
 #include "training/resume.hpp"
 #include "training/trainer.hpp"
 
@@ -25,6 +29,23 @@ ConfigNode read_spec(const std::string& spec_path) {
       !spec.find("labels")->is_map())
     throw InputError("cell spec: malformed");
   return spec;
+}
+
+// What readers of the live series show beside its values: the cell, its length, who trains it.
+std::vector<std::pair<std::string, std::string>> live_header(const CellInfo& info,
+                                                             const CellConfig& config,
+                                                             const std::string& tag) {
+  std::string labels;
+  for (const auto& [k, v] : info.labels) labels += (labels.empty() ? "" : " ") + k + "=" + v;
+  return {{"experiment", info.experiment},
+          {"cell_id", info.cell_id},
+          {"labels", labels},
+          {"steps", std::to_string(config.train.steps)},
+          {"sample_every", std::to_string(config.train.sample_every)},
+          {"host", host::name()},
+          {"pid", std::to_string(::getpid())},
+          {"tag", tag},
+          {"start_time", info.start_time}};
 }
 
 void remove_checkpoint(const fs::path& checkpoint) {
@@ -67,7 +88,8 @@ std::vector<PluginUse> plugin_uses(const CellConfig& c) {
 }
 
 int run_cell_process(const std::string& spec_path, const fs::path& out_path, int threads,
-                     const std::string& tag, long parent, const Registry& registry) {
+                     const std::string& tag, long parent, const Registry& registry,
+                     std::chrono::milliseconds live_every) {
   watch_stop_signals(parent);
   backend::set_threads(threads);
   ConfigNode spec = read_spec(spec_path);
@@ -106,6 +128,27 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
                  step, error);
     };
     options.checkpoint = checkpoint;
+    std::unique_ptr<LiveSeriesWriter> live;
+    if (live_every.count() > 0) {
+      try {
+        live = std::make_unique<LiveSeriesWriter>(live_path(out_path),
+                                                  live_header(info, config, tag), live_every);
+        options.live = live.get();
+      } catch (const StorageError& e) {  // the view only: the cell trains without it
+        fmt::print(stderr, "{} no live series: {}\n", tag, e.what());
+      }
+    }
+    const fs::path stop_file = stop_request_path(out_path);
+    options.stop_requested = [&, last = std::chrono::steady_clock::time_point{}]() mutable {
+      // a stat a second at most: cheap on any file system, NFS included
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::seconds(1)) return false;
+      last = now;
+      std::error_code ec;
+      if (!fs::exists(stop_file, ec)) return false;
+      fs::remove(stop_file, ec);  // noticed: the request is spent before the cell is stored
+      return true;
+    };
     try {
       result = train_cell(config, registry, options);
     } catch (const CheckpointUnusable& e) {  // keep it aside, start afresh
@@ -116,11 +159,14 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
                  aside.string());
       result = train_cell(config, registry, options);
     }
+    if (live) live->close();  // everything written: what a reader sees until the file is stored
     if (result.resumes > 0)
       fmt::print(stderr, "{} resumed ({} time{})\n", tag, result.resumes,
                  result.resumes == 1 ? "" : "s");
   } catch (const TrainingInterrupted& e) {
     fmt::print(stderr, "{} stopped ({}); its checkpoint, if any, is kept\n", tag, e.what());
+    std::error_code ec;  // stopped cleanly: a rerun resumes it and writes its live series anew
+    fs::remove(live_path(out_path), ec);
     return 128 + stop_signal();
   } catch (const std::exception& e) {
     result = CellResult{};
@@ -134,12 +180,17 @@ int run_cell_process(const std::string& spec_path, const fs::path& out_path, int
   write_cell_file(out_path, info,
                   result);  // a StorageError here (a full disk): exit 1, said by main
   if (result.status != CellStatus::failed) remove_checkpoint(checkpoint);
+  std::error_code ec;  // stored: the cell file says it all now
+  fs::remove(live_path(out_path), ec);
+  fs::remove(stop_request_path(out_path), ec);
   if (result.status == CellStatus::failed) {
     fmt::print(stderr, "{} failed: {}\n", tag, result.detail);
     return 1;
   }
   if (result.status == CellStatus::diverged)
     fmt::print(stderr, "{} diverged: {}\n", tag, result.detail);
+  else if (result.status == CellStatus::stopped)
+    fmt::print(stderr, "{} {}\n", tag, result.detail);
   else
     fmt::print(stderr, "{} complete in {:.1f}s\n", tag, result.wall_time_s);
   return 0;

@@ -31,6 +31,7 @@ pid_t spawn_child(const ChildCommand& c, const Claim& claim, const std::string& 
                                 "--threads", std::to_string(c.threads),
                                 "--tag",     c.tag,
                                 "--parent",  std::to_string(::getpid())};
+  args.insert(args.end(), c.extra.begin(), c.extra.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -27,6 +27,8 @@ struct ChildCommand {
   std::filesystem::path out;
   int threads = 1;
   std::string tag;
+  /// Extra options after the common ones (e.g. `--live-every MS` of kant _cell).
+  std::vector<std::string> extra;
 };
 
 /// Starts the child with `spec` on its standard input and the claim's lock on fd 3 (held while

@@ -223,7 +223,7 @@ void Evaluator::launch(size_t i, Claim claim) {
   remove_temporaries(w.file);
   const std::string tag = fmt::format("[{}/{} {}]", i + 1, work_.size(), w.label);
   const pid_t pid =
-      spawn_child({exe_, "_evaluate", w.file, w.threads, tag}, claim, spec_yaml(w), w.id);
+      spawn_child({exe_, "_evaluate", w.file, w.threads, tag, {}}, claim, spec_yaml(w), w.id);
   running_.push_back({pid, i, std::move(claim)});
 }
 

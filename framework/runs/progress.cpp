@@ -77,7 +77,8 @@ void GridProgress::ended(size_t cell, CellStatus status, double seconds) {
   e.tracked = true;
   if (is_done(status)) {
     e.state = State::done;
-    record_duration(e.setting, seconds);
+    // a cell the user stopped says nothing of how long its setting takes
+    if (status != CellStatus::stopped) record_duration(e.setting, seconds);
   } else if (status == CellStatus::elsewhere) {
     e.state = State::done;
   } else if (status == CellStatus::interrupted) {

@@ -25,6 +25,7 @@
 #include "runs/child_process.hpp"
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
+#include "store/live_series.hpp"
 #include "store/manifest.hpp"
 
 namespace kant {
@@ -67,7 +68,8 @@ double seconds_between(const std::string& from, const std::string& to) {
   return static_cast<double>(*b - *a);
 }
 
-Inspection inspect(const fs::path& file) {
+// `retry_stopped`: a cell the user stopped counts as failed (trained again) rather than done.
+Inspection inspect(const fs::path& file, bool retry_stopped) {
   struct stat st;
   if (::lstat(file.c_str(), &st) != 0) return {};
   if (!S_ISREG(st.st_mode))
@@ -75,7 +77,7 @@ Inspection inspect(const fs::path& file) {
             fmt::format("{}: is not a regular file; remove it to run this cell", file.string())};
   try {
     CellSummary s = read_cell_summary(file);
-    if (is_done(s.status)) {
+    if (is_done(s.status) && !(retry_stopped && s.status == CellStatus::stopped)) {
       const auto start = s.attrs.find("start_time"), end = s.attrs.find("end_time");
       const double seconds = start != s.attrs.end() && end != s.attrs.end()
                                  ? seconds_between(start->second, end->second)
@@ -198,7 +200,7 @@ class Runner {
 
 void Runner::inspect_pending() {
   for (size_t i : selected_cells(ex_, opt_)) {
-    Inspection s = inspect(file_of(i));
+    Inspection s = inspect(file_of(i), opt_.retry_stopped);
     if (s.found == Found::done) {
       ++summary_.skipped;
       progress_.add(i, GridProgress::State::done, s.seconds);
@@ -314,7 +316,8 @@ bool Runner::try_start(size_t i) {
                  ex_.cells[i].id, ex_.cells[i].label_str(), holder);
     return false;
   }
-  Inspection s = inspect(file_of(i));  // done by another run between our look and our claim?
+  Inspection s = inspect(
+      file_of(i), opt_.retry_stopped);  // done by another run between our look and our claim?
   if (s.found == Found::done) {
     done_elsewhere(i);
     return true;  // the claim is released as it goes out of scope
@@ -334,8 +337,15 @@ void Runner::launch(size_t i, Claim claim) {
   remove_temporaries(file_of(i));
   const std::string tag =
       fmt::format("[{}/{} {}{}]", i + 1, ex_.cells.size(), cell.label_str(), source_->tag_suffix());
-  const pid_t pid = spawn_child({exe_, "_cell", file_of(i), threads_, tag}, claim,
-                                cell_spec_yaml(ex_, cell), cell.id);
+  std::error_code ec;  // a stop request left from before is not meant for this run
+  fs::remove(stop_request_path(file_of(i)), ec);
+  const pid_t pid = spawn_child({exe_,
+                                 "_cell",
+                                 file_of(i),
+                                 threads_,
+                                 tag,
+                                 {"--live-every", std::to_string(opt_.live_every.count())}},
+                                claim, cell_spec_yaml(ex_, cell), cell.id);
   running_.push_back({pid, i, std::move(claim), steady_clock::now()});
   progress_.started(i);
 }
@@ -364,7 +374,7 @@ void Runner::finished(Child& child, int status) {
     source_->ended(child.cell, CellStatus::interrupted, seconds);
     return;
   }
-  Inspection s = inspect(file);
+  Inspection s = inspect(file, false);  // what the child stored
   if (s.found != Found::done &&
       s.found != Found::failed) {  // it stored nothing (or a damaged file)
     CellInfo info{ex_.name,         cell.id,
@@ -394,7 +404,7 @@ void Runner::poll_deferred() {
   for (size_t k = deferred_.size(); k-- > 0;) {
     const size_t i = deferred_.front();
     deferred_.pop_front();
-    Inspection s = inspect(file_of(i));
+    Inspection s = inspect(file_of(i), opt_.retry_stopped);
     if (s.found == Found::done) {
       done_elsewhere(i);
       continue;
@@ -404,7 +414,7 @@ void Runner::poll_deferred() {
       deferred_.push_back(i);
       continue;
     }
-    if (inspect(file_of(i)).found == Found::done) {
+    if (inspect(file_of(i), opt_.retry_stopped).found == Found::done) {
       done_elsewhere(i);
       continue;
     }
@@ -428,6 +438,8 @@ void Runner::count(CellStatus status) {
     ++summary_.complete;
   else if (status == CellStatus::diverged)
     ++summary_.diverged;
+  else if (status == CellStatus::stopped)
+    ++summary_.stopped;
   else
     ++summary_.failed;
 }
@@ -466,7 +478,7 @@ std::vector<CellState> inspect_cells(const Experiment& ex, const RunOptions& opt
   std::vector<CellState> states;
   for (size_t i : selected_cells(ex, opt)) {
     const fs::path file = cell_path(dir, ex.cells[i].id);
-    const Inspection s = inspect(file);
+    const Inspection s = inspect(file, opt.retry_stopped);
     CellState c;
     c.index = i;
     c.seconds = s.seconds;

@@ -28,6 +28,10 @@ struct RunOptions {
   std::chrono::seconds claim_timeout{120};
   /// Status line period when it is printed as plain lines (not a terminal).
   std::chrono::seconds status_every{60};
+  /// Cells stopped by the user (kant stop) are trained again, from the start.
+  bool retry_stopped = false;
+  /// How often a running cell writes out its live series (0: it keeps none).
+  std::chrono::milliseconds live_every{2000};
 };
 
 /// Outcome counts of a run.
@@ -35,6 +39,7 @@ struct RunSummary {
   int skipped = 0, complete = 0, diverged = 0, failed = 0;
   int elsewhere = 0;    ///< cells another run (process, namespace or host) trained meanwhile
   int interrupted = 0;  ///< cells whose process a signal stopped (not recorded; rerun resumes them)
+  int stopped = 0;      ///< cells the user stopped (kant stop): recorded, at the step they reached
   int signal = 0;       ///< the signal that stopped the run (0: none); exit with 128 + signal
 };
 

@@ -7,13 +7,14 @@
 namespace kant {
 namespace {
 
-const std::array<std::pair<CellStatus, std::string>, 5>& words() {
-  static const std::array<std::pair<CellStatus, std::string>, 5> w{{
+const std::array<std::pair<CellStatus, std::string>, 6>& words() {
+  static const std::array<std::pair<CellStatus, std::string>, 6> w{{
       {CellStatus::complete, "complete"},
       {CellStatus::diverged, "diverged"},
       {CellStatus::failed, "failed"},
       {CellStatus::elsewhere, "elsewhere"},
       {CellStatus::interrupted, "interrupted"},
+      {CellStatus::stopped, "stopped"},
   }};
   return w;
 }

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "<id>.h5", "<id>.ckpt", "<id>.claim", "<id>.h5.tmp.…", "<id>.h5.damaged.…": the cell id and
+// "<id>.h5", "<id>.ckpt", "<id>.claim", "<id>.live", "<id>.stop", "<id>.h5.tmp.…",
+// "<id>.h5.damaged.…": the cell id and
 // the rest; an id is 16 lowercase hex digits.
 std::optional<std::pair<std::string, std::string>> split_cell_name(const std::string& name) {
   constexpr size_t kIdLength = 16;
@@ -88,6 +89,7 @@ ExperimentState inspect_experiment(const fs::path& dir, std::chrono::seconds sta
       s.complete += status == CellStatus::complete;
       s.diverged += status == CellStatus::diverged;
       s.failed += status == CellStatus::failed;
+      s.stopped += status == CellStatus::stopped;
     } catch (const Error&) {
       ++s.damaged;
     }
@@ -164,6 +166,10 @@ CleanPlan plan_clean(const fs::path& dir, const std::set<std::string>& keep_ids,
                              id});
     } else if (rest == ".ckpt" && done(id)) {
       plan.remove.push_back({f, "a checkpoint of a cell that is done", id});
+    } else if (rest == ".live") {
+      plan.remove.push_back({f, "a live series no running cell writes", id});
+    } else if (rest == ".stop") {
+      plan.remove.push_back({f, "a stop request no running cell reads", id});
     }
   }
   // the folder's own temporaries (cells.yaml, report files): no claim covers them, so by age

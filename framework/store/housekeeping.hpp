@@ -1,5 +1,6 @@
 // Housekeeping of results folders: how complete each experiment's results are (kant list),
-// and what can go (kant clean): temporaries no live writer holds, stale claims, stale
+// and what can go (kant clean): temporaries no live writer holds, stale claims, stale live
+// series and stop requests,
 // checkpoints, and cells no longer in the experiment's grid. Claims decide what is live:
 // nothing a live claim holder may be using is ever touched (store/claim.hpp).
 #pragma once
@@ -19,6 +20,7 @@ struct ExperimentState {
   std::string last_run;  ///< UTC: when the last run wrote cells.yaml (its modification time)
   size_t grid = 0;       ///< cells of the latest grid (cells.yaml)
   size_t complete = 0, diverged = 0, failed = 0, damaged = 0;
+  size_t stopped = 0;  ///< ended by the user (kant stop)
   size_t missing = 0;  ///< of the grid, without a cell file
   size_t running = 0;  ///< of the missing, claimed by a live run now
   size_t outside = 0;  ///< cell files of cells no longer in the grid

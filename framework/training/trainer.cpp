@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include "kant/autodiff.hpp"
@@ -59,6 +60,9 @@ class Trainer {
   void finish(int64_t last_step);
   /// Samples during training at `step` when train.sample_every asks for them.
   void snapshot(int64_t step, bool last = false);
+  /// Hands the live series (options.live) what it has not seen yet of the losses, metric
+  /// values and samples.
+  void publish_live();
 
   const clock::time_point start_ = clock::now();  // set-up included
   Session session_;
@@ -68,7 +72,10 @@ class Trainer {
   std::unique_ptr<SnapshotTaker> snapshots_;  // train.sample_every > 0
   CellResult result_;
   const std::vector<std::pair<std::string, Schedule>> schedules_;  // stored beside the losses
-  double elapsed_before_ = 0;           // training time of earlier runs of a resumed cell
+  double elapsed_before_ = 0;  // training time of earlier runs of a resumed cell
+  // rows of the losses, of each metric's series and snapshots already in the live series
+  size_t live_losses_ = 0, live_snapshots_ = 0;
+  std::map<std::string, size_t> live_metrics_;
   std::string start_time_ = utc_now();  // when the cell first started
 };
 
@@ -76,9 +83,17 @@ CellResult Trainer::run() {
   const int64_t steps = session_.train.steps;
   const int64_t every = session_.train.checkpoint_every;
   int64_t step = resume() + 1;
+  publish_live();
+  if (options_.live) options_.live->start();
   for (; step <= steps; ++step) {
     if (options_.interrupted && options_.interrupted())
       throw TrainingInterrupted(fmt::format("interrupted at generator step {}", step));
+    if (options_.stop_requested && options_.stop_requested()) {
+      result_.status = CellStatus::stopped;
+      result_.detail = fmt::format("stopped by the user at generator step {}", step - 1);
+      finish(step - 1);
+      return std::move(result_);
+    }
     ScheduleClock at_step(step);
     StepOutcome outcome = session_.procedure->step(*session_.context, step);
     if (!outcome.diverged.empty()) {
@@ -145,6 +160,28 @@ void Trainer::record_step(int64_t step, const StepOutcome& outcome) {
       session_.train.log_every > 0 ? session_.train.log_every : std::max<int64_t>(1, steps / 10);
   if (options_.progress && (step % log_every == 0 || step == steps))
     options_.progress(step, steps, outcome.losses, elapsed());
+  publish_live();
+}
+
+void Trainer::publish_live() {
+  LiveSeriesWriter* live = options_.live;
+  if (!live) return;
+  const double seconds = elapsed();
+  auto row_at = [](const Series& s, size_t i) {
+    std::map<std::string, double> row;
+    for (const auto& [name, v] : s.values)
+      if (i < v.size()) row[name] = v[i];
+    return row;
+  };
+  for (; live_losses_ < result_.losses.step.size(); ++live_losses_)
+    live->losses(result_.losses.step[live_losses_], seconds, row_at(result_.losses, live_losses_));
+  for (const auto& [name, series] : result_.metrics)
+    for (size_t& i = live_metrics_[name]; i < series.step.size(); ++i)
+      live->metric(series.step[i], name, row_at(series, i));
+  const Snapshots& shots = result_.snapshots;
+  for (; live_snapshots_ < shots.step.size(); ++live_snapshots_)
+    if (live_snapshots_ + 1 == shots.step.size())  // only the latest: readers show that one
+      live->samples(shots.step[live_snapshots_], shots.generated[live_snapshots_]);
 }
 
 void Trainer::snapshot(int64_t step, bool last) {

@@ -7,6 +7,7 @@
 #include "cells/experiment.hpp"
 #include "kant/error.hpp"
 #include "store/cell_file.hpp"
+#include "store/live_series.hpp"
 
 namespace kant {
 
@@ -26,6 +27,12 @@ struct TrainOptions {
   /// Called when a metric fails (train.metric_errors: record): its name, the step, the reason.
   std::function<void(const std::string& metric, int64_t step, const std::string& error)>
       metric_failed;
+  /// Where losses, metric values and samples go as they are computed (null: nowhere); what a
+  /// resumed cell had already is written first, then the file is put in place.
+  LiveSeriesWriter* live = nullptr;
+  /// Asked before every generator step; true ends training at the last step trained with
+  /// status "stopped" (kant stop), its series kept and its final metrics computed there.
+  std::function<bool()> stop_requested;
 };
 
 /// Training stopped by a signal; nothing of the cell is stored (its checkpoint stays).
