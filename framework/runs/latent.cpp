@@ -56,7 +56,6 @@ struct Loaded {
   CellConfig config;
   std::vector<MetricChoice> metrics;  ///< the cell's own (the session builds none)
   std::unique_ptr<Session> session;
-  int64_t step = 0;
 };
 
 // The cell's session with its stored networks and final state; InputError when it has none.
@@ -78,7 +77,6 @@ Loaded load_cell(const fs::path& file, const Registry& registry) {
   try {
     const FinalState state = load_final_state(file, network_parts(*l.session));
     restore_final_state(*l.session, state);
-    l.step = state.step;
   } catch (const StorageError& e) {
     throw InputError(e.what());
   }
