@@ -28,6 +28,22 @@ std::shared_ptr<T> make_component(Kind kind, const std::string& name,
   return builtin_registry().create<T, F>(*c, Params(values), std::forward<Args>(args)...);
 }
 
+/// A built-in data set, metric or objective by name, its defaults overridden by `values` (a data
+/// set's finite samples fixed by `seed`).
+inline std::shared_ptr<Dataset> make_dataset(const std::string& name,
+                                             std::map<std::string, Value> values = {},
+                                             uint64_t seed = 3) {
+  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values), seed);
+}
+inline std::shared_ptr<Metric> make_metric(const std::string& name,
+                                           std::map<std::string, Value> values = {}) {
+  return make_component<Metric, MetricFactory>(Kind::metric, name, std::move(values));
+}
+inline std::shared_ptr<Objective> make_objective(const std::string& name,
+                                                 std::map<std::string, Value> values = {}) {
+  return make_component<Objective, ObjectiveFactory>(Kind::objective, name, std::move(values));
+}
+
 /// A built-in architecture for `role` with per-sample shapes `in` → `out`, its defaults
 /// overridden by `values`, initialised from `rng`; `classes` labels (0: none).
 inline std::shared_ptr<Network> make_network(const std::string& name, Role role, const Shape& in,

@@ -36,10 +36,6 @@ double numeric_conjugate(double (*f)(double), double t) {
   return std::max(best, h((a + b) / 2));
 }
 
-std::shared_ptr<Objective> objective(const std::string& name, std::map<std::string, Value> p = {}) {
-  return make_component<Objective, ObjectiveFactory>(Kind::objective, name, std::move(p));
-}
-
 std::shared_ptr<LipschitzMethod> lipschitz(const std::string& name,
                                            std::map<std::string, Value> p = {}) {
   return make_component<LipschitzMethod, LipschitzFactory>(Kind::lipschitz, name, std::move(p));
@@ -131,8 +127,8 @@ TEST_CASE("f-GAN losses, estimate and gradients", "[conformance][fgan]") {
       e_conj += d.conjugate(d.activation(fake.data()[i])) / 3;
       e_act_fake += d.activation(fake.data()[i]) / 3;
     }
-    auto saddle = objective("f_gan", {{"divergence", std::string(d.name)}});
-    auto trick = objective(
+    auto saddle = make_objective("f_gan", {{"divergence", std::string(d.name)}});
+    auto trick = make_objective(
         "f_gan", {{"divergence", std::string(d.name)}, {"generator", std::string("trick")}});
     CHECK(saddle->critic_loss(real, fake).item() ==
           Approx(e_conj - e_real).epsilon(1e-4).margin(1e-5));
@@ -152,13 +148,13 @@ TEST_CASE("hinge, least squares and relativistic losses at hand-computed points"
   auto relu_d = [](double x) { return std::max(0.0, x); };
   auto sp = [](double x) { return std::log1p(std::exp(x)); };
   SECTION("hinge") {
-    auto o = objective("hinge");
+    auto o = make_objective("hinge");
     CHECK(o->critic_loss(real, fake).item() ==
           Approx((relu_d(0.5) + relu_d(-0.5)) / 2 + (relu_d(-1) + relu_d(1.25)) / 2));
     CHECK(o->generator_loss(Tensor(), fake).item() == Approx(0.875));
   }
   SECTION("least squares with a = −1, b = 1, c = 0") {
-    auto o = objective("least_squares", {{"a", -1.0}, {"b", 1.0}, {"c", 0.0}});
+    auto o = make_objective("least_squares", {{"a", -1.0}, {"b", 1.0}, {"c", 0.0}});
     CHECK(o->critic_loss(real, fake).item() ==
           Approx(0.5 * ((0.25 + 0.25) / 2 + (1.0 + 1.5625) / 2)));
     CHECK(o->generator_loss(Tensor(), fake).item() == Approx(0.5 * (4.0 + 0.0625) / 2));
@@ -166,13 +162,13 @@ TEST_CASE("hinge, least squares and relativistic losses at hand-computed points"
   SECTION("relativistic average, standard and hinge") {
     const double mr = 1.0, mf = -0.875;
     double cr[2] = {0.5 - mf, 1.5 - mf}, cf[2] = {-2.0 - mr, 0.25 - mr};
-    auto s = objective("relativistic");
+    auto s = make_objective("relativistic");
     CHECK(s->generator_needs_real());
     CHECK(s->critic_loss(real, fake).item() ==
           Approx((sp(-cr[0]) + sp(-cr[1])) / 2 + (sp(cf[0]) + sp(cf[1])) / 2));
     CHECK(s->generator_loss(real, fake).item() ==
           Approx((sp(-cf[0]) + sp(-cf[1])) / 2 + (sp(cr[0]) + sp(cr[1])) / 2));
-    auto h = objective("relativistic", {{"variant", std::string("hinge")}});
+    auto h = make_objective("relativistic", {{"variant", std::string("hinge")}});
     CHECK(h->critic_loss(real, fake).item() == Approx((relu_d(1 - cr[0]) + relu_d(1 - cr[1])) / 2 +
                                                       (relu_d(1 + cf[0]) + relu_d(1 + cf[1])) / 2));
     CHECK(check_grad([&](auto& x) { return s->generator_loss(x[0], x[1]); }, {real, fake}) == "");

@@ -20,11 +20,6 @@ namespace {
 double softplus_d(double x) { return std::log1p(std::exp(x)); }
 double sigmoid_d(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-std::shared_ptr<Objective> objective(const std::string& name,
-                                     std::map<std::string, Value> values = {}) {
-  return make_component<Objective, ObjectiveFactory>(Kind::objective, name, std::move(values));
-}
-
 // A cell's config and the session built from it (the session refers to the config).
 struct Probe {
   CellConfig config;
@@ -92,12 +87,12 @@ TEST_CASE("one-sided label smoothing and noisy labels at hand-computed points",
       Rng rng(1);
       const std::vector<uint64_t> fresh = rng.state();
       const float plain = add(mean(softplus(neg(real))), mean(softplus(fake))).item();
-      CHECK(objective(name)->critic_loss(real, fake).item() == plain);
-      CHECK(objective(name)->noisy_critic_loss(real, fake, rng).item() == plain);
+      CHECK(make_objective(name)->critic_loss(real, fake).item() == plain);
+      CHECK(make_objective(name)->noisy_critic_loss(real, fake, rng).item() == plain);
       CHECK(rng.state() == fresh);  // p = 0 draws nothing
     }
     SECTION(std::string(name) + ": the real target α only") {
-      auto o = objective(name, {{"real_target", a}});
+      auto o = make_objective(name, {{"real_target", a}});
       double expected = 0;
       for (float x : r) expected += (a * softplus_d(-x) + (1 - a) * softplus_d(x)) / 2;
       for (float x : f) expected += softplus_d(x) / 2;
@@ -114,7 +109,7 @@ TEST_CASE("one-sided label smoothing and noisy labels at hand-computed points",
       CHECK(rng.state() == fresh);
     }
     SECTION(std::string(name) + ": every label flipped (p = 1)") {
-      auto o = objective(name, {{"real_target", a}, {"flip", 1.0}});
+      auto o = make_objective(name, {{"real_target", a}, {"flip", 1.0}});
       double expected = 0;
       for (float x : r) expected += softplus_d(x) / 2;  // labelled generated: target 0
       for (float x : f) expected += (a * softplus_d(-x) + (1 - a) * softplus_d(x)) / 2;
@@ -122,10 +117,10 @@ TEST_CASE("one-sided label smoothing and noisy labels at hand-computed points",
       CHECK(o->noisy_critic_loss(real, fake, rng).item() == Approx(expected));
       // critic_loss (metrics, estimates) draws nothing and flips nothing
       CHECK(o->critic_loss(real, fake).item() ==
-            Approx(objective(name, {{"real_target", a}})->critic_loss(real, fake).item()));
+            Approx(make_objective(name, {{"real_target", a}})->critic_loss(real, fake).item()));
     }
     SECTION(std::string(name) + ": flips drawn from the stream, real rows first") {
-      auto o = objective(name, {{"flip", 0.5}});
+      auto o = make_objective(name, {{"flip", 0.5}});
       Rng rng(7), copy(7);
       std::vector<bool> flipped;
       for (int i = 0; i < 4; ++i) flipped.push_back(copy.uniform() < 0.5f);

@@ -16,14 +16,6 @@ using namespace kant;
 using namespace kant::testing;
 
 namespace {
-std::shared_ptr<Dataset> dataset(const std::string& name,
-                                 std::map<std::string, Value> values = {}) {
-  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values),
-                                                 uint64_t{3});
-}
-std::shared_ptr<Metric> metric(const std::string& name, std::map<std::string, Value> values = {}) {
-  return make_component<Metric, MetricFactory>(Kind::metric, name, std::move(values));
-}
 
 // A context whose generator is G and whose noise is N(0, 1) in one dimension.
 struct Context {
@@ -46,27 +38,28 @@ struct Context {
 };
 
 std::shared_ptr<Dataset> gaussian_1d(double mu, double sigma) {
-  return dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
-                                         {"means", std::vector<double>{mu}},
-                                         {"stds", std::vector<double>{sigma}}});
+  return make_dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
+                                              {"means", std::vector<double>{mu}},
+                                              {"stds", std::vector<double>{sigma}}});
 }
 }  // namespace
 
 TEST_CASE("sample distances between a shifted generator and its data", "[metric]") {
   // data N(0.5, 1), generator N(2.5, 1): W1 = SW = 2 for the distributions
   Context c(gaussian_1d(0.5, 1.0), 2.5f, 1.0f);
-  CHECK(metric("wasserstein_exact", {{"samples", int64_t{1000}}})->compute(c.ctx).at("w1") ==
+  CHECK(make_metric("wasserstein_exact", {{"samples", int64_t{1000}}})->compute(c.ctx).at("w1") ==
         Approx(2.0).margin(0.15));
-  CHECK(metric("sliced_wasserstein")->compute(c.ctx).at("sw") == Approx(2.0).margin(0.15));
-  CHECK(metric("mmd", {{"samples", int64_t{300}}})->compute(c.ctx).at("mmd2") > 0.1);
+  CHECK(make_metric("sliced_wasserstein")->compute(c.ctx).at("sw") == Approx(2.0).margin(0.15));
+  CHECK(make_metric("mmd", {{"samples", int64_t{300}}})->compute(c.ctx).at("mmd2") > 0.1);
   Context same(gaussian_1d(0.5, 1.0), 0.5f, 1.0f);
-  CHECK(std::abs(metric("mmd", {{"samples", int64_t{300}}})->compute(same.ctx).at("mmd2")) < 0.02);
+  CHECK(std::abs(make_metric("mmd", {{"samples", int64_t{300}}})->compute(same.ctx).at("mmd2")) <
+        0.02);
 }
 
 TEST_CASE("exact f-divergences between two Gaussians match their closed forms", "[metric]") {
   const double m1 = 1.0, s1 = 0.5, m2 = 0.0, s2 = 1.0, d = m1 - m2;
   Context c(gaussian_1d(m1, s1), static_cast<float>(m2), static_cast<float>(s2));
-  auto v = metric("f_divergence_1d")->compute(c.ctx);
+  auto v = make_metric("f_divergence_1d")->compute(c.ctx);
   CHECK(v.at("mu") == Approx(m2).margin(1e-6));
   CHECK(v.at("sigma") == Approx(s2));
   auto kl = [](double ma, double sa, double mb, double sb) {
@@ -88,7 +81,7 @@ TEST_CASE("exact f-divergences between two Gaussians match their closed forms", 
   // N(1, 0.5²) has 2σ² < σ_Q² the other way round: Neyman's ∫(q−p)²/p diverges — so check
   // Neyman on a pair where it is finite, and TV on equal variances: erf(Δ/(2√2 σ))
   Context equal(gaussian_1d(1.0, 1.0), 0.0f, 1.0f);
-  auto e = metric("f_divergence_1d")->compute(equal.ctx);
+  auto e = make_metric("f_divergence_1d")->compute(equal.ctx);
   CHECK(e.at("exact_neyman") == Approx(pearson(0, 1, 1, 1)).epsilon(1e-7));
   CHECK(e.at("exact_total_variation") ==
         Approx(std::erf(1.0 / (2 * std::sqrt(2.0)))).epsilon(1e-7));
@@ -102,8 +95,8 @@ TEST_CASE("exact f-divergences between two Gaussians match their closed forms", 
 TEST_CASE("variational f-divergence estimates from a retrained critic approach the exact ones",
           "[metric]") {
   Context c(gaussian_1d(1.0, 0.5), 0.0f, 1.0f);
-  auto v = metric("f_divergence_1d",
-                  {{"variational", std::string("kl, hellinger")}, {"critic_steps", int64_t{1500}}})
+  auto v = make_metric("f_divergence_1d", {{"variational", std::string("kl, hellinger")},
+                                           {"critic_steps", int64_t{1500}}})
                ->compute(c.ctx);
   // a lower bound up to sampling noise, and close to tight for a flexible critic
   for (const char* d : {"kl", "hellinger"}) {
@@ -111,7 +104,7 @@ TEST_CASE("variational f-divergence estimates from a retrained critic approach t
     CHECK(v.at(std::string("variational_") + d) <= v.at(std::string("exact_") + d) * 1.05);
     CHECK(v.at(std::string("variational_") + d) >= v.at(std::string("exact_") + d) * 0.85);
   }
-  CHECK_THROWS_WITH(metric("f_divergence_1d", {{"variational", std::string("kl, pearsn")}}),
+  CHECK_THROWS_WITH(make_metric("f_divergence_1d", {{"variational", std::string("kl, pearsn")}}),
                     Catch::Contains("unknown divergence 'pearsn'"));
 }
 
@@ -125,7 +118,8 @@ TEST_CASE("f_divergence_1d refuses a generator that is not Gaussian", "[metric]"
   MetricContext ctx{*data,     *mlp,
                     mlp.get(), [&](int64_t n) { return mlp->forward(noise.normal_tensor({n, 1})); },
                     rng,       [&](int64_t n) { return noise.normal_tensor({n, 1}); }};
-  CHECK_THROWS_WITH(metric("f_divergence_1d")->compute(ctx), Catch::Contains("affine generator"));
+  CHECK_THROWS_WITH(make_metric("f_divergence_1d")->compute(ctx),
+                    Catch::Contains("affine generator"));
 }
 
 namespace {
@@ -165,7 +159,7 @@ class ConvCritic : public Network {
 }  // namespace
 
 TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition", "[metric]") {
-  auto data = dataset("ring");
+  auto data = make_dataset("ring");
   Rng rng(21);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
   auto mlp = make_component<Network, ArchitectureFactory>(
@@ -175,7 +169,7 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
                       return rng.normal_tensor({n, 2});
                     },
                     rng};
-  auto v = metric("lipschitz_bounds")->compute(ctx);
+  auto v = make_metric("lipschitz_bounds")->compute(ctx);
   double product = 1;
   for (const auto& [name, w] : mlp->named_parameters())
     if (w.dim() == 2)
@@ -206,7 +200,8 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
                            return rng.normal_tensor({n, 2, 5, 5});
                          },
                          rng};
-  CHECK(metric("lipschitz_bounds")->compute(conv_ctx).at("upper") == Approx(exact).epsilon(1e-4));
+  CHECK(make_metric("lipschitz_bounds")->compute(conv_ctx).at("upper") ==
+        Approx(exact).epsilon(1e-4));
   // batch-normalised critics have no layer-wise bound
   auto bn = make_component<Network, ArchitectureFactory>(
       Kind::architecture, "mlp", {{"normalization", std::string("batch")}}, spec);
@@ -215,8 +210,9 @@ TEST_CASE("Lipschitz bounds: spectral norms against a dense eigen-decomposition"
                          return rng.normal_tensor({n, 2});
                        },
                        rng};
-  CHECK(std::isnan(
-      metric("lipschitz_bounds", {{"ascent_steps", int64_t{2}}})->compute(bn_ctx).at("upper")));
+  CHECK(std::isnan(make_metric("lipschitz_bounds", {{"ascent_steps", int64_t{2}}})
+                       ->compute(bn_ctx)
+                       .at("upper")));
 }
 
 TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]") {
@@ -237,7 +233,7 @@ TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]")
       *data,   generator,
       &critic, [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
       rng,     [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
-  auto v = metric("generator_gradient")->compute(ctx);
+  auto v = make_metric("generator_gradient")->compute(ctx);
   auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
   CHECK(v.at("minimax") == Approx(2.5 * sigmoid(2.5 * 0.8)).epsilon(1e-5));
   CHECK(v.at("nonsaturating") == Approx(2.5 * sigmoid(-2.5 * 0.8)).epsilon(1e-5));
@@ -245,7 +241,7 @@ TEST_CASE("generator gradient under the minimax and −log D costs", "[metric]")
 
 TEST_CASE("classifier scores on digits: real data score well, a collapsed generator badly",
           "[metric]") {
-  auto digits = dataset("digits");
+  auto digits = make_dataset("digits");
   auto cache = temp_dir("kant_classifier_cache");
   std::map<std::string, Value> settings{{"cache_dir", cache.string()}, {"samples", int64_t{500}}};
   Rng rng(31), data_rng(32);
@@ -259,7 +255,7 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
                                 return broadcast_to(one, {n, 1, 8, 8});
                               },
                               rng};
-  auto first = metric("classifier_scores", settings);
+  auto first = make_metric("classifier_scores", settings);
   auto real = first->compute(real_ctx);
   CHECK(real.at("accuracy") > 0.9);
   CHECK(real.at("classes") == 10);
@@ -277,16 +273,16 @@ TEST_CASE("classifier scores on digits: real data score well, a collapsed genera
   Rng rng2(31), data_rng2(32);
   MetricContext again{*digits, unused, &unused,
                       [&](int64_t n) { return digits->sample(n, data_rng2); }, rng2};
-  auto second = metric("classifier_scores", settings)->compute(again);
+  auto second = make_metric("classifier_scores", settings)->compute(again);
   CHECK(second.at("accuracy") == real.at("accuracy"));
   CHECK(std::filesystem::last_write_time(cached) == stamp);
   Context unlabelled(gaussian_1d(0, 1), 0, 1);
-  CHECK_THROWS_WITH(metric("classifier_scores", settings)->compute(unlabelled.ctx),
+  CHECK_THROWS_WITH(make_metric("classifier_scores", settings)->compute(unlabelled.ctx),
                     Catch::Contains("needs a labelled data set"));
 }
 
 TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms", "[metric]") {
-  auto data = dataset("ring");
+  auto data = make_dataset("ring");
   Rng rng(41);
   NetworkSpec spec{Role::critic, {2}, {1}, &rng};
   auto critic = make_component<Network, ArchitectureFactory>(
@@ -297,7 +293,7 @@ TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms
                     },
                     rng};
   const int64_t n = 64;
-  auto v = metric("gradient_norms", {{"samples", n}})->compute(ctx);
+  auto v = make_metric("gradient_norms", {{"samples", n}})->compute(ctx);
   // L = mean D(fake) − mean D(real) with D = h₂ wᵀ + b: every row of ∂L/∂h₂ is ±w/N, so over
   // both batches ‖∂L/∂h₂‖ = ‖w‖·√(2N)/N
   const Tensor& w = critic->named_parameters()[4].second;
@@ -305,7 +301,7 @@ TEST_CASE("gradient_norms: per-layer critic-loss gradients and weight histograms
   for (float x : w.to_vector()) w2 += double(x) * x;
   CHECK(v.at("activation_grad_hidden2") == Approx(std::sqrt(w2 * 2 * n) / n).epsilon(1e-5));
   CHECK(v.count("activation_grad_hidden1") == 1);
-  auto arrays = metric("gradient_norms", {{"bins", int64_t{10}}})->final_arrays(ctx);
+  auto arrays = make_metric("gradient_norms", {{"bins", int64_t{10}}})->final_arrays(ctx);
   REQUIRE(arrays.count("weight_histogram.layers.1.weight") == 1);
   const Tensor& counts = arrays.at("weight_histogram.layers.1.weight");
   const Tensor& edges = arrays.at("weight_edges.layers.1.weight");
@@ -323,7 +319,7 @@ TEST_CASE(
     "sample_quality on digits: the data score well, a collapsed generator badly, copies of "
     "training images are caught",
     "[metric]") {
-  auto digits = dataset("digits");
+  auto digits = make_dataset("digits");
   auto cache = temp_dir("kant_feature_cache");
   std::filesystem::remove_all(cache);
   const std::map<std::string, Value> settings{
@@ -355,7 +351,7 @@ TEST_CASE(
                               rng};
   MetricContext copies_ctx{*digits, unused, &unused, [&](int64_t n) { return draw(train, n); },
                            rng};
-  auto m = metric("sample_quality", settings);
+  auto m = make_metric("sample_quality", settings);
   const auto good = m->compute(unseen_ctx);
   CHECK(good.at("accuracy") > 0.9);
   CHECK(good.at("classes") == 10);
@@ -384,9 +380,9 @@ TEST_CASE(
   CHECK(std::equal(pairs.data(), pairs.data() + 8 * 64, pairs.data() + 8 * 64));
   CHECK(arrays.at("intra_fd_per_class").numel() == 10);
   // trained once: a second instance loads it
-  const auto again = metric("sample_quality", settings)->compute(unseen_ctx);
+  const auto again = make_metric("sample_quality", settings)->compute(unseen_ctx);
   CHECK(again.at("accuracy") == good.at("accuracy"));
   Context unlabelled(gaussian_1d(0, 1), 0, 1);
-  CHECK_THROWS_WITH(metric("sample_quality", settings)->compute(unlabelled.ctx),
+  CHECK_THROWS_WITH(make_metric("sample_quality", settings)->compute(unlabelled.ctx),
                     Catch::Contains("needs a labelled image data set"));
 }

@@ -25,15 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 const std::string kSource = KANT_TEST_SOURCE_DIR;
 
-std::shared_ptr<Metric> metric(const std::string& name, std::map<std::string, Value> values = {}) {
-  return make_component<Metric, MetricFactory>(Kind::metric, name, std::move(values));
-}
-std::shared_ptr<Dataset> dataset(const std::string& name,
-                                 std::map<std::string, Value> values = {}) {
-  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values),
-                                                 uint64_t{3});
-}
-
 }  // namespace
 
 TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", "[papers]") {
@@ -43,9 +34,9 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
   // is the mixture's standard deviation in closed form, 1.831126, against the published 1.8308
   // (the mixture's parameters are themselves rounded to four decimals); Pearson's σ* is 3.5e-4
   // off. The minimiser itself is checked exactly on KL below.
-  auto data = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{0.33, 0.67}},
-                                              {"means", std::vector<double>{-1, 2}},
-                                              {"stds", std::vector<double>{0.2549, 1.4151}}});
+  auto data = make_dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{0.33, 0.67}},
+                                                   {"means", std::vector<double>{-1, 2}},
+                                                   {"stds", std::vector<double>{0.2549, 1.4151}}});
   const std::map<std::string, std::array<double, 3>> published{
       {"kl", {1.0100, 1.8308, 0.2831}},
       {"reverse_kl", {1.5782, 1.6319, 0.2480}},
@@ -66,7 +57,7 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
                       return noise.normal_tensor({n, 1});
                     }};
   {
-    auto v = metric("f_divergence_1d", {{"best_fit", std::string("kl")}})->compute(ctx);
+    auto v = make_metric("f_divergence_1d", {{"best_fit", std::string("kl")}})->compute(ctx);
     const double mean = 0.33 * -1 + 0.67 * 2;
     const double second = 0.33 * (0.2549 * 0.2549 + 1) + 0.67 * (1.4151 * 1.4151 + 4);
     CHECK(v.at("best_mu") == Approx(mean).margin(1e-6));
@@ -74,7 +65,7 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
   }
   for (const auto& [name, p] : published) {
     INFO(name);
-    auto v = metric("f_divergence_1d", {{"best_fit", name}})->compute(ctx);
+    auto v = make_metric("f_divergence_1d", {{"best_fit", name}})->compute(ctx);
     CHECK(std::abs(v.at("best_mu") - p[0]) <= 3.5e-4);
     CHECK(std::abs(v.at("best_sigma") - p[1]) <= 3.5e-4);
     CHECK(std::abs(v.at("best") - p[2]) <= 3.5e-4);
@@ -84,11 +75,11 @@ TEST_CASE("f-GAN mixture: the exact best fits are the paper's fifteen numbers", 
                         static_cast<float>(v.at("best_sigma")));
     MetricContext c_at{*data, at, &at, ctx.generate, rng, ctx.noise},
         c_off{*data, off, &off, ctx.generate, rng, ctx.noise};
-    const double here = metric("f_divergence_1d")->compute(c_at).at("exact_" + name);
+    const double here = make_metric("f_divergence_1d")->compute(c_at).at("exact_" + name);
     CHECK(here == Approx(v.at("best")).epsilon(1e-5));
-    CHECK(metric("f_divergence_1d")->compute(c_off).at("exact_" + name) > here);
+    CHECK(make_metric("f_divergence_1d")->compute(c_off).at("exact_" + name) > here);
   }
-  CHECK_THROWS_WITH(metric("f_divergence_1d", {{"best_fit", std::string("kl, pearson")}}),
+  CHECK_THROWS_WITH(make_metric("f_divergence_1d", {{"best_fit", std::string("kl, pearson")}}),
                     Catch::Contains("names one divergence"));
 }
 
@@ -98,7 +89,7 @@ TEST_CASE(
     "[papers]") {
   // With W₂, b₂ scaled by s > 0 the ReLU pattern of h₂ is unchanged, ∂L/∂h₂ depends on the
   // output weights only, and ∂L/∂h₁ = W₂ᵀ(∂L/∂h₂ ⊙ 1[·>0]) scales by s: the ratio moves by log10 s.
-  auto data = dataset("ring");
+  auto data = make_dataset("ring");
   auto ratio_at = [&](float s) {
     Rng rng(41);
     NetworkSpec spec{Role::critic, {2}, {1}, &rng};
@@ -114,8 +105,8 @@ TEST_CASE(
                         return metric_rng.normal_tensor({n, 2});
                       },
                       metric_rng};
-    auto v =
-        metric("gradient_norms", {{"samples", int64_t{64}}, {"layer_ratio", true}})->compute(ctx);
+    auto v = make_metric("gradient_norms", {{"samples", int64_t{64}}, {"layer_ratio", true}})
+                 ->compute(ctx);
     CHECK(v.at("activation_grad_log10_ratio") ==
           Approx(std::log10(v.at("activation_grad_hidden1") / v.at("activation_grad_hidden2"))));
     return std::pair{v.at("activation_grad_log10_ratio"), v.at("activation_grad_trend")};
@@ -128,7 +119,7 @@ TEST_CASE(
   CHECK(ratio_at(1000.0f).second == 1);
   CHECK(ratio_at(1e-3f).first == Approx(base - 3).margin(1e-4));
   CHECK(ratio_at(1e-3f).second == -1);
-  auto names = metric("gradient_norms")->value_names();
+  auto names = make_metric("gradient_norms")->value_names();
   CHECK(std::find(names.begin(), names.end(), "activation_grad_trend") ==
         names.end());  // only when asked
 }
@@ -148,13 +139,13 @@ TEST_CASE(
     size_t b_;
   } generator;
   auto critic = std::make_unique<LinearCritic>(Tensor::from({1, 1}, {2.5f}));
-  auto data = dataset("gaussian_mixture_1d");
+  auto data = make_dataset("gaussian_mixture_1d");
   Rng rng(3);
   MetricContext ctx{
       *data,        generator,
       critic.get(), [&](int64_t n) { return generator.forward(rng.normal_tensor({n, 1})); },
       rng,          [&](int64_t n) { return rng.normal_tensor({n, 1}); }};
-  auto m = metric("generator_gradient", {{"baseline_step", int64_t{10}}});
+  auto m = make_metric("generator_gradient", {{"baseline_step", int64_t{10}}});
   ctx.step = 5;
   CHECK(std::isnan(m->compute(ctx).at("minimax_log10_change")));
   CHECK(m->state().empty());
@@ -168,7 +159,7 @@ TEST_CASE(
   ctx.step = 20;
   CHECK(m->compute(ctx).at("minimax_log10_change") == Approx(expected).epsilon(1e-5));
   // a resumed cell: a fresh metric given the saved state measures against the same baseline
-  auto resumed = metric("generator_gradient", {{"baseline_step", int64_t{10}}});
+  auto resumed = make_metric("generator_gradient", {{"baseline_step", int64_t{10}}});
   resumed->load_state(saved);
   CHECK(resumed->compute(ctx).at("minimax_log10_change") == Approx(expected).epsilon(1e-5));
   CHECK(resumed->compute(ctx).at("nonsaturating_log10_change") ==
@@ -177,8 +168,8 @@ TEST_CASE(
 
 TEST_CASE("resample: every point an independent uniform draw from the fixed sample", "[papers]") {
   const int64_t size = 50, n = 100000;
-  auto in_order = dataset("ring", {{"fixed_size", size}});
-  auto resampled = dataset("ring", {{"fixed_size", size}, {"resample", true}});
+  auto in_order = make_dataset("ring", {{"fixed_size", size}});
+  auto resampled = make_dataset("ring", {{"fixed_size", size}, {"resample", true}});
   Rng a(7), b(7);
   const std::vector<float> fixed = in_order->sample(size, a).to_vector();  // the whole fixed sample
   std::map<std::pair<float, float>, int64_t> index;
@@ -196,7 +187,7 @@ TEST_CASE("resample: every point an independent uniform draw from the fixed samp
   CHECK(chi2 < 85);
   // two batches of a packed pair are not the same tuples (in order they would be, every pass)
   Rng c(8);
-  auto pairs = dataset("ring", {{"fixed_size", int64_t{4}}, {"resample", true}});
+  auto pairs = make_dataset("ring", {{"fixed_size", int64_t{4}}, {"resample", true}});
   CHECK(pairs->sample(4, c).to_vector() != pairs->sample(4, c).to_vector());
 }
 
@@ -272,7 +263,7 @@ TEST_CASE("sharpness: the mean squared Laplacian of one bright pixel and of a ch
     return t;
   };
   MetricContext ctx{board, unused, nullptr, pixel, rng};
-  auto v = metric("sharpness", {{"samples", int64_t{3}}})->compute(ctx);
+  auto v = make_metric("sharpness", {{"samples", int64_t{3}}})->compute(ctx);
   CHECK(v.at("generated") == Approx(20.0 / 9));
   CHECK(v.at("data") == Approx(64));
   CHECK(v.at("ratio") == Approx(20.0 / 9 / 64));
@@ -283,9 +274,9 @@ TEST_CASE("sharpness: the mean squared Laplacian of one bright pixel and of a ch
         for (int j = 0; j < 5; ++j) ramp.push_back(0.1f * i - 0.2f * j);
     return Tensor::from({n, 1, 5, 5}, ramp);
   };
-  CHECK(metric("sharpness")->compute(ctx).at("generated") == Approx(0).margin(1e-12));
+  CHECK(make_metric("sharpness")->compute(ctx).at("generated") == Approx(0).margin(1e-12));
   ctx.generate = [](int64_t n) { return Tensor::zeros({n, 2}); };
-  CHECK_THROWS_WITH(metric("sharpness")->compute(ctx), Catch::Contains("needs images"));
+  CHECK_THROWS_WITH(make_metric("sharpness")->compute(ctx), Catch::Contains("needs images"));
 }
 
 TEST_CASE("reference tolerances: absolute, per value, and relative", "[papers]") {

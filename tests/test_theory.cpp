@@ -19,17 +19,6 @@ using namespace kant;
 using namespace kant::testing;
 
 namespace {
-std::shared_ptr<Dataset> dataset(const std::string& name,
-                                 std::map<std::string, Value> values = {}) {
-  return make_component<Dataset, DatasetFactory>(Kind::dataset, name, std::move(values),
-                                                 uint64_t{3});
-}
-std::shared_ptr<Metric> metric(const std::string& name, std::map<std::string, Value> values = {}) {
-  return make_component<Metric, MetricFactory>(Kind::metric, name, std::move(values));
-}
-std::shared_ptr<Objective> objective(const std::string& name) {
-  return make_component<Objective, ObjectiveFactory>(Kind::objective, name, {});
-}
 double sigmoid_d(double v) { return 1 / (1 + std::exp(-v)); }
 
 // A metric context over `data` with generator `g`, critic `c`, objective `o` and noise drawn
@@ -63,7 +52,7 @@ struct Context {
 
 TEST_CASE("segment data and the segment generator draw (a, U[0, 1]) and (θ, U[0, 1])", "[theory]") {
   Rng rng(1);
-  Tensor x = dataset("segment", {{"at", 0.25}})->sample(4000, rng);
+  Tensor x = make_dataset("segment", {{"at", 0.25}})->sample(4000, rng);
   double mean_y = 0, lo = 1, hi = 0;
   for (int64_t i = 0; i < 4000; ++i) {
     CHECK(x.data()[2 * i] == 0.25f);
@@ -99,12 +88,12 @@ TEST_CASE("the gaussian generator is G(z) = μ + σ·z₁", "[theory]") {
 
 TEST_CASE("segment distances: W1 = |θ − a|, JS = log 2, KL = ∞ apart, all 0 together", "[theory]") {
   Rng rng(1);
-  auto data = dataset("segment", {{"at", 0.25}});
+  auto data = make_dataset("segment", {{"at", 0.25}});
   for (double theta : {-0.5, 0.25, 1.0}) {
     INFO(theta);
     auto g = make_network("segment", Role::generator, {1}, {2}, {{"theta", theta}}, rng);
     Context c(*data, *g, nullptr, nullptr, true, 1);
-    auto v = metric("segment_distances")->compute(c.ctx);
+    auto v = make_metric("segment_distances")->compute(c.ctx);
     const bool apart = theta != 0.25;
     CHECK(v.at("w1") == Approx(std::abs(theta - 0.25)));
     CHECK(v.at("theta") == Approx(theta - 0.25));
@@ -113,23 +102,23 @@ TEST_CASE("segment distances: W1 = |θ − a|, JS = log 2, KL = ∞ apart, all 0
     CHECK(v.at("total_variation") == (apart ? 1.0 : 0.0));
   }
   // samples off one vertical line are refused
-  auto mixture = dataset("eight_gaussians");
+  auto mixture = make_dataset("eight_gaussians");
   auto g = make_network("segment", Role::generator, {1}, {2}, {}, rng);
   Context c(*mixture, *g, nullptr, nullptr, true, 1);
-  CHECK_THROWS_WITH(metric("segment_distances")->compute(c.ctx),
+  CHECK_THROWS_WITH(make_metric("segment_distances")->compute(c.ctx),
                     Catch::Contains("not on one vertical line"));
 }
 
 TEST_CASE("critic estimate: δ₀ against δ_θ with the critic D(x) = −x", "[theory]") {
   // data δ₀, generator δ_θ (dirac), critic D(x) = −x (linear_critic, ψ = −1)
   Rng rng(1);
-  auto data = dataset("dirac");
+  auto data = make_dataset("dirac");
   auto g = make_network("dirac", Role::generator, {1}, {1}, {{"init", 1.0}}, rng);
   auto critic = make_network("linear_critic", Role::critic, {1}, {1}, {{"init", -1.0}}, rng);
   SECTION("wasserstein: estimate E D(x) − E D(G) = θ, ‖∇_θ L_G‖ = |∂(θ)/∂θ| = 1") {
-    auto w = objective("wasserstein");
+    auto w = make_objective("wasserstein");
     Context c(*data, *g, critic.get(), w.get(), false, 1);
-    auto v = metric("critic_estimate", {{"samples", int64_t{8}}})->compute(c.ctx);
+    auto v = make_metric("critic_estimate", {{"samples", int64_t{8}}})->compute(c.ctx);
     CHECK(v.at("estimate") == Approx(1.0));
     CHECK(v.at("generator_gradient") == Approx(1.0));
     // D(real) = 0 is not > 0 (wrong), D(fake) = −1 < 0 (right)
@@ -137,18 +126,18 @@ TEST_CASE("critic estimate: δ₀ against δ_θ with the critic D(x) = −x", "[
     CHECK_FALSE(v.count("w1"));
   }
   SECTION("minimax: the JSD estimate (log 4 − L_D)/2 and the saturating gradient σ(−1)") {
-    auto m = objective("minimax");
+    auto m = make_objective("minimax");
     Context c(*data, *g, critic.get(), m.get(), false, 1);
-    auto v = metric("critic_estimate", {{"samples", int64_t{8}}})->compute(c.ctx);
+    auto v = make_metric("critic_estimate", {{"samples", int64_t{8}}})->compute(c.ctx);
     const double loss = std::log1p(std::exp(-0.0)) + std::log1p(std::exp(-1.0));
     CHECK(v.at("estimate") == Approx((std::log(4.0) - loss) / 2));
     // L_G = −softplus(D(G)) = −softplus(−θ); dL_G/dθ = σ(−θ) at θ = 1
     CHECK(v.at("generator_gradient") == Approx(sigmoid_d(-1.0)));
   }
   SECTION("track_w1: W1 beside the estimate and Pearson's r over the evaluations") {
-    auto w = objective("wasserstein");
+    auto w = make_objective("wasserstein");
     Context c(*data, *g, critic.get(), w.get(), false, 1);
-    auto m = metric("critic_estimate", {{"samples", int64_t{16}}, {"track_w1", true}});
+    auto m = make_metric("critic_estimate", {{"samples", int64_t{16}}, {"track_w1", true}});
     std::vector<double> r;
     // step 0 (an untrained critic) stays out of the correlation, whatever its values
     set_parameter(*g, "theta", {5.0f});
@@ -167,7 +156,7 @@ TEST_CASE("critic estimate: δ₀ against δ_θ with the critic D(x) = −x", "[
     CHECK(std::isnan(r[1]));
     CHECK(r[2] == Approx(1.0));
     // the pairs survive a checkpoint: a fresh metric loaded with the state continues them
-    auto resumed = metric("critic_estimate", {{"samples", int64_t{16}}, {"track_w1", true}});
+    auto resumed = make_metric("critic_estimate", {{"samples", int64_t{16}}, {"track_w1", true}});
     resumed->load_state(m->state());
     set_parameter(*g, "theta", {0.5f});
     c.ctx.step += 1;
@@ -181,9 +170,9 @@ TEST_CASE("critic curve of linear critics: slope, linearity, gradients, the opti
           "[theory]") {
   // data N(0, 1), generator N(1, 1): log p − log q = −x + ½, so D*(x) = σ(½ − x)
   Rng rng(1);
-  auto data = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
-                                              {"means", std::vector<double>{0}},
-                                              {"stds", std::vector<double>{1}}});
+  auto data = make_dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
+                                                   {"means", std::vector<double>{0}},
+                                                   {"stds", std::vector<double>{1}}});
   auto g = make_network("gaussian", Role::generator, {1}, {1}, {{"mu", 1.0}, {"sigma", 1.0}}, rng);
   auto critic =
       make_network("mlp", Role::critic, {1}, {1}, {{"hidden", std::vector<int64_t>{}}}, rng);
@@ -191,17 +180,17 @@ TEST_CASE("critic curve of linear critics: slope, linearity, gradients, the opti
   set_parameter(*critic, "layers.0.bias", {0.5f});
   Context c(*data, *g, critic.get(), nullptr, false, 1);
   SECTION("raw: v(x) = ½ − x is a line of slope −1") {
-    auto v = metric("critic_curve", {{"range", std::vector<double>{-3, 4}}})->compute(c.ctx);
+    auto v = make_metric("critic_curve", {{"range", std::vector<double>{-3, 4}}})->compute(c.ctx);
     CHECK(v.at("slope") == Approx(-1.0));
     CHECK(v.at("linearity") == Approx(1.0));
     CHECK(v.at("data_gradient") == Approx(1.0));
     CHECK(v.at("fake_gradient") == Approx(1.0));
   }
   SECTION("optimal: σ(v) is D* to float precision; v = 0 is off by max |½ − D*|") {
-    auto m = metric("critic_curve", {{"optimal", true},
-                                     {"output", std::string("sigmoid")},
-                                     {"range", std::vector<double>{-3, 4}},
-                                     {"resolution", int64_t{8}}});
+    auto m = make_metric("critic_curve", {{"optimal", true},
+                                          {"output", std::string("sigmoid")},
+                                          {"range", std::vector<double>{-3, 4}},
+                                          {"resolution", int64_t{8}}});
     auto v = m->compute(c.ctx);
     CHECK(v.at("optimal_max_error") < 1e-6);
     CHECK(v.at("optimal_mean_error") < 1e-6);
@@ -242,7 +231,7 @@ TEST_CASE("critic curve of linear critics: slope, linearity, gradients, the opti
 TEST_CASE("generator costs as functions of D(G(z)) and the maximum-likelihood objective",
           "[theory]") {
   Rng rng(1);
-  auto data = dataset("dirac");
+  auto data = make_dataset("dirac");
   auto g = make_network("dirac", Role::generator, {1}, {1}, {}, rng);
   const double d = 0.01;
   struct Expected {
@@ -253,9 +242,9 @@ TEST_CASE("generator costs as functions of D(G(z)) and the maximum-likelihood ob
        {Expected{"minimax", std::log(1 - d), -d}, Expected{"nonsaturating", -std::log(d), -(1 - d)},
         Expected{"maximum_likelihood", -0.5 * d / (1 - d), -0.5 * d / (1 - d)}}) {
     INFO(e.name);
-    auto o = objective(e.name);
+    auto o = make_objective(e.name);
     Context c(*data, *g, nullptr, o.get(), false, 1);
-    auto m = metric("generator_cost", {{"at", d}, {"resolution", int64_t{3}}});
+    auto m = make_metric("generator_cost", {{"at", d}, {"resolution", int64_t{3}}});
     auto v = m->compute(c.ctx);
     CHECK(v.at("cost") == Approx(e.cost).epsilon(1e-5));
     CHECK(v.at("logit_slope") == Approx(e.slope).epsilon(1e-4));
@@ -263,7 +252,7 @@ TEST_CASE("generator costs as functions of D(G(z)) and the maximum-likelihood ob
     CHECK(arrays.at("d").to_vector() == std::vector<float>{0.25f, 0.5f, 0.75f});
   }
   // maximum_likelihood: J = −½ mean exp(v), dJ/dv_i = −½ exp(v_i)/n, L_D the GAN's
-  auto ml = objective("maximum_likelihood");
+  auto ml = make_objective("maximum_likelihood");
   Tensor fake = Tensor::from({2, 1}, {0.0f, float(std::log(3.0))}).set_requires_grad();
   CHECK(ml->generator_loss(Tensor(), fake).item() == Approx(-1.0));
   Tensor grad_fake = grad({ml->generator_loss(Tensor(), fake)}, {fake})[0];
@@ -271,9 +260,9 @@ TEST_CASE("generator costs as functions of D(G(z)) and the maximum-likelihood ob
   CHECK(grad_fake.data()[1] == Approx(-0.75));
   Tensor real = Tensor::from({2, 1}, {0.5f, -1.0f});
   CHECK(ml->critic_loss(real, fake).item() ==
-        Approx(objective("minimax")->critic_loss(real, fake).item()));
+        Approx(make_objective("minimax")->critic_loss(real, fake).item()));
   CHECK(ml->divergence_estimate(real, fake) ==
-        Approx(objective("minimax")->divergence_estimate(real, fake)));
+        Approx(make_objective("minimax")->divergence_estimate(real, fake)));
 }
 
 TEST_CASE("every theory experiment is valid under each of its profiles", "[theory]") {
@@ -327,8 +316,8 @@ TEST_CASE("a plot over a grid axis: one point per cell at its label, from kant r
 TEST_CASE("normal data and generator, the transport plan, and W2 between two normals", "[theory]") {
   Rng rng(1);
   SECTION("normal: sample moments and the closed-form density") {
-    auto data = dataset("normal", {{"mean", std::vector<double>{1, -2}},
-                                   {"cov", std::vector<double>{2, 0.6, 0.6, 0.5}}});
+    auto data = make_dataset("normal", {{"mean", std::vector<double>{1, -2}},
+                                        {"cov", std::vector<double>{2, 0.6, 0.6, 0.5}}});
     Tensor x = data->sample(40000, rng);
     double m[2] = {0, 0}, c[3] = {0, 0, 0};
     for (int64_t i = 0; i < 40000; ++i)
@@ -346,9 +335,9 @@ TEST_CASE("normal data and generator, the transport plan, and W2 between two nor
     const double at[2] = {2, -2};
     CHECK(*data->log_density(at) ==
           Approx(-0.5 * 0.5 / 0.64 - 0.5 * std::log(4 * M_PI * M_PI * 0.64)));
-    CHECK_THROWS_WITH(dataset("normal", {{"cov", std::vector<double>{1, 2, 2, 1}}}),
+    CHECK_THROWS_WITH(make_dataset("normal", {{"cov", std::vector<double>{1, 2, 2, 1}}}),
                       Catch::Contains("positive definite"));
-    CHECK_THROWS_WITH(dataset("normal", {{"cov", std::vector<double>{1, 0, 0}}}),
+    CHECK_THROWS_WITH(make_dataset("normal", {{"cov", std::vector<double>{1, 0, 0}}}),
                       Catch::Contains("d × d = 4"));
   }
   SECTION("normal generator: G(z) = μ + A z") {
@@ -392,14 +381,14 @@ TEST_CASE("normal data and generator, the transport plan, and W2 between two nor
   SECTION("gaussian_wasserstein: Bures at commuting and equal covariances, samples beside") {
     // Σ₁ = diag(1, 4), Σ₂ = diag(2, 1)² = diag(4, 1), Δμ = (1, 1):
     // W₂² = 2 + (1 − 2)² + (2 − 1)² = 4
-    auto data = dataset(
+    auto data = make_dataset(
         "normal", {{"mean", std::vector<double>{0, 0}}, {"cov", std::vector<double>{1, 0, 0, 4}}});
     auto g = make_network(
         "normal", Role::generator, {2}, {2},
         {{"mu", std::vector<double>{1, 1}}, {"scale", std::vector<double>{2, 0, 0, 1}}}, rng);
     Context c(*data, *g, nullptr, nullptr, false, 2);
-    auto m =
-        metric("gaussian_wasserstein", {{"samples", int64_t{800}}, {"plan_samples", int64_t{20}}});
+    auto m = make_metric("gaussian_wasserstein",
+                         {{"samples", int64_t{800}}, {"plan_samples", int64_t{20}}});
     auto v = m->compute(c.ctx);
     CHECK(v.at("w2") == Approx(2.0).epsilon(1e-6));
     CHECK(v.at("w2_sample") == Approx(2.0).margin(0.25));
@@ -408,15 +397,16 @@ TEST_CASE("normal data and generator, the transport plan, and W2 between two nor
     CHECK(arrays.at("plan_from").shape() == Shape{20, 2});
     CHECK(arrays.at("plan_to").shape() == Shape{20, 2});
     // the same non-diagonal Gaussian on both sides: W₂ = 0; A = L of Σ = [[1, 0.5], [0.5, 1]]
-    auto same = dataset("normal", {{"mean", std::vector<double>{0.5, 0}},
-                                   {"cov", std::vector<double>{1, 0.5, 0.5, 1}}});
+    auto same = make_dataset("normal", {{"mean", std::vector<double>{0.5, 0}},
+                                        {"cov", std::vector<double>{1, 0.5, 0.5, 1}}});
     const double l11 = std::sqrt(0.75);
     auto gs = make_network(
         "normal", Role::generator, {2}, {2},
         {{"mu", std::vector<double>{0.5, 0}}, {"scale", std::vector<double>{1, 0, 0.5, l11}}}, rng);
     Context cs(*same, *gs, nullptr, nullptr, false, 2);
-    CHECK(metric("gaussian_wasserstein", {{"samples", int64_t{10}}})->compute(cs.ctx).at("w2") ==
-          Approx(0.0).margin(2e-3));
+    CHECK(
+        make_metric("gaussian_wasserstein", {{"samples", int64_t{10}}})->compute(cs.ctx).at("w2") ==
+        Approx(0.0).margin(2e-3));
   }
 }
 
@@ -490,26 +480,26 @@ TEST_CASE("critic_curve and gaussian_wasserstein carry what they fixed across a 
           "[theory]") {
   Rng rng(1);
   // critic_curve: the grid set at the first evaluation is restored bit for bit
-  auto data = dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
-                                              {"means", std::vector<double>{0}},
-                                              {"stds", std::vector<double>{1}}});
+  auto data = make_dataset("gaussian_mixture_1d", {{"weights", std::vector<double>{1}},
+                                                   {"means", std::vector<double>{0}},
+                                                   {"stds", std::vector<double>{1}}});
   auto g = make_network("gaussian", Role::generator, {1}, {1}, {{"mu", 1.0}}, rng);
   auto critic =
       make_network("mlp", Role::critic, {1}, {1}, {{"hidden", std::vector<int64_t>{8}}}, rng);
   Context c(*data, *g, critic.get(), nullptr, false, 1);
-  auto first = metric("critic_curve", {{"resolution", int64_t{5}}});
+  auto first = make_metric("critic_curve", {{"resolution", int64_t{5}}});
   first->compute(c.ctx);
-  auto resumed = metric("critic_curve", {{"resolution", int64_t{5}}});
+  auto resumed = make_metric("critic_curve", {{"resolution", int64_t{5}}});
   resumed->load_state(first->state());
   CHECK(resumed->final_arrays(c.ctx).at("x").to_vector() ==
         first->final_arrays(c.ctx).at("x").to_vector());
   // gaussian_wasserstein: the data's moments likewise (a resumed metric draws no new range sample)
-  auto normal = dataset("normal", {{"cov", std::vector<double>{1, 0.3, 0.3, 2}}});
+  auto normal = make_dataset("normal", {{"cov", std::vector<double>{1, 0.3, 0.3, 2}}});
   auto gn = make_network("normal", Role::generator, {2}, {2}, {}, rng);
   Context cn(*normal, *gn, nullptr, nullptr, false, 2);
-  auto w = metric("gaussian_wasserstein", {{"samples", int64_t{10}}});
+  auto w = make_metric("gaussian_wasserstein", {{"samples", int64_t{10}}});
   const double w2 = w->compute(cn.ctx).at("w2");
-  auto w_resumed = metric("gaussian_wasserstein", {{"samples", int64_t{10}}});
+  auto w_resumed = make_metric("gaussian_wasserstein", {{"samples", int64_t{10}}});
   w_resumed->load_state(w->state());
   CHECK(w_resumed->compute(cn.ctx).at("w2") == w2);
   CHECK(w->state().words.at("data_gaussian").size() == 6);
