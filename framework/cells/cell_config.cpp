@@ -558,25 +558,32 @@ void resolve_metrics(const ConfigNode& config, const Registry& registry, CellCon
   canon.set("metrics", metrics_canon);
 }
 
+// `block.key` as the config gives it (null when it does not), and where an error about it
+// points: the key, else its block, else the config.
+const ConfigNode* key_node(const ConfigNode& config, const std::string& block, const char* key) {
+  const ConfigNode* b = config.find(block);
+  return b && b->is_map() ? b->find(key) : nullptr;
+}
+Mark key_mark(const ConfigNode& config, const std::string& block, const char* key) {
+  if (const ConfigNode* k = key_node(config, block, key)) return k->mark;
+  const ConfigNode* b = config.find(block);
+  return b ? b->mark : config.mark;
+}
+
 // Each network's label conditioning (`condition`, `classes` in its block, where its
 // architecture declares them), and what it asks of the other sections: a role that takes it, a
 // procedure and settings that pass labels (gan, alternating, not unrolled), no packing of a
 // conditional critic; generator.labels and procedure.auxiliary_weight only where they act. The
 // data set's labels are checked when it is built (check_experiment_datasets).
 void check_conditioning(const ConfigNode& config, CellConfig& cell) {
-  auto mark_of = [&](const std::string& block, const char* key) {
-    const ConfigNode* b = config.find(block);
-    const ConfigNode* k = b && b->is_map() ? b->find(key) : nullptr;
-    return k ? k->mark : b ? b->mark : config.mark;
-  };
   bool any = false;
   for (NetworkChoice& net : cell.networks) {
     const auto& values = net.architecture.params.values();
     if (!values.count("condition")) continue;
     net.condition = net.architecture.params.string("condition");
     net.classes = net.architecture.params.integer("classes");
-    net.condition_mark = mark_of(net.name, "condition");
-    net.classes_mark = mark_of(net.name, "classes");
+    net.condition_mark = key_mark(config, net.name, "condition");
+    net.classes_mark = key_mark(config, net.name, "classes");
     if (net.condition == "none") continue;
     any = true;
     const bool generator = net.name == "generator", critic = net.name == "critic";
@@ -613,23 +620,22 @@ void check_conditioning(const ConfigNode& config, CellConfig& cell) {
     const Params& p = cell.procedure.params;
     if (p.string("updates") == "simultaneous" || p.string("order") == "simultaneous" ||
         p.integer("unrolled_steps") > 0)
-      throw ConfigError(mark_of("procedure", "updates"),
+      throw ConfigError(key_mark(config, "procedure", "updates"),
                         "conditional networks train with alternating updates without "
                         "unrolled_steps: write updates: alternating, order: critic_first or "
                         "generator_first, unrolled_steps: 0");
   }
   const NetworkChoice& g = cell.networks.front();
   if (cell.generated_labels != "uniform" && g.condition == "none")
-    throw ConfigError(mark_of("generator", "labels"),
+    throw ConfigError(key_mark(config, "generator", "labels"),
                       fmt::format("generator.labels: {} acts on a conditional generator only; "
                                   "give the generator a condition (concat, batch_norm) or "
                                   "remove labels",
                                   cell.generated_labels));
-  const ConfigNode* proc = config.find("procedure");
-  if (proc && proc->is_map() && proc->find("auxiliary_weight")) {
+  if (const ConfigNode* weight = key_node(config, "procedure", "auxiliary_weight")) {
     const NetworkChoice* critic = cell.network("critic");
     if (!critic || critic->condition != "auxiliary")
-      throw ConfigError(proc->find("auxiliary_weight")->mark,
+      throw ConfigError(weight->mark,
                         "procedure.auxiliary_weight acts on an AC-GAN critic only: give the "
                         "critic condition: auxiliary or remove auxiliary_weight");
   }
@@ -643,11 +649,7 @@ void check_conditioning(const ConfigNode& config, CellConfig& cell) {
 void check_network_layers(const ConfigNode& config, const CellConfig& cell) {
   for (const NetworkChoice& net : cell.networks) {
     const Params& p = net.architecture.params;
-    const ConfigNode* block = config.find(net.name);
-    auto mark_of = [&](const char* key) {
-      const ConfigNode* k = block && block->is_map() ? block->find(key) : nullptr;
-      return k ? k->mark : net.architecture.mark;
-    };
+    auto mark_of = [&](const char* key) { return key_mark(config, net.name, key); };
     if (net.name != "critic" && p.values().count("minibatch_kernels") &&
         p.integer("minibatch_kernels") > 0)
       throw ConfigError(mark_of("minibatch_kernels"),
@@ -662,7 +664,7 @@ void check_network_layers(const ConfigNode& config, const CellConfig& cell) {
                                     "et al. 2016: its reference batch is a batch of noise); write "
                                     "batch, layer or none",
                                     net.name));
-    const ConfigNode* rows = block && block->is_map() ? block->find("reference_batch") : nullptr;
+    const ConfigNode* rows = key_node(config, net.name, "reference_batch");
     if (rows && !virtual_batch)
       throw ConfigError(rows->mark, fmt::format("{}.reference_batch acts with normalization: "
                                                 "virtual_batch only; remove it or set that",

@@ -11,6 +11,7 @@
 #include "kant/autodiff.hpp"
 #include "kant/classifier.hpp"
 #include "kant/error.hpp"
+#include "kant/layers.hpp"
 #include "kant/ops.hpp"
 #include "runs/child_process.hpp"
 #include "store/cell_file.hpp"
@@ -21,14 +22,6 @@
 namespace kant {
 namespace fs = std::filesystem;
 namespace {
-
-// One-hot rows [n, K] of `labels`.
-Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
-  Tensor y = Tensor::zeros({static_cast<int64_t>(labels.size()), classes});
-  for (size_t i = 0; i < labels.size(); ++i)
-    y.data()[static_cast<int64_t>(i) * classes + labels[i]] = 1.0f;
-  return y;
-}
 
 // Rows `rows` of x [n, …].
 Tensor take_rows(const Tensor& x, const std::vector<int64_t>& rows) {
