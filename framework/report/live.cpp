@@ -106,6 +106,20 @@ std::vector<LiveCell> find_live_cells(const fs::path& dir, const Manifest& m,
   return out;
 }
 
+namespace {
+
+// The x axis spans the whole run (`steps`), so that the dashes show how far it has come; y spans
+// the finite values of `series`.
+void span_whole_run(svg::PlotOptions& o, const std::vector<svg::Series>& series, int64_t steps) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (const svg::Series& s : series)
+    for (double y : s.y)
+      if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
+  if (steps > 0 && std::isfinite(lo) && hi > lo) o.limits = {0, static_cast<double>(steps), lo, hi};
+}
+
+}  // namespace
+
 std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells, const fs::path& out_dir,
                                        std::vector<std::string>& problems) {
   std::vector<Figure> figures;
@@ -125,15 +139,7 @@ std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells, const
         o.x_label = "generator step";
         o.y_label = "loss";
         o.clip_id = "live-" + stem;
-        // the x axis spans the whole run, so that the dashes show how far it has come
-        if (c.series.steps > 0) {
-          double lo = INFINITY, hi = -INFINITY;
-          for (const svg::Series& s : losses)
-            for (double y : s.y)
-              if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
-          if (std::isfinite(lo) && hi > lo)
-            o.limits = {0, static_cast<double>(c.series.steps), lo, hi};
-        }
+        span_whole_run(o, losses, c.series.steps);
         const fs::path f = dir / (stem + "-losses.svg");
         write_file_atomically(f, svg::plot(losses, o));
         figures.push_back({"running cells", title + " — losses", f});
@@ -149,12 +155,7 @@ std::vector<Figure> write_live_figures(const std::vector<LiveCell>& cells, const
         o.y_label = "metric value";
         o.clip_id = "live-metrics-" + stem;
         for (svg::Series& s : metrics) s.markers = s.x.size() < 3;
-        double lo = INFINITY, hi = -INFINITY;
-        for (const svg::Series& s : metrics)
-          for (double y : s.y)
-            if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
-        if (c.series.steps > 0 && std::isfinite(lo) && hi > lo)
-          o.limits = {0, static_cast<double>(c.series.steps), lo, hi};
+        span_whole_run(o, metrics, c.series.steps);
         const fs::path f = dir / (stem + "-metrics.svg");
         write_file_atomically(f, svg::plot(metrics, o));
         figures.push_back({"running cells", title + " — metric values", f});

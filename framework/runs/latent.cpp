@@ -13,6 +13,7 @@
 #include "kant/error.hpp"
 #include "kant/layers.hpp"
 #include "kant/ops.hpp"
+#include "kant/sample_quality.hpp"
 #include "runs/child_process.hpp"
 #include "store/cell_file.hpp"
 #include "store/claim.hpp"
@@ -35,14 +36,6 @@ Tensor split_rows(const Tensor& x, int64_t a, int64_t b) {
   Shape s{a, b};
   s.insert(s.end(), x.shape().begin() + 1, x.shape().end());
   return reshape(x, s);
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double at = q * double(v.size() - 1);
-  const auto lo = static_cast<size_t>(at);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (at - double(lo)) * (v[hi] - v[lo]);
 }
 
 struct Loaded {
@@ -391,17 +384,17 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
   arrays["codes"] = inv.codes;
   arrays["mse"] = inv.mse;
   std::vector<double> mse(inv.mse.data(), inv.mse.data() + n);
-  const double mean = std::accumulate(mse.begin(), mse.end(), 0.0) / double(n);
+  const double mean = std::accumulate(mse.begin(), mse.end(), 0.0) / double(n),
+               median = quantile(mse, 0.5), p90 = quantile(mse, 0.9);
   add.final_metrics["latent_invert.mse_mean"] = mean;
-  add.final_metrics["latent_invert.mse_median"] = quantile(mse, 0.5);
-  add.final_metrics["latent_invert.mse_p90"] = quantile(mse, 0.9);
+  add.final_metrics["latent_invert.mse_median"] = median;
+  add.final_metrics["latent_invert.mse_p90"] = p90;
   add.replace.insert("latent_invert");
   lines.push_back(
       fmt::format("invert: {} {} samples, {} Adam steps (lr {}, prior {}): "
                   "reconstruction MSE mean {:.5g}, median {:.5g}, 90th percentile "
                   "{:.5g}",
-                  n, r.split, options.iterations, options.lr, options.prior, mean,
-                  quantile(mse, 0.5), quantile(mse, 0.9)));
+                  n, r.split, options.iterations, options.lr, options.prior, mean, median, p90));
   return add;
 }
 
