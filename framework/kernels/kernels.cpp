@@ -87,71 +87,79 @@ dnnl::algorithm binary_alg(Binary f) {
 
 }  // namespace
 
+// Kernels' codes in their cache keys.
+enum Code : int64_t { kMatmul, kEltwise, kEltwiseBackward, kBinary };
+
 void matmul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t k,
             int64_t n, bool transpose_a, bool transpose_b) {
-  memory::desc a_md({m, k}, dt::f32, transpose_a ? memory::dims{1, m} : memory::dims{k, 1});
-  memory::desc b_md({k, n}, dt::f32, transpose_b ? memory::dims{1, k} : memory::dims{n, 1});
-  memory::desc c_md({m, n}, dt::f32, tag::ab);
-  memory::desc bias_md({1, n}, dt::f32, tag::ab);
-  std::string key = fmt::format("matmul {} {} {} {:d}{:d}{:d}", m, k, n, transpose_a, transpose_b,
-                                bias != nullptr);
-  auto& prim = cached(key, [&] {
+  Key key;
+  key << kMatmul << m << k << n << int64_t{transpose_a} << int64_t{transpose_b}
+      << int64_t{bias != nullptr};
+  Bound& prim = bound(key, [&] {
+    memory::desc a_md({m, k}, dt::f32, transpose_a ? memory::dims{1, m} : memory::dims{k, 1});
+    memory::desc b_md({k, n}, dt::f32, transpose_b ? memory::dims{1, k} : memory::dims{n, 1});
+    memory::desc c_md({m, n}, dt::f32, tag::ab);
+    memory::desc bias_md({1, n}, dt::f32, tag::ab);
     auto d =
         bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
-    return dnnl::primitive(dnnl::matmul(dnnl::matmul::primitive_desc(d, rt().engine)));
+    std::vector<std::pair<int, memory::desc>> args{
+        {DNNL_ARG_SRC, a_md}, {DNNL_ARG_WEIGHTS, b_md}, {DNNL_ARG_DST, c_md}};
+    if (bias) args.emplace_back(DNNL_ARG_BIAS, bias_md);
+    return Bound(dnnl::matmul(dnnl::matmul::primitive_desc(d, rt().engine)), args, rt().engine);
   });
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, mem(a_md, a)}, {DNNL_ARG_WEIGHTS, mem(b_md, b)}, {DNNL_ARG_DST, mem(c_md, c)}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, mem(bias_md, bias));
-  run(prim, std::move(args));
+  if (bias)
+    prim(rt().stream, {a, b, c, bias});
+  else
+    prim(rt().stream, {a, b, c});
 }
 
 void eltwise(Eltwise f, float alpha, float beta, const float* x, float* y, int64_t n) {
   if (n == 0) return;
-  memory::desc md({n}, dt::f32, tag::a);
-  std::string key = fmt::format("eltwise {} {} {} {}", static_cast<int>(f), alpha, beta, n);
-  auto& prim = cached(key, [&] {
+  Key key;
+  key << kEltwise << static_cast<int64_t>(f) << alpha << beta << n;
+  Bound& prim = bound(key, [&] {
+    memory::desc md({n}, dt::f32, tag::a);
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, eltwise_alg(f), md, alpha,
                                   beta);
-    return dnnl::primitive(
-        dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, rt().engine)));
+    return Bound(dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, rt().engine)),
+                 {{DNNL_ARG_SRC, md}, {DNNL_ARG_DST, md}}, rt().engine);
   });
-  run(prim, {{DNNL_ARG_SRC, mem(md, x)}, {DNNL_ARG_DST, mem(md, y)}});
+  prim(rt().stream, {x, y});
 }
 
 void eltwise_backward(EltwiseBackward f, float alpha, const float* diff_dst, const float* data,
                       float* diff_src, int64_t n) {
   if (n == 0) return;
-  memory::desc md({n}, dt::f32, tag::a);
-  std::string key = fmt::format("eltwise_bwd {} {} {}", static_cast<int>(f), alpha, n);
-  auto& prim = cached(key, [&] {
+  Key key;
+  key << kEltwiseBackward << static_cast<int64_t>(f) << alpha << n;
+  Bound& prim = bound(key, [&] {
+    memory::desc md({n}, dt::f32, tag::a);
     dnnl::algorithm alg = eltwise_bwd_alg(f);
     dnnl::eltwise_forward::desc fd(dnnl::prop_kind::forward_training, alg, md, alpha, 0.0f);
     dnnl::eltwise_forward::primitive_desc fpd(fd, rt().engine);
     dnnl::eltwise_backward::desc bd(alg, md, md, alpha, 0.0f);
-    return dnnl::primitive(
-        dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(bd, rt().engine, fpd)));
+    const int data_arg = f == EltwiseBackward::relu ? DNNL_ARG_SRC : DNNL_ARG_DST;
+    return Bound(
+        dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(bd, rt().engine, fpd)),
+        {{DNNL_ARG_DIFF_DST, md}, {data_arg, md}, {DNNL_ARG_DIFF_SRC, md}}, rt().engine);
   });
-  int data_arg = f == EltwiseBackward::relu ? DNNL_ARG_SRC : DNNL_ARG_DST;
-  run(prim, {{DNNL_ARG_DIFF_DST, mem(md, diff_dst)},
-             {data_arg, mem(md, data)},
-             {DNNL_ARG_DIFF_SRC, mem(md, diff_src)}});
+  prim(rt().stream, {diff_dst, data, diff_src});
 }
 
 void binary(Binary f, const float* a, const float* b, float* c, const Shape& shape_c,
             const Shape& shape_b) {
   if (shape_numel(shape_c) == 0) return;
-  memory::desc c_md = plain_md(shape_c);
-  memory::desc b_md = plain_md(shape_b);
-  std::string key =
-      fmt::format("binary {} {} {}", static_cast<int>(f), shape_str(shape_c), shape_str(shape_b));
-  auto& prim = cached(key, [&] {
+  Key key;
+  key << kBinary << static_cast<int64_t>(f) << shape_c << shape_b;
+  Bound& prim = bound(key, [&] {
+    memory::desc c_md = plain_md(shape_c);
+    memory::desc b_md = plain_md(shape_b);
     dnnl::binary::desc d(binary_alg(f), c_md, b_md, c_md);
-    return dnnl::primitive(dnnl::binary(dnnl::binary::primitive_desc(d, rt().engine)));
+    return Bound(dnnl::binary(dnnl::binary::primitive_desc(d, rt().engine)),
+                 {{DNNL_ARG_SRC_0, c_md}, {DNNL_ARG_SRC_1, b_md}, {DNNL_ARG_DST, c_md}},
+                 rt().engine);
   });
-  run(prim, {{DNNL_ARG_SRC_0, mem(c_md, a)},
-             {DNNL_ARG_SRC_1, mem(b_md, b)},
-             {DNNL_ARG_DST, mem(c_md, c)}});
+  prim(rt().stream, {a, b, c});
 }
 
 namespace {
