@@ -5,6 +5,8 @@
 //
 //   kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp,a_tiny,pacgan] [--warmup 5] [--iters 30]
 //   kant_bench --workloads conv   (conv2d forward/backward timings on workload d's layers)
+//   kant_bench --workloads gemm   (the MLP workloads' GEMMs per mode; bench/gemm_openblas.py
+//                                  times the same through OpenBLAS)
 //
 // Workload d is the peer's DCGAN (WGAN-GP, 1×32×32) through the dcgan architecture plugin.
 // a_tiny is a at width 16 and batch 16 (the peer's per-op overhead floor: 5 + 200 iterations).
@@ -136,7 +138,8 @@ critic: {{plugin: mlp, hidden: [{0}, {0}, {0}]}}
     method =
         "objective: nonsaturating\noptimizer: {plugin: adam, lr: 2.0e-4, beta1: 0.5, beta2: "
         "0.999}\n"
-        "train: {n_critic: 1}\n";
+        // the peer's step: one generator forward, its samples reused by the generator step
+        "procedure: {plugin: gan, n_critic: 1, generator_batch: reuse}\n";
   else if (name == "e")
     method =
         "objective: wasserstein\nlipschitz: {plugin: spectral_norm, n_power_iterations: 1}\n"
@@ -244,6 +247,37 @@ void time_convs(std::vector<std::string>& out) {
   }
 }
 
+// The GEMMs of the MLP workloads (batch 256, width 512) in the three modes a linear layer runs:
+// forward X·Wᵀ (NT), backward-data G·W (NN), backward-weights Gᵀ·X (TN); the same list as
+// bench/gemm_openblas.py, one JSON line per shape and mode.
+void time_gemms(std::vector<std::string>& out) {
+  struct Gemm {
+    const char* mode;
+    int64_t m, k, n;
+  };
+  const std::vector<Gemm> gemms{{"NT", 256, 512, 512}, {"NN", 256, 512, 512},
+                                {"TN", 512, 256, 512}, {"NT", 100, 400, 400},
+                                {"NN", 100, 400, 400}, {"TN", 400, 100, 400}};
+  NoGradGuard no_grad;
+  Rng rng(3);
+  for (const Gemm& g : gemms) {
+    const bool ta = g.mode[0] == 'T', tb = g.mode[1] == 'T';
+    Tensor a = rng.uniform_tensor(ta ? Shape{g.k, g.m} : Shape{g.m, g.k});
+    Tensor b = rng.uniform_tensor(tb ? Shape{g.n, g.k} : Shape{g.k, g.n});
+    for (int i = 0; i < 5; ++i) matmul(a, b, ta, tb);
+    std::vector<double> ts;
+    for (int i = 0; i < 50; ++i) {
+      auto t0 = clock_type::now();
+      matmul(a, b, ta, tb);
+      ts.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
+    }
+    const double gflop = 2.0 * double(g.m) * double(g.k) * double(g.n) / 1e9;
+    out.push_back(fmt::format(
+        R"({{"gemm": "{}", "m": {}, "k": {}, "n": {}, "median_ms": {:.4f}, "gflops": {:.1f}}})",
+        g.mode, g.m, g.k, g.n, 1e3 * median(ts), gflop / median(ts)));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,6 +309,10 @@ int main(int argc, char** argv) {
   for (std::string w; std::getline(list, w, ',');) {
     if (w == "conv") {
       time_convs(out);
+      continue;
+    }
+    if (w == "gemm") {
+      time_gemms(out);
       continue;
     }
     std::cerr << fmt::format("[threads={}] {} ...\n", threads, w);

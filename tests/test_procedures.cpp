@@ -223,6 +223,45 @@ seed: 5
   }
 }
 
+TEST_CASE("generator_batch: reuse trains the generator on the critic step's samples",
+          "[procedures][gradients]") {
+  const double lr = 0.5, frozen = 1e-30;
+  const std::string procedure = "{plugin: gan, generator_batch: reuse}";
+  const std::string objective = "objective: nonsaturating";
+  // the generator's update follows the gradient of the loss it reports, through the kept graph
+  check_update(tiny_cell(procedure, objective, frozen, lr), "generator", lr, "loss_generator");
+  check_update(tiny_cell(procedure, objective, lr, lr), "critic", lr, "loss_critic");
+  // one noise batch per iteration, and the generator's loss on it: −mean log σ(D(G(z))) with the
+  // critic (frozen) and the generator as they were before the step
+  Probe cell(tiny_cell(procedure, objective, frozen, lr));
+  Probe before(tiny_cell(procedure, objective, frozen, lr));
+  Rng noise = cell.session->context->noise_rng;
+  const Tensor z = noise.normal_tensor({4, 2});
+  const double reported = cell.step().at("loss_generator");
+  CHECK(cell.session->context->noise_rng.state() == noise.state());
+  NoGradGuard no_grad;
+  Network& g = *before.session->context->networks.at("generator");
+  Network& d = *before.session->context->networks.at("critic");
+  const Tensor scores = d.forward(g.forward(z));
+  double by_hand = 0;
+  for (int64_t i = 0; i < 4; ++i) by_hand += softplus_d(-scores.data()[i]) / 4;
+  CHECK(reported == Approx(by_hand).epsilon(1e-6));
+  // fresh draws a second batch for the generator step
+  Probe fresh(tiny_cell("gan", objective, frozen, lr));
+  Rng two = fresh.session->context->noise_rng;
+  two.normal_tensor({4, 2});
+  fresh.step();
+  CHECK(fresh.session->context->noise_rng.state() != two.state());
+  // what cannot reuse one critic step's samples is refused when the cell is resolved
+  for (const char* bad : {"{plugin: gan, generator_batch: reuse, n_critic: 2}",
+                          "{plugin: gan, generator_batch: reuse, order: generator_first}",
+                          "{plugin: gan, generator_batch: reuse, updates: simultaneous}",
+                          "{plugin: critic_only, generator_batch: reuse}"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(Probe(tiny_cell(bad, objective, lr, lr)), Catch::Contains("generator_batch"));
+  }
+}
+
 TEST_CASE("InfoGAN's generator step minimises the adversarial and the information loss together",
           "[procedures][gradients]") {
   const std::string yaml = tiny_cell("{plugin: infogan, categories: 3, continuous: 1}",

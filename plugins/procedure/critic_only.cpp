@@ -44,6 +44,9 @@ class CriticOnly : public procedures::Gan {
         if (o.gan.feature_matching != "none" && o.pretrain_steps == 0)
           return "critic_only: feature_matching acts on the generator steps of pretraining "
                  "only: give pretrain_steps";
+        if (o.gan.generator_batch != "fresh" && o.pretrain_steps == 0)
+          return "critic_only: generator_batch acts on the generator steps of pretraining "
+                 "only: give pretrain_steps";
         return "";
       });
     }

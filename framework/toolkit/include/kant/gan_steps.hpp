@@ -27,6 +27,7 @@ struct GanSettings {
   std::string historical_networks;
   std::string feature_matching, feature_block;
   Real feature_weight;  // may follow a schedule
+  std::string generator_batch;
 
   /// Whether a weight acts at some step: a schedule, or a constant other than 0.
   static bool acts(const Real& r) { return r.schedule() != nullptr || r.at(0) != 0; }
@@ -103,7 +104,21 @@ struct GanSettings {
           .at_least(0)
           .added_later()
           .only_beside("feature_matching"));
+    d(&GanSettings::generator_batch,
+      param::choice("generator_batch", "fresh", {"fresh", "reuse"},
+                    "the generator step's samples: fresh: G(z') of new noise z'; reuse: the "
+                    "critic step's G(z), its forward pass kept with its graph, so that an "
+                    "iteration runs the generator forward once (as PyTorch's DCGAN example; the "
+                    "generator has not changed in between). reuse takes n_critic 1, n_generator "
+                    "1, the critic first, no wgan_critic_schedule and unconditional networks")
+          .added_later());
     d.check([](const GanSettings& s) -> std::string {
+      if (s.generator_batch == "reuse" &&
+          (s.simultaneous() || s.generator_first() || s.n_critic != 1 || s.n_generator != 1 ||
+           s.wgan_critic_schedule))
+        return "generator_batch: reuse reuses the one critic step's samples in the generator step "
+               "that follows it: it takes alternating updates, the critic first, n_critic 1, "
+               "n_generator 1 and no wgan_critic_schedule";
       if (s.feature_matching == "none" &&
           (!s.feature_block.empty() || s.feature_weight.schedule() || s.feature_weight.at(0) != 1))
         return "feature_block and feature_weight act only with feature_matching: add or replace";
@@ -305,6 +320,10 @@ class Gan : public WithLosses<GanLosses> {
       throw Error(
           "conditional networks train with alternating updates without unrolled_steps (the "
           "simultaneous and unrolled steps take no labels)");
+    if (conditional_ && settings_.generator_batch == "reuse")
+      throw Error(
+          "generator_batch: reuse takes unconditional networks (the critic step's samples carry "
+          "the real batch's labels, the generator step draws its own)");
   }
 
   StepOutcome step(TrainingContext& ctx, int64_t step) override {
@@ -353,9 +372,10 @@ class Gan : public WithLosses<GanLosses> {
   bool alternating_step(TrainingContext& ctx, int64_t step, StepOutcome& out) {
     const bool schedule = settings_.wgan_critic_schedule && (step <= 25 || step % 500 == 0);
     const int64_t n_critic = schedule ? 100 : settings_.n_critic;
+    const bool reuse = settings_.generator_batch == "reuse";
     return alternate(
         settings_.generator_first(), n_critic, settings_.n_generator,
-        [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); });
+        [&] { return critic_step(ctx, out, reuse); }, [&] { return generator_step(ctx, out); });
   }
 
   // D(real) and D(fake); one forward pass over both when the critic treats rows independently
@@ -412,13 +432,17 @@ class Gan : public WithLosses<GanLosses> {
   // code), so that every penalty point x̂ has the label y:
   //   L = L_D(D(x, y), D(G(z, y), y)) + penalty(D(·, y)) [+ w·(CE(C(x), y) + CE(C(G(z, y)), y))]
   // (C: the auxiliary head of an AC-GAN critic, whose D then takes no label.)
-  bool critic_step(TrainingContext& ctx, StepOutcome& out) {
+  // keep: G(z) is kept with its graph for the generator step (generator_batch: reuse).
+  bool critic_step(TrainingContext& ctx, StepOutcome& out, bool keep = false) {
     ctx.lipschitz.before_critic_step(*critic_);
     const int64_t n = ctx.train.batch_size;
     const Batch real = draw_real(ctx, n);
     const Tensor y = labels_of(real.labels);
     Tensor fake;
-    {
+    if (keep) {
+      kept_fake_ = generate(ctx.noise(ctx.noise_rng, n), y);
+      fake = kept_fake_.detach();
+    } else {
       NoGradGuard no_grad;
       fake = generate(ctx.noise(ctx.noise_rng, n), y);
     }
@@ -447,11 +471,18 @@ class Gan : public WithLosses<GanLosses> {
 
   // Generator step: L_G(D(G(z))), unrolled where asked. With labels y' drawn as
   // generator.labels says (ctx.labels, after z): L_G(D(G(z, y'), y')) [+ w·CE(C(G(z, y')), y')].
+  // With generator_batch: reuse, G(z) is the critic step's, with its graph (unconditional).
   bool generator_step(TrainingContext& ctx, StepOutcome& out) {
     const int64_t n = ctx.train.batch_size;
-    const Tensor z = ctx.noise(ctx.noise_rng, n);
-    const Tensor y = conditional_ ? one_hot(ctx.labels(ctx.noise_rng, n), classes_) : Tensor();
-    Tensor fake = generate(z, y);
+    Tensor fake, y;
+    if (kept_fake_.defined()) {
+      fake = std::move(kept_fake_);
+      kept_fake_ = Tensor();
+    } else {
+      const Tensor z = ctx.noise(ctx.noise_rng, n);
+      if (conditional_) y = one_hot(ctx.labels(ctx.noise_rng, n), classes_);
+      fake = generate(z, y);
+    }
     Batch real = ctx.objective->generator_needs_real() ? draw_real(ctx, n) : Batch{Tensor(), {}};
     fake = noisy(ctx, fake);
     if (real.x.defined()) real.x = noisy(ctx, real.x);
@@ -640,6 +671,7 @@ class Gan : public WithLosses<GanLosses> {
   Optimizer* critic_optimizer_ = nullptr;
   std::vector<Tensor> generator_params_, critic_params_;
   GanSettings settings_;
+  Tensor kept_fake_;  // the critic step's G(z) with its graph (generator_batch: reuse)
 };
 
 }  // namespace kant::procedures
