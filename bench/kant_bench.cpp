@@ -26,6 +26,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "autodiff/backend.hpp"
 #include "cells/experiment.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/ops.hpp"
@@ -334,7 +335,9 @@ int main(int argc, char** argv) {
     std::cerr << fmt::format("   median {:.2f} ms, {:.1f} GFLOP/s, foreign load {:.2f}\n", med,
                              gflop / (med / 1e3), t.foreign);
   }
-  fmt::print("{{\"threads\": {}, \"sgemm_gflops\": {:.1f}, \"results\": [\n  {}\n]}}\n", threads,
-             peak, fmt::join(out, ",\n  "));
+  fmt::print(
+      "{{\"threads\": {}, \"isa\": \"{}\", \"onednn\": \"{}\", \"sgemm_gflops\": {:.1f}, "
+      "\"results\": [\n  {}\n]}}\n",
+      threads, backend::isa(), backend::version(), peak, fmt::join(out, ",\n  "));
   return 0;
 }

@@ -5,10 +5,12 @@ Each round runs, for each thread count, our benchmark (build/kant_bench) and the
 (shared/bench/torch_reference.py with --blas openblas-skx --alloc tcmalloc) one after the
 other, so that both see the same machine state; the medians of the rounds are compared.
 Records how busy the machine was (other processes' cores during each timing, and the load
-average) and prints, per workload and thread count: ms per generator iteration, the ratio
-peer/ours (> 1: we are faster), our GFLOP/s and % of the sgemm peak. JSON goes to --out.
+average) and the instruction set oneDNN dispatches to, and prints, per workload and thread
+count: ms per generator iteration, the ratio peer/ours (> 1: we are faster), our GFLOP/s and %
+of the sgemm peak; with --gemm, the MLP workloads' GEMMs per shape and mode against OpenBLAS
+(bench/gemm_openblas.py), interleaved the same way. JSON goes to --out.
 
-usage: side_by_side.py [--rounds 3] [--threads 1,2] [--workloads a,b,c,d,e,e_gp]
+usage: side_by_side.py [--rounds 3] [--threads 1,2] [--workloads a,b,c,d,e,e_gp,a_tiny] [--gemm]
                        [--kant build/kant_bench] [--peer ../shared/bench/torch_reference.py]
                        [--out results/bench/side_by_side.json]
 """
@@ -25,7 +27,8 @@ root = os.path.dirname(here)
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--threads", default="1,2")
-ap.add_argument("--workloads", default="a,b,c,d,e,e_gp")
+ap.add_argument("--workloads", default="a,b,c,d,e,e_gp,a_tiny")
+ap.add_argument("--gemm", action="store_true", help="also the GEMM table against OpenBLAS")
 ap.add_argument("--kant", default=os.path.join(root, "build", "kant_bench"))
 ap.add_argument("--peer", default=os.path.join(os.path.dirname(root), "shared", "bench", "torch_reference.py"))
 ap.add_argument("--out", default=os.path.join(root, "results", "bench", "side_by_side.json"))
@@ -41,10 +44,19 @@ def run(cmd, env):
 
 
 records = []  # one per (round, threads, side, workload)
+gemms = []  # one per (round, threads, side, shape and mode)
+isa = None
 for rnd in range(args.rounds):
     for t in [int(x) for x in args.threads.split(",")]:
         env = dict(os.environ, OMP_NUM_THREADS=str(t))
+        if args.gemm:
+            for side, cmd in (("kant", [args.kant, "--threads", str(t), "--workloads", "gemm"]),
+                              ("openblas", ["/usr/bin/python3", os.path.join(here, "gemm_openblas.py"),
+                                            "--threads", str(t)])):
+                for r in run(cmd, env)["results"]:
+                    gemms.append(dict(r, round=rnd, threads=t, side=side))
         ours = run([args.kant, "--threads", str(t), "--workloads", args.workloads], env)
+        isa = ours.get("isa", isa)
         for r in ours["results"]:
             if r.get("available", True):
                 records.append({"round": rnd, "threads": t, "side": "kant", "workload": r["workload"],
@@ -79,7 +91,21 @@ for t in sorted({r["threads"] for r in records}):
         flag = "  (busy machine: discard)" if t > 1 and foreign > 0.1 else ""
         print(f"{w:8} {t:>3} {k:9.1f} {p:9.1f} {p / k:6.2f} {row['kant_gflops']:12.1f} {row['pct_sgemm_peak']:7.1f} {foreign:8.2f}{flag}")
 
+gemm_rows = []
+if gemms:
+    print(f"\n{'gemm':4} {'m':>4} {'k':>4} {'n':>4} {'thr':>3} {'kant GFLOP/s':>12} {'OpenBLAS':>9} {'ratio':>6}")
+    for t in sorted({g["threads"] for g in gemms}):
+        for key in dict.fromkeys((g["gemm"], g["m"], g["k"], g["n"]) for g in gemms):
+            pick = [g for g in gemms if g["threads"] == t and (g["gemm"], g["m"], g["k"], g["n"]) == key]
+            k = statistics.median(g["gflops"] for g in pick if g["side"] == "kant")
+            o = statistics.median(g["gflops"] for g in pick if g["side"] == "openblas")
+            gemm_rows.append({"mode": key[0], "m": key[1], "k": key[2], "n": key[3], "threads": t,
+                              "kant_gflops": k, "openblas_gflops": o, "ratio": k / o})
+            print(f"{key[0]:4} {key[1]:4} {key[2]:4} {key[3]:4} {t:3} {k:12.1f} {o:9.1f} {k / o:6.2f}")
+print(f"oneDNN dispatches to {isa}; load average at the end {open('/proc/loadavg').read().split()[:3]}")
+
 os.makedirs(os.path.dirname(args.out), exist_ok=True)
 with open(args.out, "w") as f:
-    json.dump({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "rows": rows, "records": records}, f, indent=1)
+    json.dump({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "isa": isa, "rows": rows, "records": records,
+               "gemm_rows": gemm_rows, "gemms": gemms}, f, indent=1)
 print(f"written {args.out}", file=sys.stderr)
