@@ -2,10 +2,11 @@
 # The paper suite: runs every reproduction (experiments/papers/*.yaml and the Dirac-GAN) under one
 # profile, writes each report, and prints a summary: paper, k of n published numbers within the
 # experiment's tolerance, cells, wall time. `--only theory` runs the course's claims instead
-# (experiments/theory/*.yaml, docs/theory.md); `--only NAME` one experiment of either set. Usage:
+# (experiments/theory/*.yaml, docs/theory.md) except the architecture study, its own command
+# `--only architectures` (56 Fashion-MNIST cells); `--only NAME` one experiment of either set. Usage:
 #   scripts/reproduce.sh [--profile quick|full] [--results DIR] [--only NAME|theory] [kant run options…]
-# Defaults: --profile quick, --results results/papers-<profile> (theory-<profile>). Reruns skip
-# finished cells.
+# Defaults: --profile quick, --results results/papers-<profile> (theory-<profile> for the claims
+# and for any one of them). Reruns skip finished cells.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kant=${KANT:-$here/build/kant}
@@ -18,18 +19,24 @@ while (($#)); do
     --profile) profile=${2:?--profile needs a name}; shift 2 ;;
     --results) results=${2:?--results needs a folder}; shift 2 ;;
     --only) only=${2:?--only needs an experiment name}; shift 2 ;;
-    -h|--help) sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
 suite=papers
 [[ $only == theory ]] && { suite=theory; only=; }
-results=${results:-$here/results/$suite-$profile}
+folder=$suite  # one theory experiment's results go beside the other claims
+[[ -n $only && -f $here/experiments/theory/$only.yaml ]] && folder=theory
+results=${results:-$here/results/$folder-$profile}
 [[ -x $kant ]] || { echo "reproduce.sh: no kant at $kant (build first: bash scripts/setup.sh)" >&2; exit 2; }
 mkdir -p "$results"
 
 if [[ $suite == theory ]]; then
-  experiments=("$here"/experiments/theory/*.yaml)
+  # claim 9 (architectures) takes its own budget: bash scripts/reproduce.sh --only architectures
+  experiments=()
+  for yaml in "$here"/experiments/theory/*.yaml; do
+    [[ $(basename "$yaml") == architectures.yaml ]] || experiments+=("$yaml")
+  done
 elif [[ -n $only ]]; then
   experiments=("$here"/experiments/papers/*.yaml "$here/experiments/dirac_gan.yaml" "$here"/experiments/theory/*.yaml)
 else

@@ -3,6 +3,8 @@
 # the page): the generated samples, a conditional generator's samples by class, the samples over
 # time and the closest training images that `kant report` drew under RESULTS/NAME/report/, gathered on one page (grids.html beside them).
 # usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT]
+# KINDS="samples" keeps only those kinds (default: all four); IMAGE_WIDTH=330 sets each grid's
+# width in px (default 440), e.g. four grids a line for a table of rows × methods.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 RESULTS/NAME OUT.png [WIDTH HEIGHT]" >&2
@@ -16,10 +18,10 @@ page="$report/grids.html"
 {
   echo '<!doctype html><html><head><meta charset="utf-8"><style>'
   echo 'body{font-family:sans-serif;margin:12px} h2{font-size:16px;margin:10px 0 4px}'
-  echo '.row{display:flex;flex-wrap:wrap;gap:8px} .row img{width:440px}'
+  echo ".row{display:flex;flex-wrap:wrap;gap:8px} .row img{width:${IMAGE_WIDTH:-440}px}"
   echo '.wide img{width:1360px}</style></head><body>'
   echo "<h1 style=\"font-size:18px\">$(basename "$1"): image grids of kant report</h1>"
-  for kind in samples class_grid closest over_time; do
+  for kind in ${KINDS:-samples class_grid closest over_time}; do
     shopt -s nullglob
     files=("$report/${kind}"_*.svg)
     shopt -u nullglob

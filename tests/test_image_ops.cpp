@@ -319,6 +319,43 @@ TEST_CASE("more element-wise ops: ELU, SELU, softsign, GELU, erf, pow, max/min, 
       {x});
 }
 
+TEST_CASE("gated_tanh: tanh(a)·sigmoid(b) of the two channel halves, its derivatives and bound",
+          "[ops]") {
+  // values at hand-computed points: x = [a₀, a₁, b₀, b₁] on axis 1
+  Tensor x = Tensor::from({1, 4}, {0.5f, -1.0f, 0.0f, 2.0f});
+  std::vector<float> y = gated_tanh(x).to_vector();
+  REQUIRE(y.size() == 2);
+  CHECK(y[0] == Approx(std::tanh(0.5) * 0.5).margin(1e-6));  // σ(0) = ½
+  CHECK(y[1] == Approx(std::tanh(-1.0) / (1 + std::exp(-2.0))).margin(1e-6));
+  // the gradient by hand: ∂/∂a = (1 − tanh²a)σ(b), ∂/∂b = tanh(a)σ(b)(1 − σ(b))
+  Tensor xv = x.clone().set_requires_grad();
+  std::vector<float> g = grad({sum(gated_tanh(xv))}, {xv})[0].to_vector();
+  const double t0 = std::tanh(0.5), t1 = std::tanh(-1.0), s1 = 1 / (1 + std::exp(-2.0));
+  CHECK(g[0] == Approx((1 - t0 * t0) * 0.5).margin(1e-6));
+  CHECK(g[1] == Approx((1 - t1 * t1) * s1).margin(1e-6));
+  CHECK(g[2] == Approx(t0 * 0.25).margin(1e-6));
+  CHECK(g[3] == Approx(t1 * s1 * (1 - s1)).margin(1e-6));
+  // first and second derivatives on images [N, 2C, H, W] and on rows [N, 2C]
+  for (const Shape& s : {Shape{2, 6, 3, 3}, Shape{3, 4}}) {
+    INFO(shape_str(s));
+    check_both([](auto& v) { return gated_tanh(v[0]); }, {random_tensor(s, -2, 2, 31)});
+  }
+  // 1-Lipschitz per unit: the gradient's norm over a grid of (a, b) never exceeds 1
+  std::vector<float> grid;
+  for (int i = -40; i <= 40; ++i)
+    for (int j = -40; j <= 40; ++j) grid.insert(grid.end(), {i * 0.1f, j * 0.1f});
+  const int64_t n = int64_t(grid.size()) / 2;
+  Tensor pairs = Tensor::from({n, 2}, grid).set_requires_grad();
+  std::vector<float> pg = grad({sum(gated_tanh(pairs))}, {pairs})[0].to_vector();
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::hypot(double(pg[2 * i]), double(pg[2 * i + 1])));
+  CHECK(worst <= 1.0);
+  // the largest is σ(b) at a = 0 and the grid's largest b = 4, → 1 as b → ∞: the bound is tight
+  CHECK(worst == Approx(1 / (1 + std::exp(-4.0))).margin(1e-5));
+  CHECK_THROWS_WITH(gated_tanh(Tensor::zeros({2, 3})), Catch::Contains("even axis 1"));
+}
+
 TEST_CASE("gradient penalty on a conv critic matches finite differences in the weights",
           "[ops][conv][lipschitz]") {
   // D(x) = w2 · tanh(norm(conv(x, w1) + b1)), penalty mean_i (‖∇ₓD(x_i)‖ − 1)²

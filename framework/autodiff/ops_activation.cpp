@@ -49,6 +49,14 @@ Tensor selu(const Tensor& x) {
 
 Tensor softsign(const Tensor& x) { return x / (abs(x) + 1.0f); }
 
+Tensor gated_tanh(const Tensor& x) {
+  if (x.dim() < 2 || x.size(1) % 2 != 0)
+    throw Error(fmt::format("gated_tanh: needs [N, 2C, …] with an even axis 1; got {}",
+                            shape_str(x.shape())));
+  const int64_t c = x.size(1) / 2;
+  return mul(tanh(slice(x, 1, 0, c)), sigmoid(slice(x, 1, c, 2 * c)));
+}
+
 Tensor erf(const Tensor& x) {
   Tensor y = Tensor::empty(x.shape());
   kernels::erf(x.data(), y.data(), x.numel());

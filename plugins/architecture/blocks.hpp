@@ -10,7 +10,9 @@
 namespace kant::blocks {
 
 /// Element-wise activations by name, plus group_sort (Anil et al. 2019: sorts groups of
-/// `group` units; 1-Lipschitz and gradient-norm preserving).
+/// `group` units; 1-Lipschitz and gradient-norm preserving) and, for the architectures that
+/// widen their pre-activations for it (`widening()`), gated (ops.hpp gated_tanh: 2C channels in,
+/// C out; not in names(), which lists the width-preserving ones).
 class Activation {
  public:
   Activation() = default;
@@ -25,11 +27,12 @@ class Activation {
     if (name_ == "sigmoid") return sigmoid(h);
     if (name_ == "softplus") return softplus(h);
     if (name_ == "group_sort") return group_sort(h, group_);
+    if (name_ == "gated") return gated_tanh(h);
     return h;  // "none"
   }
 
-  /// sup |f'|: 1 for relu, elu, tanh, softplus, group_sort, none; max(1, a) for leaky relu;
-  /// ¼ for the sigmoid.
+  /// sup |f'|: 1 for relu, elu, tanh, softplus, group_sort, gated (ops.hpp), none; max(1, a)
+  /// for leaky relu; ¼ for the sigmoid.
   double lipschitz() const {
     if (name_ == "sigmoid") return 0.25;
     if (name_ == "leaky_relu") return std::max(1.0, double(slope_));
@@ -37,6 +40,8 @@ class Activation {
   }
 
   const std::string& name() const { return name_; }
+  /// Pre-activation channels per output channel: 2 for gated, else 1.
+  int64_t widening() const { return name_ == "gated" ? 2 : 1; }
   static std::vector<std::string> names() {
     return {"relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus", "group_sort", "none"};
   }

@@ -1,7 +1,10 @@
 // Architecture `dcgan` (Radford et al. 2016) for 1- or 3-channel images of 28, 32 or 64 px,
 // with the WGAN-GP paper's variants (Gulrajani et al. 2017, Appendix / Figure 2): no
-// normalisation, constant filter counts, tanh everywhere. (Its "MLP generator" variant is the
-// `mlp` architecture with hidden [512, 512, 512, 512].)
+// normalisation, constant filter counts, tanh everywhere, gated multiplicative nonlinearities
+// (activation: gated — each layer before an activation has 2C outputs [a, b] and the block
+// gives tanh(a) ⊙ σ(b), as PixelCNN, van den Oord et al. 2016; ops.hpp gated_tanh; the
+// normalisation acts on the 2C pre-activations). (Its "MLP generator" variant is the `mlp`
+// architecture with hidden [512, 512, 512, 512].)
 //
 // Generator: z → Linear → [C₀, 4, 4] → norm → act → (ConvT 4×4 stride 2 pad 1 → norm → act)…
 //            → ConvT 4×4 stride 2 pad 1 to the image channels → tanh. For 28 px the 8×8 map is
@@ -59,9 +62,11 @@ class Dcgan : public conditioning::LabelledNetwork {
                       "critic (WGAN-GP: no batch norm with a gradient penalty); virtual_batch: "
                       "the generator's virtual batch norm (Salimans et al. 2016)"));
       d(&Options::activation,
-        param::choice("activation", "default", {"default", "relu", "leaky_relu", "elu", "tanh"},
+        param::choice("activation", "default",
+                      {"default", "relu", "leaky_relu", "elu", "tanh", "gated"},
                       "hidden activation; default: ReLU for the generator, leaky ReLU for the "
-                      "critic; tanh everywhere is a WGAN-GP variant"));
+                      "critic; tanh everywhere and gated (tanh(a)·σ(b) of a doubled "
+                      "pre-activation [a, b], PixelCNN's unit) are WGAN-GP variants"));
       d(&Options::negative_slope,
         param::real("negative_slope", 0.2, "slope for x < 0 of leaky_relu").at_least(0));
       d(&Options::init,
@@ -103,6 +108,7 @@ class Dcgan : public conditioning::LabelledNetwork {
     Rng& rng = *spec.init_rng;
     // channel count at stage i (0 = image side): width·2^i, or width throughout
     auto ch = [&](int64_t i) { return o.constant_width ? o.width : o.width << i; };
+    const int64_t e = act_.widening();  // pre-activation channels per channel (gated: 2)
     const bool conv_bias = norm_ == "none";
     if (norm_ == "virtual_batch") use_reference(o.virtual_batch, spec);
     const Conv2dOptions down = Conv2dOptions::square(2, 1);
@@ -115,15 +121,15 @@ class Dcgan : public conditioning::LabelledNetwork {
     };
     if (generator_) {
       const int64_t c0 = ch(stages - 1);
-      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape) + k, c0 * 16, true, init, rng);
-      first_norm_ = norm(norm_, "fc_norm", {c0, 4, 4});
+      fc_ = Linear(*this, "fc", shape_numel(spec.input_shape) + k, e * c0 * 16, true, init, rng);
+      first_norm_ = norm(norm_, "fc_norm", {e * c0, 4, 4});
       int64_t side = 4;
       for (int64_t i = stages - 1; i >= 1; --i) {
         side = side * 2 == 8 && size_ == 28 ? 7 : side * 2;
         const std::string name = fmt::format("up{}", stages - i);
-        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i) + k, ch(i - 1), 4, down,
+        up_.push_back(ConvTranspose2d(*this, name + ".conv", ch(i) + k, e * ch(i - 1), 4, down,
                                       conv_bias, init, rng));
-        up_norm_.push_back(norm(norm_, name + ".norm", {ch(i - 1), side, side}));
+        up_norm_.push_back(norm(norm_, name + ".norm", {e * ch(i - 1), side, side}));
       }
       out_t_ = ConvTranspose2d(*this, "out", ch(0) + k, channels_, 4, down, true, init, rng);
     } else {
@@ -132,10 +138,11 @@ class Dcgan : public conditioning::LabelledNetwork {
         down_inputs_.push_back({i == 0 ? channels_ : ch(i - 1), side, side});
         side = (side + 2 - 4) / 2 + 1;
         const std::string name = fmt::format("down{}", i + 1);
-        down_.push_back(Conv2d(*this, name + ".conv", (i == 0 ? channels_ : ch(i - 1)) + k, ch(i),
-                               4, down, i == 0 || conv_bias, init, rng));
+        down_.push_back(Conv2d(*this, name + ".conv", (i == 0 ? channels_ : ch(i - 1)) + k,
+                               e * ch(i), 4, down, i == 0 || conv_bias, init, rng));
         // DCGAN: no normalisation on the critic's first layer
-        down_norm_.push_back(norm(i == 0 ? "none" : norm_, name + ".norm", {ch(i), side, side}));
+        down_norm_.push_back(
+            norm(i == 0 ? "none" : norm_, name + ".norm", {e * ch(i), side, side}));
       }
       const int64_t features = ch(stages - 1) * side * side;
       fc_ = Linear(*this, "fc", features + k + o.minibatch.kernels, shape_numel(spec.output_shape),
@@ -169,7 +176,7 @@ class Dcgan : public conditioning::LabelledNetwork {
     const Tensor beside = cond_.concat() ? y : Tensor();
     if (generator_) {
       Tensor h = fc_(with_label(reshape(x, {n, -1}), beside));
-      h = act_(first_norm_(reshape(h, {n, -1, 4, 4}), y));
+      h = act_(first_norm_(reshape(h, {n, -1, 4, 4}), y));  // [n, e·C₀, 4, 4] → [n, C₀, 4, 4]
       for (size_t i = 0; i < up_.size(); ++i) {
         h = up_[i](with_label(h, beside));
         if (size_ == 28 && i == 0) h = crop(h, {0, 0, 0, 0}, {n, h.size(1), 7, 7});
@@ -205,6 +212,6 @@ class Dcgan : public conditioning::LabelledNetwork {
 }  // namespace
 
 KANT_COMPONENT(
-    Dcgan, "dcgan", "1.1.0",
+    Dcgan, "dcgan", "1.2.0",
     "DCGAN generator/critic for 1- or 3-channel 28/32/64 px images (Radford et al. 2016), "
     "with the WGAN-GP paper's variants (Gulrajani et al. 2017)")

@@ -11,6 +11,12 @@
 //   block i>1:  ReLU → conv3×3 → norm → ReLU → conv3×3 (→ pool), shortcut as block 1, or the
 //               identity when the block neither pools nor changes channels
 //   (a 1×1 convolution and average pooling commute, so the shortcut's order is immaterial)
+// blocks_per_stage B > 1 (deep variant; WGAN-GP's 101-layer ResNet, Gulrajani et al. 2017 §5 /
+//   Figure 2, scaled down): each up- or down-block is followed by B − 1 residual blocks at
+//   constant resolution and width with the identity shortcut, h + branch(h):
+//   generator  branch = norm → ReLU → conv3×3 → norm → ReLU → conv3×3  (named upI.resJ)
+//   critic     branch = ReLU → conv3×3 → norm → ReLU → conv3×3        (named downI.resJ)
+//   so a network has depth·B blocks, 2·depth·B + 2 weight layers. B = 1 is the network above.
 // Conditioning on a label y (one-hot [N, K], condition.hpp): concat puts y beside z and, as K
 // constant maps, beside the input of every convolution (shortcuts included; an identity
 // shortcut stays the identity) and beside the critic's pooled features; batch_norm
@@ -38,6 +44,13 @@ struct UpBlock {
   Conv2d conv1, conv2, shortcut;
 };
 
+// A residual block at constant resolution and width: h + conv2(act(norm2(conv1(act(norm1 h))))),
+// norm1 in the generator only (the critic's block starts with a bare ReLU).
+struct ConstantBlock {
+  Norm norm1, norm2;
+  Conv2d conv1, conv2;
+};
+
 struct DownBlock {
   Conv2d conv1, conv2, shortcut;
   bool first = false, pool = false, has_shortcut = false;  // first: no ReLU before conv1
@@ -47,7 +60,7 @@ struct DownBlock {
 class ResNet : public conditioning::LabelledNetwork {
  public:
   struct Options {
-    int64_t width, depth, downsample;
+    int64_t width, depth, downsample, blocks_per_stage;
     std::string normalization, init;
     conditioning::Options cond;
     virtual_batch::Options virtual_batch;
@@ -56,6 +69,13 @@ class ResNet : public conditioning::LabelledNetwork {
       d(&Options::depth,
         param::integer("depth", 3, "residual blocks (generator: each doubles the resolution)")
             .range(1, 6));
+      d(&Options::blocks_per_stage,
+        param::integer("blocks_per_stage", 1,
+                       "residual blocks per resolution: each up/down block is followed by "
+                       "blocks_per_stage − 1 constant-resolution blocks with identity shortcuts "
+                       "(the deep variant: depth·blocks_per_stage blocks in all)")
+            .range(1, 32)
+            .added_later());
       d(&Options::downsample,
         param::integer("downsample", 2,
                        "critic: how many of the first blocks halve the resolution (2×2 average "
@@ -83,6 +103,7 @@ class ResNet : public conditioning::LabelledNetwork {
       throw Error(
           fmt::format("resnet: images must be [C, S, S]; the data set gives {}", shape_str(image)));
     const int64_t c = image[0], size = image[1], width = o.width, depth = o.depth;
+    const int64_t extra = o.blocks_per_stage - 1;  // constant-resolution blocks after each
     width_ = width;
     norm_ = o.normalization;
     if (norm_ == "default") norm_ = generator_ ? "batch" : "none";
@@ -95,6 +116,19 @@ class ResNet : public conditioning::LabelledNetwork {
       if (cond_.batch_norm())
         return conditioning::ConditionalBatchNorm(*this, name, per_sample[0], classes_);
       return blocks::Norm(*this, norm_, name, per_sample, rng, false, reference_.rows());
+    };
+    // the `extra` constant-resolution blocks after block `name`, at side × side
+    auto constant_blocks = [&](const std::string& name, int64_t side) {
+      std::vector<ConstantBlock> blocks(extra);
+      for (int64_t j = 0; j < extra; ++j) {
+        const std::string at = fmt::format("{}.res{}", name, j + 1);
+        ConstantBlock& b = blocks[j];
+        if (generator_) b.norm1 = norm(at + ".norm1", {width, side, side});
+        b.conv1 = Conv2d(*this, at + ".conv1", width + k, width, 3, same, true, init, rng);
+        b.norm2 = norm(at + (generator_ ? ".norm2" : ".norm"), {width, side, side});
+        b.conv2 = Conv2d(*this, at + ".conv2", width + k, width, 3, same, true, init, rng);
+      }
+      return blocks;
     };
     if (generator_) {
       if (size % (int64_t{1} << depth) != 0 || (size >> depth) < 2)
@@ -116,6 +150,7 @@ class ResNet : public conditioning::LabelledNetwork {
         b.conv2 = Conv2d(*this, name + ".conv2", width + k, width, 3, same, true, init, rng);
         b.shortcut = Conv2d(*this, name + ".shortcut", width + k, width, 1, point, true, init, rng);
         up_.push_back(std::move(b));
+        up_extra_.push_back(constant_blocks(name, side));
       }
       out_norm_ = norm("out.norm", {width, size, size});
       out_ = Conv2d(*this, "out.conv", width + k, c, 3, same, true, init, rng);
@@ -141,6 +176,7 @@ class ResNet : public conditioning::LabelledNetwork {
         down_.push_back(std::move(b));
         channels = width;
         if (i < pools) side /= 2;
+        down_extra_.push_back(constant_blocks(name, side));
       }
       fc_ = Linear(*this, "fc", width + k, shape_numel(spec.output_shape), true, init, rng);
       if (cond_.projection() || cond_.auxiliary())
@@ -154,7 +190,8 @@ class ResNet : public conditioning::LabelledNetwork {
 
   /// Critic without normalisation: L ≤ ∏_blocks (‖shortcut‖ + ‖conv1‖·‖pool∘conv2‖) · ‖fc∘Σ‖,
   /// with ReLU 1-Lipschitz, the shortcut's pooling folded into its operator (an identity
-  /// shortcut has norm 1), and the spatial sum folded into the last linear map.
+  /// shortcut has norm 1), and the spatial sum folded into the last linear map; each
+  /// constant-resolution block adds a factor 1 + ‖conv1‖·‖conv2‖.
   std::optional<double> lipschitz_upper_bound(const OperatorNorm& norm) override {
     if (generator_ || norm_ != "none" || label_classes() > 0) return std::nullopt;
     double bound = 1;
@@ -176,6 +213,13 @@ class ResNet : public conditioning::LabelledNetwork {
                                   return pool ? pool2(c2.apply(v)) : c2.apply(v);
                                 }});
       if (pool) side /= 2;
+      for (size_t j = 0; j < down_extra_[i].size(); ++j) {
+        const ConstantBlock& e = down_extra_[i][j];
+        const std::string at = fmt::format("{}.res{}", name, j + 1);
+        const Shape in{width_, side, side};
+        bound *= 1 + norm(e.conv1.as_operator(at + ".conv1", in)) *
+                         norm(e.conv2.as_operator(at + ".conv2", in));
+      }
     }
     const LinearOperator fc = fc_.as_operator("fc");
     return bound * norm({"fc", {width_, side, side}, [fc](const Tensor& v) {
@@ -191,10 +235,15 @@ class ResNet : public conditioning::LabelledNetwork {
     const Tensor beside = cond_.concat() ? y : Tensor();
     if (generator_) {
       Tensor h = reshape(fc_(with_label(reshape(x, {n, -1}), beside)), {n, -1, start_, start_});
-      for (UpBlock& b : up_) {
+      for (size_t i = 0; i < up_.size(); ++i) {
+        UpBlock& b = up_[i];
         Tensor branch = b.conv1(with_label(up2(relu(b.norm1(h, y))), beside));
         branch = b.conv2(with_label(relu(b.norm2(branch, y)), beside));
         h = add(b.shortcut(with_label(up2(h), beside)), branch);
+        for (ConstantBlock& e : up_extra_[i]) {
+          Tensor r = e.conv1(with_label(relu(e.norm1(h, y)), beside));
+          h = add(h, e.conv2(with_label(relu(e.norm2(r, y)), beside)));
+        }
       }
       return {kant::tanh(out_(with_label(relu(out_norm_(h, y)), beside))), Tensor()};
     }
@@ -209,7 +258,12 @@ class ResNet : public conditioning::LabelledNetwork {
         Tensor s = b.shortcut(with_label(h, beside));
         skip = b.pool ? pool2(s) : s;
       }
-      h = record_block("down", i + 1, add(skip, branch));
+      h = add(skip, branch);
+      for (ConstantBlock& e : down_extra_[i]) {
+        Tensor r = e.conv1(with_label(relu(h), beside));
+        h = add(h, e.conv2(with_label(relu(e.norm2(r, y)), beside)));
+      }
+      h = record_block("down", i + 1, h);
     }
     Tensor features = sum(relu(h), {2, 3});
     Tensor score = fc_(with_label(features, beside));
@@ -227,9 +281,11 @@ class ResNet : public conditioning::LabelledNetwork {
   Conv2d out_;
   std::vector<DownBlock> down_;
   std::vector<Norm> down_norms_;
+  std::vector<std::vector<ConstantBlock>> up_extra_,
+      down_extra_;  // per stage, blocks_per_stage − 1
 };
 
 }  // namespace
 
-KANT_COMPONENT(ResNet, "resnet", "1.1.0",
+KANT_COMPONENT(ResNet, "resnet", "1.2.0",
                "residual generator/critic for [C, S, S] images (WGAN-GP / SNGAN CIFAR style)")

@@ -68,6 +68,11 @@ Tensor elu(const Tensor& x, float alpha = 1.0f);
 Tensor selu(const Tensor& x);
 /// x / (1 + |x|).
 Tensor softsign(const Tensor& x);
+/// Gated unit (PixelCNN, van den Oord et al. 2016; WGAN-GP's "gated multiplicative
+/// nonlinearities", Gulrajani et al. 2017, Appendix): x [N, 2C, …] split along axis 1 into
+/// a = x[:, :C] and b = x[:, C:], then tanh(a) ⊙ σ(b), [N, C, …]. 1-Lipschitz (per unit,
+/// ‖∇‖² = σ²((1 − t²)² + t²(1 − σ)²) ≤ 1 − t² + t⁴ ≤ 1 with t = tanh a).
+Tensor gated_tanh(const Tensor& x);
 /// x·Φ(x), Φ the standard normal CDF (exact, erf form; Hendrycks & Gimpel 2016).
 Tensor gelu(const Tensor& x);
 Tensor erf(const Tensor& x);
