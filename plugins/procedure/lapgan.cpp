@@ -115,8 +115,8 @@ class Lapgan : public Procedure {
 
   std::vector<NetworkRequest> networks(const Shape& data, int64_t noise_dim) const override {
     if (data.size() != 3)
-      throw Error(fmt::format("lapgan needs image data [C, S, S]; the samples are {}",
-                              shape_str(data)));
+      throw Error(
+          fmt::format("lapgan needs image data [C, S, S]; the samples are {}", shape_str(data)));
     const int64_t c = data[0];
     std::vector<NetworkRequest> out;
     for (size_t i = 0; i < o_.sizes.size(); ++i) {
@@ -125,7 +125,8 @@ class Lapgan : public Procedure {
         out.push_back({generator_name(i), Role::generator, {noise_dim}, {c, s, s}});
         out.push_back({critic_name(i), Role::critic, {c, s, s}, {1}});
       } else {
-        out.push_back({generator_name(i), Role::generator, {o_.noise_channels + c, s, s}, {c, s, s}});
+        out.push_back(
+            {generator_name(i), Role::generator, {o_.noise_channels + c, s, s}, {c, s, s}});
         out.push_back({critic_name(i), Role::critic, {2 * c, s, s}, {1}});
       }
     }
@@ -148,8 +149,8 @@ class Lapgan : public Procedure {
       l.critic_params = l.critic->parameters();
       if (l.critic->auxiliary_classes() > 0)
         throw Error("lapgan: the critics take the class by concat or projection, not auxiliary");
-      conditional_ = conditional_ || l.generator->label_classes() > 0 ||
-                     l.critic->label_classes() > 0;
+      conditional_ =
+          conditional_ || l.generator->label_classes() > 0 || l.critic->label_classes() > 0;
       levels_.push_back(l);
     }
     classes_ = ctx.dataset.classes();
@@ -216,8 +217,8 @@ class Lapgan : public Procedure {
     const std::vector<std::string> names = loss_names();
     for (size_t i = 0; i < names.size(); ++i) {
       auto it = s.words.find(names[i]);
-      latest_[i] = it == s.words.end() || it->second.empty() ? 0.0
-                                                             : std::bit_cast<double>(it->second[0]);
+      latest_[i] =
+          it == s.words.end() || it->second.empty() ? 0.0 : std::bit_cast<double>(it->second[0]);
     }
   }
 

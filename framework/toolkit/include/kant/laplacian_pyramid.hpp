@@ -25,9 +25,10 @@ namespace kant::pyramid {
 inline Tensor down(const Tensor& x, int64_t size) {
   const int64_t h = x.size(2);
   if (x.dim() != 4 || x.size(3) != h || size <= 0 || h % size != 0)
-    throw Error(fmt::format("the Laplacian pyramid reduces square images [N, C, S, S] by an "
-                            "integer factor; asked to reduce {} to {}×{}",
-                            shape_str(x.shape()), size, size));
+    throw Error(
+        fmt::format("the Laplacian pyramid reduces square images [N, C, S, S] by an "
+                    "integer factor; asked to reduce {} to {}×{}",
+                    shape_str(x.shape()), size, size));
   if (size == h) return x;
   return avg_pool2d(x, Pool2dOptions::square(h / size, h / size));
 }
