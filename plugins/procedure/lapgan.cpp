@@ -17,7 +17,8 @@
 // Config blocks: generator and critic (the coarsest level), generator_<S> and critic_<S> for
 // every finer size S. The cell's Lipschitz penalty and step hooks act on every level's critic;
 // a method that reparameterises weights (spectral_norm) acts on `critic` alone, and the finer
-// critics take their own through critic_<S>_lipschitz.
+// critics take their own through critic_<S>_lipschitz. Likewise `critic.pack` packs the coarsest
+// critic alone (PacGAN at that level).
 #include <fmt/format.h>
 
 #include "kant/gan_steps.hpp"
@@ -96,11 +97,6 @@ class Lapgan : public Procedure {
              {"no weight average of the generator (train.ema: 0; the pyramid has several)",
               [](const Params&, CellView& cell) -> std::string {
                 return cell.train().averages() ? "train.ema is set" : "";
-              }},
-             {"an unpacked critic (critic.pack: 1; the finer levels' critics are never packed)",
-              [](const Params&, CellView& cell) -> std::string {
-                Network* c = cell.critic();
-                return !c || c->pack() == 1 ? "" : fmt::format("the critic packs {}", c->pack());
               }}}};
   }
 
