@@ -206,6 +206,7 @@ TEST_CASE(
   CHECK_THAT(r.output, Catch::Contains("2 complete, 0 diverged, 0 failed"));
   const std::vector<fs::path> cells = files_matching(dir / "lapgan" / "cells", ".h5");
   REQUIRE(cells.size() == 2);
+  int labelled = 0;
   for (const fs::path& cell : cells) {
     Shape shape;
     read_cell_dataset(cell, "arrays/lapgan/levels", &shape);
@@ -213,7 +214,20 @@ TEST_CASE(
     read_cell_dataset(cell, "samples/generated", &shape);
     CHECK(shape == Shape{32, 1, 8, 8});
     CHECK(!read_cell_dataset(cell, "series/loss_generator_8").empty());
+    // samples during training are the pyramid's too, at steps 0, 10 and 20
+    read_cell_dataset(cell, "snapshots/generated", &shape);
+    CHECK(shape == Shape{3, 16, 1, 8, 8});
+    std::vector<double> labels;  // CC-LAPGAN's samples carry the labels they were asked for
+    try {
+      labels = read_cell_dataset(cell, "samples/generated_labels");
+    } catch (const Error&) {
+    }
+    if (!labels.empty()) {
+      CHECK(labels.size() == 32);
+      ++labelled;
+    }
   }
+  CHECK(labelled == 1);
   const CommandResult report =
       run_command(kant_exe() + " report " + (dir / "lapgan").string() + " --format html");
   INFO(report.output);
