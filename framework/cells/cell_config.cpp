@@ -577,6 +577,12 @@ Mark key_mark(const ConfigNode& config, const std::string& block, const char* ke
 // data set's labels are checked when it is built (check_experiment_datasets).
 void check_conditioning(const ConfigNode& config, CellConfig& cell) {
   bool any = false;
+  const std::string procedure = cell.procedure.component->name();
+  // lapgan's finer levels, generator_<S> and critic_<S>, take labels as its coarsest does
+  const bool levels = procedure == "lapgan";
+  auto level_of = [&](const std::string& name, const std::string& role) {
+    return levels && name.rfind(role + "_", 0) == 0;
+  };
   for (NetworkChoice& net : cell.networks) {
     const auto& values = net.architecture.params.values();
     if (!values.count("condition")) continue;
@@ -586,7 +592,8 @@ void check_conditioning(const ConfigNode& config, CellConfig& cell) {
     net.classes_mark = key_mark(config, net.name, "classes");
     if (net.condition == "none") continue;
     any = true;
-    const bool generator = net.name == "generator", critic = net.name == "critic";
+    const bool generator = net.name == "generator" || level_of(net.name, "generator"),
+               critic = net.name == "critic" || level_of(net.name, "critic");
     if (!generator && !critic)
       throw ConfigError(net.condition_mark,
                         fmt::format("{}.condition: {}: only the generator and the critic take "
@@ -594,29 +601,29 @@ void check_conditioning(const ConfigNode& config, CellConfig& cell) {
                                     net.name, net.condition));
     if (generator && net.condition != "concat" && net.condition != "batch_norm")
       throw ConfigError(net.condition_mark,
-                        fmt::format("generator.condition: {} is a critic's; a generator takes "
+                        fmt::format("{}.condition: {} is a critic's; a generator takes "
                                     "none, concat or batch_norm",
-                                    net.condition));
+                                    net.name, net.condition));
     if (critic && net.condition == "batch_norm")
       throw ConfigError(net.condition_mark,
-                        "critic.condition: batch_norm is a generator's; a critic takes none, "
-                        "concat, projection or auxiliary");
+                        fmt::format("{}.condition: batch_norm is a generator's; a critic takes "
+                                    "none, concat, projection or auxiliary",
+                                    net.name));
     if (critic && cell.pack > 1)
       throw ConfigError(net.condition_mark,
                         fmt::format("critic.condition: {} with critic.pack: {}: a packed critic "
                                     "takes no labels; write pack: 1 or condition: none",
                                     net.condition, cell.pack));
   }
-  const std::string procedure = cell.procedure.component->name();
-  if (any && procedure != "gan") {
+  if (any && procedure != "gan" && procedure != "lapgan") {
     const NetworkChoice& net = *std::find_if(cell.networks.begin(), cell.networks.end(),
                                              [](const auto& n) { return n.condition != "none"; });
     throw ConfigError(net.condition_mark,
                       fmt::format("{}.condition: {}: procedure '{}' passes no labels; "
-                                  "conditional networks train with procedure gan",
+                                  "conditional networks train with procedure gan or lapgan",
                                   net.name, net.condition, procedure));
   }
-  if (any) {
+  if (any && procedure == "gan") {
     const Params& p = cell.procedure.params;
     if (p.string("updates") == "simultaneous" || p.string("order") == "simultaneous" ||
         p.integer("unrolled_steps") > 0)

@@ -478,6 +478,29 @@ std::string cell_inversion_svg(const CellSummary& c, const std::string& title) {
   return samples_svg(both, 0, 2 * shown, each, {}, full, {}, 2 * shown, shown);
 }
 
+// A LAPGAN's samples at every level of its pyramid (arrays/lapgan/levels [L, n, C, S, S], each
+// level resized to the data's size), one row per level, coarse to fine: the same samples in each
+// column; "" when the cell stored none.
+std::string cell_pyramid_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> levels, sizes;
+  try {
+    levels = read_cell_dataset(c.path, "arrays/lapgan/levels", &shape);
+    sizes = read_cell_dataset(c.path, "arrays/lapgan/sizes");
+  } catch (const Error&) {
+    return "";
+  }
+  if (shape.size() != 5 || (shape[2] != 1 && shape[2] != 3) || sizes.size() != size_t(shape[0]))
+    return "";
+  std::vector<std::string> shown;
+  for (double s : sizes) shown.push_back(fmt::format("{:g}", s));
+  const auto [l, n] = std::pair{static_cast<size_t>(shape[0]), static_cast<size_t>(shape[1])};
+  return svg::image_grid(
+      levels, l * n, static_cast<size_t>(shape[2]), static_cast<size_t>(shape[3]),
+      static_cast<size_t>(shape[4]), n,
+      fmt::format("{} — one row per level: {} px", title, fmt::join(shown, ", ")));
+}
+
 // Generated samples (over the data, 2-D) or a grid of generated images, and the critic's value
 // surface, per group (lowest seed); with a split, one figure of each with a panel per
 // (row, column) value (its first cell).
@@ -490,6 +513,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
        [](const CellSummary& c, const std::string& t) { return cell_samples_svg(c, t, {}); }},
       {"critic value surfaces", "surface",
        [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }},
+      {"LAPGAN pyramid levels, coarse to fine", "pyramid",
+       [](const CellSummary& c, const std::string& t) { return cell_pyramid_svg(c, t); }},
       {"samples by class", "class_grid",
        [](const CellSummary& c, const std::string& t) { return cell_class_grid_svg(c, t); }},
       {"memorisation: generated images closest to a training image", "closest",

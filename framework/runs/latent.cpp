@@ -403,6 +403,16 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
 LatentOutcome run_latent(const fs::path& file, const LatentRequest& r, const Registry& registry) {
   Loaded cell = load_cell(file, registry);
   Session& s = *cell.session;
+  // the codes act on the generator alone: it must map the noise to a data sample by itself
+  // (not so for a LAPGAN's pyramid, or a generator that takes an image)
+  const Shape data = s.dataset->sample_shape();
+  const NetworkRequest g = s.procedure->networks(data, s.config.noise_dim).front();
+  if (g.input_shape.size() != 1 || g.output_shape != data)
+    throw InputError(fmt::format(
+        "{}: kant latent needs a generator that maps a code vector to a data sample {} by "
+        "itself; procedure '{}' gives its generator {} and makes {} of it",
+        file.string(), shape_str(data), s.config.procedure.component->name(),
+        shape_str(g.input_shape), shape_str(g.output_shape)));
   if (r.label && r.operation == "interpolate") {
     const int64_t k = s.sampler().label_classes();
     if (k == 0)

@@ -114,6 +114,11 @@ class CellProbe : public CellView {
   int64_t noise_dim() const override { return c_.noise_dim; }
   int64_t categories() override { return cache_.procedure_categories(c_); }
   const TrainSettings& train() const override { return c_.train; }
+  NetworkRequest generator_request() override {
+    auto procedure = cache_.registry.create<Procedure, ProcedureFactory>(*c_.procedure.component,
+                                                                         c_.procedure.params);
+    return procedure->networks(dataset().sample_shape(), c_.noise_dim).front();
+  }
 
  private:
   // The cell's session, looked up once per probe: its key is the cell's canonical text, whose

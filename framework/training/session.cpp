@@ -23,10 +23,11 @@ enum Stream : uint64_t {
   kMetric = 5,
   kEmaInit = 6,
   kMetricNoise = 7,
-  kSnapshot = 8,        // the fixed inputs of samples during training (train.sample_every)
-  kTargets = 9,         // the objective's noisy labels (Objective::noisy_critic_loss)
-  kInstanceNoise = 10,  // noise added to the critic's inputs (procedure.instance_noise)
-  kReinit = 1000        // + k: the k-th re-initialised network
+  kSnapshot = 8,          // the fixed inputs of samples during training (train.sample_every)
+  kTargets = 9,           // the objective's noisy labels (Objective::noisy_critic_loss)
+  kInstanceNoise = 10,    // noise added to the critic's inputs (procedure.instance_noise)
+  kProcedureArrays = 11,  // the procedure's arrays stored at the end (Procedure::final_arrays)
+  kReinit = 1000          // + k: the k-th re-initialised network
 };
 
 template <typename T, typename F, typename... Args>
@@ -170,6 +171,8 @@ void Session::reinitialize(const Registry& registry, const std::string& network)
 }
 
 Batch Session::generate_labelled(Rng& rng, int64_t n, std::optional<int64_t> label) {
+  if (std::optional<Batch> pyramid = procedure->sample_batch(*context, rng, n, label))
+    return std::move(*pyramid);
   if (std::optional<Tensor> own = procedure->samples(*context, *dataset, rng, n)) return {*own, {}};
   NoGradGuard no_grad;
   Tensor input = generator_input(rng, n);
@@ -179,6 +182,12 @@ Batch Session::generate_labelled(Rng& rng, int64_t n, std::optional<int64_t> lab
   std::vector<int64_t> labels =
       label ? std::vector<int64_t>(static_cast<size_t>(n), *label) : generated_labels(rng, n);
   return {g.forward_conditional(input, one_hot(labels, g.label_classes())), std::move(labels)};
+}
+
+std::map<std::string, Tensor> Session::procedure_arrays() {
+  NoGradGuard no_grad;
+  Rng rng(config.seed, kProcedureArrays);
+  return procedure->final_arrays(*context, rng);
 }
 
 std::vector<int64_t> Session::generated_labels(Rng& rng, int64_t n) const {

@@ -3,6 +3,7 @@
 // metrics, the generator's weight average, the optimizers the procedure makes, and the cell's
 // independent random streams.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,9 @@ struct Session {
   /// The same with each sample's label where the generator is conditional: `label` for every
   /// sample, or drawn by generated_labels() after the inputs, from the same stream.
   Batch generate_labelled(Rng& rng, int64_t n, std::optional<int64_t> label = std::nullopt);
+  /// The procedure's arrays stored at the end (Procedure::final_arrays; none for most), drawn
+  /// from a stream of their own, without graph.
+  std::map<std::string, Tensor> procedure_arrays();
   /// n labels of generated samples: uniform over the data set's classes or with its class
   /// frequencies (generator.labels).
   std::vector<int64_t> generated_labels(Rng& rng, int64_t n) const;

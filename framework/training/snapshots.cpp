@@ -2,6 +2,8 @@
 #include "training/snapshots.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "kant/autodiff.hpp"
 #include "kant/layers.hpp"
@@ -55,7 +57,8 @@ class LipschitzGuard {
 
 }  // namespace
 
-SnapshotTaker::SnapshotTaker(Session& s, const Registry& registry) : session_(s) {
+SnapshotTaker::SnapshotTaker(Session& s, const Registry& registry)
+    : session_(s), fixed_stream_(s.snapshot_rng.state()) {
   inputs_ = s.generator_input(s.snapshot_rng, s.train.sample_size);
   if (const int64_t k = s.sampler().label_classes(); k > 0)  // fixed labels too, after the inputs
     labels_ = one_hot(s.generated_labels(s.snapshot_rng, s.train.sample_size), k);
@@ -104,7 +107,18 @@ void SnapshotTaker::take(int64_t step, Snapshots& out) {
   if (!out.step.empty() && out.step.back() >= step) return;
   NoGradGuard no_grad;
   Network& sampler = session_.sampler();
-  {
+  // a procedure that samples through several networks (LAPGAN's pyramid): the same draws of a
+  // fixed copy of the stream at every snapshot, every network's buffers kept as they were
+  Rng fixed(0);
+  fixed.set_state(fixed_stream_);
+  std::vector<std::unique_ptr<BufferGuard>> kept;
+  for (const auto& [name, net] : session_.networks)
+    kept.push_back(std::make_unique<BufferGuard>(net.get()));
+  if (std::optional<Batch> own = session_.procedure->sample_batch(
+          *session_.context, fixed, session_.train.sample_size, std::nullopt)) {
+    out.generated.push_back(Tensor::from(own->x.shape(), own->x.to_vector()));
+  } else {
+    kept.clear();
     BufferGuard buffers(&sampler);
     Tensor x = labels_.defined() ? sampler.forward_conditional(inputs_, labels_)
                                  : sampler.forward(inputs_);

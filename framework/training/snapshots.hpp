@@ -23,7 +23,8 @@ class SnapshotTaker {
   Tensor surface();
 
   Session& session_;
-  Tensor inputs_;           // the generator's fixed inputs [n, …]
+  std::vector<uint64_t> fixed_stream_;  // the snapshot stream before any draw (sample_batch)
+  Tensor inputs_;                       // the generator's fixed inputs [n, …]
   Tensor labels_;           // a conditional generator's fixed one-hot labels [n, K], else undefined
   Tensor grid_x_, grid_y_;  // [G] (2-D data with a critic), else undefined
   Tensor points_;           // [G·G·pack, 2]: every grid point, pack times over

@@ -199,6 +199,8 @@ void Trainer::finish(int64_t last_step) {
     result_.final_state = capture_final_state(session_, last_step);
   snapshot(last_step, true);  // changes no stream, network or state (see snapshots.hpp)
   stage_.final_arrays(last_step, result_);
+  if (std::map<std::string, Tensor> own = session_.procedure_arrays(); !own.empty())
+    result_.arrays[session_.config.procedure.component->name()] = std::move(own);
   if (session_.train.samples > 0) {
     Batch generated = session_.generate_labelled(session_.metric_noise_rng, session_.train.samples);
     result_.generated = generated.x;

@@ -84,6 +84,7 @@ class CriticEstimate : public Metric {
   }
   static MetricRequirements requirements() {
     return {{rules::needs_critic(),
+             rules::generator_makes_samples(),
              {"an unpacked critic (one score per sample)",
               [](const Params&, CellView& cell) -> std::string {
                 Network* c = cell.critic();

@@ -50,7 +50,7 @@ class GeneratorGradient : public Metric {
                       "nonsaturating at the baseline evaluation)")};
   }
   static MetricRequirements requirements() {
-    return {{rules::needs_critic()},
+    return {{rules::needs_critic(), rules::generator_makes_samples()},
             {{"minimax_log10_change",
               "the baseline evaluation has not happened yet (steps before baseline_step)"},
              {"nonsaturating_log10_change", "the baseline evaluation has not happened yet"}}};

@@ -168,6 +168,7 @@ class Optimizer {
 using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)>;
 
 struct TrainSettings;
+struct NetworkRequest;
 
 // ---- metric ----------------------------------------------------------------------------
 /// What a metric may look at: the data, the networks, and a way to draw generated samples.
@@ -242,6 +243,9 @@ class CellView {
   /// Categories of the procedure's categorical latent code (InfoGAN), 0 when it has none.
   virtual int64_t categories() = 0;
   virtual const TrainSettings& train() const = 0;
+  /// What the procedure asks of its generator (its input and output shapes; cheap: no network
+  /// is built).
+  virtual NetworkRequest generator_request() = 0;
 };
 
 /// One condition a metric needs of a cell, checked by `kant validate` (and `kant run`,
@@ -360,6 +364,22 @@ class Procedure {
   virtual std::optional<Tensor> samples(TrainingContext& /*ctx*/, Dataset& /*data*/, Rng& /*rng*/,
                                         int64_t /*n*/) {
     return std::nullopt;
+  }
+  /// Generated samples that come from several networks rather than from the generator alone
+  /// (e.g. a LAPGAN's pyramid): n samples drawn with `rng`, each with the label it was asked
+  /// for where the networks take one (`label` for every sample, or drawn as in training), no
+  /// graph. Metrics, the samples stored at the end and those during training (from a fixed
+  /// copy of one stream) then come from here. None (the default): the framework runs the
+  /// generator as before, so that no other procedure's results change.
+  virtual std::optional<Batch> sample_batch(TrainingContext& /*ctx*/, Rng& /*rng*/, int64_t /*n*/,
+                                            std::optional<int64_t> /*label*/) {
+    return std::nullopt;
+  }
+  /// Arrays the procedure stores at the end of training, as arrays/<procedure>/<name> (e.g. a
+  /// LAPGAN's samples at every level of its pyramid), drawn from `rng`, a stream of their own.
+  /// None by default.
+  virtual std::map<std::string, Tensor> final_arrays(TrainingContext& /*ctx*/, Rng& /*rng*/) {
+    return {};
   }
   /// The critic metrics see, one score per sample (InfoGAN: its D head without Q); null when
   /// the procedure trains none.

@@ -84,6 +84,26 @@ inline MetricRule categorical_code() {
           }};
 }
 
+/// The generator alone makes the samples metrics see, from the noise: G(z) has the data's
+/// shape (not so where the samples come from several networks, as a LAPGAN's pyramid, whose
+/// `generator` makes only the coarsest level, or where the generator takes an image). For
+/// metrics that differentiate through the generator or feed it noise themselves.
+inline MetricRule generator_makes_samples() {
+  return {"a generator that maps a noise vector to a data sample by itself",
+          [](const Params&, CellView& cell) -> std::string {
+            const NetworkRequest g = cell.generator_request();
+            const Shape data = cell.dataset().sample_shape();
+            if (g.input_shape.size() != 1)
+              return fmt::format("the generator takes {}, not a vector", shape_str(g.input_shape));
+            if (g.output_shape != data)
+              return fmt::format(
+                  "the generator makes {} of the data's {} (the cell's procedure "
+                  "samples through other networks too)",
+                  shape_str(g.output_shape), shape_str(data));
+            return "";
+          }};
+}
+
 /// Gaussian generator noise (generator.noise: normal).
 inline MetricRule normal_noise() {
   return {"Gaussian generator noise (generator.noise: normal)",
