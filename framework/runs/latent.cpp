@@ -75,11 +75,6 @@ CellAddition interpolate(Session& s, const LatentRequest& r, std::vector<std::st
   Network& g = s.sampler();
   Rng rng(r.seed, 0);
   const Tensor from = s.generator_input(rng, r.pairs), to = s.generator_input(rng, r.pairs);
-  if (from.dim() != 2)
-    throw InputError(
-        fmt::format("kant latent interpolate: the generator's inputs are {}, not "
-                    "vectors",
-                    shape_str(from.shape())));
   const Tensor codes = latent::interpolate(from, to, r.steps, r.spherical);
   const Tensor flat = reshape(codes, {r.pairs * r.steps, from.size(1)});
   CellAddition add;
@@ -403,6 +398,16 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
 LatentOutcome run_latent(const fs::path& file, const LatentRequest& r, const Registry& registry) {
   Loaded cell = load_cell(file, registry);
   Session& s = *cell.session;
+  {  // every operation works on noise codes: a generator fed images (super_resolution) has none
+    Rng probe(r.seed, 0);
+    const Tensor input = s.generator_input(probe, 1);
+    if (input.dim() != 2)
+      throw InputError(fmt::format(
+          "{}: kant latent needs a generator of noise codes, and this cell's generator takes "
+          "inputs of shape {} (procedure '{}' feeds it images)",
+          file.string(), shape_str(Shape(input.shape().begin() + 1, input.shape().end())),
+          cell.config.procedure.component->name()));
+  }
   if (r.label && r.operation == "interpolate") {
     const int64_t k = s.sampler().label_classes();
     if (k == 0)
