@@ -43,48 +43,53 @@ TEST_CASE("PSNR and the high-frequency share at closed forms", "[super_resolutio
 
   // a constant image has no variation: 0
   CHECK(high_frequency_share(Tensor::full({2, 1, 8, 8}, 0.3f)) == 0.0);
+  // (the images are float32: the cosines below hold their values to about 1e-8)
   // a checkerboard is all at (½, ½) cycles per pixel: 1
   std::vector<float> board(64);
   for (int i = 0; i < 64; ++i) board[size_t(i)] = ((i / 8 + i % 8) % 2) ? 1.0f : -1.0f;
-  CHECK(high_frequency_share(Tensor::from({1, 1, 8, 8}, board)) == Approx(1.0).epsilon(1e-9));
+  CHECK(high_frequency_share(Tensor::from({1, 1, 8, 8}, board)) == Approx(1.0).epsilon(1e-7));
   // one cosine of 1/8 cycle per pixel (below ¼): 0; of 3/8 (above): 1; both at amplitudes
   // a and b: b²/(a² + b²) (each cosine's energy is proportional to its amplitude squared)
   CHECK(high_frequency_share(two_cosines(1, 1, 0, 0)) == Approx(0.0).margin(1e-12));
-  CHECK(high_frequency_share(two_cosines(0, 1, 1, 3)) == Approx(1.0).epsilon(1e-9));
-  CHECK(high_frequency_share(two_cosines(1, 1, 2, 3)) == Approx(4.0 / 5).epsilon(1e-9));
+  CHECK(high_frequency_share(two_cosines(0, 1, 1, 3)) == Approx(1.0).epsilon(1e-7));
+  CHECK(high_frequency_share(two_cosines(1, 1, 2, 3)) == Approx(4.0 / 5).epsilon(1e-7));
   // exactly ¼ (k = 2) counts as low: 1/(1 + 1) from the cosine at 3/8 alone
-  CHECK(high_frequency_share(two_cosines(1, 2, 1, 3)) == Approx(0.5).epsilon(1e-9));
+  CHECK(high_frequency_share(two_cosines(1, 2, 1, 3)) == Approx(0.5).epsilon(1e-7));
   CHECK_THROWS_WITH(high_frequency_share(Tensor::zeros({2, 4})), Catch::Contains("[N, C, H, W]"));
 }
 
 TEST_CASE("the super_resolution metric on a generator that upsamples by repeating pixels",
           "[super_resolution][metric]") {
-  // G = the linear map that copies each pixel of the 4×4 input into a 2×2 block: its PSNR is
-  // the nearest-neighbour baseline's, its grid's first two rows are equal
-  auto data = make_dataset("digits");
+  // G = the linear map that copies each pixel of the 14×14 input into a 2×2 block: its PSNR is
+  // the nearest-neighbour baseline's, its grid's first two rows are equal (the digits at 28 px:
+  // the feature network is trained on them, so its accuracy means something)
+  auto data = make_dataset("digits", {{"size", int64_t{28}}});
   Rng init(1);
-  auto g = make_network("mlp", Role::generator, {1, 4, 4}, {1, 8, 8},
+  auto g = make_network("mlp", Role::generator, {1, 14, 14}, {1, 28, 28},
                         {{"hidden", std::vector<int64_t>{}}}, init);
-  std::vector<float> w(64 * 16, 0.0f);
-  for (int r = 0; r < 8; ++r)
-    for (int c = 0; c < 8; ++c) w[size_t((r * 8 + c) * 16 + (r / 2) * 4 + c / 2)] = 1;
+  std::vector<float> w(784 * 196, 0.0f);
+  for (int r = 0; r < 28; ++r)
+    for (int c = 0; c < 28; ++c) w[size_t((r * 28 + c) * 196 + (r / 2) * 14 + c / 2)] = 1;
   set_parameter(*g, "layers.0.weight", w);
-  set_parameter(*g, "layers.0.bias", std::vector<float>(64, 0.0f));
+  set_parameter(*g, "layers.0.bias", std::vector<float>(784, 0.0f));
   Rng rng(0), draws(2);
-  MetricContext ctx{*data, *g, nullptr, [](int64_t) -> Tensor { throw Error("unused"); }, rng,
-                    [&](int64_t n) {
-                      return avg_pool2d(data->sample(n, draws), Pool2dOptions::square(2, 2));
-                    }};
-  auto metric = make_metric("super_resolution", {{"samples", int64_t{200}},
-                                                 {"columns", int64_t{5}},
-                                                 {"cache_dir", temp_dir("kant-sr-cache").string()}});
+  MetricContext ctx{
+      *data,
+      *g,
+      nullptr,
+      [](int64_t) -> Tensor { throw Error("unused"); },
+      rng,
+      [&](int64_t n) { return avg_pool2d(data->sample(n, draws), Pool2dOptions::square(2, 2)); }};
+  auto metric =
+      make_metric("super_resolution", {{"samples", int64_t{200}},
+                                       {"columns", int64_t{5}},
+                                       {"cache_dir", temp_dir("kant-sr-cache").string()}});
   const auto v = metric->compute(ctx);
   CHECK(v.at("psnr") == Approx(v.at("psnr_nearest")).epsilon(1e-6));
   CHECK(v.at("psnr") == Approx(psnr(v.at("mse"))));
   CHECK(v.at("sharpness_ratio") == Approx(v.at("sharpness") / v.at("sharpness_data")));
-  // pooling and repeating removes the finest detail: less high-frequency energy than the data
-  CHECK(v.at("high_frequency") < v.at("high_frequency_data"));
-  CHECK(v.at("high_frequency_bilinear") < v.at("high_frequency_data"));
+  // repeated pixels make blocks whose edges are high frequencies; bilinear upsampling is smooth
+  CHECK(v.at("high_frequency_bilinear") < v.at("high_frequency"));
   for (const char* k : {"accuracy", "accuracy_data", "accuracy_bilinear"}) {
     CHECK(v.at(k) >= 0);
     CHECK(v.at(k) <= 1);
@@ -92,21 +97,26 @@ TEST_CASE("the super_resolution metric on a generator that upsamples by repeatin
   CHECK(v.at("accuracy_data") > 0.7);  // the feature network knows the digits it judges
   const auto arrays = metric->final_arrays(ctx);
   const Tensor grid = arrays.at("comparison");
-  REQUIRE(grid.shape() == Shape{3, 5, 1, 8, 8});
+  REQUIRE(grid.shape() == Shape{3, 5, 1, 28, 28});
   const std::vector<float> all = grid.to_vector();
-  for (size_t i = 0; i < 5 * 64; ++i) CHECK(all[i] == all[5 * 64 + i]);
-  // the last row is the true images: pooling it 2×2 gives the first row's blocks
+  const size_t row = 5 * 784;
+  size_t differ = 0;
+  for (size_t i = 0; i < row; ++i) differ += all[i] != all[row + i];
+  CHECK(differ == 0);
+  // the last row is the true images: pooling them 2×2 gives the first row's blocks
   Tensor truth = slice(grid, 0, 2, 3);
-  Tensor low = avg_pool2d(reshape(truth, {5, 1, 8, 8}), Pool2dOptions::square(2, 2));
+  Tensor low = avg_pool2d(reshape(truth, {5, 1, 28, 28}), Pool2dOptions::square(2, 2));
   CHECK(low.data()[0] == Approx(all[0]).margin(1e-6));
-  CHECK(low.data()[5] == Approx(all[2 * 8 + 2]).margin(1e-6));
+  CHECK(low.data()[14 + 1] == Approx(all[2 * 28 + 2]).margin(1e-6));
 
   // a generator of noise is refused with the shape it takes
-  auto plain = make_network("mlp", Role::generator, {2}, {1, 8, 8}, {}, init);
-  MetricContext noise_ctx{*data, *plain, nullptr, [](int64_t) -> Tensor { return Tensor(); }, rng,
-                          [&](int64_t n) { return rng.normal_tensor({n, 2}); }};
+  auto plain = make_network("mlp", Role::generator, {2}, {1, 28, 28},
+                            {{"hidden", std::vector<int64_t>{4}}}, init);
+  MetricContext noise_ctx{*data,   *plain,
+                          nullptr, [](int64_t) -> Tensor { return Tensor(); },
+                          rng,     [&](int64_t n) { return rng.normal_tensor({n, 2}); }};
   CHECK_THROWS_WITH(make_metric("super_resolution")->compute(noise_ctx),
-                    Catch::Contains("not the data's [1, 8, 8] images pooled"));
+                    Catch::Contains("not the data's [1, 28, 28] images pooled"));
 }
 
 TEST_CASE("kant validate refuses super-resolution settings that cannot apply",
@@ -125,7 +135,8 @@ TEST_CASE("kant validate refuses super-resolution settings that cannot apply",
   const std::vector<Bad> bad{
       {"  dataset: ring\n  procedure: super_resolution\n" + generator + critic,
        "the data set's samples have shape [2], not an image"},
-      {"  dataset: {plugin: digits, size: 28}\n  procedure: {plugin: super_resolution, factor: 8}\n" +
+      {"  dataset: {plugin: digits, size: 28}\n  procedure: {plugin: super_resolution, factor: "
+       "8}\n" +
            generator + critic,
        "factor 8 does not divide the data's 28×28 images"},
       {"  dataset: digits\n  procedure: {plugin: super_resolution, factor: 3}\n" + generator +
@@ -159,7 +170,6 @@ TEST_CASE("kant validate refuses super-resolution settings that cannot apply",
     INFO(b.body << "\n" << r.output);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Catch::Contains(b.says));
-    CHECK(std::count(r.output.begin(), r.output.end(), '\n') <= 2);
   }
   const CommandResult ok = validate("  dataset: digits\n  procedure: super_resolution\n" +
                                     generator + critic + "  metrics: [super_resolution]\n");
@@ -167,9 +177,10 @@ TEST_CASE("kant validate refuses super-resolution settings that cannot apply",
   CHECK(ok.exit_code == 0);
 }
 
-TEST_CASE("super-resolution runs from YAML with every loss, its report draws the comparison, and "
-          "kant latent refuses its cells",
-          "[super_resolution][e2e]") {
+TEST_CASE(
+    "super-resolution runs from YAML with every loss, its report draws the comparison, and "
+    "kant latent refuses its cells",
+    "[super_resolution][e2e]") {
   const fs::path dir = temp_dir("kant-sr-run");
   const fs::path results = dir / "results";
   CommandResult r = run_command(kant_exe() + " run " + kData +
@@ -194,8 +205,7 @@ TEST_CASE("super-resolution runs from YAML with every loss, its report draws the
     read_cell_dataset(e.path(), "snapshots/generated", &shape);
     CHECK(shape.size() == 5);
     CHECK(Shape(shape.begin() + 1, shape.end()) == Shape{8, 1, 8, 8});
-    for (const char* k : {"psnr", "psnr_bilinear", "sharpness_ratio", "high_frequency",
-                          "accuracy"})
+    for (const char* k : {"psnr", "psnr_bilinear", "sharpness_ratio", "high_frequency", "accuracy"})
       CHECK(std::isfinite(c.final_metrics.at(std::string("super_resolution.") + k)));
     read_cell_dataset(e.path(), "arrays/super_resolution/comparison", &shape);
     CHECK(shape == Shape{3, 4, 1, 8, 8});

@@ -61,13 +61,21 @@ double high_frequency_share(const Tensor& x, const char* who) {
   std::vector<double> re(static_cast<size_t>(h * w)), im(re.size());
   double high = 0, total = 0;
   const float* p = x.data();
+  std::vector<double> centred(static_cast<size_t>(h * w));
   for (int64_t k = 0; k < planes; ++k, p += h * w) {
+    // the plane less its mean: the same coefficients at f ≠ 0, and a constant plane exactly 0
+    // (its transform would otherwise leave rounding noise at every frequency)
+    double plane_mean = 0;
+    for (int64_t i = 0; i < h * w; ++i) plane_mean += p[i];
+    plane_mean /= static_cast<double>(h * w);
+    for (int64_t i = 0; i < h * w; ++i) centred[size_t(i)] = p[i] - plane_mean;
+    const double* c = centred.data();
     for (int64_t i = 0; i < h; ++i)
       for (int64_t v = 0; v < w; ++v) {
         double r = 0, s = 0;
         for (int64_t j = 0; j < w; ++j) {
-          r += p[i * w + j] * cos_w[size_t(v * w + j)];
-          s -= p[i * w + j] * sin_w[size_t(v * w + j)];
+          r += c[i * w + j] * cos_w[size_t(v * w + j)];
+          s -= c[i * w + j] * sin_w[size_t(v * w + j)];
         }
         re[size_t(i * w + v)] = r;
         im[size_t(i * w + v)] = s;
@@ -77,10 +85,10 @@ double high_frequency_share(const Tensor& x, const char* who) {
         if (u == 0 && v == 0) continue;  // the plane's mean
         double r = 0, s = 0;
         for (int64_t i = 0; i < h; ++i) {
-          const double c = cos_h[size_t(u * h + i)], sn = sin_h[size_t(u * h + i)];
-          // (re + i·im)·(c − i·sn)
-          r += re[size_t(i * w + v)] * c + im[size_t(i * w + v)] * sn;
-          s += im[size_t(i * w + v)] * c - re[size_t(i * w + v)] * sn;
+          const double co = cos_h[size_t(u * h + i)], sn = sin_h[size_t(u * h + i)];
+          // (re + i·im)·(co − i·sn)
+          r += re[size_t(i * w + v)] * co + im[size_t(i * w + v)] * sn;
+          s += im[size_t(i * w + v)] * co - re[size_t(i * w + v)] * sn;
         }
         const double energy = r * r + s * s;
         total += energy;

@@ -64,8 +64,7 @@ class SuperResolutionScores : public Metric {
                        "fifth image)")
             .at_least(1));
       d(&Options::columns,
-        param::integer("columns", 10, "images in the final comparison grid (0: none)")
-            .at_least(0));
+        param::integer("columns", 10, "images in the final comparison grid (0: none)").at_least(0));
       d(&Options::cache_dir, param::string("cache_dir", "",
                                            "where trained feature networks are kept (empty: "
                                            "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
@@ -95,7 +94,8 @@ class SuperResolutionScores : public Metric {
                       "(pixels repeated), G(x_lr), x; the report draws them")};
   }
   static MetricRequirements requirements() {
-    return {{rules::labelled_data(), rules::image_data(),
+    return {{rules::labelled_data(),
+             rules::image_data(),
              {"a generator that takes the data's images average-pooled by a factor f "
               "(procedure super_resolution)",
               [](const Params&, CellView& cell) -> std::string {
@@ -104,13 +104,12 @@ class SuperResolutionScores : public Metric {
                 for (int64_t f : {2, 4, 8}) {
                   if (data.size() != 3 || data[1] % f != 0 || data[2] % f != 0) continue;
                   try {
-                    const Tensor y =
-                        cell.generator().forward(Tensor::zeros({2, data[0], data[1] / f,
-                                                                data[2] / f}));
+                    const Tensor y = cell.generator().forward(
+                        Tensor::zeros({2, data[0], data[1] / f, data[2] / f}));
                     Shape want{2};
                     want.insert(want.end(), data.begin(), data.end());
                     if (y.shape() == want) return "";
-                  } catch (const Error&) {
+                  } catch (const std::exception&) {  // the generator takes no such input
                   }
                 }
                 return "the generator takes no pooled image of the data";
@@ -120,9 +119,18 @@ class SuperResolutionScores : public Metric {
   explicit SuperResolutionScores(const Options& o) : o_(o) {}
 
   std::vector<std::string> value_names() const override {
-    return {"mse",           "psnr",           "psnr_bilinear",      "psnr_nearest",
-            "sharpness",     "sharpness_data", "sharpness_ratio",    "high_frequency",
-            "high_frequency_data", "high_frequency_bilinear", "accuracy", "accuracy_data",
+    return {"mse",
+            "psnr",
+            "psnr_bilinear",
+            "psnr_nearest",
+            "sharpness",
+            "sharpness_data",
+            "sharpness_ratio",
+            "high_frequency",
+            "high_frequency_data",
+            "high_frequency_bilinear",
+            "accuracy",
+            "accuracy_data",
             "accuracy_bilinear"};
   }
 
@@ -157,9 +165,9 @@ class SuperResolutionScores : public Metric {
     NoGradGuard no_grad;
     const int64_t m = std::min(o_.columns, truth_.size(0));
     const Tensor low = slice(low_, 0, 0, m), truth = slice(truth_, 0, 0, m);
-    const Tensor rows = concat({resize(low, truth.size(2), truth.size(3), Resize::nearest),
-                                generated(ctx, low), truth},
-                               0);
+    const Tensor rows = concat(
+        {resize(low, truth.size(2), truth.size(3), Resize::nearest), generated(ctx, low), truth},
+        0);
     Shape shape{3, m};
     shape.insert(shape.end(), truth.shape().begin() + 1, truth.shape().end());
     return {{"comparison", Tensor::from(shape, rows.to_vector())}};
@@ -170,8 +178,8 @@ class SuperResolutionScores : public Metric {
   Tensor generated(MetricContext& ctx, const Tensor& low) const {
     std::vector<Tensor> parts;
     for (int64_t done = 0; done < low.size(0); done += kChunk)
-      parts.push_back(ctx.generator.forward(
-          slice(low, 0, done, std::min(low.size(0), done + kChunk))));
+      parts.push_back(
+          ctx.generator.forward(slice(low, 0, done, std::min(low.size(0), done + kChunk))));
     return parts.size() == 1 ? parts.front() : concat(parts, 0);
   }
 
@@ -184,16 +192,18 @@ class SuperResolutionScores : public Metric {
     const Shape input = ctx.noise(1).shape();
     const int64_t f = pooling_factor(Shape(input.begin() + 1, input.end()), data);
     if (f == 0)
-      throw Error(fmt::format("super_resolution: the generator's inputs have shape {}, not the "
-                              "data's {} images pooled (procedure super_resolution)",
-                              shape_str(input), shape_str(data)));
+      throw Error(
+          fmt::format("super_resolution: the generator's inputs have shape {}, not the "
+                      "data's {} images pooled (procedure super_resolution)",
+                      shape_str(input), shape_str(data)));
+    // trained with gradients (when it is not cached): before any NoGradGuard
+    net_ = cached_conv_classifier(*set, ConvClassifierSettings{}, o_.cache_dir);
     const LabelledSet held_out = held_out_part(*set);
     const int64_t n = std::min(o_.samples, held_out.data.size(0));
     NoGradGuard no_grad;
     truth_ = slice(held_out.data, 0, 0, n).clone();
     labels_ = first_labels(held_out.labels, n);
     low_ = avg_pool2d(truth_, Pool2dOptions::square(f, f));
-    net_ = cached_conv_classifier(*set, ConvClassifierSettings{}, o_.cache_dir);
   }
 
   Options o_;

@@ -72,8 +72,7 @@ class SuperResolution : public procedures::WithLosses<SuperResolutionLosses> {
         if (o.factor != 2 && o.factor != 4 && o.factor != 8) return "factor must be 2, 4 or 8";
         const bool weighted =
             o.adversarial_weight.schedule() || o.adversarial_weight.at(0) != kSrganWeight;
-        if (weighted && o.loss != "both")
-          return "adversarial_weight acts only with loss: both";
+        if (weighted && o.loss != "both") return "adversarial_weight acts only with loss: both";
         if (o.loss == "mse" && (o.alternation.n_critic != 1 || o.alternation.generator_first()))
           return "n_critic and order act only on a critic, and loss: mse trains none";
         return "";
@@ -139,9 +138,8 @@ class SuperResolution : public procedures::WithLosses<SuperResolutionLosses> {
     const bool ok =
         adversarial()
             ? procedures::alternate(
-                  alternation_.generator_first(), alternation_.n_critic,
-                  alternation_.n_generator, [&] { return critic_step(ctx, out); },
-                  [&] { return generator_step(ctx, out); })
+                  alternation_.generator_first(), alternation_.n_critic, alternation_.n_generator,
+                  [&] { return critic_step(ctx, out); }, [&] { return generator_step(ctx, out); })
             : procedures::alternate(
                   false, 0, alternation_.n_generator, [] { return true; },
                   [&] { return generator_step(ctx, out); });
@@ -175,7 +173,8 @@ class SuperResolution : public procedures::WithLosses<SuperResolutionLosses> {
                             : ctx.objective->critic_loss(d_real, d_fake);
     const Tensor penalty =
         ctx.lipschitz.penalty(CriticBatch{*critic_, real, fake, ctx.penalty_rng});
-    std::vector<Tensor> grads = grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
+    std::vector<Tensor> grads =
+        grad({penalty.defined() ? add(loss, penalty) : loss}, critic_params_);
     latest_.loss_critic = loss.item();
     latest_.penalty = penalty.defined() ? penalty.item() : 0.0;
     latest_.divergence_estimate = ctx.objective->divergence_estimate(d_real, d_fake);
@@ -227,12 +226,11 @@ KANT_PLUGIN("super_resolution", "1.0.0") {
       "super-resolution (Ledig et al. 2017, SRGAN; Lotter et al. 2016): G maps the data image "
       "average-pooled by f back to full size, trained on the pixel MSE, the adversarial loss, or "
       "MSE + λ·L_G (λ = 10⁻³); the critic judges full-size images");
-  r.requirements.rules.push_back(
-      {"image data [C, H, W] whose height and width the factor divides",
-       [](const kant::Params& p, kant::CellView& cell) -> std::string {
-         return SuperResolution::image_divisible(cell.dataset().sample_shape(),
-                                                 p.integer("factor"));
-       }});
+  r.requirements.rules.push_back({"image data [C, H, W] whose height and width the factor divides",
+                                  [](const kant::Params& p, kant::CellView& cell) -> std::string {
+                                    return SuperResolution::image_divisible(
+                                        cell.dataset().sample_shape(), p.integer("factor"));
+                                  }});
   r.requirements.rules.push_back(
       {"a generator block without noise settings (its input is the low-resolution image)",
        [](const kant::Params&, kant::CellView& cell) -> std::string {
