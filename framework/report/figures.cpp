@@ -310,8 +310,7 @@ std::string cell_super_resolution_svg(const CellSummary& c, const std::string& t
   if (shape.size() != 5 || shape[0] != 3 || (shape[2] != 1 && shape[2] != 3)) return "";
   const auto m = static_cast<size_t>(shape[1]);
   return svg::image_grid(grid, 3 * m, static_cast<size_t>(shape[2]), static_cast<size_t>(shape[3]),
-                         static_cast<size_t>(shape[4]), m,
-                         title + " — low-resolution input, output, true image");
+                         static_cast<size_t>(shape[4]), m, title + " — input, output, truth");
 }
 
 std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
