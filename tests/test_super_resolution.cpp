@@ -162,8 +162,9 @@ TEST_CASE("kant validate refuses super-resolution settings that cannot apply",
        "noise_dim: 16}\n  optimizer: adam\n" +
            critic,
        "sets noise_dim or noise, which this procedure never draws"},
-      {"  dataset: digits\n" + generator + critic + "  metrics: [super_resolution]\n",
-       "the generator takes no pooled image of the data"},
+      {"  dataset: ring\n  procedure: super_resolution\n" + generator + critic +
+           "  metrics: [super_resolution]\n",
+       "metric 'super_resolution' does not apply"},
   };
   for (const Bad& b : bad) {
     const CommandResult r = validate(b.body);
