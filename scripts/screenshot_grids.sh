@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Screenshot of a report's image grids with headless Chromium (as tests/test_report.cpp renders
 # the page): the generated samples, a LAPGAN's pyramid levels, a conditional generator's
-# samples by class, the samples over time and the closest training images that `kant report` drew under RESULTS/NAME/report/, gathered on one page (grids.html beside them).
+# samples by class, a super-resolution generator's inputs, outputs and true images, the samples
+# over time and the closest training images that `kant report` drew under RESULTS/NAME/report/,
+# gathered on one page (grids.html beside them).
 # usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT]
-# KINDS="samples" keeps only those kinds (default: all five); IMAGE_WIDTH=330 sets each grid's
+# KINDS="samples" keeps only those kinds (default: all six); IMAGE_WIDTH=330 sets each grid's
 # width in px (default 440), e.g. four grids a line for a table of rows × methods.
 set -euo pipefail
 if [ $# -lt 2 ]; then
@@ -21,7 +23,7 @@ page="$report/grids.html"
   echo ".row{display:flex;flex-wrap:wrap;gap:8px} .row img{width:${IMAGE_WIDTH:-440}px}"
   echo '.wide img{width:1360px}</style></head><body>'
   echo "<h1 style=\"font-size:18px\">$(basename "$1"): image grids of kant report</h1>"
-  for kind in ${KINDS:-samples pyramid class_grid closest over_time}; do
+  for kind in ${KINDS:-samples pyramid class_grid super_resolution closest over_time}; do
     shopt -s nullglob
     files=("$report/${kind}"_*.svg)
     shopt -u nullglob
@@ -30,6 +32,7 @@ page="$report/grids.html"
       samples) echo '<h2>generated samples at the end (first seed of each row)</h2><div class="row">' ;;
       pyramid) echo '<h2>LAPGAN pyramid levels: one row per level, coarse to fine, the same samples in each column</h2><div class="row">' ;;
       class_grid) echo '<h2>samples by class: one row per requested label (first seed of each row)</h2><div class="row">' ;;
+      super_resolution) echo '<h2>super-resolution: low-resolution input (pixels repeated), output, true image (first seed of each row)</h2><div class="row">' ;;
       closest) echo '<h2>memorisation: generated images closest to a training image (top), that image (bottom)</h2><div class="row">' ;;
       over_time) echo '<h2>samples over time</h2><div class="wide">' ;;
     esac

@@ -262,6 +262,115 @@ TEST_CASE("generator_batch: reuse trains the generator on the critic step's samp
   }
 }
 
+namespace {
+// A super-resolution cell on the 8×8 digits (pooled 2×2 to 4×4), tiny mlp networks, SGD.
+std::string super_resolution_cell(const std::string& procedure, double critic_lr,
+                                  double generator_lr) {
+  const bool critic = procedure.find("mse") == std::string::npos;
+  return fmt::format(R"(dataset: {{plugin: digits}}
+procedure: {}
+generator: {{plugin: mlp, hidden: [3], activation: tanh}}
+{}generator_optimizer: {{plugin: sgd, lr: {}}}
+train: {{batch_size: 4, samples: 0}}
+seed: 3
+)",
+                     procedure,
+                     critic ? fmt::format("critic: {{plugin: mlp, hidden: [3], activation: tanh}}\n"
+                                          "objective: nonsaturating\n"
+                                          "critic_optimizer: {{plugin: sgd, lr: {}}}\n",
+                                          critic_lr)
+                            : "",
+                     generator_lr);
+}
+
+// Every parameter of a network set to 0 (an mlp then outputs 0 everywhere).
+void zero_parameters(const std::vector<Tensor>& params) {
+  for (Tensor p : params) std::fill(p.data(), p.data() + p.numel(), 0.0f);
+}
+}  // namespace
+
+TEST_CASE("super_resolution's losses at hand-computed points on a zero generator and critic",
+          "[procedures][super_resolution]") {
+  const double f32 = 2e-5;
+  // G ≡ 0 and D ≡ 0: MSE = mean x² of the step's batch, L_G = softplus(−0) = log 2
+  auto first_batch_mean_square = [](Probe& p) {
+    Rng copy(0);
+    copy.set_state(p.session->data_rng.state());
+    const Tensor x = p.session->dataset->sample(4, copy);
+    return mean(square(x)).item();
+  };
+  SECTION("mse: the pixel MSE alone, no critic") {
+    Probe p(super_resolution_cell("{plugin: super_resolution, factor: 2, loss: mse}", 0, 0.1));
+    CHECK(p.session->critic == nullptr);
+    zero_parameters(p.params("generator"));
+    const double expected = first_batch_mean_square(p);
+    REQUIRE(expected > 0.1);
+    const auto l = p.step();
+    CHECK(l.size() == 1);
+    CHECK(l.at("mse") == Approx(expected).epsilon(f32));
+  }
+  for (const double weight : {1e-3, 0.5}) {
+    DYNAMIC_SECTION("both: MSE + λ·L_G with λ = " << weight) {
+      Probe p(super_resolution_cell(
+          fmt::format("{{plugin: super_resolution, factor: 2, loss: both, order: "
+                      "generator_first{}}}",
+                      weight == 1e-3 ? "" : fmt::format(", adversarial_weight: {}", weight)),
+          0.1, 0.1));
+      zero_parameters(p.params("generator"));
+      zero_parameters(p.params("critic"));
+      const double expected = first_batch_mean_square(p);
+      const auto l = p.step();
+      CHECK(l.at("mse") == Approx(expected).epsilon(f32));
+      CHECK(l.at("adversarial") == Approx(std::log(2.0)).epsilon(f32));
+      CHECK(l.at("loss_generator") == Approx(expected + weight * std::log(2.0)).epsilon(f32));
+    }
+  }
+  SECTION("adversarial: L_G alone, the MSE recorded beside it") {
+    Probe p(super_resolution_cell(
+        "{plugin: super_resolution, factor: 2, loss: adversarial, order: generator_first}", 0.1,
+        0.1));
+    zero_parameters(p.params("generator"));
+    zero_parameters(p.params("critic"));
+    const double expected = first_batch_mean_square(p);
+    const auto l = p.step();
+    CHECK(l.at("loss_generator") == Approx(std::log(2.0)).epsilon(f32));
+    CHECK(l.at("mse") == Approx(expected).epsilon(f32));
+    // the critic step after it: L_D = softplus(−0) + softplus(0) = 2 log 2 on D ≡ 0
+    CHECK(l.at("loss_critic") == Approx(2 * std::log(2.0)).epsilon(f32));
+  }
+  SECTION("the generator sees the batch's images average-pooled 2×2") {
+    Probe p(super_resolution_cell("{plugin: super_resolution, factor: 2, loss: mse}", 0, 0.1));
+    Rng a(5), b(5);
+    const Tensor low = p.session->generator_input(a, 3);
+    const Tensor x = p.session->dataset->sample(3, b);
+    REQUIRE(low.shape() == Shape{3, 1, 4, 4});
+    for (int64_t n = 0; n < 3; ++n)
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 4; ++j) {
+          const float* img = x.data() + n * 64;
+          const double want = (img[(2 * i) * 8 + 2 * j] + img[(2 * i) * 8 + 2 * j + 1] +
+                               img[(2 * i + 1) * 8 + 2 * j] + img[(2 * i + 1) * 8 + 2 * j + 1]) /
+                              4.0;
+          CHECK(low.data()[n * 16 + i * 4 + j] == Approx(want).margin(1e-6));
+        }
+  }
+}
+
+TEST_CASE("super_resolution's updates follow the gradient of the loss it reports",
+          "[procedures][super_resolution][gradients]") {
+  const double lr = 0.5, frozen = 1e-30;
+  check_update(super_resolution_cell("{plugin: super_resolution, factor: 2, loss: mse}", 0, lr),
+               "generator", lr, "mse");
+  check_update(
+      super_resolution_cell("{plugin: super_resolution, factor: 2, loss: both, adversarial_weight: "
+                            "0.5}",
+                            frozen, lr),
+      "generator", lr, "loss_generator");
+  check_update(
+      super_resolution_cell("{plugin: super_resolution, factor: 2, loss: adversarial}", lr, lr),
+      "critic", lr, "loss_critic");
+}
+
 TEST_CASE("InfoGAN's generator step minimises the adversarial and the information loss together",
           "[procedures][gradients]") {
   const std::string yaml = tiny_cell("{plugin: infogan, categories: 3, continuous: 1}",

@@ -297,6 +297,22 @@ std::string cell_class_grid_svg(const CellSummary& c, const std::string& title) 
                          static_cast<size_t>(shape[4]), m, title + " — one row per class");
 }
 
+// A super-resolution generator's inputs, outputs and true images in three rows (metric
+// super_resolution's comparison [3, m, C, H, W]); "" when the cell stored none.
+std::string cell_super_resolution_svg(const CellSummary& c, const std::string& title) {
+  Shape shape;
+  std::vector<double> grid;
+  try {
+    grid = read_cell_dataset(c.path, "arrays/super_resolution/comparison", &shape);
+  } catch (const Error&) {
+    return "";
+  }
+  if (shape.size() != 5 || shape[0] != 3 || (shape[2] != 1 && shape[2] != 3)) return "";
+  const auto m = static_cast<size_t>(shape[1]);
+  return svg::image_grid(grid, 3 * m, static_cast<size_t>(shape[2]), static_cast<size_t>(shape[3]),
+                         static_cast<size_t>(shape[4]), m, title + " — input, output, truth");
+}
+
 std::string cell_surface_svg(const CellSummary& c, const std::string& title) {
   std::vector<double> x, y, v, real;
   try {
@@ -517,6 +533,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
        [](const CellSummary& c, const std::string& t) { return cell_pyramid_svg(c, t); }},
       {"samples by class", "class_grid",
        [](const CellSummary& c, const std::string& t) { return cell_class_grid_svg(c, t); }},
+      {"super-resolution: input, output and true image", "super_resolution",
+       [](const CellSummary& c, const std::string& t) { return cell_super_resolution_svg(c, t); }},
       {"memorisation: generated images closest to a training image", "closest",
        [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }},
       {"latent paths (kant latent interpolate)", "latent_paths",

@@ -75,11 +75,6 @@ CellAddition interpolate(Session& s, const LatentRequest& r, std::vector<std::st
   Network& g = s.sampler();
   Rng rng(r.seed, 0);
   const Tensor from = s.generator_input(rng, r.pairs), to = s.generator_input(rng, r.pairs);
-  if (from.dim() != 2)
-    throw InputError(
-        fmt::format("kant latent interpolate: the generator's inputs are {}, not "
-                    "vectors",
-                    shape_str(from.shape())));
   const Tensor codes = latent::interpolate(from, to, r.steps, r.spherical);
   const Tensor flat = reshape(codes, {r.pairs * r.steps, from.size(1)});
   CellAddition add;

@@ -7,30 +7,12 @@
 //   generated   S of generated samples
 //   data        S of as many data samples
 //   ratio       generated / data (1: as sharp as the data)
-#include <fmt/format.h>
-
 #include "kant/error.hpp"
+#include "kant/image_statistics.hpp"
 #include "kant/plugin.hpp"
 
 namespace {
 using namespace kant;
-
-double mean_squared_laplacian(const Tensor& x) {
-  if (x.dim() != 4 || x.size(2) < 3 || x.size(3) < 3)
-    throw Error(fmt::format(
-        "sharpness needs images [N, C, H, W] of at least 3×3 pixels, got {} dimensions", x.dim()));
-  const int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
-  const float* p = x.data();
-  double sum = 0;
-  for (int64_t k = 0; k < planes; ++k, p += h * w)
-    for (int64_t i = 1; i + 1 < h; ++i)
-      for (int64_t j = 1; j + 1 < w; ++j) {
-        const double l = double(p[(i - 1) * w + j]) + p[(i + 1) * w + j] + p[i * w + j - 1] +
-                         p[i * w + j + 1] - 4.0 * p[i * w + j];
-        sum += l * l;
-      }
-  return sum / static_cast<double>(planes * (h - 2) * (w - 2));
-}
 
 class Sharpness : public Metric {
  public:
