@@ -403,6 +403,11 @@ CellAddition invert(Session& s, const LatentRequest& r, std::vector<std::string>
 LatentOutcome run_latent(const fs::path& file, const LatentRequest& r, const Registry& registry) {
   Loaded cell = load_cell(file, registry);
   Session& s = *cell.session;
+  if (!s.procedure->generator_takes_noise())
+    throw InputError(fmt::format(
+        "{}: kant latent needs a generator of the noise vector z, and procedure '{}' feeds this "
+        "cell's generator data (images), not noise",
+        file.string(), s.config.procedure.component->name()));
   if (r.label && r.operation == "interpolate") {
     const int64_t k = s.sampler().label_classes();
     if (k == 0)

@@ -169,6 +169,14 @@ using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)
 
 struct TrainSettings;
 
+/// The two collections a translating procedure maps between (CycleGAN): classes of the data
+/// set's labels; its generator maps images of `a` to images of `b`, its `inverse` network back.
+/// Both empty when the procedure does not translate.
+struct Domains {
+  std::vector<int64_t> a, b;
+  bool empty() const { return a.empty() && b.empty(); }
+};
+
 // ---- metric ----------------------------------------------------------------------------
 /// What a metric may look at: the data, the networks, and a way to draw generated samples.
 struct MetricContext {
@@ -194,6 +202,11 @@ struct MetricContext {
   /// with the labels they were asked for: `label` for every one, or drawn as in training.
   int64_t label_classes = 0;
   std::function<Batch(int64_t n, std::optional<int64_t> label)> generate_labelled = {};
+  /// Every network the procedure trains, by config block, the generator first (as trained: not
+  /// its weight average, which `generator` is when the cell keeps one); e.g. CycleGAN's inverse.
+  std::vector<std::pair<std::string, Network*>> networks = {};
+  /// The collections of a translating procedure (Procedure::domains), empty otherwise.
+  Domains domains = {};
 };
 
 /// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
@@ -344,10 +357,16 @@ class Procedure {
   /// Shapes of its networks for data samples of `data_shape` and noise of `noise_dim`.
   virtual std::vector<NetworkRequest> networks(const Shape& data_shape,
                                                int64_t noise_dim) const = 0;
-  /// The generator's inputs for n samples: noise by default (InfoGAN adds its codes).
+  /// The generator's inputs for n samples: noise by default (InfoGAN adds its codes; CycleGAN
+  /// feeds images of its first collection).
   virtual Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) {
     return ctx.noise(rng, n);
   }
+  /// Whether those inputs are the noise vector z (with any codes appended), which latent-space
+  /// operations (`kant latent`) move; false when the generator takes data (images), opt-in.
+  virtual bool generator_takes_noise() const { return true; }
+  /// The two collections a translating procedure maps between; none by default.
+  virtual Domains domains() const { return {}; }
   /// Categories of a categorical latent code (InfoGAN), 0 when there is none; the generator's
   /// inputs for n samples of one category.
   virtual int64_t categories() const { return 0; }
