@@ -1,11 +1,14 @@
 // Architectures: mlp options (maxout, group_sort, normalisation, depth), resnet shapes and
-// bound, PacGAN packing of any critic, and the zoo grid of every architecture and data set.
+// bound, image_to_image by hand, PacGAN packing of any critic, and the zoo grid of every
+// architecture and data set.
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "gradcheck.hpp"
 #include "kant/autodiff.hpp"
+#include "kant/layers.hpp"
 #include "kant/packing.hpp"
 #include "support.hpp"
 
@@ -107,6 +110,78 @@ TEST_CASE("resnet: generator and critic shapes for 28, 32 and 64 px", "[architec
     for (int64_t j = 0; j < 64; ++j) s += double(g.data()[i * 64 + j]) * g.data()[i * 64 + j];
     REQUIRE(std::sqrt(s) <= bound);
   }
+}
+
+TEST_CASE("image_to_image: an image in, an image f times larger out, as composed by hand",
+          "[architecture]") {
+  Rng rng(3);
+  NoGradGuard no_grad;
+  const Conv2dOptions same = Conv2dOptions::square(1, 1);
+  auto p = [](const Network& net, const std::string& name) {
+    for (const auto& [n, t] : net.named_parameters())
+      if (n == name) return t;
+    FAIL("no parameter " << name);
+    return Tensor();
+  };
+  // f = 2, one residual block, no normalisation, ReLU, no output activation
+  auto g = network("image_to_image", Role::generator, {2, 3, 3}, {1, 6, 6},
+                   {{"width", int64_t{4}},
+                    {"blocks", int64_t{1}},
+                    {"normalization", std::string("none")},
+                    {"output_activation", std::string("none")}},
+                   rng);
+  // stem, block1.conv1, block1.conv2, up1.conv, out: a weight and a bias each
+  CHECK(g->named_parameters().size() == 10);
+  CHECK(p(*g, "up1.conv.weight").shape() == Shape{4, 4, 3, 3});
+  Tensor x = rng.normal_tensor({2, 2, 3, 3});
+  auto conv = [&](const std::string& name, const Tensor& h) {
+    return conv2d(h, p(*g, name + ".weight"), p(*g, name + ".bias"), same);
+  };
+  Tensor h = relu(conv("stem", x));
+  h = add(h, conv("block1.conv2", relu(conv("block1.conv1", h))));
+  h = relu(conv("up1.conv", resize(h, 6, 6, Resize::nearest)));
+  CHECK(g->forward(x).to_vector() == conv("out", h).to_vector());
+  CHECK(g->batch_independent());
+  // f = 1, 2, 4 and 8 from 7×7 and 14×14, tanh images; batch norm by default
+  for (auto [side, out] : {std::pair<int64_t, int64_t>{7, 28}, {14, 28}, {28, 28}, {7, 56}}) {
+    INFO(side << " → " << out);
+    auto net = network("image_to_image", Role::generator, {1, side, side}, {3, out, out},
+                       {{"width", int64_t{4}}}, rng);
+    Tensor y = net->forward(rng.normal_tensor({3, 1, side, side}));
+    CHECK(y.shape() == Shape{3, 3, out, out});
+    for (float v : y.to_vector()) REQUIRE(std::abs(v) <= 1.0f);
+    CHECK_FALSE(net->batch_independent());
+  }
+  // a conditional generator takes the label as maps beside every convolution's input
+  NetworkSpec labelled{Role::generator, {1, 4, 4}, {1, 4, 4}, &rng, 3};
+  auto cond = make_component<Network, ArchitectureFactory>(
+      Kind::architecture, "image_to_image",
+      {{"width", int64_t{3}}, {"condition", std::string("concat")}}, labelled);
+  CHECK(p(*cond, "stem.weight").shape() == Shape{3, 1 + 3, 3, 3});
+  Tensor xs = rng.normal_tensor({2, 1, 4, 4});
+  Tensor a = cond->forward_conditional(xs, one_hot({0, 0}, 3));
+  Tensor b = cond->forward_conditional(xs, one_hot({2, 2}, 3));
+  CHECK(a.to_vector() != b.to_vector());
+  CHECK_THROWS_WITH(cond->forward(xs), Catch::Contains("needs each sample's label"));
+  // what it refuses
+  CHECK_THROWS_WITH(network("image_to_image", Role::critic, {1, 28, 28}, {1}, {}, rng),
+                    Catch::Contains("a generator's architecture"));
+  CHECK_THROWS_WITH(network("image_to_image", Role::generator, {16}, {1, 28, 28}, {}, rng),
+                    Catch::Contains("a generator of noise takes dcgan, resnet or mlp"));
+  CHECK_THROWS_WITH(network("image_to_image", Role::generator, {1, 7, 7}, {1, 21, 21}, {}, rng),
+                    Catch::Contains("not the input [1, 7, 7] enlarged by 1, 2, 4 or 8"));
+}
+
+TEST_CASE("image_to_image: gradients through the network, first and second order",
+          "[architecture]") {
+  Rng rng(4);
+  auto g = network("image_to_image", Role::generator, {1, 2, 2}, {1, 4, 4},
+                   {{"width", int64_t{2}},
+                    {"normalization", std::string("layer")},
+                    {"activation", std::string("tanh")}},
+                   rng);
+  check_both([&](const std::vector<Tensor>& in) { return g->forward(in[0]); },
+             {random_tensor({2, 1, 2, 2}, -1, 1, 5)});
 }
 
 TEST_CASE("packing: a packed critic is the inner critic on concatenated samples",
