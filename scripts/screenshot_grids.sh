@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Screenshot of a report's image grids with headless Chromium (as tests/test_report.cpp renders
-# the page): the generated samples, a conditional generator's samples by class, the samples over
-# time and the closest training images that `kant report` drew under RESULTS/NAME/report/, gathered on one page (grids.html beside them).
+# the page): the generated samples, a conditional generator's samples by class, a translating
+# cell's rows x, G(x), F(G(x)), the samples over time and the closest training images that `kant report` drew under RESULTS/NAME/report/, gathered on one page (grids.html beside them).
 # usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT]
 set -euo pipefail
 if [ $# -lt 2 ]; then
@@ -19,7 +19,7 @@ page="$report/grids.html"
   echo '.row{display:flex;flex-wrap:wrap;gap:8px} .row img{width:440px}'
   echo '.wide img{width:1360px}</style></head><body>'
   echo "<h1 style=\"font-size:18px\">$(basename "$1"): image grids of kant report</h1>"
-  for kind in samples class_grid closest over_time; do
+  for kind in samples class_grid translation closest over_time; do
     shopt -s nullglob
     files=("$report/${kind}"_*.svg)
     shopt -u nullglob
@@ -27,6 +27,7 @@ page="$report/grids.html"
     case $kind in
       samples) echo '<h2>generated samples at the end (first seed of each row)</h2><div class="row">' ;;
       class_grid) echo '<h2>samples by class: one row per requested label (first seed of each row)</h2><div class="row">' ;;
+      translation) echo '<h2>translations: rows a, G(a), F(G(a)), b, F(b), G(F(b)) (first seed of each row)</h2><div class="row">' ;;
       closest) echo '<h2>memorisation: generated images closest to a training image (top), that image (bottom)</h2><div class="row">' ;;
       over_time) echo '<h2>samples over time</h2><div class="wide">' ;;
     esac

@@ -10,12 +10,12 @@
 #include <set>
 
 #include "config/config.hpp"
+#include "core/sha256.hpp"
 #include "kant/autodiff.hpp"
 #include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/procedure_losses.hpp"
 #include "store/cell_file.hpp"
-#include "core/sha256.hpp"
 #include "support.hpp"
 #include "training/session.hpp"
 
@@ -47,14 +47,14 @@ std::string tiny_images(const fs::path& dir, bool with_labels = true) {
 }
 
 // A tiny CycleGAN cell on those images: affine G and F, critics with one hidden layer (none with
-// `affine_critics`), SGD at the given rates.
+// `affine_critics`), SGD at the given rates, λ = 10 and λ_id as given.
 std::string tiny_cell(const fs::path& dir, double critic_lr, double generator_lr,
-                      const std::string& procedure_extra = "", bool affine_critics = false) {
+                      double identity_weight = 5, bool affine_critics = false) {
   const std::string critic =
       affine_critics ? "{plugin: mlp, hidden: []}" : "{plugin: mlp, hidden: [3], activation: tanh}";
   return fmt::format(R"(dataset: {}
 procedure: {{plugin: cyclegan, domain_a: [0], domain_b: [1], cycle_weight: 10,
-            identity_weight: 5{}}}
+            identity_weight: {}}}
 generator: {{plugin: mlp, hidden: []}}
 inverse: {{plugin: mlp, hidden: []}}
 critic: {}
@@ -67,7 +67,7 @@ critic_a_optimizer: {{plugin: sgd, lr: {}}}
 train: {{batch_size: 4, samples: 0}}
 seed: 3
 )",
-                     tiny_images(dir), procedure_extra, critic, critic, generator_lr, generator_lr,
+                     tiny_images(dir), identity_weight, critic, critic, generator_lr, generator_lr,
                      critic_lr, critic_lr);
 }
 
@@ -91,8 +91,7 @@ struct Probe {
 
 // x ↦ x + shift on 2×2 images: identity weight, constant bias
 void shift_map(Network& net, float shift) {
-  set_parameter(net, "layers.0.weight",
-                {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});
+  set_parameter(net, "layers.0.weight", {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1});
   set_parameter(net, "layers.0.bias", {shift, shift, shift, shift});
 }
 void constant_critic(Network& net, float value) {
@@ -137,7 +136,7 @@ TEST_CASE("CycleGAN's loss terms at hand-computed points on affine networks", "[
             .item() == Approx((1 + 2 + 0.5 + 2) / 4.0));
   const fs::path dir = temp_dir("kant-cyclegan");
   // frozen critics: the generators' step sees the critics the hand computation uses
-  Probe p(tiny_cell(dir, 1e-30, 1e-30, "", true));
+  Probe p(tiny_cell(dir, 1e-30, 1e-30, 5, true));
   const float s = 0.3f, t = -0.1f, d_b = 0.2f, d_a = 0.7f;
   shift_map(p.net("generator"), s);  // G(x) = x + s
   shift_map(p.net("inverse"), t);    // F(x) = x + t
@@ -155,7 +154,7 @@ TEST_CASE("CycleGAN's loss terms at hand-computed points on affine networks", "[
   CHECK(l.at("cycle") == Approx(2 * std::abs(s + t)).epsilon(1e-5));
   CHECK(l.at("identity") == Approx(std::abs(s) + std::abs(t)).epsilon(1e-5));
   // without identity weight the term is neither computed nor reported
-  Probe q(tiny_cell(dir, 1e-30, 1e-30, ", identity_weight: 0", true));
+  Probe q(tiny_cell(dir, 1e-30, 1e-30, 0, true));
   CHECK(q.step().at("identity") == 0);
 }
 

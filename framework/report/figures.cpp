@@ -376,7 +376,8 @@ std::string cell_translation_svg(const CellSummary& c, const std::string& title)
     std::vector<double> rows;
     try {
       rows = read_cell_dataset(c.path, "arrays/" + name + "/a_to_b", &shape);
-      const std::vector<double> back = read_cell_dataset(c.path, "arrays/" + name + "/b_to_a", &other);
+      const std::vector<double> back =
+          read_cell_dataset(c.path, "arrays/" + name + "/b_to_a", &other);
       rows.insert(rows.end(), back.begin(), back.end());
     } catch (const Error&) {
       continue;

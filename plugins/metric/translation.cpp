@@ -5,15 +5,17 @@
 //   accuracy_ab   (1/n) Σ [class of G(a_i) ∈ B]        accuracy_ba  (1/n) Σ [class of F(b_i) ∈ A]
 //   real_a, real_b   the same share for the real images of each collection in their own: the
 //                    ceiling of the two accuracies
-//   cycle_a  (1/n) Σ mean_pixels |F(G(a_i)) − a_i|     cycle_b  (1/n) Σ mean_pixels |G(F(b_i)) − b_i|
-//   fd_ab    Fréchet distance between the features of G(a) and of real B; fd_ba of F(b) and A;
+//   cycle_a  (1/n) Σ mean_pixels |F(G(a_i)) − a_i|     cycle_b  (1/n) Σ mean_pixels |G(F(b_i)) −
+//   b_i| fd_ab    Fréchet distance between the features of G(a) and of real B; fd_ba of F(b) and A;
 //   fd_real  between real A and real B: the identity map's fd_ab, the distance translation closes
 // (Zhu et al. 2017 judge by FCN scores and AMT studies; a classifier on the collections is the
 // analogue here). At the end a_to_b [3, columns, C, H, W] stores rows a, G(a), F(G(a)) and b_to_a
 // rows b, F(b), G(F(b)), which the report draws.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "kant/autodiff.hpp"
 #include "kant/classifier.hpp"
@@ -157,8 +159,9 @@ class Translation : public Metric {
   void prepare(const MetricContext& ctx) {
     if (net_) return;
     if (ctx.domains.empty())
-      throw Error("translation needs a procedure that translates between two collections "
-                  "(cyclegan)");
+      throw Error(
+          "translation needs a procedure that translates between two collections "
+          "(cyclegan)");
     inverse_ = network_named(ctx, "inverse");
     if (!inverse_) throw Error("translation: the procedure trains no network 'inverse'");
     std::optional<LabelledSet> set = ctx.dataset.labelled();
@@ -172,9 +175,10 @@ class Translation : public Metric {
         if (std::count(classes.begin(), classes.end(), labels[i]))
           rows.push_back(slice(images, 0, int64_t(i), int64_t(i) + 1));
       if (rows.size() < 2)
-        throw Error(fmt::format("translation: the held-out images hold {} of classes [{}], and "
-                                "the Fréchet distance needs 2",
-                                rows.size(), fmt::join(classes, ", ")));
+        throw Error(
+            fmt::format("translation: the held-out images hold {} of classes [{}], and "
+                        "the Fréchet distance needs 2",
+                        rows.size(), fmt::join(classes, ", ")));
       return concat(rows, 0);
     };
     a_ = pick(ctx.domains.a);

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "kant/autodiff.hpp"
 #include "kant/ops.hpp"
@@ -239,10 +240,10 @@ class CycleGan : public procedures::WithLosses<CycleGanLosses> {
                  b = draw(rows_b_, ctx.data_rng, ctx.train.batch_size);
     const Tensor fake_b = g.forward(a), fake_a = f.forward(b);
     const bool real = ctx.objective->generator_needs_real();
-    const Tensor adv_g = ctx.objective->generator_loss(real ? d_b.forward(b) : Tensor(),
-                                                       d_b.forward(fake_b));
-    const Tensor adv_f = ctx.objective->generator_loss(real ? d_a.forward(a) : Tensor(),
-                                                       d_a.forward(fake_a));
+    const Tensor adv_g =
+        ctx.objective->generator_loss(real ? d_b.forward(b) : Tensor(), d_b.forward(fake_b));
+    const Tensor adv_f =
+        ctx.objective->generator_loss(real ? d_a.forward(a) : Tensor(), d_a.forward(fake_a));
     const Tensor cycle = add(losses::mean_absolute_error(f.forward(fake_b), a),
                              losses::mean_absolute_error(g.forward(fake_a), b));
     const auto lambda = static_cast<float>(lambda_()), lambda_id = static_cast<float>(lambda_id_());
@@ -269,7 +270,7 @@ class CycleGan : public procedures::WithLosses<CycleGanLosses> {
   Domains domains_;
   Real lambda_, lambda_id_;
   procedures::Alternation alternation_;
-  Tensor images_;                       // the data set's labelled images
+  Tensor images_;                         // the data set's labelled images
   std::vector<int64_t> rows_a_, rows_b_;  // rows of images_ in collection A, B
   std::vector<Network*> nets_;            // G, F, D_B, D_A
   std::vector<Optimizer*> optimizers_;
