@@ -279,6 +279,7 @@ TEST_CASE("kant validate refuses CycleGAN cells that cannot apply", "[cyclegan][
   };
   const std::string ok = "{plugin: cyclegan, domain_a: [0], domain_b: [1]}";
   CHECK(validate(labelled, ok).exit_code == 0);
+  CHECK(validate(labelled, "cyclegan").exit_code == 0);  // its defaults: classes 0 and 1
   for (const auto& [dataset, procedure, says] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {unlabelled, ok, "has no labelled images"},
@@ -286,7 +287,7 @@ TEST_CASE("kant validate refuses CycleGAN cells that cannot apply", "[cyclegan][
             "domain_b names class 7, and the data set's classes are 0 to 2"},
            {labelled, "{plugin: cyclegan, domain_a: [0, 1], domain_b: [1]}",
             "share class 1: the two collections must be disjoint"},
-           {labelled, "cyclegan", "cyclegan needs two collections"}}) {
+           {labelled, "{plugin: cyclegan, domain_b: []}", "cyclegan needs two collections"}}) {
     CommandResult r = validate(dataset, procedure);
     INFO(procedure << "\n" << r.output);
     CHECK(r.exit_code == 2);

@@ -386,8 +386,7 @@ std::string cell_translation_svg(const CellSummary& c, const std::string& title)
       continue;
     const auto m = static_cast<size_t>(shape[1]);
     return svg::image_grid(rows, 6 * m, static_cast<size_t>(shape[2]),
-                           static_cast<size_t>(shape[3]), static_cast<size_t>(shape[4]), m,
-                           title + " — rows a, G(a), F(G(a)), b, F(b), G(F(b))");
+                           static_cast<size_t>(shape[3]), static_cast<size_t>(shape[4]), m, title);
   }
   return "";
 }
@@ -516,7 +515,7 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
        [](const CellSummary& c, const std::string& t) { return cell_surface_svg(c, t); }},
       {"samples by class", "class_grid",
        [](const CellSummary& c, const std::string& t) { return cell_class_grid_svg(c, t); }},
-      {"translations (cyclegan): x, its translation, and back", "translation",
+      {"translations (cyclegan): rows a, G(a), F(G(a)), then b, F(b), G(F(b))", "translation",
        [](const CellSummary& c, const std::string& t) { return cell_translation_svg(c, t); }},
       {"memorisation: generated images closest to a training image", "closest",
        [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }},

@@ -67,11 +67,11 @@ class CycleGan : public procedures::WithLosses<CycleGanLosses> {
     procedures::Alternation alternation;
     static void declare(Declare<Options>& d) {
       d(&Options::domain_a,
-        param::integers("domain_a", {},
+        param::integers("domain_a", {0},
                         "the data set's classes that make collection A, which the generator G "
                         "maps from (e.g. [7]: Fashion-MNIST's sneakers)")
             .at_least(0));
-      d(&Options::domain_b, param::integers("domain_b", {},
+      d(&Options::domain_b, param::integers("domain_b", {1},
                                             "the classes of collection B, which G maps to and "
                                             "the inverse F maps from (e.g. [9]: ankle boots)")
                                 .at_least(0));
@@ -85,8 +85,8 @@ class CycleGan : public procedures::WithLosses<CycleGanLosses> {
       d.nested(&Options::alternation);
       d.check([](const Options& o) -> std::string {
         if (o.domain_a.empty() || o.domain_b.empty())
-          return "cyclegan needs two collections: give domain_a and domain_b, each a list of the "
-                 "data set's classes (e.g. domain_a: [7], domain_b: [9])";
+          return "cyclegan needs two collections: domain_a and domain_b each list at least one of "
+                 "the data set's classes (e.g. domain_a: [7], domain_b: [9])";
         for (const auto* domain : {&o.domain_a, &o.domain_b})
           if (std::set<int64_t>(domain->begin(), domain->end()).size() != domain->size())
             return fmt::format("{} [{}] names a class twice",
