@@ -2,16 +2,18 @@
 # Screenshot of a report's image grids with headless Chromium (as tests/test_report.cpp renders
 # the page): the generated samples, a conditional generator's samples by class, a translating
 # cell's rows x, G(x), F(G(x)), the samples over time and the closest training images that `kant report` drew under RESULTS/NAME/report/, gathered on one page (grids.html beside them).
-# usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT]
+# usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT [KINDS]]
+# KINDS: the grids to show, comma-separated (default samples,class_grid,translation,closest,over_time)
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 RESULTS/NAME OUT.png [WIDTH HEIGHT]" >&2
+  echo "usage: $0 RESULTS/NAME OUT.png [WIDTH HEIGHT [KINDS]]" >&2
   exit 2
 fi
 report=$(cd "$1/report" && pwd)
 out=$(realpath -m "$2")
 width=${3:-1400}
 height=${4:-2000}
+kinds=${5:-samples,class_grid,translation,closest,over_time}
 page="$report/grids.html"
 {
   echo '<!doctype html><html><head><meta charset="utf-8"><style>'
@@ -19,7 +21,7 @@ page="$report/grids.html"
   echo '.row{display:flex;flex-wrap:wrap;gap:8px} .row img{width:440px}'
   echo '.wide img{width:1360px}</style></head><body>'
   echo "<h1 style=\"font-size:18px\">$(basename "$1"): image grids of kant report</h1>"
-  for kind in samples class_grid translation closest over_time; do
+  for kind in ${kinds//,/ }; do
     shopt -s nullglob
     files=("$report/${kind}"_*.svg)
     shopt -u nullglob
