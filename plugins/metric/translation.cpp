@@ -104,7 +104,7 @@ class Translation : public Metric {
         "a procedure that translates between two collections (cyclegan: networks generator "
         "and inverse)",
         [](const Params&, CellView& cell) -> std::string {
-          for (const auto& [name, net] : cell.networks())
+          for (const std::string& name : cell.network_names())
             if (name == "inverse") return "";
           return "the cell's procedure trains no inverse network";
         }};

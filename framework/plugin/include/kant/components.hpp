@@ -249,6 +249,9 @@ class CellView {
   virtual std::vector<std::pair<std::string, Network*>> networks() = 0;
   /// Whether the procedure trains a critic metrics can see (cheap: no network is built).
   virtual bool has_critic() const = 0;
+  /// Config blocks of the networks the procedure trains, the generator first (cheap: none is
+  /// built), e.g. to ask whether it trains an `inverse`.
+  virtual std::vector<std::string> network_names() const = 0;
   /// The generator's noise: "normal" or "uniform", and its dimension.
   virtual const std::string& noise_kind() const = 0;
   virtual int64_t noise_dim() const = 0;
