@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Screenshot of a report's image grids with headless Chromium (as tests/test_report.cpp renders
 # the page): the generated samples, a LAPGAN's pyramid levels, a conditional generator's
-# samples by class, a super-resolution generator's inputs, outputs and true images, the samples
-# over time and the closest training images that `kant report` drew under RESULTS/NAME/report/,
-# gathered on one page (grids.html beside them).
-# usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT]
-# KINDS="samples" keeps only those kinds (default: all six); IMAGE_WIDTH=330 sets each grid's
-# width in px (default 440), e.g. four grids a line for a table of rows × methods.
+# samples by class, a super-resolution generator's inputs, outputs and true images, a translating
+# cell's rows x, G(x), F(G(x)), the samples over time and the closest training images that
+# `kant report` drew under RESULTS/NAME/report/, gathered on one page (grids.html beside them).
+# usage: scripts/screenshot_grids.sh RESULTS/NAME OUT.png [WIDTH HEIGHT [KINDS]]
+# KINDS (the 5th argument or the environment, comma- or space-separated) keeps only those kinds
+# (default: all seven); IMAGE_WIDTH=330 sets each grid's width in px (default 440), e.g. four
+# grids a line for a table of rows × methods.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 RESULTS/NAME OUT.png [WIDTH HEIGHT]" >&2
+  echo "usage: $0 RESULTS/NAME OUT.png [WIDTH HEIGHT [KINDS]]" >&2
   exit 2
 fi
 report=$(cd "$1/report" && pwd)
 out=$(realpath -m "$2")
 width=${3:-1400}
 height=${4:-2000}
+kinds=${5:-${KINDS:-samples,pyramid,class_grid,super_resolution,translation,closest,over_time}}
 page="$report/grids.html"
 {
   echo '<!doctype html><html><head><meta charset="utf-8"><style>'
@@ -23,7 +25,7 @@ page="$report/grids.html"
   echo ".row{display:flex;flex-wrap:wrap;gap:8px} .row img{width:${IMAGE_WIDTH:-440}px}"
   echo '.wide img{width:1360px}</style></head><body>'
   echo "<h1 style=\"font-size:18px\">$(basename "$1"): image grids of kant report</h1>"
-  for kind in ${KINDS:-samples pyramid class_grid super_resolution closest over_time}; do
+  for kind in ${kinds//,/ }; do
     shopt -s nullglob
     files=("$report/${kind}"_*.svg)
     shopt -u nullglob
@@ -33,6 +35,7 @@ page="$report/grids.html"
       pyramid) echo '<h2>LAPGAN pyramid levels: one row per level, coarse to fine, the same samples in each column</h2><div class="row">' ;;
       class_grid) echo '<h2>samples by class: one row per requested label (first seed of each row)</h2><div class="row">' ;;
       super_resolution) echo '<h2>super-resolution: low-resolution input (pixels repeated), output, true image (first seed of each row)</h2><div class="row">' ;;
+      translation) echo '<h2>translations: rows a, G(a), F(G(a)), b, F(b), G(F(b)) (first seed of each row)</h2><div class="row">' ;;
       closest) echo '<h2>memorisation: generated images closest to a training image (top), that image (bottom)</h2><div class="row">' ;;
       over_time) echo '<h2>samples over time</h2><div class="wide">' ;;
     esac

@@ -384,6 +384,29 @@ std::string cell_closest_svg(const CellSummary& c, const std::string& title) {
   return "";
 }
 
+// A translating cell's images (arrays/<metric>/a_to_b and b_to_a of the translation metric, each
+// [3, m, C, H, W]): rows a, G(a), F(G(a)), then b, F(b), G(F(b)); "" without them.
+std::string cell_translation_svg(const CellSummary& c, const std::string& title) {
+  for (const auto& [name, record] : c.metrics) {
+    Shape shape, other;
+    std::vector<double> rows;
+    try {
+      rows = read_cell_dataset(c.path, "arrays/" + name + "/a_to_b", &shape);
+      const std::vector<double> back =
+          read_cell_dataset(c.path, "arrays/" + name + "/b_to_a", &other);
+      rows.insert(rows.end(), back.begin(), back.end());
+    } catch (const Error&) {
+      continue;
+    }
+    if (shape.size() != 5 || shape != other || shape[0] != 3 || (shape[2] != 1 && shape[2] != 3))
+      continue;
+    const auto m = static_cast<size_t>(shape[1]);
+    return svg::image_grid(rows, 6 * m, static_cast<size_t>(shape[2]),
+                           static_cast<size_t>(shape[3]), static_cast<size_t>(shape[4]), m, title);
+  }
+  return "";
+}
+
 // Samples along paths in the latent space, `dataset` [P, K, …] (kant latent interpolate's paths
 // between codes, kant latent search's paths of z), one row per path, or the path points over the
 // data (2-D); "" when the cell stored none.
@@ -535,6 +558,8 @@ void sample_figures(const std::vector<CellSummary>& cells, const ReportSpec& spe
        [](const CellSummary& c, const std::string& t) { return cell_class_grid_svg(c, t); }},
       {"super-resolution: input, output and true image", "super_resolution",
        [](const CellSummary& c, const std::string& t) { return cell_super_resolution_svg(c, t); }},
+      {"translations (cyclegan): rows a, G(a), F(G(a)), then b, F(b), G(F(b))", "translation",
+       [](const CellSummary& c, const std::string& t) { return cell_translation_svg(c, t); }},
       {"memorisation: generated images closest to a training image", "closest",
        [](const CellSummary& c, const std::string& t) { return cell_closest_svg(c, t); }},
       {"latent paths (kant latent interpolate)", "latent_paths",

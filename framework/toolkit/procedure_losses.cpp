@@ -24,6 +24,8 @@ Tensor mean_squared_distance(const Tensor& a, const Tensor& b) {
   return per_sample_mean(square(sub(a, b)));
 }
 
+Tensor mean_absolute_error(const Tensor& a, const Tensor& b) { return mean(abs(sub(a, b))); }
+
 Tensor veegan_discriminator_loss(const Tensor& d_generated, const Tensor& d_reconstructed) {
   return add(mean(softplus(neg(d_generated))), mean(softplus(d_reconstructed)));
 }

@@ -110,6 +110,11 @@ class CellProbe : public CellView {
     return out;
   }
   bool has_critic() const override { return c_.network("critic") != nullptr; }
+  std::vector<std::string> network_names() const override {
+    std::vector<std::string> out;
+    for (const NetworkChoice& n : c_.networks) out.push_back(n.name);
+    return out;
+  }
   const std::string& noise_kind() const override { return c_.noise; }
   int64_t noise_dim() const override { return c_.noise_dim; }
   int64_t categories() override { return cache_.procedure_categories(c_); }

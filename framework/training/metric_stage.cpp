@@ -47,6 +47,8 @@ MetricContext metric_context(Session& s) {
   for (const auto& [network, method] : s.network_lipschitz)
     for (const auto& [name, net] : s.networks)
       if (name == network) ctx.constrained.emplace_back(name, net.get());
+  for (const auto& [name, net] : s.networks) ctx.networks.emplace_back(name, net.get());
+  ctx.domains = s.procedure->domains();
   ctx.label_classes = s.sampler().label_classes();
   ctx.generate_labelled = [session](int64_t n, std::optional<int64_t> label) {
     return session->generate_labelled(session->metric_noise_rng, n, label);

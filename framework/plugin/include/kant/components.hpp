@@ -170,6 +170,14 @@ using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Params&)
 struct TrainSettings;
 struct NetworkRequest;
 
+/// The two collections a translating procedure maps between (CycleGAN): classes of the data
+/// set's labels; its generator maps images of `a` to images of `b`, its `inverse` network back.
+/// Both empty when the procedure does not translate.
+struct Domains {
+  std::vector<int64_t> a, b;
+  bool empty() const { return a.empty() && b.empty(); }
+};
+
 // ---- metric ----------------------------------------------------------------------------
 /// What a metric may look at: the data, the networks, and a way to draw generated samples.
 struct MetricContext {
@@ -195,6 +203,11 @@ struct MetricContext {
   /// with the labels they were asked for: `label` for every one, or drawn as in training.
   int64_t label_classes = 0;
   std::function<Batch(int64_t n, std::optional<int64_t> label)> generate_labelled = {};
+  /// Every network the procedure trains, by config block, the generator first (as trained: not
+  /// its weight average, which `generator` is when the cell keeps one); e.g. CycleGAN's inverse.
+  std::vector<std::pair<std::string, Network*>> networks = {};
+  /// The collections of a translating procedure (Procedure::domains), empty otherwise.
+  Domains domains = {};
 };
 
 /// The context's critic, or an Error saying that `metric` needs one (a VAE trains none).
@@ -237,6 +250,9 @@ class CellView {
   virtual std::vector<std::pair<std::string, Network*>> networks() = 0;
   /// Whether the procedure trains a critic metrics can see (cheap: no network is built).
   virtual bool has_critic() const = 0;
+  /// Config blocks of the networks the procedure trains, the generator first (cheap: none is
+  /// built), e.g. to ask whether it trains an `inverse`.
+  virtual std::vector<std::string> network_names() const = 0;
   /// The generator's noise: "normal" or "uniform", and its dimension.
   virtual const std::string& noise_kind() const = 0;
   virtual int64_t noise_dim() const = 0;
@@ -348,10 +364,13 @@ class Procedure {
   /// Shapes of its networks for data samples of `data_shape` and noise of `noise_dim`.
   virtual std::vector<NetworkRequest> networks(const Shape& data_shape,
                                                int64_t noise_dim) const = 0;
-  /// The generator's inputs for n samples: noise by default (InfoGAN adds its codes).
+  /// The generator's inputs for n samples: noise by default (InfoGAN adds its codes; CycleGAN
+  /// feeds images of its first collection).
   virtual Tensor generator_input(TrainingContext& ctx, Rng& rng, int64_t n) {
     return ctx.noise(rng, n);
   }
+  /// The two collections a translating procedure maps between; none by default.
+  virtual Domains domains() const { return {}; }
   /// Categories of a categorical latent code (InfoGAN), 0 when there is none; the generator's
   /// inputs for n samples of one category.
   virtual int64_t categories() const { return 0; }

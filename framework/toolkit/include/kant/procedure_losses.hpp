@@ -16,6 +16,11 @@ Tensor pair(const Tensor& x, const Tensor& z);
 /// ‖a_i − b_i‖² summed over a sample's dimensions, averaged over the batch.
 Tensor mean_squared_distance(const Tensor& a, const Tensor& b);
 
+/// |a − b| averaged over every element (batch and pixels): the ℓ1 loss of CycleGAN's cycle
+/// consistency and identity terms as the authors' code computes it (Zhu et al. 2017, eq. 2
+/// writes E‖F(G(a)) − a‖₁, the same up to the factor of a sample's size).
+Tensor mean_absolute_error(const Tensor& a, const Tensor& b);
+
 /// VEEGAN (Srivastava et al. 2017, eq. 8 and the authors' notebook): the discriminator D(z, x)
 /// estimates log q(z, x)/p(z, x) between generator pairs (z, G(z)) (label 1) and reconstructor
 /// pairs (F(x), x) (label 0):
