@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """kant slurm against a real one-node SLURM cluster (scripts/slurm_cluster.sh: munged,
 slurmctld, slurmd in a folder of their own): the array runs, one task is cancelled with scancel
-midway through its cell, the report job (afterany) still reports, the resubmission trains only
+midway through its cell (the grid's longest, lengthened to train for LONG_SECONDS here), the report job (afterany) still reports, the resubmission trains only
 the missing cell, its report job reports the whole grid, and every cell is bit-identical to a
 plain kant run of the same grid. The daemons are stopped at the end, whatever happened, and no
 process is left.
@@ -10,6 +10,7 @@ usage: slurm_check.py --kant BUILD/kant --work DIR
 Exit 0 passed, 1 failed, 77 skipped (not root, or SLURM/munge not installed), with the reason.
 """
 import argparse
+import math
 import os
 import pathlib
 import re
@@ -22,7 +23,32 @@ from cluster_check_support import GRID, ROOT, compare_results, skip, stray_proce
 
 CLUSTER = ROOT / "scripts" / "slurm_cluster.sh"
 CELLS = 12
-LONG_TASK = 0  # cell 1/12: train.steps=400, the longest
+LONG_TASK = 0  # cell 1/12: the longest (train.steps=400 in GRID, lengthened by long_grid)
+LONG_SECONDS = 10  # how long the cancelled cell trains here at the least: scancel must land mid-cell
+
+
+def long_grid(kant, work):
+    """GRID with its longest cell (train.steps 400) lengthened to train for about LONG_SECONDS on
+    this machine, timed by a run of that cell: on a fast host its 400 steps end in a fraction of a
+    second, before a scancel issued on its first progress line reaches the task. Returns the grid
+    file, written into `work`, and the cell's steps."""
+    listing = subprocess.run([kant, "validate", str(GRID)], capture_output=True, text=True, check=True).stdout
+    first = re.search(r"^\s*1\s+([0-9a-f]{16})\s+train\.steps=400 seed=0$", listing, re.M)
+    if not first:
+        raise RuntimeError("kant validate does not list cell 1 as train.steps=400 seed=0:\n" + listing)
+    t0 = time.monotonic()
+    subprocess.run([kant, "run", str(GRID), "--results", str(work / "probe"), "--cells", first.group(1),
+                    "--jobs", "1", "--threads", "1", "--quiet"], capture_output=True, check=True)
+    seconds = time.monotonic() - t0
+    shutil.rmtree(work / "probe")
+    steps = 400 * max(1, math.ceil(LONG_SECONDS / seconds))
+    text = GRID.read_text()
+    if "train.steps: [400, " not in text:
+        raise RuntimeError(f"{GRID} has no train.steps: [400, ...] axis to lengthen")
+    grid = work / GRID.name
+    grid.write_text(text.replace("train.steps: [400, ", f"train.steps: [{steps}, "))
+    print(f"the cancelled cell: {steps} steps (its 400 steps took {seconds:.2f} s here)")
+    return grid, steps
 
 
 class Check:
@@ -55,8 +81,8 @@ class Check:
             time.sleep(0.5)
         return False
 
-    def submit(self, kant, results):
-        p = self.run([kant, "slurm", str(GRID), "--results", str(results), "--cpus-per-task", "1", "--time", "10:00"],
+    def submit(self, kant, grid, results):
+        p = self.run([kant, "slurm", str(grid), "--results", str(results), "--cpus-per-task", "1", "--time", "10:00"],
                      show=True)
         if p.returncode != 0:
             self.fail(f"kant slurm exited {p.returncode}")
@@ -88,6 +114,7 @@ def main():
         subprocess.run(["bash", str(CLUSTER), "stop", str(work / "cluster")], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    grid, long_steps = long_grid(kant, work)
     results = work / "results"
     env = dict(os.environ)
     env["SLURM_CONF"] = str(work / "cluster" / "slurm.conf")
@@ -103,7 +130,7 @@ def main():
         c.run(["sinfo"], show=True)
 
         # 1. the whole grid as an array, one task per cell
-        array, report, sub = c.submit(kant, results)
+        array, report, sub = c.submit(kant, grid, results)
         if array is None:
             return 1
         logs = results / "cluster" / "slurm" / "logs"
@@ -112,13 +139,13 @@ def main():
         end = time.monotonic() + 120
         while time.monotonic() < end:
             text = long_log.read_text() if long_log.exists() else ""
-            if re.search(r"\] step \d+/400", text):
+            if re.search(rf"\] step \d+/{long_steps}", text):
                 break
             time.sleep(0.1)
         else:
             c.fail("the long cell's task never started training")
-        c.run(["squeue", "-j", f"{array},{report}"], show=True)
         c.run(["scancel", f"{array}_{LONG_TASK}"], show=True)
+        c.run(["squeue", "-j", f"{array},{report}"], show=True)
         if not c.wait_gone([array, report], 300):
             c.fail("the array and its report job did not end within 300 s")
         states = {}
@@ -150,7 +177,7 @@ def main():
             c.fail(f"claims or temporaries left by the cancelled task: {left}")
 
         # 3. submitted again: only the missing cell
-        array2, report2, sub2 = c.submit(kant, results)
+        array2, report2, sub2 = c.submit(kant, grid, results)
         if array2 is None:
             return 1
         if "12 cells, 11 complete, 1 to run: 1 array task of 1 cell" not in sub2.stderr:
@@ -162,7 +189,7 @@ def main():
         if c.job_state(report2) != ["COMPLETED"] or c.job_state(array2) != ["COMPLETED"]:
             c.fail("the resubmission's jobs did not complete")
         t2 = (logs / f"array-{array2}_0.out").read_text() if (logs / f"array-{array2}_0.out").exists() else ""
-        if t2.count("complete in") != 1 or "[1/12 train.steps=400 seed=0] complete in" not in t2:
+        if t2.count("complete in") != 1 or f"[1/12 train.steps={long_steps} seed=0] complete in" not in t2:
             c.fail("the resubmitted task did not train exactly the cancelled cell")
         r2 = (logs / f"report-{report2}.out").read_text() if (logs / f"report-{report2}.out").exists() else ""
         print("report job's log:\n" + "\n".join(l for l in r2.splitlines() if l.startswith("|")))
@@ -175,7 +202,7 @@ def main():
             c.fail("submissions.txt does not list both submissions")
 
         # 4. bit for bit what a plain kant run gives
-        ref = c.run([kant, "run", str(GRID), "--results", str(work / "plain"), "--jobs", "2", "--threads", "1",
+        ref = c.run([kant, "run", str(grid), "--results", str(work / "plain"), "--jobs", "2", "--threads", "1",
                      "--quiet"])
         if ref.returncode != 0:
             c.fail(f"plain kant run exited {ref.returncode}")
