@@ -111,12 +111,14 @@ struct KernelSums {
 };
 KernelSums cubic_kernel_sums(const Tensor& a, const Tensor& b) {
   NoGradGuard no_grad;
-  const int64_t m = a.size(0), d = a.size(1);
+  const int64_t m = a.size(0), n = b.size(0), d = a.size(1);
   const Tensor g = matmul(a, b, false, true);
+  const float* gram = g.data();
   KernelSums s;
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < b.size(0); ++j) {
-      const double k = std::pow(g.data()[i * b.size(0) + j] / static_cast<double>(d) + 1.0, 3);
+    for (int64_t j = 0; j < n; ++j) {
+      const double t = gram[i * n + j] / static_cast<double>(d) + 1.0;
+      const double k = t * t * t;  // not std::pow: a quarter of a 1,000-sample score's time
       s.all += k;
       if (i == j) s.diagonal += k;
     }
