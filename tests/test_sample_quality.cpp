@@ -1,14 +1,22 @@
 // The sample-quality scores (kant/sample_quality.hpp) against closed forms and cases worked by
 // hand: IS of uniform and one-hot outputs, KID of point masses and its unbiasedness, precision,
 // recall, density and coverage of identical, disjoint and hand-placed sets, class histograms,
-// the memorisation check.
+// the memorisation check; the feature network trained whatever the caller's gradient mode.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 
+#include "kant/autodiff.hpp"
+#include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/sample_quality.hpp"
+#include "support.hpp"
 
 using namespace kant;
+using kant::testing::make_dataset;
+using kant::testing::temp_dir;
+namespace fs = std::filesystem;
 
 namespace {
 Tensor column(const std::vector<float>& v) { return Tensor::from({int64_t(v.size()), 1}, v); }
@@ -154,4 +162,29 @@ TEST_CASE("nearest rows, classes covered, the class histogram's reverse KL, auth
   for (int i = 1; i <= 100; ++i) unseen.push_back(i);
   CHECK(authenticity(std::vector<double>(50, 0.0), unseen, 0.05) == 0.0);   // copies
   CHECK(authenticity(unseen, unseen, 0.05) == Approx(0.95).margin(0.011));  // unseen ones
+}
+
+TEST_CASE("a classifier first asked for under a NoGradGuard is trained and cached all the same",
+          "[sample_quality][classifier]") {
+  auto data = make_dataset("digits");
+  const std::optional<LabelledSet> set = data->labelled();
+  REQUIRE(set);
+  ConvClassifierSettings settings;
+  settings.channels = {16, 32};
+  settings.features = 32;
+  settings.epochs = 10;
+  const fs::path with = temp_dir("kant-classifier-grad"),
+                 without = temp_dir("kant-classifier-nograd");
+  const double trained = cached_conv_classifier(*set, settings, with.string())->accuracy();
+  double under_guard = 0;
+  {
+    NoGradGuard no_grad;  // as a metric scoring generated images would hold it
+    under_guard = cached_conv_classifier(*set, settings, without.string())->accuracy();
+  }
+  CHECK(trained > 0.8);  // ten digit classes: chance is 0.1
+  CHECK(under_guard == trained);
+  // and what it cached is the trained network, read back
+  CHECK(cached_conv_classifier(*set, settings, without.string())->accuracy() == trained);
+  fs::remove_all(with);
+  fs::remove_all(without);
 }

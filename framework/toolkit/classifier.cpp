@@ -64,10 +64,13 @@ Tensor batch_of(const LabelledSet& set, const std::vector<int64_t>& idx, size_t 
 }
 
 // Adam on the mean cross-entropy over shuffled batches of the training part, `epochs` times;
-// then the accuracy on the held-out part (predicted in chunks of 2,000 rows).
+// then the accuracy on the held-out part (predicted in chunks of 2,000 rows). Gradients are on
+// whatever the caller's mode: a metric scoring under a NoGradGuard would otherwise train nothing
+// and cache an untrained network.
 template <class Net>
 void train(Net& classifier, const LabelledSet& set, int64_t epochs, int64_t batch, float lr,
            Rng& rng) {
+  GradModeGuard with_gradients(true);
   const LabelledSet learn = training_part(set), test = held_out_part(set);
   std::vector<int64_t> train_rows(static_cast<size_t>(learn.data.size(0)));
   std::iota(train_rows.begin(), train_rows.end(), int64_t{0});
@@ -140,6 +143,13 @@ void load_or_train(Net& net, const fs::path& cache_file, Fit fit) {
 }
 
 }  // namespace
+
+ParamSpec cache_dir_param(const std::string& what) {
+  return param::string("cache_dir", "",
+                       fmt::format("where trained {} are kept (empty: $KANT_CACHE_DIR, else "
+                                   "$XDG_CACHE_HOME/kantorovich, else ~/.cache/kantorovich)",
+                                   what));
+}
 
 LabelledSet held_out_part(const LabelledSet& set) {
   if (set.held_out.defined())

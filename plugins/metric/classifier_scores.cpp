@@ -37,10 +37,7 @@ class ClassifierScores : public Metric {
                                             "a class is covered when at least this fraction of "
                                             "generated samples is classified as it")
                                     .range(0, 1));
-      d(&Options::cache_dir, param::string("cache_dir", "",
-                                           "where trained classifiers are kept (empty: "
-                                           "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
-                                           "else ~/.cache/kantorovich)"));
+      d(&Options::cache_dir, cache_dir_param("classifiers"));
     }
   };
   static std::vector<StoredValue> stored() {

@@ -33,9 +33,7 @@ class CodeClasses : public Metric {
             .at_least(1));
       d(&Options::epochs,
         param::integer("epochs", 30, "training epochs of the label classifier").at_least(1));
-      d(&Options::cache_dir,
-        param::string("cache_dir", "",
-                      "where trained classifiers are kept (as classifier_scores)"));
+      d(&Options::cache_dir, cache_dir_param("classifiers"));
     }
   };
   static std::vector<StoredValue> stored() {

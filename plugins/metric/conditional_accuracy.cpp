@@ -39,10 +39,7 @@ class ConditionalAccuracy : public Metric {
                               .at_least(1));
       d(&Options::epochs,
         param::integer("epochs", 30, "training epochs of the classifier").at_least(1));
-      d(&Options::cache_dir, param::string("cache_dir", "",
-                                           "where trained classifiers are kept (empty: "
-                                           "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
-                                           "else ~/.cache/kantorovich)"));
+      d(&Options::cache_dir, cache_dir_param("classifiers"));
     }
   };
   static std::vector<StoredValue> stored() {

@@ -86,10 +86,7 @@ class SampleQuality : public Metric {
             .at_least(2));
       d(&Options::epochs,
         param::integer("epochs", 5, "training epochs of the feature network").at_least(1));
-      d(&Options::cache_dir, param::string("cache_dir", "",
-                                           "where trained feature networks are kept (empty: "
-                                           "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
-                                           "else ~/.cache/kantorovich)"));
+      d(&Options::cache_dir, cache_dir_param("feature networks"));
       d.check([](const Options& o) {
         if (o.k_precision >= o.samples || o.k_density >= o.samples)
           return std::string(

@@ -65,10 +65,7 @@ class SuperResolutionScores : public Metric {
             .at_least(1));
       d(&Options::columns,
         param::integer("columns", 10, "images in the final comparison grid (0: none)").at_least(0));
-      d(&Options::cache_dir, param::string("cache_dir", "",
-                                           "where trained feature networks are kept (empty: "
-                                           "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
-                                           "else ~/.cache/kantorovich)"));
+      d(&Options::cache_dir, cache_dir_param("feature networks"));
     }
   };
   static std::vector<StoredValue> stored() {

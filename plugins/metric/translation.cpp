@@ -72,10 +72,7 @@ class Translation : public Metric {
       d(&Options::columns,
         param::integer("columns", 8, "images per row of the final grids a_to_b, b_to_a (0: none)")
             .at_least(0));
-      d(&Options::cache_dir, param::string("cache_dir", "",
-                                           "where trained feature networks are kept (empty: "
-                                           "$KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, "
-                                           "else ~/.cache/kantorovich)"));
+      d(&Options::cache_dir, cache_dir_param("feature networks"));
     }
   };
   static std::vector<StoredValue> stored() {

@@ -30,6 +30,10 @@ class LabelClassifier : public fit::Mlp {
   int64_t classes_;
 };
 
+/// The `cache_dir` option of every metric that scores with a cached network (`what`: "feature
+/// networks" or "classifiers"), with the default order of cache_dir below.
+ParamSpec cache_dir_param(const std::string& what);
+
 /// The classifier for `set` with these settings: from the cache in `cache_dir` (empty:
 /// $KANT_CACHE_DIR, else $XDG_CACHE_HOME/kantorovich, else ~/.cache/kantorovich) when it holds
 /// one, else trained (hidden widths, epochs) and cached.
