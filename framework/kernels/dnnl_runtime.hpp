@@ -1,6 +1,8 @@
 // Internal: the process's oneDNN engine and stream, the primitive cache, and helpers that wrap
 // raw fp32 buffers as oneDNN memory. Shared by the kernel files; nothing outside kernels uses it.
 #pragma once
+#include <omp.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -54,8 +56,32 @@ struct KeyHash {
   }
 };
 
+/// Work below which a kernel runs on the calling thread alone, whatever set_threads said: at the
+/// toy networks' sizes (a_tiny: width 16, batch 16) opening an OpenMP region costs more than the
+/// kernel. Measured with kant_bench a_tiny and the larger workloads (docs/performance.md).
+inline constexpr int64_t kSerialMatmulFlops = 1 << 17;  ///< 2·m·k·n: 64 × 32 × 32 and below
+inline constexpr int64_t kSerialElements = 1 << 14;     ///< element-wise kernels
+
+/// While it lives and `serial` holds, OpenMP on this thread is limited to one thread; oneDNN
+/// reads that limit when it creates a primitive (its thread partition) and when it runs one.
+class SerialScope {
+ public:
+  explicit SerialScope(bool serial) : before_(serial ? omp_get_max_threads() : 1) {
+    if (before_ > 1) omp_set_num_threads(1);
+  }
+  ~SerialScope() {
+    if (before_ > 1) omp_set_num_threads(before_);
+  }
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  int before_;
+};
+
 /// A primitive with its arguments bound once to memory objects (plain descriptors, no data);
-/// each call only points them at its buffers, so executing allocates nothing.
+/// each call only points them at its buffers, so executing allocates nothing. A serial one was
+/// created, and always runs, on one thread (SerialScope).
 class Bound {
  public:
   Bound(dnnl::primitive prim, const std::vector<std::pair<int, memory::desc>>& args,
@@ -70,14 +96,18 @@ class Bound {
   void operator()(dnnl::stream& stream, std::initializer_list<const float*> data) {
     size_t i = 0;
     for (const float* p : data) memories_[i++].set_data_handle(const_cast<float*>(p));
+    SerialScope scope(serial_);
     prim_.execute(stream, args_);
     stream.wait();
   }
 
  private:
+  template <typename Make>
+  friend Bound& bound(const Key& key, bool serial, Make&& make);
   dnnl::primitive prim_;
   std::vector<memory> memories_;
   std::unordered_map<int, memory> args_;
+  bool serial_ = false;
 };
 
 struct Runtime {
@@ -122,13 +152,18 @@ dnnl::primitive& cached(const std::string& key, Make&& make) {
   return it->second;
 }
 
-/// The bound primitive for `key`, built with `make` (returning a Bound) on first use; call it
-/// with the stream and the buffers.
+/// The bound primitive for `key`, built with `make` (returning a Bound) on first use, on one
+/// thread when `serial` (the kernel's work is below kSerial…); call it with the stream and the
+/// buffers.
 template <typename Make>
-Bound& bound(const Key& key, Make&& make) {
+Bound& bound(const Key& key, bool serial, Make&& make) {
   auto& cache = rt().bound;
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, make()).first;
+  if (it == cache.end()) {
+    SerialScope scope(serial);
+    it = cache.emplace(key, make()).first;
+    it->second.serial_ = serial;
+  }
   return it->second;
 }
 

@@ -95,7 +95,7 @@ void matmul(const float* a, const float* b, const float* bias, float* c, int64_t
   Key key;
   key << kMatmul << m << k << n << int64_t{transpose_a} << int64_t{transpose_b}
       << int64_t{bias != nullptr};
-  Bound& prim = bound(key, [&] {
+  Bound& prim = bound(key, 2 * m * k * n < kSerialMatmulFlops, [&] {
     memory::desc a_md({m, k}, dt::f32, transpose_a ? memory::dims{1, m} : memory::dims{k, 1});
     memory::desc b_md({k, n}, dt::f32, transpose_b ? memory::dims{1, k} : memory::dims{n, 1});
     memory::desc c_md({m, n}, dt::f32, tag::ab);
@@ -117,7 +117,7 @@ void eltwise(Eltwise f, float alpha, float beta, const float* x, float* y, int64
   if (n == 0) return;
   Key key;
   key << kEltwise << static_cast<int64_t>(f) << alpha << beta << n;
-  Bound& prim = bound(key, [&] {
+  Bound& prim = bound(key, n < kSerialElements, [&] {
     memory::desc md({n}, dt::f32, tag::a);
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, eltwise_alg(f), md, alpha,
                                   beta);
@@ -132,7 +132,7 @@ void eltwise_backward(EltwiseBackward f, float alpha, const float* diff_dst, con
   if (n == 0) return;
   Key key;
   key << kEltwiseBackward << static_cast<int64_t>(f) << alpha << n;
-  Bound& prim = bound(key, [&] {
+  Bound& prim = bound(key, n < kSerialElements, [&] {
     memory::desc md({n}, dt::f32, tag::a);
     dnnl::algorithm alg = eltwise_bwd_alg(f);
     dnnl::eltwise_forward::desc fd(dnnl::prop_kind::forward_training, alg, md, alpha, 0.0f);
@@ -151,7 +151,7 @@ void binary(Binary f, const float* a, const float* b, float* c, const Shape& sha
   if (shape_numel(shape_c) == 0) return;
   Key key;
   key << kBinary << static_cast<int64_t>(f) << shape_c << shape_b;
-  Bound& prim = bound(key, [&] {
+  Bound& prim = bound(key, shape_numel(shape_c) < kSerialElements, [&] {
     memory::desc c_md = plain_md(shape_c);
     memory::desc b_md = plain_md(shape_b);
     dnnl::binary::desc d(binary_alg(f), c_md, b_md, c_md);
