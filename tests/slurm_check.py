@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """kant slurm against a real one-node SLURM cluster (scripts/slurm_cluster.sh: munged,
 slurmctld, slurmd in a folder of their own): the array runs, one task is cancelled with scancel
-midway through its cell (the grid's longest, lengthened to train for LONG_SECONDS here), the report job (afterany) still reports, the resubmission trains only
-the missing cell, its report job reports the whole grid, and every cell is bit-identical to a
-plain kant run of the same grid. The daemons are stopped at the end, whatever happened, and no
+midway through its cell (the grid's longest, lengthened to train for LONG_SECONDS here), the
+report job (afterany) still reports, the resubmission trains only the missing cell, its report
+job reports the whole grid, and every cell is bit-identical to a plain kant run of the same grid. The daemons are stopped at the end, whatever happened, and no
 process is left.
 
 usage: slurm_check.py --kant BUILD/kant --work DIR
@@ -24,7 +24,7 @@ from cluster_check_support import GRID, ROOT, compare_results, skip, stray_proce
 CLUSTER = ROOT / "scripts" / "slurm_cluster.sh"
 CELLS = 12
 LONG_TASK = 0  # cell 1/12: the longest (train.steps=400 in GRID, lengthened by long_grid)
-LONG_SECONDS = 10  # how long the cancelled cell trains here at the least: scancel must land mid-cell
+LONG_SECONDS = 10  # the cancelled cell trains about this long here: scancel must land mid-cell
 
 
 def long_grid(kant, work):
