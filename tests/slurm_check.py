@@ -3,8 +3,8 @@
 slurmctld, slurmd in a folder of their own): the array runs, one task is cancelled with scancel
 midway through its cell (the grid's longest, lengthened to train for LONG_SECONDS here), the
 report job (afterany) still reports, the resubmission trains only the missing cell, its report
-job reports the whole grid, and every cell is bit-identical to a plain kant run of the same grid. The daemons are stopped at the end, whatever happened, and no
-process is left.
+job reports the whole grid, and every cell is bit-identical to a plain kant run of the same grid.
+The daemons are stopped at the end, whatever happened, and no process is left.
 
 usage: slurm_check.py --kant BUILD/kant --work DIR
 Exit 0 passed, 1 failed, 77 skipped (not root, or SLURM/munge not installed), with the reason.
