@@ -252,9 +252,16 @@ TEST_CASE(
       {"{plugin: digits}", "{plugin: digits, size: 32}", "whose S is the last of `sizes`"},
       {"sizes: [4, 8]", "sizes: [3, 8]", "each dividing the next: 3 then 8"},
       {"samples: 32", "samples: 32, ema: 0.99", "no weight average of the generator"},
+      // metrics that read the critic: the finer critics judge [h, l], not a sample
       {"[{plugin: conditional_accuracy, samples: 200}]",
        "[{plugin: conditional_accuracy, samples: 200}, {plugin: generator_gradient}]",
-       "it needs a generator that maps a noise vector to a data sample by itself"},
+       "the cell's procedure trains no critic that scores samples"},
+      {"[{plugin: conditional_accuracy, samples: 200}]",
+       "[{plugin: conditional_accuracy, samples: 200}, {plugin: gradient_norms}]",
+       "the cell's procedure trains no critic that scores samples"},
+      {"[{plugin: conditional_accuracy, samples: 200}]",
+       "[{plugin: conditional_accuracy, samples: 200}, {plugin: lipschitz_bounds}]",
+       "the cell's procedure trains no critic that scores samples"},
       {"  critic_8:", "  critic_16:", "unknown config key 'critic_16'"},
   };
   for (const Bad& b : bad) {

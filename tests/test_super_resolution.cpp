@@ -165,6 +165,10 @@ TEST_CASE("kant validate refuses super-resolution settings that cannot apply",
       {"  dataset: ring\n  procedure: super_resolution\n" + generator + critic +
            "  metrics: [super_resolution]\n",
        "metric 'super_resolution' does not apply"},
+      // a metric that feeds the generator noise itself: this one takes an image
+      {"  dataset: digits\n  procedure: super_resolution\n" + generator + critic +
+           "  metrics: [generator_gradient]\n",
+       "it needs a generator that maps a noise vector to a data sample by itself"},
   };
   for (const Bad& b : bad) {
     const CommandResult r = validate(b.body);

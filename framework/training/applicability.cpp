@@ -47,7 +47,11 @@ struct ApplicabilityCache::Impl {
   };
   std::map<std::string, std::shared_ptr<Dataset>> datasets;  // by dataset block; null: failed
   std::map<std::string, Built> sessions;                     // by structure_key
-  std::map<std::string, int64_t> categories;                 // by procedure block
+  struct ProcedureFacts {
+    int64_t categories = 0;
+    bool shows_critic = true;
+  };
+  std::map<std::string, ProcedureFacts> procedures;  // by procedure block
 
   Dataset& dataset(const CellConfig& c) {
     const std::string key = dataset_key(c);
@@ -82,14 +86,17 @@ struct ApplicabilityCache::Impl {
     return *it->second.session;
   }
 
-  int64_t procedure_categories(const CellConfig& c) {
+  // What validation asks of the cell's procedure, from one instance per procedure block.
+  const ProcedureFacts& procedure_facts(const CellConfig& c) {
     const ConfigNode* p = c.canonical.find("procedure");
     const std::string key = p ? emit_yaml(*p, true) : "";
-    auto it = categories.find(key);
-    if (it == categories.end()) {
+    auto it = procedures.find(key);
+    if (it == procedures.end()) {
       auto procedure =
           registry.create<Procedure, ProcedureFactory>(*c.procedure.component, c.procedure.params);
-      it = categories.emplace(key, procedure->categories()).first;
+      it = procedures
+               .emplace(key, ProcedureFacts{procedure->categories(), procedure->shows_critic()})
+               .first;
     }
     return it->second;
   }
@@ -109,7 +116,9 @@ class CellProbe : public CellView {
     for (const auto& [name, net] : session().networks) out.emplace_back(name, net.get());
     return out;
   }
-  bool has_critic() const override { return c_.network("critic") != nullptr; }
+  bool has_critic() const override {
+    return c_.network("critic") != nullptr && cache_.procedure_facts(c_).shows_critic;
+  }
   std::vector<std::string> network_names() const override {
     std::vector<std::string> out;
     for (const NetworkChoice& n : c_.networks) out.push_back(n.name);
@@ -117,7 +126,7 @@ class CellProbe : public CellView {
   }
   const std::string& noise_kind() const override { return c_.noise; }
   int64_t noise_dim() const override { return c_.noise_dim; }
-  int64_t categories() override { return cache_.procedure_categories(c_); }
+  int64_t categories() override { return cache_.procedure_facts(c_).categories; }
   const TrainSettings& train() const override { return c_.train; }
   NetworkRequest generator_request() override {
     auto procedure = cache_.registry.create<Procedure, ProcedureFactory>(*c_.procedure.component,

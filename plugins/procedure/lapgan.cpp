@@ -129,8 +129,8 @@ class Lapgan : public Procedure {
     return out;
   }
 
-  // the finest critic judges [h, l], not a sample: metrics see none
-  Network* scoring_critic(TrainingContext&) override { return nullptr; }
+  // the finer critics judge [h, l], not a sample: metrics see none
+  bool shows_critic() const override { return false; }
 
   void set_up(TrainingContext& ctx) override {
     levels_.clear();

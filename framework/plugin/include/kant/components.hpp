@@ -400,9 +400,14 @@ class Procedure {
   virtual std::map<std::string, Tensor> final_arrays(TrainingContext& /*ctx*/, Rng& /*rng*/) {
     return {};
   }
+  /// Whether metrics see the cell's `critic`, when it trains one: false when the procedure's
+  /// critics judge something other than a sample (a LAPGAN's judge [band, low-pass]), so that a
+  /// metric that reads a critic is refused at validate time (cheap: no network is built).
+  virtual bool shows_critic() const { return true; }
   /// The critic metrics see, one score per sample (InfoGAN: its D head without Q); null when
-  /// the procedure trains none.
+  /// the procedure trains none or shows none.
   virtual Network* scoring_critic(TrainingContext& ctx) {
+    if (!shows_critic()) return nullptr;
     auto it = ctx.networks.find("critic");
     return it == ctx.networks.end() ? nullptr : it->second;
   }

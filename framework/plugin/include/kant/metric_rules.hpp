@@ -21,11 +21,13 @@ inline std::string thousands(int64_t n) {
   return out;
 }
 
-/// The procedure trains a critic the metric can read (a VAE trains none).
+/// The procedure trains a critic the metric can read (a VAE trains none; a LAPGAN's critics
+/// judge bands, not samples).
 inline MetricRule needs_critic() {
-  return {"a critic (the cell's procedure trains one; vae does not)",
+  return {"a critic (the cell's procedure trains one and shows it; vae and lapgan do not)",
           [](const Params&, CellView& cell) -> std::string {
-            return cell.has_critic() ? "" : "the cell's procedure trains no critic";
+            return cell.has_critic() ? ""
+                                     : "the cell's procedure trains no critic that scores samples";
           }};
 }
 
