@@ -158,11 +158,7 @@ class SuperResolutionScores : public Metric {
  private:
   // G(x_lr) in chunks
   Tensor generated(MetricContext& ctx, const Tensor& low) const {
-    std::vector<Tensor> parts;
-    for (int64_t done = 0; done < low.size(0); done += kChunk)
-      parts.push_back(
-          ctx.generator.forward(slice(low, 0, done, std::min(low.size(0), done + kChunk))));
-    return parts.size() == 1 ? parts.front() : concat(parts, 0);
+    return in_row_chunks(low, kChunk, [&](const Tensor& x) { return ctx.generator.forward(x); });
   }
 
   // the held-out images, their pooled copies, labels and the feature network, once
@@ -178,7 +174,6 @@ class SuperResolutionScores : public Metric {
           fmt::format("super_resolution: the generator's inputs have shape {}, not the "
                       "data's {} images pooled (procedure super_resolution)",
                       shape_str(input), shape_str(data)));
-    // trained with gradients (when it is not cached): before any NoGradGuard
     net_ = cached_conv_classifier(*set, ConvClassifierSettings{}, o_.cache_dir);
     const LabelledSet held_out = held_out_part(*set);
     const int64_t n = std::min(o_.samples, held_out.data.size(0));

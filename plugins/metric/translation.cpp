@@ -21,6 +21,7 @@
 #include "kant/classifier.hpp"
 #include "kant/distances.hpp"
 #include "kant/error.hpp"
+#include "kant/image_statistics.hpp"
 #include "kant/metric_rules.hpp"
 #include "kant/ops.hpp"
 #include "kant/plugin.hpp"
@@ -29,15 +30,6 @@ namespace {
 using namespace kant;
 
 constexpr int64_t kChunk = 500;  // images per forward pass (bounds memory, not results)
-
-// net(x) in chunks of rows, without a graph
-template <typename F>
-Tensor chunked(const Tensor& x, F&& net) {
-  std::vector<Tensor> parts;
-  for (int64_t i = 0; i < x.size(0); i += kChunk)
-    parts.push_back(net(slice(x, 0, i, std::min(x.size(0), i + kChunk))).detach());
-  return concat(parts, 0);
-}
 
 // Share of rows whose predicted class is one of `classes`.
 double share_in(const std::vector<int64_t>& predicted, const std::vector<int64_t>& classes) {
@@ -121,19 +113,22 @@ class Translation : public Metric {
     Network &g = ctx.generator, &f = *inverse_;
     auto run = [](Network& net) { return [&net](const Tensor& x) { return net.forward(x); }; };
     auto features = [this](const Tensor& x) { return net_->features(x); };
-    const Tensor fake_b = chunked(a_, run(g)), fake_a = chunked(b_, run(f));
-    const Tensor back_a = chunked(fake_b, run(f)), back_b = chunked(fake_a, run(g));
-    const Gaussian real_a = fit_gaussian(chunked(a_, features)),
-                   real_b = fit_gaussian(chunked(b_, features));
-    return {{"accuracy_ab", share_in(net_->predict(fake_b), ctx.domains.b)},
-            {"accuracy_ba", share_in(net_->predict(fake_a), ctx.domains.a)},
-            {"real_a", share_in(net_->predict(a_), ctx.domains.a)},
-            {"real_b", share_in(net_->predict(b_), ctx.domains.b)},
-            {"cycle_a", mean_abs(back_a, a_)},
-            {"cycle_b", mean_abs(back_b, b_)},
-            {"fd_ab", frechet_distance(fit_gaussian(chunked(fake_b, features)), real_b)},
-            {"fd_ba", frechet_distance(fit_gaussian(chunked(fake_a, features)), real_a)},
-            {"fd_real", frechet_distance(real_a, real_b)}};
+    const Tensor fake_b = in_row_chunks(a_, kChunk, run(g)),
+                 fake_a = in_row_chunks(b_, kChunk, run(f));
+    const Tensor back_a = in_row_chunks(fake_b, kChunk, run(f)),
+                 back_b = in_row_chunks(fake_a, kChunk, run(g));
+    const Gaussian real_a = fit_gaussian(in_row_chunks(a_, kChunk, features)),
+                   real_b = fit_gaussian(in_row_chunks(b_, kChunk, features));
+    return {
+        {"accuracy_ab", share_in(net_->predict(fake_b), ctx.domains.b)},
+        {"accuracy_ba", share_in(net_->predict(fake_a), ctx.domains.a)},
+        {"real_a", share_in(net_->predict(a_), ctx.domains.a)},
+        {"real_b", share_in(net_->predict(b_), ctx.domains.b)},
+        {"cycle_a", mean_abs(back_a, a_)},
+        {"cycle_b", mean_abs(back_b, b_)},
+        {"fd_ab", frechet_distance(fit_gaussian(in_row_chunks(fake_b, kChunk, features)), real_b)},
+        {"fd_ba", frechet_distance(fit_gaussian(in_row_chunks(fake_a, kChunk, features)), real_a)},
+        {"fd_real", frechet_distance(real_a, real_b)}};
   }
 
   std::map<std::string, Tensor> final_arrays(MetricContext& ctx) override {

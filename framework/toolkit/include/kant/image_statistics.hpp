@@ -1,10 +1,24 @@
 // Statistics of image batches [N, C, H, W] that metrics share: the mean squared Laplacian
-// (sharpness), the share of spectral energy at high frequencies, and PSNR. Images are in
-// [−1, 1] as the image data sets deliver them.
+// (sharpness), the share of spectral energy at high frequencies, and PSNR; and a network's pass
+// over a large batch in chunks. Images are in [−1, 1] as the image data sets deliver them.
 #pragma once
+#include <algorithm>
+#include <vector>
+
+#include "kant/ops.hpp"
 #include "kant/tensor.hpp"
 
 namespace kant {
+
+/// f(x) computed on chunks of at most `chunk` rows and concatenated: the same rows in bounded
+/// memory, when f treats rows independently (a network's forward pass, a feature map).
+template <typename F>
+Tensor in_row_chunks(const Tensor& x, int64_t chunk, F&& f) {
+  std::vector<Tensor> parts;
+  for (int64_t from = 0; from < x.size(0); from += chunk)
+    parts.push_back(f(slice(x, 0, from, std::min(x.size(0), from + chunk))));
+  return parts.size() == 1 ? parts.front() : concat(parts, 0);
+}
 
 /// Mean squared response of the discrete Laplacian (the 5-point stencil, interior pixels, every
 /// channel):
