@@ -4,6 +4,8 @@
 // of the sgemm peak measured here (oneDNN matmul 2048³).
 //
 //   kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp,a_tiny,pacgan] [--warmup 5] [--iters 30]
+//              [--precision fp32,bf16]   (train.precision of every workload; bf16 needs native
+//              bf16)
 //   kant_bench --workloads conv   (conv2d forward/backward timings on workload d's layers)
 //   kant_bench --workloads gemm   (the MLP workloads' GEMMs per mode; bench/gemm_openblas.py
 //                                  times the same through OpenBLAS)
@@ -100,7 +102,14 @@ double analytic_gflop(const std::string& name) {
   return 2 * (b * (n * critic + gen) + extra) / 1e9;
 }
 
-std::string workload_yaml(const std::string& name, int64_t steps) {
+// The timed loop's settings: `steps` generator iterations at `precision`, nothing stored.
+std::string train_line(int64_t steps, int64_t batch, const std::string& precision) {
+  return fmt::format(
+      "train: {{steps: {}, batch_size: {}, samples: 0, log_every: 1, precision: {}}}\n", steps,
+      batch, precision);
+}
+
+std::string workload_yaml(const std::string& name, int64_t steps, const std::string& precision) {
   if (name == "d")  // the peer's DCGAN: 256-128-64 generator with batch norm, 64-128-256 critic
     return "dataset: {plugin: digits, size: 32}\n"
            "generator: {plugin: dcgan, width: 64, noise_dim: 128}\n"
@@ -108,7 +117,7 @@ std::string workload_yaml(const std::string& name, int64_t steps) {
            "objective: wasserstein\nlipschitz: {plugin: gradient_penalty, lambda: 10}\n"
            "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n"
            "seed: 0\n" +
-           fmt::format("train: {{steps: {}, batch_size: 64, samples: 0, log_every: 1}}\n", steps);
+           train_line(steps, 64, precision);
   if (name == "pacgan")  // PacGAN's networks and optimizer (pacgan_modes.yaml), no packing
     return "dataset: {plugin: ring, modes: 8, radius: 1, std: 0.01}\n"
            "generator: {plugin: mlp, hidden: [400, 400, 400, 400], normalization: batch, "
@@ -118,7 +127,7 @@ std::string workload_yaml(const std::string& name, int64_t steps) {
            "objective: nonsaturating\n"
            "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.8, beta2: 0.999}\ntrain: {n_critic: 1}\n"
            "seed: 0\n" +
-           fmt::format("train: {{steps: {}, batch_size: 100, samples: 0, log_every: 1}}\n", steps);
+           train_line(steps, 100, precision);
   const bool tiny = name == "a_tiny";
   const std::string nets = fmt::format(R"(
 dataset: {{plugin: eight_gaussians, radius: 2.0, std: 0.02, normalize: 1.0}}
@@ -151,9 +160,7 @@ critic: {{plugin: mlp, hidden: [{0}, {0}, {0}]}}
         "objective: wasserstein\nlipschitz: [{plugin: spectral_norm}, {plugin: gradient_penalty, "
         "lambda: 10}]\n"
         "optimizer: {plugin: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.9}\ntrain: {n_critic: 5}\n";
-  return nets + method + fmt::format("seed: 0\n") +
-         fmt::format("train: {{steps: {}, batch_size: {}, samples: 0, log_every: 1}}\n", steps,
-                     tiny ? 16 : 256);
+  return nets + method + "seed: 0\n" + train_line(steps, tiny ? 16 : 256, precision);
 }
 
 ConfigNode merged(const std::string& yaml) {
@@ -169,8 +176,9 @@ struct Timing {
   double foreign = 0;
 };
 
-Timing time_workload(const std::string& name, const Registry& registry, int warmup, int iters) {
-  CellConfig cfg = resolve_cell(merged(workload_yaml(name, warmup + iters)), registry);
+Timing time_workload(const std::string& name, const std::string& precision,
+                     const Registry& registry, int warmup, int iters) {
+  CellConfig cfg = resolve_cell(merged(workload_yaml(name, warmup + iters, precision)), registry);
   std::vector<double> stamps;
   std::unique_ptr<LoadMeter> meter;
   auto t0 = clock_type::now();
@@ -195,12 +203,14 @@ double median(std::vector<double> v) {
                         : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// sgemm 2048³ through oneDNN (our matmul op), the "% of peak" reference.
-double sgemm_gflops() {
+// A 2048³ product through oneDNN (our matmul op): sgemm, the "% of peak" reference, or with
+// bf16 operands (their rounding included).
+double gemm_gflops(bool bf16 = false) {
   const int64_t n = 2048;
   Rng rng(1);
   Tensor a = rng.uniform_tensor({n, n}), b = rng.uniform_tensor({n, n});
   NoGradGuard no_grad;
+  backend::Bf16Products products(bf16);
   for (int i = 0; i < 2; ++i) matmul(a, b);
   std::vector<double> ts;
   for (int i = 0; i < 5; ++i) {
@@ -214,7 +224,7 @@ double sgemm_gflops() {
 // Our conv2d op and its two adjoints (layouts chosen by oneDNN, reorders included) on the
 // critic layers of workload d, batch 64: one JSON line per layer and direction. Running with
 // ONEDNN_VERBOSE=1 shows the primitives' own times (without our reorders) for comparison.
-void time_convs(std::vector<std::string>& out) {
+void time_convs(std::vector<std::string>& out, const std::string& precision) {
   struct Layer {
     Shape x, w;
   };
@@ -223,6 +233,7 @@ void time_convs(std::vector<std::string>& out) {
                                   {{64, 128, 8, 8}, {256, 128, 4, 4}}};
   const Conv2dOptions o = Conv2dOptions::square(2, 1);
   NoGradGuard no_grad;
+  backend::Bf16Products products(precision == "bf16");
   Rng rng(2);
   for (const Layer& l : layers) {
     Tensor x = rng.uniform_tensor(l.x), w = rng.uniform_tensor(l.w);
@@ -242,8 +253,8 @@ void time_convs(std::vector<std::string>& out) {
         ts.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
       }
       out.push_back(fmt::format(
-          R"({{"conv": "{}x{}", "direction": "{}", "median_ms": {:.3f}, "gflops": {:.1f}}})",
-          shape_str(l.x), shape_str(l.w), dir, 1e3 * median(ts), gflop / median(ts)));
+          R"({{"conv": "{}x{}", "direction": "{}", "precision": "{}", "median_ms": {:.3f}, "gflops": {:.1f}}})",
+          shape_str(l.x), shape_str(l.w), dir, precision, 1e3 * median(ts), gflop / median(ts)));
     }
   }
 }
@@ -251,7 +262,7 @@ void time_convs(std::vector<std::string>& out) {
 // The GEMMs of the MLP workloads (batch 256, width 512) in the three modes a linear layer runs:
 // forward X·Wᵀ (NT), backward-data G·W (NN), backward-weights Gᵀ·X (TN); the same list as
 // bench/gemm_openblas.py, one JSON line per shape and mode.
-void time_gemms(std::vector<std::string>& out) {
+void time_gemms(std::vector<std::string>& out, const std::string& precision) {
   struct Gemm {
     const char* mode;
     int64_t m, k, n;
@@ -260,6 +271,7 @@ void time_gemms(std::vector<std::string>& out) {
                                 {"TN", 512, 256, 512}, {"NT", 100, 400, 400},
                                 {"NN", 100, 400, 400}, {"TN", 400, 100, 400}};
   NoGradGuard no_grad;
+  backend::Bf16Products products(precision == "bf16");
   Rng rng(3);
   for (const Gemm& g : gemms) {
     const bool ta = g.mode[0] == 'T', tb = g.mode[1] == 'T';
@@ -274,8 +286,8 @@ void time_gemms(std::vector<std::string>& out) {
     }
     const double gflop = 2.0 * double(g.m) * double(g.k) * double(g.n) / 1e9;
     out.push_back(fmt::format(
-        R"({{"gemm": "{}", "m": {}, "k": {}, "n": {}, "median_ms": {:.4f}, "gflops": {:.1f}}})",
-        g.mode, g.m, g.k, g.n, 1e3 * median(ts), gflop / median(ts)));
+        R"({{"gemm": "{}", "precision": "{}", "m": {}, "k": {}, "n": {}, "median_ms": {:.4f}, "gflops": {:.1f}}})",
+        g.mode, precision, g.m, g.k, g.n, 1e3 * median(ts), gflop / median(ts)));
   }
 }
 
@@ -284,7 +296,7 @@ void time_gemms(std::vector<std::string>& out) {
 int main(int argc, char** argv) {
   int threads = 1, warmup = 5, iters = 30;
   bool iters_given = false;
-  std::string workloads = "a,b,c,d,e,e_gp";
+  std::string workloads = "a,b,c,d,e,e_gp", precisions = "fp32";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--threads")
@@ -295,32 +307,53 @@ int main(int argc, char** argv) {
       warmup = std::stoi(v);
     else if (k == "--iters")
       iters = std::stoi(v), iters_given = true;
+    else if (k == "--precision")
+      precisions = v;
     else {
       std::cerr << "usage: kant_bench [--threads N] [--workloads a,b,c,d,e,e_gp,a_tiny,pacgan] "
-                   "[--warmup W] "
-                   "[--iters I]\n";
+                   "[--warmup W] [--iters I] [--precision fp32,bf16]\n";
       return 2;
     }
   }
+  std::vector<std::string> precision_list;
+  std::stringstream plist(precisions);
+  for (std::string p; std::getline(plist, p, ',');) {
+    if (p != "fp32" && p != "bf16") {
+      std::cerr << "kant_bench: --precision takes fp32 and bf16, not '" << p << "'\n";
+      return 2;
+    }
+    if (p == "bf16" && !backend::native_bf16()) {
+      std::cerr << "kant_bench: bf16 needs a CPU with avx512_bf16 or amx_bf16; oneDNN dispatches "
+                << backend::isa() << " here\n";
+      return 2;
+    }
+    precision_list.push_back(p);
+  }
   omp_set_num_threads(threads);
   Registry registry = Registry::load_default();
-  const double peak = sgemm_gflops();
+  const double peak = gemm_gflops();
+  const bool any_bf16 =
+      std::find(precision_list.begin(), precision_list.end(), "bf16") != precision_list.end();
+  const double bf16_peak = any_bf16 ? gemm_gflops(true) : 0;
   std::vector<std::string> out;
+  std::vector<std::pair<std::string, std::string>> runs;  // (workload, precision)
   std::stringstream list(workloads);
-  for (std::string w; std::getline(list, w, ',');) {
+  for (std::string w; std::getline(list, w, ',');)
+    for (const std::string& p : precision_list) runs.emplace_back(w, p);
+  for (const auto& [w, precision] : runs) {
     if (w == "conv") {
-      time_convs(out);
+      time_convs(out, precision);
       continue;
     }
     if (w == "gemm") {
-      time_gemms(out);
+      time_gemms(out, precision);
       continue;
     }
-    std::cerr << fmt::format("[threads={}] {} ...\n", threads, w);
+    std::cerr << fmt::format("[threads={}] {} {} ...\n", threads, w, precision);
     // the DCGAN workload runs fewer iterations, as the peer does (2 warm-up, 8 timed), the
     // overhead floors more (200 timed, unless --iters says otherwise)
     const bool conv = w == "d", floor = w == "a_tiny" || w == "pacgan";
-    Timing t = time_workload(w, registry, conv ? std::min(warmup, 2) : warmup,
+    Timing t = time_workload(w, precision, registry, conv ? std::min(warmup, 2) : warmup,
                              conv                    ? std::min(iters, 8)
                              : floor && !iters_given ? 200
                                                      : iters);
@@ -328,8 +361,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> samples;
     for (double x : t.ms) samples.push_back(fmt::format("{:.3f}", x));
     out.push_back(fmt::format(
-        R"({{"workload": "{}", "available": true, "iters": {}, "median_ms": {:.3f}, "min_ms": {:.3f}, "gflop_per_iter": {:.4f}, "gflops_at_median": {:.2f}, "pct_sgemm_peak": {:.1f}, "foreign_cores": {:.3f}, "samples_ms": [{}]}})",
-        w, t.ms.size(), med, *std::min_element(t.ms.begin(), t.ms.end()), gflop,
+        R"({{"workload": "{}", "precision": "{}", "available": true, "iters": {}, "median_ms": {:.3f}, "min_ms": {:.3f}, "gflop_per_iter": {:.4f}, "gflops_at_median": {:.2f}, "pct_sgemm_peak": {:.1f}, "foreign_cores": {:.3f}, "samples_ms": [{}]}})",
+        w, precision, t.ms.size(), med, *std::min_element(t.ms.begin(), t.ms.end()), gflop,
         gflop / (med / 1e3), 100 * gflop / (med / 1e3) / peak, t.foreign,
         fmt::join(samples, ", ")));
     std::cerr << fmt::format("   median {:.2f} ms, {:.1f} GFLOP/s, foreign load {:.2f}\n", med,
@@ -337,7 +370,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(
       "{{\"threads\": {}, \"isa\": \"{}\", \"onednn\": \"{}\", \"sgemm_gflops\": {:.1f}, "
-      "\"results\": [\n  {}\n]}}\n",
-      threads, backend::isa(), backend::version(), peak, fmt::join(out, ",\n  "));
+      "\"bf16_gemm_gflops\": {:.1f}, \"results\": [\n  {}\n]}}\n",
+      threads, backend::isa(), backend::version(), peak, bf16_peak, fmt::join(out, ",\n  "));
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "autodiff/backend.hpp"
 #include "cells/experiment.hpp"
 #include "cells/validate.hpp"
 #include "kant/components.hpp"
@@ -168,6 +169,12 @@ const Schema& train_schema() {
                      "with them (2-D data)")
           .range(2, 1024)
           .only_beside("sample_every"),
+      param::choice("precision", "fp32", {"fp32", "bf16"},
+                    "the training steps' matmuls and convolutions (forward, backward and "
+                    "second-order): fp32, or bf16 operands with fp32 accumulation (needs a CPU "
+                    "with avx512_bf16 or amx_bf16; weights, optimiser state, losses, sums, "
+                    "normalisation statistics and metrics stay fp32)")
+          .added_later(),
   };
   return s;
 }
@@ -311,6 +318,14 @@ ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, i
   cell.train.sample_every = t.integer("sample_every");
   cell.train.sample_size = t.integer("sample_size");
   cell.train.surface_resolution = t.integer("surface_resolution");
+  cell.train.bf16 = t.string("precision") == "bf16";
+  if (cell.train.bf16 && !backend::native_bf16())
+    throw ConfigError(
+        block.find("precision")->mark,
+        fmt::format("train.precision: bf16 needs a CPU that multiplies bf16 natively "
+                    "(avx512_bf16 or amx_bf16 in /proc/cpuinfo); oneDNN dispatches to {} here, "
+                    "which has no bf16 kernels (use fp32)",
+                    backend::isa()));
   cell.metric_errors_fatal = t.string("metric_errors") == "fail";
   cell.store_networks = t.boolean("store_networks");
   // order: simultaneous is updates: simultaneous (one spelling in the canonical text, one id);

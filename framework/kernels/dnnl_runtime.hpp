@@ -93,9 +93,9 @@ class Bound {
     }
   }
   /// Executes on `data`, one buffer per argument in the order they were bound.
-  void operator()(dnnl::stream& stream, std::initializer_list<const float*> data) {
+  void operator()(dnnl::stream& stream, std::initializer_list<const void*> data) {
     size_t i = 0;
-    for (const float* p : data) memories_[i++].set_data_handle(const_cast<float*>(p));
+    for (const void* p : data) memories_[i++].set_data_handle(const_cast<void*>(p));
     SerialScope scope(serial_);
     prim_.execute(stream, args_);
     stream.wait();

@@ -88,16 +88,37 @@ dnnl::algorithm binary_alg(Binary f) {
 }  // namespace
 
 // Kernels' codes in their cache keys.
-enum Code : int64_t { kMatmul, kEltwise, kEltwiseBackward, kBinary };
+enum Code : int64_t { kMatmul, kEltwise, kEltwiseBackward, kBinary, kToBf16 };
 
-void matmul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t k,
-            int64_t n, bool transpose_a, bool transpose_b) {
+namespace {
+
+thread_local Precision product_precision_ = Precision::fp32;
+
+/// x rounded to bf16 in `out` (a oneDNN reorder: round to nearest even).
+const uint16_t* to_bf16(const float* x, int64_t n, std::vector<uint16_t>& out) {
+  out.resize(static_cast<size_t>(n));
+  Key key;
+  key << kToBf16 << n;
+  Bound& prim = bound(key, n < kSerialElements, [&] {
+    memory::desc f32_md({n}, dt::f32, tag::a), bf16_md({n}, dt::bf16, tag::a);
+    return Bound(
+        dnnl::reorder(dnnl::reorder::primitive_desc(rt().engine, f32_md, rt().engine, bf16_md)),
+        {{DNNL_ARG_FROM, f32_md}, {DNNL_ARG_TO, bf16_md}}, rt().engine);
+  });
+  prim(rt().stream, {x, out.data()});
+  return out.data();
+}
+
+void matmul_at(Precision precision, const float* a, const float* b, const float* bias, float* c,
+               int64_t m, int64_t k, int64_t n, bool transpose_a, bool transpose_b) {
+  const bool bf16 = precision == Precision::bf16;
   Key key;
   key << kMatmul << m << k << n << int64_t{transpose_a} << int64_t{transpose_b}
-      << int64_t{bias != nullptr};
+      << int64_t{bias != nullptr} << int64_t{bf16};
   Bound& prim = bound(key, 2 * m * k * n < kSerialMatmulFlops, [&] {
-    memory::desc a_md({m, k}, dt::f32, transpose_a ? memory::dims{1, m} : memory::dims{k, 1});
-    memory::desc b_md({k, n}, dt::f32, transpose_b ? memory::dims{1, k} : memory::dims{n, 1});
+    const dt operand = bf16 ? dt::bf16 : dt::f32;
+    memory::desc a_md({m, k}, operand, transpose_a ? memory::dims{1, m} : memory::dims{k, 1});
+    memory::desc b_md({k, n}, operand, transpose_b ? memory::dims{1, k} : memory::dims{n, 1});
     memory::desc c_md({m, n}, dt::f32, tag::ab);
     memory::desc bias_md({1, n}, dt::f32, tag::ab);
     auto d =
@@ -107,10 +128,38 @@ void matmul(const float* a, const float* b, const float* bias, float* c, int64_t
     if (bias) args.emplace_back(DNNL_ARG_BIAS, bias_md);
     return Bound(dnnl::matmul(dnnl::matmul::primitive_desc(d, rt().engine)), args, rt().engine);
   });
+  const void* a_in = a;
+  const void* b_in = b;
+  if (bf16) {  // kernels run one at a time per thread: one pair of buffers serves them all
+    thread_local std::vector<uint16_t> a16, b16;
+    a_in = to_bf16(a, m * k, a16);
+    b_in = to_bf16(b, k * n, b16);
+  }
   if (bias)
-    prim(rt().stream, {a, b, c, bias});
+    prim(rt().stream, {a_in, b_in, c, bias});
   else
-    prim(rt().stream, {a, b, c});
+    prim(rt().stream, {a_in, b_in, c});
+}
+
+}  // namespace
+
+void set_product_precision(Precision p) { product_precision_ = p; }
+Precision product_precision() { return product_precision_; }
+
+bool native_bf16() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::avx512_core_bf16:
+    case isa::avx512_core_amx:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void matmul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t k,
+            int64_t n, bool transpose_a, bool transpose_b) {
+  matmul_at(product_precision_, a, b, bias, c, m, k, n, transpose_a, transpose_b);
 }
 
 void eltwise(Eltwise f, float alpha, float beta, const float* x, float* y, int64_t n) {
@@ -196,23 +245,26 @@ void reduce_sum(const float* x, const Shape& shape_x, float* y, const Shape& sha
       runs.emplace_back(reduced, shape_x[i]);
   }
   if (runs.size() == 1 && runs[0].first) {  // everything: [1, R] · [R, 1]
-    matmul(ones(runs[0].second), x, nullptr, y, 1, runs[0].second, 1, false, false);
+    matmul_at(Precision::fp32, ones(runs[0].second), x, nullptr, y, 1, runs[0].second, 1, false,
+              false);
     return;
   }
   if (runs.size() == 2 && runs[0].first) {  // [R, K] → ones[1, R] · x[R, K]
-    matmul(ones(runs[0].second), x, nullptr, y, 1, runs[0].second, runs[1].second, false, false);
+    matmul_at(Precision::fp32, ones(runs[0].second), x, nullptr, y, 1, runs[0].second,
+              runs[1].second, false, false);
     return;
   }
   if (runs.size() == 2 && runs[1].first) {  // [K, R] → x[K, R] · ones[R, 1]
-    matmul(x, ones(runs[1].second), nullptr, y, runs[0].second, runs[1].second, 1, false, false);
+    matmul_at(Precision::fp32, x, ones(runs[1].second), nullptr, y, runs[0].second, runs[1].second,
+              1, false, false);
     return;
   }
   if (runs.size() == 3 && runs[0].first) {  // [R, K, R']: x·ones over R', then ones·(·) over R
     const int64_t r = runs[0].second, k = runs[1].second, r2 = runs[2].second;
     static std::vector<float> partial;  // kernels run one at a time
     partial.resize(static_cast<size_t>(r * k));
-    matmul(x, ones(r2), nullptr, partial.data(), r * k, r2, 1, false, false);
-    matmul(ones(r), partial.data(), nullptr, y, 1, r, k, false, false);
+    matmul_at(Precision::fp32, x, ones(r2), nullptr, partial.data(), r * k, r2, 1, false, false);
+    matmul_at(Precision::fp32, ones(r), partial.data(), nullptr, y, 1, r, k, false, false);
     return;
   }
   memory::desc x_md = plain_md(shape_x);

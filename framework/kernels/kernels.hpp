@@ -9,8 +9,18 @@
 
 namespace kant::kernels {
 
-/// C[M,N] = op(A) op(B) (+ bias[N]); A is stored [K,M] when transpose_a, B [N,K] when
-/// transpose_b; all row-major.
+/// The precision of the products (matmul and convolution, forward and backward) on the calling
+/// thread: fp32, or bf16 operands (rounded to nearest even) with fp32 accumulation, bias and
+/// results. Sums (reduce_sum's GEMVs) and every other kernel stay fp32 in both.
+enum class Precision { fp32, bf16 };
+void set_product_precision(Precision p);
+Precision product_precision();
+/// Whether oneDNN multiplies bf16 natively here (avx512_core_bf16 or an AMX ISA); oneDNN 2.6 has
+/// no bf16 kernels below AVX-512 BF16.
+bool native_bf16();
+
+/// C[M,N] = op(A) op(B) (+ bias[N]) at product_precision(); A is stored [K,M] when transpose_a,
+/// B [N,K] when transpose_b; all row-major.
 void matmul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t k,
             int64_t n, bool transpose_a, bool transpose_b);
 

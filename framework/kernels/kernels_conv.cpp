@@ -12,6 +12,7 @@
 
 #include "kant/error.hpp"
 #include "kernels/dnnl_runtime.hpp"
+#include "kernels/kernels.hpp"
 
 namespace kant::kernels {
 namespace {
@@ -70,9 +71,16 @@ void execute(Prepared& p, const std::vector<Buffer>& buffers) {
   s.wait();
 }
 
+/// A convolution's plain descriptors (our buffers, fp32) and the oneDNN-chosen ones it runs
+/// on: products' operands in `operand` (fp32, or bf16 at Precision::bf16: the reorder into the
+/// chosen layout rounds them), results fp32.
 struct ConvDescs {
-  memory::desc x, w, y, bias, any_x, any_w, any_y;
-  memory::dims strides, dilates, pad_l, pad_r;
+  memory::desc x, w, y, bias;
+  memory::dims x_dims, w_dims, y_dims, strides, dilates, pad_l, pad_r;
+  dt operand = dt::f32;
+  memory::desc any(const memory::dims& dims, bool is_operand) const {
+    return memory::desc(dims, is_operand ? operand : dt::f32, tag::any);
+  }
 };
 
 ConvDescs conv_descs(const ConvGeometry& g) {
@@ -84,9 +92,10 @@ ConvDescs conv_descs(const ConvGeometry& g) {
                       : Shape{g.groups, g.c_out / g.groups, g.c_in / g.groups, g.kh, g.kw};
   d.w = plain_md(w);
   d.bias = plain_md({g.c_out});
-  d.any_x = memory::desc({g.n, g.c_in, g.h, g.w}, dt::f32, tag::any);
-  d.any_y = memory::desc({g.n, g.c_out, g.oh, g.ow}, dt::f32, tag::any);
-  d.any_w = memory::desc(dims_of(w), dt::f32, tag::any);
+  d.x_dims = {g.n, g.c_in, g.h, g.w};
+  d.y_dims = {g.n, g.c_out, g.oh, g.ow};
+  d.w_dims = dims_of(w);
+  if (product_precision() == Precision::bf16) d.operand = dt::bf16;
   d.strides = {g.stride_h, g.stride_w};
   d.dilates = {g.dil_h - 1, g.dil_w - 1};
   d.pad_l = {g.pad_h, g.pad_w};
@@ -97,14 +106,24 @@ ConvDescs conv_descs(const ConvGeometry& g) {
   return d;
 }
 
-dnnl::convolution_forward::primitive_desc conv_forward_pd(const ConvDescs& d, bool bias) {
+// The forward convolution (dst an operand of nothing: fp32), and the hint the backward ones are
+// built with (dst in the operands' type, as the gradient they read).
+dnnl::convolution_forward::primitive_desc conv_forward_pd(const ConvDescs& d, bool bias,
+                                                          bool hint = false) {
   using cf = dnnl::convolution_forward;
-  auto desc =
-      bias ? cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                      d.any_x, d.any_w, d.bias, d.any_y, d.strides, d.dilates, d.pad_l, d.pad_r)
-           : cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                      d.any_x, d.any_w, d.any_y, d.strides, d.dilates, d.pad_l, d.pad_r);
+  const memory::desc x = d.any(d.x_dims, true), w = d.any(d.w_dims, true),
+                     y = d.any(d.y_dims, hint);
+  auto desc = bias
+                  ? cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                             x, w, d.bias, y, d.strides, d.dilates, d.pad_l, d.pad_r)
+                  : cf::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                             x, w, y, d.strides, d.dilates, d.pad_l, d.pad_r);
   return cf::primitive_desc(desc, rt().engine);
+}
+
+// The cache key of a convolution: its kind, geometry and operands' precision.
+std::string conv_key(const char* kind, const ConvGeometry& g, const ConvDescs& d) {
+  return fmt::format("{} {} {:d}", kind, g.key(), d.operand == dt::bf16);
 }
 
 }  // namespace
@@ -117,7 +136,7 @@ std::string ConvGeometry::key() const {
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
   const ConvDescs d = conv_descs(g);
-  Prepared& p = prepared(fmt::format("conv_fwd {} {:d}", g.key(), bias != nullptr), [&] {
+  Prepared& p = prepared(conv_key(bias ? "conv_fwd_bias" : "conv_fwd", g, d), [&] {
     auto pd = conv_forward_pd(d, bias != nullptr);
     return Prepared{dnnl::convolution_forward(pd),
                     {{DNNL_ARG_SRC, pd.src_desc()},
@@ -136,11 +155,12 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 
 void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
   const ConvDescs d = conv_descs(g);
-  Prepared& p = prepared("conv_bwd_data " + g.key(), [&] {
+  Prepared& p = prepared(conv_key("conv_bwd_data", g, d), [&] {
     using cb = dnnl::convolution_backward_data;
-    cb::desc desc(dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.any_y, d.strides,
-                  d.dilates, d.pad_l, d.pad_r);
-    cb::primitive_desc pd(desc, rt().engine, conv_forward_pd(d, false));
+    cb::desc desc(dnnl::algorithm::convolution_direct, d.any(d.x_dims, false),
+                  d.any(d.w_dims, true), d.any(d.y_dims, true), d.strides, d.dilates, d.pad_l,
+                  d.pad_r);
+    cb::primitive_desc pd(desc, rt().engine, conv_forward_pd(d, false, true));
     return Prepared{cb(pd),
                     {{DNNL_ARG_DIFF_SRC, pd.diff_src_desc()},
                      {DNNL_ARG_WEIGHTS, pd.weights_desc()},
@@ -155,11 +175,12 @@ void conv2d_backward_data(const ConvGeometry& g, const float* dy, const float* w
 
 void conv2d_backward_weights(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   const ConvDescs d = conv_descs(g);
-  Prepared& p = prepared("conv_bwd_weights " + g.key(), [&] {
+  Prepared& p = prepared(conv_key("conv_bwd_weights", g, d), [&] {
     using cb = dnnl::convolution_backward_weights;
-    cb::desc desc(dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.any_y, d.strides,
-                  d.dilates, d.pad_l, d.pad_r);
-    cb::primitive_desc pd(desc, rt().engine, conv_forward_pd(d, false));
+    cb::desc desc(dnnl::algorithm::convolution_direct, d.any(d.x_dims, true),
+                  d.any(d.w_dims, false), d.any(d.y_dims, true), d.strides, d.dilates, d.pad_l,
+                  d.pad_r);
+    cb::primitive_desc pd(desc, rt().engine, conv_forward_pd(d, false, true));
     return Prepared{cb(pd),
                     {{DNNL_ARG_SRC, pd.src_desc()},
                      {DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc()},

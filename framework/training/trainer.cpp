@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 
+#include "autodiff/backend.hpp"
 #include "kant/autodiff.hpp"
 #include "training/metric_stage.hpp"
 #include "training/resume.hpp"
@@ -95,7 +96,10 @@ CellResult Trainer::run() {
       return std::move(result_);
     }
     ScheduleClock at_step(step);
-    StepOutcome outcome = session_.procedure->step(*session_.context, step);
+    StepOutcome outcome = [&] {
+      backend::Bf16Products products(session_.train.bf16);
+      return session_.procedure->step(*session_.context, step);
+    }();
     if (!outcome.diverged.empty()) {
       result_.status = CellStatus::diverged;
       result_.diverged_step = step;

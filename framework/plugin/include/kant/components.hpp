@@ -295,6 +295,7 @@ struct TrainSettings {
   int64_t sample_every = 0;        ///< samples stored during training every k steps (0: none)
   int64_t sample_size = 0;         ///< generated samples stored at each of those steps
   int64_t surface_resolution = 0;  ///< grid points per axis of the critic surfaces stored then
+  bool bf16 = false;               ///< the training steps' products in bf16 (train.precision: bf16)
   /// Whether the generator has a weight average: ema > 0, or a schedule.
   bool averages() const { return ema.schedule() || ema.at(0) > 0; }
 };
