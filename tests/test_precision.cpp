@@ -1,6 +1,7 @@
 // train.precision: bf16 products (operands rounded to nearest even, fp32 accumulation) against
 // closed forms on hand-made operands; sums kept fp32; the WGAN-GP loss and weight gradient
-// against fp32; bf16 training deterministic; refused where the CPU has no native bf16.
+// against fp32; bf16 training deterministic; refused where the CPU has no native bf16 (and
+// kant --version says whether it has).
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -64,9 +65,10 @@ seed: 3
 
 }  // namespace
 
-TEST_CASE("bf16 products: a matmul is the fp32 product of its operands rounded to bf16, in "
-          "every transpose mode and with a bias",
-          "[precision]") {
+TEST_CASE(
+    "bf16 products: a matmul is the fp32 product of its operands rounded to bf16, in "
+    "every transpose mode and with a bias",
+    "[precision]") {
   if (!backend::native_bf16()) {  // this CPU cannot: the setting is refused (below)
     CHECK_THROWS_AS(resolve(kWganGp + "train: {precision: bf16}\n"), ConfigError);
     return;
@@ -115,9 +117,10 @@ TEST_CASE("bf16 products leave sums, element-wise ops and the scope's outside in
   CHECK(matmul(Tensor::full({1, 1}, v), Tensor::full({1, 1}, 1.0f)).item() == 1.0f);
 }
 
-TEST_CASE("bf16 convolutions: forward, backward-data and backward-weights are fp32 "
-          "convolutions of operands rounded to bf16",
-          "[precision]") {
+TEST_CASE(
+    "bf16 convolutions: forward, backward-data and backward-weights are fp32 "
+    "convolutions of operands rounded to bf16",
+    "[precision]") {
   if (!backend::native_bf16()) return;
   const Conv2dOptions o = Conv2dOptions::square(2, 1);
   Tensor x = random_tensor({4, 8, 8, 8}, -1, 1, 5), w = random_tensor({16, 8, 4, 4}, -1, 1, 6);
@@ -130,16 +133,16 @@ TEST_CASE("bf16 convolutions: forward, backward-data and backward-weights are fp
     dw = conv2d_backward_weights(x, g, w.shape(), o);
   }
   CHECK(relative_difference(y, conv2d(rounded(x), rounded(w), Tensor(), o)) < 2e-5);
-  CHECK(relative_difference(dx, conv2d_backward_data(rounded(g), rounded(w), x.shape(), o)) <
-        2e-5);
+  CHECK(relative_difference(dx, conv2d_backward_data(rounded(g), rounded(w), x.shape(), o)) < 2e-5);
   CHECK(relative_difference(dw, conv2d_backward_weights(rounded(x), rounded(g), w.shape(), o)) <
         2e-5);
   CHECK(relative_difference(y, conv2d(x, w, Tensor(), o)) > 1e-4);
 }
 
-TEST_CASE("bf16 gradient penalty of a linear critic is λ(‖bf16(w)‖ − 1)², and its weight "
-          "gradient within 1% of fp32's",
-          "[precision]") {
+TEST_CASE(
+    "bf16 gradient penalty of a linear critic is λ(‖bf16(w)‖ − 1)², and its weight "
+    "gradient within 1% of fp32's",
+    "[precision]") {
   if (!backend::native_bf16()) return;
   // ∇ₓ(x·wᵀ) = 1·w, a product whose operand w is rounded: 0.3 → 0.30078125, −1.2 → −1.203125,
   // 0.7 → 0.69921875 (8 significant bits)
@@ -163,13 +166,14 @@ TEST_CASE("bf16 gradient penalty of a linear critic is λ(‖bf16(w)‖ − 1)²
     CHECK(g.data()[i] == Approx(2 * 10.0 * (norm - 1) * w[i] / norm).epsilon(1e-2));
 }
 
-TEST_CASE("bf16 WGAN-GP critic loss and its weight gradients agree with fp32 within 2% (an "
-          "MLP critic, batch 64)",
-          "[precision]") {
+TEST_CASE(
+    "bf16 WGAN-GP critic loss and its weight gradients agree with fp32 within 2% (an "
+    "MLP critic, batch 64)",
+    "[precision]") {
   if (!backend::native_bf16()) return;
   Rng init(11);
-  auto critic = make_network("mlp", Role::critic, {2}, {1}, {{"hidden", std::vector<int64_t>{64, 64}}},
-                             init);
+  auto critic =
+      make_network("mlp", Role::critic, {2}, {1}, {{"hidden", std::vector<int64_t>{64, 64}}}, init);
   auto objective = make_objective("wasserstein");
   auto method = make_component<LipschitzMethod, LipschitzFactory>(
       Kind::lipschitz, "gradient_penalty", {{"lambda", 10.0}});
@@ -205,17 +209,20 @@ TEST_CASE("bf16 WGAN-GP critic loss and its weight gradients agree with fp32 wit
   CHECK(all_diff > 0);
 }
 
-TEST_CASE("train.precision: bf16 is recorded in the cell, trains deterministically, and "
-          "leaves fp32 cells' ids as they were",
-          "[precision]") {
+TEST_CASE(
+    "train.precision: bf16 is recorded in the cell, trains deterministically, and "
+    "leaves fp32 cells' ids as they were",
+    "[precision]") {
   const std::string train = "train: {steps: 20, batch_size: 64, samples: 0}\n";
   CellConfig fp32 = resolve(kWganGp + train);
   CHECK(emit_yaml(fp32.canonical, true).find("precision") == std::string::npos);
-  CHECK(resolve(kWganGp + "train: {steps: 20, batch_size: 64, samples: 0, precision: fp32}\n")
-            .id() == fp32.id());
+  CHECK(
+      resolve(kWganGp + "train: {steps: 20, batch_size: 64, samples: 0, precision: fp32}\n").id() ==
+      fp32.id());
   if (!backend::native_bf16()) return;
-  CellConfig bf = resolve(kWganGp + "train: {steps: 20, batch_size: 64, samples: 0, "
-                                    "precision: bf16}\n");
+  CellConfig bf = resolve(kWganGp +
+                          "train: {steps: 20, batch_size: 64, samples: 0, "
+                          "precision: bf16}\n");
   CHECK(emit_yaml(bf.canonical, true).find("precision: \"bf16\"") != std::string::npos);
   CHECK(bf.id() != fp32.id());
   const Registry& registry = builtin_registry();
@@ -232,9 +239,10 @@ TEST_CASE("train.precision: bf16 is recorded in the cell, trains deterministical
             .item() == 1.0f + std::ldexp(1.0f, -10));
 }
 
-TEST_CASE("train.precision: bf16 on a CPU without native bf16 is refused at validate time, "
-          "naming the instruction sets",
-          "[precision][cli]") {
+TEST_CASE(
+    "train.precision: bf16 on a CPU without native bf16 is refused at validate time, "
+    "naming the instruction sets",
+    "[precision][cli]") {
   // oneDNN limited to AVX-512 without BF16, as on a CPU that lacks it (on AVX2 hosts, as is)
   const std::filesystem::path dir = temp_dir("kant-precision");
   const std::string file = (dir / "bf16.yaml").string();
@@ -248,8 +256,8 @@ TEST_CASE("train.precision: bf16 on a CPU without native bf16 is refused at vali
                          "  train: {steps: 5}\n"
                          "grid:\n"
                          "  train.precision: [fp32, bf16]\n";
-  CommandResult r = run_command("ONEDNN_MAX_CPU_ISA=AVX512_CORE " + kant_exe() + " validate " +
-                                file);
+  CommandResult r =
+      run_command("ONEDNN_MAX_CPU_ISA=AVX512_CORE " + kant_exe() + " validate " + file);
   std::filesystem::remove_all(dir);
   INFO(r.output);
   CHECK(r.exit_code == 2);
@@ -257,4 +265,8 @@ TEST_CASE("train.precision: bf16 on a CPU without native bf16 is refused at vali
                            Catch::Contains("train.precision: bf16 needs a CPU that multiplies "
                                            "bf16 natively (avx512_bf16 or amx_bf16"));
   CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  // and kant --version says so
+  CommandResult v = run_command("ONEDNN_MAX_CPU_ISA=AVX512_CORE " + kant_exe() + " --version");
+  CHECK_THAT(v.output, Catch::Contains("dispatches to avx512_core; train.precision bf16: not "
+                                       "available (needs avx512_bf16 or amx_bf16)"));
 }

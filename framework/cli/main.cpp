@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/backend.hpp"
 #include "cli/commands.hpp"
 #include "cluster/mpi_run.hpp"
 #include "config/config.hpp"
@@ -89,10 +90,14 @@ int main(int argc, char** argv) {
   const std::string mpi = cluster::mpi_library();
   app.set_version_flag(
       "--version",
-      fmt::format("kant {} (commit {}, plugin ABI {})\nMPI: {}", framework_version(), git_commit(),
-                  kAbiVersion,
-                  mpi.empty() ? "not built in (mpirun needs libopenmpi-dev at build time)"
-                              : mpi + ", for mpirun -n N kant run"));
+      fmt::format(
+          "kant {} (commit {}, plugin ABI {})\nMPI: {}\noneDNN {}: dispatches to {}; "
+          "train.precision bf16: {}",
+          framework_version(), git_commit(), kAbiVersion,
+          mpi.empty() ? "not built in (mpirun needs libopenmpi-dev at build time)"
+                      : mpi + ", for mpirun -n N kant run",
+          backend::version(), backend::isa(),
+          backend::native_bf16() ? "native" : "not available (needs avx512_bf16 or amx_bf16)"));
   app.require_subcommand(0, 1);
   app.allow_extras();
   bool trust_plugin_path = false;
