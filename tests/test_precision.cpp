@@ -240,6 +240,26 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "train.precision: bf16 is refused where nothing multiplies (em_mixture's closed-form "
+    "updates)",
+    "[precision]") {
+  if (!backend::native_bf16()) return;  // refused for the CPU already (first case)
+  const std::string em =
+      "dataset: {plugin: eight_gaussians}\n"
+      "generator: {plugin: gaussian_mixture, components: 2, noise_dim: 3}\n"
+      "procedure: {plugin: em_mixture}\n"
+      "optimizer: sgd\n";
+  CHECK_NOTHROW(resolve(em + "train: {steps: 5}\n"));
+  try {
+    resolve(em + "train: {steps: 5, precision: bf16}\n");
+    FAIL("an em_mixture cell in bf16 was accepted");
+  } catch (const ConfigError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("train.precision: bf16 has nothing to act on: procedure "
+                                         "'em_mixture' runs no matmul or convolution"));
+  }
+}
+
+TEST_CASE(
     "train.precision: bf16 on a CPU without native bf16 is refused at validate time, "
     "naming the instruction sets",
     "[precision][cli]") {

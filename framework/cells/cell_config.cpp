@@ -741,6 +741,11 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   resolve_lipschitz(config, registry, *procedure, name, cell, canon);
   resolve_optimizers(config, registry, cell, canon);
   canon.set("train", resolve_train(config, procedure_settings, cell.train.steps, cell));
+  if (cell.train.bf16 && !procedure->runs_products())
+    throw ConfigError(config.find("train")->find("precision")->mark,
+                      fmt::format("train.precision: bf16 has nothing to act on: procedure '{}' "
+                                  "runs no matmul or convolution (remove it)",
+                                  name));
   check_across_sections(config, cell);
   check_conditioning(config, cell);
   check_network_layers(config, cell);

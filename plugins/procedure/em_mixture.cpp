@@ -48,6 +48,7 @@ class EmMixture : public Procedure {
   std::vector<std::string> network_names() const override { return {"generator"}; }
   bool uses_objective() const override { return false; }
   bool uses_lipschitz() const override { return false; }
+  bool runs_products() const override { return false; }  // closed-form updates, plain loops
   std::vector<NetworkRequest> networks(const Shape& data, int64_t noise_dim) const override {
     return {{"generator", Role::generator, {noise_dim}, data}};
   }

@@ -24,7 +24,9 @@ namespace kant {
 /// Value may hold a Schedule, ParamSpec::schedulable, TrainSettings::ema is a kant::Real;
 /// the Improved-GAN techniques (issue 30): Objective::noisy_critic_loss, TrainingContext's
 /// targets_rng and instance_noise_rng.
-constexpr unsigned kAbiVersion = 7;
+/// 8 (issue 32, issue 35): Procedure::shows_critic (which moved the virtual functions after it)
+/// and Procedure::runs_products; TrainSettings::bf16 (train.precision).
+constexpr unsigned kAbiVersion = 8;
 
 /// Semantic version of the framework ("0.1.0").
 const char* framework_version();

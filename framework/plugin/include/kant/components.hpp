@@ -362,6 +362,9 @@ class Procedure {
   /// Whether the cell's `objective` (an adversarial loss) and Lipschitz method apply.
   virtual bool uses_objective() const { return true; }
   virtual bool uses_lipschitz() const { return true; }
+  /// Whether its steps multiply (matmuls, convolutions), so that train.precision: bf16 acts on
+  /// them; false for closed-form updates (em_mixture), where bf16 is refused at validate time.
+  virtual bool runs_products() const { return true; }
   /// Shapes of its networks for data samples of `data_shape` and noise of `noise_dim`.
   virtual std::vector<NetworkRequest> networks(const Shape& data_shape,
                                                int64_t noise_dim) const = 0;
