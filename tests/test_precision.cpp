@@ -290,3 +290,38 @@ TEST_CASE(
   CHECK_THAT(v.output, Catch::Contains("dispatches to avx512_core; train.precision bf16: not "
                                        "available (needs avx512_bf16 or amx_bf16)"));
 }
+
+TEST_CASE(
+    "a stored bf16 cell is read where the CPU has no bf16: kant evaluate adds its metrics, "
+    "kant run refuses to train it",
+    "[precision][cli]") {
+  if (!backend::native_bf16()) return;  // the cell cannot be trained here to begin with
+  const std::filesystem::path dir = temp_dir("kant-precision-stored");
+  const std::string file = (dir / "stored.yaml").string();
+  std::ofstream(file) << "name: stored\n"
+                         "base:\n"
+                         "  dataset: {plugin: eight_gaussians}\n"
+                         "  generator: {plugin: mlp, hidden: [8]}\n"
+                         "  critic: {plugin: mlp, hidden: [8]}\n"
+                         "  objective: wasserstein\n"
+                         "  optimizer: {plugin: adam}\n"
+                         "  train: {steps: 5, samples: 100, precision: bf16}\n";
+  const std::string results = (dir / "results").string();
+  CommandResult trained =
+      run_command(kant_exe() + " run " + file + " --quiet --results " + results);
+  INFO(trained.output);
+  REQUIRE(trained.exit_code == 0);
+  const std::string no_bf16 = "ONEDNN_MAX_CPU_ISA=AVX512_CORE ";
+  CommandResult evaluated = run_command(no_bf16 + kant_exe() + " evaluate " + results +
+                                        "/stored --metric "
+                                        "'{plugin: mode_coverage}'");
+  CommandResult retrain = run_command(no_bf16 + kant_exe() + " run " + file +
+                                      " --quiet --set train.steps=6 --results " + results);
+  std::filesystem::remove_all(dir);
+  INFO(evaluated.output);
+  CHECK(evaluated.exit_code == 0);
+  CHECK_THAT(evaluated.output, Catch::Contains("1 cell evaluated, 0 up to date"));
+  INFO(retrain.output);
+  CHECK(retrain.exit_code == 2);
+  CHECK_THAT(retrain.output, Catch::Contains("train.precision: bf16 needs a CPU"));
+}

@@ -300,7 +300,7 @@ ComponentChoice resolve_procedure(const ConfigNode& config, const Registry& regi
 // The `train` block against train_schema(), with the procedure's `settings` (canonical) standing
 // where those keys stood before procedures owned them; fills the cell's loop settings.
 ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, int64_t steps,
-                         CellConfig& cell) {
+                         bool training, CellConfig& cell) {
   const ConfigNode* train = config.find("train");
   if (train && !train->is_map() && train->type != ConfigNode::Type::null)
     throw ConfigError(train->mark, "'train' must be a map");
@@ -319,7 +319,7 @@ ConfigNode resolve_train(const ConfigNode& config, const ConfigNode& settings, i
   cell.train.sample_size = t.integer("sample_size");
   cell.train.surface_resolution = t.integer("surface_resolution");
   cell.train.bf16 = t.string("precision") == "bf16";
-  if (cell.train.bf16 && !backend::native_bf16())
+  if (cell.train.bf16 && training && !backend::native_bf16())
     throw ConfigError(
         block.find("precision")->mark,
         fmt::format("train.precision: bf16 needs a CPU that multiplies bf16 natively "
@@ -716,7 +716,10 @@ void check_across_sections(const ConfigNode& config, const CellConfig& cell) {
 
 }  // namespace
 
-CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
+namespace {
+
+// resolve_cell and resolve_stored_cell: `training` on this machine, or reading a stored cell.
+CellConfig resolve(const ConfigNode& config, const Registry& registry, bool training) {
   if (!config.is_map()) throw ConfigError(config.mark, "a cell config must be a map");
   CellConfig cell;
   ConfigNode& canon = cell.canonical = ConfigNode::make_map();
@@ -740,7 +743,7 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
                                            name));
   resolve_lipschitz(config, registry, *procedure, name, cell, canon);
   resolve_optimizers(config, registry, cell, canon);
-  canon.set("train", resolve_train(config, procedure_settings, cell.train.steps, cell));
+  canon.set("train", resolve_train(config, procedure_settings, cell.train.steps, training, cell));
   if (cell.train.bf16 && !procedure->runs_products())
     throw ConfigError(config.find("train")->find("precision")->mark,
                       fmt::format("train.precision: bf16 has nothing to act on: procedure '{}' "
@@ -756,6 +759,16 @@ CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
   }
   canon.set("seed", ConfigNode::make_scalar(std::to_string(cell.seed)));
   return cell;
+}
+
+}  // namespace
+
+CellConfig resolve_cell(const ConfigNode& config, const Registry& registry) {
+  return resolve(config, registry, true);
+}
+
+CellConfig resolve_stored_cell(const ConfigNode& config, const Registry& registry) {
+  return resolve(config, registry, false);
 }
 
 }  // namespace kant

@@ -94,8 +94,12 @@ struct CellConfig {
   std::string id() const;
 };
 
-/// Validates a cell config tree against the framework's and the plugins' schemas.
+/// Validates a cell config tree against the framework's and the plugins' schemas, for training
+/// it on this machine.
 CellConfig resolve_cell(const ConfigNode& config, const Registry& registry);
+/// The same for a stored cell that is read, not trained (kant evaluate, kant latent): a bf16
+/// cell does not need this CPU to multiply bf16, since what runs then runs fp32.
+CellConfig resolve_stored_cell(const ConfigNode& config, const Registry& registry);
 
 /// One point of the grid for one seed.
 struct Cell {

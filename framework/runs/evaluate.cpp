@@ -100,7 +100,7 @@ std::optional<CellWork> Planner::plan(const fs::path& file, EvaluateSummary& sum
   if (!s.has_networks)
     return skip("it stores no networks (train.store_networks: false, or an older kant)");
   const CellConfig config =
-      resolve_cell(parse_yaml(s.config_yaml, file.string() + " (stored config)"), registry_);
+      resolve_stored_cell(parse_yaml(s.config_yaml, file.string() + " (stored config)"), registry_);
   CellWork w;
   w.file = file;
   w.id = s.cell_id;
@@ -345,7 +345,8 @@ int run_evaluate_process(const std::string& spec_path, const fs::path& file, int
     if (stored.cell_id != spec.find("cell_id")->scalar)
       throw Error(fmt::format("{} holds cell {}, the spec says {}", file.string(), stored.cell_id,
                               spec.find("cell_id")->scalar));
-    CellConfig config = resolve_cell(parse_yaml(stored.config_yaml, file.string()), registry);
+    CellConfig config =
+        resolve_stored_cell(parse_yaml(stored.config_yaml, file.string()), registry);
     config.metrics.clear();  // the session needs none of its own: the new ones are built below
     Session session(config, registry);
     const FinalState state = load_final_state(file, network_parts(session));

@@ -56,7 +56,7 @@ Loaded load_cell(const fs::path& file, const Registry& registry) {
     throw InputError(fmt::format("{}: cell {} is {}: kant latent needs a finished cell",
                                  file.string(), stored.cell_id, to_string(stored.status)));
   Loaded l;
-  l.config = resolve_cell(parse_yaml(stored.config_yaml, file.string()), registry);
+  l.config = resolve_stored_cell(parse_yaml(stored.config_yaml, file.string()), registry);
   l.metrics = std::move(l.config.metrics);
   l.config.metrics.clear();
   l.session = std::make_unique<Session>(l.config, registry);
