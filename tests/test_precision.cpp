@@ -52,6 +52,22 @@ CellConfig resolve(const std::string& yaml) {
   return resolve_cell(parse_yaml(yaml, "test.yaml"), builtin_registry());
 }
 
+// dir/NAME.yaml: a small WGAN experiment with `train` as its train block, then `rest`; its path.
+std::string write_experiment(const std::filesystem::path& dir, const std::string& name,
+                             const std::string& train, const std::string& rest) {
+  const std::string file = (dir / (name + ".yaml")).string();
+  std::ofstream(file) << "name: " << name << "\n"
+                      << "base:\n"
+                         "  dataset: {plugin: eight_gaussians}\n"
+                         "  generator: {plugin: mlp, hidden: [8]}\n"
+                         "  critic: {plugin: mlp, hidden: [8]}\n"
+                         "  objective: wasserstein\n"
+                         "  optimizer: {plugin: adam}\n"
+                      << "  train: " << train << "\n"
+                      << rest;
+  return file;
+}
+
 const std::string kWganGp = R"(
 dataset: {plugin: eight_gaussians}
 generator: {plugin: mlp, hidden: [64, 64], noise_dim: 2}
@@ -265,17 +281,8 @@ TEST_CASE(
     "[precision][cli]") {
   // oneDNN limited to AVX-512 without BF16, as on a CPU that lacks it (on AVX2 hosts, as is)
   const std::filesystem::path dir = temp_dir("kant-precision");
-  const std::string file = (dir / "bf16.yaml").string();
-  std::ofstream(file) << "name: bf16\n"
-                         "base:\n"
-                         "  dataset: {plugin: eight_gaussians}\n"
-                         "  generator: {plugin: mlp, hidden: [8]}\n"
-                         "  critic: {plugin: mlp, hidden: [8]}\n"
-                         "  objective: wasserstein\n"
-                         "  optimizer: {plugin: adam}\n"
-                         "  train: {steps: 5}\n"
-                         "grid:\n"
-                         "  train.precision: [fp32, bf16]\n";
+  const std::string file =
+      write_experiment(dir, "bf16", "{steps: 5}", "grid:\n  train.precision: [fp32, bf16]\n");
   CommandResult r =
       run_command("ONEDNN_MAX_CPU_ISA=AVX512_CORE " + kant_exe() + " validate " + file);
   std::filesystem::remove_all(dir);
@@ -297,15 +304,8 @@ TEST_CASE(
     "[precision][cli]") {
   if (!backend::native_bf16()) return;  // the cell cannot be trained here to begin with
   const std::filesystem::path dir = temp_dir("kant-precision-stored");
-  const std::string file = (dir / "stored.yaml").string();
-  std::ofstream(file) << "name: stored\n"
-                         "base:\n"
-                         "  dataset: {plugin: eight_gaussians}\n"
-                         "  generator: {plugin: mlp, hidden: [8]}\n"
-                         "  critic: {plugin: mlp, hidden: [8]}\n"
-                         "  objective: wasserstein\n"
-                         "  optimizer: {plugin: adam}\n"
-                         "  train: {steps: 5, samples: 100, precision: bf16}\n";
+  const std::string file =
+      write_experiment(dir, "stored", "{steps: 5, samples: 100, precision: bf16}", "");
   const std::string results = (dir / "results").string();
   CommandResult trained =
       run_command(kant_exe() + " run " + file + " --quiet --results " + results);
